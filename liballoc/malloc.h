@@ -1,0 +1,31 @@
+/* malloc.h: the allocator's internal entry points.
+ *
+ * override.c makes the C and C++ allocation symbols thin aliases of these, so a
+ * test can link the allocator (alloc_core) and call them without replacing the
+ * process's malloc. Semantics are those of the glibc manual pages of the
+ * matching libc function. Design overview: malloc.c.
+ */
+#ifndef ALLOC_MALLOC_H
+#define ALLOC_MALLOC_H
+
+#include <stddef.h>
+
+void *alloc_malloc(size_t size);
+void alloc_free(void *p);
+void alloc_free_sized(void *p, size_t size);
+void *alloc_calloc(size_t n, size_t size);
+void *alloc_realloc(void *p, size_t size);
+void *alloc_reallocarray(void *p, size_t n, size_t size);
+/* align must be a power of two; otherwise NULL with errno EINVAL. */
+void *alloc_memalign(size_t align, size_t size);
+/* Returns 0, EINVAL (align not a power of two multiple of sizeof(void*)) or ENOMEM. */
+int alloc_posix_memalign(void **out, size_t align, size_t size);
+void *alloc_aligned_alloc(size_t align, size_t size);
+void *alloc_valloc(size_t size);
+void *alloc_pvalloc(size_t size);
+/* Bytes usable at p (>= the size requested); 0 for NULL. */
+size_t alloc_usable_size(const void *p);
+/* Whether p lies in memory the allocator manages (any state). */
+int alloc_owns(const void *p);
+
+#endif /* ALLOC_MALLOC_H */
