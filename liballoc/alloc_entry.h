@@ -1,12 +1,12 @@
-/* malloc.h: the allocator's internal entry points.
+/* alloc_entry.h: the allocator's internal entry points.
  *
  * override.c makes the C and C++ allocation symbols thin aliases of these, so a
  * test can link the allocator (alloc_core) and call them without replacing the
  * process's malloc. Semantics are those of the glibc manual pages of the
  * matching libc function. Design overview: malloc.c.
  */
-#ifndef ALLOC_MALLOC_H
-#define ALLOC_MALLOC_H
+#ifndef ALLOC_ENTRY_H
+#define ALLOC_ENTRY_H
 
 #include <stddef.h>
 
@@ -28,4 +28,4 @@ size_t alloc_usable_size(const void *p);
 /* Whether p lies in memory the allocator manages (any state). */
 int alloc_owns(const void *p);
 
-#endif /* ALLOC_MALLOC_H */
+#endif /* ALLOC_ENTRY_H */

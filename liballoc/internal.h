@@ -1,0 +1,94 @@
+/* internal.h: constants, fatal errors, debug asserts and the lock shared by
+ * every part of liballoc. Design overview: malloc.c. */
+#ifndef ALLOC_INTERNAL_H
+#define ALLOC_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Geometry ------------------------------------------------------------ */
+
+#define PAGE_SHIFT 13                      /* the heap's page: 8 KiB */
+#define PAGE_BYTES ((uintptr_t)1 << PAGE_SHIFT)
+#define PAGE_MASK (PAGE_BYTES - 1)
+
+#define ARENA_SHIFT 26                     /* heap arenas: 64 MiB, aligned */
+#define ARENA_BYTES ((uintptr_t)1 << ARENA_SHIFT)
+#define PAGES_PER_ARENA (ARENA_BYTES / PAGE_BYTES)
+
+/* User addresses on x86-64 and arm64 Linux fit in 48 bits. The arena map
+ * covers all of them, so any pointer can be looked up. */
+#define HEAP_ADDR_BITS 48
+#define ARENA_L1_BITS 0                    /* one L2 map covers everything */
+#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
+
+/* The largest request we try to serve: anything larger cannot be mapped on
+ * a 48-bit address space anyway, and rounding it up could overflow. */
+#define MAX_ALLOC_BYTES ((size_t)1 << 46)
+
+#define CACHE_LINE 64
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ALLOC_HIDDEN __attribute__((visibility("hidden")))
+/* Symbols of the public ABI; everything else is hidden in liballoc.so. */
+#define ALLOC_EXPORT __attribute__((visibility("default")))
+
+static inline uintptr_t align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+static inline uintptr_t align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+static inline int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* Relaxed atomics for counters and maps read without a lock: plain moves on
+ * x86-64, but visible to ThreadSanitizer as intended races. */
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ADD_RELAXED(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define SUB_RELAXED(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+/* An increment by the only writer: no lock prefix needed. */
+#define BUMP_OWNED(p, v) STORE_RELAXED((p), LOAD_RELAXED(p) + (v))
+
+/* ---- Fatal errors ---------------------------------------------------------
+ * Messages go straight to fd 2 and never allocate: the allocator may be the
+ * thing that is broken. */
+__attribute__((noreturn, cold)) void alloc_throw(const char *msg);
+__attribute__((noreturn, cold)) void alloc_throw_ptr(const char *msg, const void *p);
+/* Writes s to fd without allocating. */
+void alloc_write_str(int fd, const char *s);
+/* Formats v in base 10 (or 16 with "0x") into buf, returns buf. */
+char *alloc_fmt_u64(char *buf, uint64_t v, int hex);
+
+/* ---- Debug levels (CMake ALLOC_DEBUG) -------------------------------------
+ * 0: none; 1: cheap asserts; 2: also the expensive *_valid() walkers.
+ * The expression is always type-checked, even when compiled out. */
+#ifndef ALLOC_DEBUG
+#define ALLOC_DEBUG 0
+#endif
+#define ALLOC_STR2(x) #x
+#define ALLOC_STR(x) ALLOC_STR2(x)
+#define ALLOC_ASSERT(c)                                                        \
+  do {                                                                         \
+    if (ALLOC_DEBUG >= 1 && !(c))                                              \
+      alloc_throw("assertion failed: " #c " at " __FILE__ ":" ALLOC_STR(__LINE__)); \
+  } while (0)
+#define ALLOC_ASSERT_EXPENSIVE(c)                                              \
+  do {                                                                         \
+    if (ALLOC_DEBUG >= 2 && !(c))                                              \
+      alloc_throw("expensive assertion failed: " #c " at " __FILE__ ":" ALLOC_STR(__LINE__)); \
+  } while (0)
+
+/* ---- Locks ----------------------------------------------------------------
+ * A pthread mutex: it never allocates, sleeps under contention, and can be
+ * re-initialised in a forked child. */
+typedef struct {
+  pthread_mutex_t m;
+} alloc_lock;
+#define ALLOC_LOCK_INIT {PTHREAD_MUTEX_INITIALIZER}
+static inline void lock_acquire(alloc_lock *l) { pthread_mutex_lock(&l->m); }
+static inline void lock_release(alloc_lock *l) { pthread_mutex_unlock(&l->m); }
+static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL); }
+
+/* Milliseconds on the monotonic clock. */
+uint64_t alloc_now_ms(void);
+
+#endif /* ALLOC_INTERNAL_H */

@@ -1,0 +1,163 @@
+/* mcache.c: the slow paths of the per-thread cache (mcache.h) and the life
+ * of caches: creation, flush at thread exit, the list of live caches. The
+ * fast paths are inline in malloc.c. */
+#include "mcache.h"
+
+#include <string.h>
+
+#include "mcentral.h"
+#include "metalloc.h"
+
+alloc_lock mcache_all_lock = ALLOC_LOCK_INIT;
+struct mcache *mcache_all;
+uint64_t mcache_retired_nmalloc[SIZECLASS_COUNT];
+uint64_t mcache_retired_nfree[SIZECLASS_COUNT];
+uint64_t mcache_live;
+static struct fixalloc mcache_alloc_meta; /* under mcache_all_lock */
+static int mcache_alloc_ready;
+
+/* Loads the next non-empty word of e->span's cacheBits into the window.
+ * Returns 0 when the span has no free slot left. */
+static int window_next(struct mcache_class *e) {
+  struct mspan *s = e->span;
+  while (s->freeindex < s->nwords) {
+    unsigned w = s->freeindex++;
+    uint64_t bits = s->cacheBits[w];
+    if (bits != 0) {
+      e->allocCache = bits;
+      e->window_base = s->base + (uintptr_t)w * 64u * s->elemsize;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void *window_take(struct mcache_class *e, unsigned sizeclass) {
+  uint64_t bits = e->allocCache;
+  unsigned i = (unsigned)__builtin_ctzll(bits);
+  e->allocCache = bits & (bits - 1);
+  BUMP_OWNED(&e->nmalloc, 1);
+  return (void *)(e->window_base + (uintptr_t)i * class_to_size[sizeclass]);
+}
+
+void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
+  struct mcache_class *e = &c->cls[sizeclass];
+  struct mcentral *central = &mcentral[sizeclass];
+  if (e->span != NULL) {
+    if (e->allocCache == 0 && !window_next(e)) {
+      mcentral_uncache_span(central, e->span, 0);
+      e->span = NULL;
+    } else {
+      *zeroed = !e->span->needzero;
+      return window_take(e, sizeclass);
+    }
+  }
+  /* Objects other threads freed come first: reusing them keeps the heap
+   * small, and a batch costs one lock round trip. */
+  uint32_t n;
+  void *head = mcentral_take_batch(central, &n);
+  if (head != NULL) {
+    e->list = *(void **)head;
+    e->count = n - 1;
+    *zeroed = 0;
+    BUMP_OWNED(&e->nmalloc, 1);
+    return head;
+  }
+  struct mspan *s = mcentral_cache_span(central);
+  if (s == NULL) return NULL;
+  e->span = s;
+  if (!window_next(e)) alloc_throw("span from mcentral has no free slot");
+  *zeroed = !s->needzero;
+  return window_take(e, sizeclass);
+}
+
+/* Detaches the first n objects of e's list (n <= count). */
+static void *list_cut(struct mcache_class *e, uint32_t n) {
+  void *head = e->list, *last = head;
+  for (uint32_t i = 1; i < n; i++) last = *(void **)last;
+  e->list = *(void **)last;
+  *(void **)last = NULL;
+  e->count -= n;
+  return head;
+}
+
+void mcache_flush(struct mcache *c, unsigned sizeclass) {
+  struct mcache_class *e = &c->cls[sizeclass];
+  uint32_t n = class_to_batch[sizeclass];
+  if (n > e->count) n = e->count;
+  mcentral_put_list(&mcentral[sizeclass], list_cut(e, n), n);
+}
+
+void mcache_release_all(struct mcache *c) {
+  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
+    struct mcache_class *e = &c->cls[k];
+    while (e->count != 0) mcache_flush(c, k);
+    e->list = NULL;
+    if (e->span != NULL) {
+      mcentral_uncache_span(&mcentral[k], e->span, e->allocCache);
+      e->span = NULL;
+      e->allocCache = 0;
+    }
+  }
+}
+
+static void mcache_init_limits(struct mcache *c) {
+  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) c->cls[k].max = 2 * class_to_batch[k];
+}
+
+struct mcache *mcache_create(void) {
+  lock_acquire(&mcache_all_lock);
+  if (!mcache_alloc_ready) {
+    fixalloc_init(&mcache_alloc_meta, sizeof(struct mcache));
+    mcache_alloc_ready = 1;
+  }
+  struct mcache *c = fixalloc_alloc(&mcache_alloc_meta);
+  if (c != NULL) {
+    mcache_init_limits(c);
+    c->all_next = mcache_all;
+    c->all_prev = NULL;
+    if (mcache_all != NULL) mcache_all->all_prev = c;
+    mcache_all = c;
+    mcache_live++;
+  }
+  lock_release(&mcache_all_lock);
+  return c;
+}
+
+static void mcache_unlink(struct mcache *c) {
+  if (c->all_prev != NULL) c->all_prev->all_next = c->all_next;
+  else mcache_all = c->all_next;
+  if (c->all_next != NULL) c->all_next->all_prev = c->all_prev;
+}
+
+void mcache_destroy(struct mcache *c) {
+  mcache_release_all(c);
+  lock_acquire(&mcache_all_lock);
+  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
+    mcache_retired_nmalloc[k] += LOAD_RELAXED(&c->cls[k].nmalloc);
+    mcache_retired_nfree[k] += LOAD_RELAXED(&c->cls[k].nfree);
+  }
+  mcache_unlink(c);
+  mcache_live--;
+  fixalloc_free(&mcache_alloc_meta, c);
+  lock_release(&mcache_all_lock);
+}
+
+void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2) {
+  /* Called with mcache_all_lock held. The other threads are gone; their cached objects are lost to the child
+   * (a bounded leak), but their counters stay right. */
+  struct mcache *c = mcache_all;
+  while (c != NULL) {
+    struct mcache *next = c->all_next;
+    if (c != keep1 && c != keep2) {
+      for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
+        mcache_retired_nmalloc[k] += c->cls[k].nmalloc;
+        mcache_retired_nfree[k] += c->cls[k].nfree;
+      }
+      mcache_unlink(c);
+      mcache_live--;
+      fixalloc_free(&mcache_alloc_meta, c);
+    }
+    c = next;
+  }
+}

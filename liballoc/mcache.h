@@ -1,0 +1,59 @@
+/* mcache.h: the per-thread cache, the allocator's lock-free fast path. Each
+ * thread has one (Go has one per P); per size class it holds a LIFO list of
+ * objects the thread freed and the span it is carving fresh objects from.
+ * A thread allocates and frees without any lock or atomic instruction until
+ * a list overflows or runs dry; then it trades a whole batch with the
+ * class's mcentral. When the thread exits its cache is flushed back.
+ * Overview: malloc.c.
+ *
+ * Everything in a cache is read and written by its thread only, except the
+ * counters, which statistics read with relaxed loads. */
+#ifndef ALLOC_MCACHE_H
+#define ALLOC_MCACHE_H
+
+#include <stdint.h>
+
+#include "internal.h"
+#include "mspan.h"
+#include "sizeclass.h"
+
+struct mcache_class {
+  void *list;            /* freed objects, linked through their first word */
+  uint32_t count;        /* objects on list */
+  uint32_t max;          /* list length that triggers a flush of one batch */
+  uint64_t allocCache;   /* free slots of span's current cacheBits word */
+  uintptr_t window_base; /* address of slot 0 of that word */
+  struct mspan *span;    /* span being carved, or NULL */
+  uint64_t nmalloc;      /* objects handed out (cumulative) */
+  uint64_t nfree;        /* objects freed into this cache (cumulative) */
+} __attribute__((aligned(CACHE_LINE)));
+
+struct mcache {
+  struct mcache_class cls[SIZECLASS_COUNT];
+  struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
+};
+
+/* Slow paths of the fast paths in malloc.c. The object returned by refill
+ * comes from span (possibly clean: see *zeroed) or from a batch (dirty).
+ * NULL when out of memory. */
+void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
+void mcache_flush(struct mcache *c, unsigned sizeclass);
+
+/* A new, empty cache registered in the list of caches; NULL if out of memory. */
+struct mcache *mcache_create(void);
+/* Gives everything in c back to the mcentrals and frees c. */
+void mcache_destroy(struct mcache *c);
+/* Gives back all cached objects and spans but keeps c usable. */
+void mcache_release_all(struct mcache *c);
+
+/* Statistics and fork support over the list of live caches. */
+extern alloc_lock mcache_all_lock;
+extern struct mcache *mcache_all;
+extern uint64_t mcache_retired_nmalloc[SIZECLASS_COUNT]; /* counters of destroyed caches */
+extern uint64_t mcache_retired_nfree[SIZECLASS_COUNT];
+extern uint64_t mcache_live;
+/* In a forked child: forget every cache but keep1 and keep2 (their threads
+ * are gone). */
+void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2);
+
+#endif /* ALLOC_MCACHE_H */

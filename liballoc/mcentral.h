@@ -1,0 +1,67 @@
+/* mcentral.h: the central lists of one size class. An mcentral holds the
+ * class's spans that have free slots and no thread cache (partial), and a
+ * transfer cache of batches of freed objects passed between threads in
+ * O(1). Thread caches come here when they run dry or overflow; one lock per
+ * class keeps classes independent. Overview: malloc.c.
+ *
+ * Locking: every field below the lock is read and written under it. */
+#ifndef ALLOC_MCENTRAL_H
+#define ALLOC_MCENTRAL_H
+
+#include <stdint.h>
+
+#include "internal.h"
+#include "mspan.h"
+#include "sizeclass.h"
+
+#define MCENTRAL_MAX_BATCHES 64
+
+/* Where an mcentral gets spans and returns empty ones: the page heap in the
+ * allocator, a fake in unit tests. */
+struct mcentral_backend {
+  struct mspan *(*alloc_span)(uintptr_t npages, int sizeclass);
+  void (*free_span)(struct mspan *s);
+};
+
+struct mcentral {
+  alloc_lock lock;
+  uint32_t sizeclass;
+  uint32_t nbatches;                  /* batches in the transfer cache */
+  struct mspan_list partial;          /* uncached spans with free slots */
+  void *batches[MCENTRAL_MAX_BATCHES];/* each a list of class_to_batch objects */
+  uint64_t nspans;                    /* spans of this class taken from the backend */
+  const struct mcentral_backend *backend;
+} __attribute__((aligned(CACHE_LINE)));
+
+extern struct mcentral mcentral[SIZECLASS_COUNT];
+extern const struct mcentral_backend mcentral_heap_backend;
+
+void mcentral_init(struct mcentral *c, unsigned sizeclass, const struct mcentral_backend *backend);
+
+/* A span whose free slots now belong to the calling thread cache: they are
+ * the 1 bits of s->cacheBits, to be consumed from word s->freeindex (0).
+ * NULL when out of memory. */
+struct mspan *mcentral_cache_span(struct mcentral *c);
+
+/* Gives back span s taken by a thread cache. window holds the free slots of
+ * word s->freeindex - 1 the cache did not use; the words from s->freeindex
+ * on are unused too. */
+void mcentral_uncache_span(struct mcentral *c, struct mspan *s, uint64_t window);
+
+/* Takes one transfer batch: its first object (the rest linked through the
+ * first word of each), with *n set to its length. NULL if there is none. */
+void *mcentral_take_batch(struct mcentral *c, uint32_t *n);
+
+/* Gives back n objects linked through their first word (NULL-terminated).
+ * A full batch is kept whole if there is room; anything else goes back to
+ * its span. A pointer whose slot is already free is a double free: fatal. */
+void mcentral_put_list(struct mcentral *c, void *head, uint32_t n);
+
+/* Returns every transfer batch's objects to their spans (and empty spans to
+ * the backend). */
+void mcentral_drain(struct mcentral *c);
+
+/* Checks the lists and counts of c (tests, ALLOC_DEBUG >= 2). */
+int mcentral_valid(struct mcentral *c);
+
+#endif /* ALLOC_MCENTRAL_H */

@@ -1,0 +1,57 @@
+/* metalloc.h: the allocators of liballoc's own structures. None of them ever
+ * calls malloc; all memory comes from the OS layer (sys.h) and is counted as
+ * metadata. Overview: malloc.c.
+ *
+ *  persistentalloc  bump allocation of small things that live forever
+ *                   (thread-safe, own lock).
+ *  fixalloc         a free list of fixed-size objects (spans, thread caches,
+ *                   span bitmaps) carved from persistentalloc chunks. Not
+ *                   thread-safe: the owner's lock protects it.
+ *  linearalloc      bump allocation inside one reserved region, mapped in as
+ *                   it is used (the per-arena metadata), so the metadata of
+ *                   all arenas sits together and costs only what is touched.
+ */
+#ifndef ALLOC_METALLOC_H
+#define ALLOC_METALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Returns zeroed memory aligned to align (a power of two <= 4096), or NULL. */
+void *persistentalloc(size_t size, size_t align);
+/* Fork support: the lock of persistentalloc. */
+void persistentalloc_lock(void);
+void persistentalloc_unlock(void);
+
+struct fixalloc_link {
+  struct fixalloc_link *next;
+};
+
+struct fixalloc {
+  size_t size;                 /* object size, >= sizeof(void *) */
+  struct fixalloc_link *list;  /* freed objects */
+  uintptr_t chunk;             /* unused tail of the current chunk */
+  size_t nchunk;               /* bytes left in it */
+  size_t inuse;                /* bytes in objects handed out */
+};
+
+void fixalloc_init(struct fixalloc *f, size_t size);
+/* Zeroed object, or NULL if the OS refuses memory. */
+void *fixalloc_alloc(struct fixalloc *f);
+void fixalloc_free(struct fixalloc *f, void *p);
+
+struct linearalloc {
+  uintptr_t next;     /* next free byte */
+  uintptr_t mapped;   /* end of the mapped (usable) part */
+  uintptr_t end;      /* end of the reservation */
+};
+
+/* Reserves n bytes of address space. Returns 0 or -1. */
+int linearalloc_init(struct linearalloc *l, size_t n);
+/* Zeroed memory, or NULL when the reservation is exhausted or the OS refuses.
+ * Not thread-safe: the owner's lock protects it. */
+void *linearalloc_alloc(struct linearalloc *l, size_t size, size_t align);
+
+#endif /* ALLOC_METALLOC_H */

@@ -1,0 +1,419 @@
+/* mheap.c: the page heap (mheap.h). Free runs of pages live in exact-size
+ * lists for runs under HEAP_SMALL_RUNS pages (found with a bitmap of
+ * non-empty lists) and one best-fit list above that. Every page of every span
+ * maps to its span (arena.h), so freeing a run finds its neighbours in O(1)
+ * and coalesces with them. The heap grows in 4 MiB steps carved from 64 MiB
+ * arena reservations. Free pages go back to the OS only after they have sat
+ * unused a while (scavenger.c), so a program that frees and reallocates
+ * large blocks reuses memory that is still backed and pays no page faults.
+ * Overview: malloc.c. */
+#include "mheap.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "sizeclass.h"
+#include "sys.h"
+
+struct mheap mheap = {.lock = ALLOC_LOCK_INIT};
+
+#define HEAP_GROW_BYTES ((uintptr_t)4 << 20)
+
+int mheap_init(void) {
+  fixalloc_init(&mheap.spanalloc, sizeof(struct mspan));
+  for (int i = 0; i < 5; i++) fixalloc_init(&mheap.bitsalloc[i], 2 * sizeof(uint64_t) << i);
+  return 0;
+}
+
+/* ---- Released-page bitmap ------------------------------------------------ */
+
+/* Calls fn on each maximal sub-run of pages in [base, base+npages) whose
+ * released bit equals want, then sets every bit in the range to set_to (if
+ * set_to >= 0). Returns the number of pages whose bit equalled want. */
+static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int set_to,
+                               void (*fn)(uintptr_t, uintptr_t)) {
+  uintptr_t count = 0, run_start = 0, run_len = 0;
+  for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end; p += PAGE_BYTES) {
+    struct heap_arena *ha = arena_of(p);
+    uintptr_t i = arena_page_index(p);
+    int bit = bitmap_get(ha->released, i);
+    if (bit == want) {
+      count++;
+      if (run_len == 0) run_start = p;
+      run_len++;
+    } else if (run_len != 0) {
+      if (fn) fn(run_start, run_len);
+      run_len = 0;
+    }
+    if (set_to == 1) bitmap_set(ha->released, i);
+    else if (set_to == 0) bitmap_clear(ha->released, i);
+  }
+  if (run_len != 0 && fn) fn(run_start, run_len);
+  return count;
+}
+
+/* ---- Free lists ---------------------------------------------------------- */
+
+static void free_list_insert(struct mspan *s) {
+  if (s->npages < HEAP_SMALL_RUNS) {
+    mspan_list_insert(&mheap.free_small[s->npages], s);
+    bitmap_set(mheap.free_small_nonempty, s->npages);
+  } else {
+    mspan_list_insert(&mheap.free_large, s);
+  }
+}
+
+static void free_list_remove(struct mspan *s) {
+  if (s->npages < HEAP_SMALL_RUNS) {
+    mspan_list_remove(&mheap.free_small[s->npages], s);
+    if (mheap.free_small[s->npages].first == NULL) bitmap_clear(mheap.free_small_nonempty, s->npages);
+  } else {
+    mspan_list_remove(&mheap.free_large, s);
+  }
+}
+
+/* The free run that best fits need pages: the smallest exact list with a run,
+ * else the smallest (then lowest) large run. */
+static struct mspan *free_run_find(uintptr_t need) {
+  if (need < HEAP_SMALL_RUNS) {
+    for (uintptr_t w = need / 64; w < HEAP_SMALL_RUNS / 64; w++) {
+      uint64_t bits = mheap.free_small_nonempty[w];
+      if (w == need / 64) bits &= ~(uint64_t)0 << (need % 64);
+      if (bits != 0) return mheap.free_small[w * 64 + (uintptr_t)__builtin_ctzll(bits)].first;
+    }
+  }
+  struct mspan *best = NULL;
+  for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next) {
+    if (s->npages < need) continue;
+    if (best == NULL || s->npages < best->npages || (s->npages == best->npages && s->base < best->base)) best = s;
+  }
+  return best;
+}
+
+/* ---- Splitting and coalescing -------------------------------------------- */
+
+/* s (out of any list) keeps its first npages pages; the rest becomes a new
+ * free span, returned (not yet in a list). NULL if no span struct could be
+ * had, in which case s is unchanged. */
+static struct mspan *span_split(struct mspan *s, uintptr_t npages) {
+  struct mspan *t = fixalloc_alloc(&mheap.spanalloc);
+  if (t == NULL) return NULL;
+  t->base = s->base + npages * PAGE_BYTES;
+  t->npages = s->npages - npages;
+  t->state = SPAN_FREE;
+  t->needzero = s->needzero;
+  t->free_since_ms = s->free_since_ms;
+  t->nreleased = s->nreleased ? released_walk(t->base, t->npages, 1, -1, NULL) : 0;
+  s->nreleased -= t->nreleased;
+  s->npages = npages;
+  arena_set_spans(t->base, t->npages, t);
+  return t;
+}
+
+/* Inserts free span s into the lists, merged with free neighbours. */
+static void free_insert_coalesce(struct mspan *s) {
+  struct mspan *before = s->base > PAGE_BYTES ? span_of(s->base - 1) : NULL;
+  if (before != NULL && before->state == SPAN_FREE) {
+    free_list_remove(before);
+    arena_set_spans(s->base, s->npages, before);
+    before->npages += s->npages;
+    before->needzero |= s->needzero;
+    before->nreleased += s->nreleased;
+    if (s->free_since_ms > before->free_since_ms) before->free_since_ms = s->free_since_ms;
+    s->state = SPAN_DEAD;
+    fixalloc_free(&mheap.spanalloc, s);
+    s = before;
+  }
+  struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
+  if (after != NULL && after->state == SPAN_FREE) {
+    free_list_remove(after);
+    arena_set_spans(after->base, after->npages, s);
+    s->npages += after->npages;
+    s->needzero |= after->needzero;
+    s->nreleased += after->nreleased;
+    if (after->free_since_ms > s->free_since_ms) s->free_since_ms = after->free_since_ms;
+    after->state = SPAN_DEAD;
+    fixalloc_free(&mheap.spanalloc, after);
+  }
+  free_list_insert(s);
+}
+
+/* ---- Growth -------------------------------------------------------------- */
+
+/* Makes at least npages new pages and puts them in the free lists. */
+static int heap_grow(uintptr_t npages) {
+  uintptr_t need = npages * PAGE_BYTES;
+  uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
+  if (mheap.cur_end - mheap.cur_base < need) {
+    uintptr_t got = 0;
+    uintptr_t base = arena_reserve(ask, &got);
+    if (base == 0) return -1;
+    if (base == mheap.cur_end) {
+      mheap.cur_end += got;
+    } else {
+      /* Not contiguous: the rest of the old reservation stays Reserved and
+       * unused; it costs address space only. */
+      mheap.cur_base = base;
+      mheap.cur_end = base + got;
+    }
+  }
+  if (ask > mheap.cur_end - mheap.cur_base) ask = need;
+  uintptr_t chunk = mheap.cur_base;
+  /* Under `ulimit -v` the big step may be refused where the exact need fits. */
+  if (sys_map((void *)chunk, ask) != 0) {
+    ask = need;
+    if (sys_map((void *)chunk, ask) != 0) return -1;
+  }
+  struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
+  if (s == NULL) return -1;
+  mheap.cur_base += ask;
+  s->base = chunk;
+  s->npages = ask / PAGE_BYTES;
+  s->state = SPAN_FREE;
+  s->needzero = 0; /* fresh from the OS */
+  s->free_since_ms = alloc_now_ms();
+  arena_set_spans(s->base, s->npages, s);
+  mheap.pages_free += s->npages;
+  free_insert_coalesce(s);
+  return 0;
+}
+
+/* ---- Allocation ---------------------------------------------------------- */
+
+/* Takes the pages of s (out of the lists) into use: their released pages are
+ * backed again and the accounting moves them to in-use. */
+static void span_take_pages(struct mspan *s) {
+  uintptr_t rel = s->nreleased ? released_walk(s->base, s->npages, 1, 0, NULL) : 0;
+  if (rel != 0) sys_used((void *)s->base, rel * PAGE_BYTES);
+  mheap.pages_released -= rel;
+  mheap.pages_free -= s->npages - rel;
+  mheap.pages_in_use += s->npages;
+  s->nreleased = 0;
+}
+
+static unsigned bits_order(const struct mspan *s) {
+  return s->nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
+}
+
+/* Sets s up to hold objects of sizeclass, every slot free. */
+static int span_init_small(struct mspan *s, int sizeclass) {
+  s->sizeclass = (uint8_t)sizeclass;
+  s->elemsize = class_to_size[sizeclass];
+  s->nelems = class_to_nelems[sizeclass];
+  s->divmagic = class_to_divmagic[sizeclass];
+  s->nwords = (uint16_t)((s->nelems + 63) / 64);
+  unsigned order = bits_order(s);
+  uint64_t *bits = fixalloc_alloc(&mheap.bitsalloc[order]);
+  if (bits == NULL) return -1;
+  s->allocBits = bits;
+  s->cacheBits = bits + ((uintptr_t)1 << order);
+  s->allocCount = 0;
+  s->freeindex = 0;
+  s->incache = 0;
+  s->onpartial = 0;
+  s->state = SPAN_SMALL;
+  return 0;
+}
+
+struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int sizeclass) {
+  if (align_pages == 0) align_pages = 1;
+  uintptr_t need = npages + align_pages - 1;
+  if (need < npages) return NULL;
+  lock_acquire(&mheap.lock);
+  struct mspan *s = free_run_find(need);
+  if (s == NULL) {
+    if (heap_grow(need) != 0) {
+      lock_release(&mheap.lock);
+      return NULL;
+    }
+    s = free_run_find(need);
+    if (s == NULL) {
+      lock_release(&mheap.lock);
+      return NULL;
+    }
+  }
+  free_list_remove(s);
+  /* Trim the head up to the alignment, then the tail. */
+  uintptr_t head = (align_up(s->base, align_pages * PAGE_BYTES) - s->base) / PAGE_BYTES;
+  if (head != 0) {
+    struct mspan *rest = span_split(s, head);
+    if (rest == NULL) goto fail;
+    free_list_insert(s);
+    s = rest;
+  }
+  if (s->npages > npages) {
+    struct mspan *tail = span_split(s, npages);
+    if (tail == NULL) goto fail;
+    free_list_insert(tail);
+  }
+  span_take_pages(s);
+  s->next = s->prev = NULL;
+  s->sampled = 0;
+  if (sizeclass == 0) {
+    s->state = SPAN_LARGE;
+    s->sizeclass = 0;
+    s->elemsize = 0;
+    mheap.pages_large += s->npages;
+    mheap.nlarge_alloc++;
+  } else if (span_init_small(s, sizeclass) != 0) {
+    mheap.pages_in_use -= s->npages;
+    mheap.pages_free += s->npages;
+    s->state = SPAN_FREE;
+    goto fail;
+  }
+  lock_release(&mheap.lock);
+  return s;
+fail:
+  free_insert_coalesce(s);
+  lock_release(&mheap.lock);
+  return NULL;
+}
+
+void mheap_free_span(struct mspan *s) {
+  lock_acquire(&mheap.lock);
+  if (s->state == SPAN_SMALL) {
+    fixalloc_free(&mheap.bitsalloc[bits_order(s)], s->allocBits);
+    s->allocBits = s->cacheBits = NULL;
+  } else {
+    mheap.pages_large -= s->npages;
+    mheap.nlarge_free++;
+  }
+  mheap.pages_in_use -= s->npages;
+  mheap.pages_free += s->npages;
+  s->state = SPAN_FREE;
+  s->sizeclass = 0;
+  s->needzero = 1;
+  s->nreleased = 0;
+  s->free_since_ms = alloc_now_ms();
+  free_insert_coalesce(s);
+  uintptr_t backed = mheap.pages_free;
+  lock_release(&mheap.lock);
+  if (backed * PAGE_BYTES > ((uintptr_t)16 << 20)) scavenger_notify();
+}
+
+int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
+  if (npages <= s->npages) return 1;
+  lock_acquire(&mheap.lock);
+  struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
+  int ok = 0;
+  if (after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages) {
+    uintptr_t extra = npages - s->npages;
+    free_list_remove(after);
+    if (after->npages > extra) {
+      struct mspan *rest = span_split(after, extra);
+      if (rest == NULL) {
+        free_list_insert(after);
+        lock_release(&mheap.lock);
+        return 0;
+      }
+      free_list_insert(rest);
+    }
+    span_take_pages(after);
+    arena_set_spans(after->base, after->npages, s);
+    s->npages += after->npages;
+    mheap.pages_large += after->npages;
+    after->state = SPAN_DEAD;
+    fixalloc_free(&mheap.spanalloc, after);
+    ok = 1;
+  }
+  lock_release(&mheap.lock);
+  return ok;
+}
+
+void mheap_shrink(struct mspan *s, uintptr_t npages) {
+  if (npages >= s->npages || npages == 0) return;
+  lock_acquire(&mheap.lock);
+  struct mspan *tail = span_split(s, npages);
+  if (tail != NULL) {
+    mheap.pages_in_use -= tail->npages;
+    mheap.pages_large -= tail->npages;
+    mheap.pages_free += tail->npages;
+    tail->needzero = 1;
+    tail->free_since_ms = alloc_now_ms();
+    free_insert_coalesce(tail);
+  }
+  lock_release(&mheap.lock);
+}
+
+/* ---- Returning memory to the OS ------------------------------------------ */
+
+static void release_run(uintptr_t base, uintptr_t npages) {
+  sys_unused((void *)base, npages * PAGE_BYTES);
+}
+
+/* The free span with the most backed pages among those old enough. */
+static struct mspan *scavenge_candidate(uint64_t now, uint64_t min_age_ms) {
+  struct mspan *best = NULL;
+  uintptr_t best_backed = 0;
+  for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next) {
+    uintptr_t backed = s->npages - s->nreleased;
+    if (backed > best_backed && now - s->free_since_ms >= min_age_ms) best = s, best_backed = backed;
+  }
+  if (best != NULL) return best;
+  for (int i = HEAP_SMALL_RUNS - 1; i > 0; i--) {
+    for (struct mspan *s = mheap.free_small[i].first; s != NULL; s = s->next) {
+      if (s->npages != s->nreleased && now - s->free_since_ms >= min_age_ms) return s;
+    }
+  }
+  return NULL;
+}
+
+size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms) {
+  size_t released = 0;
+  lock_acquire(&mheap.lock);
+  uint64_t now = alloc_now_ms();
+  while (mheap.pages_free * PAGE_BYTES > keep_bytes) {
+    struct mspan *s = scavenge_candidate(now, min_age_ms);
+    if (s == NULL) break;
+    free_list_remove(s);
+    s->state = SPAN_SCAVENGING; /* neighbours will not merge with it meanwhile */
+    lock_release(&mheap.lock);
+    uintptr_t n = released_walk(s->base, s->npages, 0, -1, release_run);
+    lock_acquire(&mheap.lock);
+    released_walk(s->base, s->npages, 0, 1, NULL);
+    mheap.pages_free -= n;
+    mheap.pages_released += n;
+    released += n * PAGE_BYTES;
+    s->nreleased = s->npages;
+    s->needzero = 0; /* every page now reads as zero */
+    s->state = SPAN_FREE;
+    free_insert_coalesce(s);
+  }
+  lock_release(&mheap.lock);
+  return released;
+}
+
+size_t mheap_free_backed_bytes(void) {
+  lock_acquire(&mheap.lock);
+  size_t n = mheap.pages_free * PAGE_BYTES;
+  lock_release(&mheap.lock);
+  return n;
+}
+
+/* ---- Validation (ALLOC_DEBUG >= 2 and tests) ----------------------------- */
+
+int mheap_valid(void) {
+  lock_acquire(&mheap.lock);
+  int ok = 1;
+  uintptr_t free_pages = 0, released = 0;
+  for (int i = 0; i <= HEAP_SMALL_RUNS && ok; i++) {
+    struct mspan *s = i < HEAP_SMALL_RUNS ? mheap.free_small[i].first : mheap.free_large.first;
+    for (; s != NULL; s = s->next) {
+      if (s->state != SPAN_FREE || (i < HEAP_SMALL_RUNS && s->npages != (uintptr_t)i) ||
+          (i == HEAP_SMALL_RUNS && s->npages < HEAP_SMALL_RUNS) || span_of(s->base) != s ||
+          span_of(s->base + (s->npages - 1) * PAGE_BYTES) != s ||
+          released_walk(s->base, s->npages, 1, -1, NULL) != s->nreleased) {
+        ok = 0;
+        break;
+      }
+      /* Coalescing must have merged free neighbours. */
+      struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
+      if (after != NULL && after->state == SPAN_FREE) ok = 0;
+      free_pages += s->npages - s->nreleased;
+      released += s->nreleased;
+    }
+  }
+  if (ok && (free_pages != mheap.pages_free || released != mheap.pages_released)) ok = 0;
+  lock_release(&mheap.lock);
+  return ok;
+}

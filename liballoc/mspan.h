@@ -1,0 +1,94 @@
+/* mspan.h: a span is a run of pages. In use it holds either objects of one
+ * size class (small) or one large object; free, it sits in the page heap.
+ * Overview: malloc.c.
+ *
+ * A small span's objects are tracked by two bitmaps of nelems bits:
+ *
+ *   allocBits  1 = the slot is not free in the span: handed to the program or
+ *              sitting in some thread's free list or in a transfer batch.
+ *              Written under the span's mcentral lock.
+ *   cacheBits  1 = a free slot the owning thread cache may hand out. Set when
+ *              a thread cache takes the span (from ~allocBits, after which
+ *              allocBits is all ones: every free slot now belongs to that
+ *              cache) and consumed by that thread alone without a lock.
+ *
+ * The thread cache scans cacheBits one 64-bit word at a time: freeindex is
+ * the next word to load, and the word being consumed lives in the cache as
+ * allocCache (count-trailing-zeros finds the next free slot). Frees from any
+ * thread clear allocBits bits under the lock, so a span that is cached keeps
+ * collecting freed slots for the next time it is taken.
+ *
+ * Span states and who may change them:
+ *   SPAN_FREE       in the page heap's free lists (heap lock)
+ *   SPAN_SCAVENGING free but out of the lists while its pages are returned to
+ *                   the OS with the heap lock dropped
+ *   SPAN_SMALL      holds objects of sizeclass (mcentral lock for its lists
+ *                   and allocBits; heap lock for its pages)
+ *   SPAN_LARGE      holds one object (the program owns it)
+ *   SPAN_DEAD       the struct is on the fixalloc free list
+ */
+#ifndef ALLOC_MSPAN_H
+#define ALLOC_MSPAN_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LARGE };
+
+struct mspan {
+  struct mspan *next, *prev;  /* list links: heap free list or mcentral list */
+  uintptr_t base;             /* first byte */
+  uintptr_t npages;           /* length in pages */
+  uint8_t state;              /* enum span_state */
+  uint8_t sizeclass;          /* 0 for large and free spans */
+  uint8_t needzero;           /* 1 if some byte may be non-zero */
+  uint8_t incache;            /* small: a thread cache owns the free slots (mcentral lock) */
+  uint8_t onpartial;          /* small: on its mcentral's partial list (mcentral lock) */
+  uint16_t nelems;            /* small: objects in the span */
+  uint16_t allocCount;        /* small: slots not free in the span (mcentral lock) */
+  uint16_t nwords;            /* small: 64-bit words per bitmap */
+  uint16_t freeindex;         /* small: next cacheBits word to load (owning cache) */
+  uint32_t elemsize;          /* small: object size; large: 0 */
+  uint32_t divmagic;          /* small: offset/elemsize == (offset*divmagic)>>32 */
+  uint64_t *allocBits;        /* small: see above (mcentral lock) */
+  uint64_t *cacheBits;        /* small: see above (owning cache) */
+  uint64_t free_since_ms;     /* free: when it last grew (scavenger age) */
+  uintptr_t nreleased;        /* free: pages of it returned to the OS */
+  uint64_t sampled;           /* reserved for the profiler: sampled-object marks */
+};
+
+struct mspan_list {
+  struct mspan *first;
+  uintptr_t count;
+};
+
+static inline void mspan_list_insert(struct mspan_list *l, struct mspan *s) {
+  s->prev = NULL;
+  s->next = l->first;
+  if (l->first != NULL) l->first->prev = s;
+  l->first = s;
+  l->count++;
+}
+
+static inline void mspan_list_remove(struct mspan_list *l, struct mspan *s) {
+  if (s->prev != NULL) s->prev->next = s->next;
+  else l->first = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+  l->count--;
+}
+
+/* Index of the object at p in small span s (p need not be its start). */
+static inline uintptr_t mspan_object_index(const struct mspan *s, uintptr_t p) {
+  return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+static inline int bitmap_get(const uint64_t *b, uintptr_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
+static inline void bitmap_set(uint64_t *b, uintptr_t i) { b[i >> 6] |= (uint64_t)1 << (i & 63); }
+static inline void bitmap_clear(uint64_t *b, uintptr_t i) { b[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+/* Cheap consistency check of one small span (ALLOC_DEBUG >= 2 walks it). */
+int mspan_valid(const struct mspan *s);
+
+#endif /* ALLOC_MSPAN_H */

@@ -1,0 +1,34 @@
+/* persistentalloc.c: bump allocation of metadata that is never freed. Chunks
+ * come from the OS layer; big requests get their own mapping. See metalloc.h. */
+#include <string.h>
+
+#include "metalloc.h"
+#include "sys.h"
+
+#define PERSISTENT_CHUNK ((size_t)256 << 10)
+
+static alloc_lock persistent_lock = ALLOC_LOCK_INIT;
+static uintptr_t persistent_next, persistent_end;
+
+void *persistentalloc(size_t size, size_t align) {
+  if (align == 0) align = 8;
+  if (size >= PERSISTENT_CHUNK / 4) return sys_alloc(align_up(size, 4096));
+  lock_acquire(&persistent_lock);
+  uintptr_t p = align_up(persistent_next, align);
+  if (persistent_next == 0 || p + size > persistent_end) {
+    void *chunk = sys_alloc(PERSISTENT_CHUNK);
+    if (chunk == NULL) {
+      lock_release(&persistent_lock);
+      return NULL;
+    }
+    persistent_next = (uintptr_t)chunk;
+    persistent_end = persistent_next + PERSISTENT_CHUNK;
+    p = align_up(persistent_next, align);
+  }
+  persistent_next = p + size;
+  lock_release(&persistent_lock);
+  return (void *)p; /* fresh mmap memory: already zero */
+}
+
+void persistentalloc_lock(void) { lock_acquire(&persistent_lock); }
+void persistentalloc_unlock(void) { lock_release(&persistent_lock); }

@@ -1,0 +1,37 @@
+/* sizeclass.c: per-class tuning of the caches and a start-up check of the
+ * generated size-class table (mksizeclasses.c checks it when it makes it;
+ * this catches a stale or hand-edited header). Overview: malloc.c. */
+#include "sizeclass.h"
+
+#include "internal.h"
+
+uint32_t class_to_batch[SIZECLASS_COUNT];
+uint32_t class_to_maxbatches[SIZECLASS_COUNT];
+
+/* A batch moves about 64 KiB (at most 128 objects, at least 4): one lock
+ * round trip per batch keeps cross-thread free traffic cheap, and the bytes
+ * a thread cache can hold stay bounded. An mcentral keeps up to 256 KiB of
+ * batches (8 to 64 of them) before it returns objects to their spans, which
+ * is what lets empty spans go back to the page heap. */
+#define BATCH_BYTES (64u << 10)
+#define TRANSFER_BYTES (256u << 10)
+
+int sizeclass_init(void) {
+  for (unsigned c = 1; c < SIZECLASS_COUNT; c++) {
+    uint32_t size = class_to_size[c];
+    if (size <= class_to_size[c - 1] || (size >= 16 && size % 16 != 0) ||
+        (uint32_t)class_to_nelems[c] != class_to_npages[c] * PAGE_BYTES / size)
+      alloc_throw("size class table is inconsistent (rebuild sizeclasses.h)");
+    if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c)
+      alloc_throw("size class lookup table is inconsistent (rebuild sizeclasses.h)");
+    uint32_t b = BATCH_BYTES / size;
+    if (b > 128) b = 128;
+    if (b < 4) b = 4;
+    class_to_batch[c] = b;
+    uint32_t m = TRANSFER_BYTES / (b * size);
+    if (m < 8) m = 8;
+    if (m > 64) m = 64;
+    class_to_maxbatches[c] = m;
+  }
+  return 0;
+}

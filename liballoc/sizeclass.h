@@ -1,0 +1,28 @@
+/* sizeclass.h: request size -> size class. The tables come from
+ * mksizeclasses.c at build time (sizeclasses.h in the build tree); this
+ * header adds the lookup and the per-class tuning of the caches.
+ * Overview: malloc.c. */
+#ifndef ALLOC_SIZECLASS_H
+#define ALLOC_SIZECLASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sizeclasses.h"
+
+/* Class for a request of size bytes, size <= SIZECLASS_MAX_SMALL. */
+static inline unsigned size_to_class(size_t size) {
+  if (size <= SIZECLASS_SMALL_MAX) return size_to_class8[(size + SIZECLASS_SMALL_DIV - 1) / SIZECLASS_SMALL_DIV];
+  return size_to_class128[(size - SIZECLASS_SMALL_MAX + SIZECLASS_LARGE_DIV - 1) / SIZECLASS_LARGE_DIV];
+}
+
+/* Objects moved between a thread cache and its mcentral at a time. */
+extern uint32_t class_to_batch[SIZECLASS_COUNT];
+/* Transfer batches an mcentral keeps before freeing objects to their spans. */
+extern uint32_t class_to_maxbatches[SIZECLASS_COUNT];
+
+/* Fills the tuning tables and re-checks the generated ones (a corrupted or
+ * mismatched table is fatal). Returns 0. */
+int sizeclass_init(void);
+
+#endif /* ALLOC_SIZECLASS_H */

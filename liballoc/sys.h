@@ -1,0 +1,62 @@
+/* sys.h: the OS layer. Every region of address space the heap manages is in
+ * one of four states:
+ *
+ *   None      not ours.
+ *   Reserved  ours, but any access faults (PROT_NONE); costs no memory.
+ *   Prepared  accessible (read/write), but its contents are forfeit: the OS
+ *             may have taken the pages back; the next touch gets zeroes.
+ *   Ready     accessible and backed by memory we are using.
+ *
+ * Transitions:  sys_alloc None->Ready (OS picks the place)
+ *               sys_reserve None->Reserved      sys_map Reserved->Prepared
+ *               sys_used Prepared->Ready        sys_unused Ready->Prepared
+ *               sys_free any->None              sys_fault Ready|Prepared->Reserved
+ *
+ * sys.c keeps the accounting of bytes in each state; sys_linux.c alone makes
+ * the system calls. Overview: malloc.c. */
+#ifndef ALLOC_SYS_H
+#define ALLOC_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Byte counts per state, updated with relaxed atomics. */
+struct sys_stats {
+  uint64_t reserved;   /* heap address space in any state but None */
+  uint64_t mapped;     /* heap bytes Prepared or Ready */
+  uint64_t released;   /* heap bytes returned with sys_unused and not yet reused */
+  uint64_t metadata;   /* bytes from sys_alloc for the allocator's own use */
+};
+extern struct sys_stats sys_stats;
+
+/* None -> Ready, for metadata. NULL on failure. Counted in metadata. */
+void *sys_alloc(size_t n);
+/* Any -> None for metadata obtained with sys_alloc. */
+void sys_free_metadata(void *v, size_t n);
+
+/* None -> Reserved at hint if possible (elsewhere otherwise). NULL on failure. */
+void *sys_reserve(void *hint, size_t n);
+/* None -> Reserved, aligned to align (a power of two). NULL on failure. */
+void *sys_reserve_aligned(void *hint, size_t n, size_t align);
+/* Any -> None for heap address space. */
+void sys_free(void *v, size_t n);
+/* Reserved -> Prepared. Returns 0, or -1 if the OS refused (ENOMEM). */
+int sys_map(void *v, size_t n);
+/* Prepared -> Ready. */
+void sys_used(void *v, size_t n);
+/* Ready -> Prepared: the OS may take the pages; they read as zero later. */
+void sys_unused(void *v, size_t n);
+/* Ready|Prepared -> Reserved (debugging use-after-free). */
+void sys_fault(void *v, size_t n);
+
+/* ---- sys_linux.c: the only code that talks to the kernel about memory. ---- */
+void *sys_os_mmap(void *hint, size_t n, int prot_rw, int fixed);
+int sys_os_munmap(void *v, size_t n);
+int sys_os_protect(void *v, size_t n, int prot_rw);
+/* Gives pages back; after it they read as zero. Returns 0 or -1. */
+int sys_os_release(void *v, size_t n);
+/* Name of the release method the kernel supports ("MADV_DONTNEED", ...). */
+const char *sys_os_release_method(void);
+size_t sys_os_page_size(void);
+
+#endif /* ALLOC_SYS_H */
