@@ -175,12 +175,20 @@ static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
   return p;
 }
 
-static inline void small_free(struct mcache *c, unsigned k, void *p) {
+static inline void small_free(struct mcache *c, const struct mspan *s, void *p) {
+  unsigned k = s->sizeclass;
   struct mcache_class *e = &c->cls[k];
-  *(void **)p = e->list;
-  e->list = p;
   BUMP_OWNED(&e->nfree, 1);
-  if (unlikely(++e->count > e->max)) mcache_flush(c, k);
+  struct mcache *owner = LOAD_RELAXED(&s->owner);
+  if (likely(owner == c || owner == NULL)) {
+    *(void **)p = e->list;
+    e->list = p;
+    if (unlikely(++e->count > class_to_max[k])) mcache_flush(c, k);
+  } else {
+    *(void **)p = e->remote;
+    e->remote = p;
+    if (unlikely(++e->nremote >= class_to_batch[k])) mcache_flush_remote(c, k);
+  }
 }
 
 /* Small allocation through the global cache. */
@@ -191,9 +199,9 @@ static void *small_alloc_global(unsigned k, int zero) {
   return p;
 }
 
-static void small_free_global(unsigned k, void *p) {
+static void small_free_global(const struct mspan *s, void *p) {
   lock_acquire(&global_cache_lock);
-  small_free(global_cache, k, p);
+  small_free(global_cache, s, p);
   lock_release(&global_cache_lock);
 }
 
@@ -277,8 +285,8 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
     return;
   }
   struct mcache *c = thread_cache_slow();
-  if (c != NULL) small_free(c, s->sizeclass, p);
-  else small_free_global(s->sizeclass, p);
+  if (c != NULL) small_free(c, s, p);
+  else small_free_global(s, p);
 }
 
 void alloc_free(void *p) {
@@ -286,7 +294,7 @@ void alloc_free(void *p) {
   struct mspan *s = span_of_object(p, "free(): pointer not allocated by liballoc");
   struct mcache *c = tls_cache;
   if (likely(c != NULL && s->state == SPAN_SMALL)) {
-    small_free(c, s->sizeclass, p);
+    small_free(c, s, p);
     return;
   }
   free_slow(s, p);

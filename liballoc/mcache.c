@@ -63,7 +63,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
     BUMP_OWNED(&e->nmalloc, 1);
     return head;
   }
-  struct mspan *s = mcentral_cache_span(central);
+  struct mspan *s = mcentral_cache_span(central, c);
   if (s == NULL) return NULL;
   e->span = s;
   if (!window_next(e)) alloc_throw("span from mcentral has no free slot");
@@ -88,21 +88,27 @@ void mcache_flush(struct mcache *c, unsigned sizeclass) {
   mcentral_put_list(&mcentral[sizeclass], list_cut(e, n), n);
 }
 
+void mcache_flush_remote(struct mcache *c, unsigned sizeclass) {
+  struct mcache_class *e = &c->cls[sizeclass];
+  void *head = e->remote;
+  uint32_t n = e->nremote;
+  e->remote = NULL;
+  e->nremote = 0;
+  if (n != 0) mcentral_put_list(&mcentral[sizeclass], head, n);
+}
+
 void mcache_release_all(struct mcache *c) {
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
     while (e->count != 0) mcache_flush(c, k);
     e->list = NULL;
+    mcache_flush_remote(c, k);
     if (e->span != NULL) {
       mcentral_uncache_span(&mcentral[k], e->span, e->allocCache);
       e->span = NULL;
       e->allocCache = 0;
     }
   }
-}
-
-static void mcache_init_limits(struct mcache *c) {
-  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) c->cls[k].max = 2 * class_to_batch[k];
 }
 
 struct mcache *mcache_create(void) {
@@ -113,7 +119,6 @@ struct mcache *mcache_create(void) {
   }
   struct mcache *c = fixalloc_alloc(&mcache_alloc_meta);
   if (c != NULL) {
-    mcache_init_limits(c);
     c->all_next = mcache_all;
     c->all_prev = NULL;
     if (mcache_all != NULL) mcache_all->all_prev = c;

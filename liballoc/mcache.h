@@ -6,6 +6,12 @@
  * class's mcentral. When the thread exits its cache is flushed back.
  * Overview: malloc.c.
  *
+ * Remote frees: an object whose span another thread's cache is carving is
+ * not reused here but kept on a separate list and handed back a batch at a
+ * time. Reusing it locally would put this thread's writes on cache lines
+ * the other thread is filling with its own new objects (false sharing, the
+ * cache-scratch pattern); passing it back costs the same one lock per batch.
+ *
  * Everything in a cache is read and written by its thread only, except the
  * counters, which statistics read with relaxed loads. */
 #ifndef ALLOC_MCACHE_H
@@ -19,11 +25,12 @@
 
 struct mcache_class {
   void *list;            /* freed objects, linked through their first word */
-  uint32_t count;        /* objects on list */
-  uint32_t max;          /* list length that triggers a flush of one batch */
+  uint32_t count;        /* objects on list (flushed past class_to_max) */
+  uint32_t nremote;      /* objects on remote */
   uint64_t allocCache;   /* free slots of span's current cacheBits word */
   uintptr_t window_base; /* address of slot 0 of that word */
   struct mspan *span;    /* span being carved, or NULL */
+  void *remote;          /* freed objects of spans another cache is carving */
   uint64_t nmalloc;      /* objects handed out (cumulative) */
   uint64_t nfree;        /* objects freed into this cache (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
@@ -38,6 +45,7 @@ struct mcache {
  * NULL when out of memory. */
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
 void mcache_flush(struct mcache *c, unsigned sizeclass);
+void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
 
 /* A new, empty cache registered in the list of caches; NULL if out of memory. */
 struct mcache *mcache_create(void);

@@ -40,7 +40,7 @@ static inline uint64_t word_mask(const struct mspan *s, unsigned w) {
 }
 
 /* Hands every free slot of s to the calling cache (lock held). */
-static void span_give_to_cache(struct mspan *s) {
+static void span_give_to_cache(struct mspan *s, struct mcache *owner) {
   for (unsigned w = 0; w < s->nwords; w++) {
     uint64_t valid = word_mask(s, w);
     s->cacheBits[w] = ~s->allocBits[w] & valid;
@@ -48,17 +48,18 @@ static void span_give_to_cache(struct mspan *s) {
   }
   s->allocCount = s->nelems;
   s->incache = 1;
+  STORE_RELAXED(&s->owner, owner);
   s->freeindex = 0;
 }
 
-struct mspan *mcentral_cache_span(struct mcentral *c) {
+struct mspan *mcentral_cache_span(struct mcentral *c, struct mcache *owner) {
   lock_acquire(&c->lock);
   struct mspan *s = c->partial.first;
   if (s != NULL) {
     mspan_list_remove(&c->partial, s);
     s->onpartial = 0;
     s->needzero = 1; /* its free slots held objects before */
-    span_give_to_cache(s);
+    span_give_to_cache(s, owner);
     lock_release(&c->lock);
     return s;
   }
@@ -67,7 +68,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c) {
   if (s == NULL) return NULL;
   lock_acquire(&c->lock);
   c->nspans++;
-  span_give_to_cache(s);
+  span_give_to_cache(s, owner);
   lock_release(&c->lock);
   return s;
 }
@@ -101,6 +102,7 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s, uint64_t window)
   }
   s->allocCount = (uint16_t)(s->allocCount - nfree);
   s->incache = 0;
+  STORE_RELAXED(&s->owner, NULL);
   /* Frees that came while it was cached may have left it partial or empty. */
   int release = s->allocCount < s->nelems ? span_after_free(c, s) : 0;
   lock_release(&c->lock);
@@ -114,6 +116,7 @@ void *mcentral_take_batch(struct mcentral *c, uint32_t *n) {
   if (c->nbatches != 0) {
     head = c->batches[--c->nbatches];
     *n = class_to_batch[c->sizeclass];
+    c->active = 1;
   }
   lock_release(&c->lock);
   return head;
@@ -153,6 +156,7 @@ void mcentral_put_list(struct mcentral *c, void *head, uint32_t n) {
   lock_acquire(&c->lock);
   if (n == class_to_batch[c->sizeclass] && c->nbatches < class_to_maxbatches[c->sizeclass]) {
     c->batches[c->nbatches++] = head;
+    c->active = 1;
   } else {
     free_to_spans(c, head, &empty);
   }
@@ -164,6 +168,17 @@ void mcentral_drain(struct mcentral *c) {
   struct mspan *empty = NULL;
   lock_acquire(&c->lock);
   while (c->nbatches != 0) free_to_spans(c, c->batches[--c->nbatches], &empty);
+  lock_release(&c->lock);
+  free_empty_spans(c, empty);
+}
+
+void mcentral_drain_if_idle(struct mcentral *c) {
+  if (LOAD_RELAXED(&c->nbatches) == 0) return;
+  struct mspan *empty = NULL;
+  lock_acquire(&c->lock);
+  if (!c->active)
+    while (c->nbatches != 0) free_to_spans(c, c->batches[--c->nbatches], &empty);
+  c->active = 0;
   lock_release(&c->lock);
   free_empty_spans(c, empty);
 }

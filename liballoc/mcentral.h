@@ -27,6 +27,7 @@ struct mcentral {
   alloc_lock lock;
   uint32_t sizeclass;
   uint32_t nbatches;                  /* batches in the transfer cache */
+  uint32_t active;                    /* transfer cache used since the last idle check */
   struct mspan_list partial;          /* uncached spans with free slots */
   void *batches[MCENTRAL_MAX_BATCHES];/* each a list of class_to_batch objects */
   uint64_t nspans;                    /* spans of this class taken from the backend */
@@ -38,10 +39,11 @@ extern const struct mcentral_backend mcentral_heap_backend;
 
 void mcentral_init(struct mcentral *c, unsigned sizeclass, const struct mcentral_backend *backend);
 
-/* A span whose free slots now belong to the calling thread cache: they are
- * the 1 bits of s->cacheBits, to be consumed from word s->freeindex (0).
- * NULL when out of memory. */
-struct mspan *mcentral_cache_span(struct mcentral *c);
+struct mcache;
+/* A span whose free slots now belong to thread cache owner: they are the 1
+ * bits of s->cacheBits, to be consumed from word s->freeindex (0). NULL when
+ * out of memory. */
+struct mspan *mcentral_cache_span(struct mcentral *c, struct mcache *owner);
 
 /* Gives back span s taken by a thread cache. window holds the free slots of
  * word s->freeindex - 1 the cache did not use; the words from s->freeindex
@@ -60,6 +62,10 @@ void mcentral_put_list(struct mcentral *c, void *head, uint32_t n);
 /* Returns every transfer batch's objects to their spans (and empty spans to
  * the backend). */
 void mcentral_drain(struct mcentral *c);
+
+/* Drains the transfer cache if it was not used since the previous call
+ * (the scavenger's idle check). */
+void mcentral_drain_if_idle(struct mcentral *c);
 
 /* Checks the lists and counts of c (tests, ALLOC_DEBUG >= 2). */
 int mcentral_valid(struct mcentral *c);

@@ -36,6 +36,9 @@
 
 enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LARGE };
 
+struct mcache;
+
+/* The first 64 bytes hold everything free() reads. */
 struct mspan {
   struct mspan *next, *prev;  /* list links: heap free list or mcentral list */
   uintptr_t base;             /* first byte */
@@ -51,12 +54,15 @@ struct mspan {
   uint16_t freeindex;         /* small: next cacheBits word to load (owning cache) */
   uint32_t elemsize;          /* small: object size; large: 0 */
   uint32_t divmagic;          /* small: offset/elemsize == (offset*divmagic)>>32 */
+  /* small: the thread cache carving the span, or NULL. Written under the
+   * mcentral lock, read by free() without it (a hint: see mcache.h). */
+  struct mcache *owner;
   uint64_t *allocBits;        /* small: see above (mcentral lock) */
   uint64_t *cacheBits;        /* small: see above (owning cache) */
   uint64_t free_since_ms;     /* free: when it last grew (scavenger age) */
   uintptr_t nreleased;        /* free: pages of it returned to the OS */
   uint64_t sampled;           /* reserved for the profiler: sampled-object marks */
-};
+} __attribute__((aligned(CACHE_LINE)));
 
 struct mspan_list {
   struct mspan *first;

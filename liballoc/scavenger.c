@@ -1,9 +1,11 @@
 /* scavenger.c: the background thread that returns free pages to the OS.
  *
  * Policy: pages that have been free for ALLOC_SCAVENGE_DELAY_MS (default
- * 1000 ms) are released with MADV_DONTNEED, keeping at most ALLOC_RETAIN_MB
- * (default 8 MiB) of free memory backed. So a program that frees a large
- * working set and idles gives the memory back within about 1.25 s, while one
+ * 500 ms) are released with MADV_DONTNEED, keeping at most ALLOC_RETAIN_MB
+ * (default 8 MiB) of free memory backed. Transfer caches (mcentral.c) that
+ * sat unused for a tick are drained first, so the spans their objects pin
+ * can go back too. So a program that frees a large working set and idles
+ * gives the memory back within about one second, while one
  * that frees and reallocates blocks continuously keeps reusing backed pages
  * and never pays a page fault for it (the pages it reuses are never idle
  * long enough). The thread starts the first time free memory exceeds 16 MiB,
@@ -18,11 +20,12 @@
 #include <time.h>
 
 #include "internal.h"
+#include "mcentral.h"
 #include "mheap.h"
 
 int alloc_may_create_thread(void);
 
-#define SCAVENGE_TICK_MS 250
+#define SCAVENGE_TICK_MS 200
 
 static alloc_lock scav_lock = ALLOC_LOCK_INIT;
 static pthread_cond_t scav_cond = PTHREAD_COND_INITIALIZER;
@@ -30,7 +33,7 @@ static int scav_started;   /* the thread exists (scav_lock) */
 static int scav_wanted;    /* there is work: the thread should poll */
 static int scav_config_read;
 static int scav_disabled;
-static uint64_t scav_delay_ms = 1000;
+static uint64_t scav_delay_ms = 500;
 static size_t scav_retain = (size_t)8 << 20;
 
 static void scav_read_config(void) {
@@ -51,6 +54,8 @@ static void *scavenger_main(void *arg) {
     lock_release(&scav_lock);
     struct timespec tick = {0, SCAVENGE_TICK_MS * 1000000L};
     nanosleep(&tick, NULL);
+    if (mheap_free_backed_bytes() > scav_retain)
+      for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain_if_idle(&mcentral[k]);
     mheap_scavenge(scav_retain, scav_delay_ms);
     if (mheap_free_backed_bytes() <= scav_retain) {
       lock_acquire(&scav_lock);

@@ -7,13 +7,17 @@
 
 uint32_t class_to_batch[SIZECLASS_COUNT];
 uint32_t class_to_maxbatches[SIZECLASS_COUNT];
+uint32_t class_to_max[SIZECLASS_COUNT];
 
-/* A batch moves about 64 KiB (at most 128 objects, at least 4): one lock
- * round trip per batch keeps cross-thread free traffic cheap, and the bytes
- * a thread cache can hold stay bounded. An mcentral keeps up to 256 KiB of
- * batches (8 to 64 of them) before it returns objects to their spans, which
- * is what lets empty spans go back to the page heap. */
-#define BATCH_BYTES (64u << 10)
+/* A batch moves about 16 KiB (at most 64 objects, at least 2): one lock
+ * round trip per batch keeps cross-thread free traffic cheap. A thread
+ * cache holds at most two batches per class. That bound matters more than
+ * the bytes suggest: every object a cache holds may pin a whole span that
+ * is otherwise empty, so it is what limits how much memory a thread that
+ * freed everything and went idle keeps resident. An mcentral keeps up to
+ * 256 KiB of batches (8 to 64 of them) before it returns objects to their
+ * spans; the scavenger drains idle transfer caches. */
+#define BATCH_BYTES (16u << 10)
 #define TRANSFER_BYTES (256u << 10)
 
 int sizeclass_init(void) {
@@ -25,9 +29,10 @@ int sizeclass_init(void) {
     if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c)
       alloc_throw("size class lookup table is inconsistent (rebuild sizeclasses.h)");
     uint32_t b = BATCH_BYTES / size;
-    if (b > 128) b = 128;
-    if (b < 4) b = 4;
+    if (b > 64) b = 64;
+    if (b < 2) b = 2;
     class_to_batch[c] = b;
+    class_to_max[c] = 2 * b;
     uint32_t m = TRANSFER_BYTES / (b * size);
     if (m < 8) m = 8;
     if (m > 64) m = 64;

@@ -18,6 +18,8 @@ static inline unsigned size_to_class(size_t size) {
 
 /* Objects moved between a thread cache and its mcentral at a time. */
 extern uint32_t class_to_batch[SIZECLASS_COUNT];
+/* Length of a thread cache's free list that makes it flush one batch. */
+extern uint32_t class_to_max[SIZECLASS_COUNT];
 /* Transfer batches an mcentral keeps before freeing objects to their spans. */
 extern uint32_t class_to_maxbatches[SIZECLASS_COUNT];
 
