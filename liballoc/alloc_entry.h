@@ -27,5 +27,7 @@ void *alloc_pvalloc(size_t size);
 size_t alloc_usable_size(const void *p);
 /* Whether p lies in memory the allocator manages (any state). */
 int alloc_owns(const void *p);
+/* Sets the allocator up if no allocation has yet (tests of inner layers). */
+void alloc_init_once(void);
 
 #endif /* ALLOC_ENTRY_H */

@@ -25,6 +25,9 @@ int arena_init(void) {
    * ever backed. */
   arena_map = sys_alloc(ARENA_MAP_ENTRIES * sizeof(*arena_map));
   if (arena_map == NULL) return -1;
+  /* Not counted as metadata: only the page or two that hold live entries
+   * are ever touched, and the statistics should say what memory costs. */
+  SUB_RELAXED(&sys_stats.metadata, ARENA_MAP_ENTRIES * sizeof(*arena_map));
   for (int i = 0; i < ARENA_HINTS; i++) arena_hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
   /* Room for 16K arena records (1 TiB of heap); past that, persistentalloc. */
   linearalloc_init(&arena_meta, (size_t)16384 * align_up(sizeof(struct heap_arena), 4096));

@@ -122,9 +122,11 @@ static void alloc_init(void) {
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-__attribute__((constructor)) static void alloc_constructor(void) {
+void alloc_init_once(void) {
   if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
 }
+
+__attribute__((constructor)) static void alloc_constructor(void) { alloc_init_once(); }
 
 __attribute__((destructor)) static void alloc_destructor(void) {
   if (stats_at_exit) alloc_print_stats(2);
@@ -150,6 +152,11 @@ static struct mcache *thread_cache_slow(void) {
 int alloc_may_create_thread(void) { return tls_cache != NULL; }
 
 /* ---- Small objects ------------------------------------------------------- */
+
+__attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *what, const void *p) {
+  alloc_throw_ptr(what, p);
+}
+
 
 static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
   struct mcache_class *e = &c->cls[k];
@@ -181,10 +188,14 @@ static inline void small_free(struct mcache *c, const struct mspan *s, void *p) 
   BUMP_OWNED(&e->nfree, 1);
   struct mcache *owner = LOAD_RELAXED(&s->owner);
   if (likely(owner == c || owner == NULL)) {
+    /* Freeing the object freed last is the commonest double free, and
+     * catching it costs a compare of a value we load anyway. */
+    if (unlikely(e->list == p)) bad_pointer("double free", p);
     *(void **)p = e->list;
     e->list = p;
     if (unlikely(++e->count > class_to_max[k])) mcache_flush(c, k);
   } else {
+    if (unlikely(e->remote == p)) bad_pointer("double free", p);
     *(void **)p = e->remote;
     e->remote = p;
     if (unlikely(++e->nremote >= class_to_batch[k])) mcache_flush_remote(c, k);
@@ -259,10 +270,6 @@ void *alloc_calloc(size_t n, size_t size) {
     return NULL;
   }
   return malloc_slow(total, 1);
-}
-
-__attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *what, const void *p) {
-  alloc_throw_ptr(what, p);
 }
 
 /* The span of p, which must be the start of an object handed out. */

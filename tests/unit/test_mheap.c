@@ -1,0 +1,182 @@
+/* Unit tests of the page heap (liballoc/mheap.c) and the arena map
+ * (liballoc/arena.c): allocation, alignment, coalescing, growth in place,
+ * shrinking, and returning pages to the OS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "alloc_entry.h"
+#include "arena.h"
+#include "mheap.h"
+#include "sys.h"
+
+static int setup(void **state) {
+  (void)state;
+  alloc_init_once();
+  return 0;
+}
+
+static void test_arena_map_finds_spans(void **state) {
+  (void)state;
+  struct mspan *s = mheap_alloc_span(3, 1, 0);
+  assert_non_null(s);
+  assert_int_equal(s->state, SPAN_LARGE);
+  assert_int_equal(s->npages, 3);
+  /* Every byte of every page maps to the span. */
+  for (uintptr_t off = 0; off < 3 * PAGE_BYTES; off += 1000) assert_ptr_equal(span_of(s->base + off), s);
+  assert_non_null(arena_of(s->base));
+  /* Addresses that are not ours map to nothing. */
+  int local;
+  assert_null(span_of((uintptr_t)&local));
+  assert_null(arena_of((uintptr_t)1 << 50));
+  assert_null(span_of(0));
+  mheap_free_span(s);
+  assert_true(mheap_valid());
+}
+
+static void test_first_arena_at_hint(void **state) {
+  (void)state;
+  struct mspan *s = mheap_alloc_span(1, 1, 0);
+  assert_non_null(s);
+  /* While the hints last, the heap lives at 0x00c000000000 and up. */
+  assert_true(s->base >= 0x00c000000000ull);
+  assert_true(s->base <= 0x00ffffffffffull);
+  mheap_free_span(s);
+}
+
+static void test_alignment(void **state) {
+  (void)state;
+  for (uintptr_t align = 1; align <= 512; align *= 2) {
+    struct mspan *s = mheap_alloc_span(5, align, 0);
+    assert_non_null(s);
+    assert_int_equal(s->base % (align * PAGE_BYTES), 0);
+    assert_int_equal(s->npages, 5);
+    mheap_free_span(s);
+  }
+  assert_true(mheap_valid());
+}
+
+static void test_coalescing(void **state) {
+  (void)state;
+  /* Three neighbours freed in the middle-last order coalesce into one run,
+   * so a request of all three pages fits where they were. */
+  struct mspan *a = mheap_alloc_span(200, 1, 0);
+  struct mspan *b = mheap_alloc_span(200, 1, 0);
+  struct mspan *c = mheap_alloc_span(200, 1, 0);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_non_null(c);
+  uintptr_t base = a->base;
+  int adjacent = b->base == a->base + 200 * PAGE_BYTES && c->base == b->base + 200 * PAGE_BYTES;
+  assert_true(adjacent);
+  mheap_free_span(a);
+  mheap_free_span(c);
+  assert_true(mheap_valid());
+  mheap_free_span(b);
+  assert_true(mheap_valid());
+  struct mspan *merged = span_of(base);
+  assert_int_equal(merged->state, SPAN_FREE);
+  assert_true(merged->npages >= 600);
+  struct mspan *big = mheap_alloc_span(600, 1, 0);
+  assert_non_null(big);
+  assert_int_equal(big->base, base); /* best fit, lowest address */
+  mheap_free_span(big);
+}
+
+static void test_grow_and_shrink_in_place(void **state) {
+  (void)state;
+  struct mspan *a = mheap_alloc_span(10, 1, 0);
+  assert_non_null(a);
+  uintptr_t base = a->base;
+  assert_true(mheap_grow_in_place(a, 40));
+  assert_int_equal(a->npages, 40);
+  assert_ptr_equal(span_of(base + 39 * PAGE_BYTES), a);
+  mheap_shrink(a, 4);
+  assert_int_equal(a->npages, 4);
+  assert_int_equal(span_of(base + 4 * PAGE_BYTES)->state, SPAN_FREE);
+  assert_true(mheap_valid());
+  /* A neighbour in use blocks growth. */
+  struct mspan *b = mheap_alloc_span(1, 1, 0);
+  if (b->base == base + 4 * PAGE_BYTES) assert_false(mheap_grow_in_place(a, 6));
+  mheap_free_span(b);
+  mheap_free_span(a);
+  assert_true(mheap_valid());
+}
+
+static void test_release_to_os(void **state) {
+  (void)state;
+  struct mspan *s = mheap_alloc_span(2048, 1, 0); /* 16 MiB */
+  assert_non_null(s);
+  memset((void *)s->base, 0xab, 2048 * PAGE_BYTES);
+  uintptr_t base = s->base;
+  mheap_free_span(s);
+  uint64_t released_before = mheap.pages_released;
+  size_t released = mheap_scavenge(0, 0);
+  assert_true(released >= 2048 * PAGE_BYTES);
+  assert_true(mheap.pages_released >= released_before + 2048);
+  assert_int_equal(mheap_free_backed_bytes(), 0);
+  assert_true(mheap_valid());
+  /* Released pages come back zeroed and the span knows it needs no zeroing. */
+  struct mspan *again = mheap_alloc_span(2048, 1, 0);
+  assert_non_null(again);
+  assert_int_equal(again->base, base);
+  assert_int_equal(again->needzero, 0);
+  const unsigned char *p = (const unsigned char *)again->base;
+  for (uintptr_t i = 0; i < 2048 * PAGE_BYTES; i += 4096) assert_int_equal(p[i], 0);
+  mheap_free_span(again);
+  assert_true(mheap_valid());
+}
+
+static void test_young_pages_are_kept(void **state) {
+  (void)state;
+  struct mspan *s = mheap_alloc_span(512, 1, 0);
+  assert_non_null(s);
+  memset((void *)s->base, 1, 512 * PAGE_BYTES);
+  mheap_free_span(s);
+  /* Freed just now: a scavenge that wants an age of one minute leaves it. */
+  size_t backed = mheap_free_backed_bytes();
+  assert_true(backed >= 512 * PAGE_BYTES);
+  assert_int_equal(mheap_scavenge(0, 60000), 0);
+  assert_int_equal(mheap_free_backed_bytes(), backed);
+}
+
+static void test_small_span_setup(void **state) {
+  (void)state;
+  struct mspan *s = mheap_alloc_span(1, 1, 5);
+  assert_non_null(s);
+  assert_int_equal(s->state, SPAN_SMALL);
+  assert_int_equal(s->sizeclass, 5);
+  assert_int_equal(s->elemsize, 64);
+  assert_int_equal(s->nelems, PAGE_BYTES / 64);
+  assert_int_equal(s->nwords, 2);
+  assert_non_null(s->allocBits);
+  assert_int_equal(s->allocBits[0] | s->allocBits[1], 0);
+  for (uintptr_t i = 0; i < s->nelems; i++) assert_int_equal(mspan_object_index(s, s->base + i * 64 + 63), i);
+  mheap_free_span(s);
+  assert_true(mheap_valid());
+}
+
+static void test_accounting(void **state) {
+  (void)state;
+  uintptr_t in_use = mheap.pages_in_use;
+  struct mspan *s = mheap_alloc_span(77, 1, 0);
+  assert_non_null(s);
+  assert_int_equal(mheap.pages_in_use, in_use + 77);
+  mheap_free_span(s);
+  assert_int_equal(mheap.pages_in_use, in_use);
+  assert_true(sys_stats.mapped >= mheap.pages_in_use * PAGE_BYTES);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_arena_map_finds_spans), cmocka_unit_test(test_first_arena_at_hint),
+      cmocka_unit_test(test_alignment),             cmocka_unit_test(test_coalescing),
+      cmocka_unit_test(test_grow_and_shrink_in_place), cmocka_unit_test(test_release_to_os),
+      cmocka_unit_test(test_young_pages_are_kept),  cmocka_unit_test(test_small_span_setup),
+      cmocka_unit_test(test_accounting),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}
