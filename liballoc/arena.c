@@ -11,9 +11,8 @@
 #include "metalloc.h"
 #include "sys.h"
 
-struct heap_arena **arena_map;
+struct heap_arena *arena_map[ARENA_MAP_ENTRIES];
 
-#define ARENA_MAP_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
 #define ARENA_HINTS 128
 
 static uintptr_t arena_hints[ARENA_HINTS]; /* next address to try, per hint */
@@ -21,13 +20,6 @@ static int arena_hint_next;                /* first hint not yet exhausted */
 static struct linearalloc arena_meta;      /* heap_arena records */
 
 int arena_init(void) {
-  /* 32 MiB of pointers, NORESERVE: only the pages that hold live entries are
-   * ever backed. */
-  arena_map = sys_alloc(ARENA_MAP_ENTRIES * sizeof(*arena_map));
-  if (arena_map == NULL) return -1;
-  /* Not counted as metadata: only the page or two that hold live entries
-   * are ever touched, and the statistics should say what memory costs. */
-  SUB_RELAXED(&sys_stats.metadata, ARENA_MAP_ENTRIES * sizeof(*arena_map));
   for (int i = 0; i < ARENA_HINTS; i++) arena_hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
   /* Room for 16K arena records (1 TiB of heap); past that, persistentalloc. */
   linearalloc_init(&arena_meta, (size_t)16384 * align_up(sizeof(struct heap_arena), 4096));

@@ -11,6 +11,8 @@
 #include "internal.h"
 #include "mspan.h"
 
+ALLOC_HIDDEN_BEGIN
+
 struct heap_arena {
   /* Page -> span. Every page of every span (free or in use) points at it;
    * NULL where no span has been made yet. Written under the heap lock, read
@@ -20,12 +22,16 @@ struct heap_arena {
   uint64_t released[PAGES_PER_ARENA / 64];
 };
 
-/* The L2 map: one entry per possible arena (ARENA_L1_BITS is 0 here, so there
- * is a single L2 array, reserved up front and touched only where used). */
-extern struct heap_arena **arena_map;
+/* The L2 map: one entry per possible arena. ARENA_L1_BITS is 0 here, so
+ * there is a single L2 array, 32 MiB of zero-filled BSS of which only the
+ * pages holding live entries are ever touched. Being in BSS, its address is
+ * a link-time constant: a lookup is one load, with no pointer to chase and
+ * no "not yet initialised" case. */
+#define ARENA_MAP_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
+extern struct heap_arena *arena_map[ARENA_MAP_ENTRIES];
 
 static inline struct heap_arena *arena_of(uintptr_t p) {
-  if (unlikely((p >> HEAP_ADDR_BITS) != 0 || arena_map == NULL)) return NULL;
+  if (unlikely((p >> HEAP_ADDR_BITS) != 0)) return NULL;
   return LOAD_RELAXED(&arena_map[p >> ARENA_SHIFT]);
 }
 
@@ -52,4 +58,5 @@ uintptr_t arena_reserve(uintptr_t n, uintptr_t *got);
 /* Sets up the arena map. Returns 0 or -1. */
 int arena_init(void);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_ARENA_H */

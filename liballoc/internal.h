@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The declarations of every internal header sit between these two, so they
+ * are hidden: liballoc.so calls and reads its internals directly, never
+ * through the PLT or GOT. (System headers must stay outside: their symbols
+ * live in libc.) Public symbols say ALLOC_EXPORT. */
+#define ALLOC_HIDDEN_BEGIN _Pragma("GCC visibility push(hidden)")
+#define ALLOC_HIDDEN_END _Pragma("GCC visibility pop")
+
+ALLOC_HIDDEN_BEGIN
+
 /* ---- Geometry ------------------------------------------------------------ */
 
 #define PAGE_SHIFT 13                      /* the heap's page: 8 KiB */
@@ -45,8 +54,12 @@ static inline int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define ADD_RELAXED(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SUB_RELAXED(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
-/* An increment by the only writer: no lock prefix needed. */
-#define BUMP_OWNED(p, v) STORE_RELAXED((p), LOAD_RELAXED(p) + (v))
+/* A counter only its thread writes: a plain increment, which the compiler
+ * may combine with neighbouring code. Readers from other threads use
+ * LOAD_RELAXED in functions marked NO_TSAN (a torn or stale read of a
+ * statistic is acceptable; a lock or atomic on the fast path is not). */
+#define BUMP_OWNED(p, v) (*(p) += (v))
+#define NO_TSAN __attribute__((no_sanitize("thread")))
 
 /* ---- Fatal errors ---------------------------------------------------------
  * Messages go straight to fd 2 and never allocate: the allocator may be the
@@ -91,4 +104,5 @@ static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL);
 /* Milliseconds on the monotonic clock. */
 uint64_t alloc_now_ms(void);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_INTERNAL_H */

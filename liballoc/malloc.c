@@ -279,7 +279,7 @@ static inline struct mspan *span_of_object(const void *p, const char *what) {
   if (unlikely(s == NULL)) bad_pointer(what, p);
   if (likely(s->state == SPAN_SMALL)) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
-    if (unlikely(mspan_object_index(s, a) * s->elemsize != a - s->base)) bad_pointer(what, p);
+    if (unlikely(!mspan_is_object_start(s, a))) bad_pointer(what, p);
     return s;
   }
   if (unlikely(s->state != SPAN_LARGE || s->base != a)) bad_pointer(what, p);
@@ -298,13 +298,16 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
 
 void alloc_free(void *p) {
   if (unlikely(p == NULL)) return;
-  struct mspan *s = span_of_object(p, "free(): pointer not allocated by liballoc");
+  uintptr_t a = (uintptr_t)p;
+  struct mspan *s = span_of(a);
   struct mcache *c = tls_cache;
-  if (likely(c != NULL && s->state == SPAN_SMALL)) {
+  if (likely(s != NULL && s->state == SPAN_SMALL && c != NULL)) {
+    /* Interior pointers are not objects: offset must be a multiple of size. */
+    if (unlikely(!mspan_is_object_start(s, a))) bad_pointer("free(): pointer not allocated by liballoc", p);
     small_free(c, s, p);
     return;
   }
-  free_slow(s, p);
+  free_slow(span_of_object(p, "free(): pointer not allocated by liballoc"), p);
 }
 
 void alloc_free_sized(void *p, size_t size) {

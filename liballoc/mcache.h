@@ -23,6 +23,8 @@
 #include "mspan.h"
 #include "sizeclass.h"
 
+ALLOC_HIDDEN_BEGIN
+
 struct mcache_class {
   void *list;            /* freed objects, linked through their first word */
   uint32_t count;        /* objects on list (flushed past class_to_max) */
@@ -64,4 +66,5 @@ extern uint64_t mcache_live;
  * are gone). */
 void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_MCACHE_H */

@@ -14,6 +14,8 @@
 #include "mspan.h"
 #include "sizeclass.h"
 
+ALLOC_HIDDEN_BEGIN
+
 #define MCENTRAL_MAX_BATCHES 64
 
 /* Where an mcentral gets spans and returns empty ones: the page heap in the
@@ -70,4 +72,5 @@ void mcentral_drain_if_idle(struct mcentral *c);
 /* Checks the lists and counts of c (tests, ALLOC_DEBUG >= 2). */
 int mcentral_valid(struct mcentral *c);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_MCENTRAL_H */

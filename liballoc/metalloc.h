@@ -19,6 +19,8 @@
 
 #include "internal.h"
 
+ALLOC_HIDDEN_BEGIN
+
 /* Returns zeroed memory aligned to align (a power of two <= 4096), or NULL. */
 void *persistentalloc(size_t size, size_t align);
 /* Fork support: the lock of persistentalloc. */
@@ -54,4 +56,5 @@ int linearalloc_init(struct linearalloc *l, size_t n);
  * Not thread-safe: the owner's lock protects it. */
 void *linearalloc_alloc(struct linearalloc *l, size_t size, size_t align);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_METALLOC_H */

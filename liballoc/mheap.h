@@ -12,6 +12,8 @@
 #include "metalloc.h"
 #include "mspan.h"
 
+ALLOC_HIDDEN_BEGIN
+
 /* Free runs shorter than this many pages have an exact-size list each. */
 #define HEAP_SMALL_RUNS 128
 
@@ -60,4 +62,5 @@ void scavenger_after_fork_child(void);
 
 int mheap_valid(void);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_MHEAP_H */

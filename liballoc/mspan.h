@@ -34,6 +34,8 @@
 
 #include "internal.h"
 
+ALLOC_HIDDEN_BEGIN
+
 enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LARGE };
 
 struct mcache;
@@ -90,6 +92,16 @@ static inline uintptr_t mspan_object_index(const struct mspan *s, uintptr_t p) {
   return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
 }
 
+/* Whether p is the start of an object of small span s. With
+ * magic = ceil(2^32 / size), the low 32 bits of offset * magic are below
+ * magic exactly when offset is a multiple of size, for every offset inside
+ * a span (the error term stays below magic because a span is small;
+ * test_sizeclass checks every offset of every class). One multiply and a
+ * compare, cheap enough for every free(). */
+static inline int mspan_is_object_start(const struct mspan *s, uintptr_t p) {
+  return (uint32_t)((uint64_t)(p - s->base) * s->divmagic) < s->divmagic;
+}
+
 static inline int bitmap_get(const uint64_t *b, uintptr_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
 static inline void bitmap_set(uint64_t *b, uintptr_t i) { b[i >> 6] |= (uint64_t)1 << (i & 63); }
 static inline void bitmap_clear(uint64_t *b, uintptr_t i) { b[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
@@ -97,4 +109,5 @@ static inline void bitmap_clear(uint64_t *b, uintptr_t i) { b[i >> 6] &= ~((uint
 /* Cheap consistency check of one small span (ALLOC_DEBUG >= 2 walks it). */
 int mspan_valid(const struct mspan *s);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_MSPAN_H */

@@ -14,7 +14,7 @@
 #include "sizeclass.h"
 #include "sys.h"
 
-ALLOC_EXPORT int alloc_get_stats(struct alloc_stats *out) {
+ALLOC_EXPORT NO_TSAN int alloc_get_stats(struct alloc_stats *out) {
   memset(out, 0, sizeof *out);
   out->nclasses = SIZECLASS_COUNT;
   lock_acquire(&mcache_all_lock);

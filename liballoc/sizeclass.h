@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "sizeclasses.h"
+#include "internal.h"
+
+ALLOC_HIDDEN_BEGIN
 
 /* Class for a request of size bytes, size <= SIZECLASS_MAX_SMALL. */
 static inline unsigned size_to_class(size_t size) {
@@ -27,4 +30,5 @@ extern uint32_t class_to_maxbatches[SIZECLASS_COUNT];
  * mismatched table is fatal). Returns 0. */
 int sizeclass_init(void);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_SIZECLASS_H */

@@ -19,6 +19,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "internal.h"
+
+ALLOC_HIDDEN_BEGIN
 
 /* Byte counts per state, updated with relaxed atomics. */
 struct sys_stats {
@@ -59,4 +62,5 @@ int sys_os_release(void *v, size_t n);
 const char *sys_os_release_method(void);
 size_t sys_os_page_size(void);
 
+ALLOC_HIDDEN_END
 #endif /* ALLOC_SYS_H */

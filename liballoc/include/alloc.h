@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+#define ALLOC_API __attribute__((visibility("default")))
+
 #define ALLOC_STATS_MAX_CLASSES 96
 
 /* One size class's counters. Objects are counted when a thread hands them to
@@ -45,15 +47,15 @@ struct alloc_stats {
 /* Fills *out with a snapshot of the allocator's counters. Counters of other
  * threads are read without stopping them, so the snapshot is approximate while
  * they run. Returns 0. Never allocates. */
-int alloc_get_stats(struct alloc_stats *out);
+ALLOC_API int alloc_get_stats(struct alloc_stats *out);
 
 /* Writes a readable table of the statistics to the file descriptor fd.
  * Never allocates. The same table is printed at exit when ALLOC_STATS=1. */
-void alloc_print_stats(int fd);
+ALLOC_API void alloc_print_stats(int fd);
 
 /* Returns free memory to the OS now, as the background scavenger would later.
  * Returns the number of bytes released. */
-size_t alloc_release_free_memory(void);
+ALLOC_API size_t alloc_release_free_memory(void);
 
 #ifdef __cplusplus
 }

@@ -6,12 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "sizeclasses.h"
+#include "mspan.h"
 
-#define PAGE_BYTES 8192u
+#undef PAGE_BYTES
+#define PAGE_BYTES 8192u /* the table's page, as a plain unsigned */
 
 /* Bounds as stated in mksizeclasses.c. */
 #define TINY_LIMIT 128u        /* below this, a class is <= 16 bytes above the previous */
@@ -102,6 +105,25 @@ static void test_divmagic(void **state)
 	}
 }
 
+/* free() tells object starts from interior pointers with one multiply
+ * (mspan_is_object_start): check it at every byte offset of every class. */
+static void test_object_start_check(void **state)
+{
+	(void)state;
+	for (unsigned c = 1; c < SIZECLASS_COUNT; c++) {
+		struct mspan s;
+		memset(&s, 0, sizeof s);
+		s.base = 0x00c000000000ull;
+		s.divmagic = class_to_divmagic[c];
+		uintptr_t span_bytes = (uintptr_t)class_to_npages[c] * 8192;
+		for (uintptr_t off = 0; off < span_bytes; off++) {
+			int want = off % class_to_size[c] == 0;
+			if (mspan_is_object_start(&s, s.base + off) != want)
+				fail_msg("class %u offset %lu: got %d", c, (unsigned long)off, !want);
+		}
+	}
+}
+
 static void test_waste(void **state)
 {
 	(void)state;
@@ -134,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_divmagic),
 		cmocka_unit_test(test_waste),
+		cmocka_unit_test(test_object_start_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
