@@ -1,4 +1,4 @@
-/* large: malloc/free of large blocks, 64 KiB .. 4 MiB, touching every page.
+/* large: malloc/free of large blocks, 64 KiB .. 32 MiB, touching every page.
  *
  * A small ring of four live blocks; each step frees the oldest and allocates
  * a new block of a log-uniform random size, then writes one word in each of
@@ -31,7 +31,7 @@ static uint64_t read_pages(const struct blk *b)
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    size_t steps = scaled(scale, 6000);
+    size_t steps = scaled(scale, 3000);
     struct blk ring[LIVE];
     rng_t r;
     uint64_t sum = 0;
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
             sum += mix64(read_pages(b));
             free(b->p);
         }
-        b->size = rng_logsize(&r, 64 << 10, 4 << 20);
+        b->size = rng_logsize(&r, 64 << 10, 32 << 20);
         b->p = must_malloc(b->size);
         uint64_t v = rng_next(&r);
         for (size_t off = 0; off < b->size; off += PAGE) {
