@@ -1,0 +1,232 @@
+/* folded.c: pprof profile -> folded stacks text. Each location's frames are
+ * rendered once, each sample's stack is joined root first and merged with
+ * equal stacks in a hash table, then the stacks are sorted. Contract:
+ * folded.h. */
+#include "folded.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashtab.h"
+
+typedef Perftools__Profiles__Profile profile_t;
+
+/* ---- a growable string ---- */
+
+typedef struct sbuf {
+  char *s;
+  size_t len, cap;
+  int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < b->len + n + 1) ncap *= 2;
+    char *ns = realloc(b->s, ncap);
+    if (!ns) {
+      b->oom = 1;
+      return;
+    }
+    b->s = ns;
+    b->cap = ncap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- frames ---- */
+
+static const char *str_at(const profile_t *p, int64_t i) {
+  return i > 0 && (uint64_t)i < p->n_string_table ? p->string_table[i] : "";
+}
+
+/* One frame name, with the separators of the format made harmless. */
+static void put_name(sbuf *b, const char *name) {
+  for (const char *c = name; *c; c++) {
+    char ch = *c == ';' ? ':' : (*c == '\n' || *c == '\r') ? ' ' : *c;
+    sb_put(b, &ch, 1);
+  }
+}
+
+static void put_addr(sbuf *b, uint64_t addr) {
+  char hex[24];
+  snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)addr);
+  sb_puts(b, hex);
+}
+
+typedef struct folder {
+  const profile_t *p;
+  hashtab locs, funcs;
+  char **loc_text; /* per location: its frames root first, ';'-joined; lazily */
+} folder;
+
+static const Perftools__Profiles__Function *find_function(const folder *f, uint64_t id) {
+  hashtab_probe pr;
+  for (uint32_t c = hashtab_first(&f->funcs, hash_mix(id), &pr); c != HASHTAB_NONE;
+       c = hashtab_next(&pr))
+    if (f->p->function[c]->id == id) return f->p->function[c];
+  return NULL;
+}
+
+static long find_location(const folder *f, uint64_t id) {
+  hashtab_probe pr;
+  for (uint32_t c = hashtab_first(&f->locs, hash_mix(id), &pr); c != HASHTAB_NONE;
+       c = hashtab_next(&pr))
+    if (f->p->location[c]->id == id) return c;
+  return -1;
+}
+
+/* Frames of one location, caller (last line) first. NULL when out of memory. */
+static const char *location_text(folder *f, size_t li) {
+  if (f->loc_text[li]) return f->loc_text[li];
+  const Perftools__Profiles__Location *l = f->p->location[li];
+  sbuf b = {0};
+  if (l->n_line == 0) put_addr(&b, l->address);
+  for (size_t j = l->n_line; j-- > 0;) {
+    const Perftools__Profiles__Function *fn = find_function(f, l->line[j]->function_id);
+    const char *name = fn ? str_at(f->p, fn->name) : "";
+    if (!*name && fn) name = str_at(f->p, fn->system_name);
+    if (j + 1 < l->n_line) sb_puts(&b, ";");
+    if (*name)
+      put_name(&b, name);
+    else
+      put_addr(&b, l->address);
+  }
+  if (b.oom) {
+    free(b.s);
+    return NULL;
+  }
+  f->loc_text[li] = b.s;
+  return b.s;
+}
+
+/* ---- stacks ---- */
+
+typedef struct stack {
+  char *text;
+  size_t len;
+  int64_t sum;
+} stack;
+
+static int stack_cmp(const void *a, const void *b) {
+  return strcmp(((const stack *)a)->text, ((const stack *)b)->text);
+}
+
+int folded_format(const profile_t *p, size_t value_index, char **out, size_t *outlen, char *err,
+                  size_t errlen) {
+  if (value_index >= p->n_sample_type) {
+    set_err(err, errlen, "value index %zu out of range (profile has %zu sample types)",
+            value_index, p->n_sample_type);
+    return -1;
+  }
+  folder f = {.p = p};
+  hashtab stacks_ix = {0};
+  stack *stacks = NULL;
+  size_t nstacks = 0, capstacks = 0;
+  sbuf line = {0}, text = {0};
+  int rc = -1;
+  f.loc_text = calloc(p->n_location + 1, sizeof *f.loc_text);
+  if (!f.loc_text) goto oom;
+  for (size_t i = 0; i < p->n_location; i++)
+    if (hashtab_insert(&f.locs, hash_mix(p->location[i]->id), (uint32_t)i) != 0) goto oom;
+  for (size_t i = 0; i < p->n_function; i++)
+    if (hashtab_insert(&f.funcs, hash_mix(p->function[i]->id), (uint32_t)i) != 0) goto oom;
+
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    if (value_index >= s->n_value) continue;
+    line.len = 0;
+    for (size_t j = s->n_location_id; j-- > 0;) {
+      long li = find_location(&f, s->location_id[j]);
+      const char *t = li >= 0 ? location_text(&f, (size_t)li) : "[unknown]";
+      if (!t) goto oom;
+      if (j + 1 < s->n_location_id) sb_puts(&line, ";");
+      sb_puts(&line, t);
+    }
+    if (s->n_location_id == 0) sb_puts(&line, "[no stack]");
+    if (line.oom) goto oom;
+    uint64_t h = hash_bytes(line.s, line.len);
+    hashtab_probe pr;
+    uint32_t c;
+    for (c = hashtab_first(&stacks_ix, h, &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
+      if (stacks[c].len == line.len && memcmp(stacks[c].text, line.s, line.len) == 0) break;
+    if (c != HASHTAB_NONE) {
+      stacks[c].sum = (int64_t)((uint64_t)stacks[c].sum + (uint64_t)s->value[value_index]);
+      continue;
+    }
+    if (nstacks == capstacks) {
+      size_t ncap = capstacks ? capstacks * 2 : 64;
+      stack *ns = realloc(stacks, ncap * sizeof *ns);
+      if (!ns) goto oom;
+      stacks = ns;
+      capstacks = ncap;
+    }
+    char *copy = malloc(line.len + 1);
+    if (!copy) goto oom;
+    memcpy(copy, line.s, line.len + 1);
+    stacks[nstacks] = (stack){copy, line.len, s->value[value_index]};
+    if (hashtab_insert(&stacks_ix, h, (uint32_t)nstacks) != 0) {
+      free(copy);
+      goto oom;
+    }
+    nstacks++;
+  }
+
+  if (nstacks) qsort(stacks, nstacks, sizeof *stacks, stack_cmp);
+  sb_puts(&text, ""); /* an empty profile gives an empty, non-NULL text */
+  for (size_t i = 0; i < nstacks; i++) {
+    if (stacks[i].sum == 0) continue;
+    char num[32];
+    snprintf(num, sizeof num, " %lld\n", (long long)stacks[i].sum);
+    sb_put(&text, stacks[i].text, stacks[i].len);
+    sb_puts(&text, num);
+  }
+  if (text.oom) goto oom;
+  *out = text.s;
+  *outlen = text.len;
+  text.s = NULL;
+  rc = 0;
+  goto done;
+oom:
+  set_err(err, errlen, "out of memory folding stacks");
+done:
+  for (size_t i = 0; i < nstacks; i++) free(stacks[i].text);
+  free(stacks);
+  if (f.loc_text)
+    for (size_t i = 0; i < p->n_location; i++) free(f.loc_text[i]);
+  free(f.loc_text);
+  hashtab_free(&f.locs);
+  hashtab_free(&f.funcs);
+  hashtab_free(&stacks_ix);
+  free(line.s);
+  free(text.s);
+  return rc;
+}
+
+int folded_write(FILE *fp, const profile_t *p, size_t value_index, char *err, size_t errlen) {
+  char *text = NULL;
+  size_t len = 0;
+  if (folded_format(p, value_index, &text, &len, err, errlen) != 0) return -1;
+  int rc = 0;
+  if (fwrite(text, 1, len, fp) != len || fflush(fp) != 0) {
+    set_err(err, errlen, "cannot write folded stacks");
+    rc = -1;
+  }
+  free(text);
+  return rc;
+}

@@ -1,0 +1,373 @@
+/* profile_io.c: whole-profile reading (container, unpack, validation) and
+ * writing (pack, container, atomic file). Contract: profile_io.h. */
+#include "profile_io.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "folded.h"
+#include "hashtab.h"
+
+/* ---- helpers ---- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* Puts "name: " in front of the message already in err. */
+static void prefix_err(char *err, size_t errlen, const char *name) {
+  if (!err || errlen == 0) return;
+  char *msg = strdup(err);
+  if (!msg) return;
+  snprintf(err, errlen, "%s: %s", name ? name : "<buffer>", msg);
+  free(msg);
+}
+
+static int looks_like_text(const uint8_t *p, size_t len) {
+  size_t n = len < 256 ? len : 256;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] < 0x09 || (p[i] > 0x0d && p[i] < 0x20) || p[i] == 0x7f) return 0;
+  return n > 0;
+}
+
+/* ---- validation ---- */
+
+typedef struct vctx {
+  const profile_pb *p;
+  char *err;
+  size_t errlen;
+} vctx;
+
+static int str_ok(const vctx *v, int64_t idx, const char *what, const char *field, size_t n) {
+  if (idx >= 0 && (uint64_t)idx < v->p->n_string_table) return 1;
+  set_err(v->err, v->errlen,
+          "bad reference: %s %zu: %s string index %lld out of range (string table has %zu "
+          "entries)",
+          what, n, field, (long long)idx, v->p->n_string_table);
+  return 0;
+}
+
+typedef uint64_t (*id_fn)(const profile_pb *p, size_t i);
+static uint64_t mapping_id(const profile_pb *p, size_t i) { return p->mapping[i]->id; }
+static uint64_t location_id(const profile_pb *p, size_t i) { return p->location[i]->id; }
+static uint64_t function_id(const profile_pb *p, size_t i) { return p->function[i]->id; }
+
+static int has_id(const hashtab *t, const profile_pb *p, uint64_t id, id_fn id_of) {
+  hashtab_probe pr;
+  for (uint32_t c = hashtab_first(t, hash_mix(id), &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
+    if (id_of(p, c) == id) return 1;
+  return 0;
+}
+
+/* Indexes count entries by id, failing on a zero or repeated id. */
+static int build_ids(const vctx *v, hashtab *t, size_t count, id_fn id_of, const char *what) {
+  for (size_t i = 0; i < count; i++) {
+    uint64_t id = id_of(v->p, i);
+    if (id == 0) {
+      set_err(v->err, v->errlen, "invalid profile: %s %zu has id 0", what, i);
+      return -1;
+    }
+    if (has_id(t, v->p, id, id_of)) {
+      set_err(v->err, v->errlen, "invalid profile: duplicate %s id %llu", what,
+              (unsigned long long)id);
+      return -1;
+    }
+    if (hashtab_insert(t, hash_mix(id), (uint32_t)i) != 0) {
+      set_err(v->err, v->errlen, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int profile_validate(const profile_pb *p, char *err, size_t errlen) {
+  vctx v = {p, err, errlen};
+  hashtab maps = {0}, locs = {0}, funcs = {0};
+  if (p->n_string_table == 0) {
+    set_err(err, errlen, "invalid profile: no string table");
+    return -1;
+  }
+  if (!p->string_table[0] || p->string_table[0][0] != 0) {
+    set_err(err, errlen, "invalid profile: string_table[0] is not empty");
+    return -1;
+  }
+  if (p->n_mapping > UINT32_MAX - 1 || p->n_location > UINT32_MAX - 1 ||
+      p->n_function > UINT32_MAX - 1) {
+    set_err(err, errlen, "invalid profile: too many entries");
+    return -1;
+  }
+  for (size_t i = 0; i < p->n_sample_type; i++) {
+    const Perftools__Profiles__ValueType *vt = p->sample_type[i];
+    if (!str_ok(&v, vt->type, "sample_type", "type", i) ||
+        !str_ok(&v, vt->unit, "sample_type", "unit", i))
+      return -1;
+  }
+  if (p->period_type && (!str_ok(&v, p->period_type->type, "period_type", "type", 0) ||
+                         !str_ok(&v, p->period_type->unit, "period_type", "unit", 0)))
+    return -1;
+  if (!str_ok(&v, p->drop_frames, "profile", "drop_frames", 0) ||
+      !str_ok(&v, p->keep_frames, "profile", "keep_frames", 0) ||
+      !str_ok(&v, p->default_sample_type, "profile", "default_sample_type", 0) ||
+      !str_ok(&v, p->doc_url, "profile", "doc_url", 0))
+    return -1;
+  for (size_t i = 0; i < p->n_comment; i++)
+    if (!str_ok(&v, p->comment[i], "comment", "text", i)) return -1;
+
+  if (build_ids(&v, &maps, p->n_mapping, mapping_id, "mapping") != 0 ||
+      build_ids(&v, &locs, p->n_location, location_id, "location") != 0 ||
+      build_ids(&v, &funcs, p->n_function, function_id, "function") != 0)
+    goto fail;
+
+  for (size_t i = 0; i < p->n_mapping; i++) {
+    const Perftools__Profiles__Mapping *m = p->mapping[i];
+    if (!str_ok(&v, m->filename, "mapping", "filename", i) ||
+        !str_ok(&v, m->build_id, "mapping", "build_id", i))
+      goto fail;
+  }
+  for (size_t i = 0; i < p->n_function; i++) {
+    const Perftools__Profiles__Function *f = p->function[i];
+    if (!str_ok(&v, f->name, "function", "name", i) ||
+        !str_ok(&v, f->system_name, "function", "system_name", i) ||
+        !str_ok(&v, f->filename, "function", "filename", i))
+      goto fail;
+  }
+  for (size_t i = 0; i < p->n_location; i++) {
+    const Perftools__Profiles__Location *l = p->location[i];
+    if (l->mapping_id != 0 && !has_id(&maps, p, l->mapping_id, mapping_id)) {
+      set_err(err, errlen, "bad reference: location id %llu: mapping id %llu does not exist",
+              (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+      goto fail;
+    }
+    for (size_t j = 0; j < l->n_line; j++) {
+      uint64_t fid = l->line[j]->function_id;
+      if (fid == 0 || !has_id(&funcs, p, fid, function_id)) {
+        set_err(err, errlen, "bad reference: location id %llu: line %zu: function id %llu does "
+                             "not exist",
+                (unsigned long long)l->id, j, (unsigned long long)fid);
+        goto fail;
+      }
+    }
+  }
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    if (s->n_value != p->n_sample_type) {
+      set_err(err, errlen, "invalid profile: sample %zu has %zu values but the profile has %zu "
+                           "sample types",
+              i, s->n_value, p->n_sample_type);
+      goto fail;
+    }
+    for (size_t j = 0; j < s->n_location_id; j++) {
+      if (!has_id(&locs, p, s->location_id[j], location_id)) {
+        set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist", i,
+                (unsigned long long)s->location_id[j]);
+        goto fail;
+      }
+    }
+    for (size_t j = 0; j < s->n_label; j++) {
+      const Perftools__Profiles__Label *lb = s->label[j];
+      if (!str_ok(&v, lb->key, "sample", "label key", i) ||
+          !str_ok(&v, lb->str, "sample", "label str", i) ||
+          !str_ok(&v, lb->num_unit, "sample", "label num_unit", i))
+        goto fail;
+    }
+  }
+  hashtab_free(&maps);
+  hashtab_free(&locs);
+  hashtab_free(&funcs);
+  return 0;
+fail:
+  hashtab_free(&maps);
+  hashtab_free(&locs);
+  hashtab_free(&funcs);
+  return -1;
+}
+
+/* ---- reading ---- */
+
+void profile_free(profile_pb *p) {
+  if (p) perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+int profile_decode(const void *pb, size_t len, const char *name, profile_pb **out, char *err,
+                   size_t errlen) {
+  *out = NULL;
+  if (len == 0) {
+    set_err(err, errlen, "%s: empty profile (no data)", name ? name : "<buffer>");
+    return -1;
+  }
+  profile_pb *p = perftools__profiles__profile__unpack(NULL, len, pb);
+  if (!p) {
+    if (looks_like_text(pb, len))
+      set_err(err, errlen, "%s: not a profile (looks like text, not a pprof protobuf)",
+              name ? name : "<buffer>");
+    else
+      set_err(err, errlen, "%s: corrupt protobuf (cannot decode a pprof Profile from %zu bytes)",
+              name ? name : "<buffer>", len);
+    return -1;
+  }
+  if (profile_validate(p, err, errlen) != 0) {
+    prefix_err(err, errlen, name);
+    profile_free(p);
+    return -1;
+  }
+  *out = p;
+  return 0;
+}
+
+int profile_read_buffer_limit(const void *buf, size_t len, const char *name, size_t limit,
+                              profile_pb **out, char *err, size_t errlen) {
+  *out = NULL;
+  if (!name) name = "<buffer>";
+  if (limit == 0) limit = CONTAINER_MAX_DECOMPRESSED;
+  if (len == 0) {
+    set_err(err, errlen, "%s: empty file", name);
+    return -1;
+  }
+  container_kind kind = container_detect(buf, len);
+  if (kind == CONTAINER_RAW) {
+    if (len > limit) {
+      set_err(err, errlen, "%s: profile larger than the limit of %zu bytes", name, limit);
+      return -1;
+    }
+    return profile_decode(buf, len, name, out, err, errlen);
+  }
+  if (kind == CONTAINER_ZSTD) {
+    long frames = container_zstd_frames(buf, len);
+    if (frames > 1) {
+      set_err(err, errlen, "%s: a snapshot stream of %ld profiles, not a single profile", name,
+              frames);
+      return -1;
+    }
+  }
+  uint8_t *raw = NULL;
+  size_t rawlen = 0;
+  if (container_decompress(kind, buf, len, limit, &raw, &rawlen, err, errlen) != 0) {
+    prefix_err(err, errlen, name);
+    return -1;
+  }
+  int rc;
+  if (rawlen == 0) {
+    set_err(err, errlen, "%s: empty profile (%s data decompresses to nothing)", name,
+            container_name(kind));
+    rc = -1;
+  } else {
+    rc = profile_decode(raw, rawlen, name, out, err, errlen);
+  }
+  free(raw);
+  return rc;
+}
+
+int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out,
+                        char *err, size_t errlen) {
+  return profile_read_buffer_limit(buf, len, name, 0, out, err, errlen);
+}
+
+int profile_read_file(const char *path, profile_pb **out, char *err, size_t errlen) {
+  *out = NULL;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (fileio_read_all(path, CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, errlen) != 0) return -1;
+  int rc = profile_read_buffer(buf, len, path, out, err, errlen);
+  free(buf);
+  return rc;
+}
+
+/* ---- writing ---- */
+
+ssize_t profile_default_value_index(const profile_pb *p) {
+  if (p->n_sample_type == 0) return -1;
+  if (p->default_sample_type > 0 && (uint64_t)p->default_sample_type < p->n_string_table) {
+    const char *want = p->string_table[p->default_sample_type];
+    for (size_t i = 0; i < p->n_sample_type; i++) {
+      int64_t t = p->sample_type[i]->type;
+      if (t >= 0 && (uint64_t)t < p->n_string_table && strcmp(p->string_table[t], want) == 0)
+        return (ssize_t)i;
+    }
+  }
+  return (ssize_t)p->n_sample_type - 1;
+}
+
+int profile_pack(const profile_pb *p, uint8_t **out, size_t *outlen, char *err, size_t errlen) {
+  size_t n = perftools__profiles__profile__get_packed_size(p);
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) {
+    set_err(err, errlen, "out of memory packing a profile of %zu bytes", n);
+    return -1;
+  }
+  size_t m = perftools__profiles__profile__pack(p, buf);
+  if (m != n) {
+    free(buf);
+    set_err(err, errlen, "protobuf packing produced %zu bytes, expected %zu", m, n);
+    return -1;
+  }
+  *out = buf;
+  *outlen = n;
+  return 0;
+}
+
+int profile_write_buffer(const profile_pb *p, container_kind kind, uint8_t **out, size_t *outlen,
+                         char *err, size_t errlen) {
+  if (kind == CONTAINER_FOLDED) {
+    ssize_t vi = profile_default_value_index(p);
+    if (vi < 0) {
+      set_err(err, errlen, "profile has no sample types to fold");
+      return -1;
+    }
+    char *text = NULL;
+    if (folded_format(p, (size_t)vi, &text, outlen, err, errlen) != 0) return -1;
+    *out = (uint8_t *)text;
+    return 0;
+  }
+  uint8_t *pb = NULL;
+  size_t pblen = 0;
+  if (profile_pack(p, &pb, &pblen, err, errlen) != 0) return -1;
+  if (kind == CONTAINER_RAW) {
+    *out = pb;
+    *outlen = pblen;
+    return 0;
+  }
+  int rc = container_compress(kind, pb, pblen, 0, out, outlen, err, errlen);
+  free(pb);
+  return rc;
+}
+
+int profile_write_file(const char *path, const profile_pb *p, char *err, size_t errlen) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (profile_write_buffer(p, container_for_path(path), &buf, &len, err, errlen) != 0) {
+    prefix_err(err, errlen, path);
+    return -1;
+  }
+  int rc = fileio_write_atomic(path, buf, len, err, errlen);
+  free(buf);
+  return rc;
+}
+
+int profile_write_packed_file(const char *path, const void *pb, size_t len, char *err,
+                              size_t errlen) {
+  container_kind kind = container_for_path(path);
+  if (kind == CONTAINER_FOLDED) {
+    profile_pb *p = NULL;
+    if (profile_decode(pb, len, path, &p, err, errlen) != 0) return -1;
+    int rc = profile_write_file(path, p, err, errlen);
+    profile_free(p);
+    return rc;
+  }
+  if (kind == CONTAINER_RAW) return fileio_write_atomic(path, pb, len, err, errlen);
+  uint8_t *buf = NULL;
+  size_t blen = 0;
+  if (container_compress(kind, pb, len, 0, &buf, &blen, err, errlen) != 0) {
+    prefix_err(err, errlen, path);
+    return -1;
+  }
+  int rc = fileio_write_atomic(path, buf, blen, err, errlen);
+  free(buf);
+  return rc;
+}
