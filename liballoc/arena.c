@@ -21,8 +21,10 @@ static struct linearalloc arena_meta;      /* heap_arena records */
 
 int arena_init(void) {
   for (int i = 0; i < ARENA_HINTS; i++) arena_hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
-  /* Room for 16K arena records (1 TiB of heap); past that, persistentalloc. */
-  linearalloc_init(&arena_meta, (size_t)16384 * align_up(sizeof(struct heap_arena), 4096));
+  /* Room for 256 arena records (16 GiB of heap) in 17 MiB of address space;
+   * past that, persistentalloc. Kept small because reserved address space
+   * counts against ulimit -v. */
+  linearalloc_init(&arena_meta, (size_t)256 * align_up(sizeof(struct heap_arena), 4096));
   return 0;
 }
 

@@ -22,6 +22,7 @@ void *fixalloc_alloc(struct fixalloc *f) {
     if (f->nchunk < f->size) {
       size_t n = f->size > FIXALLOC_CHUNK ? f->size : FIXALLOC_CHUNK;
       void *chunk = persistentalloc(n, CACHE_LINE);
+      if (chunk == NULL && f->fallback_chunk != NULL) chunk = f->fallback_chunk(n);
       if (chunk == NULL) return NULL;
       f->chunk = (uintptr_t)chunk;
       f->nchunk = n;

@@ -363,7 +363,9 @@ void *alloc_memalign(size_t align, size_t size) {
     errno = EINVAL;
     return NULL;
   }
-  if (align <= 16) return alloc_malloc(size);
+  /* Every class of 16 bytes or more is a multiple of 16 (8 is the only
+   * smaller one), so asking for at least align bytes is enough. */
+  if (align <= 16) return alloc_malloc(size < align ? align : size);
   void *p;
   if (size <= SIZECLASS_MAX_SMALL && align <= PAGE_BYTES) {
     /* A class whose size is a multiple of align puts every object on an

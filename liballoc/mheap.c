@@ -19,9 +19,15 @@ struct mheap mheap = {.lock = ALLOC_LOCK_INIT};
 
 #define HEAP_GROW_BYTES ((uintptr_t)4 << 20)
 
+static void *steal_metadata_chunk(size_t size);
+
 int mheap_init(void) {
   fixalloc_init(&mheap.spanalloc, sizeof(struct mspan));
-  for (int i = 0; i < 5; i++) fixalloc_init(&mheap.bitsalloc[i], 2 * sizeof(uint64_t) << i);
+  mheap.spanalloc.fallback_chunk = steal_metadata_chunk;
+  for (int i = 0; i < 5; i++) {
+    fixalloc_init(&mheap.bitsalloc[i], 2 * sizeof(uint64_t) << i);
+    mheap.bitsalloc[i].fallback_chunk = steal_metadata_chunk;
+  }
   return 0;
 }
 
@@ -92,12 +98,9 @@ static struct mspan *free_run_find(uintptr_t need) {
 
 /* ---- Splitting and coalescing -------------------------------------------- */
 
-/* s (out of any list) keeps its first npages pages; the rest becomes a new
- * free span, returned (not yet in a list). NULL if no span struct could be
- * had, in which case s is unchanged. */
-static struct mspan *span_split(struct mspan *s, uintptr_t npages) {
-  struct mspan *t = fixalloc_alloc(&mheap.spanalloc);
-  if (t == NULL) return NULL;
+/* s (out of any list) keeps its first npages pages; the rest becomes the
+ * new free span t (allocated by the caller, not yet in a list), returned. */
+static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan *t) {
   t->base = s->base + npages * PAGE_BYTES;
   t->npages = s->npages - npages;
   t->state = SPAN_FREE;
@@ -138,6 +141,33 @@ static void free_insert_coalesce(struct mspan *s) {
   free_list_insert(s);
 }
 
+/* ---- Metadata from free pages --------------------------------------------- */
+
+/* When the address space is exhausted (ulimit -v), the OS refuses the small
+ * mappings span structs and bitmaps come from, although the heap may hold
+ * plenty of free pages: without this, a program that freed everything could
+ * not allocate a small object again. Takes pages off the end of a free run
+ * larger than needed (so no new span struct is needed for the split) and
+ * turns them into metadata for good. Heap lock held. */
+static void *steal_metadata_chunk(size_t size) {
+  uintptr_t npages = align_up(size, PAGE_BYTES) / PAGE_BYTES;
+  struct mspan *s = free_run_find(npages + 1);
+  if (s == NULL) return NULL;
+  free_list_remove(s);
+  uintptr_t tail = s->base + (s->npages - npages) * PAGE_BYTES;
+  uintptr_t rel = s->nreleased ? released_walk(tail, npages, 1, 0, NULL) : 0;
+  if (rel != 0) sys_used((void *)tail, rel * PAGE_BYTES);
+  s->nreleased -= rel;
+  s->npages -= npages;
+  mheap.pages_free -= npages - rel;
+  mheap.pages_released -= rel;
+  arena_set_spans(tail, npages, NULL);
+  free_list_insert(s);
+  if (s->needzero) memset((void *)tail, 0, npages * PAGE_BYTES);
+  ADD_RELAXED(&sys_stats.metadata, npages * PAGE_BYTES);
+  return (void *)tail;
+}
+
 /* ---- Growth -------------------------------------------------------------- */
 
 /* Makes at least npages new pages and puts them in the free lists. */
@@ -159,13 +189,16 @@ static int heap_grow(uintptr_t npages) {
   }
   if (ask > mheap.cur_end - mheap.cur_base) ask = need;
   uintptr_t chunk = mheap.cur_base;
+  struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
+  if (s == NULL) return -1;
   /* Under `ulimit -v` the big step may be refused where the exact need fits. */
   if (sys_map((void *)chunk, ask) != 0) {
     ask = need;
-    if (sys_map((void *)chunk, ask) != 0) return -1;
+    if (sys_map((void *)chunk, ask) != 0) {
+      fixalloc_free(&mheap.spanalloc, s);
+      return -1;
+    }
   }
-  struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
-  if (s == NULL) return -1;
   mheap.cur_base += ask;
   s->base = chunk;
   s->npages = ask / PAGE_BYTES;
@@ -195,16 +228,20 @@ static unsigned bits_order(const struct mspan *s) {
   return s->nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
 }
 
-/* Sets s up to hold objects of sizeclass, every slot free. */
-static int span_init_small(struct mspan *s, int sizeclass) {
+static unsigned class_bits_order(int sizeclass) {
+  unsigned nwords = (class_to_nelems[sizeclass] + 63u) / 64u;
+  return nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)nwords - 1));
+}
+
+/* Sets s up to hold objects of sizeclass, every slot free, with the bitmaps
+ * bits (from bitsalloc[class_bits_order(sizeclass)]). */
+static void span_init_small(struct mspan *s, int sizeclass, uint64_t *bits) {
   s->sizeclass = (uint8_t)sizeclass;
   s->elemsize = class_to_size[sizeclass];
   s->nelems = class_to_nelems[sizeclass];
   s->divmagic = class_to_divmagic[sizeclass];
   s->nwords = (uint16_t)((s->nelems + 63) / 64);
   unsigned order = bits_order(s);
-  uint64_t *bits = fixalloc_alloc(&mheap.bitsalloc[order]);
-  if (bits == NULL) return -1;
   s->allocBits = bits;
   s->cacheBits = bits + ((uintptr_t)1 << order);
   s->allocCount = 0;
@@ -212,7 +249,6 @@ static int span_init_small(struct mspan *s, int sizeclass) {
   s->incache = 0;
   s->onpartial = 0;
   s->state = SPAN_SMALL;
-  return 0;
 }
 
 struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int sizeclass) {
@@ -220,31 +256,33 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   uintptr_t need = npages + align_pages - 1;
   if (need < npages) return NULL;
   lock_acquire(&mheap.lock);
-  struct mspan *s = free_run_find(need);
+  /* Metadata first, while every free run is still in the lists: when the OS
+   * refuses new mappings, these come out of free pages (steal_metadata_chunk),
+   * and the run we are about to take may be the only one. */
+  struct mspan *spare_head = fixalloc_alloc(&mheap.spanalloc);
+  struct mspan *spare_tail = fixalloc_alloc(&mheap.spanalloc);
+  unsigned order = sizeclass != 0 ? class_bits_order(sizeclass) : 0;
+  uint64_t *bits = sizeclass != 0 ? fixalloc_alloc(&mheap.bitsalloc[order]) : NULL;
+  struct mspan *s = NULL;
+  if (spare_head == NULL || spare_tail == NULL || (sizeclass != 0 && bits == NULL)) goto out;
+  s = free_run_find(need);
   if (s == NULL) {
-    if (heap_grow(need) != 0) {
-      lock_release(&mheap.lock);
-      return NULL;
-    }
+    if (heap_grow(need) != 0) goto out;
     s = free_run_find(need);
-    if (s == NULL) {
-      lock_release(&mheap.lock);
-      return NULL;
-    }
+    if (s == NULL) goto out;
   }
   free_list_remove(s);
   /* Trim the head up to the alignment, then the tail. */
   uintptr_t head = (align_up(s->base, align_pages * PAGE_BYTES) - s->base) / PAGE_BYTES;
   if (head != 0) {
-    struct mspan *rest = span_split(s, head);
-    if (rest == NULL) goto fail;
+    struct mspan *rest = span_split(s, head, spare_head);
+    spare_head = NULL;
     free_list_insert(s);
     s = rest;
   }
   if (s->npages > npages) {
-    struct mspan *tail = span_split(s, npages);
-    if (tail == NULL) goto fail;
-    free_list_insert(tail);
+    free_list_insert(span_split(s, npages, spare_tail));
+    spare_tail = NULL;
   }
   span_take_pages(s);
   s->next = s->prev = NULL;
@@ -255,18 +293,16 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
     s->elemsize = 0;
     mheap.pages_large += s->npages;
     mheap.nlarge_alloc++;
-  } else if (span_init_small(s, sizeclass) != 0) {
-    mheap.pages_in_use -= s->npages;
-    mheap.pages_free += s->npages;
-    s->state = SPAN_FREE;
-    goto fail;
+  } else {
+    span_init_small(s, sizeclass, bits);
+    bits = NULL;
   }
+out:
+  if (spare_head != NULL) fixalloc_free(&mheap.spanalloc, spare_head);
+  if (spare_tail != NULL) fixalloc_free(&mheap.spanalloc, spare_tail);
+  if (bits != NULL) fixalloc_free(&mheap.bitsalloc[order], bits);
   lock_release(&mheap.lock);
   return s;
-fail:
-  free_insert_coalesce(s);
-  lock_release(&mheap.lock);
-  return NULL;
 }
 
 void mheap_free_span(struct mspan *s) {
@@ -294,19 +330,15 @@ void mheap_free_span(struct mspan *s) {
 int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
   if (npages <= s->npages) return 1;
   lock_acquire(&mheap.lock);
+  struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   int ok = 0;
-  if (after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages) {
+  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages) {
     uintptr_t extra = npages - s->npages;
     free_list_remove(after);
     if (after->npages > extra) {
-      struct mspan *rest = span_split(after, extra);
-      if (rest == NULL) {
-        free_list_insert(after);
-        lock_release(&mheap.lock);
-        return 0;
-      }
-      free_list_insert(rest);
+      free_list_insert(span_split(after, extra, spare));
+      spare = NULL;
     }
     span_take_pages(after);
     arena_set_spans(after->base, after->npages, s);
@@ -316,6 +348,7 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
     fixalloc_free(&mheap.spanalloc, after);
     ok = 1;
   }
+  if (spare != NULL) fixalloc_free(&mheap.spanalloc, spare);
   lock_release(&mheap.lock);
   return ok;
 }
@@ -323,8 +356,9 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
 void mheap_shrink(struct mspan *s, uintptr_t npages) {
   if (npages >= s->npages || npages == 0) return;
   lock_acquire(&mheap.lock);
-  struct mspan *tail = span_split(s, npages);
-  if (tail != NULL) {
+  struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
+  if (spare != NULL) {
+    struct mspan *tail = span_split(s, npages, spare);
     mheap.pages_in_use -= tail->npages;
     mheap.pages_large -= tail->npages;
     mheap.pages_free += tail->npages;

@@ -19,7 +19,7 @@ extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 static void *cxx_alloc(size_t size, size_t align) {
-  return align > 16 ? alloc_memalign(align, size) : alloc_malloc(size);
+  return align != 0 ? alloc_memalign(align, size) : alloc_malloc(size);
 }
 
 static __attribute__((noinline)) void *cxx_new_failed(size_t size, size_t align, int nothrow) {
