@@ -114,7 +114,8 @@ void *mcentral_take_batch(struct mcentral *c, uint32_t *n) {
   lock_acquire(&c->lock);
   void *head = NULL;
   if (c->nbatches != 0) {
-    head = c->batches[--c->nbatches];
+    STORE_RELAXED(&c->nbatches, c->nbatches - 1); /* peeked at without the lock */
+    head = c->batches[c->nbatches];
     *n = class_to_batch[c->sizeclass];
     c->active = 1;
   }
@@ -155,7 +156,8 @@ void mcentral_put_list(struct mcentral *c, void *head, uint32_t n) {
   struct mspan *empty = NULL;
   lock_acquire(&c->lock);
   if (n == class_to_batch[c->sizeclass] && c->nbatches < class_to_maxbatches[c->sizeclass]) {
-    c->batches[c->nbatches++] = head;
+    c->batches[c->nbatches] = head;
+    STORE_RELAXED(&c->nbatches, c->nbatches + 1);
     c->active = 1;
   } else {
     free_to_spans(c, head, &empty);
@@ -167,7 +169,10 @@ void mcentral_put_list(struct mcentral *c, void *head, uint32_t n) {
 void mcentral_drain(struct mcentral *c) {
   struct mspan *empty = NULL;
   lock_acquire(&c->lock);
-  while (c->nbatches != 0) free_to_spans(c, c->batches[--c->nbatches], &empty);
+  while (c->nbatches != 0) {
+    STORE_RELAXED(&c->nbatches, c->nbatches - 1);
+    free_to_spans(c, c->batches[c->nbatches], &empty);
+  }
   lock_release(&c->lock);
   free_empty_spans(c, empty);
 }
@@ -177,7 +182,10 @@ void mcentral_drain_if_idle(struct mcentral *c) {
   struct mspan *empty = NULL;
   lock_acquire(&c->lock);
   if (!c->active)
-    while (c->nbatches != 0) free_to_spans(c, c->batches[--c->nbatches], &empty);
+    while (c->nbatches != 0) {
+    STORE_RELAXED(&c->nbatches, c->nbatches - 1);
+    free_to_spans(c, c->batches[c->nbatches], &empty);
+  }
   c->active = 0;
   lock_release(&c->lock);
   free_empty_spans(c, empty);
