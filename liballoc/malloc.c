@@ -56,6 +56,7 @@
 #include "alloc_entry.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -89,6 +90,9 @@ static alloc_lock init_lock = ALLOC_LOCK_INIT;
 static struct mcache *global_cache;
 static alloc_lock global_cache_lock = ALLOC_LOCK_INIT;
 static int stats_at_exit;
+/* A copy of stderr taken at start: programs such as sort(1) close fd 2
+ * before they exit, and the statistics would be lost. */
+static int stats_fd = 2;
 
 static void thread_exit(void *arg) {
   struct mcache *c = arg;
@@ -116,6 +120,10 @@ static void alloc_init(void) {
   if (global_cache == NULL) alloc_throw("cannot allocate the global cache");
   const char *e = getenv("ALLOC_STATS");
   stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
+  if (stats_at_exit) {
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0) stats_fd = fd;
+  }
   __atomic_store_n(&alloc_ready, 1, __ATOMIC_RELEASE);
   lock_release(&init_lock);
   /* After alloc_ready: glibc may call malloc while registering. */
@@ -129,7 +137,7 @@ void alloc_init_once(void) {
 __attribute__((constructor)) static void alloc_constructor(void) { alloc_init_once(); }
 
 __attribute__((destructor)) static void alloc_destructor(void) {
-  if (stats_at_exit) alloc_print_stats(2);
+  if (stats_at_exit) alloc_print_stats(stats_fd);
 }
 
 /* The calling thread's cache, created on first use; NULL if the thread must
