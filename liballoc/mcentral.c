@@ -106,6 +106,7 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s, uint64_t window)
   /* Frees that came while it was cached may have left it partial or empty. */
   int release = s->allocCount < s->nelems ? span_after_free(c, s) : 0;
   lock_release(&c->lock);
+  ALLOC_ASSERT_EXPENSIVE(mcentral_valid(c));
   if (release) c->backend->free_span(s);
 }
 

@@ -324,6 +324,7 @@ void mheap_free_span(struct mspan *s) {
   free_insert_coalesce(s);
   uintptr_t backed = mheap.pages_free;
   lock_release(&mheap.lock);
+  ALLOC_ASSERT_EXPENSIVE(mheap_valid());
   if (backed * PAGE_BYTES > ((uintptr_t)16 << 20)) scavenger_notify();
 }
 
