@@ -69,6 +69,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "prof.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -114,6 +115,7 @@ static void alloc_init(void) {
   sizeclass_init();
   if (arena_init() != 0) alloc_throw("cannot reserve the arena map");
   mheap_init();
+  prof_init();
   for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
   if (pthread_key_create(&thread_key, thread_exit) != 0) alloc_throw("pthread_key_create failed");
   global_cache = mcache_create();
@@ -238,6 +240,30 @@ static void *large_alloc(size_t size, size_t align, int zero) {
   return (void *)s->base;
 }
 
+/* ---- Sampling ------------------------------------------------------------
+ * The profiler's whole cost on the fast path: one subtraction and one
+ * branch (libprof/prof.h). */
+
+static inline void *maybe_sample(struct mcache *c, void *p, size_t size) {
+  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)size) < 0)) prof_sample_alloc(&c->sampler, p, size);
+  return p;
+}
+
+/* Sampling on the slow paths, where the thread may have no cache. */
+static void maybe_sample_any(void *p, size_t size) {
+  struct mcache *c = tls_cache;
+  if (c != NULL) {
+    maybe_sample(c, p, size);
+    return;
+  }
+  lock_acquire(&global_cache_lock);
+  struct prof_sampler *sm = &global_cache->sampler;
+  int take = (sm->bytes_until_sample -= (int64_t)size) < 0;
+  if (take) sm->bytes_until_sample = prof_next_sample(sm);
+  lock_release(&global_cache_lock);
+  if (take) prof_record_sample(p, size);
+}
+
 /* ---- Entry points -------------------------------------------------------- */
 
 static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
@@ -249,7 +275,11 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
     struct mcache *c = thread_cache_slow();
     p = c != NULL ? small_alloc(c, k, zero) : small_alloc_global(k, zero);
   }
-  if (p == NULL) errno = ENOMEM;
+  if (p == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  maybe_sample_any(p, size);
   return p;
 }
 
@@ -257,7 +287,7 @@ void *alloc_malloc(size_t size) {
   struct mcache *c = tls_cache;
   if (likely(c != NULL && size <= SIZECLASS_MAX_SMALL)) {
     void *p = small_alloc(c, size_to_class(size), 0);
-    if (likely(p != NULL)) return p;
+    if (likely(p != NULL)) return maybe_sample(c, p, size);
     errno = ENOMEM;
     return NULL;
   }
@@ -273,7 +303,7 @@ void *alloc_calloc(size_t n, size_t size) {
   struct mcache *c = tls_cache;
   if (likely(c != NULL && total <= SIZECLASS_MAX_SMALL)) {
     void *p = small_alloc(c, size_to_class(total), 1);
-    if (likely(p != NULL)) return p;
+    if (likely(p != NULL)) return maybe_sample(c, p, total);
     errno = ENOMEM;
     return NULL;
   }
@@ -286,7 +316,6 @@ static inline struct mspan *span_of_object(const void *p, const char *what) {
   struct mspan *s = span_of(a);
   if (unlikely(s == NULL)) bad_pointer(what, p);
   if (likely(s->state == SPAN_SMALL)) {
-    /* Interior pointers are not objects: offset must be a multiple of size. */
     if (unlikely(!mspan_is_object_start(s, a))) bad_pointer(what, p);
     return s;
   }
@@ -295,6 +324,7 @@ static inline struct mspan *span_of_object(const void *p, const char *what) {
 }
 
 static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
+  if (s->sampled) prof_sampled_free(s, p);
   if (s->state == SPAN_LARGE) {
     mheap_free_span(s);
     return;
@@ -309,7 +339,7 @@ void alloc_free(void *p) {
   uintptr_t a = (uintptr_t)p;
   struct mspan *s = span_of(a);
   struct mcache *c = tls_cache;
-  if (likely(s != NULL && s->state == SPAN_SMALL && c != NULL)) {
+  if (likely(s != NULL && mspan_small_unsampled(s) && c != NULL)) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
     if (unlikely(!mspan_is_object_start(s, a))) bad_pointer("free(): pointer not allocated by liballoc", p);
     small_free(c, s, p);
@@ -386,7 +416,11 @@ void *alloc_memalign(size_t align, size_t size) {
   } else {
     p = large_alloc(size, align, 0);
   }
-  if (p == NULL) errno = ENOMEM;
+  if (p == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  maybe_sample_any(p, size);
   return p;
 }
 
@@ -437,6 +471,7 @@ ALLOC_EXPORT size_t alloc_release_free_memory(void) {
 
 static void fork_prepare(void) {
   lock_acquire(&global_cache_lock);
+  prof_fork_prepare(); /* the profiler lock is taken before persistentalloc's */
   lock_acquire(&mcache_all_lock);
   for (unsigned k = 0; k < SIZECLASS_COUNT; k++) lock_acquire(&mcentral[k].lock);
   lock_acquire(&mheap.lock);
@@ -445,6 +480,7 @@ static void fork_prepare(void) {
 
 static void fork_parent(void) {
   persistentalloc_unlock();
+  prof_fork_parent();
   lock_release(&mheap.lock);
   for (unsigned k = SIZECLASS_COUNT; k-- > 0;) lock_release(&mcentral[k].lock);
   lock_release(&mcache_all_lock);

@@ -119,6 +119,7 @@ struct mcache *mcache_create(void) {
   }
   struct mcache *c = fixalloc_alloc(&mcache_alloc_meta);
   if (c != NULL) {
+    prof_sampler_init(&c->sampler);
     c->all_next = mcache_all;
     c->all_prev = NULL;
     if (mcache_all != NULL) mcache_all->all_prev = c;

@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "mspan.h"
+#include "prof.h"
 #include "sizeclass.h"
 
 ALLOC_HIDDEN_BEGIN
@@ -38,6 +39,7 @@ struct mcache_class {
 } __attribute__((aligned(CACHE_LINE)));
 
 struct mcache {
+  struct prof_sampler sampler; /* bytes until the next heap-profile sample */
   struct mcache_class cls[SIZECLASS_COUNT];
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };

@@ -30,6 +30,7 @@
 #ifndef ALLOC_MSPAN_H
 #define ALLOC_MSPAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -46,6 +47,11 @@ struct mspan {
   uintptr_t base;             /* first byte */
   uintptr_t npages;           /* length in pages */
   uint8_t state;              /* enum span_state */
+  /* 1 while some object of the span is in the profiler's sampled-object
+   * table (written under the profiler lock, read by free() without it).
+   * It sits right after state so that free() tests both with one 16-bit
+   * compare (mspan_small_unsampled). */
+  uint8_t sampled;
   uint8_t sizeclass;          /* 0 for large and free spans */
   uint8_t needzero;           /* 1 if some byte may be non-zero */
   uint8_t incache;            /* small: a thread cache owns the free slots (mcentral lock) */
@@ -63,8 +69,21 @@ struct mspan {
   uint64_t *cacheBits;        /* small: see above (owning cache) */
   uint64_t free_since_ms;     /* free: when it last grew (scavenger age) */
   uintptr_t nreleased;        /* free: pages of it returned to the OS */
-  uint64_t sampled;           /* reserved for the profiler: sampled-object marks */
+  uint32_t nsampled;          /* objects of the span the profiler tracks (profiler lock) */
 } __attribute__((aligned(CACHE_LINE)));
+
+/* A small span none of whose objects is sampled: free()'s fast case. */
+static inline int mspan_small_unsampled(const struct mspan *s) {
+  uint16_t both;
+  __builtin_memcpy(&both, &s->state, sizeof both);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return both == (uint16_t)SPAN_SMALL; /* state == SPAN_SMALL, sampled == 0 */
+#else
+  return both == (uint16_t)(SPAN_SMALL << 8);
+#endif
+}
+_Static_assert(offsetof(struct mspan, sampled) == offsetof(struct mspan, state) + 1,
+               "mspan_small_unsampled reads state and sampled together");
 
 struct mspan_list {
   struct mspan *first;

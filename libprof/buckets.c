@@ -1,0 +1,124 @@
+/* buckets.c: the profile's records. A bucket is one (stack, object size)
+ * pair with the counts and bytes of its sampled allocations and frees
+ * (Go's mprof.go keeps the same records, for the same reason: unsampling
+ * needs the size, and a stack with two sizes is two buckets). Buckets live
+ * forever in metadata memory, so a dump can read a bucket's frames without a
+ * lock. The profiler lock guards the table, the counts and the totals; it is
+ * taken only after the stack has been captured. Overview: prof.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metalloc.h"
+#include "prof.h"
+#include "prof_state.h"
+#include "sys.h"
+
+alloc_lock prof_lock = ALLOC_LOCK_INIT;
+struct prof_counters prof_counters;
+void (*prof_inuse_hook)(uint64_t inuse_bytes);
+
+static struct prof_bucket **bucket_table; /* chained hash table */
+static size_t bucket_table_size;          /* power of two, or 0 */
+static size_t bucket_count;
+
+static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
+  uint64_t h = 0xcbf29ce484222325ull ^ size;
+  for (int i = 0; i < n; i++) {
+    h ^= frames[i];
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+static int table_grow(void) {
+  size_t nsize = bucket_table_size ? bucket_table_size * 2 : 4096;
+  struct prof_bucket **nt = sys_alloc(nsize * sizeof *nt);
+  if (nt == NULL) return -1;
+  for (size_t i = 0; i < bucket_table_size; i++) {
+    struct prof_bucket *b = bucket_table[i];
+    while (b != NULL) {
+      struct prof_bucket *next = b->next;
+      size_t j = b->hash & (nsize - 1);
+      b->next = nt[j];
+      nt[j] = b;
+      b = next;
+    }
+  }
+  if (bucket_table != NULL) sys_free_metadata(bucket_table, bucket_table_size * sizeof *bucket_table);
+  prof_counters.metadata_bytes += (nsize - bucket_table_size) * sizeof *nt;
+  bucket_table = nt;
+  bucket_table_size = nsize;
+  return 0;
+}
+
+struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
+  uint64_t h = hash_stack(frames, n, size);
+  if (bucket_table_size != 0) {
+    for (struct prof_bucket *b = bucket_table[h & (bucket_table_size - 1)]; b != NULL; b = b->next) {
+      if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
+          memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0)
+        return b;
+    }
+  }
+  if (bucket_count >= bucket_table_size && table_grow() != 0 && bucket_table_size == 0) return NULL;
+  size_t bytes = sizeof(struct prof_bucket) + (size_t)n * sizeof *frames;
+  struct prof_bucket *b = persistentalloc(bytes, 8);
+  if (b == NULL) return NULL;
+  prof_counters.metadata_bytes += bytes;
+  b->hash = h;
+  b->size = size;
+  b->nframes = (uint32_t)n;
+  memcpy(b->frames, frames, (size_t)n * sizeof *frames);
+  size_t j = h & (bucket_table_size - 1);
+  b->next = bucket_table[j];
+  bucket_table[j] = b;
+  bucket_count++;
+  return b;
+}
+
+struct prof_bucket_snap *prof_snapshot(size_t *n) {
+  *n = 0;
+  lock_acquire(&prof_lock);
+  size_t want = bucket_count;
+  lock_release(&prof_lock);
+  if (want == 0) return NULL;
+  /* Allocated without the lock; buckets made meanwhile wait for next time. */
+  size_t cap = want + want / 8 + 16;
+  struct prof_bucket_snap *out = malloc(cap * sizeof *out);
+  if (out == NULL) return NULL;
+  size_t k = 0;
+  lock_acquire(&prof_lock);
+  for (size_t i = 0; i < bucket_table_size && k < cap; i++) {
+    for (struct prof_bucket *b = bucket_table[i]; b != NULL && k < cap; b = b->next) {
+      struct prof_bucket_snap *o = &out[k++];
+      o->frames = b->frames;
+      o->nframes = b->nframes;
+      o->size = b->size;
+      o->alloc_count = b->alloc_count;
+      o->alloc_bytes = b->alloc_bytes;
+      o->free_count = b->free_count;
+      o->free_bytes = b->free_bytes;
+    }
+  }
+  lock_release(&prof_lock);
+  *n = k;
+  return out;
+}
+
+void prof_get_totals(struct prof_totals *out) {
+  lock_acquire(&prof_lock);
+  out->rate = prof_rate();
+  out->samples = prof_counters.samples;
+  out->sampled_frees = prof_counters.sampled_frees;
+  out->buckets = bucket_count;
+  out->inuse_bytes = prof_counters.inuse_bytes;
+  out->alloc_bytes = prof_counters.alloc_bytes;
+  out->peak_inuse_bytes = prof_counters.peak_inuse_bytes;
+  out->metadata_bytes = prof_counters.metadata_bytes;
+  lock_release(&prof_lock);
+}
+
+void prof_fork_prepare(void) { lock_acquire(&prof_lock); }
+void prof_fork_parent(void) { lock_release(&prof_lock); }
+void prof_fork_child(void) { lock_release(&prof_lock); }

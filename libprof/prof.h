@@ -1,0 +1,118 @@
+/* prof.h: the heap profiler's interface inside liballoc.
+ *
+ * The sampling side (sampler.c, stack.c, buckets.c, sampled.c) is compiled
+ * into the allocator core: it runs on the allocation path, never calls
+ * malloc, and takes one lock only after the stack is captured. The dumping
+ * side (profile.c, symbolize.c, triggers.c, ...) runs later on a thread
+ * with sampling disabled and may allocate.
+ *
+ * How a sample happens: each thread cache counts down bytes_until_sample;
+ * an allocation that takes it below zero is sampled (its stack captured
+ * with libunwind, its bucket of (stack, size) charged) and a new distance
+ * is drawn from an exponential distribution whose mean is the rate. The
+ * object is entered in the sampled-object table and its span flagged, so
+ * the free of a sampled object can be charged to the same bucket while an
+ * unsampled free pays only the test of that flag. */
+#ifndef PROF_H
+#define PROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+ALLOC_HIDDEN_BEGIN
+
+#define PROF_MAX_FRAMES 64
+#define PROF_DEFAULT_RATE 524288
+
+struct mcache;
+struct mspan;
+
+/* ---- sampler.c ------------------------------------------------------------ */
+
+/* Per-thread sampler state, kept in the thread cache. */
+struct prof_sampler {
+  int64_t bytes_until_sample; /* the fast path subtracts sizes from this */
+  uint64_t rng;               /* xorshift state */
+  uint64_t rate_epoch;        /* rate generation the distance was drawn with */
+};
+
+/* Reads ALLOCPROF_RATE and ALLOCPROF_SEED (allocator init). Bad values
+ * print one line on stderr and leave profiling off. */
+void prof_init(void);
+/* Bytes between samples (0: off, 1: every allocation). */
+uint64_t prof_rate(void);
+/* Sets the rate for every thread (each redraws at its next allocation). */
+void prof_set_rate(uint64_t rate);
+/* Sets up a new thread cache's sampler. */
+void prof_sampler_init(struct prof_sampler *s);
+/* Next distance in bytes for s at the current rate; INT64_MAX when off. */
+int64_t prof_next_sample(struct prof_sampler *s);
+
+/* ---- the per-thread guard ---------------------------------------------------
+ * While a thread is inside the profiler (capturing, recording, dumping), its
+ * own allocations are not sampled: no recursion, no self-deadlock. */
+int prof_guard_enter(void);  /* 0 if the thread was already inside */
+void prof_guard_exit(void);
+
+/* ---- Hooks called by the allocator (malloc.c) ----------------------------- */
+
+/* Allocation p of size bytes made the thread's counter go negative: sample
+ * it if profiling is on, and draw the next distance. */
+void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size);
+/* Records p as sampled (no redraw): for callers that drew under a lock. */
+void prof_record_sample(void *p, size_t size);
+/* Free of p, whose span is flagged as holding sampled objects. Returns 1 if
+ * p was sampled (and is now forgotten). Call before p is reused. */
+int prof_sampled_free(struct mspan *s, void *p);
+
+/* ---- buckets.c: what dumps read ---------------------------------------- */
+
+struct prof_bucket_snap {
+  const uintptr_t *frames; /* return addresses, the allocator's caller first */
+  uint32_t nframes;
+  uint64_t size;           /* object size charged (usable size) */
+  uint64_t alloc_count, alloc_bytes; /* sampled, raw */
+  uint64_t free_count, free_bytes;   /* sampled, raw */
+};
+
+/* A snapshot of every bucket in a malloc'd array (free() it); *n gets the
+ * count. Call with the guard held. NULL with *n = 0 when there are none or
+ * memory is short. The frames stay valid forever (buckets are never freed). */
+struct prof_bucket_snap *prof_snapshot(size_t *n);
+
+struct prof_totals {
+  uint64_t rate;
+  uint64_t samples;          /* sampled allocations, cumulative */
+  uint64_t sampled_frees;    /* sampled objects freed */
+  uint64_t buckets;
+  uint64_t inuse_bytes;      /* estimated (unsampled) bytes in use */
+  uint64_t alloc_bytes;      /* estimated bytes allocated, cumulative */
+  uint64_t peak_inuse_bytes; /* highest inuse_bytes seen */
+  uint64_t metadata_bytes;   /* memory the profiler itself holds */
+};
+void prof_get_totals(struct prof_totals *out);
+
+/* Go's unsampling factor for objects of avg_size bytes at rate:
+ * 1 / (1 - exp(-avg_size / rate)); 1 at rate 1 or less. */
+double prof_scale(double avg_size, uint64_t rate);
+
+/* Set by the dump side: called after a sample or a sampled free, outside
+ * every lock and with the guard held, with the new in-use estimate. The
+ * triggers module uses it for in-use growth and peak dumps. */
+extern void (*prof_inuse_hook)(uint64_t inuse_bytes);
+
+/* ---- stack.c --------------------------------------------------------------- */
+
+/* Captures the calling thread's stack into frames (at most max), skipping
+ * the allocator's own frames. Returns the number of frames. */
+int prof_capture_stack(uintptr_t *frames, int max);
+
+/* Fork support. */
+void prof_fork_prepare(void);
+void prof_fork_parent(void);
+void prof_fork_child(void);
+
+ALLOC_HIDDEN_END
+#endif /* PROF_H */

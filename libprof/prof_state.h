@@ -1,0 +1,35 @@
+/* prof_state.h: the state buckets.c and sampled.c share under the profiler
+ * lock. Overview: prof.h. */
+#ifndef PROF_STATE_H
+#define PROF_STATE_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+ALLOC_HIDDEN_BEGIN
+
+struct prof_bucket {
+  struct prof_bucket *next; /* hash chain */
+  uint64_t hash;
+  uint64_t size;            /* object size charged */
+  uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
+  uint32_t nframes;
+  uintptr_t frames[];       /* the allocator's caller first */
+};
+
+struct prof_counters {
+  uint64_t samples, sampled_frees;
+  uint64_t inuse_bytes, alloc_bytes, peak_inuse_bytes; /* estimates */
+  uint64_t metadata_bytes;
+};
+
+extern alloc_lock prof_lock;
+extern struct prof_counters prof_counters; /* prof_lock */
+
+/* The bucket of (frames, size), made if new; NULL when memory is short.
+ * prof_lock held. */
+struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size);
+
+ALLOC_HIDDEN_END
+#endif /* PROF_STATE_H */

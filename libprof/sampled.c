@@ -1,0 +1,139 @@
+/* sampled.c: recording a sample, and the table of sampled objects that are
+ * still live, so that their free is charged to the bucket their allocation
+ * was. The table maps an address to its bucket, size and the in-use
+ * estimate it added. A span with at least one sampled object has its
+ * `sampled` flag set: that flag is all an unsampled free looks at.
+ * Overview: prof.h. */
+#include "arena.h"
+#include "metalloc.h"
+#include "mspan.h"
+#include "prof.h"
+#include "prof_state.h"
+#include "sys.h"
+
+struct sampled_obj {
+  struct sampled_obj *next;
+  uintptr_t addr;
+  struct prof_bucket *bucket;
+  uint64_t size;
+  uint64_t estimate; /* unsampled bytes this sample stands for */
+};
+
+static struct sampled_obj **obj_table; /* chained hash table (prof_lock) */
+static size_t obj_table_size, obj_count;
+static struct fixalloc obj_alloc;
+static int obj_alloc_ready;
+
+static size_t obj_slot(uintptr_t addr, size_t table_size) {
+  uint64_t h = (uint64_t)addr * 0x9e3779b97f4a7c15ull;
+  return (size_t)(h >> 32) & (table_size - 1);
+}
+
+static int obj_table_grow(void) {
+  size_t nsize = obj_table_size ? obj_table_size * 2 : 1024;
+  struct sampled_obj **nt = sys_alloc(nsize * sizeof *nt);
+  if (nt == NULL) return -1;
+  for (size_t i = 0; i < obj_table_size; i++) {
+    struct sampled_obj *o = obj_table[i];
+    while (o != NULL) {
+      struct sampled_obj *next = o->next;
+      size_t j = obj_slot(o->addr, nsize);
+      o->next = nt[j];
+      nt[j] = o;
+      o = next;
+    }
+  }
+  if (obj_table != NULL) sys_free_metadata(obj_table, obj_table_size * sizeof *obj_table);
+  prof_counters.metadata_bytes += (nsize - obj_table_size) * sizeof *nt;
+  obj_table = nt;
+  obj_table_size = nsize;
+  return 0;
+}
+
+static void call_hook(uint64_t inuse) {
+  void (*hook)(uint64_t) = __atomic_load_n(&prof_inuse_hook, __ATOMIC_ACQUIRE);
+  if (hook != NULL) hook(inuse);
+}
+
+void prof_record_sample(void *p, size_t size) {
+  uint64_t rate = prof_rate();
+  if (rate == 0 || !prof_guard_enter()) return;
+  uintptr_t frames[PROF_MAX_FRAMES];
+  int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
+  struct mspan *s = span_of((uintptr_t)p);
+  uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
+  uint64_t inuse = 0;
+  int recorded = 0;
+  lock_acquire(&prof_lock);
+  if (!obj_alloc_ready) {
+    fixalloc_init(&obj_alloc, sizeof(struct sampled_obj));
+    obj_alloc_ready = 1;
+  }
+  struct prof_bucket *b = prof_bucket_get(frames, n, size);
+  if (b != NULL && s != NULL && (obj_count < obj_table_size || obj_table_grow() == 0)) {
+    struct sampled_obj *o = fixalloc_alloc(&obj_alloc);
+    if (o != NULL) {
+      prof_counters.metadata_bytes += sizeof *o;
+      o->addr = (uintptr_t)p;
+      o->bucket = b;
+      o->size = size;
+      o->estimate = estimate;
+      size_t j = obj_slot(o->addr, obj_table_size);
+      o->next = obj_table[j];
+      obj_table[j] = o;
+      obj_count++;
+      b->alloc_count++;
+      b->alloc_bytes += size;
+      prof_counters.samples++;
+      prof_counters.alloc_bytes += estimate;
+      prof_counters.inuse_bytes += estimate;
+      if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
+        prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+      if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
+      inuse = prof_counters.inuse_bytes;
+      recorded = 1;
+    }
+  }
+  lock_release(&prof_lock);
+  if (recorded) call_hook(inuse);
+  prof_guard_exit();
+}
+
+void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
+  prof_record_sample(p, size);
+  sm->bytes_until_sample = prof_next_sample(sm);
+}
+
+int prof_sampled_free(struct mspan *s, void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uint64_t inuse = 0;
+  int found = 0;
+  /* The bookkeeping happens even inside the profiler (a dump freeing what
+   * was sampled): a stale entry would be charged to the next object at the
+   * same address. prof_lock is never held across malloc or free. */
+  lock_acquire(&prof_lock);
+  if (obj_table_size != 0) {
+    struct sampled_obj **link = &obj_table[obj_slot(a, obj_table_size)];
+    for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
+      if (o->addr != a) continue;
+      *link = o->next;
+      obj_count--;
+      o->bucket->free_count++;
+      o->bucket->free_bytes += o->size;
+      prof_counters.sampled_frees++;
+      prof_counters.inuse_bytes -= o->estimate;
+      if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
+      inuse = prof_counters.inuse_bytes;
+      fixalloc_free(&obj_alloc, o);
+      prof_counters.metadata_bytes -= sizeof *o;
+      found = 1;
+      break;
+    }
+  }
+  lock_release(&prof_lock);
+  if (found && prof_guard_enter()) {
+    call_hook(inuse);
+    prof_guard_exit();
+  }
+  return found;
+}
