@@ -1,6 +1,7 @@
 /* container.c: gzip (zlib) and zstd around serialized profiles, whole buffers
  * at a time, with a hard bound on decompressed size. Contract: container.h. */
 #include "container.h"
+#include "errmsg.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -12,13 +13,6 @@
 
 /* ---- helpers ---- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static int has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
@@ -90,14 +84,14 @@ static int gzip_compress(const uint8_t *in, size_t len, int level, uint8_t **out
   z_stream zs;
   memset(&zs, 0, sizeof zs);
   if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    set_err(err, errlen, "gzip: cannot start compressor");
+    formats_set_err(err, errlen, "gzip: cannot start compressor");
     return -1;
   }
   size_t cap = deflateBound(&zs, len) + 64;
   uint8_t *buf = malloc(cap);
   if (!buf) {
     deflateEnd(&zs);
-    set_err(err, errlen, "gzip: out of memory");
+    formats_set_err(err, errlen, "gzip: out of memory");
     return -1;
   }
   size_t fed = 0, used = 0;
@@ -119,7 +113,7 @@ static int gzip_compress(const uint8_t *in, size_t len, int level, uint8_t **out
   deflateEnd(&zs);
   if (ret != Z_STREAM_END) {
     free(buf);
-    set_err(err, errlen, "gzip: compression failed");
+    formats_set_err(err, errlen, "gzip: compression failed");
     return -1;
   }
   *out = buf;
@@ -132,7 +126,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
   z_stream zs;
   memset(&zs, 0, sizeof zs);
   if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-    set_err(err, errlen, "gzip: cannot start decompressor");
+    formats_set_err(err, errlen, "gzip: cannot start decompressor");
     return -1;
   }
   char sz[32];
@@ -148,12 +142,12 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
     }
     if (used == cap) {
       if (cap > limit) {
-        set_err(err, errlen, "decompressed size exceeds the limit of %s",
+        formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
                 size_text(limit, sz, sizeof sz));
         break;
       }
       if (grow(&buf, &cap, limit + 1) != 0) {
-        set_err(err, errlen, "gzip: out of memory");
+        formats_set_err(err, errlen, "gzip: out of memory");
         break;
       }
     }
@@ -163,7 +157,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
     int ret = inflate(&zs, Z_NO_FLUSH);
     used += room - zs.avail_out;
     if (used > limit) {
-      set_err(err, errlen, "decompressed size exceeds the limit of %s",
+      formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
               size_text(limit, sz, sizeof sz));
       break;
     }
@@ -183,20 +177,20 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
         rc = 0;
         break;
       }
-      set_err(err, errlen, "trailing garbage after gzip data (%zu bytes)", rest);
+      formats_set_err(err, errlen, "trailing garbage after gzip data (%zu bytes)", rest);
       break;
     }
     if (ret == Z_OK || ret == Z_BUF_ERROR) {
       if (zs.avail_in == 0 && fed == len && zs.avail_out > 0) {
-        set_err(err, errlen, "truncated gzip data (input ends after %zu bytes)", len);
+        formats_set_err(err, errlen, "truncated gzip data (input ends after %zu bytes)", len);
         break;
       }
       continue; /* more output room or more input needed */
     }
     if (ret == Z_MEM_ERROR)
-      set_err(err, errlen, "gzip: out of memory");
+      formats_set_err(err, errlen, "gzip: out of memory");
     else
-      set_err(err, errlen, "corrupt gzip data (%s)", zs.msg ? zs.msg : "bad stream");
+      formats_set_err(err, errlen, "corrupt gzip data (%s)", zs.msg ? zs.msg : "bad stream");
     break;
   }
   inflateEnd(&zs);
@@ -219,7 +213,7 @@ static int zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out
   if (!c || !buf) {
     ZSTD_freeCCtx(c);
     free(buf);
-    set_err(err, errlen, "zstd: out of memory");
+    formats_set_err(err, errlen, "zstd: out of memory");
     return -1;
   }
   ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
@@ -228,7 +222,7 @@ static int zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out
   ZSTD_freeCCtx(c);
   if (ZSTD_isError(n)) {
     free(buf);
-    set_err(err, errlen, "zstd: compression failed (%s)", ZSTD_getErrorName(n));
+    formats_set_err(err, errlen, "zstd: compression failed (%s)", ZSTD_getErrorName(n));
     return -1;
   }
   *out = buf;
@@ -239,12 +233,12 @@ static int zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out
 static int zstd_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t **out,
                            size_t *outlen, char *err, size_t errlen) {
   if (len == 0) {
-    set_err(err, errlen, "truncated zstd data (no input)");
+    formats_set_err(err, errlen, "truncated zstd data (no input)");
     return -1;
   }
   ZSTD_DCtx *d = ZSTD_createDCtx();
   if (!d) {
-    set_err(err, errlen, "zstd: out of memory");
+    formats_set_err(err, errlen, "zstd: out of memory");
     return -1;
   }
   char sz[32];
@@ -271,20 +265,20 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
       size_t rest = ib.size - ib.pos;
       if (!zstd_is_frame(p, rest) && !zstd_is_skippable(p, rest)) {
         if (ib.pos == 0)
-          set_err(err, errlen, "not zstd data");
+          formats_set_err(err, errlen, "not zstd data");
         else
-          set_err(err, errlen, "trailing garbage after zstd data (%zu bytes)", rest);
+          formats_set_err(err, errlen, "trailing garbage after zstd data (%zu bytes)", rest);
         break;
       }
     }
     if (used == cap) {
       if (cap > limit) {
-        set_err(err, errlen, "decompressed size exceeds the limit of %s",
+        formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
                 size_text(limit, sz, sizeof sz));
         break;
       }
       if (grow(&buf, &cap, limit + 1) != 0) {
-        set_err(err, errlen, "zstd: out of memory");
+        formats_set_err(err, errlen, "zstd: out of memory");
         break;
       }
     }
@@ -292,17 +286,17 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
     size_t r = ZSTD_decompressStream(d, &ob, &ib);
     used = ob.pos;
     if (ZSTD_isError(r)) {
-      set_err(err, errlen, "corrupt zstd data (%s)", ZSTD_getErrorName(r));
+      formats_set_err(err, errlen, "corrupt zstd data (%s)", ZSTD_getErrorName(r));
       break;
     }
     if (used > limit) {
-      set_err(err, errlen, "decompressed size exceeds the limit of %s",
+      formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
               size_text(limit, sz, sizeof sz));
       break;
     }
     pending = r;
     if (r != 0 && ib.pos == ib.size && ob.pos < ob.size) {
-      set_err(err, errlen, "truncated zstd data (input ends after %zu bytes)", len);
+      formats_set_err(err, errlen, "truncated zstd data (input ends after %zu bytes)", len);
       break;
     }
   }
@@ -343,7 +337,7 @@ int container_compress(container_kind kind, const void *in, size_t len, int leve
     case CONTAINER_RAW: {
       uint8_t *b = malloc(len ? len : 1);
       if (!b) {
-        set_err(err, errlen, "out of memory");
+        formats_set_err(err, errlen, "out of memory");
         return -1;
       }
       if (len) memcpy(b, in, len);
@@ -353,7 +347,7 @@ int container_compress(container_kind kind, const void *in, size_t len, int leve
     }
     case CONTAINER_FOLDED: break;
   }
-  set_err(err, errlen, "%s is not a byte container", container_name(kind));
+  formats_set_err(err, errlen, "%s is not a byte container", container_name(kind));
   return -1;
 }
 
@@ -363,6 +357,6 @@ int container_decompress(container_kind kind, const void *in, size_t len, size_t
   if (limit > SIZE_MAX / 2) limit = SIZE_MAX / 2; /* room for limit + 1 */
   if (kind == CONTAINER_GZIP) return gzip_decompress(in, len, limit, out, outlen, err, errlen);
   if (kind == CONTAINER_ZSTD) return zstd_decompress(in, len, limit, out, outlen, err, errlen);
-  set_err(err, errlen, "%s is not a compressed container", container_name(kind));
+  formats_set_err(err, errlen, "%s is not a compressed container", container_name(kind));
   return -1;
 }

@@ -1,6 +1,7 @@
 /* fileio.c: whole-file reads and atomic replacement of files. Contract:
  * fileio.h. */
 #include "fileio.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int fileio_write_full(int fd, const void *data, size_t len) {
   const char *p = data;
@@ -42,22 +36,22 @@ int fileio_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen,
   if (max > SIZE_MAX / 2) max = SIZE_MAX / 2; /* room for max + 2 */
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    formats_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    set_err(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+    formats_set_err(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
   if (S_ISDIR(st.st_mode)) {
-    set_err(err, errlen, "%s: is a directory", path);
+    formats_set_err(err, errlen, "%s: is a directory", path);
     close(fd);
     return -1;
   }
   if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-    set_err(err, errlen, "%s: file too large (%lld bytes, limit %zu)", path,
+    formats_set_err(err, errlen, "%s: file too large (%lld bytes, limit %zu)", path,
             (long long)st.st_size, max);
     close(fd);
     return -1;
@@ -66,7 +60,7 @@ int fileio_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen,
   size_t used = 0;
   uint8_t *buf = malloc(cap);
   if (!buf) {
-    set_err(err, errlen, "%s: out of memory", path);
+    formats_set_err(err, errlen, "%s: out of memory", path);
     close(fd);
     return -1;
   }
@@ -75,12 +69,12 @@ int fileio_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen,
       /* Room for max bytes, one more to notice a larger file, and the NUL. */
       size_t ncap = cap * 2 < max + 2 ? cap * 2 : max + 2;
       if (ncap <= cap) {
-        set_err(err, errlen, "%s: file too large (limit %zu bytes)", path, max);
+        formats_set_err(err, errlen, "%s: file too large (limit %zu bytes)", path, max);
         goto fail;
       }
       uint8_t *nb = realloc(buf, ncap);
       if (!nb) {
-        set_err(err, errlen, "%s: out of memory", path);
+        formats_set_err(err, errlen, "%s: out of memory", path);
         goto fail;
       }
       buf = nb;
@@ -89,14 +83,14 @@ int fileio_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen,
     ssize_t n = read(fd, buf + used, cap - used - 1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      set_err(err, errlen, "%s: read error: %s", path, strerror(errno));
+      formats_set_err(err, errlen, "%s: read error: %s", path, strerror(errno));
       goto fail;
     }
     if (n == 0) break;
     used += (size_t)n;
   }
   if (used > max) {
-    set_err(err, errlen, "%s: file too large (limit %zu bytes)", path, max);
+    formats_set_err(err, errlen, "%s: file too large (limit %zu bytes)", path, max);
     goto fail;
   }
   close(fd);
@@ -135,13 +129,13 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 32);
   if (!tmp) {
-    set_err(err, errlen, "%s: out of memory", path);
+    formats_set_err(err, errlen, "%s: out of memory", path);
     return -1;
   }
   snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    set_err(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    formats_set_err(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     free(tmp);
     return -1;
   }
@@ -161,7 +155,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
   }
   if (what) {
     unlink(tmp);
-    set_err(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
+    formats_set_err(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
     free(tmp);
     return -1;
   }

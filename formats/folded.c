@@ -3,6 +3,7 @@
  * equal stacks in a hash table, then the stacks are sorted. Contract:
  * folded.h. */
 #include "folded.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -41,13 +42,6 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
 
 static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- frames ---- */
 
@@ -130,7 +124,7 @@ static int stack_cmp(const void *a, const void *b) {
 int folded_format(const profile_t *p, size_t value_index, char **out, size_t *outlen, char *err,
                   size_t errlen) {
   if (value_index >= p->n_sample_type) {
-    set_err(err, errlen, "value index %zu out of range (profile has %zu sample types)",
+    formats_set_err(err, errlen, "value index %zu out of range (profile has %zu sample types)",
             value_index, p->n_sample_type);
     return -1;
   }
@@ -203,7 +197,7 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
   rc = 0;
   goto done;
 oom:
-  set_err(err, errlen, "out of memory folding stacks");
+  formats_set_err(err, errlen, "out of memory folding stacks");
 done:
   for (size_t i = 0; i < nstacks; i++) free(stacks[i].text);
   free(stacks);
@@ -224,7 +218,7 @@ int folded_write(FILE *fp, const profile_t *p, size_t value_index, char *err, si
   if (folded_format(p, value_index, &text, &len, err, errlen) != 0) return -1;
   int rc = 0;
   if (fwrite(text, 1, len, fp) != len || fflush(fp) != 0) {
-    set_err(err, errlen, "cannot write folded stacks");
+    formats_set_err(err, errlen, "cannot write folded stacks");
     rc = -1;
   }
   free(text);

@@ -2,6 +2,7 @@
  * index per table (strings, mappings, functions, locations, samples), turned
  * into protobuf-c structures only while packing. Contract: profile_builder.h. */
 #include "profile_builder.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,13 +104,6 @@ static int index_insert(profile_builder *b, hashtab *t, uint64_t h, size_t idx) 
   return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- lifecycle and strings ---- */
 
@@ -457,7 +451,7 @@ static int same_type(const profile_builder *b, const vtype *t,
 int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
                                 int64_t multiplier, char *err, size_t errlen) {
   if (b->oom) {
-    set_err(err, errlen, "out of memory");
+    formats_set_err(err, errlen, "out of memory");
     return -1;
   }
   if (b->stypes.n == 0 && b->samples.n == 0) {
@@ -478,13 +472,13 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
       profile_builder_add_comment(b, src_str(src, src->comment[i]));
   } else {
     if (b->stypes.n != src->n_sample_type) {
-      set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
+      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
               src->n_sample_type);
       return -1;
     }
     for (size_t i = 0; i < b->stypes.n; i++)
       if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
-        set_err(err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
+        formats_set_err(err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
                 b->chars.v + b->strings.v[b->stypes.v[i].type],
                 b->chars.v + b->strings.v[b->stypes.v[i].unit],
                 src_str(src, src->sample_type[i]->type), src_str(src, src->sample_type[i]->unit));
@@ -514,7 +508,7 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
   for (size_t i = 0; i < src->n_sample; i++) {
     const Perftools__Profiles__Sample *s = src->sample[i];
     if (s->n_value != b->stypes.n) {
-      set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value, b->stypes.n);
+      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value, b->stypes.n);
       goto done;
     }
     if (s->n_location_id > loccap) {
@@ -533,7 +527,7 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
       locs[j] = merge_location(&m, s->location_id[j]);
       if (!locs[j]) {
         if (b->oom) goto oom;
-        set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
+        formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
                 (unsigned long long)s->location_id[j]);
         goto done;
       }
@@ -552,7 +546,7 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
   rc = 0;
   goto done;
 oom:
-  set_err(err, errlen, "out of memory");
+  formats_set_err(err, errlen, "out of memory");
 done:
   hashtab_free(&m.map_ix);
   hashtab_free(&m.fn_ix);
@@ -564,7 +558,7 @@ done:
   free(locs);
   free(labs);
   if (rc == 0 && b->oom) {
-    set_err(err, errlen, "out of memory");
+    formats_set_err(err, errlen, "out of memory");
     rc = -1;
   }
   return rc;
@@ -741,7 +735,7 @@ int profile_builder_write_file(const profile_builder *b, const char *path, char 
   uint8_t *pb = NULL;
   size_t len = 0;
   if (profile_builder_pack(b, &pb, &len) != 0) {
-    set_err(err, errlen, "%s: out of memory building the profile", path);
+    formats_set_err(err, errlen, "%s: out of memory building the profile", path);
     return -1;
   }
   int rc = profile_write_packed_file(path, pb, len, err, errlen);

@@ -1,6 +1,7 @@
 /* profile_io.c: whole-profile reading (container, unpack, validation) and
  * writing (pack, container, atomic file). Contract: profile_io.h. */
 #include "profile_io.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,13 +14,6 @@
 
 /* ---- helpers ---- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* Puts "name: " in front of the message already in err. */
 static void prefix_err(char *err, size_t errlen, const char *name) {
@@ -47,7 +41,7 @@ typedef struct vctx {
 
 static int str_ok(const vctx *v, int64_t idx, const char *what, const char *field, size_t n) {
   if (idx >= 0 && (uint64_t)idx < v->p->n_string_table) return 1;
-  set_err(v->err, v->errlen,
+  formats_set_err(v->err, v->errlen,
           "bad reference: %s %zu: %s string index %lld out of range (string table has %zu "
           "entries)",
           what, n, field, (long long)idx, v->p->n_string_table);
@@ -71,16 +65,16 @@ static int build_ids(const vctx *v, hashtab *t, size_t count, id_fn id_of, const
   for (size_t i = 0; i < count; i++) {
     uint64_t id = id_of(v->p, i);
     if (id == 0) {
-      set_err(v->err, v->errlen, "invalid profile: %s %zu has id 0", what, i);
+      formats_set_err(v->err, v->errlen, "invalid profile: %s %zu has id 0", what, i);
       return -1;
     }
     if (has_id(t, v->p, id, id_of)) {
-      set_err(v->err, v->errlen, "invalid profile: duplicate %s id %llu", what,
+      formats_set_err(v->err, v->errlen, "invalid profile: duplicate %s id %llu", what,
               (unsigned long long)id);
       return -1;
     }
     if (hashtab_insert(t, hash_mix(id), (uint32_t)i) != 0) {
-      set_err(v->err, v->errlen, "out of memory");
+      formats_set_err(v->err, v->errlen, "out of memory");
       return -1;
     }
   }
@@ -91,16 +85,16 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
   vctx v = {p, err, errlen};
   hashtab maps = {0}, locs = {0}, funcs = {0};
   if (p->n_string_table == 0) {
-    set_err(err, errlen, "invalid profile: no string table");
+    formats_set_err(err, errlen, "invalid profile: no string table");
     return -1;
   }
   if (!p->string_table[0] || p->string_table[0][0] != 0) {
-    set_err(err, errlen, "invalid profile: string_table[0] is not empty");
+    formats_set_err(err, errlen, "invalid profile: string_table[0] is not empty");
     return -1;
   }
   if (p->n_mapping > UINT32_MAX - 1 || p->n_location > UINT32_MAX - 1 ||
       p->n_function > UINT32_MAX - 1) {
-    set_err(err, errlen, "invalid profile: too many entries");
+    formats_set_err(err, errlen, "invalid profile: too many entries");
     return -1;
   }
   for (size_t i = 0; i < p->n_sample_type; i++) {
@@ -141,14 +135,14 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
     if (l->mapping_id != 0 && !has_id(&maps, p, l->mapping_id, mapping_id)) {
-      set_err(err, errlen, "bad reference: location id %llu: mapping id %llu does not exist",
+      formats_set_err(err, errlen, "bad reference: location id %llu: mapping id %llu does not exist",
               (unsigned long long)l->id, (unsigned long long)l->mapping_id);
       goto fail;
     }
     for (size_t j = 0; j < l->n_line; j++) {
       uint64_t fid = l->line[j]->function_id;
       if (fid == 0 || !has_id(&funcs, p, fid, function_id)) {
-        set_err(err, errlen, "bad reference: location id %llu: line %zu: function id %llu does "
+        formats_set_err(err, errlen, "bad reference: location id %llu: line %zu: function id %llu does "
                              "not exist",
                 (unsigned long long)l->id, j, (unsigned long long)fid);
         goto fail;
@@ -158,14 +152,14 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (s->n_value != p->n_sample_type) {
-      set_err(err, errlen, "invalid profile: sample %zu has %zu values but the profile has %zu "
+      formats_set_err(err, errlen, "invalid profile: sample %zu has %zu values but the profile has %zu "
                            "sample types",
               i, s->n_value, p->n_sample_type);
       goto fail;
     }
     for (size_t j = 0; j < s->n_location_id; j++) {
       if (!has_id(&locs, p, s->location_id[j], location_id)) {
-        set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist", i,
+        formats_set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist", i,
                 (unsigned long long)s->location_id[j]);
         goto fail;
       }
@@ -199,16 +193,16 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
                    size_t errlen) {
   *out = NULL;
   if (len == 0) {
-    set_err(err, errlen, "%s: empty profile (no data)", name ? name : "<buffer>");
+    formats_set_err(err, errlen, "%s: empty profile (no data)", name ? name : "<buffer>");
     return -1;
   }
   profile_pb *p = perftools__profiles__profile__unpack(NULL, len, pb);
   if (!p) {
     if (looks_like_text(pb, len))
-      set_err(err, errlen, "%s: not a profile (looks like text, not a pprof protobuf)",
+      formats_set_err(err, errlen, "%s: not a profile (looks like text, not a pprof protobuf)",
               name ? name : "<buffer>");
     else
-      set_err(err, errlen, "%s: corrupt protobuf (cannot decode a pprof Profile from %zu bytes)",
+      formats_set_err(err, errlen, "%s: corrupt protobuf (cannot decode a pprof Profile from %zu bytes)",
               name ? name : "<buffer>", len);
     return -1;
   }
@@ -227,13 +221,13 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   if (!name) name = "<buffer>";
   if (limit == 0) limit = CONTAINER_MAX_DECOMPRESSED;
   if (len == 0) {
-    set_err(err, errlen, "%s: empty file", name);
+    formats_set_err(err, errlen, "%s: empty file", name);
     return -1;
   }
   container_kind kind = container_detect(buf, len);
   if (kind == CONTAINER_RAW) {
     if (len > limit) {
-      set_err(err, errlen, "%s: profile larger than the limit of %zu bytes", name, limit);
+      formats_set_err(err, errlen, "%s: profile larger than the limit of %zu bytes", name, limit);
       return -1;
     }
     return profile_decode(buf, len, name, out, err, errlen);
@@ -241,7 +235,7 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   if (kind == CONTAINER_ZSTD) {
     long frames = container_zstd_frames(buf, len);
     if (frames > 1) {
-      set_err(err, errlen, "%s: a snapshot stream of %ld profiles, not a single profile", name,
+      formats_set_err(err, errlen, "%s: a snapshot stream of %ld profiles, not a single profile", name,
               frames);
       return -1;
     }
@@ -254,7 +248,7 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   }
   int rc;
   if (rawlen == 0) {
-    set_err(err, errlen, "%s: empty profile (%s data decompresses to nothing)", name,
+    formats_set_err(err, errlen, "%s: empty profile (%s data decompresses to nothing)", name,
             container_name(kind));
     rc = -1;
   } else {
@@ -298,13 +292,13 @@ int profile_pack(const profile_pb *p, uint8_t **out, size_t *outlen, char *err, 
   size_t n = perftools__profiles__profile__get_packed_size(p);
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) {
-    set_err(err, errlen, "out of memory packing a profile of %zu bytes", n);
+    formats_set_err(err, errlen, "out of memory packing a profile of %zu bytes", n);
     return -1;
   }
   size_t m = perftools__profiles__profile__pack(p, buf);
   if (m != n) {
     free(buf);
-    set_err(err, errlen, "protobuf packing produced %zu bytes, expected %zu", m, n);
+    formats_set_err(err, errlen, "protobuf packing produced %zu bytes, expected %zu", m, n);
     return -1;
   }
   *out = buf;
@@ -317,7 +311,7 @@ int profile_write_buffer(const profile_pb *p, container_kind kind, uint8_t **out
   if (kind == CONTAINER_FOLDED) {
     ssize_t vi = profile_default_value_index(p);
     if (vi < 0) {
-      set_err(err, errlen, "profile has no sample types to fold");
+      formats_set_err(err, errlen, "profile has no sample types to fold");
       return -1;
     }
     char *text = NULL;

@@ -1,6 +1,7 @@
 /* stream.c: appending zstd frames to a snapshot stream and walking them back,
  * resynchronising on the frame magic after damage. Contract: stream.h. */
 #include "stream.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +18,6 @@
 #include "fileio.h"
 #include "profile_io.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static const uint8_t frame_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
@@ -52,27 +46,27 @@ int stream_append_fd(int fd, const void *pb, size_t len, int level, char *err, s
   free(frame);
   if (n == (ssize_t)flen) return 0;
   if (n >= 0 && before >= 0 && ftruncate(fd, before) != 0) {
-    set_err(err, errlen, "short write of a %zu-byte frame (%zd written), and cutting it off "
+    formats_set_err(err, errlen, "short write of a %zu-byte frame (%zd written), and cutting it off "
                          "failed: %s",
             flen, n, strerror(errno));
     return -1;
   }
   if (n < 0)
-    set_err(err, errlen, "cannot append a %zu-byte frame: %s", flen, strerror(saved));
+    formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s", flen, strerror(saved));
   else
-    set_err(err, errlen, "short write of a %zu-byte frame (%zd written; removed)", flen, n);
+    formats_set_err(err, errlen, "short write of a %zu-byte frame (%zd written; removed)", flen, n);
   return -1;
 }
 
 int stream_append(const char *path, const void *pb, size_t len, char *err, size_t errlen) {
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    formats_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
   int rc = stream_append_fd(fd, pb, len, 0, err, errlen);
   if (close(fd) != 0 && rc == 0) {
-    set_err(err, errlen, "close failed: %s", strerror(errno));
+    formats_set_err(err, errlen, "close failed: %s", strerror(errno));
     rc = -1;
   }
   if (rc != 0 && err && errlen) {
@@ -127,7 +121,7 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
   if (!name) name = "<buffer>";
   if (len > 0 && !is_frame(p, len) && !is_skippable(p, len) &&
       !(len < 4 && memcmp(p, frame_magic, len) == 0)) {
-    set_err(err, errlen, "%s: not a snapshot stream (no zstd frame at the start)", name);
+    formats_set_err(err, errlen, "%s: not a snapshot stream (no zstd frame at the start)", name);
     return -1;
   }
   size_t off = 0;
@@ -221,9 +215,9 @@ int stream_read_last(const char *path, Perftools__Profiles__Profile **out, size_
   }
   if (!c.p) {
     if (c.why[0])
-      set_err(err, errlen, "%s", c.why);
+      formats_set_err(err, errlen, "%s", c.why);
     else
-      set_err(err, errlen, "%s: no complete snapshot in the stream", path);
+      formats_set_err(err, errlen, "%s: no complete snapshot in the stream", path);
     return -1;
   }
   *out = c.p;
