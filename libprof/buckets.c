@@ -31,23 +31,37 @@ static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   return h;
 }
 
-static int table_grow(void) {
-  size_t nsize = bucket_table_size ? bucket_table_size * 2 : 4096;
-  struct prof_bucket **nt = sys_alloc(nsize * sizeof *nt);
-  if (nt == NULL) return -1;
-  for (size_t i = 0; i < bucket_table_size; i++) {
-    struct prof_bucket *b = bucket_table[i];
-    while (b != NULL) {
-      struct prof_bucket *next = b->next;
-      size_t j = b->hash & (nsize - 1);
-      b->next = nt[j];
-      nt[j] = b;
-      b = next;
+struct chain_node {
+  struct chain_node *next;
+};
+
+void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*slot)(const void *, size_t)) {
+  struct chain_node **nt = sys_alloc(new_size * sizeof *nt);
+  if (nt == NULL) return NULL;
+  for (size_t i = 0; i < old_size; i++) {
+    struct chain_node *n = table[i];
+    while (n != NULL) {
+      struct chain_node *next = n->next;
+      size_t j = slot(n, new_size);
+      n->next = nt[j];
+      nt[j] = n;
+      n = next;
     }
   }
-  if (bucket_table != NULL) sys_free_metadata(bucket_table, bucket_table_size * sizeof *bucket_table);
-  prof_counters.metadata_bytes += (nsize - bucket_table_size) * sizeof *nt;
-  bucket_table = nt;
+  if (table != NULL) sys_free_metadata(table, old_size * sizeof *table);
+  prof_counters.metadata_bytes += (new_size - old_size) * sizeof *nt;
+  return (void **)nt;
+}
+
+static size_t bucket_slot(const void *node, size_t size) {
+  return ((const struct prof_bucket *)node)->hash & (size - 1);
+}
+
+static int table_grow(void) {
+  size_t nsize = bucket_table_size ? bucket_table_size * 2 : 4096;
+  void **nt = prof_table_grow((void **)bucket_table, bucket_table_size, nsize, bucket_slot);
+  if (nt == NULL) return -1;
+  bucket_table = (struct prof_bucket **)nt;
   bucket_table_size = nsize;
   return 0;
 }

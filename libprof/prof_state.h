@@ -27,6 +27,12 @@ struct prof_counters {
 extern alloc_lock prof_lock;
 extern struct prof_counters prof_counters; /* prof_lock */
 
+/* Grows a chained hash table whose nodes begin with their `next` pointer to
+ * new_size heads (metadata memory), moving every node to slot(node,
+ * new_size), and frees the old heads. Returns the new heads or NULL (the
+ * old table is then untouched). prof_lock held. */
+void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*slot)(const void *, size_t));
+
 /* The bucket of (frames, size), made if new; NULL when memory is short.
  * prof_lock held. */
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size);

@@ -29,23 +29,15 @@ static size_t obj_slot(uintptr_t addr, size_t table_size) {
   return (size_t)(h >> 32) & (table_size - 1);
 }
 
+static size_t obj_node_slot(const void *node, size_t size) {
+  return obj_slot(((const struct sampled_obj *)node)->addr, size);
+}
+
 static int obj_table_grow(void) {
   size_t nsize = obj_table_size ? obj_table_size * 2 : 1024;
-  struct sampled_obj **nt = sys_alloc(nsize * sizeof *nt);
+  void **nt = prof_table_grow((void **)obj_table, obj_table_size, nsize, obj_node_slot);
   if (nt == NULL) return -1;
-  for (size_t i = 0; i < obj_table_size; i++) {
-    struct sampled_obj *o = obj_table[i];
-    while (o != NULL) {
-      struct sampled_obj *next = o->next;
-      size_t j = obj_slot(o->addr, nsize);
-      o->next = nt[j];
-      nt[j] = o;
-      o = next;
-    }
-  }
-  if (obj_table != NULL) sys_free_metadata(obj_table, obj_table_size * sizeof *obj_table);
-  prof_counters.metadata_bytes += (nsize - obj_table_size) * sizeof *nt;
-  obj_table = nt;
+  obj_table = (struct sampled_obj **)nt;
   obj_table_size = nsize;
   return 0;
 }

@@ -1,0 +1,78 @@
+/* symbolize.h: code address -> function name, source file and line (with the
+ * chain of inlined calls), for the Function and Location tables of a profile.
+ * Used at dump time only, never on the allocation path: it allocates with
+ * malloc (the caller switches sampling off for its thread) and reads ELF and
+ * DWARF through elfutils' libdwfl. Which loaded object an address is in, with
+ * its build ID: mappings.h. Overview of the profiler: prof.h.
+ *
+ * Results are cached by address: the first lookup of an address costs a few
+ * microseconds (more when the object has DWARF to read), the next ones a hash
+ * probe. A symbolizer is not thread-safe: one dumping thread uses it at a
+ * time.
+ */
+#ifndef PROF_SYMBOLIZE_H
+#define PROF_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct prof_symbolizer;
+
+/* One source position: pprof's Line, with its Function. Every string is
+ * non-NULL ("" when unknown). */
+struct prof_frame_line {
+  const char *function;    /* demangled name (the raw one when it does not
+                              demangle or no demangler is loaded) */
+  const char *system_name; /* raw symbol, e.g. the C++ mangled name */
+  const char *file;        /* source file, "" without debug info */
+  int line;                /* line in file, 0 without debug info */
+  int start_line;          /* line where the function starts, 0 if unknown */
+};
+
+/* What an address resolves to. The flat fields repeat lines[0], the
+ * innermost frame; lines[0..nlines) go from the innermost inlined call out to
+ * the function the code physically belongs to (pprof's order for the Lines
+ * of a Location). Pointers stay valid until prof_symbolizer_free, whatever
+ * later calls do. Every string is non-NULL. */
+struct prof_frame_info {
+  const char *function;
+  const char *system_name;
+  const char *file;
+  int line;
+  int start_line;
+  const struct prof_frame_line *lines; /* NULL when nlines == 0 */
+  size_t nlines;                       /* 0 on failure, else >= 1 */
+  const char *module;                  /* path of the object holding the
+                                          address, "" if none */
+};
+
+/* Return codes of prof_symbolize. */
+enum {
+  PROF_SYM_OK = 0,         /* at least a function name was found */
+  PROF_SYM_NO_MODULE = -1, /* the address is in no loaded object */
+  PROF_SYM_NO_SYMBOL = -2, /* in an object (module is set), but neither a
+                              symbol nor debug info covers it */
+  PROF_SYM_NO_MEMORY = -3,
+  PROF_SYM_INVALID = -4,   /* NULL argument, or a symbolizer that failed */
+};
+
+/* A symbolizer over the objects loaded now (later ones are found when an
+ * address misses: see prof_symbolize). Returns NULL when out of memory or
+ * when libdwfl cannot start. */
+struct prof_symbolizer *prof_symbolizer_new(void);
+
+/* Releases the symbolizer and every string it handed out. NULL is fine. */
+void prof_symbolizer_free(struct prof_symbolizer *s);
+
+/* Resolves addr, which must already be a return address minus one (or a
+ * function's entry): it is not adjusted. Fills *out entirely whatever the
+ * result (empty strings, nlines = 0 on failure) and returns one of PROF_SYM_*.
+ * An address that falls in no known object makes the symbolizer re-read the
+ * process's objects once if the dynamic loader has loaded or unloaded any
+ * since the last reading (dlopen after prof_symbolizer_new). */
+int prof_symbolize(struct prof_symbolizer *s, uintptr_t addr, struct prof_frame_info *out);
+
+/* Number of addresses in the cache (for tests and statistics). */
+size_t prof_symbolizer_cached(const struct prof_symbolizer *s);
+
+#endif

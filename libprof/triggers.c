@@ -1,0 +1,1 @@
+/* triggers.c: being written. */
