@@ -249,6 +249,11 @@ static inline void *maybe_sample(struct mcache *c, void *p, size_t size) {
   return p;
 }
 
+void alloc_reset_thread_sampler(void) {
+  struct mcache *c = tls_cache;
+  if (c != NULL) c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
+}
+
 /* Sampling on the slow paths, where the thread may have no cache. */
 static void maybe_sample_any(void *p, size_t size) {
   struct mcache *c = tls_cache;

@@ -43,8 +43,12 @@ struct prof_sampler {
 void prof_init(void);
 /* Bytes between samples (0: off, 1: every allocation). */
 uint64_t prof_rate(void);
-/* Sets the rate for every thread (each redraws at its next allocation). */
+/* Sets the rate for every thread. The calling thread redraws its distance
+ * at once; others when their current distance runs out (at most 64 MiB of
+ * allocation later when profiling was off). */
 void prof_set_rate(uint64_t rate);
+/* malloc.c: redraws the calling thread's distance at the current rate. */
+void alloc_reset_thread_sampler(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
 /* Next distance in bytes for s at the current rate; INT64_MAX when off. */

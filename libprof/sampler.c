@@ -86,7 +86,10 @@ void prof_init(void) {
 
 uint64_t prof_rate(void) { return LOAD_RELAXED(&rate_value); }
 
-void prof_set_rate(uint64_t rate) { STORE_RELAXED(&rate_value, rate); }
+void prof_set_rate(uint64_t rate) {
+  STORE_RELAXED(&rate_value, rate);
+  alloc_reset_thread_sampler();
+}
 
 static uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
