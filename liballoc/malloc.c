@@ -288,15 +288,40 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
   return p;
 }
 
-void *alloc_malloc(size_t size) {
-  struct mcache *c = tls_cache;
-  if (likely(c != NULL && size <= SIZECLASS_MAX_SMALL)) {
-    void *p = small_alloc(c, size_to_class(size), 0);
-    if (likely(p != NULL)) return maybe_sample(c, p, size);
+/* malloc's paths off the fast one, each reached by a tail call so that the
+ * fast path needs no stack frame. */
+static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned k, size_t size) {
+  void *p = small_alloc(c, k, 0);
+  if (unlikely(p == NULL)) {
     errno = ENOMEM;
     return NULL;
   }
-  return malloc_slow(size, 0);
+  return maybe_sample(c, p, size);
+}
+
+static __attribute__((noinline)) void *malloc_sample(struct mcache *c, void *p, size_t size) {
+  prof_sample_alloc(&c->sampler, p, size);
+  return p;
+}
+
+void *alloc_malloc(size_t size) {
+  struct mcache *c = tls_cache;
+  if (unlikely(c == NULL || size > SIZECLASS_MAX_SMALL)) return malloc_slow(size, 0);
+  unsigned k = size_to_class(size);
+  struct mcache_class *e = &c->cls[k];
+  void *p = e->list;
+  if (likely(p != NULL)) {
+    e->list = *(void **)p;
+    e->count--;
+  } else {
+    uint64_t bits = e->allocCache;
+    if (unlikely(bits == 0)) return malloc_refill(c, k, size);
+    e->allocCache = bits & (bits - 1);
+    p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[k]);
+  }
+  BUMP_OWNED(&e->nmalloc, 1);
+  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)size) < 0)) return malloc_sample(c, p, size);
+  return p;
 }
 
 void *alloc_calloc(size_t n, size_t size) {
