@@ -1,0 +1,242 @@
+/* cmd_convert.c: `allocprof convert`: a profile into another container or
+ * into folded stacks, and snapshots out of an ALLOCPROF_STREAM file (one, or
+ * all of them into files named by a %n pattern). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "common.h"
+#include "container.h"
+#include "fileio.h"
+#include "folded.h"
+#include "stream.h"
+
+const char cmd_convert_help[] =
+    "usage: allocprof convert [--sample-index TYPE] -o OUT IN\n"
+    "       allocprof convert [--index N | --all] [--sample-index TYPE] -o OUT STREAM\n"
+    "\n"
+    "Writes IN (any container, found by content) to OUT in the container OUT's\n"
+    "ending names: .pb.gz gzip, .pb.zst zstd, .pb raw, .folded folded stacks\n"
+    "(\"root;caller;callee value\" lines: the input of flamegraph.pl, speedscope and\n"
+    "inferno), anything else gzip.\n"
+    "\n"
+    "A snapshot stream (the file ALLOCPROF_STREAM names: one zstd frame per\n"
+    "snapshot) gives its last complete snapshot, or the one --index picks, or with\n"
+    "--all every snapshot, each to OUT with %n replaced by its index. A damaged\n"
+    "stream (a process killed while writing) is read up to its last good frame,\n"
+    "with a warning.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT      the output file (required; with --all it must hold %n)\n"
+    "  -x, --index N         the snapshot of a stream to write, from 0 (default: the\n"
+    "                        last)\n"
+    "  -a, --all             every snapshot of a stream\n"
+    "  -i, --sample-index TYPE\n"
+    "                        for .folded: the value to fold (default: the profile's\n"
+    "                        default sample type, else its last one)\n"
+    "  -h, --help            this text\n";
+
+/* OUT with each %n replaced by index and %% by %. NULL when out of memory. */
+static char *expand_index(const char *pattern, size_t index) {
+  size_t cap = strlen(pattern) + 64, used = 0;
+  char *s = malloc(cap);
+  if (!s) return NULL;
+  for (const char *p = pattern; *p; p++) {
+    if (used + 32 >= cap) {
+      char *ns = realloc(s, cap *= 2);
+      if (!ns) {
+        free(s);
+        return NULL;
+      }
+      s = ns;
+    }
+    if (p[0] == '%' && p[1] == 'n') {
+      used += (size_t)snprintf(s + used, cap - used, "%zu", index);
+      p++;
+    } else if (p[0] == '%' && p[1] == '%') {
+      s[used++] = '%';
+      p++;
+    } else {
+      s[used++] = *p;
+    }
+  }
+  s[used] = 0;
+  return s;
+}
+
+/* Writes p to out; .folded of the chosen value. */
+static int write_profile(const char *out, const profile_pb *p, const char *index_name,
+                         const char *in) {
+  char err[CLI_ERRLEN];
+  if (container_for_path(out) == CONTAINER_FOLDED) {
+    ssize_t vi = cli_sample_index(p, index_name, in);
+    if (vi < 0) return -1;
+    char *text = NULL;
+    size_t len = 0;
+    if (folded_format(p, (size_t)vi, &text, &len, err, sizeof err) != 0) {
+      cli_error("%s: %s", in, err);
+      return -1;
+    }
+    return cli_write_text(out, text, len);
+  }
+  if (index_name && cli_sample_index(p, index_name, in) < 0) return -1;
+  if (profile_write_file(out, p, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+typedef struct walk {
+  const char *in, *out, *index_name;
+  bool all;
+  long want;       /* the snapshot to keep, or -1: the last */
+  uint8_t *kept;   /* its serialized profile */
+  size_t kept_len, kept_index;
+  bool have;
+  size_t written;
+  int failed;
+} walk;
+
+static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb, size_t len) {
+  walk *w = ctx;
+  (void)offset;
+  if (w->all) {
+    char name[CLI_ERRLEN], err[CLI_ERRLEN];
+    snprintf(name, sizeof name, "%s[%zu]", w->in, index);
+    profile_pb *p = NULL;
+    if (profile_decode(pb, len, name, &p, err, sizeof err) != 0) {
+      cli_error("%s", err);
+      w->failed = 1;
+      return 1;
+    }
+    char *path = expand_index(w->out, index);
+    int rc = path ? write_profile(path, p, w->index_name, name) : -1;
+    if (!path) cli_error("out of memory");
+    free(path);
+    profile_free(p);
+    if (rc != 0) {
+      w->failed = 1;
+      return 1;
+    }
+    w->written++;
+    return 0;
+  }
+  if (w->want >= 0 && index != (size_t)w->want) return 0;
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!copy) {
+    cli_error("out of memory");
+    w->failed = 1;
+    return 1;
+  }
+  memcpy(copy, pb, len);
+  free(w->kept);
+  w->kept = copy;
+  w->kept_len = len;
+  w->kept_index = index;
+  w->have = true;
+  return w->want >= 0; /* found the one asked for: stop */
+}
+
+int cmd_convert(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"output", required_argument, NULL, 'o'},
+      {"index", required_argument, NULL, 'x'},
+      {"all", no_argument, NULL, 'a'},
+      {"sample-index", required_argument, NULL, 'i'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  walk w = {.want = -1};
+  int c;
+  while ((c = cli_getopt("convert", argc, argv, "o:x:ai:h", longopts)) != -1) {
+    switch (c) {
+      case 'o': w.out = optarg; break;
+      case 'x':
+        if (cli_parse_count(optarg, &w.want) != 0)
+          return cli_usage_error("convert", "--index wants a snapshot number, not '%s'", optarg);
+        break;
+      case 'a': w.all = true; break;
+      case 'i': w.index_name = optarg; break;
+      case 'h': cli_help("convert", stdout); return cli_finish_stdout(CLI_EXIT_OK);
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (!w.out) return cli_usage_error("convert", "no output file (-o OUT)");
+  if (argc - optind != 1)
+    return cli_usage_error("convert", argc == optind ? "no input given" : "one input at a time");
+  if (w.all && w.want >= 0) return cli_usage_error("convert", "--index and --all exclude each other");
+  if (w.all && !strstr(w.out, "%n"))
+    return cli_usage_error("convert", "with --all the output name needs %%n for the snapshot index");
+  w.in = argv[optind];
+
+  char err[CLI_ERRLEN];
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  profile_pb *p = NULL;
+  int rc = CLI_EXIT_USAGE;
+  if (fileio_read_all(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  bool stream = container_detect(buf, len) == CONTAINER_ZSTD &&
+                container_zstd_frames(buf, len) != 1;
+  if (!stream) {
+    /* One profile: a stream of one snapshot for --index 0 and --all. */
+    if (profile_read_buffer(buf, len, w.in, &p, err, sizeof err) != 0) {
+      cli_error("%s", err);
+      goto done;
+    }
+    if (w.want > 0) {
+      cli_error("%s: not a snapshot stream: there is no snapshot %ld", w.in, w.want);
+      goto done;
+    }
+    char *path = w.all ? expand_index(w.out, 0) : NULL;
+    if (w.all && !path) {
+      cli_error("out of memory");
+      goto done;
+    }
+    int r = write_profile(path ? path : w.out, p, w.index_name, w.in);
+    free(path);
+    if (r == 0) rc = CLI_EXIT_OK;
+    goto done;
+  }
+
+  stream_report rep;
+  int src = stream_read_buffer(buf, len, w.in, on_frame, &w, &rep, err, sizeof err);
+  if (w.failed) goto done;
+  if (src < 0) {
+    cli_error("%s", err);
+    goto done;
+  }
+  if (rep.frames == 0) {
+    /* Nothing usable: the single-profile reader says best what is wrong. */
+    if (profile_read_buffer(buf, len, w.in, &p, err, sizeof err) != 0)
+      cli_error("%s", err);
+    else
+      cli_error("%s: no complete snapshot in the stream", w.in);
+    goto done;
+  }
+  if (rep.message[0]) cli_error("%s: warning: %s", w.in, rep.message);
+  if (w.all) {
+    fprintf(stderr, "allocprof: %s: wrote %zu snapshots\n", w.in, w.written);
+    rc = CLI_EXIT_OK;
+    goto done;
+  }
+  if (!w.have) {
+    cli_error("%s: no snapshot %ld (the stream has %zu, from 0)", w.in, w.want, rep.frames);
+    goto done;
+  }
+  char name[CLI_ERRLEN];
+  snprintf(name, sizeof name, "%s[%zu]", w.in, w.kept_index);
+  if (profile_decode(w.kept, w.kept_len, name, &p, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    goto done;
+  }
+  if (write_profile(w.out, p, w.index_name, name) == 0) rc = CLI_EXIT_OK;
+done:
+  free(w.kept);
+  free(buf);
+  profile_free(p);
+  return rc;
+}

@@ -1,0 +1,245 @@
+/* cmd_diff.c: `allocprof diff`: how a profile changed from BASE to NEW, in
+ * total and per function, largest change first; -o writes NEW minus BASE as a
+ * profile (values may be negative) that go tool pprof opens. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "common.h"
+#include "profile_builder.h"
+
+const char cmd_diff_help[] =
+    "usage: allocprof diff [--json] [-n N] [--sample-index TYPE] [-o OUT] BASE NEW\n"
+    "\n"
+    "Prints the totals of every sample type in BASE and NEW and their change, then\n"
+    "the functions whose value changed, largest absolute change of the flat value\n"
+    "first (flat: allocated in the function itself; cum: anywhere below it).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT      also write NEW minus BASE as a profile (negative values\n"
+    "                        are shrinkage; samples that cancel out are left out);\n"
+    "                        BASE and NEW must have the same sample types\n"
+    "  -n, --count N         functions to list (default 20 in text, all in JSON;\n"
+    "                        0 = all)\n"
+    "  -i, --sample-index TYPE\n"
+    "                        the value to compare (default: NEW's default sample\n"
+    "                        type, else its last one); BASE must have it too\n"
+    "  --json                one JSON object with the same content, exact values\n"
+    "  -h, --help            this text\n";
+
+/* Total of the sample type called type in p; 0 with *found false if none. */
+static int64_t total_of(const profile_pb *p, const char *type, bool *found) {
+  *found = false;
+  for (size_t k = 0; k < p->n_sample_type; k++) {
+    if (strcmp(cli_type_name(p, k), type) != 0) continue;
+    *found = true;
+    int64_t t = 0;
+    for (size_t i = 0; i < p->n_sample; i++)
+      t = (int64_t)((uint64_t)t + (uint64_t)p->sample[i]->value[k]);
+    return t;
+  }
+  return 0;
+}
+
+/* NEW minus BASE, without the samples that cancel out, written to out. */
+static int write_difference(const char *out, const char *base_file, const profile_pb *base,
+                            const char *new_file, const profile_pb *new) {
+  char err[CLI_ERRLEN];
+  int rc = -1;
+  profile_pb *d = NULL;
+  profile_builder *b = profile_builder_new();
+  if (!b) {
+    cli_error("out of memory");
+    return -1;
+  }
+  if (profile_builder_add_profile(b, new, 1, err, sizeof err) != 0) {
+    cli_error("%s: %s", new_file, err);
+    goto done;
+  }
+  if (profile_builder_add_profile(b, base, -1, err, sizeof err) != 0) {
+    cli_error("%s: %s", base_file, err);
+    goto done;
+  }
+  profile_builder_add_comment(b, "allocprof diff: values are NEW minus BASE");
+  if (profile_builder_build(b, &d) != 0) {
+    cli_error("%s: out of memory", out);
+    goto done;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < d->n_sample; i++) {
+    Perftools__Profiles__Sample *s = d->sample[i];
+    bool zero = true;
+    for (size_t k = 0; k < s->n_value && zero; k++) zero = s->value[k] == 0;
+    if (zero)
+      perftools__profiles__sample__free_unpacked(s, NULL);
+    else
+      d->sample[kept++] = s;
+  }
+  d->n_sample = kept;
+  if (profile_write_file(out, d, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    goto done;
+  }
+  rc = 0;
+done:
+  profile_free(d);
+  profile_builder_free(b);
+  return rc;
+}
+
+/* "+12.50%", "-3.00%", "new" (from nothing), "gone" (to nothing), "0.00%". */
+static char *signed_percent(char *buf, double delta, double base, bool gone) {
+  if (base == 0)
+    snprintf(buf, 32, "%s", delta ? "new" : "-");
+  else if (gone)
+    snprintf(buf, 32, "gone");
+  else
+    snprintf(buf, 32, "%s%.2f%%", delta > 0 ? "+" : "", 100.0 * delta / base);
+  return buf;
+}
+
+static void print_text(const char *base_file, const char *new_file, const profile_pb *base,
+                       const profile_pb *new, const cli_funcs *t, const char *type,
+                       const char *unit, size_t n) {
+  char a[32], b[32], c[32], d[32], e[32];
+  printf("Base: %s\nNew:  %s\nType: %s (%s)\n", base_file, new_file, type, unit);
+  printf("Total: %s -> %s: %s (%s)\n", cli_human(a, (double)t->total[0], unit, false),
+         cli_human(b, (double)t->total[1], unit, false),
+         cli_human(c, (double)t->total[1] - (double)t->total[0], unit, true),
+         signed_percent(d, (double)t->total[1] - (double)t->total[0], (double)t->total[0], false));
+  printf("\nTotals by sample type:\n");
+  for (size_t k = 0; k < new->n_sample_type; k++) {
+    bool found;
+    const char *ty = cli_type_name(new, k), *un = cli_type_unit(new, k);
+    int64_t nt = total_of(new, ty, &found), bt = total_of(base, ty, &found);
+    if (!found) {
+      printf("  %-16s %10s -> %-10s (not in BASE)\n", ty, "-", cli_human(b, (double)nt, un, false));
+      continue;
+    }
+    printf("  %-16s %10s -> %-10s %11s %9s\n", ty, cli_human(a, (double)bt, un, false),
+           cli_human(b, (double)nt, un, false), cli_human(c, (double)nt - (double)bt, un, true),
+           signed_percent(d, (double)nt - (double)bt, (double)bt, false));
+  }
+  size_t changed = 0;
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].flat[0] != t->v[i].flat[1] || t->v[i].cum[0] != t->v[i].cum[1]) changed++;
+  size_t show = n == 0 || n > changed ? changed : n;
+  printf("\n%zu of %zu functions changed", changed, t->n);
+  if (show < changed) printf("; the %zu largest changes", show);
+  printf(":\n");
+  if (!show) return;
+  printf("%10s %10s %11s %9s %11s  %s\n", "base", "new", "delta", "delta%", "cum delta",
+         "function");
+  for (size_t i = 0; i < show; i++) {
+    const cli_func *f = &t->v[i];
+    double delta = (double)f->flat[1] - (double)f->flat[0];
+    signed_percent(d, delta, (double)f->flat[0], f->flat[1] == 0);
+    printf("%10s %10s %11s %9s %11s  %s\n", cli_human(a, (double)f->flat[0], unit, false),
+           cli_human(b, (double)f->flat[1], unit, false), cli_human(c, delta, unit, true), d,
+           cli_human(e, (double)f->cum[1] - (double)f->cum[0], unit, true), f->name);
+  }
+}
+
+static void print_json(const char *base_file, const char *new_file, const profile_pb *base,
+                       const profile_pb *new, const cli_funcs *t, const char *type,
+                       const char *unit, size_t n) {
+  printf("{\n  \"base\": ");
+  cli_json_string(stdout, base_file);
+  printf(",\n  \"new\": ");
+  cli_json_string(stdout, new_file);
+  printf(",\n  \"sample_type\": ");
+  cli_json_string(stdout, type);
+  printf(",\n  \"unit\": ");
+  cli_json_string(stdout, unit);
+  printf(",\n  \"base_total\": %lld,\n  \"new_total\": %lld,\n  \"delta\": %lld,\n  \"totals\": [",
+         (long long)t->total[0], (long long)t->total[1],
+         (long long)((uint64_t)t->total[1] - (uint64_t)t->total[0]));
+  for (size_t k = 0; k < new->n_sample_type; k++) {
+    bool found;
+    const char *ty = cli_type_name(new, k);
+    int64_t nt = total_of(new, ty, &found), bt = total_of(base, ty, &found);
+    printf("%s\n    {\"type\": ", k ? "," : "");
+    cli_json_string(stdout, ty);
+    printf(", \"unit\": ");
+    cli_json_string(stdout, cli_type_unit(new, k));
+    if (found)
+      printf(", \"base\": %lld, \"new\": %lld, \"delta\": %lld}", (long long)bt, (long long)nt,
+             (long long)((uint64_t)nt - (uint64_t)bt));
+    else
+      printf(", \"base\": null, \"new\": %lld, \"delta\": null}", (long long)nt);
+  }
+  printf("\n  ],\n  \"functions\": [");
+  size_t shown = 0;
+  for (size_t i = 0; i < t->n && (n == 0 || shown < n); i++) {
+    const cli_func *f = &t->v[i];
+    if (f->flat[0] == f->flat[1] && f->cum[0] == f->cum[1]) continue;
+    printf("%s\n    {\"function\": ", shown++ ? "," : "");
+    cli_json_string(stdout, f->name);
+    printf(", \"base_flat\": %lld, \"new_flat\": %lld, \"delta_flat\": %lld, "
+           "\"base_cum\": %lld, \"new_cum\": %lld, \"delta_cum\": %lld}",
+           (long long)f->flat[0], (long long)f->flat[1],
+           (long long)((uint64_t)f->flat[1] - (uint64_t)f->flat[0]), (long long)f->cum[0],
+           (long long)f->cum[1], (long long)((uint64_t)f->cum[1] - (uint64_t)f->cum[0]));
+  }
+  printf("%s]\n}\n", shown ? "\n  " : "");
+}
+
+int cmd_diff(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"output", required_argument, NULL, 'o'},
+      {"count", required_argument, NULL, 'n'},
+      {"sample-index", required_argument, NULL, 'i'},
+      {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *out = NULL, *index_name = NULL;
+  long count = -1;
+  bool json = false;
+  int c;
+  while ((c = cli_getopt("diff", argc, argv, "o:n:i:h", longopts)) != -1) {
+    switch (c) {
+      case 'o': out = optarg; break;
+      case 'n':
+        if (cli_parse_count(optarg, &count) != 0)
+          return cli_usage_error("diff", "-n wants a number of functions, not '%s'", optarg);
+        break;
+      case 'i': index_name = optarg; break;
+      case 'j': json = true; break;
+      case 'h': cli_help("diff", stdout); return cli_finish_stdout(CLI_EXIT_OK);
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (argc - optind != 2) return cli_usage_error("diff", "wants two profiles: BASE NEW");
+  const char *base_file = argv[optind], *new_file = argv[optind + 1];
+
+  profile_pb *base = NULL, *new = NULL;
+  cli_funcs t = {0};
+  int rc = CLI_EXIT_USAGE;
+  if (cli_load(base_file, &base) != 0 || cli_load(new_file, &new) != 0) goto done;
+  ssize_t ni = cli_sample_index(new, index_name, new_file);
+  if (ni < 0) goto done;
+  const char *type = cli_type_name(new, (size_t)ni), *unit = cli_type_unit(new, (size_t)ni);
+  ssize_t bi = cli_sample_index(base, type, base_file);
+  if (bi < 0) goto done;
+  if (strcmp(cli_type_unit(base, (size_t)bi), unit) != 0) {
+    cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
+              cli_type_unit(base, (size_t)bi), unit, new_file);
+    goto done;
+  }
+  if (cli_funcs_add(&t, base, (size_t)bi, 0) != 0 || cli_funcs_add(&t, new, (size_t)ni, 1) != 0)
+    goto done;
+  cli_funcs_sort(&t, CLI_SORT_FLAT_DELTA, 0);
+  if (out && write_difference(out, base_file, base, new_file, new) != 0) goto done;
+  size_t n = count >= 0 ? (size_t)count : json ? 0 : 20;
+  if (json)
+    print_json(base_file, new_file, base, new, &t, type, unit, n);
+  else
+    print_text(base_file, new_file, base, new, &t, type, unit, n);
+  rc = cli_finish_stdout(CLI_EXIT_OK);
+done:
+  cli_funcs_free(&t);
+  profile_free(base);
+  profile_free(new);
+  return rc;
+}

@@ -1,0 +1,405 @@
+/* cmd_flame.c: `allocprof flame`: a self-contained SVG flame graph of one
+ * value of a profile; with --base, a differential one (widths from FILE,
+ * colours from the change since BASE).
+ *
+ * The stacks come from the formats library's folded stacks (folded.h), so the
+ * graph names frames exactly as .folded output does; they are merged into a
+ * tree (one node per distinct path), laid out root at the bottom with widths
+ * proportional to the value, and written as plain SVG: one <g> per frame
+ * holding a <title> (shown on hover), a <rect> and a clipped label. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "common.h"
+#include "folded.h"
+
+const char cmd_flame_help[] =
+    "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
+    "                       [--width PX] -o OUT.svg FILE\n"
+    "\n"
+    "Writes an SVG flame graph of FILE: each box a function on a stack, callers\n"
+    "below callees, its width proportional to the value (bytes or objects) of all\n"
+    "the samples through it. Hovering a box shows its name, value and share. The\n"
+    "file needs nothing else: open it in a browser.\n"
+    "\n"
+    "With --base, a differential flame graph: widths are FILE's values, colours the\n"
+    "change from BASE: red grew, blue shrank, the deeper the larger the change\n"
+    "relative to the box's size (hover for the values); paths found only in BASE\n"
+    "have no width and are summed in the subtitle.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT.svg  the SVG file (required)\n"
+    "  -b, --base BASE       draw the change from BASE (same sample type needed)\n"
+    "  -i, --sample-index TYPE\n"
+    "                        the value drawn (default: FILE's default sample type,\n"
+    "                        else its last one)\n"
+    "  -t, --title TEXT      the title (default: \"Flame graph: TYPE\")\n"
+    "  -w, --width PX        image width (default 1200)\n"
+    "  -h, --help            this text\n";
+
+/* ---- the tree of stacks ---- */
+
+typedef struct node {
+  char *name;
+  int64_t value, base;     /* cumulative: FILE's and BASE's */
+  uint32_t parent, child, next; /* indices; 0 = none (node 0 is the root) */
+  uint32_t depth;
+} node;
+
+typedef struct tree {
+  node *v;
+  size_t n, cap;
+  uint32_t *slots; /* (parent, name) -> node */
+  size_t nslots;
+  uint32_t max_depth;
+  int oom;
+} tree;
+
+static uint64_t key_hash(uint32_t parent, const char *s, size_t len) {
+  uint64_t h = 1469598103934665603ull ^ parent;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h ^ (h >> 31);
+}
+
+static int tree_rehash(tree *t) {
+  size_t n = t->nslots ? t->nslots * 2 : 1024;
+  uint32_t *s = calloc(n, sizeof *s);
+  if (!s) return -1;
+  for (size_t i = 1; i < t->n; i++) {
+    size_t j = key_hash(t->v[i].parent, t->v[i].name, strlen(t->v[i].name)) & (n - 1);
+    while (s[j]) j = (j + 1) & (n - 1);
+    s[j] = (uint32_t)i;
+  }
+  free(t->slots);
+  t->slots = s;
+  t->nslots = n;
+  return 0;
+}
+
+/* The child of parent called name[0..len), added when create is set (else 0
+ * when there is none). */
+static uint32_t tree_child(tree *t, uint32_t parent, const char *name, size_t len, bool create) {
+  if ((t->n + 1) * 2 > t->nslots && tree_rehash(t) != 0) goto oom;
+  size_t j = key_hash(parent, name, len) & (t->nslots - 1);
+  for (; t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
+    const node *c = &t->v[t->slots[j]];
+    if (c->parent == parent && strncmp(c->name, name, len) == 0 && c->name[len] == 0)
+      return t->slots[j];
+  }
+  if (!create) return 0;
+  if (t->n == t->cap) {
+    size_t ncap = t->cap * 2;
+    node *nv = realloc(t->v, ncap * sizeof *nv);
+    if (!nv) goto oom;
+    t->v = nv;
+    t->cap = ncap;
+  }
+  char *copy = strndup(name, len);
+  if (!copy) goto oom;
+  uint32_t id = (uint32_t)t->n++;
+  node *p = &t->v[parent];
+  t->v[id] = (node){.name = copy, .parent = parent, .next = p->child, .depth = p->depth + 1};
+  p->child = id;
+  if (t->v[id].depth > t->max_depth) t->max_depth = t->v[id].depth;
+  t->slots[j] = id;
+  return id;
+oom:
+  t->oom = 1;
+  return 0;
+}
+
+/* Adds the folded text's stacks: values into FILE's (is_base false) or
+ * BASE's column. Stacks with a value <= 0 are skipped (no width). */
+static void tree_add_folded(tree *t, const char *text, bool is_base) {
+  const char *line = text;
+  while (*line && !t->oom) {
+    const char *eol = strchr(line, '\n');
+    if (!eol) eol = line + strlen(line);
+    const char *sp = eol;
+    while (sp > line && sp[-1] != ' ') sp--;
+    int64_t v = sp > line ? strtoll(sp, NULL, 10) : 0;
+    if (sp > line && v > 0) {
+      const char *end = sp - 1; /* the stack is line[0..end) */
+      uint32_t at = 0;
+      t->v[0].value += is_base ? 0 : v;
+      t->v[0].base += is_base ? v : 0;
+      for (const char *f = line; f < end && !t->oom;) {
+        const char *semi = memchr(f, ';', (size_t)(end - f));
+        if (!semi) semi = end;
+        at = tree_child(t, at, f, (size_t)(semi - f), true);
+        if (t->oom) break;
+        if (is_base)
+          t->v[at].base += v;
+        else
+          t->v[at].value += v;
+        f = semi + 1;
+      }
+    }
+    line = *eol ? eol + 1 : eol;
+  }
+}
+
+static void tree_free(tree *t) {
+  for (size_t i = 0; i < t->n; i++) free(t->v[i].name);
+  free(t->v);
+  free(t->slots);
+}
+
+/* ---- drawing ---- */
+
+typedef struct canvas {
+  FILE *f;
+  const tree *t;
+  const char *unit;
+  bool diff;
+  double scale;       /* pixels per unit of value */
+  double left, width; /* of the frame area */
+  double bottom;      /* y of the root's bottom edge */
+} canvas;
+
+#define FRAME_H 16.0
+#define CHAR_W 6.6 /* of 11px monospace */
+
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static void fill(const canvas *c, const node *n, char *buf) {
+  if (!c->diff) {
+    /* flamegraph.pl's warm palette, fixed per name */
+    uint32_t h = name_hash(n->name);
+    snprintf(buf, 32, "rgb(%u,%u,%u)", 205 + h % 50, (h >> 8) % 230, (h >> 16) % 55);
+    return;
+  }
+  /* The change relative to the box's larger value: a function that doubled
+   * is as red as a new one, whatever its size; the width shows the size. */
+  double d = (double)n->value - (double)n->base;
+  double big = n->value > n->base ? (double)n->value : (double)n->base;
+  double s = big > 0 ? fabs(d) / big : 0;
+  int fade = (int)lround(210 * (1 - sqrt(s))); /* sqrt: small changes still show */
+  if (d > 0)
+    snprintf(buf, 32, "rgb(255,%d,%d)", fade + 40 > 255 ? 255 : fade + 40, fade);
+  else if (d < 0)
+    snprintf(buf, 32, "rgb(%d,%d,255)", fade, fade + 40 > 255 ? 255 : fade + 40);
+  else
+    snprintf(buf, 32, "rgb(235,235,235)");
+}
+
+static void draw(const canvas *c, uint32_t id, double x) {
+  const node *n = &c->t->v[id];
+  double w = (double)n->value * c->scale;
+  if (w < 0.3) return; /* too thin to see; so are its children */
+  double y = c->bottom - (n->depth + 1) * FRAME_H;
+  const node *root = &c->t->v[0];
+  char a[32], b[32], d[32], col[32];
+  fprintf(c->f, "<g class=\"f\"><title>");
+  cli_xml_text(c->f, n->name);
+  if (c->diff) {
+    double delta = (double)n->value - (double)n->base;
+    fprintf(c->f, "\n%s, was %s: %s", cli_human(a, (double)n->value, c->unit, false),
+            cli_human(b, (double)n->base, c->unit, false), cli_human(d, delta, c->unit, true));
+    if (n->base) fprintf(c->f, " (%+.2f%%)", 100 * delta / (double)n->base);
+  } else {
+    fprintf(c->f, "\n%s (%s)", cli_human(a, (double)n->value, c->unit, false),
+            cli_percent(b, (double)n->value, (double)root->value));
+  }
+  fill(c, n, col);
+  fprintf(c->f, "</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>",
+          x, y, w, FRAME_H - 1, col);
+  size_t fit = w > 8 ? (size_t)((w - 6) / CHAR_W) : 0;
+  size_t len = strlen(n->name);
+  if (fit >= 3) {
+    fprintf(c->f, "<text x=\"%.2f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
+    if (len <= fit) {
+      cli_xml_text(c->f, n->name);
+    } else {
+      /* cut on a character boundary, then "..": the title has it all */
+      char *cut = strndup(n->name, fit - 2);
+      if (cut) {
+        size_t k = strlen(cut);
+        while (k > 0 && ((unsigned char)cut[k - 1] & 0xc0) == 0x80) k--;
+        if (k > 0 && (unsigned char)cut[k - 1] >= 0xc0) k--;
+        cut[k] = 0;
+        cli_xml_text(c->f, cut);
+        free(cut);
+      }
+      fputs("..", c->f);
+    }
+    fputs("</text>", c->f);
+  }
+  fputs("</g>\n", c->f);
+  /* Children left to right by name, so the same profile draws the same. */
+  size_t nkids = 0;
+  for (uint32_t k = n->child; k; k = c->t->v[k].next) nkids++;
+  if (!nkids) return;
+  uint32_t *kids = malloc(nkids * sizeof *kids);
+  if (!kids) return;
+  nkids = 0;
+  for (uint32_t k = n->child; k; k = c->t->v[k].next) kids[nkids++] = k;
+  for (size_t i = 1; i < nkids; i++) /* insertion sort: usually few and nearly sorted */
+    for (size_t j = i; j > 0 && strcmp(c->t->v[kids[j - 1]].name, c->t->v[kids[j]].name) > 0; j--) {
+      uint32_t tmp = kids[j];
+      kids[j] = kids[j - 1];
+      kids[j - 1] = tmp;
+    }
+  double cx = x;
+  for (size_t i = 0; i < nkids; i++) {
+    draw(c, kids[i], cx);
+    cx += (double)c->t->v[kids[i]].value * c->scale;
+  }
+  free(kids);
+}
+
+static void write_svg(FILE *f, const tree *t, const char *title, const char *subtitle,
+                      const char *unit, bool diff, double image_w) {
+  canvas c = {.f = f, .t = t, .unit = unit, .diff = diff, .left = 10, .width = image_w - 20};
+  double top = 56, foot = 24;
+  double h = top + (t->max_depth + 1) * FRAME_H + foot;
+  c.bottom = h - foot;
+  c.scale = t->v[0].value > 0 ? c.width / (double)t->v[0].value : 0;
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+          "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
+          image_w, h, image_w, h);
+  fprintf(f, "<style>\n"
+             "text { font-family: monospace; font-size: 11px; fill: #000; }\n"
+             "g.f text { pointer-events: none; }\n"
+             "g.f:hover rect { stroke: #000; stroke-width: 0.8; }\n"
+             ".title { font-size: 16px; font-family: sans-serif; }\n"
+             ".sub { font-size: 12px; font-family: sans-serif; fill: #444; }\n"
+             "</style>\n");
+  fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fdfdf8\"/>\n", image_w,
+          h);
+  fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"22\" text-anchor=\"middle\">", image_w / 2);
+  cli_xml_text(f, title);
+  fprintf(f, "</text>\n<text class=\"sub\" x=\"%.1f\" y=\"40\" text-anchor=\"middle\">",
+          image_w / 2);
+  cli_xml_text(f, subtitle);
+  fprintf(f, "</text>\n");
+  if (t->v[0].value > 0)
+    draw(&c, 0, c.left);
+  else
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no samples</text>\n",
+            image_w / 2, top + 12);
+  fprintf(f, "<text class=\"sub\" x=\"10\" y=\"%.1f\">%s</text>\n", h - 7,
+          diff ? "hover a box for its values; width: the new profile; red: grew, blue: shrank"
+               : "hover a box for its name and value; width: share of the total");
+  fprintf(f, "</svg>\n");
+}
+
+/* Folded text of value type (by name, or the default when NULL) of file. */
+static char *fold(const profile_pb *p, const char *file, const char *type, ssize_t *vi) {
+  char err[CLI_ERRLEN];
+  *vi = cli_sample_index(p, type, file);
+  if (*vi < 0) return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  if (folded_format(p, (size_t)*vi, &text, &len, err, sizeof err) != 0) {
+    cli_error("%s: %s", file, err);
+    return NULL;
+  }
+  return text;
+}
+
+int cmd_flame(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"output", required_argument, NULL, 'o'},
+      {"base", required_argument, NULL, 'b'},
+      {"sample-index", required_argument, NULL, 'i'},
+      {"title", required_argument, NULL, 't'},
+      {"width", required_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *out = NULL, *base_file = NULL, *index_name = NULL, *title_arg = NULL;
+  long width = 1200;
+  int c;
+  while ((c = cli_getopt("flame", argc, argv, "o:b:i:t:w:h", longopts)) != -1) {
+    switch (c) {
+      case 'o': out = optarg; break;
+      case 'b': base_file = optarg; break;
+      case 'i': index_name = optarg; break;
+      case 't': title_arg = optarg; break;
+      case 'w':
+        if (cli_parse_count(optarg, &width) != 0 || width < 200 || width > 100000)
+          return cli_usage_error("flame", "--width wants pixels from 200 to 100000, not '%s'",
+                                 optarg);
+        break;
+      case 'h': cli_help("flame", stdout); return cli_finish_stdout(CLI_EXIT_OK);
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (!out) return cli_usage_error("flame", "no output file (-o OUT.svg)");
+  if (argc - optind != 1)
+    return cli_usage_error("flame", argc == optind ? "no profile given" : "one profile at a time");
+  const char *file = argv[optind];
+
+  profile_pb *p = NULL, *bp = NULL;
+  char *text = NULL, *btext = NULL, *svg = NULL;
+  size_t svg_len = 0;
+  tree t = {0};
+  int rc = CLI_EXIT_USAGE;
+  ssize_t vi, bvi;
+  if (cli_load(file, &p) != 0) goto done;
+  if (!(text = fold(p, file, index_name, &vi))) goto done;
+  const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
+  if (base_file) {
+    if (cli_load(base_file, &bp) != 0) goto done;
+    if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
+    if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
+      cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
+                cli_type_unit(bp, (size_t)bvi), unit, file);
+      goto done;
+    }
+  }
+  t.cap = 1024;
+  t.v = calloc(t.cap, sizeof *t.v);
+  if (!t.v || !(t.v[0].name = strdup("all"))) goto oom;
+  t.n = 1;
+  tree_add_folded(&t, text, false);
+  if (btext) tree_add_folded(&t, btext, true);
+  if (t.oom) goto oom;
+
+  char title[256], sub[512], a[32], b[32], d[32], e[32];
+  if (title_arg)
+    snprintf(title, sizeof title, "%s", title_arg);
+  else
+    snprintf(title, sizeof title, "%s: %s", base_file ? "Differential flame graph" : "Flame graph",
+             type);
+  if (base_file) {
+    double gone = 0; /* paths with BASE value only */
+    for (size_t i = 1; i < t.n; i++)
+      if (t.v[i].value == 0 && t.v[i].base > 0 && t.v[t.v[i].parent].value > 0)
+        gone += (double)t.v[i].base;
+    snprintf(sub, sizeof sub, "%s vs %s: %s -> %s (%s); in BASE only: %s", file, base_file,
+             cli_human(a, (double)t.v[0].base, unit, false),
+             cli_human(b, (double)t.v[0].value, unit, false),
+             cli_human(d, (double)t.v[0].value - (double)t.v[0].base, unit, true),
+             cli_human(e, gone, unit, false));
+  } else {
+    snprintf(sub, sizeof sub, "%s: %s total, %s (%s)", file,
+             cli_human(a, (double)t.v[0].value, unit, false), type, unit);
+  }
+  FILE *mem = open_memstream(&svg, &svg_len);
+  if (!mem) goto oom;
+  write_svg(mem, &t, title, sub, unit, base_file != NULL, (double)width);
+  if (fclose(mem) != 0) goto oom;
+  rc = cli_write_text(out, svg, svg_len) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  svg = NULL; /* cli_write_text frees it */
+  goto done;
+oom:
+  cli_error("%s: out of memory", out);
+done:
+  free(svg);
+  tree_free(&t);
+  free(text);
+  free(btext);
+  profile_free(p);
+  profile_free(bp);
+  return rc;
+}

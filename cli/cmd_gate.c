@@ -1,0 +1,360 @@
+/* cmd_gate.c: `allocprof gate`: the CI verdict on memory growth from BASE to
+ * NEW. Exit 0 pass, 1 regression, 2 usage or input error.
+ *
+ * Why it looks at the sampling error: both profiles are sampled, so their
+ * totals are estimates. The variance of each total is summed over its samples
+ * by the model in common.h (about B*P for B bytes at period P); the growth
+ * NEW - BASE then has standard error sigma = sqrt(var_base + var_new), and a
+ * limit fails only when growth - K*sigma still exceeds it (K = 3 by default),
+ * so that two runs of the same program at the default rate do not fail the
+ * gate by chance. The report states the growth as "x% ± y% (3σ)". */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "common.h"
+
+const char cmd_gate_help[] =
+    "usage: allocprof gate --base BASE [--max-growth PCT%] [--max-bytes N]\n"
+    "                      [--max-total N] [--sample-index TYPE] [--sigmas K]\n"
+    "                      [--junit FILE] [-n N] NEW\n"
+    "\n"
+    "Compares NEW with BASE on one value (default: NEW's default sample type, for\n"
+    "heap profiles inuse_space) and fails when it grew past a limit. It reports the\n"
+    "growth with its sampling error and the functions that grew.\n"
+    "\n"
+    "The profiles are sampled (one sample per P bytes allocated on average, P the\n"
+    "profile's period), so their totals are estimates: a growth of B bytes has a\n"
+    "standard error of about sqrt(B*P) per profile, less for objects larger than P.\n"
+    "A limit fails only when the growth minus K standard errors of both profiles\n"
+    "together still exceeds it: a change within the sampling error passes, with a\n"
+    "note. Profiles written at rate 1 are exact.\n"
+    "\n"
+    "options:\n"
+    "  -b, --base BASE       the reference profile (required)\n"
+    "  -g, --max-growth PCT% the total may grow by at most PCT percent of BASE's\n"
+    "  -m, --max-bytes N     the total may grow by at most N bytes (512k, 4MiB, ...)\n"
+    "  -t, --max-total N     NEW's total may be at most N bytes\n"
+    "                        (without any limit: --max-growth 0%, i.e. any growth\n"
+    "                        larger than the sampling error fails)\n"
+    "  -i, --sample-index TYPE\n"
+    "                        the value to compare: inuse_space, alloc_space,\n"
+    "                        inuse_objects, alloc_objects, ... or its position\n"
+    "  -k, --sigmas K        standard errors of slack (default 3; 0 = compare the\n"
+    "                        estimates as they are)\n"
+    "  -j, --junit FILE      also write the verdict as JUnit XML (one test case per\n"
+    "                        limit)\n"
+    "  -n, --count N         functions that grew to list (default 10; 0 = all)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
+
+typedef struct limit {
+  char name[64];     /* the option as given: "--max-growth 5%" */
+  bool total;        /* a ceiling on NEW's total, not on the growth */
+  double allowed;    /* the growth (or total) allowed, in the value's unit */
+  double excess;     /* growth (or total) beyond allowed after the slack */
+  bool fail, noisy;  /* noisy: over the limit, but within the sampling error */
+  char verdict[320];
+} limit;
+
+/* "12.3%" with more digits for small values. */
+static char *pct(char *buf, double v, bool plus) {
+  snprintf(buf, 32, fabs(v) < 1 ? "%s%.2f%%" : "%s%.1f%%", plus && v >= 0 ? "+" : "", v);
+  return buf;
+}
+
+/* "+12.3% ± 4.1% (3σ)" or, from an empty base, "+1.00 MiB ± 12.0 KiB (3σ)". */
+static char *growth_text(char *buf, size_t len, double growth, double noise, double base,
+                         const char *unit, double k) {
+  char a[32], b[32];
+  if (base > 0)
+    snprintf(buf, len, "%s ± %s (%gσ)", pct(a, 100 * growth / base, true),
+             pct(b, 100 * noise / base, false), k);
+  else
+    snprintf(buf, len, "%s ± %s (%gσ)", cli_human(a, growth, unit, true),
+             cli_human(b, noise, unit, false), k);
+  return buf;
+}
+
+/* "512 KiB" on average, or "allocation" when every one is recorded. */
+static char *period_text(char *buf, double period) {
+  if (period <= 1)
+    snprintf(buf, 32, "allocation");
+  else
+    cli_human(buf, period, "bytes", false);
+  return buf;
+}
+
+static void write_report(FILE *f, const char *base_file, const char *new_file,
+                         const profile_pb *base, size_t bi, const profile_pb *new, size_t ni,
+                         const cli_funcs *t, double k, limit *lim, size_t nlim, size_t nfuncs,
+                         bool pass) {
+  const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
+  char a[32], b[32], c[32], g[96];
+  double B = (double)t->total[0], N = (double)t->total[1], growth = N - B;
+  double sigma = sqrt(t->var_total[0] + t->var_total[1]);
+  fprintf(f, "allocprof gate: %s (%s)\n", type, unit);
+  fprintf(f, "  base    %10s  %s\n", cli_human(a, B, unit, false), base_file);
+  fprintf(f, "  new     %10s  %s\n", cli_human(a, N, unit, false), new_file);
+  fprintf(f, "  growth  %10s  %s\n", cli_human(a, growth, unit, true),
+          growth_text(g, sizeof g, growth, k * sigma, B, unit, k));
+  cli_model mb, mn;
+  cli_model_init(&mb, base, bi);
+  cli_model_init(&mn, new, ni);
+  if (!mb.known || !mn.known)
+    fprintf(f, "  noise   no sampling model for %s: compared as exact values\n", type);
+  else if (mb.period == 0 && mn.period == 0)
+    fprintf(f, "  noise   none: both profiles record every allocation\n");
+  else
+    fprintf(f, "  noise   1σ = %s (sampled every %s in base, %s in new)\n",
+            cli_human(a, sigma, unit, false), period_text(b, mb.period), period_text(c, mn.period));
+  for (size_t i = 0; i < nlim; i++)
+    fprintf(f, "  %-5s   %s: %s\n", lim[i].fail ? "FAIL" : "pass", lim[i].name, lim[i].verdict);
+  fprintf(f, "%s\n", pass ? "PASS" : "FAIL: regression");
+
+  /* Which functions grew: flat growth, largest first (t is sorted by
+   * absolute flat change). */
+  size_t grew = 0, shrank = 0;
+  double shrink_sum = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    double d = (double)t->v[i].flat[1] - (double)t->v[i].flat[0];
+    if (d > 0) grew++;
+    if (d < 0) {
+      shrank++;
+      shrink_sum += d;
+    }
+  }
+  size_t show = nfuncs == 0 || nfuncs > grew ? grew : nfuncs;
+  fprintf(f, "\n%zu function%s grew", grew, grew == 1 ? "" : "s");
+  if (shrank)
+    fprintf(f, ", %zu shrank (%s in all)", shrank, cli_human(a, shrink_sum, unit, true));
+  if (!show) {
+    fprintf(f, "\n");
+    return;
+  }
+  if (show < grew)
+    fprintf(f, "; the %zu largest (flat %s):\n", show, type);
+  else
+    fprintf(f, " (flat %s):\n", type);
+  fprintf(f, "%10s %10s %11s %9s %12s  %s\n", "base", "new", "growth", "growth%",
+          "± noise", "function");
+  size_t shown = 0;
+  for (size_t i = 0; i < t->n && shown < show; i++) {
+    const cli_func *fn = &t->v[i];
+    double d = (double)fn->flat[1] - (double)fn->flat[0];
+    if (d <= 0) continue;
+    double noise = k * sqrt(fn->var_flat[0] + fn->var_flat[1]);
+    char n4[40];
+    snprintf(n4, sizeof n4, "± %s", cli_human(c, noise, unit, false));
+    fprintf(f, "%10s %10s %11s %9s %12s  %s%s\n", cli_human(a, (double)fn->flat[0], unit, false),
+            cli_human(b, (double)fn->flat[1], unit, false), cli_human(g, d, unit, true),
+            fn->flat[0] ? pct(c, 100 * d / (double)fn->flat[0], true) : "new", n4, fn->name,
+            d > noise ? "" : "  (within noise)");
+    shown++;
+  }
+}
+
+static void write_junit(FILE *f, const char *type, const limit *lim, size_t nlim,
+                        const char *report) {
+  size_t failures = 0;
+  for (size_t i = 0; i < nlim; i++) failures += lim[i].fail;
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  fprintf(f, "<testsuites name=\"allocprof gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
+          nlim, failures);
+  fprintf(f, "  <testsuite name=\"allocprof.gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
+          nlim, failures);
+  for (size_t i = 0; i < nlim; i++) {
+    fprintf(f, "    <testcase classname=\"allocprof.gate\" name=\"");
+    cli_xml_text(f, type);
+    fprintf(f, " ");
+    cli_xml_text(f, lim[i].name);
+    fprintf(f, "\"");
+    if (!lim[i].fail) {
+      fprintf(f, "/>\n");
+      continue;
+    }
+    fprintf(f, ">\n      <failure type=\"regression\" message=\"");
+    cli_xml_text(f, lim[i].verdict);
+    fprintf(f, "\">");
+    cli_xml_text(f, report);
+    fprintf(f, "</failure>\n    </testcase>\n");
+  }
+  fprintf(f, "    <system-out>");
+  cli_xml_text(f, report);
+  fprintf(f, "</system-out>\n  </testsuite>\n</testsuites>\n");
+}
+
+/* Decides one limit. growth/total and noise in the value's unit. */
+static void judge(limit *l, double value, double noise, double B, const char *unit, double k) {
+  char a[32], b[32], g[96];
+  l->excess = value - noise - l->allowed;
+  l->fail = l->excess > 0;
+  l->noisy = !l->fail && value > l->allowed;
+  if (l->total) {
+    snprintf(l->verdict, sizeof l->verdict, "total %s ± %s (%gσ) %s %s%s",
+             cli_human(a, value, unit, false), cli_human(b, noise, unit, false), k,
+             l->fail ? "is over" : "is within", cli_human(g, l->allowed, unit, false),
+             l->noisy ? ", by less than the sampling error" : "");
+    return;
+  }
+  char allowed[64];
+  if (B > 0)
+    snprintf(allowed, sizeof allowed, "%s (%s)", pct(a, 100 * l->allowed / B, true),
+             cli_human(b, l->allowed, unit, true));
+  else
+    snprintf(allowed, sizeof allowed, "%s", cli_human(a, l->allowed, unit, true));
+  snprintf(l->verdict, sizeof l->verdict, "growth %s %s the limit of %s%s",
+           growth_text(g, sizeof g, value, noise, B, unit, k),
+           l->fail ? "is over" : l->noisy ? "is over" : "is within", allowed,
+           l->noisy ? " by less than the sampling error" : "");
+}
+
+int cmd_gate(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"base", required_argument, NULL, 'b'},
+      {"max-growth", required_argument, NULL, 'g'},
+      {"max-bytes", required_argument, NULL, 'm'},
+      {"max-total", required_argument, NULL, 't'},
+      {"sample-index", required_argument, NULL, 'i'},
+      {"sigmas", required_argument, NULL, 'k'},
+      {"junit", required_argument, NULL, 'j'},
+      {"count", required_argument, NULL, 'n'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *base_file = NULL, *index_name = NULL, *junit = NULL;
+  const char *growth_arg = NULL, *bytes_arg = NULL, *total_arg = NULL;
+  double max_growth = -1, k = 3;
+  int64_t max_bytes = -1, max_total = -1;
+  long count = 10;
+  int c;
+  while ((c = cli_getopt("gate", argc, argv, "b:g:m:t:i:k:j:n:h", longopts)) != -1) {
+    switch (c) {
+      case 'b': base_file = optarg; break;
+      case 'g':
+        if (cli_parse_percent(optarg, &max_growth) != 0)
+          return cli_usage_error("gate", "--max-growth wants a percentage such as 5%%, not '%s'",
+                                 optarg);
+        growth_arg = optarg;
+        break;
+      case 'm':
+        if (cli_parse_size(optarg, &max_bytes) != 0)
+          return cli_usage_error("gate", "--max-bytes wants a size such as 1048576 or 1MiB, not '%s'",
+                                 optarg);
+        bytes_arg = optarg;
+        break;
+      case 't':
+        if (cli_parse_size(optarg, &max_total) != 0)
+          return cli_usage_error("gate", "--max-total wants a size such as 64MiB, not '%s'", optarg);
+        total_arg = optarg;
+        break;
+      case 'k': {
+        char *end;
+        k = strtod(optarg, &end);
+        if (end == optarg || *end || !(k >= 0) || k > 100)
+          return cli_usage_error("gate", "--sigmas wants a number from 0 to 100, not '%s'", optarg);
+        break;
+      }
+      case 'i': index_name = optarg; break;
+      case 'j': junit = optarg; break;
+      case 'n':
+        if (cli_parse_count(optarg, &count) != 0)
+          return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
+        break;
+      case 'h': cli_help("gate", stdout); return cli_finish_stdout(CLI_EXIT_OK);
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (!base_file) return cli_usage_error("gate", "no base profile (--base BASE)");
+  if (argc - optind != 1)
+    return cli_usage_error("gate", argc == optind ? "no new profile given"
+                                                  : "one new profile at a time");
+  const char *new_file = argv[optind];
+
+  profile_pb *base = NULL, *new = NULL;
+  cli_funcs t = {0};
+  char *report = NULL;
+  size_t report_len = 0;
+  int rc = CLI_EXIT_USAGE;
+  if (cli_load(base_file, &base) != 0 || cli_load(new_file, &new) != 0) goto done;
+  ssize_t ni = cli_sample_index(new, index_name, new_file);
+  if (ni < 0) goto done;
+  const char *type = cli_type_name(new, (size_t)ni), *unit = cli_type_unit(new, (size_t)ni);
+  ssize_t bi = cli_sample_index(base, type, base_file);
+  if (bi < 0) goto done;
+  if (strcmp(cli_type_unit(base, (size_t)bi), unit) != 0) {
+    cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
+              cli_type_unit(base, (size_t)bi), unit, new_file);
+    goto done;
+  }
+  if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
+    cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
+                    bytes_arg ? "--max-bytes" : "--max-total", type, unit);
+    goto done;
+  }
+  if (cli_funcs_add(&t, base, (size_t)bi, 0) != 0 || cli_funcs_add(&t, new, (size_t)ni, 1) != 0)
+    goto done;
+  cli_funcs_sort(&t, CLI_SORT_FLAT_DELTA, 0);
+
+  double B = (double)t.total[0], N = (double)t.total[1];
+  double noise = k * sqrt(t.var_total[0] + t.var_total[1]);
+  limit lim[3];
+  size_t nlim = 0;
+  if (growth_arg || (!bytes_arg && !total_arg)) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (max_growth > 0 ? max_growth : 0) / 100 * (B > 0 ? B : 0)};
+    snprintf(l->name, sizeof l->name, "--max-growth %s", growth_arg ? growth_arg : "0% (default)");
+    judge(l, N - B, noise, B, unit, k);
+  }
+  if (bytes_arg) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (double)max_bytes};
+    snprintf(l->name, sizeof l->name, "--max-bytes %s", bytes_arg);
+    judge(l, N - B, noise, B, unit, k);
+  }
+  if (total_arg) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (double)max_total, .total = true};
+    snprintf(l->name, sizeof l->name, "--max-total %s", total_arg);
+    judge(l, N, k * sqrt(t.var_total[1]), B, unit, k);
+  }
+  bool pass = true;
+  for (size_t i = 0; i < nlim; i++) pass = pass && !lim[i].fail;
+
+  FILE *mem = open_memstream(&report, &report_len);
+  if (!mem) {
+    cli_error("out of memory");
+    goto done;
+  }
+  write_report(mem, base_file, new_file, base, (size_t)bi, new, (size_t)ni, &t, k, lim, nlim,
+               (size_t)count, pass);
+  if (fclose(mem) != 0) {
+    cli_error("out of memory");
+    goto done;
+  }
+  if (junit) {
+    char *xml = NULL;
+    size_t xml_len = 0;
+    FILE *x = open_memstream(&xml, &xml_len);
+    if (!x) {
+      cli_error("%s: out of memory", junit);
+      goto done;
+    }
+    write_junit(x, type, lim, nlim, report);
+    if (fclose(x) != 0) {
+      free(xml);
+      xml = NULL;
+    }
+    if (cli_write_text(junit, xml, xml_len) != 0) goto done;
+  }
+  fwrite(report, 1, report_len, stdout);
+  rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
+done:
+  free(report);
+  cli_funcs_free(&t);
+  profile_free(base);
+  profile_free(new);
+  return rc;
+}

@@ -1,0 +1,302 @@
+/* cmd_run.c: `allocprof run`: starts a program with liballoc.so preloaded and
+ * the profiler configured through its environment (ALLOCPROF_RATE,
+ * ALLOCPROF_OUT, ALLOCPROF_INTERVAL, ALLOCPROF_SIGNAL), passes signals on to
+ * it, waits, says which profiles it wrote and exits with its status.
+ *
+ * The library is found next to this executable, so the build tree and an
+ * installation both work without configuration: build/cli/allocprof uses
+ * build/liballoc/liballoc.so; PREFIX/bin/allocprof uses PREFIX/lib/ or
+ * PREFIX/lib/allocprof/. ALLOCPROF_LIB overrides the search. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "common.h"
+
+const char cmd_run_help[] =
+    "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
+    "                     -- PROG [ARGS...]\n"
+    "\n"
+    "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
+    "put before any LD_PRELOAD already set) and its profile written at exit, on\n"
+    "the signal and on the interval asked for. Signals sent to allocprof (INT,\n"
+    "TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG; a\n"
+    "terminal's ^C reaches PROG directly. When PROG ends,\n"
+    "the profiles it wrote are listed on stderr and allocprof exits with PROG's\n"
+    "status (128+N when a signal N killed it; 127 when it cannot be started).\n"
+    "\n"
+    "options:\n"
+    "  -r, --rate N          mean bytes allocated between samples (ALLOCPROF_RATE;\n"
+    "                        512k by default; 1 records every allocation, 0 none)\n"
+    "  -o, --output PATTERN  where profiles go (ALLOCPROF_OUT; default\n"
+    "                        allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
+    "                        number, %t the time; the ending picks the container\n"
+    "  -i, --interval S      also write a profile every S seconds\n"
+    "                        (ALLOCPROF_INTERVAL)\n"
+    "  -s, --signal SIG      also write a profile on signal SIG, e.g. USR2\n"
+    "                        (ALLOCPROF_SIGNAL); it is passed on like the others\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "liballoc.so is looked for at ../liballoc/, ../lib/ and ../lib/allocprof/\n"
+    "relative to the allocprof executable; ALLOCPROF_LIB=PATH overrides that.\n";
+
+/* ---- finding liballoc.so ---- */
+
+static int find_library(char *out, size_t len) {
+  const char *env = getenv("ALLOCPROF_LIB");
+  if (env && *env) {
+    if (access(env, R_OK) != 0) {
+      cli_error("ALLOCPROF_LIB=%s: %s", env, strerror(errno));
+      return -1;
+    }
+    snprintf(out, len, "%s", env);
+    return 0;
+  }
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    cli_error("/proc/self/exe: %s (set ALLOCPROF_LIB to liballoc.so)", strerror(errno));
+    return -1;
+  }
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = 0;
+  static const char *const rel[] = {"../liballoc/liballoc.so", "../lib/liballoc.so",
+                                    "../lib/allocprof/liballoc.so"};
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", exe, rel[i]);
+    char *real = realpath(path, NULL);
+    if (real && access(real, R_OK) == 0) {
+      snprintf(out, len, "%s", real);
+      free(real);
+      return 0;
+    }
+    free(real);
+  }
+  cli_error("liballoc.so not found in %s/../liballoc, ../lib or ../lib/allocprof "
+            "(set ALLOCPROF_LIB to its path)",
+            exe);
+  return -1;
+}
+
+/* ---- signals ---- */
+
+/* The signals passed on; the last slot takes --signal's when it is another. */
+static int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGALRM};
+#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  /* A terminal's ^C or ^\ (si_code SI_KERNEL) went to the whole foreground
+   * process group, PROG included: passing it on would deliver it twice. */
+  if (si && si->si_code == SI_KERNEL) return;
+  if (child_pid > 0) kill((pid_t)child_pid, sig);
+}
+
+/* Signal by name ("USR2", "SIGUSR2") or number; 0 if unknown or one that
+ * cannot be caught. */
+static int parse_signal(const char *s) {
+  static const struct { const char *name; int sig; } names[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"PROF", SIGPROF},
+      {"WINCH", SIGWINCH}, {"URG", SIGURG}, {"PWR", SIGPWR},
+  };
+  long n;
+  if (cli_parse_count(s, &n) == 0)
+    return n > 0 && n < NSIG && n != SIGKILL && n != SIGSTOP ? (int)n : 0;
+  if (!strncmp(s, "SIG", 3)) s += 3;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(s, names[i].name)) return names[i].sig;
+  if (!strncmp(s, "RTMIN+", 6) && cli_parse_count(s + 6, &n) == 0 && SIGRTMIN + n <= SIGRTMAX)
+    return SIGRTMIN + (int)n;
+  return 0;
+}
+
+/* ---- the profiles written ---- */
+
+/* The glob that matches what PATTERN becomes for process pid. */
+static void pattern_glob(char *out, size_t len, const char *pattern, pid_t pid) {
+  size_t used = 0;
+  for (const char *p = pattern; *p && used + 24 < len; p++) {
+    if (p[0] == '%' && p[1] == 'p') {
+      used += (size_t)snprintf(out + used, len - used, "%ld", (long)pid);
+      p++;
+    } else if (p[0] == '%' && (p[1] == 'n' || p[1] == 't')) {
+      out[used++] = '*';
+      p++;
+    } else if (p[0] == '%' && p[1] == '%') {
+      out[used++] = '%';
+      p++;
+    } else {
+      if (strchr("*?[]\\", *p)) out[used++] = '\\';
+      out[used++] = *p;
+    }
+  }
+  out[used] = 0;
+}
+
+static void report_profiles(const char *pattern, pid_t pid) {
+  char pat[PATH_MAX * 2];
+  pattern_glob(pat, sizeof pat, pattern, pid);
+  glob_t g;
+  int r = glob(pat, 0, NULL, &g);
+  if (r == 0 && g.gl_pathc) {
+    for (size_t i = 0; i < g.gl_pathc; i++) fprintf(stderr, "allocprof: profile written: %s\n",
+                                                    g.gl_pathv[i]);
+  } else {
+    fprintf(stderr, "allocprof: no profile written (none matches %s)\n", pat);
+  }
+  if (r == 0) globfree(&g);
+}
+
+/* ---- the command ---- */
+
+int cmd_run(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"rate", required_argument, NULL, 'r'},
+      {"output", required_argument, NULL, 'o'},
+      {"interval", required_argument, NULL, 'i'},
+      {"signal", required_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *pattern = "allocprof.%p.pb.gz", *interval = NULL, *signame = NULL;
+  int64_t rate = -1;
+  int c;
+  while ((c = cli_getopt("run", argc, argv, "+r:o:i:s:h", longopts)) != -1) {
+    switch (c) {
+      case 'r':
+        if (cli_parse_size(optarg, &rate) != 0)
+          return cli_usage_error("run", "--rate wants bytes per sample such as 524288 or 512k, "
+                                        "not '%s'", optarg);
+        break;
+      case 'o': pattern = optarg; break;
+      case 'i': {
+        char *end;
+        double s = strtod(optarg, &end);
+        if (end == optarg || *end || !(s > 0))
+          return cli_usage_error("run", "--interval wants seconds such as 30 or 0.5, not '%s'",
+                                 optarg);
+        interval = optarg;
+        break;
+      }
+      case 's':
+        if (!parse_signal(optarg))
+          return cli_usage_error("run", "--signal wants a signal such as USR2 or 12, not '%s'",
+                                 optarg);
+        signame = optarg;
+        forwarded[NFORWARDED - 1] = parse_signal(optarg);
+        break;
+      case 'h': cli_help("run", stdout); return cli_finish_stdout(CLI_EXIT_OK);
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind == argc) return cli_usage_error("run", "no program to run (allocprof run -- PROG ARGS...)");
+  if (!*pattern) return cli_usage_error("run", "-o wants a file name pattern");
+  char **prog = argv + optind;
+
+  char lib[PATH_MAX];
+  if (find_library(lib, sizeof lib) != 0) return CLI_EXIT_USAGE;
+
+  /* The environment PROG inherits. ALLOCPROF_OUT is made absolute, so a
+   * program that changes directory still writes where we look. */
+  char abs_pattern[PATH_MAX * 2], cwd[PATH_MAX];
+  if (pattern[0] != '/' && getcwd(cwd, sizeof cwd))
+    snprintf(abs_pattern, sizeof abs_pattern, "%s/%s", cwd, pattern);
+  else
+    snprintf(abs_pattern, sizeof abs_pattern, "%s", pattern);
+  const char *old = getenv("LD_PRELOAD");
+  size_t plen = strlen(lib) + (old ? strlen(old) : 0) + 2;
+  char *preload = malloc(plen);
+  if (!preload) {
+    cli_error("out of memory");
+    return CLI_EXIT_USAGE;
+  }
+  snprintf(preload, plen, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+  char ratebuf[32];
+  if (rate >= 0) snprintf(ratebuf, sizeof ratebuf, "%lld", (long long)rate);
+  int env_rc = setenv("LD_PRELOAD", preload, 1) | setenv("ALLOCPROF_OUT", abs_pattern, 1) |
+               (rate >= 0 ? setenv("ALLOCPROF_RATE", ratebuf, 1) : 0) |
+               (interval ? setenv("ALLOCPROF_INTERVAL", interval, 1) : 0) |
+               (signame ? setenv("ALLOCPROF_SIGNAL", signame, 1) : 0);
+  free(preload);
+  if (env_rc != 0) {
+    cli_error("cannot set the environment: %s", strerror(errno));
+    return CLI_EXIT_USAGE;
+  }
+
+  /* Signals are blocked from before the fork until child_pid is set, so
+   * none is lost or sent to nobody. The child unblocks them before exec
+   * (exec itself resets the handlers). A close-on-exec pipe tells the parent
+   * whether exec failed. */
+  sigset_t set, old_set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < NFORWARDED; i++) sigaddset(&set, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &set, &old_set);
+  struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &sa, NULL);
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) != 0) {
+    cli_error("pipe: %s", strerror(errno));
+    return CLI_EXIT_USAGE;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    cli_error("fork: %s", strerror(errno));
+    return CLI_EXIT_USAGE;
+  }
+  if (pid == 0) {
+    close(pfd[0]);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    for (size_t i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &dfl, NULL);
+    sigprocmask(SIG_SETMASK, &old_set, NULL);
+    execvp(prog[0], prog);
+    int e = errno;
+    if (write(pfd[1], &e, sizeof e) < 0) { /* nothing more to do */
+    }
+    _exit(e == ENOENT ? 127 : 126);
+  }
+  child_pid = pid;
+  sigprocmask(SIG_SETMASK, &old_set, NULL);
+  close(pfd[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = read(pfd[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  close(pfd[0]);
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      cli_error("waitpid: %s", strerror(errno));
+      return CLI_EXIT_USAGE;
+    }
+  }
+  child_pid = 0;
+  if (got == (ssize_t)sizeof exec_errno) {
+    cli_error("%s: cannot run it: %s", prog[0], strerror(exec_errno));
+    return exec_errno == ENOENT ? 127 : 126;
+  }
+  report_profiles(pattern, pid);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, "allocprof: %s killed by signal %d (%s)\n", prog[0], WTERMSIG(status),
+            strsignal(WTERMSIG(status)));
+    return 128 + WTERMSIG(status);
+  }
+  return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,180 @@
+/* common.h: what the allocprof subcommands share: exit codes, one-line error
+ * reporting, option parsing, loading profiles, choosing a sample type,
+ * aggregating by function, the sampling-error model, human units, JSON and
+ * XML escaping. The command itself is described in cli/README.md; each
+ * subcommand lives in its own cmd_*.c behind the table in main.c.
+ *
+ * Conventions: functions that can fail print their one line themselves
+ * ("allocprof: FILE: what is wrong") and return -1 (or NULL); callers then
+ * clean up and return CLI_EXIT_USAGE. Nothing here calls exit().
+ */
+#ifndef CLI_COMMON_H
+#define CLI_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "profile_io.h"
+
+/* ---- exit codes: the same for every subcommand except run, which exits
+ * with its program's status ---- */
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_REGRESSION = 1, /* gate: the new profile grew past the limits */
+  CLI_EXIT_USAGE = 2,      /* bad arguments, unreadable input, unwritable output */
+};
+
+#define CLI_ERRLEN 512
+
+/* ---- messages ---- */
+
+/* "allocprof: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "allocprof CMD: <message> (see allocprof CMD --help)\n" on stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the help of cmd (NULL: the overview) to f. Defined in main.c, which
+ * holds the command table. */
+void cli_help(const char *cmd, FILE *f);
+
+/* Flushes stdout and reports a write error on it (e.g. a full disk) as
+ * "allocprof: stdout: ..."; returns rc, or CLI_EXIT_USAGE on such an error. */
+int cli_finish_stdout(int rc);
+
+/* ---- options ---- */
+
+/* getopt_long (permuting: options may follow operands) with the CLI's
+ * conventions: "-h"/"--help" come back as 'h', and an unknown option or a
+ * missing argument prints one usage error line and comes back as '?'. The
+ * caller handles 'h' with cli_help(cmd, stdout). Call cli_getopt_reset()
+ * before the first call. */
+void cli_getopt_reset(void);
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+
+/* "1048576", "512k", "1.5MiB", "2G", "64 KiB": k/K/KB/KiB = 1024 and so on.
+ * Returns 0, or -1 when s is not a non-negative size. */
+int cli_parse_size(const char *s, int64_t *out);
+
+/* "5%", "5", "2.5%": a non-negative percentage. Returns 0 or -1. */
+int cli_parse_percent(const char *s, double *out);
+
+/* A non-negative decimal integer that fits in a long. Returns 0 or -1. */
+int cli_parse_count(const char *s, long *out);
+
+/* ---- loading ---- */
+
+/* Reads a profile from path in any container (found by content). A zstd
+ * snapshot stream (ALLOCPROF_STREAM) of two or more snapshots gives its last
+ * one, with a note on stderr. On failure prints the reader's one line and
+ * returns -1. */
+int cli_load(const char *path, profile_pb **out);
+
+/* Index of the sample type called name (a type such as "inuse_space", or its
+ * position as a number), or profile_default_value_index() when name is NULL.
+ * On failure prints "allocprof: FILE: ..." listing the types and returns -1. */
+ssize_t cli_sample_index(const profile_pb *p, const char *name, const char *file);
+
+/* The type and unit strings of sample type i. */
+const char *cli_type_name(const profile_pb *p, size_t i);
+const char *cli_type_unit(const profile_pb *p, size_t i);
+
+/* String i of p's table ("" when out of range). */
+const char *cli_str(const profile_pb *p, int64_t i);
+
+/* ---- the sampling-error model ----
+ *
+ * A heap profile sampled with period P (mean bytes between samples) records
+ * each allocation of s bytes with probability q = 1 - exp(-s/P) and scales
+ * what it records by 1/q. For N allocations of size s the estimated bytes
+ * B = N*s have variance N*q*(1-q) * (s/q)^2 = C*s^2*(1-q)/q, with C the
+ * estimated count; for s << P that is about B*P (one sample stands for about
+ * P bytes, Poisson count). The estimated count has variance C*(1-q)/q. The
+ * object size s comes from the sample's paired value (inuse_space with
+ * inuse_objects, alloc_space with alloc_objects); without a pair, bytes get
+ * B*P and counts no error estimate at all. A period of 0 or 1 (every
+ * allocation recorded) or a profile that is not a space-sampled heap profile
+ * has no sampling error. */
+typedef struct cli_model {
+  double period;   /* P; 0 = exact values */
+  size_t vi;       /* the value modelled */
+  ssize_t pair;    /* its paired value (bytes <-> count), or -1 */
+  bool bytes;      /* vi is in bytes (else a count) */
+  bool known;      /* the model gives an error estimate for vi */
+} cli_model;
+
+void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
+
+/* Variance of sample s's estimate of value m->vi. */
+double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s);
+
+/* ---- aggregation by function ----
+ *
+ * Frames are named as folded stacks name them (folded.h): Function.name, else
+ * system_name, else the location's address in hex; inlined frames count as
+ * frames. flat = samples whose leaf frame is the function; cum = samples
+ * with the function anywhere on the stack, counted once per sample. Two
+ * slots hold two profiles side by side (diff, gate: 0 = base, 1 = new). */
+typedef struct cli_func {
+  char *name;
+  int64_t flat[2], cum[2];
+  double var_flat[2], var_cum[2]; /* sampling variance (cli_model) */
+  size_t stamp;                   /* internal: last sample counted in cum */
+} cli_func;
+
+typedef struct cli_funcs {
+  cli_func *v;
+  size_t n, cap;
+  uint32_t *slots; /* open addressing over v, by name */
+  size_t nslots;
+  size_t stamp;
+  int64_t total[2];      /* sum of the value over all samples */
+  int64_t abs_total[2];  /* sum of its absolute values (percentages) */
+  double var_total[2];
+  size_t samples[2];
+} cli_funcs;
+
+/* Adds value vi of every sample of p into slot (0 or 1). Returns 0, or -1
+ * after printing an out-of-memory message. */
+int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot);
+void cli_funcs_free(cli_funcs *t);
+
+/* Sorts t->v in place: by flat of slot (descending), by cum, or by the
+ * absolute change of flat from slot 0 to slot 1; ties by name. Functions
+ * whose values are all zero are dropped, and so is the hash index (no more
+ * cli_funcs_add afterwards; sorting again is fine). */
+enum cli_sort { CLI_SORT_FLAT, CLI_SORT_CUM, CLI_SORT_FLAT_DELTA };
+void cli_funcs_sort(cli_funcs *t, enum cli_sort how, int slot);
+
+/* ---- units ---- */
+
+/* v in human units for a value of unit: bytes as B/KiB/MiB/GiB/TiB, counts
+ * as k/M/G, three significant digits; a sign when plus is set or v < 0.
+ * Returns buf (at least 32 bytes). */
+char *cli_human(char *buf, double v, const char *unit, bool plus);
+
+/* 100*part/whole as "12.34%" (or "-" when whole is 0). Returns buf. */
+char *cli_percent(char *buf, double part, double whole);
+
+/* ---- escaping ---- */
+
+/* s as a JSON string literal, quotes included. */
+void cli_json_string(FILE *f, const char *s);
+
+/* s escaped for XML text and attributes; bytes that are not valid UTF-8 and
+ * control characters other than newline and tab become '?'. */
+void cli_xml_text(FILE *f, const char *s);
+
+/* ---- output files ---- */
+
+/* The contents of a memory stream (open_memstream) written to path all or
+ * nothing (fileio_write_atomic). Frees buf. Returns 0 or -1 after printing. */
+int cli_write_text(const char *path, char *buf, size_t len);
+
+#endif

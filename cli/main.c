@@ -1,0 +1,91 @@
+/* main.c: the allocprof command: a table of subcommands and the dispatch to
+ * them. Each subcommand is one cmd_*.c file; what they share is in common.h.
+ * Overview: cli/README.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "common.h"
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+  const char *help;
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run, "run a program with the heap profiler preloaded", cmd_run_help},
+    {"top", cmd_top, "totals and the top functions of a profile", cmd_top_help},
+    {"merge", cmd_merge, "sum profiles into one", cmd_merge_help},
+    {"diff", cmd_diff, "what changed from one profile to another", cmd_diff_help},
+    {"gate", cmd_gate, "CI verdict: fail when memory grew past a limit", cmd_gate_help},
+    {"convert", cmd_convert, "change container, fold stacks, unpack snapshot streams",
+     cmd_convert_help},
+    {"flame", cmd_flame, "SVG flame graph, plain or differential", cmd_flame_help},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static const char overview_head[] =
+    "usage: allocprof COMMAND [OPTIONS] ARGS...\n"
+    "\n"
+    "allocprof runs programs under the allocprof heap profiler and reads the pprof\n"
+    "profiles it writes (and those of Go programs and go tool pprof): raw .pb,\n"
+    "gzip .pb.gz and zstd .pb.zst, recognised by content, not by name.\n"
+    "\n"
+    "commands:\n";
+
+static const char overview_tail[] =
+    "\n"
+    "Run 'allocprof COMMAND --help' for the options of one command.\n"
+    "\n"
+    "Output files are written whole or not at all (temporary file, then rename);\n"
+    "their ending picks the container: .pb.gz gzip (what go tool pprof reads),\n"
+    ".pb.zst zstd, .pb raw, .folded folded stacks.\n"
+    "\n"
+    "exit status: 0 success; 1 gate: a regression; 2 bad arguments or an input or\n"
+    "output file that cannot be used (one line on stderr names the file and the\n"
+    "problem). run exits with its program's status instead (128+N when killed by\n"
+    "signal N).\n";
+
+void cli_help(const char *cmd, FILE *f) {
+  const command *c = cmd ? find_command(cmd) : NULL;
+  if (c) {
+    fputs(c->help, f);
+    return;
+  }
+  fputs(overview_head, f);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+  fputs(overview_tail, f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    cli_help(NULL, stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+    if (argc > 2 && strcmp(name, "help") == 0 && !find_command(argv[2])) {
+      cli_error("unknown command '%s' (see allocprof --help)", argv[2]);
+      return CLI_EXIT_USAGE;
+    }
+    cli_help(argc > 2 && !strcmp(name, "help") ? argv[2] : NULL, stdout);
+    return cli_finish_stdout(CLI_EXIT_OK);
+  }
+  const command *c = find_command(name);
+  if (!c) {
+    cli_error("unknown command '%s' (see allocprof --help)", name);
+    return CLI_EXIT_USAGE;
+  }
+  cli_getopt_reset();
+  return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,1 @@
+allocprof diff --json base.pb.gz grown.pb.gz

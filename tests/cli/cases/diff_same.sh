@@ -1,0 +1,1 @@
+allocprof diff base.pb.gz copy.pb.zst

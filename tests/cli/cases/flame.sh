@@ -1,0 +1,2 @@
+allocprof flame -o f.svg base.pb.gz || exit
+cat f.svg

@@ -1,0 +1,15 @@
+# usage and input errors: exit 2 and one line, never 0 or 1
+allocprof gate grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz --max-growth five grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz --max-bytes -3 grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz --sigmas x grown.pb.gz; echo "rc=$?"
+allocprof gate --base truncated.pb.gz grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz random.bin; echo "rc=$?"
+allocprof gate --base nothere.pb.gz grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz empty.pb; echo "rc=$?"
+allocprof gate --base base.pb.gz cpu.pb.gz; echo "rc=$?"
+allocprof gate --base cpu.pb.gz --max-bytes 1k cpu.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz --sample-index nope grown.pb.gz; echo "rc=$?"
+allocprof gate --base base.pb.gz --junit /nonexistent/dir/j.xml grown.pb.gz >/dev/null; echo "rc=$?"
+ls /nonexistent 2>/dev/null

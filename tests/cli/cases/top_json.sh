@@ -1,0 +1,1 @@
+allocprof top --json -n 0 base.pb.gz

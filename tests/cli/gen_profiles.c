@@ -1,0 +1,297 @@
+/* gen_profiles.c: writes the profiles the CLI tests run on, built with the
+ * formats library so their right answers are known exactly. Overview of the
+ * tests: tests/cli/CMakeLists.txt.
+ *
+ *   gen_profiles DIR         the test inputs below
+ *   gen_profiles --bench DIR N [STACKS]
+ *                            N different large profiles bench.<i>.pb.gz for
+ *                            timing merge against go tool pprof
+ *
+ * The known heap (rate 1: every allocation recorded, values exact), in bytes
+ * of inuse_space, stacks leaf first:
+ *
+ *   f <- run <- main          1000 objects of 100 B      100000
+ *   g <- main                   10 objects of 1 MiB    10485760
+ *   h <- run <- main           500 objects of 64 B, all freed: alloc only
+ *   f <- h <- run <- main      200 objects of 50 B        10000
+ *   r <- r <- r <- main         30 objects of 1000 B      30000 (recursion)
+ *                                                    = 10625760
+ *
+ * grown.pb.gz: f <- run <- main has 1500 objects (+50000), k <- main is new
+ * (20 x 4096 = +81920), the recursion is gone (-30000): +101920 in all,
+ * 10727680.
+ *
+ * Sampled pairs at the default rate (512 KiB) for the gate: noisy_base has
+ * 100 samples of 64-byte objects in small <- main (about 50 MiB estimated,
+ * standard error about 10%); noisy_new has 115 (+15%: within 3 standard
+ * errors of both); noisy_big has 300 (+200%: a regression however noisy).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "profile_builder.h"
+#include "profile_io.h"
+#include "stream.h"
+
+static const char *dir;
+
+static void die(const char *what, const char *err) {
+  fprintf(stderr, "gen_profiles: %s: %s\n", what, err);
+  exit(1);
+}
+
+static char *path_of(const char *name) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", dir, name);
+  return buf;
+}
+
+/* ---- the known heap ---- */
+
+typedef struct heap {
+  profile_builder *b;
+  uint64_t fn[8], loc[8];
+} heap;
+
+enum { F_MAIN, F_RUN, F_F, F_G, F_H, F_R, F_K };
+
+static void heap_begin(heap *h, int64_t period) {
+  static const char *const names[] = {"main", "run", "f", "g", "h", "r", "k"};
+  static const char *const files[] = {"main.c", "main.c", "f.c", "g.c", "h.c", "r.c", "k.c"};
+  h->b = profile_builder_new();
+  profile_builder_add_sample_type(h->b, "alloc_objects", "count");
+  profile_builder_add_sample_type(h->b, "alloc_space", "bytes");
+  profile_builder_add_sample_type(h->b, "inuse_objects", "count");
+  profile_builder_add_sample_type(h->b, "inuse_space", "bytes");
+  profile_builder_set_default_sample_type(h->b, "inuse_space");
+  profile_builder_set_period(h->b, "space", "bytes", period);
+  profile_builder_set_time(h->b, 1700000000000000000LL, 1000000000LL);
+  profile_mapping_info m = {0x400000, 0x500000, 0, "/usr/bin/known", "0123456789abcdef", true,
+                            true, true, false};
+  uint64_t map = profile_builder_add_mapping(h->b, &m);
+  for (int i = 0; i <= F_K; i++) {
+    h->fn[i] = profile_builder_add_function(h->b, names[i], names[i], files[i], 10 * (i + 1));
+    profile_line line = {h->fn[i], 10 * (i + 1) + 2, 0};
+    h->loc[i] = profile_builder_add_location(h->b, map, 0x401000 + 0x100 * (uint64_t)i, &line, 1,
+                                             false);
+  }
+}
+
+/* A stack (leaf first, -1 ended) where n allocations of size bytes were
+ * recorded (all of them at period 1), freed of them, the values unsampled
+ * (scaled by 1 / (1 - exp(-size/period))) as the profiler does. */
+static void heap_sample(heap *h, const int *stack, double n, double freed, double size,
+                        int64_t period) {
+  uint64_t locs[16];
+  size_t nl = 0;
+  for (; stack[nl] >= 0; nl++) locs[nl] = h->loc[stack[nl]];
+  double scale = period > 1 ? 1 / -expm1(-size / (double)period) : 1;
+  int64_t v[4] = {llround(n * scale), llround(n * size * scale), llround((n - freed) * scale),
+                  llround((n - freed) * size * scale)};
+  if (profile_builder_add_sample(h->b, locs, nl, v, 4, NULL, 0) != 0) die("add_sample", "failed");
+}
+
+static void heap_write(heap *h, const char *name) {
+  char err[512];
+  if (profile_builder_write_file(h->b, path_of(name), err, sizeof err) != 0) die(name, err);
+}
+
+static void known(heap *h, int grown) {
+  heap_begin(h, 1);
+  heap_sample(h, (const int[]){F_F, F_RUN, F_MAIN, -1}, grown ? 1500 : 1000, 0, 100, 1);
+  heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 10, 0, 1048576, 1);
+  heap_sample(h, (const int[]){F_H, F_RUN, F_MAIN, -1}, 500, 500, 64, 1);
+  heap_sample(h, (const int[]){F_F, F_H, F_RUN, F_MAIN, -1}, 200, 0, 50, 1);
+  if (grown)
+    heap_sample(h, (const int[]){F_K, F_MAIN, -1}, 20, 0, 4096, 1);
+  else
+    heap_sample(h, (const int[]){F_R, F_R, F_R, F_MAIN, -1}, 30, 0, 1000, 1);
+}
+
+static void noisy(heap *h, int samples) {
+  const int64_t period = 524288;
+  heap_begin(h, period);
+  /* samples recorded 64-byte objects stand for samples / q objects */
+  heap_sample(h, (const int[]){F_F, F_MAIN, -1}, samples, 0, 64, period);
+  /* one 1 MiB object, sampled with probability 1 - e^-2: nearly exact */
+  heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 1, 0, 1048576, period);
+}
+
+static void write_bytes(const char *name, const void *data, size_t len) {
+  char err[512];
+  if (fileio_write_atomic(path_of(name), data, len, err, sizeof err) != 0) die(name, err);
+}
+
+static void read_bytes(const char *name, uint8_t **data, size_t *len) {
+  char err[512];
+  if (fileio_read_all(path_of(name), 1 << 30, data, len, err, sizeof err) != 0) die(name, err);
+}
+
+/* A profile with other sample types: merging it with a heap one fails. */
+static void cpu_profile(void) {
+  profile_builder *b = profile_builder_new();
+  profile_builder_add_sample_type(b, "samples", "count");
+  profile_builder_add_sample_type(b, "cpu", "nanoseconds");
+  profile_builder_set_period(b, "cpu", "nanoseconds", 10000000);
+  uint64_t fn = profile_builder_add_function(b, "spin", "spin", "spin.c", 1);
+  profile_line line = {fn, 3, 0};
+  uint64_t loc = profile_builder_add_location(b, 0, 0x1000, &line, 1, false);
+  int64_t v[2] = {7, 70000000};
+  profile_builder_add_sample(b, &loc, 1, v, 2, NULL, 0);
+  char err[512];
+  if (profile_builder_write_file(b, path_of("cpu.pb.gz"), err, sizeof err) != 0) die("cpu", err);
+  profile_builder_free(b);
+}
+
+/* Snapshot stream: base, base again, grown; and the same cut mid-frame. */
+static void streams(void) {
+  heap h[3];
+  known(&h[0], 0);
+  known(&h[1], 0);
+  known(&h[2], 1);
+  char err[512];
+  remove(path_of("snap.zst"));
+  for (int i = 0; i < 3; i++) {
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h[i].b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of("snap.zst"), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    profile_builder_free(h[i].b);
+  }
+  uint8_t *data;
+  size_t len;
+  read_bytes("snap.zst", &data, &len);
+  write_bytes("snap_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* Damaged inputs for the error tests and the mutation test. */
+static void bad_inputs(void) {
+  uint8_t *data;
+  size_t len;
+  read_bytes("base.pb.gz", &data, &len);
+  write_bytes("truncated.pb.gz", data, len / 2);
+  write_bytes("empty.pb", "", 0);
+  write_bytes("text.pb.gz", "hello, not a profile\n", 21);
+  uint8_t noise[4096];
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < sizeof noise; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    noise[i] = (uint8_t)x;
+  }
+  write_bytes("random.bin", noise, sizeof noise);
+  free(data);
+
+  /* mutants of the raw profile: bytes flipped, cut short, spliced */
+  uint8_t *raw;
+  size_t rawlen;
+  read_bytes("copy.pb", &raw, &rawlen);
+  mkdir(path_of("mutants"), 0755);
+  uint8_t *m = malloc(rawlen + 64);
+  for (int i = 0; i < 200; i++) {
+    size_t mlen = rawlen;
+    memcpy(m, raw, rawlen);
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    switch (i % 4) {
+      case 0: /* flip a few bytes */
+        for (int k = 0; k < 1 + (int)(x % 4); k++) m[(x >> (8 * k + 8)) % rawlen] ^= (uint8_t)(x >> 3);
+        break;
+      case 1: mlen = 1 + x % (rawlen - 1); break; /* cut short */
+      case 2: m[x % rawlen] = 0xff; m[(x >> 20) % rawlen] = 0x80; break; /* varint trouble */
+      default: /* duplicate a slice */
+        {
+          size_t at = x % rawlen, n = (x >> 24) % 48;
+          if (at + n > rawlen) n = rawlen - at;
+          memmove(m + at + n, m + at, rawlen - at);
+          mlen = rawlen + n;
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "mutants/m%03d.pb", i);
+    write_bytes(name, m, mlen);
+  }
+  free(m);
+  free(raw);
+}
+
+/* ---- bench: many stacks ---- */
+
+static void bench(int n, int nstacks) {
+  char err[512];
+  for (int p = 0; p < n; p++) {
+    heap h;
+    heap_begin(&h, 524288);
+    uint64_t map = 1;
+    enum { NF = 3000 };
+    static uint64_t loc[NF];
+    for (int i = 0; i < NF; i++) {
+      char name[64], file[64];
+      snprintf(name, sizeof name, "pkg%d::module%d::function_%d", i % 17, i % 101, i);
+      snprintf(file, sizeof file, "src/pkg%d/module%d.c", i % 17, i % 101);
+      uint64_t fn = profile_builder_add_function(h.b, name, name, file, i);
+      profile_line line = {fn, i + 5, 0};
+      loc[i] = profile_builder_add_location(h.b, map, 0x500000 + 16 * (uint64_t)i, &line, 1, false);
+    }
+    /* stacks shared between the files (seed by stack number) plus some
+     * of each file's own */
+    for (int s = 0; s < nstacks; s++) {
+      uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(s + 1) + (s % 4 == 0 ? (uint64_t)p : 0);
+      uint64_t locs[32];
+      int depth = 8 + (int)(x % 17);
+      for (int d = 0; d < depth; d++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        locs[d] = loc[x % NF];
+      }
+      int64_t v[4] = {1 + (int64_t)(x % 9), 4096 * (1 + (int64_t)(x % 9)), (int64_t)(x % 3),
+                      4096 * (int64_t)(x % 3)};
+      profile_builder_add_sample(h.b, locs, (size_t)depth, v, 4, NULL, 0);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "bench.%02d.pb.gz", p);
+    if (profile_builder_write_file(h.b, path_of(name), err, sizeof err) != 0) die(name, err);
+    profile_builder_free(h.b);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 4 && !strcmp(argv[1], "--bench")) {
+    dir = argv[2];
+    mkdir(dir, 0755);
+    bench(atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 20000);
+    return 0;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS]\n");
+    return 2;
+  }
+  dir = argv[1];
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) die(dir, strerror(errno));
+  heap h;
+  known(&h, 0);
+  heap_write(&h, "base.pb.gz");
+  heap_write(&h, "copy.pb");
+  heap_write(&h, "copy.pb.zst");
+  profile_builder_free(h.b);
+  known(&h, 1);
+  heap_write(&h, "grown.pb.gz");
+  profile_builder_free(h.b);
+  noisy(&h, 100);
+  heap_write(&h, "noisy_base.pb.gz");
+  profile_builder_free(h.b);
+  noisy(&h, 115);
+  heap_write(&h, "noisy_new.pb.gz");
+  profile_builder_free(h.b);
+  noisy(&h, 300);
+  heap_write(&h, "noisy_big.pb.gz");
+  profile_builder_free(h.b);
+  cpu_profile();
+  streams();
+  bad_inputs();
+  return 0;
+}
