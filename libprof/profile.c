@@ -1,1 +1,474 @@
-/* profile.c: being written. */
+/* profile.c: the heap as a pprof Profile (dump.h). Overview of the
+ * profiler: prof.h.
+ *
+ * A dump reads a snapshot of the buckets (prof_snapshot: the only moment the
+ * profiler lock is held; the program's threads keep allocating meanwhile),
+ * then, on the dumping thread alone:
+ *
+ *   1. gathers the distinct code addresses of every stack (return address
+ *      minus one, so that a line points at the call, not after it);
+ *   2. symbolizes each once, with a symbolizer kept from one dump to the next
+ *      (symbolize.h caches by address: a second dump of the same stacks
+ *      costs hash probes), and finds its mapping (mappings.h);
+ *   3. adds the mappings, each flagged with what the symbolizer filled in
+ *      for the addresses that fall in it (add_mappings), then functions,
+ *      locations and samples to a profile builder
+ *      (formats/profile_builder.h), and packs it;
+ *   4. writes it: a file, all or nothing (temporary name, then rename), or
+ *      one frame of a snapshot stream.
+ *
+ * Values are unsampled per bucket the way Go's heap profile is
+ * (scaleHeapSample in Go's pprof writer): every object of a bucket has the
+ * same size, so the factor 1 / (1 - exp(-size / rate)) of prof_scale turns
+ * its sampled counts and bytes into estimates of the true ones.
+ *
+ * Locking: dump_mutex serializes whole dumps (build and write: two never
+ * share a temporary file or a stream) and guards the symbolizer. Everything
+ * here may allocate, so the calling thread holds the profiler guard (its own
+ * allocations are not sampled) for the whole dump. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "container.h"
+#include "dump.h"
+#include "fileio.h"
+#include "mappings.h"
+#include "prof.h"
+#include "profile_builder.h"
+#include "profile_io.h"
+#include "stream.h"
+#include "symbolize.h"
+
+/* The allocator's entry points, in pprof's regular expression syntax (RE2,
+ * matched whole against a function name cut at its first '('). Stacks
+ * already start at the caller of these, so pprof finds nothing to drop; the
+ * field tells tools that merge our profiles with others what we consider
+ * allocator frames. */
+#define PROF_DROP_FRAMES                                                              \
+  "malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|"       \
+  "memalign|valloc|pvalloc|malloc_usable_size|operator new|operator new\\[\\]|"       \
+  "operator delete|operator delete\\[\\]"
+
+/* ---- messages ---------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- the long-lived symbolizer --------------------------------------------------
+ * Made by the first dump, kept for the life of the process. */
+
+static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct prof_symbolizer *symbolizer; /* dump_mutex */
+static int dump_busy;                      /* dump_mutex: a dump is running */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread dumps leaves the child with dump_mutex held by
+ * a thread that does not exist there, and the symbolizer possibly half
+ * updated: the child gets a fresh mutex and, in that case, forgets the
+ * symbolizer (leaking it) and makes a new one at its first dump. Waiting for
+ * the dump in a prepare handler instead would hold fork() up for as long as
+ * a dump takes. */
+static void dump_atfork_child(void) {
+  if (dump_busy) symbolizer = NULL;
+  dump_busy = 0;
+  pthread_mutex_init(&dump_mutex, NULL);
+}
+
+static void dump_atfork_register(void) { pthread_atfork(NULL, NULL, dump_atfork_child); }
+
+/* ---- distinct addresses -----------------------------------------------------------
+ * An open-addressing table from an address to its entry; entries sit in an
+ * array in order of first appearance. */
+
+struct addr_entry {
+  uintptr_t addr;        /* return address - 1 */
+  uint64_t location_id;  /* in the builder */
+  int mapping;           /* index into the mapping array, -1 if none */
+  int sym_rc;            /* PROF_SYM_* */
+  struct prof_frame_info info;
+};
+
+struct addr_slot {
+  uintptr_t addr;
+  uint32_t idx; /* entry index + 1, 0 = empty */
+};
+
+/* Stacks share most of their addresses: the table stays small (a few
+ * thousand entries for 100,000 stacks) and its slots hold the address, so
+ * a lookup reads one cache line. */
+struct addr_table {
+  struct addr_slot *slots;
+  size_t mask;
+  struct addr_entry *v;
+  size_t n, cap;
+};
+
+static uint64_t addr_hash(uintptr_t a) {
+  uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
+}
+
+static int addr_table_init(struct addr_table *t) {
+  size_t size = 1024;
+  memset(t, 0, sizeof *t);
+  t->slots = calloc(size, sizeof *t->slots);
+  if (t->slots == NULL) return -1;
+  t->mask = size - 1;
+  return 0;
+}
+
+static void addr_table_free(struct addr_table *t) {
+  free(t->slots);
+  free(t->v);
+}
+
+static int addr_table_grow(struct addr_table *t) {
+  size_t nsize = (t->mask + 1) * 2;
+  struct addr_slot *ns = calloc(nsize, sizeof *ns);
+  if (ns == NULL) return -1;
+  for (size_t i = 0; i < t->n; i++) {
+    size_t j = addr_hash(t->v[i].addr) & (nsize - 1);
+    while (ns[j].idx != 0) j = (j + 1) & (nsize - 1);
+    ns[j].addr = t->v[i].addr;
+    ns[j].idx = (uint32_t)(i + 1);
+  }
+  free(t->slots);
+  t->slots = ns;
+  t->mask = nsize - 1;
+  return 0;
+}
+
+/* Index of addr's entry, made if new; -1 when out of memory. */
+static long addr_table_get(struct addr_table *t, uintptr_t addr) {
+  size_t j = addr_hash(addr) & t->mask;
+  for (; t->slots[j].idx != 0; j = (j + 1) & t->mask)
+    if (t->slots[j].addr == addr) return (long)t->slots[j].idx - 1;
+  if (t->n >= UINT32_MAX - 1) return -1;
+  if (t->n == t->cap) {
+    size_t ncap = t->cap ? t->cap * 2 : 1024;
+    struct addr_entry *nv = realloc(t->v, ncap * sizeof *nv);
+    if (nv == NULL) return -1;
+    t->v = nv;
+    t->cap = ncap;
+  }
+  struct addr_entry *e = &t->v[t->n];
+  memset(e, 0, sizeof *e);
+  e->addr = addr;
+  e->mapping = -1;
+  t->slots[j].addr = addr;
+  t->slots[j].idx = (uint32_t)(t->n + 1);
+  long idx = (long)t->n++;
+  if (t->n * 2 > t->mask + 1 && addr_table_grow(t) != 0) return -1;
+  return idx;
+}
+
+/* ---- mappings ------------------------------------------------------------------------ */
+
+/* What the addresses of one mapping resolved to. */
+struct mapping_fill {
+  size_t looked_up;    /* addresses the symbolizer searched the object for */
+  size_t filenames, line_numbers; /* addresses that got a file, a line */
+  uint64_t id;         /* in the builder */
+};
+
+/* Adds every mapping, the main program's first (pprof takes the first
+ * mapping for the main binary).
+ *
+ * has_functions tells pprof that the mapping's addresses have been
+ * symbolized, so it does not open the file again to do it: set when the
+ * symbolizer searched the object for them, even if some (or all) found no
+ * name. An address without a name has none in the object's symbol tables
+ * or debug info (a static function of a stripped library), so pprof could
+ * not do better with the same file, and trying would cost a warning on
+ * every machine where the file is not at that path. has_filenames and
+ * has_line_numbers say that at least one address of the mapping got that
+ * much: the object has debug info, read with every inlined call it
+ * describes (has_inline_frames). A mapping no stack touches claims nothing.
+ */
+static int add_mappings(profile_builder *b, const struct prof_mapping *maps, size_t nmaps,
+                        struct mapping_fill *fill) {
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < nmaps; i++) {
+      if ((pass == 0) != (maps[i].is_main != 0)) continue;
+      const struct mapping_fill *f = &fill[i];
+      profile_mapping_info mi = {
+          .memory_start = maps[i].start,
+          .memory_limit = maps[i].limit,
+          .file_offset = maps[i].file_offset,
+          .filename = maps[i].path,
+          .build_id = maps[i].build_id,
+          .has_functions = f->looked_up > 0,
+          .has_filenames = f->filenames > 0,
+          .has_line_numbers = f->line_numbers > 0,
+          .has_inline_frames = f->line_numbers > 0,
+      };
+      fill[i].id = profile_builder_add_mapping(b, &mi);
+      if (fill[i].id == 0) return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- locations -------------------------------------------------------------------------- */
+
+/* Adds the Location of e (and the Functions of its lines). */
+static int add_location(profile_builder *b, struct addr_entry *e, const struct mapping_fill *fill,
+                        profile_line *lines, size_t maxlines) {
+  size_t n = 0;
+  for (size_t i = 0; i < e->info.nlines && n < maxlines; i++) {
+    const struct prof_frame_line *l = &e->info.lines[i];
+    if (l->function[0] == 0) continue;
+    uint64_t fid = profile_builder_add_function(b, l->function, l->system_name, l->file,
+                                                l->start_line);
+    if (fid == 0) return -1;
+    lines[n].function_id = fid;
+    lines[n].line = l->line;
+    lines[n].column = 0;
+    n++;
+  }
+  uint64_t mid = e->mapping >= 0 ? fill[e->mapping].id : 0;
+  e->location_id = profile_builder_add_location(b, mid, e->addr, lines, n, false);
+  return e->location_id != 0 ? 0 : -1;
+}
+
+/* ---- the whole profile --------------------------------------------------------------------- */
+
+static int64_t now_nanos(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Does the bucket have anything to show? */
+static bool bucket_counts(const struct prof_bucket_snap *s) {
+  return s->alloc_count != 0 || s->alloc_bytes != 0 || s->free_count != 0 || s->free_bytes != 0;
+}
+
+/* Builds and packs the profile; dump_mutex and the guard are held. */
+static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen) {
+  int rc = -1;
+  uint64_t rate = prof_rate();
+  int64_t time_nanos = now_nanos();
+  size_t nsnap = 0, nmaps = 0, nidx = 0;
+  /* buckets are never freed: some before the snapshot and none in it means
+   * the snapshot ran out of memory */
+  struct prof_totals before;
+  prof_get_totals(&before);
+  struct prof_bucket_snap *snap = prof_snapshot(&nsnap);
+  struct prof_mapping *maps = NULL;
+  struct mapping_fill *fill = NULL;
+  uint32_t *frame_entry = NULL; /* each kept frame's entry, bucket by bucket */
+  uint64_t *locs = NULL;
+  profile_line *lines = NULL;
+  size_t maxlines = 64;
+  struct addr_table at;
+  memset(&at, 0, sizeof at);
+  profile_builder *b = NULL;
+  const char *what = "out of memory";
+
+  if (prof_mappings_collect(&maps, &nmaps) != 0) {
+    maps = NULL;
+    nmaps = 0; /* locations without mappings are still a profile */
+  }
+  fill = calloc(nmaps + 1, sizeof *fill);
+  size_t nframes = 0, maxframes = 0;
+  for (size_t i = 0; i < nsnap; i++) {
+    if (!bucket_counts(&snap[i])) continue;
+    nframes += snap[i].nframes;
+    if (snap[i].nframes > maxframes) maxframes = snap[i].nframes;
+  }
+  frame_entry = malloc((nframes + 1) * sizeof *frame_entry);
+  locs = malloc((maxframes + 1) * sizeof *locs);
+  lines = malloc(maxlines * sizeof *lines);
+  if ((snap == NULL && before.buckets != 0) || fill == NULL || frame_entry == NULL || locs == NULL || lines == NULL ||
+      addr_table_init(&at) != 0)
+    goto done;
+
+  /* 1. distinct addresses */
+  for (size_t i = 0; i < nsnap; i++) {
+    if (!bucket_counts(&snap[i])) continue;
+    for (uint32_t k = 0; k < snap[i].nframes; k++) {
+      long e = addr_table_get(&at, snap[i].frames[k] - 1);
+      if (e < 0) goto done;
+      frame_entry[nidx++] = (uint32_t)e;
+    }
+  }
+
+  /* 2. symbols and mappings */
+  if (symbolizer == NULL) symbolizer = prof_symbolizer_new();
+  for (size_t i = 0; i < at.n; i++) {
+    struct addr_entry *e = &at.v[i];
+    if (symbolizer != NULL) {
+      e->sym_rc = prof_symbolize(symbolizer, e->addr, &e->info);
+    } else {
+      e->sym_rc = PROF_SYM_INVALID;
+      e->info.nlines = 0;
+    }
+    if (e->sym_rc == PROF_SYM_NO_MEMORY) goto done;
+    if (e->sym_rc != PROF_SYM_OK) e->info.nlines = 0;
+    if (e->info.nlines > maxlines) {
+      profile_line *nl = realloc(lines, e->info.nlines * sizeof *nl);
+      if (nl == NULL) goto done;
+      lines = nl;
+      maxlines = e->info.nlines;
+    }
+    const struct prof_mapping *m = prof_mapping_find(maps, nmaps, e->addr);
+    if (m == NULL) continue;
+    e->mapping = (int)(m - maps);
+    struct mapping_fill *f = &fill[e->mapping];
+    if (e->sym_rc == PROF_SYM_OK || e->sym_rc == PROF_SYM_NO_SYMBOL) f->looked_up++;
+    if (e->info.nlines > 0 && e->info.file[0] != 0) f->filenames++;
+    if (e->info.nlines > 0 && e->info.line > 0) f->line_numbers++;
+  }
+
+  /* 3. the profile */
+  what = "out of memory building the profile";
+  b = profile_builder_new();
+  if (b == NULL) goto done;
+  profile_builder_add_sample_type(b, "alloc_objects", "count");
+  profile_builder_add_sample_type(b, "alloc_space", "bytes");
+  profile_builder_add_sample_type(b, "inuse_objects", "count");
+  profile_builder_add_sample_type(b, "inuse_space", "bytes");
+  profile_builder_set_default_sample_type(b, "inuse_space");
+  profile_builder_set_period(b, "space", "bytes", (int64_t)rate);
+  profile_builder_set_time(b, time_nanos, 0);
+  profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
+  if (add_mappings(b, maps, nmaps, fill) != 0) goto done;
+  for (size_t i = 0; i < at.n; i++)
+    if (add_location(b, &at.v[i], fill, lines, maxlines) != 0) goto done;
+
+  nidx = 0;
+  for (size_t i = 0; i < nsnap; i++) {
+    const struct prof_bucket_snap *s = &snap[i];
+    if (!bucket_counts(s)) continue;
+    uint32_t nf = s->nframes;
+    for (uint32_t k = 0; k < nf; k++) locs[k] = at.v[frame_entry[nidx++]].location_id;
+    /* Go's scaleHeapSample: the factor of the bucket's average size */
+    double scale = s->alloc_count ? prof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
+                                  : 1.0;
+    uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
+    int64_t values[4] = {
+        (int64_t)((double)s->alloc_count * scale),
+        (int64_t)((double)s->alloc_bytes * scale),
+        (int64_t)((double)live_n * scale),
+        (int64_t)((double)live_b * scale),
+    };
+    if (values[0] == 0 && values[1] == 0 && values[2] == 0 && values[3] == 0) continue;
+    profile_label label = {.key = "bytes", .num = (int64_t)s->size, .num_unit = "bytes"};
+    if (profile_builder_add_sample(b, locs, nf, values, 4, &label, 1) != 0) goto done;
+  }
+  if (!profile_builder_ok(b) || profile_builder_pack(b, out, outlen) != 0) goto done;
+  rc = 0;
+
+done:
+  if (rc != 0) set_err(err, errlen, "%s", what);
+  profile_builder_free(b);
+  addr_table_free(&at);
+  free(lines);
+  free(locs);
+  free(frame_entry);
+  free(fill);
+  prof_mappings_free(maps);
+  free(snap);
+  return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+/* gzip at its fastest level, as Go's runtime/pprof writes its profiles: a
+ * heap profile is mostly varints that compress well at any level, and the
+ * dump's time matters more than a third of its size. */
+#define PROF_GZIP_LEVEL 1
+
+/* Writes a packed profile to path, all or nothing (profile_io.h's
+ * profile_write_packed_file, with our gzip level). */
+static int write_file(const char *path, const uint8_t *pb, size_t len, char *err, size_t errlen) {
+  container_kind kind = container_for_path(path);
+  if (kind != CONTAINER_GZIP) return profile_write_packed_file(path, pb, len, err, errlen);
+  uint8_t *gz = NULL;
+  size_t gzlen = 0;
+  char why[200];
+  if (container_compress(kind, pb, len, PROF_GZIP_LEVEL, &gz, &gzlen, why, sizeof why) != 0) {
+    set_err(err, errlen, "%s: %s", path, why);
+    return -1;
+  }
+  int rc = fileio_write_atomic(path, gz, gzlen, err, errlen);
+  free(gz);
+  return rc;
+}
+
+/* ---- dump.h ---------------------------------------------------------------------------------- */
+
+/* The steps of a dump after packing. */
+enum dump_sink { SINK_NONE, SINK_FILE, SINK_STREAM };
+
+/* One whole dump under dump_mutex: two dumps never interleave, so two
+ * writers never race for the same temporary file or stream. */
+static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **out, size_t *len,
+                       char *err, size_t errlen) {
+  uint8_t *pb = NULL;
+  size_t pblen = 0;
+  int entered = prof_guard_enter();
+  pthread_once(&atfork_once, dump_atfork_register);
+  pthread_mutex_lock(&dump_mutex);
+  dump_busy = 1;
+  int rc = build_packed(&pb, &pblen, err, errlen);
+  if (rc != 0) {
+    errno = ENOMEM;
+    if (sink == SINK_FILE) {
+      char why[128];
+      snprintf(why, sizeof why, "%s", err != NULL && errlen != 0 ? err : "out of memory");
+      set_err(err, errlen, "%s: %s", path, why);
+    }
+  } else if (sink == SINK_FILE) {
+    errno = 0;
+    rc = write_file(path, pb, pblen, err, errlen);
+  } else if (sink == SINK_STREAM) {
+    errno = 0;
+    rc = stream_append_fd(fd, pb, pblen, 0, err, errlen);
+  }
+  if (rc != 0 && errno == 0) errno = EIO;
+  int saved = errno;
+  dump_busy = 0;
+  pthread_mutex_unlock(&dump_mutex);
+  if (rc == 0 && out != NULL) {
+    *out = pb;
+    *len = pblen;
+  } else {
+    free(pb);
+  }
+  if (entered) prof_guard_exit();
+  errno = saved;
+  return rc;
+}
+
+int prof_dump_packed(uint8_t **out, size_t *len, char *err, size_t errlen) {
+  *out = NULL;
+  *len = 0;
+  return dump_locked(SINK_NONE, NULL, -1, out, len, err, errlen);
+}
+
+int prof_dump_file(const char *path, char *err, size_t errlen) {
+  if (path == NULL || *path == 0) {
+    set_err(err, errlen, "no path to write the profile to");
+    errno = EINVAL;
+    return -1;
+  }
+  return dump_locked(SINK_FILE, path, -1, NULL, NULL, err, errlen);
+}
+
+int prof_dump_stream(int fd, char *err, size_t errlen) {
+  return dump_locked(SINK_STREAM, NULL, fd, NULL, NULL, err, errlen);
+}

@@ -840,8 +840,12 @@ static int resolve(struct prof_symbolizer *s, Dwfl_Module *mod, uintptr_t addr,
     struct prof_frame_line *l = &lines[n++];
     const char *raw = die_raw_name(die);
     /* The outermost is the function the code belongs to: when DWARF has no
-     * name for it, the symbol tables may. */
-    if (raw == NULL && k == 0 && sym != NULL) raw = sym->name;
+     * name for it, or only a plain one where the symbol table has the
+     * mangled (qualified) name, as for C++ constructors, which carry no
+     * linkage name in DWARF, the symbol table's name wins. */
+    int raw_mangled = raw != NULL && raw[0] == '_' && raw[1] == 'Z';
+    int sym_mangled = sym != NULL && sym->name[0] == '_' && sym->name[1] == 'Z';
+    if (k == 0 && sym != NULL && (raw == NULL || (!raw_mangled && sym_mangled))) raw = sym->name;
     if (set_names(s, l, raw) != 0) return -1;
     named |= l->function[0] != '\0';
     const char *f = file;

@@ -1,0 +1,238 @@
+/* prof_unit_profile: cmocka unit tests of the profile a dump builds
+ * (libprof/profile.c, dump.h), on the allocator's internal entry points
+ * (alloc_core, not the libc override): samples recorded at a chosen rate
+ * come out unsampled exactly as Go does it (per bucket, by the factor of
+ * its object size), in-use is allocated minus freed, the profile-wide fields
+ * are set, and the three outputs (packed buffer, file in each container,
+ * stream frame) carry the same profile. It links prof_dump, which the
+ * tests/unit programs do not; it is built from tests/integration's
+ * CMakeLists.txt for that reason. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "alloc_entry.h"
+#include "dump.h"
+#include "prof.h"
+#include "profile_io.h"
+#include "stream.h"
+
+static int setup(void **state) {
+  (void)state;
+  alloc_init_once();
+  prof_set_rate(0); /* samples are recorded by hand below */
+  return 0;
+}
+
+/* The values of the sample whose "bytes" label is size (summed, should
+ * there be several stacks), and how many samples have it. */
+static int values_for_size(const profile_pb *p, int64_t size, int64_t v[4]) {
+  int n = 0;
+  memset(v, 0, 4 * sizeof *v);
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    for (size_t k = 0; k < s->n_label; k++) {
+      if (strcmp(p->string_table[s->label[k]->key], "bytes") != 0 || s->label[k]->num != size)
+        continue;
+      assert_int_equal(s->n_value, 4);
+      for (int j = 0; j < 4; j++) v[j] += s->value[j];
+      n++;
+    }
+  }
+  return n;
+}
+
+static profile_pb *dump_now(void) {
+  uint8_t *pb = NULL;
+  size_t len = 0;
+  char err[256];
+  assert_int_equal(prof_dump_packed(&pb, &len, err, sizeof err), 0);
+  profile_pb *p = NULL;
+  assert_int_equal(profile_decode(pb, len, "dump", &p, err, sizeof err), 0);
+  free(pb);
+  return p;
+}
+
+/* Records n objects of size bytes as samples taken at rate, frees nfree of
+ * them, and checks the profile's four values against Go's formula. */
+static void check_unsampling(uint64_t rate, size_t size, int n, int nfree) {
+  void **objs = calloc((size_t)n, sizeof *objs);
+  /* allocated with sampling off, so that the sampler itself takes none */
+  for (int i = 0; i < n; i++) assert_non_null(objs[i] = alloc_malloc(size));
+  prof_set_rate(rate);
+  for (int i = 0; i < n; i++) prof_record_sample(objs[i], size); /* as if the sampler had */
+  for (int i = 0; i < nfree; i++) alloc_free(objs[i]);
+  profile_pb *p = dump_now();
+  prof_set_rate(0);
+  int64_t v[4];
+  assert_int_equal(values_for_size(p, (int64_t)size, v), 1);
+  double scale = rate <= 1 ? 1.0 : 1.0 / (1.0 - exp(-(double)size / (double)rate));
+  assert_int_equal(v[0], (int64_t)((double)n * scale));
+  assert_int_equal(v[1], (int64_t)((double)n * (double)size * scale));
+  assert_int_equal(v[2], (int64_t)((double)(n - nfree) * scale));
+  assert_int_equal(v[3], (int64_t)((double)(n - nfree) * (double)size * scale));
+  assert_int_equal(p->period, (int64_t)rate);
+  profile_free(p);
+  for (int i = nfree; i < n; i++) alloc_free(objs[i]);
+  free(objs);
+}
+
+static void test_unsampling_like_go(void **state) {
+  (void)state;
+  check_unsampling(4096, 1000, 30, 10);  /* factor about 4.6 */
+  check_unsampling(524288, 777, 50, 0);  /* about 675 */
+  check_unsampling(65536, 200000, 5, 5); /* large objects: about 1.05; all freed */
+  check_unsampling(1, 333, 40, 39);      /* rate 1: exact */
+}
+
+static void test_profile_fields(void **state) {
+  (void)state;
+  void *keep = alloc_malloc(4321);
+  prof_set_rate(1);
+  prof_record_sample(keep, 4321);
+  profile_pb *p = dump_now();
+  prof_set_rate(0);
+  static const char *const types[4][2] = {
+      {"alloc_objects", "count"}, {"alloc_space", "bytes"},
+      {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  assert_int_equal(p->n_sample_type, 4);
+  for (int i = 0; i < 4; i++) {
+    assert_string_equal(p->string_table[p->sample_type[i]->type], types[i][0]);
+    assert_string_equal(p->string_table[p->sample_type[i]->unit], types[i][1]);
+  }
+  assert_string_equal(p->string_table[p->default_sample_type], "inuse_space");
+  assert_non_null(p->period_type);
+  assert_string_equal(p->string_table[p->period_type->type], "space");
+  assert_string_equal(p->string_table[p->period_type->unit], "bytes");
+  assert_true(p->time_nanos > 0);
+  assert_non_null(strstr(p->string_table[p->drop_frames], "operator new"));
+  /* the label: "bytes" = the size, in bytes */
+  int found = 0;
+  for (size_t i = 0; i < p->n_sample && !found; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    for (size_t k = 0; k < s->n_label; k++) {
+      if (s->label[k]->num != 4321) continue;
+      assert_string_equal(p->string_table[s->label[k]->key], "bytes");
+      assert_string_equal(p->string_table[s->label[k]->num_unit], "bytes");
+      assert_true(s->n_location_id > 0);
+      found = 1;
+    }
+  }
+  assert_true(found);
+  /* locations: distinct addresses, each in its mapping when it has one;
+   * a mapping with names claims has_functions */
+  for (size_t i = 0; i < p->n_location; i++) {
+    const Perftools__Profiles__Location *l = p->location[i];
+    for (size_t j = i + 1; j < p->n_location; j++) assert_true(p->location[j]->address != l->address);
+    if (l->mapping_id == 0) continue;
+    const Perftools__Profiles__Mapping *m = NULL;
+    for (size_t k = 0; k < p->n_mapping; k++)
+      if (p->mapping[k]->id == l->mapping_id) m = p->mapping[k];
+    assert_non_null(m);
+    assert_true(l->address >= m->memory_start && l->address < m->memory_limit);
+    if (l->n_line > 0) assert_true(m->has_functions);
+  }
+  profile_free(p);
+  alloc_free(keep);
+}
+
+/* A bucket whose objects were all freed keeps its allocation counts; one
+ * with nothing at all is left out (nothing to show). */
+static void test_freed_bucket_stays(void **state) {
+  (void)state;
+  void *q = alloc_malloc(5555);
+  prof_set_rate(1);
+  prof_record_sample(q, 5555);
+  alloc_free(q);
+  profile_pb *p = dump_now();
+  prof_set_rate(0);
+  int64_t v[4];
+  assert_int_equal(values_for_size(p, 5555, v), 1);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], 5555);
+  assert_int_equal(v[2], 0);
+  assert_int_equal(v[3], 0);
+  profile_free(p);
+}
+
+static void test_outputs_agree(void **state) {
+  (void)state;
+  void *keep = alloc_malloc(2468);
+  prof_set_rate(1);
+  prof_record_sample(keep, 2468);
+  prof_set_rate(0);
+  const char *tmp = getenv("TMPDIR");
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/prof_unit_profile.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(dir));
+  char err[512], path[512];
+  static const char *const names[] = {"a.pb.gz", "a.pb", "a.pb.zst"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    assert_int_equal(prof_dump_file(path, err, sizeof err), 0);
+    profile_pb *p = NULL;
+    assert_int_equal(profile_read_file(path, &p, err, sizeof err), 0);
+    int64_t v[4];
+    assert_int_equal(values_for_size(p, 2468, v), 1);
+    assert_int_equal(v[3], 2468);
+    profile_free(p);
+    unlink(path);
+  }
+  /* a stream gets one frame per dump */
+  snprintf(path, sizeof path, "%s/s.zst", dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(prof_dump_stream(fd, err, sizeof err), 0);
+  assert_int_equal(prof_dump_stream(fd, err, sizeof err), 0);
+  close(fd);
+  profile_pb *last = NULL;
+  size_t index = 0;
+  stream_report rep;
+  assert_int_equal(stream_read_last(path, &last, &index, &rep, err, sizeof err), 0);
+  assert_int_equal(index, 1);
+  assert_int_equal(rep.frames, 2);
+  int64_t v[4];
+  assert_int_equal(values_for_size(last, 2468, v), 1);
+  profile_free(last);
+  unlink(path);
+  /* a path that cannot be written: -1, the message names it, nothing left */
+  snprintf(path, sizeof path, "%s/missing/x.pb.gz", dir);
+  assert_int_equal(prof_dump_file(path, err, sizeof err), -1);
+  assert_non_null(strstr(err, path));
+  assert_int_equal(prof_dump_file("", err, sizeof err), -1);
+  assert_int_equal(rmdir(dir), 0); /* empty: no temporary file left */
+  alloc_free(keep);
+}
+
+/* A dump from inside the profiler guard (as the triggers' thread may be)
+ * works and leaves the guard held. */
+static void test_dump_inside_guard(void **state) {
+  (void)state;
+  assert_int_equal(prof_guard_enter(), 1);
+  profile_pb *p = dump_now();
+  profile_free(p);
+  assert_int_equal(prof_guard_enter(), 0); /* still inside */
+  prof_guard_exit();
+  assert_int_equal(prof_guard_enter(), 1);
+  prof_guard_exit();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_unsampling_like_go),
+      cmocka_unit_test(test_profile_fields),
+      cmocka_unit_test(test_freed_bucket_stays),
+      cmocka_unit_test(test_outputs_agree),
+      cmocka_unit_test(test_dump_inside_guard),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}
