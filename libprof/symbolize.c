@@ -732,6 +732,25 @@ static const char *die_raw_name(Dwarf_Die *die) {
   return name;
 }
 
+/* Drops the parameter list (and trailing qualifiers such as " const") of a
+ * demangled C++ name, in place: "ns::Widget::Widget(int)" becomes
+ * "ns::Widget::Widget", "Foo::operator()(int) const" "Foo::operator()".
+ * This is the "simple" form pprof shows, and it matches the names DWARF
+ * gives for functions the symbol table does not name. */
+static void simplify_cxx_name(char *name) {
+  size_t n = strlen(name);
+  while (n > 0 && name[n - 1] != ')') n--; /* trailing qualifiers */
+  if (n == 0) return;
+  int depth = 0;
+  for (size_t i = n; i-- > 0;) {
+    if (name[i] == ')') depth++;
+    else if (name[i] == '(' && --depth == 0) {
+      if (i > 0) name[i] = '\0';
+      return;
+    }
+  }
+}
+
 /* A raw name's two interned forms. Returns 0, or -1 when out of memory. */
 static int set_names(struct prof_symbolizer *s, struct prof_frame_line *l, const char *raw) {
   l->system_name = intern(&s->strings, &s->arena, raw);
@@ -740,7 +759,10 @@ static int set_names(struct prof_symbolizer *s, struct prof_frame_line *l, const
   if (s->demangle != NULL && raw != NULL && raw[0] == '_' && raw[1] == 'Z') {
     int status = -1;
     char *d = s->demangle(raw, NULL, NULL, &status);
-    if (d != NULL && status == 0) l->function = intern(&s->strings, &s->arena, d);
+    if (d != NULL && status == 0) {
+      simplify_cxx_name(d);
+      l->function = intern(&s->strings, &s->arena, d);
+    }
     free(d);
     if (l->function == NULL) return -1;
   }

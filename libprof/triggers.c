@@ -1,1 +1,944 @@
-/* triggers.c: being written. */
+/* triggers.c: when heap profiles are written, and where. Overview of the
+ * profiler: prof.h; building and writing one profile: profile.c (dump.h).
+ *
+ * Settings (read once, when liballoc is loaded; each off unless set; an
+ * empty value counts as unset, and 0 switches a trigger off):
+ *
+ *   ALLOCPROF_OUT=pattern     a profile file per dump: %p pid, %n the dump's
+ *                             sequence number (0, 1, 2... per process), %t
+ *                             unix time, %% '%'. ".pb.gz" gzip, ".pb.zst"
+ *                             zstd, ".pb" raw; a relative pattern is taken
+ *                             from the directory the program started in.
+ *                             Without %n each dump replaces the last.
+ *   ALLOCPROF_STREAM=path     a snapshot stream: one zstd frame per dump,
+ *                             appended; %p %t %% as above.
+ *   ALLOCPROF_SIGNAL=sig      dump when the process receives sig (SIGUSR2,
+ *                             USR2, 12, RTMIN+1...; not KILL, STOP or a
+ *                             fault signal). The signal is ours: its previous
+ *                             disposition is replaced (no chaining), and a
+ *                             handler the program installs later wins. The
+ *                             handler uses SA_RESTART, so the program's
+ *                             system calls are not interrupted.
+ *   ALLOCPROF_INTERVAL=secs   dump every secs seconds (fractions allowed).
+ *   ALLOCPROF_INUSE_INTERVAL=bytes  dump when the estimated in-use heap has
+ *                             grown by bytes (512k, 64m...) since the last
+ *                             dump, whatever triggered that one.
+ *   ALLOCPROF_PEAK=margin     dump when in-use exceeds the level of the last
+ *                             peak dump by margin ("10%" or a byte count);
+ *                             the first peak dump comes at margin bytes, or
+ *                             at 1 MiB for a percentage.
+ *
+ * Whenever ALLOCPROF_OUT or ALLOCPROF_STREAM is set, the process also dumps
+ * once as it exits (exit() or a return from main, also in a forked child,
+ * and when main ends with pthread_exit; not _exit() or a fatal signal),
+ * whatever the rate, 0 included. Every dump writes the next ALLOCPROF_OUT file and appends a
+ * frame to ALLOCPROF_STREAM. A bad setting (syntax, a directory that does
+ * not exist or is not writable, a stream that cannot be opened, a trigger
+ * with nowhere to write) prints one line on stderr and switches profiling
+ * off; the program itself runs on as if the profiler were not there. The
+ * pure half (parsing, patterns) is in triggers.h.
+ *
+ * Threads. The program's threads only ever run the signal handler and
+ * prof_inuse_hook, which set a flag and wake the profiler thread with a
+ * futex (async-signal-safe, no fd the program could close or reuse). The
+ * profiler thread exists only when a trigger other than exit is set; it has
+ * every signal blocked and does every dump but the exit one, which the
+ * exiting thread does itself in a destructor (which runs after the
+ * program's own atexit handlers and destructors, before those of the
+ * libraries liballoc uses). The dumps take the profiler
+ * guard (profile.c), never stop the program's threads, and hold no
+ * allocator lock while they allocate.
+ *
+ * Locking: trig_lock serializes the dumps started here and guards seq,
+ * peak_level, the stream's fd and exiting. The thresholds the hook reads
+ * (growth_next, peak_next) are relaxed atomics written by dumps; the flags
+ * (sig_pending, hook_pending, exit_started) are atomics.
+ *
+ * fork: the child profiles into its own files. Its sequence number restarts
+ * at 0, %p names its own pid, a stream whose name has %p or %t is reopened
+ * under the child's name, and the profiler thread is made again (threads do
+ * not survive fork). A stream without %p stays shared: parent and child
+ * append to one file, each frame in a single O_APPEND write, so frames of
+ * the two interleave but never tear. A dump in progress in the parent at
+ * fork is lost to the child, which starts afresh (profile.c drops its own
+ * state in the same case). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc_entry.h"
+#include "dump.h"
+#include "prof.h"
+#include "triggers.h"
+
+/* ==== the pure half (triggers.h) ============================================== */
+
+/* ---- values ------------------------------------------------------------------ */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static char to_upper(char c) { return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c; }
+
+int trig_parse_bytes(const char *s, uint64_t *out) {
+  if (s == NULL || *s == 0) return -1;
+  uint64_t v = 0;
+  const char *p = s;
+  for (; is_digit(*p); p++) {
+    if (v > (UINT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (p == s) return -1;
+  unsigned shift = 0;
+  switch (*p) {
+    case 'k': case 'K': shift = 10, p++; break;
+    case 'm': case 'M': shift = 20, p++; break;
+    case 'g': case 'G': shift = 30, p++; break;
+    default: break;
+  }
+  if (*p != 0 || (shift && v > (UINT64_MAX >> shift))) return -1;
+  *out = v << shift;
+  return 0;
+}
+
+/* digits[.digits] into an integer part and millionths; *end after them.
+ * Returns 0, or -1 when there are no digits or the integer part is over max. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *whole, uint64_t *micro,
+                         int *nonzero, const char **end) {
+  const char *p = s;
+  uint64_t w = 0, f = 0, scale = 100000;
+  int nz = 0, digits = 0;
+  for (; is_digit(*p); p++, digits++) {
+    w = w * 10 + (uint64_t)(*p - '0');
+    if (w > max) return -1;
+    nz |= *p != '0';
+  }
+  if (*p == '.') {
+    p++;
+    for (; is_digit(*p); p++, digits++) {
+      f += (uint64_t)(*p - '0') * scale;
+      scale /= 10;
+      nz |= *p != '0';
+    }
+  }
+  if (digits == 0) return -1;
+  *whole = w;
+  *micro = f;
+  *nonzero = nz;
+  *end = p;
+  return 0;
+}
+
+int trig_parse_seconds(const char *s, uint64_t *ms) {
+  if (s == NULL) return -1;
+  uint64_t w, micro;
+  int nonzero;
+  const char *p;
+  if (parse_decimal(s, 1000000000, &w, &micro, &nonzero, &p) != 0) return -1;
+  if (*p == 's') p++;
+  if (*p != 0) return -1;
+  uint64_t v = w * 1000 + micro / 1000;
+  if (v == 0 && nonzero) v = 1;
+  *ms = v;
+  return 0;
+}
+
+int trig_parse_margin(const char *s, struct trig_margin *m) {
+  if (s == NULL || *s == 0) return -1;
+  size_t n = strlen(s);
+  if (s[n - 1] == '%') {
+    uint64_t w, micro;
+    int nonzero;
+    const char *p;
+    if (parse_decimal(s, 1000000, &w, &micro, &nonzero, &p) != 0 || p != s + n - 1) return -1;
+    /* micro is millionths of a percent unit: ppm = percent * 10^4 */
+    m->ppm = w * 10000 + micro / 100;
+    if (m->ppm == 0 && nonzero) m->ppm = 1;
+    m->bytes = 0;
+    return 0;
+  }
+  uint64_t b;
+  if (trig_parse_bytes(s, &b) != 0) return -1;
+  m->bytes = b;
+  m->ppm = 0;
+  return 0;
+}
+
+uint64_t trig_margin_next(const struct trig_margin *m, uint64_t level) {
+  if (trig_margin_off(m)) return UINT64_MAX;
+  uint64_t add;
+  if (m->ppm != 0) {
+    if (level == 0) return TRIG_PEAK_FIRST_BYTES;
+    double a = (double)level * ((double)m->ppm / 1e6);
+    add = a >= 1.8e19 ? UINT64_MAX : (uint64_t)a;
+    if (add == 0) add = 1;
+  } else {
+    add = m->bytes;
+  }
+  return level > UINT64_MAX - add ? UINT64_MAX : level + add;
+}
+
+static const struct {
+  const char *name;
+  int signo;
+} signal_names[] = {
+    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
+    {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+#ifdef SIGSTKFLT
+    {"STKFLT", SIGSTKFLT},
+#endif
+    {"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},   {"WINCH", SIGWINCH},
+    {"IO", SIGIO},       {"POLL", SIGPOLL},     {"PWR", SIGPWR},     {"SYS", SIGSYS},
+};
+
+/* Case-insensitive: does s start with the upper-case word w? */
+static const char *skip_word(const char *s, const char *w) {
+  for (; *w; s++, w++)
+    if (to_upper(*s) != *w) return NULL;
+  return s;
+}
+
+/* A small decimal number at s, all of the rest of s. -1 if not. */
+static int whole_number(const char *s) {
+  if (!is_digit(*s)) return -1;
+  int v = 0;
+  for (; is_digit(*s); s++) {
+    v = v * 10 + (*s - '0');
+    if (v > 100000) return -1;
+  }
+  return *s == 0 ? v : -1;
+}
+
+static int classify_signal(int signo) {
+  if (signo <= 0 || signo >= NSIG) return TRIG_SIG_UNKNOWN;
+  if (signo == SIGKILL || signo == SIGSTOP) return TRIG_SIG_UNCATCHABLE;
+  if (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL || signo == SIGTRAP)
+    return TRIG_SIG_FAULT;
+  if (signo > SIGSYS && signo < SIGRTMIN) return TRIG_SIG_RESERVED;
+  if (signo > SIGRTMAX) return TRIG_SIG_UNKNOWN;
+  return signo;
+}
+
+int trig_parse_signal(const char *s) {
+  if (s == NULL || *s == 0) return TRIG_SIG_UNKNOWN;
+  int n = whole_number(s);
+  if (n >= 0) return classify_signal(n);
+  const char *p = skip_word(s, "SIG");
+  if (p == NULL) p = s;
+  const char *q;
+  if ((q = skip_word(p, "RTMIN")) != NULL || (q = skip_word(p, "RTMAX")) != NULL) {
+    int base = to_upper(p[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
+    if (*q == 0) return classify_signal(base);
+    int off = whole_number(q + 1);
+    if (off < 0 || (*q != '+' && *q != '-') || (base == SIGRTMIN) != (*q == '+'))
+      return TRIG_SIG_UNKNOWN;
+    int signo = base == SIGRTMIN ? base + off : base - off;
+    if (signo < SIGRTMIN || signo > SIGRTMAX) return TRIG_SIG_UNKNOWN;
+    return classify_signal(signo);
+  }
+  for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++) {
+    q = skip_word(p, signal_names[i].name);
+    if (q != NULL && *q == 0) return classify_signal(signal_names[i].signo);
+  }
+  return TRIG_SIG_UNKNOWN;
+}
+
+/* ---- output patterns ------------------------------------------------------------ */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+int trig_pattern_check(const char *pat, enum trig_pattern_kind kind, char *err, size_t errlen) {
+  if (pat == NULL || *pat == 0) {
+    set_err(err, errlen, "is empty");
+    return -1;
+  }
+  for (const char *p = pat; *p; p++) {
+    if (*p != '%') continue;
+    p++;
+    if (*p == 'p' || *p == 't' || *p == '%') continue;
+    if (*p == 'n' && kind == TRIG_PATTERN_OUT) continue;
+    if (*p == 'n') {
+      set_err(err, errlen, "%%n has no meaning in a stream's name (use %%p, %%t or %%%%)");
+    } else if (*p == 0) {
+      set_err(err, errlen, "ends in a lone %% (write %%%% for a '%%')");
+    } else {
+      set_err(err, errlen, "has an unknown escape %%%c (use %%p, %s%%t or %%%%)", *p,
+              kind == TRIG_PATTERN_OUT ? "%n, " : "");
+    }
+    return -1;
+  }
+  if (ends_with(pat, "/")) {
+    set_err(err, errlen, "names a directory, not a file");
+    return -1;
+  }
+  if (kind == TRIG_PATTERN_OUT && !ends_with(pat, ".pb.gz") && !ends_with(pat, ".pb.zst") &&
+      !ends_with(pat, ".pb")) {
+    set_err(err, errlen, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)");
+    return -1;
+  }
+  return 0;
+}
+
+/* Appends s[0..n) at buf[*at], keeping room for the zero. -1 when full. */
+static int put(char *buf, size_t len, size_t *at, const char *s, size_t n) {
+  if (len == 0 || n > len - 1 - *at) return -1;
+  memcpy(buf + *at, s, n);
+  *at += n;
+  return 0;
+}
+
+int trig_pattern_absolute(const char *pat, const char *cwd, char *buf, size_t len) {
+  size_t at = 0;
+  if (pat[0] != '/' && cwd != NULL && cwd[0] != 0) {
+    for (const char *c = cwd; *c; c++)
+      if (put(buf, len, &at, c, 1) != 0 || (*c == '%' && put(buf, len, &at, "%", 1) != 0))
+        return -1;
+    if (!ends_with(cwd, "/") && put(buf, len, &at, "/", 1) != 0) return -1;
+  }
+  if (put(buf, len, &at, pat, strlen(pat)) != 0) return -1;
+  buf[at] = 0;
+  return 0;
+}
+
+int trig_pattern_expand(const char *pat, long pid, uint64_t seq, int64_t unix_time, char *buf,
+                        size_t len) {
+  size_t at = 0;
+  char num[32];
+  for (const char *p = pat; *p; p++) {
+    int rc;
+    if (*p != '%' || p[1] == 0) {
+      rc = put(buf, len, &at, p, 1);
+    } else {
+      p++;
+      int k = 0;
+      switch (*p) {
+        case 'p': k = snprintf(num, sizeof num, "%ld", pid); break;
+        case 'n': k = snprintf(num, sizeof num, "%llu", (unsigned long long)seq); break;
+        case 't': k = snprintf(num, sizeof num, "%lld", (long long)unix_time); break;
+        default: num[0] = *p, k = 1; break; /* %% (others were refused) */
+      }
+      rc = put(buf, len, &at, num, (size_t)k);
+    }
+    if (rc != 0) return -1;
+  }
+  if (len == 0) return -1;
+  buf[at] = 0;
+  return 0;
+}
+
+int trig_dirname(const char *path, char *buf, size_t len) {
+  const char *slash = strrchr(path, '/');
+  const char *d = ".";
+  size_t n = 1;
+  if (slash == path) {
+    d = "/";
+  } else if (slash != NULL) {
+    d = path;
+    n = (size_t)(slash - path);
+  }
+  if (n >= len) return -1;
+  memcpy(buf, d, n);
+  buf[n] = 0;
+  return 0;
+}
+
+int trig_pattern_per_process(const char *pat) {
+  for (const char *p = pat; *p; p++) {
+    if (*p != '%') continue;
+    p++;
+    if (*p == 'p' || *p == 't') return 1;
+    if (*p == 0) break;
+  }
+  return 0;
+}
+
+/* ---- the whole configuration ------------------------------------------------- */
+
+static const char *setting(const char *(*get)(const char *), const char *name) {
+  const char *v = get(name);
+  return v != NULL && *v != 0 ? v : NULL;
+}
+
+int trig_rate_rejected(const char *rate, uint64_t sampler_rate) {
+  uint64_t v;
+  if (rate == NULL || *rate == 0 || sampler_rate != 0) return 0;
+  return trig_parse_bytes(rate, &v) != 0 || v != 0;
+}
+
+int trig_config_needs_thread(const struct trig_config *cfg) {
+  return cfg->signo != 0 || cfg->interval_ms != 0 || cfg->inuse_interval != 0 ||
+         !trig_margin_off(&cfg->peak);
+}
+
+int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
+                      struct trig_config *cfg, char *err, size_t errlen) {
+  memset(cfg, 0, sizeof *cfg);
+  char why[256];
+
+  const char *out = setting(get, "ALLOCPROF_OUT");
+  if (out != NULL) {
+    if (trig_pattern_check(out, TRIG_PATTERN_OUT, why, sizeof why) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s %s", out, why);
+      return TRIG_CONFIG_BAD;
+    }
+    if (trig_pattern_absolute(out, cwd, cfg->out, sizeof cfg->out) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", out);
+      return TRIG_CONFIG_BAD;
+    }
+  }
+  const char *stream = setting(get, "ALLOCPROF_STREAM");
+  if (stream != NULL) {
+    if (trig_pattern_check(stream, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s %s", stream, why);
+      return TRIG_CONFIG_BAD;
+    }
+    if (trig_pattern_absolute(stream, cwd, cfg->stream, sizeof cfg->stream) != 0) {
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s is too long", stream);
+      return TRIG_CONFIG_BAD;
+    }
+  }
+
+  const char *sig = setting(get, "ALLOCPROF_SIGNAL");
+  if (sig != NULL) {
+    int s = trig_parse_signal(sig);
+    const char *what = NULL;
+    switch (s) {
+      case TRIG_SIG_UNKNOWN: what = "is not a signal name or number"; break;
+      case TRIG_SIG_UNCATCHABLE: what = "cannot be caught"; break;
+      case TRIG_SIG_FAULT: what = "reports faults; choose a signal such as SIGUSR2"; break;
+      case TRIG_SIG_RESERVED: what = "is reserved by the C library"; break;
+      default: cfg->signo = s; break;
+    }
+    if (what != NULL) {
+      set_err(err, errlen, "ALLOCPROF_SIGNAL=%s %s", sig, what);
+      return TRIG_CONFIG_BAD;
+    }
+  }
+  const char *interval = setting(get, "ALLOCPROF_INTERVAL");
+  if (interval != NULL && trig_parse_seconds(interval, &cfg->interval_ms) != 0) {
+    set_err(err, errlen, "ALLOCPROF_INTERVAL=%s is not a number of seconds (e.g. 30 or 0.5)",
+            interval);
+    return TRIG_CONFIG_BAD;
+  }
+  const char *growth = setting(get, "ALLOCPROF_INUSE_INTERVAL");
+  if (growth != NULL && trig_parse_bytes(growth, &cfg->inuse_interval) != 0) {
+    set_err(err, errlen, "ALLOCPROF_INUSE_INTERVAL=%s is not a byte count (e.g. 67108864 or 64m)",
+            growth);
+    return TRIG_CONFIG_BAD;
+  }
+  const char *peak = setting(get, "ALLOCPROF_PEAK");
+  if (peak != NULL && trig_parse_margin(peak, &cfg->peak) != 0) {
+    set_err(err, errlen,
+            "ALLOCPROF_PEAK=%s is not a margin (a percentage such as 10%% or a byte count such "
+            "as 64m)",
+            peak);
+    return TRIG_CONFIG_BAD;
+  }
+
+  if (out == NULL && stream == NULL) {
+    const char *set = sig != NULL        ? "ALLOCPROF_SIGNAL"
+                      : interval != NULL ? "ALLOCPROF_INTERVAL"
+                      : growth != NULL   ? "ALLOCPROF_INUSE_INTERVAL"
+                      : peak != NULL     ? "ALLOCPROF_PEAK"
+                                         : NULL;
+    if (set == NULL) return TRIG_CONFIG_NONE;
+    set_err(err, errlen, "%s is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is", set);
+    return TRIG_CONFIG_BAD;
+  }
+  return TRIG_CONFIG_OK;
+}
+
+/* ==== the runtime ============================================================== */
+
+/* Reasons for a dump (only told apart internally). */
+enum {
+  TRIG_EXIT = 1,
+  TRIG_SIGNAL = 2,
+  TRIG_INTERVAL = 4,
+  TRIG_GROWTH = 8,
+  TRIG_PEAK = 16,
+};
+
+/* Failures reported once each. */
+enum {
+  FAIL_OUT = 1,
+  FAIL_STREAM = 2,
+  FAIL_THREAD = 4,
+  FAIL_EXIT_WAIT = 8,
+};
+
+/* The exit dump waits this long for a dump in progress, then gives up. */
+#define TRIG_EXIT_WAIT_MS 10000
+/* How often the idle profiler thread checks that the program still has a
+ * thread besides it (see only_thread_left). */
+#define TRIG_LIVENESS_MS 1000
+
+static struct trig_config cfg; /* written at start and in a fork child only */
+static int armed;              /* cfg is valid and some output is set */
+static int thread_wanted;      /* cfg needs the thread and it could be made */
+
+static pthread_mutex_t trig_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t seq;            /* trig_lock: the next dump's %n */
+static int exiting;             /* trig_lock: the exit dump is done or running */
+static uint64_t peak_level;     /* trig_lock: in-use at the last peak dump */
+static int stream_fd = -1;      /* trig_lock: open on the stream, or -1 */
+static dev_t stream_dev;        /* trig_lock: what stream_fd was opened on */
+static ino_t stream_ino;
+
+static uint64_t growth_next = UINT64_MAX; /* relaxed: growth dump at this in-use */
+static uint64_t peak_next = UINT64_MAX;   /* relaxed: peak dump at this in-use */
+static int sig_pending, hook_pending;     /* atomic: set by the handler, the hook */
+static int exit_started;                  /* atomic: the exit dump has begun */
+static unsigned failed;                   /* atomic: FAIL_* reported so far */
+static uint32_t wake_word;                /* futex: bumped to wake the thread */
+static int late_child_handler;            /* atomic: child_late is registered */
+static int child_thread_made;             /* fork handlers (child): thread remade */
+
+/* ---- messages -------------------------------------------------------------------- */
+
+/* One line on stderr in one write (lines of two threads don't mix). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char line[1024];
+  int n = snprintf(line, sizeof line, "allocprof: ");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  size_t len = strlen(line);
+  line[len++] = '\n';
+  ssize_t w;
+  do w = write(2, line, len);
+  while (w < 0 && errno == EINTR);
+}
+
+/* The first failure of each kind is reported; later ones are silent. */
+static int first_failure(unsigned kind) {
+  return (__atomic_fetch_or(&failed, kind, __ATOMIC_RELAXED) & kind) == 0;
+}
+
+/* ---- waking the profiler thread ---------------------------------------------------
+ * Async-signal-safe: called from the signal handler and from the hook inside
+ * malloc and free. It keeps errno as it was. */
+
+static void wake(void) {
+  int saved = errno;
+  __atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  errno = saved;
+}
+
+static void on_signal(int signo) {
+  (void)signo;
+  __atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
+  wake();
+}
+
+/* prof_inuse_hook: after each sample or sampled free, outside every lock. */
+static void on_inuse(uint64_t inuse) {
+  if (inuse < LOAD_RELAXED(&growth_next) && inuse < LOAD_RELAXED(&peak_next)) return;
+  if (__atomic_exchange_n(&hook_pending, 1, __ATOMIC_ACQ_REL)) return;
+  wake();
+}
+
+/* ---- the stream ----------------------------------------------------------------------
+ * One fd, kept for the life of the process (so the stream survives a later
+ * chdir, chroot or drop of privileges), moved out of the low numbers that
+ * programs and shells pick for themselves, close-on-exec. A program may
+ * still close it or reuse its number: before each frame the fd is checked
+ * to be still the file we opened, and the file is opened again if not, or
+ * if someone removed it. */
+
+static int fd_move_high(int fd) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return fd;
+  rlim_t base = rl.rlim_cur / 2;
+  if (base > 1000) base = 1000;
+  if ((rlim_t)fd >= base) return fd;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
+  if (nfd < 0) return fd;
+  close(fd);
+  return nfd;
+}
+
+/* Opens the stream (trig_lock held, or at start). Returns 0, or -1 with err. */
+static int stream_open(char *err, size_t errlen) {
+  char path[TRIG_PATH_MAX];
+  if (trig_pattern_expand(cfg.stream, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
+      0) {
+    set_err(err, errlen, "the stream's name is too long");
+    return -1;
+  }
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    set_err(err, errlen, "%s is not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  stream_fd = fd_move_high(fd);
+  stream_dev = st.st_dev;
+  stream_ino = st.st_ino;
+  return 0;
+}
+
+/* Whether stream_fd is still open on the file we opened; *linked is
+ * whether that file still has a name. */
+static int stream_still_ours(int *linked) {
+  struct stat st;
+  int fl = fcntl(stream_fd, F_GETFL);
+  if (fl < 0 || !(fl & O_APPEND) || fstat(stream_fd, &st) != 0 || st.st_dev != stream_dev ||
+      st.st_ino != stream_ino)
+    return 0;
+  *linked = st.st_nlink > 0;
+  return 1;
+}
+
+/* Gives the stream's fd up; closed only if it is still ours. */
+static void stream_forget(void) {
+  int linked;
+  if (stream_fd >= 0 && stream_still_ours(&linked)) close(stream_fd);
+  stream_fd = -1;
+}
+
+/* The stream's fd, opened again if the program closed or reused it, or if
+ * the file was removed (nobody could read what we append). trig_lock held.
+ * -1 with err on failure. */
+static int stream_get(char *err, size_t errlen) {
+  int linked;
+  if (stream_fd >= 0 && stream_still_ours(&linked) && linked) return stream_fd;
+  stream_forget();
+  return stream_open(err, errlen) == 0 ? stream_fd : -1;
+}
+
+/* ---- dumping --------------------------------------------------------------------------- */
+
+static void child_late(void);
+
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+/* After a dump, or at start: the in-use levels of the next growth and peak
+ * dumps. crossed_peak: this dump was a peak dump (trig_lock held). */
+static void rearm(int crossed_peak) {
+  if (cfg.inuse_interval == 0 && trig_margin_off(&cfg.peak)) return;
+  struct prof_totals t;
+  prof_get_totals(&t);
+  if (cfg.inuse_interval != 0) STORE_RELAXED(&growth_next, sat_add(t.inuse_bytes, cfg.inuse_interval));
+  if (!trig_margin_off(&cfg.peak)) {
+    if (crossed_peak) {
+      uint64_t reached = LOAD_RELAXED(&peak_next);
+      peak_level = t.inuse_bytes > reached ? t.inuse_bytes : reached;
+    }
+    STORE_RELAXED(&peak_next, trig_margin_next(&cfg.peak, peak_level));
+  }
+}
+
+/* One dump to every output (trig_lock held). */
+static void dump(unsigned why) {
+  char err[640];
+  uint64_t n = seq++;
+  if (cfg.out[0] != 0) {
+    char path[TRIG_PATH_MAX];
+    if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
+        0) {
+      if (first_failure(FAIL_OUT)) say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
+    } else {
+      err[0] = 0;
+      if (prof_dump_file(path, err, sizeof err) != 0 && first_failure(FAIL_OUT))
+        say("heap profile not written: %s", err[0] ? err : path);
+    }
+  }
+  if (cfg.stream[0] != 0) {
+    err[0] = 0;
+    int fd = stream_get(err, sizeof err);
+    if (fd >= 0) {
+      if (prof_dump_stream(fd, err, sizeof err) != 0 && first_failure(FAIL_STREAM))
+        say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
+    } else if (first_failure(FAIL_STREAM)) {
+      say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
+    }
+  }
+  rearm((why & TRIG_PEAK) != 0);
+}
+
+/* A dump by the profiler thread: none once the exit dump has begun. */
+static void thread_dump(unsigned why) {
+  pthread_mutex_lock(&trig_lock);
+  if (!exiting) dump(why);
+  pthread_mutex_unlock(&trig_lock);
+  /* profile.c registers its fork handler at its first dump; ours that makes
+   * the thread again in a child must run after it (see fork_child). Only
+   * this thread registers; the flag is raised once it is done. */
+  if (!__atomic_load_n(&late_child_handler, __ATOMIC_ACQUIRE) &&
+      pthread_atfork(NULL, NULL, child_late) == 0)
+    __atomic_store_n(&late_child_handler, 1, __ATOMIC_RELEASE);
+}
+
+/* At exit, on the exiting thread, once. Other threads may still be running
+ * and allocating: nothing here stops them, and the dump holds no lock of
+ * theirs while it allocates. A dump already running on the profiler thread
+ * is waited for (up to TRIG_EXIT_WAIT_MS); later ones are refused. */
+__attribute__((destructor)) static void trig_at_exit(void) {
+  if (!armed || __atomic_exchange_n(&exit_started, 1, __ATOMIC_ACQ_REL)) return;
+  /* exit() from a signal handler that interrupted this thread inside the
+   * profiler: the profiler's lock may be ours already */
+  if (!prof_guard_enter()) {
+    if (first_failure(FAIL_EXIT_WAIT)) say("exit profile not written: exit() was called from inside the profiler");
+    return;
+  }
+  prof_guard_exit();
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += TRIG_EXIT_WAIT_MS / 1000;
+  if (pthread_mutex_timedlock(&trig_lock, &until) != 0) {
+    if (first_failure(FAIL_EXIT_WAIT)) say("exit profile not written: a dump in progress did not finish");
+    return;
+  }
+  exiting = 1;
+  dump(TRIG_EXIT);
+  pthread_mutex_unlock(&trig_lock);
+  wake(); /* the thread sees exit_started and ends */
+}
+
+/* ---- the profiler thread ------------------------------------------------------------- */
+
+/* Which of the growth and peak thresholds in-use has reached. */
+static unsigned thresholds_reached(void) {
+  struct prof_totals t;
+  prof_get_totals(&t);
+  unsigned why = 0;
+  if (t.inuse_bytes >= LOAD_RELAXED(&growth_next)) why |= TRIG_GROWTH;
+  if (t.inuse_bytes >= LOAD_RELAXED(&peak_next)) why |= TRIG_PEAK;
+  return why;
+}
+
+/* Whether the program's main thread has ended (pthread_exit) and this thread
+ * is the only one left. glibc ends the process when its last thread ends:
+ * this thread must not be the one that keeps it alive, so it then returns,
+ * and the process exits with status 0 as it would have without us. */
+static int only_thread_left(void) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)getpid());
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *p = strrchr(buf, ')');
+  if (p == NULL || (p[2] != 'Z' && p[2] != 'X')) return 0; /* the main thread lives */
+  fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  p = strrchr(buf, ')');
+  /* num_threads is field 20; p is at the end of field 2 */
+  for (int field = 2; p != NULL && field < 20; field++) {
+    p = strchr(p + 1, ' ');
+  }
+  return p != NULL && atol(p + 1) <= 2; /* the zombie main thread and us */
+}
+
+static void futex_wait(uint32_t seen, uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+  syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+static void *profiler_thread(void *arg) {
+  (void)arg;
+  pthread_setname_np(pthread_self(), "allocprof");
+  uint64_t now = alloc_now_ms();
+  uint64_t next_tick = cfg.interval_ms ? now + cfg.interval_ms : 0;
+  uint64_t next_check = now + TRIG_LIVENESS_MS;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&exit_started, __ATOMIC_ACQUIRE)) return NULL;
+    now = alloc_now_ms();
+    unsigned why = 0;
+    if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL)) why |= TRIG_SIGNAL;
+    if (next_tick != 0 && now >= next_tick) {
+      why |= TRIG_INTERVAL;
+      next_tick += cfg.interval_ms;
+      if (next_tick <= now) next_tick = now + cfg.interval_ms; /* missed ticks are not made up */
+    }
+    if (__atomic_exchange_n(&hook_pending, 0, __ATOMIC_ACQ_REL)) why |= thresholds_reached();
+    if (why != 0) {
+      thread_dump(why);
+      continue;
+    }
+    if (now >= next_check) {
+      if (only_thread_left()) return NULL;
+      next_check = now + TRIG_LIVENESS_MS;
+    }
+    uint64_t wait = next_check - now;
+    if (next_tick != 0 && next_tick - now < wait) wait = next_tick - now;
+    futex_wait(seen, wait);
+  }
+}
+
+/* Starts the thread with every signal blocked. Returns 0 or an errno. */
+static int thread_start(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t tid;
+  /* pthread_create allocates: not a sample (a child's thread must not find
+   * a threshold crossed before every fork handler has run) */
+  int entered = prof_guard_enter();
+  int e = pthread_create(&tid, &attr, profiler_thread, NULL);
+  if (entered) prof_guard_exit();
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return e;
+}
+
+static void thread_start_or_say(void) {
+  int e = thread_start();
+  if (e == 0) return;
+  thread_wanted = 0;
+  __atomic_store_n(&prof_inuse_hook, NULL, __ATOMIC_RELEASE);
+  if (first_failure(FAIL_THREAD))
+    say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
+}
+
+/* ---- fork --------------------------------------------------------------------------------
+ * The forking thread is the child's only thread. fork_child (registered at
+ * start, after the allocator's own handler, which must release the
+ * allocator's locks first) resets our state; the thread is made again by
+ * child_late once profile.c has a fork handler (registered at its first
+ * dump, after ours), so that the new thread cannot start a dump before
+ * profile.c has reset its own state; until child_late is registered,
+ * fork_child makes it. Both run on the child's one thread, in turn. */
+
+static void fork_child(void) {
+  pthread_mutex_init(&trig_lock, NULL);
+  seq = 0;
+  exiting = 0;
+  __atomic_store_n(&exit_started, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&sig_pending, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&hook_pending, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
+  /* a stream named by the parent's pid or time: the child opens its own at
+   * its first frame */
+  if (trig_pattern_per_process(cfg.stream)) stream_forget();
+  child_thread_made = 0;
+  if (thread_wanted && !__atomic_load_n(&late_child_handler, __ATOMIC_ACQUIRE)) {
+    thread_start_or_say();
+    child_thread_made = 1;
+  }
+}
+
+static void child_late(void) {
+  if (thread_wanted && !child_thread_made) thread_start_or_say();
+  child_thread_made = 1;
+}
+
+/* ---- start ----------------------------------------------------------------------------------- */
+
+static const char *env(const char *name) { return getenv(name); }
+
+/* The output directory exists and is writable; the stream opens. */
+static int check_outputs(char *err, size_t errlen) {
+  if (cfg.out[0] != 0) {
+    const char *value = getenv("ALLOCPROF_OUT");
+    char path[TRIG_PATH_MAX], dir[TRIG_PATH_MAX];
+    struct stat st;
+    if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) != 0 ||
+        trig_dirname(path, dir, sizeof dir) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
+      return -1;
+    }
+    if (stat(dir, &st) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
+              errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+      return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s: %s is not a directory", value, dir);
+      return -1;
+    }
+    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s is not writable", value, dir);
+      return -1;
+    }
+  }
+  if (cfg.stream[0] != 0) {
+    char why[TRIG_PATH_MAX + 128];
+    if (stream_open(why, sizeof why) != 0) {
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", getenv("ALLOCPROF_STREAM"), why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+__attribute__((constructor)) static void trig_start(void) {
+  char cwd_buf[TRIG_PATH_MAX];
+  const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
+  char err[TRIG_PATH_MAX + 256];
+  int rc = trig_config_parse(env, cwd, &cfg, err, sizeof err);
+  if (rc == TRIG_CONFIG_NONE) return;
+  /* The allocator (and its fork handler) first: prof_init must not undo a
+   * rate set here, and our fork handler must run after the allocator's. */
+  alloc_init_once();
+  /* A bad ALLOCPROF_RATE: the sampler has said so, and that profiling is off */
+  if (trig_rate_rejected(getenv("ALLOCPROF_RATE"), prof_rate())) return;
+  if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
+  if (rc != TRIG_CONFIG_OK) {
+    say("%s; profiling is off", err);
+    prof_set_rate(0);
+    return;
+  }
+  armed = 1;
+  pthread_atfork(NULL, NULL, fork_child);
+  rearm(0);
+  if (!trig_config_needs_thread(&cfg)) return;
+  thread_wanted = 1;
+  if (cfg.inuse_interval != 0 || !trig_margin_off(&cfg.peak))
+    __atomic_store_n(&prof_inuse_hook, on_inuse, __ATOMIC_RELEASE);
+  thread_start_or_say();
+  if (!thread_wanted || cfg.signo == 0) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART; /* the program's system calls go on undisturbed */
+  sigemptyset(&sa.sa_mask);
+  sigaction(cfg.signo, &sa, NULL);
+}

@@ -1,0 +1,121 @@
+/* triggers.h: the pure half of triggers.c, the ALLOCPROF_* settings that say
+ * when heap profiles are written and where: parsing each value, checking and
+ * expanding the output patterns. No call here touches the process (no
+ * environment, no files, no signals), so unit tests call them directly
+ * (tests/unit/test_prof_config.c, test_prof_outpath.c). The runtime around
+ * them, and what each setting means, is described at the top of triggers.c.
+ *
+ * Calls that can fail return 0 (or a value >= 0) on success and -1 (or
+ * another negative code) on failure; those with err write one line without a
+ * newline and without the "allocprof: " prefix to err[errlen]. */
+#ifndef PROF_TRIGGERS_H
+#define PROF_TRIGGERS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#pragma GCC visibility push(hidden)
+
+/* Longest path, pattern or expanded, including its terminating zero. */
+#define TRIG_PATH_MAX PATH_MAX
+
+/* ---- values ------------------------------------------------------------------ */
+
+/* A byte count: decimal digits with an optional k/K, m/M or g/G suffix
+ * (powers of 1024), the grammar of ALLOCPROF_RATE. Returns 0 and *out, or -1. */
+int trig_parse_bytes(const char *s, uint64_t *out);
+
+/* Seconds: decimal digits with an optional fraction and an optional "s"
+ * ("30", "0.5", "2s"), at most 10^9. *ms gets milliseconds, rounded up to
+ * 1 when the value is positive but under a millisecond; "0" gives 0 (off).
+ * Returns 0, or -1. */
+int trig_parse_seconds(const char *s, uint64_t *ms);
+
+/* The peak trigger's margin: a percentage ("10%", "2.5%") or a byte count
+ * (trig_parse_bytes). Off when both fields are 0. */
+struct trig_margin {
+  uint64_t bytes; /* a byte margin, or 0 */
+  uint64_t ppm;   /* a percentage in millionths (10% = 100000), or 0 */
+};
+int trig_parse_margin(const char *s, struct trig_margin *m);
+static inline int trig_margin_off(const struct trig_margin *m) { return m->bytes == 0 && m->ppm == 0; }
+
+/* Below this the percentage of a peak level means little: the first peak
+ * dump under a percentage margin waits for in-use to reach it. */
+#define TRIG_PEAK_FIRST_BYTES ((uint64_t)1 << 20)
+
+/* The in-use level at which the next peak dump happens, given the level of
+ * the last one (0: none yet). Saturates at UINT64_MAX; UINT64_MAX when the
+ * margin is off. */
+uint64_t trig_margin_next(const struct trig_margin *m, uint64_t level);
+
+/* A signal: a name with or without "SIG" in any case ("SIGUSR2", "usr2"),
+ * "RTMIN+n"/"RTMAX-n", or a number. Returns the signal number, or one of: */
+#define TRIG_SIG_UNKNOWN (-1)     /* not a signal name or number */
+#define TRIG_SIG_UNCATCHABLE (-2) /* SIGKILL, SIGSTOP */
+#define TRIG_SIG_FAULT (-3)       /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP */
+#define TRIG_SIG_RESERVED (-4)    /* between 32 and SIGRTMIN: the C library's */
+int trig_parse_signal(const char *s);
+
+/* ---- output patterns ----------------------------------------------------------
+ * ALLOCPROF_OUT: %p the process id, %n the dump's sequence number (0, 1, 2...
+ * per process), %t the unix time in seconds, %% a '%'; it must end in
+ * ".pb.gz", ".pb.zst" or ".pb". ALLOCPROF_STREAM: %p, %t and %% only, any
+ * ending. */
+
+enum trig_pattern_kind { TRIG_PATTERN_OUT, TRIG_PATTERN_STREAM };
+
+/* Checks pat's escapes, its last component and (OUT) its ending. Returns 0, or
+ * -1 with the reason in err (it does not repeat pat). */
+int trig_pattern_check(const char *pat, enum trig_pattern_kind kind, char *err, size_t errlen);
+
+/* pat made absolute: cwd (its '%' doubled) + "/" + pat when pat is relative
+ * and cwd is not NULL, else pat. Returns 0, or -1 when buf is too small. */
+int trig_pattern_absolute(const char *pat, const char *cwd, char *buf, size_t len);
+
+/* pat expanded (pat checked). Returns 0, or -1 when buf is too small. */
+int trig_pattern_expand(const char *pat, long pid, uint64_t seq, int64_t unix_time, char *buf,
+                        size_t len);
+
+/* The directory part of path: "." when there is no '/', "/" for "/x".
+ * Returns 0, or -1 when buf is too small. */
+int trig_dirname(const char *path, char *buf, size_t len);
+
+/* Whether pat contains an escape that differs between processes (%p, %t). */
+int trig_pattern_per_process(const char *pat);
+
+/* ---- the whole configuration ------------------------------------------------- */
+
+struct trig_config {
+  char out[TRIG_PATH_MAX];    /* ALLOCPROF_OUT made absolute; "" when unset */
+  char stream[TRIG_PATH_MAX]; /* ALLOCPROF_STREAM made absolute; "" when unset */
+  int signo;                  /* ALLOCPROF_SIGNAL; 0: off */
+  uint64_t interval_ms;       /* ALLOCPROF_INTERVAL; 0: off */
+  uint64_t inuse_interval;    /* ALLOCPROF_INUSE_INTERVAL, bytes; 0: off */
+  struct trig_margin peak;    /* ALLOCPROF_PEAK; off when trig_margin_off */
+};
+
+#define TRIG_CONFIG_OK 0     /* something to do: cfg filled */
+#define TRIG_CONFIG_NONE 1   /* nothing set: nothing to do */
+#define TRIG_CONFIG_BAD (-1) /* a bad setting: err says which and why */
+
+/* Reads the settings through get (getenv in the library, a table in tests)
+ * and checks their syntax; relative patterns are made absolute against cwd
+ * (NULL: left as they are). Empty values count as unset. Checks nothing on
+ * disk, and not ALLOCPROF_RATE (the sampler's; see trig_rate_rejected).
+ * Returns one of TRIG_CONFIG_*. */
+int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
+                      struct trig_config *cfg, char *err, size_t errlen);
+
+/* Whether the sampler turned down ALLOCPROF_RATE=rate (NULL: unset): the
+ * rate it runs at is 0 though rate is set and is not a zero. The sampler
+ * has then printed its line and profiling is off; the triggers stay off
+ * without a second line. */
+int trig_rate_rejected(const char *rate, uint64_t sampler_rate);
+
+/* Whether the configuration needs the profiler thread (any trigger but exit). */
+int trig_config_needs_thread(const struct trig_config *cfg);
+
+#pragma GCC visibility pop
+#endif /* PROF_TRIGGERS_H */

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# trig_tests.sh LIBALLOC TRIG_HOST TRIG_CHECK CASE
+#
+# The profiler's triggers (libprof/triggers.c) on a real program, trig_host,
+# run with LIBALLOC in LD_PRELOAD; what it writes is read back with
+# trig_check (the formats library). Every profile written must read as a
+# whole profile, and no temporary file may be left behind. CASE is one of:
+#
+#   signal        ALLOCPROF_SIGNAL=USR2: a profile appears while the program
+#                 runs on (its blocking read() is not interrupted), then the
+#                 exit dump; output and exit status are the program's own
+#   signal_number the same with ALLOCPROF_SIGNAL=12 (SIGUSR2's number)
+#   interval      ALLOCPROF_INTERVAL=1 on a 3.5 s run: >= 3 dumps + exit,
+#                 %n 0, 1, 2... without a gap
+#   exit_return   exit dump when main returns; exactly one file
+#   exit_threads  exit() while 4 threads allocate: one whole exit profile, no
+#                 hang (5 runs); then while the profiler thread dumps every
+#                 10 ms as well (5 runs)
+#   pthread_exit  main ends with pthread_exit while the profiler thread runs:
+#                 the process still ends, with status 0 and its exit dump
+#   inuse         ALLOCPROF_INUSE_INTERVAL=8m on a heap growing to 64 MiB:
+#                 >= 4 growth dumps, each with more in use than the last
+#   peak_percent  ALLOCPROF_PEAK=50%: dumps while the heap reaches new highs,
+#   peak_bytes    none while it regrows below the old high, more above it;
+#                 ALLOCPROF_PEAK=8m the same
+#   fork          a child that exit()s writes its own %p files, numbered from
+#                 0, with interval dumps of its own (its profiler thread is
+#                 made again); a child that _exit()s writes none
+#   fork_late     the same with the fork after the parent's first dump (the
+#                 child's thread is then made by the later fork handler)
+#   stream_kill   ALLOCPROF_STREAM alone, every 0.2 s, then kill -9: every
+#                 complete frame decodes, no profile file appears
+#   stream_exit   ALLOCPROF_STREAM=...%p... with ALLOCPROF_OUT: one frame per
+#                 file written, the exit dump included
+#   stream_fork   a stream without %p shared by parent and child: frames of
+#                 both, none torn
+#   tmpfiles      30-odd dumps at 0.05 s intervals: every file whole, no .tmp
+#   bad.NAME      a bad setting: exactly one line on stderr naming the
+#                 variable, stdout and exit status those of the program run
+#                 without the profiler, no file written
+set -u
+
+if [ $# -ne 4 ]; then
+  echo "usage: trig_tests.sh LIBALLOC TRIG_HOST TRIG_CHECK CASE" >&2
+  exit 2
+fi
+LIB=$(readlink -f "$1")
+HOST=$(readlink -f "$2")
+CHECK=$(readlink -f "$3")
+CASE=$4
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-trig.XXXXXX") || exit 1
+BG=
+cleanup() {
+  [ -n "$BG" ] && kill -9 "$BG" 2>/dev/null
+  chmod -R u+w "$TMP" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+export LC_ALL=C
+unset ALLOCPROF_OUT ALLOCPROF_STREAM ALLOCPROF_SIGNAL ALLOCPROF_INTERVAL \
+      ALLOCPROF_INUSE_INTERVAL ALLOCPROF_PEAK ALLOCPROF_RATE ALLOCPROF_SEED
+D=$TMP/out
+mkdir "$D"
+
+fail() {
+  echo "trig.$CASE: FAIL: $*" >&2
+  echo "--- files in $D:" >&2
+  ls -la "$D" >&2
+  [ -f "$TMP/stderr" ] && { echo "--- stderr:" >&2; cat "$TMP/stderr" >&2; }
+  exit 1
+}
+
+# run ENV... -- ARGS...: trig_host under the profiler; stdout, stderr and the
+# status in $TMP/stdout, $TMP/stderr, $STATUS.
+run() {
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  env "${envs[@]}" LD_PRELOAD="$LIB" "$HOST" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  STATUS=$?
+}
+
+# The profile files in $D matching a glob, sorted by their %n (the last
+# dot-separated number before .pb.gz).
+profiles() {
+  (cd "$D" && ls $1 2>/dev/null) | sort -t. -k$2,$2n
+}
+
+# Every profile in $D reads whole; nothing temporary is left.
+check_dir() {
+  local left
+  left=$(cd "$D" && ls -a | grep -E '\.tmp|^\.heap|~$')
+  [ -z "$left" ] || fail "temporary files left behind: $left"
+  local files
+  files=$(cd "$D" && ls | grep -E '\.pb(\.gz|\.zst)?$')
+  if [ -n "$files" ]; then
+    (cd "$D" && "$CHECK" profile $files >"$TMP/check" 2>&1) || { cat "$TMP/check" >&2; fail "a profile does not read"; }
+  fi
+}
+
+# The %n of each file of a list, space-separated; they must be 0, 1, 2...
+check_sequence() {
+  local want=0 f n
+  for f in $1; do
+    n=${f%.pb.gz}
+    n=${n##*.}
+    [ "$n" = "$want" ] || fail "sequence numbers not 0, 1, 2...: got $n where $want was due in: $(echo $1)"
+    want=$((want + 1))
+  done
+}
+
+expect_status() {
+  [ "$STATUS" = "$1" ] || fail "exit status $STATUS, expected $1"
+}
+
+expect_no_stderr() {
+  [ ! -s "$TMP/stderr" ] || fail "unexpected stderr: $(cat "$TMP/stderr")"
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
+have_file() { [ -s "$1" ]; }
+has_line() { grep -qx "$2" "$1" 2>/dev/null; }
+
+signal_case() { # signal_case SIGNAL_SETTING
+  env ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_SIGNAL="$1" LD_PRELOAD="$LIB" \
+    "$HOST" wait "$TMP/stop" 7 >"$TMP/stdout" 2>"$TMP/stderr" &
+  BG=$!
+  wait_for 20 has_line "$TMP/stdout" ready || fail "the program did not start"
+  kill -USR2 "$BG" || fail "cannot signal the program"
+  wait_for 30 have_file "$D/heap.$BG.0.pb.gz" || fail "no profile after the signal"
+  kill -0 "$BG" 2>/dev/null || fail "the program died of the signal"
+  "$CHECK" profile "$D/heap.$BG.0.pb.gz" >/dev/null || fail "the signal's profile does not read"
+  # a second signal, a second profile
+  kill -USR2 "$BG"
+  wait_for 30 have_file "$D/heap.$BG.1.pb.gz" || fail "no profile after the second signal"
+  touch "$TMP/stop"
+  wait "$BG"
+  STATUS=$?
+  local pid=$BG
+  BG=
+  expect_status 7
+  expect_no_stderr
+  [ "$(cat "$TMP/stdout")" = "$(printf 'ready\nbye')" ] || fail "stdout changed: $(cat "$TMP/stdout")"
+  have_file "$D/heap.$pid.2.pb.gz" || fail "no exit profile"
+  [ "$(ls "$D" | wc -l)" = 3 ] || fail "expected 3 files"
+  check_dir
+}
+
+bad_case() { # bad_case VARIABLE ENV...: one line naming VARIABLE
+  local var=$1
+  shift
+  "$HOST" hello 3 >"$TMP/plain.stdout" 2>"$TMP/plain.stderr"
+  local plain=$?
+  run "$@" -- hello 3
+  [ "$STATUS" = "$plain" ] || fail "exit status $STATUS, $plain without the profiler"
+  cmp -s "$TMP/stdout" "$TMP/plain.stdout" || fail "stdout changed: $(cat "$TMP/stdout")"
+  [ "$(wc -l <"$TMP/stderr")" = 1 ] || fail "expected one line on stderr"
+  grep -q "^allocprof: $var" "$TMP/stderr" || fail "the line does not start with allocprof: $var"
+  grep -q "profiling is off" "$TMP/stderr" || fail "the line does not say profiling is off"
+  [ -z "$(ls -A "$D")" ] || fail "files written"
+}
+
+case $CASE in
+signal) signal_case USR2 ;;
+signal_number) signal_case 12 ;;
+
+interval)
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=1 -- run 3500 0 return
+  expect_status 0
+  expect_no_stderr
+  files=$(profiles 'heap.*.pb.gz' 2)
+  [ "$(echo $files | wc -w)" -ge 4 ] || fail "expected >= 3 interval dumps + the exit dump"
+  check_sequence "$files"
+  check_dir
+  ;;
+
+exit_return)
+  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" -- run 200 4 return
+  expect_status 4
+  expect_no_stderr
+  [ "$(cat "$TMP/stdout")" = done ] || fail "stdout changed"
+  [ "$(ls "$D" | wc -l)" = 1 ] || fail "expected exactly one profile"
+  ls "$D" | grep -qE '^heap\.[0-9]+\.0\.pb\.gz$' || fail "unexpected name $(ls "$D")"
+  check_dir
+  ;;
+
+exit_threads)
+  for i in 1 2 3 4 5; do
+    rm -f "$D"/*
+    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=4096 -- threads 4
+    expect_status 4
+    expect_no_stderr
+    [ "$(ls "$D")" = heap.0.pb.gz ] || fail "run $i: expected exactly heap.0.pb.gz"
+    check_dir
+  done
+  # the same while the profiler thread dumps every 10 ms: exit may come in
+  # the middle of one, and waits for it
+  for i in 1 2 3 4 5; do
+    rm -f "$D"/*
+    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=4096 ALLOCPROF_INTERVAL=0.01 -- threads 4
+    expect_status 4
+    expect_no_stderr
+    check_sequence "$(profiles 'heap.*.pb.gz' 2)"
+    check_dir
+  done
+  ;;
+
+pthread_exit)
+  start=$SECONDS
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=10 -- pthread_exit
+  expect_status 0
+  expect_no_stderr
+  [ $((SECONDS - start)) -lt 8 ] || fail "the process lingered $((SECONDS - start)) s"
+  [ "$(ls "$D")" = heap.0.pb.gz ] || fail "expected exactly the exit profile"
+  check_dir
+  ;;
+
+inuse)
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=64k ALLOCPROF_INUSE_INTERVAL=8m -- grow 64 20
+  expect_status 0
+  expect_no_stderr
+  files=$(profiles 'heap.*.pb.gz' 2)
+  n=$(echo $files | wc -w)
+  [ "$n" -ge 5 ] || fail "expected >= 4 growth dumps + the exit dump, got $n files"
+  check_sequence "$files"
+  check_dir
+  # each growth dump has more in use than the last; the exit dump (the last
+  # file) may come after the heap stopped growing: no less than the last
+  prev=-1
+  last=$(echo $files | awk '{print $NF}')
+  for f in $files; do
+    in=$("$CHECK" inuse "$D/$f") || fail "$f does not read"
+    if [ "$f" = "$last" ]; then
+      [ "$in" -ge "$prev" ] || fail "$f: in use $in at exit, less than the previous $prev"
+    else
+      [ "$in" -gt "$prev" ] || fail "$f: in use $in, not more than the previous $prev"
+    fi
+    prev=$in
+  done
+  first=$("$CHECK" inuse "$D/heap.0.pb.gz")
+  [ "$first" -ge $((4 << 20)) ] || fail "the first growth dump came early: $first bytes in use"
+  # the control: without the setting, only the exit dump
+  rm -f "$D"/*
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=64k -- grow 64 0
+  [ "$(ls "$D")" = heap.0.pb.gz ] || fail "without ALLOCPROF_INUSE_INTERVAL: $(ls "$D")"
+  ;;
+
+peak_percent | peak_bytes)
+  margin=50%
+  [ "$CASE" = peak_bytes ] && margin=8m
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=64k ALLOCPROF_PEAK=$margin -- peak "$D" 10
+  expect_status 0
+  expect_no_stderr
+  p1=$(sed -n 's/^phase1=//p' "$TMP/stdout")
+  p2=$(sed -n 's/^phase2=//p' "$TMP/stdout")
+  p3=$(sed -n 's/^phase3=//p' "$TMP/stdout")
+  [ -n "$p1" ] && [ -n "$p3" ] || fail "unexpected output: $(cat "$TMP/stdout")"
+  [ "$p1" -ge 2 ] || fail "growing to 32 MiB made $p1 peak dumps, expected >= 2"
+  [ "$p2" = "$p1" ] || fail "regrowing to 16 MiB (below the peak) dumped: $p1 -> $p2"
+  [ "$p3" -gt "$p2" ] || fail "growing to 96 MiB (a new peak) did not dump: $p2 -> $p3"
+  check_sequence "$(profiles 'heap.*.pb.gz' 2)"
+  check_dir
+  ;;
+
+fork | fork_late)
+  delay=0
+  [ "$CASE" = fork_late ] && delay=1400
+  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_INTERVAL=1 -- fork 2600 $delay
+  expect_status 0
+  expect_no_stderr
+  read -r parent a b < <(sed -n 's/^parent=\([0-9]*\) a=\([0-9]*\) b=\([0-9]*\)$/\1 \2 \3/p' "$TMP/stdout")
+  [ -n "${b:-}" ] || fail "unexpected output: $(cat "$TMP/stdout")"
+  pf=$(profiles "heap.$parent.*.pb.gz" 3)
+  af=$(profiles "heap.$a.*.pb.gz" 3)
+  [ "$(echo $pf | wc -w)" -ge 3 ] || fail "parent: expected >= 2 interval dumps + exit, got: $(echo $pf)"
+  [ "$(echo $af | wc -w)" -ge 3 ] || fail "child: expected >= 2 interval dumps + exit, got: $(echo $af)"
+  check_sequence "$pf"
+  check_sequence "$af"
+  [ -z "$(profiles "heap.$b.*.pb.gz" 3)" ] || fail "the child that _exit()ed wrote a profile"
+  [ "$(ls "$D" | wc -l)" = "$(( $(echo $pf | wc -w) + $(echo $af | wc -w) ))" ] || fail "files of other processes"
+  check_dir
+  ;;
+
+stream_kill)
+  env ALLOCPROF_STREAM="$D/snap.zst" ALLOCPROF_INTERVAL=0.2 LD_PRELOAD="$LIB" \
+    "$HOST" forever >"$TMP/stdout" 2>"$TMP/stderr" &
+  BG=$!
+  wait_for 20 has_line "$TMP/stdout" ready || fail "the program did not start"
+  frames() { "$CHECK" stream "$D/snap.zst" 2>/dev/null | sed -n 's/^frames=\([0-9]*\).*/\1/p'; }
+  enough() { [ "$(frames)" -ge 5 ] 2>/dev/null; }
+  wait_for 60 enough || fail "fewer than 5 frames after a minute"
+  sleep 0.3
+  kill -9 "$BG"
+  wait "$BG" 2>/dev/null
+  BG=
+  "$CHECK" stream "$D/snap.zst" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "the stream does not read"; }
+  n=$(sed -n 's/^frames=\([0-9]*\).*/\1/p' "$TMP/check")
+  [ "$n" -ge 5 ] || fail "only $n whole frames: $(cat "$TMP/check")"
+  expect_no_stderr
+  [ "$(ls "$D")" = snap.zst ] || fail "files besides the stream"
+  ;;
+
+stream_exit)
+  run ALLOCPROF_STREAM="$D/snap.%p.zst" ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=0.5 -- run 1800 0 exit
+  expect_status 0
+  expect_no_stderr
+  nfiles=$(ls "$D" | grep -c '\.pb\.gz$')
+  [ "$nfiles" -ge 4 ] || fail "expected >= 3 interval dumps + exit, got $nfiles"
+  streams=$(ls "$D" | grep '^snap\.[0-9]*\.zst$')
+  [ "$(echo "$streams" | wc -l)" = 1 ] || fail "expected one stream named by the pid: $streams"
+  "$CHECK" stream "$D/$streams" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "the stream does not read"; }
+  grep -qx "frames=$nfiles bad=0 truncated=0" "$TMP/check" || fail "expected $nfiles frames: $(cat "$TMP/check")"
+  check_dir
+  ;;
+
+stream_fork)
+  run ALLOCPROF_STREAM="$D/snap.zst" ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_INTERVAL=0.5 -- fork 1600 0
+  expect_status 0
+  expect_no_stderr
+  read -r parent a b < <(sed -n 's/^parent=\([0-9]*\) a=\([0-9]*\) b=\([0-9]*\)$/\1 \2 \3/p' "$TMP/stdout")
+  [ -n "${a:-}" ] || fail "unexpected output: $(cat "$TMP/stdout")"
+  ls "$D" | grep -q "^heap\.$a\." || fail "the child wrote no profile"
+  nfiles=$(ls "$D" | grep -c '\.pb\.gz$')
+  "$CHECK" stream "$D/snap.zst" >"$TMP/check" 2>&1 || { cat "$TMP/check" >&2; fail "the stream does not read"; }
+  grep -qx "frames=$nfiles bad=0 truncated=0" "$TMP/check" || fail "expected $nfiles frames (one per profile file): $(cat "$TMP/check")"
+  check_dir
+  ;;
+
+tmpfiles)
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=0.05 -- run 1500 0 exit
+  expect_status 0
+  expect_no_stderr
+  files=$(profiles 'heap.*.pb.gz' 2)
+  [ "$(echo $files | wc -w)" -ge 10 ] || fail "expected many dumps, got $(echo $files | wc -w)"
+  check_sequence "$files"
+  check_dir
+  ;;
+
+bad.signal_name) bad_case ALLOCPROF_SIGNAL ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_SIGNAL=FOO ;;
+bad.signal_kill) bad_case ALLOCPROF_SIGNAL ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_SIGNAL=SIGKILL ;;
+bad.no_dir) bad_case ALLOCPROF_OUT ALLOCPROF_OUT="$D/nope/heap.%n.pb.gz" ;;
+bad.rate) bad_case ALLOCPROF_RATE ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=lots ;;
+bad.rate_and_signal) # two bad settings: still one line
+  bad_case ALLOCPROF_RATE ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=lots ALLOCPROF_SIGNAL=FOO ;;
+bad.ending) bad_case ALLOCPROF_OUT ALLOCPROF_OUT="$D/heap.%n.txt" ;;
+bad.escape) bad_case ALLOCPROF_OUT ALLOCPROF_OUT="$D/heap.%q.pb" ;;
+bad.interval) bad_case ALLOCPROF_INTERVAL ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=soon ;;
+bad.inuse) bad_case ALLOCPROF_INUSE_INTERVAL ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INUSE_INTERVAL=-5 ;;
+bad.peak) bad_case ALLOCPROF_PEAK ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_PEAK=lots ;;
+bad.stream_dir) bad_case ALLOCPROF_STREAM ALLOCPROF_STREAM="$D/nope/snap.zst" ;;
+bad.no_output) bad_case ALLOCPROF_SIGNAL ALLOCPROF_SIGNAL=USR2 ;;
+bad.not_writable)
+  if [ "$(id -u)" = 0 ]; then
+    echo "trig.$CASE: skipped: root may write anywhere"
+    exit 77
+  fi
+  mkdir "$D/ro" && chmod 555 "$D/ro"
+  D=$D/ro
+  bad_case ALLOCPROF_OUT ALLOCPROF_OUT="$D/heap.%n.pb.gz"
+  ;;
+
+*)
+  echo "trig_tests.sh: unknown case $CASE" >&2
+  exit 2
+  ;;
+esac
+exit 0

@@ -1,0 +1,291 @@
+/* test_prof_config.c: the profiler's settings (libprof/triggers.h): byte
+ * counts, seconds, peak margins and their thresholds, signal names and
+ * numbers, and the whole configuration read through a fake environment,
+ * with the one-line message each bad setting gets.
+ *
+ * triggers.c is compiled into this test (it is part of prof_dump, which the
+ * unit tests do not link); the two dump calls it makes are stubbed. Its
+ * constructor runs here too and, with no ALLOCPROF_* in the environment,
+ * does nothing. */
+#define _GNU_SOURCE /* before any system header, as triggers.c needs */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../libprof/triggers.c"
+
+int prof_dump_file(const char *path, char *err, size_t errlen) {
+  (void)path, (void)err, (void)errlen;
+  return 0;
+}
+
+int prof_dump_stream(int fd, char *err, size_t errlen) {
+  (void)fd, (void)err, (void)errlen;
+  return 0;
+}
+
+/* ---- values ----------------------------------------------------------------------- */
+
+static void test_bytes(void **state) {
+  (void)state;
+  uint64_t v;
+  assert_int_equal(trig_parse_bytes("0", &v), 0);
+  assert_int_equal(v, 0);
+  assert_int_equal(trig_parse_bytes("524288", &v), 0);
+  assert_int_equal(v, 524288);
+  assert_int_equal(trig_parse_bytes("512k", &v), 0);
+  assert_int_equal(v, 512 << 10);
+  assert_int_equal(trig_parse_bytes("64M", &v), 0);
+  assert_int_equal(v, 64 << 20);
+  assert_int_equal(trig_parse_bytes("2g", &v), 0);
+  assert_int_equal(v, (uint64_t)2 << 30);
+  /* the sampler's grammar, to the byte (triggers.c tells a bad ALLOCPROF_RATE
+   * by it): a conservative overflow check */
+  assert_int_equal(trig_parse_bytes("1844674407370955161", &v), 0);
+  assert_true(v == 1844674407370955161ull);
+  const char *bad[] = {"", "k", "-5", "12kb", "1.5m", " 1", "1 ", "0x10",
+                       "18446744073709551616", "17179869184g"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(trig_parse_bytes(bad[i], &v), -1);
+}
+
+static void test_seconds(void **state) {
+  (void)state;
+  uint64_t ms;
+  assert_int_equal(trig_parse_seconds("1", &ms), 0);
+  assert_int_equal(ms, 1000);
+  assert_int_equal(trig_parse_seconds("30s", &ms), 0);
+  assert_int_equal(ms, 30000);
+  assert_int_equal(trig_parse_seconds("0.5", &ms), 0);
+  assert_int_equal(ms, 500);
+  assert_int_equal(trig_parse_seconds(".25", &ms), 0);
+  assert_int_equal(ms, 250);
+  assert_int_equal(trig_parse_seconds("2.", &ms), 0);
+  assert_int_equal(ms, 2000);
+  assert_int_equal(trig_parse_seconds("0.0001", &ms), 0); /* positive: at least 1 ms */
+  assert_int_equal(ms, 1);
+  assert_int_equal(trig_parse_seconds("1.23456", &ms), 0);
+  assert_int_equal(ms, 1234);
+  assert_int_equal(trig_parse_seconds("0", &ms), 0); /* off */
+  assert_int_equal(ms, 0);
+  assert_int_equal(trig_parse_seconds("1000000000", &ms), 0);
+  const char *bad[] = {"", ".", "s", "soon", "-1", "1e3", "1m", "1,5", "1000000001", "1 s"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(trig_parse_seconds(bad[i], &ms), -1);
+}
+
+static void test_margin(void **state) {
+  (void)state;
+  struct trig_margin m;
+  assert_int_equal(trig_parse_margin("10%", &m), 0);
+  assert_int_equal(m.ppm, 100000);
+  assert_int_equal(m.bytes, 0);
+  assert_int_equal(trig_parse_margin("2.5%", &m), 0);
+  assert_int_equal(m.ppm, 25000);
+  assert_int_equal(trig_parse_margin("64m", &m), 0);
+  assert_int_equal(m.bytes, 64 << 20);
+  assert_int_equal(m.ppm, 0);
+  assert_int_equal(trig_parse_margin("0%", &m), 0);
+  assert_true(trig_margin_off(&m));
+  assert_int_equal(trig_parse_margin("0", &m), 0);
+  assert_true(trig_margin_off(&m));
+  const char *bad[] = {"", "%", "lots", "10 %", "%10", "-5%", "10%%", "1.5m", "10%x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(trig_parse_margin(bad[i], &m), -1);
+}
+
+static void test_margin_next(void **state) {
+  (void)state;
+  struct trig_margin pct = {0, 500000}; /* 50% */
+  assert_int_equal(trig_margin_next(&pct, 0), TRIG_PEAK_FIRST_BYTES);
+  assert_int_equal(trig_margin_next(&pct, 1000), 1500);
+  assert_int_equal(trig_margin_next(&pct, 32 << 20), 48 << 20);
+  assert_true(trig_margin_next(&pct, UINT64_MAX - 10) == UINT64_MAX);
+  struct trig_margin tiny = {0, 1}; /* a millionth of a percent still moves */
+  assert_int_equal(trig_margin_next(&tiny, 100), 101);
+  struct trig_margin bytes = {8 << 20, 0};
+  assert_int_equal(trig_margin_next(&bytes, 0), 8 << 20);
+  assert_int_equal(trig_margin_next(&bytes, 8 << 20), 16 << 20);
+  assert_true(trig_margin_next(&bytes, UINT64_MAX - 1) == UINT64_MAX);
+  struct trig_margin off = {0, 0};
+  assert_true(trig_margin_next(&off, 0) == UINT64_MAX);
+}
+
+static void test_signals(void **state) {
+  (void)state;
+  assert_int_equal(trig_parse_signal("SIGUSR2"), SIGUSR2);
+  assert_int_equal(trig_parse_signal("USR2"), SIGUSR2);
+  assert_int_equal(trig_parse_signal("usr1"), SIGUSR1);
+  assert_int_equal(trig_parse_signal("SigHup"), SIGHUP);
+  assert_int_equal(trig_parse_signal("12"), 12);
+  assert_int_equal(trig_parse_signal("PROF"), SIGPROF);
+  assert_int_equal(trig_parse_signal("IO"), SIGIO);
+  assert_int_equal(trig_parse_signal("IOT"), SIGIOT);
+  assert_int_equal(trig_parse_signal("RTMIN"), SIGRTMIN);
+  assert_int_equal(trig_parse_signal("SIGRTMIN+2"), SIGRTMIN + 2);
+  assert_int_equal(trig_parse_signal("rtmax-1"), SIGRTMAX - 1);
+  assert_int_equal(trig_parse_signal("RTMAX"), SIGRTMAX);
+
+  const char *unknown[] = {"", "FOO", "SIG", "USR3", "SIGUSR2X", "0", "65", "-1", "12a",
+                           "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+99", " USR2"};
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+    assert_int_equal(trig_parse_signal(unknown[i]), TRIG_SIG_UNKNOWN);
+  assert_int_equal(trig_parse_signal("KILL"), TRIG_SIG_UNCATCHABLE);
+  assert_int_equal(trig_parse_signal("SIGSTOP"), TRIG_SIG_UNCATCHABLE);
+  assert_int_equal(trig_parse_signal("9"), TRIG_SIG_UNCATCHABLE);
+  assert_int_equal(trig_parse_signal("SEGV"), TRIG_SIG_FAULT);
+  assert_int_equal(trig_parse_signal("SIGBUS"), TRIG_SIG_FAULT);
+  assert_int_equal(trig_parse_signal("fpe"), TRIG_SIG_FAULT);
+  assert_int_equal(trig_parse_signal("32"), TRIG_SIG_RESERVED);
+}
+
+/* ---- the whole configuration ----------------------------------------------------------- */
+
+static const char *fake_env[16][2];
+
+static void set_env(const char *name, const char *value) {
+  for (size_t i = 0; i < 16; i++) {
+    if (fake_env[i][0] == NULL || strcmp(fake_env[i][0], name) == 0) {
+      fake_env[i][0] = name;
+      fake_env[i][1] = value;
+      return;
+    }
+  }
+  fail();
+}
+
+static const char *get_env(const char *name) {
+  for (size_t i = 0; i < 16 && fake_env[i][0] != NULL; i++)
+    if (strcmp(fake_env[i][0], name) == 0) return fake_env[i][1];
+  return NULL;
+}
+
+static int reset_env(void **state) {
+  (void)state;
+  memset(fake_env, 0, sizeof fake_env);
+  return 0;
+}
+
+static struct trig_config cfg_got;
+static char err_got[512];
+
+static int parse(void) {
+  err_got[0] = 0;
+  return trig_config_parse(get_env, "/work/dir", &cfg_got, err_got, sizeof err_got);
+}
+
+static void test_config_nothing(void **state) {
+  (void)state;
+  assert_int_equal(parse(), TRIG_CONFIG_NONE);
+  set_env("ALLOCPROF_OUT", ""); /* empty counts as unset */
+  set_env("ALLOCPROF_SIGNAL", "");
+  assert_int_equal(parse(), TRIG_CONFIG_NONE);
+  set_env("ALLOCPROF_RATE", "1"); /* a rate alone writes nothing */
+  assert_int_equal(parse(), TRIG_CONFIG_NONE);
+}
+
+static void test_config_full(void **state) {
+  (void)state;
+  set_env("ALLOCPROF_OUT", "heap.%p.%n.pb.gz");
+  set_env("ALLOCPROF_STREAM", "/var/tmp/s.%p.zst");
+  set_env("ALLOCPROF_SIGNAL", "SIGUSR1");
+  set_env("ALLOCPROF_INTERVAL", "2.5");
+  set_env("ALLOCPROF_INUSE_INTERVAL", "64m");
+  set_env("ALLOCPROF_PEAK", "10%");
+  assert_int_equal(parse(), TRIG_CONFIG_OK);
+  assert_string_equal(cfg_got.out, "/work/dir/heap.%p.%n.pb.gz");
+  assert_string_equal(cfg_got.stream, "/var/tmp/s.%p.zst");
+  assert_int_equal(cfg_got.signo, SIGUSR1);
+  assert_int_equal(cfg_got.interval_ms, 2500);
+  assert_int_equal(cfg_got.inuse_interval, 64 << 20);
+  assert_int_equal(cfg_got.peak.ppm, 100000);
+  assert_true(trig_config_needs_thread(&cfg_got));
+}
+
+static void test_config_exit_only(void **state) {
+  (void)state;
+  set_env("ALLOCPROF_OUT", "/tmp/heap.pb");
+  set_env("ALLOCPROF_INTERVAL", "0"); /* 0: off */
+  set_env("ALLOCPROF_RATE", "0");      /* rate 0 still writes at exit */
+  assert_int_equal(parse(), TRIG_CONFIG_OK);
+  assert_string_equal(cfg_got.out, "/tmp/heap.pb");
+  assert_false(trig_config_needs_thread(&cfg_got));
+  reset_env(NULL);
+  set_env("ALLOCPROF_STREAM", "snap.zst"); /* a stream alone is enough */
+  assert_int_equal(parse(), TRIG_CONFIG_OK);
+  assert_string_equal(cfg_got.stream, "/work/dir/snap.zst");
+  assert_string_equal(cfg_got.out, "");
+}
+
+static void expect_bad(const char *name, const char *value, const char *message) {
+  reset_env(NULL);
+  if (strcmp(name, "ALLOCPROF_OUT") != 0) set_env("ALLOCPROF_OUT", "/tmp/heap.%n.pb.gz");
+  set_env(name, value);
+  assert_int_equal(parse(), TRIG_CONFIG_BAD);
+  assert_string_equal(err_got, message);
+}
+
+static void test_config_bad(void **state) {
+  (void)state;
+  expect_bad("ALLOCPROF_SIGNAL", "FOO", "ALLOCPROF_SIGNAL=FOO is not a signal name or number");
+  expect_bad("ALLOCPROF_SIGNAL", "KILL", "ALLOCPROF_SIGNAL=KILL cannot be caught");
+  expect_bad("ALLOCPROF_SIGNAL", "SEGV",
+             "ALLOCPROF_SIGNAL=SEGV reports faults; choose a signal such as SIGUSR2");
+  expect_bad("ALLOCPROF_SIGNAL", "33", "ALLOCPROF_SIGNAL=33 is reserved by the C library");
+  expect_bad("ALLOCPROF_INTERVAL", "soon",
+             "ALLOCPROF_INTERVAL=soon is not a number of seconds (e.g. 30 or 0.5)");
+  expect_bad("ALLOCPROF_INUSE_INTERVAL", "-5",
+             "ALLOCPROF_INUSE_INTERVAL=-5 is not a byte count (e.g. 67108864 or 64m)");
+  expect_bad("ALLOCPROF_PEAK", "lots",
+             "ALLOCPROF_PEAK=lots is not a margin (a percentage such as 10% or a byte count such "
+             "as 64m)");
+  expect_bad("ALLOCPROF_OUT", "heap.txt",
+             "ALLOCPROF_OUT=heap.txt must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)");
+  expect_bad("ALLOCPROF_OUT", "heap.%x.pb",
+             "ALLOCPROF_OUT=heap.%x.pb has an unknown escape %x (use %p, %n, %t or %%)");
+  expect_bad("ALLOCPROF_STREAM", "s.%n.zst",
+             "ALLOCPROF_STREAM=s.%n.zst %n has no meaning in a stream's name (use %p, %t or %%)");
+
+  /* a trigger with nowhere to write */
+  reset_env(NULL);
+  set_env("ALLOCPROF_SIGNAL", "USR2");
+  assert_int_equal(parse(), TRIG_CONFIG_BAD);
+  assert_string_equal(err_got, "ALLOCPROF_SIGNAL is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
+  reset_env(NULL);
+  set_env("ALLOCPROF_PEAK", "10%");
+  assert_int_equal(parse(), TRIG_CONFIG_BAD);
+  assert_string_equal(err_got, "ALLOCPROF_PEAK is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
+}
+
+static void test_rate_rejected(void **state) {
+  (void)state;
+  /* the sampler turned the setting down: its rate is 0 */
+  assert_true(trig_rate_rejected("abc", 0));
+  assert_true(trig_rate_rejected("512k", 0));
+  /* it took it */
+  assert_false(trig_rate_rejected("512k", 524288));
+  assert_false(trig_rate_rejected("abc", 524288)); /* a grammar wider than ours */
+  assert_false(trig_rate_rejected("0", 0));         /* a rate of 0 is a setting */
+  assert_false(trig_rate_rejected("0k", 0));
+  assert_false(trig_rate_rejected(NULL, 0));
+  assert_false(trig_rate_rejected("", 0));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bytes),
+      cmocka_unit_test(test_seconds),
+      cmocka_unit_test(test_margin),
+      cmocka_unit_test(test_margin_next),
+      cmocka_unit_test(test_signals),
+      cmocka_unit_test_setup(test_config_nothing, reset_env),
+      cmocka_unit_test_setup(test_config_full, reset_env),
+      cmocka_unit_test_setup(test_config_exit_only, reset_env),
+      cmocka_unit_test_setup(test_config_bad, reset_env),
+      cmocka_unit_test(test_rate_rejected),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,256 @@
+/* test_prof_outpath.c: where profiles go (libprof/triggers.h): checking,
+ * expanding and anchoring ALLOCPROF_OUT and ALLOCPROF_STREAM patterns; then
+ * the runtime's use of them in triggers.c: successive dumps take successive
+ * %n, and the stream's fd is opened again when the program closed it or put
+ * another file at its number.
+ *
+ * triggers.c is compiled into this test (it is part of prof_dump, which the
+ * unit tests do not link); its two dump calls are stubbed and record what
+ * they were asked. Its constructor runs here too and, with no ALLOCPROF_* in
+ * the environment, does nothing. */
+#define _GNU_SOURCE /* before any system header, as triggers.c needs */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../libprof/triggers.c"
+
+static char dumped[8][TRIG_PATH_MAX]; /* paths prof_dump_file was given */
+static int ndumped;
+static int stream_frames;             /* frames appended by prof_dump_stream */
+
+int prof_dump_file(const char *path, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  if (ndumped < 8) snprintf(dumped[ndumped], sizeof dumped[0], "%s", path);
+  ndumped++;
+  return 0;
+}
+
+int prof_dump_stream(int fd, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  if (write(fd, "frame\n", 6) != 6) return -1;
+  stream_frames++;
+  return 0;
+}
+
+static char dir[256];
+
+static int make_dir(void **state) {
+  (void)state;
+  const char *t = getenv("TMPDIR");
+  snprintf(dir, sizeof dir, "%s/test_prof_outpath.XXXXXX", t && *t ? t : "/tmp");
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state) {
+  (void)state;
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  char path[512];
+  while ((e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+  return 0;
+}
+
+/* ---- patterns ------------------------------------------------------------------- */
+
+static void test_check(void **state) {
+  (void)state;
+  char err[256];
+  const char *good_out[] = {"heap.pb.gz", "/v/heap.%p.%n.%t.pb.zst", "x.pb", "%%.pb",
+                            "/a%%b/h.%n.pb.gz", "rel/dir/h.pb"};
+  for (size_t i = 0; i < sizeof good_out / sizeof good_out[0]; i++)
+    assert_int_equal(trig_pattern_check(good_out[i], TRIG_PATTERN_OUT, err, sizeof err), 0);
+  assert_int_equal(trig_pattern_check("s.%p.%t.zst", TRIG_PATTERN_STREAM, err, sizeof err), 0);
+  assert_int_equal(trig_pattern_check("snapshots", TRIG_PATTERN_STREAM, err, sizeof err), 0);
+
+  static const struct {
+    const char *pat;
+    enum trig_pattern_kind kind;
+    const char *err;
+  } bad[] = {
+      {"", TRIG_PATTERN_OUT, "is empty"},
+      {"heap.%x.pb", TRIG_PATTERN_OUT, "has an unknown escape %x (use %p, %n, %t or %%)"},
+      {"s.%x", TRIG_PATTERN_STREAM, "has an unknown escape %x (use %p, %t or %%)"},
+      {"heap.pb%", TRIG_PATTERN_OUT, "ends in a lone % (write %% for a '%')"},
+      {"s.%n.zst", TRIG_PATTERN_STREAM, "%n has no meaning in a stream's name (use %p, %t or %%)"},
+      {"/tmp/", TRIG_PATTERN_STREAM, "names a directory, not a file"},
+      {"heap.gz", TRIG_PATTERN_OUT, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)"},
+      {"heap.pb.gzip", TRIG_PATTERN_OUT, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)"},
+      {"heap.pb.gz.%n", TRIG_PATTERN_OUT, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = 0;
+    assert_int_equal(trig_pattern_check(bad[i].pat, bad[i].kind, err, sizeof err), -1);
+    assert_string_equal(err, bad[i].err);
+  }
+}
+
+static void test_expand(void **state) {
+  (void)state;
+  char buf[256];
+  assert_int_equal(
+      trig_pattern_expand("/d/heap.%p.%n.%t.pb.gz", 4242, 7, 1700000000, buf, sizeof buf), 0);
+  assert_string_equal(buf, "/d/heap.4242.7.1700000000.pb.gz");
+  assert_int_equal(trig_pattern_expand("100%%.%n%n.pb", 1, 12, 0, buf, sizeof buf), 0);
+  assert_string_equal(buf, "100%.1212.pb");
+  assert_int_equal(trig_pattern_expand("plain.pb", 1, 0, 0, buf, sizeof buf), 0);
+  assert_string_equal(buf, "plain.pb");
+  /* exactly fitting, and one byte short */
+  assert_int_equal(trig_pattern_expand("a.%n.pb", 1, 123, 0, buf, 9), 0);
+  assert_string_equal(buf, "a.123.pb");
+  assert_int_equal(trig_pattern_expand("a.%n.pb", 1, 123, 0, buf, 8), -1);
+  assert_int_equal(trig_pattern_expand("abc", 1, 0, 0, buf, 3), -1);
+  assert_int_equal(trig_pattern_expand("", 1, 0, 0, buf, 1), 0);
+  assert_string_equal(buf, "");
+}
+
+static void test_absolute(void **state) {
+  (void)state;
+  char buf[64];
+  assert_int_equal(trig_pattern_absolute("heap.pb", "/srv/app", buf, sizeof buf), 0);
+  assert_string_equal(buf, "/srv/app/heap.pb");
+  assert_int_equal(trig_pattern_absolute("out/heap.pb", "/", buf, sizeof buf), 0);
+  assert_string_equal(buf, "/out/heap.pb");
+  /* a '%' in the directory stays a '%' after expansion */
+  assert_int_equal(trig_pattern_absolute("h.%n.pb", "/a%b", buf, sizeof buf), 0);
+  assert_string_equal(buf, "/a%%b/h.%n.pb");
+  char exp[64];
+  assert_int_equal(trig_pattern_expand(buf, 1, 3, 0, exp, sizeof exp), 0);
+  assert_string_equal(exp, "/a%b/h.3.pb");
+  assert_int_equal(trig_pattern_absolute("/abs/h.pb", "/srv", buf, sizeof buf), 0);
+  assert_string_equal(buf, "/abs/h.pb");
+  assert_int_equal(trig_pattern_absolute("h.pb", NULL, buf, sizeof buf), 0);
+  assert_string_equal(buf, "h.pb");
+  assert_int_equal(trig_pattern_absolute("h.pb", "/a/very/long/directory/name/indeed", buf, 20), -1);
+}
+
+static void test_dirname(void **state) {
+  (void)state;
+  char buf[64];
+  static const char *cases[][2] = {
+      {"heap.pb", "."}, {"/heap.pb", "/"}, {"/a/b/heap.pb", "/a/b"}, {"a/heap.pb", "a"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(trig_dirname(cases[i][0], buf, sizeof buf), 0);
+    assert_string_equal(buf, cases[i][1]);
+  }
+  assert_int_equal(trig_dirname("/abc/d", buf, 4), -1);
+}
+
+static void test_per_process(void **state) {
+  (void)state;
+  assert_true(trig_pattern_per_process("s.%p.zst"));
+  assert_true(trig_pattern_per_process("s.%t.zst"));
+  assert_false(trig_pattern_per_process("s.zst"));
+  assert_false(trig_pattern_per_process("s.%%p.zst"));
+}
+
+/* ---- the runtime -------------------------------------------------------------------- */
+
+static void test_dump_sequence(void **state) {
+  (void)state;
+  memset(&cfg, 0, sizeof cfg);
+  snprintf(cfg.out, sizeof cfg.out, "%s/heap.%%p.%%n.pb.gz", dir);
+  seq = 0;
+  ndumped = 0;
+  for (int i = 0; i < 3; i++) dump(TRIG_INTERVAL);
+  assert_int_equal(ndumped, 3);
+  for (int i = 0; i < 3; i++) {
+    char want[TRIG_PATH_MAX];
+    snprintf(want, sizeof want, "%s/heap.%ld.%d.pb.gz", dir, (long)getpid(), i);
+    assert_string_equal(dumped[i], want);
+  }
+  /* a fork child starts again at 0 */
+  fork_child();
+  dump(TRIG_EXIT);
+  char want[TRIG_PATH_MAX];
+  snprintf(want, sizeof want, "%s/heap.%ld.0.pb.gz", dir, (long)getpid());
+  assert_string_equal(dumped[3], want);
+  cfg.out[0] = 0;
+}
+
+static void test_check_outputs(void **state) {
+  (void)state;
+  char err[TRIG_PATH_MAX + 256];
+  memset(&cfg, 0, sizeof cfg);
+  snprintf(cfg.out, sizeof cfg.out, "%s/heap.%%n.pb.gz", dir);
+  setenv("ALLOCPROF_OUT", cfg.out, 1);
+  assert_int_equal(check_outputs(err, sizeof err), 0);
+  snprintf(cfg.out, sizeof cfg.out, "%s/nope/heap.%%n.pb.gz", dir);
+  setenv("ALLOCPROF_OUT", cfg.out, 1);
+  assert_int_equal(check_outputs(err, sizeof err), -1);
+  char want[TRIG_PATH_MAX * 2 + 64];
+  snprintf(want, sizeof want, "ALLOCPROF_OUT=%s: directory %s/nope does not exist", cfg.out, dir);
+  assert_string_equal(err, want);
+  unsetenv("ALLOCPROF_OUT");
+  cfg.out[0] = 0;
+}
+
+static size_t file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static void test_stream_reopen(void **state) {
+  (void)state;
+  char err[TRIG_PATH_MAX + 128];
+  char path[512], other[512];
+  memset(&cfg, 0, sizeof cfg);
+  snprintf(cfg.stream, sizeof cfg.stream, "%s/snap.zst", dir);
+  snprintf(path, sizeof path, "%s/snap.zst", dir);
+  snprintf(other, sizeof other, "%s/program.log", dir);
+  stream_fd = -1;
+  stream_frames = 0;
+  assert_int_equal(stream_open(err, sizeof err), 0);
+  int fd = stream_fd;
+  assert_true(fd >= 3);
+  assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  dump(TRIG_SIGNAL);
+  assert_int_equal(file_size(path), 6);
+
+  /* the program closes our fd and opens a file of its own at that number */
+  int mine = open(other, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  assert_true(mine >= 0);
+  assert_int_equal(dup2(mine, fd), fd);
+  close(mine);
+  dump(TRIG_SIGNAL);
+  assert_int_equal(file_size(other), 0); /* not a byte in the program's file */
+  assert_int_equal(file_size(path), 12); /* the stream, opened again */
+  assert_true(stream_fd != fd);
+  close(fd);
+
+  /* closed outright */
+  close(stream_fd);
+  dump(TRIG_SIGNAL);
+  assert_int_equal(file_size(path), 18);
+  assert_int_equal(stream_frames, 3);
+
+  /* removed: made again */
+  unlink(path);
+  dump(TRIG_SIGNAL);
+  assert_int_equal(file_size(path), 6);
+  close(stream_fd);
+  stream_fd = -1;
+  cfg.stream[0] = 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_check),         cmocka_unit_test(test_expand),
+      cmocka_unit_test(test_absolute),      cmocka_unit_test(test_dirname),
+      cmocka_unit_test(test_per_process),   cmocka_unit_test(test_dump_sequence),
+      cmocka_unit_test(test_check_outputs), cmocka_unit_test(test_stream_reopen),
+  };
+  return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
