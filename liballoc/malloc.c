@@ -254,20 +254,20 @@ void alloc_reset_thread_sampler(void) {
   if (c != NULL) c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
 }
 
-/* Sampling on the slow paths, where the thread may have no cache. */
-static void maybe_sample_any(void *p, size_t size) {
+/* Sampling on the slow paths, where the thread may have no cache: charges
+ * the sampler with charge bytes and, if that takes a sample, records p as an
+ * object of size bytes. */
+static void maybe_sample_any_as(void *p, size_t charge, size_t size) {
   struct mcache *c = tls_cache;
-  if (c != NULL) {
-    maybe_sample(c, p, size);
-    return;
-  }
-  lock_acquire(&global_cache_lock);
-  struct prof_sampler *sm = &global_cache->sampler;
-  int take = (sm->bytes_until_sample -= (int64_t)size) < 0;
+  struct prof_sampler *sm = c != NULL ? &c->sampler : &global_cache->sampler;
+  if (c == NULL) lock_acquire(&global_cache_lock);
+  int take = (sm->bytes_until_sample -= (int64_t)charge) < 0;
   if (take) sm->bytes_until_sample = prof_next_sample(sm);
-  lock_release(&global_cache_lock);
+  if (c == NULL) lock_release(&global_cache_lock);
   if (take) prof_record_sample(p, size);
 }
+
+static void maybe_sample_any(void *p, size_t size) { maybe_sample_any_as(p, size, size); }
 
 /* ---- Entry points -------------------------------------------------------- */
 
@@ -387,6 +387,20 @@ static size_t usable_size_of(const struct mspan *s) {
   return s->state == SPAN_SMALL ? s->elemsize : s->npages * PAGE_BYTES;
 }
 
+/* The profiler's view of a realloc that keeps p (old_usable bytes before):
+ * a sampled object follows its new size, keeping its stack; an unsampled
+ * one charges the sampler with the bytes its block grew by, and if that
+ * makes it a sample, it is recorded at its new size. Without this a buffer
+ * grown in place would keep its first, small size in the profile, or never
+ * be sampled at all; charging only the growth keeps a buffer grown a line
+ * at a time from being unwound at every call. */
+static void *realloc_in_place(struct mspan *s, void *p, size_t size, size_t old_usable) {
+  if (unlikely(s->sampled) && prof_sampled_resize(s, p, size)) return p;
+  size_t now = usable_size_of(s);
+  if (now > old_usable) maybe_sample_any_as(p, now - old_usable, size);
+  return p;
+}
+
 void *alloc_realloc(void *p, size_t size) {
   if (p == NULL) return alloc_malloc(size);
   if (size == 0) { /* glibc: frees and returns NULL */
@@ -401,14 +415,15 @@ void *alloc_realloc(void *p, size_t size) {
   size_t usable = usable_size_of(s);
   if (s->state == SPAN_SMALL) {
     /* Stay if the request still fits and does not waste most of the slot. */
-    if (size <= usable && (size > usable / 2 || size_to_class(size) == s->sizeclass)) return p;
+    if (size <= usable && (size > usable / 2 || size_to_class(size) == s->sizeclass))
+      return realloc_in_place(s, p, size, usable);
   } else if (size > SIZECLASS_MAX_SMALL || size > usable / 2) {
     uintptr_t npages = (size + PAGE_MASK) >> PAGE_SHIFT;
     if (npages <= s->npages) {
       mheap_shrink(s, npages);
-      return p;
+      return realloc_in_place(s, p, size, usable);
     }
-    if (mheap_grow_in_place(s, npages)) return p;
+    if (mheap_grow_in_place(s, npages)) return realloc_in_place(s, p, size, usable);
   }
   void *q = alloc_malloc(size);
   if (q == NULL) return NULL;

@@ -67,6 +67,9 @@ void prof_guard_exit(void);
 void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size);
 /* Records p as sampled (no redraw): for callers that drew under a lock. */
 void prof_record_sample(void *p, size_t size);
+/* p, sampled, was resized in place to size bytes: it moves to the bucket of
+ * (its stack, size), without unwinding again. Returns 1 if p was sampled. */
+int prof_sampled_resize(struct mspan *s, void *p, size_t size);
 /* Free of p, whose span is flagged as holding sampled objects. Returns 1 if
  * p was sampled (and is now forgotten). Call before p is reused. */
 int prof_sampled_free(struct mspan *s, void *p);

@@ -96,6 +96,65 @@ void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
   sm->bytes_until_sample = prof_next_sample(sm);
 }
 
+static struct sampled_obj *obj_find(uintptr_t a) {
+  if (obj_table_size == 0) return NULL;
+  for (struct sampled_obj *o = obj_table[obj_slot(a, obj_table_size)]; o != NULL; o = o->next)
+    if (o->addr == a) return o;
+  return NULL;
+}
+
+int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
+  (void)s;
+  uint64_t rate = prof_rate();
+  uint64_t inuse = 0;
+  int found = 0;
+  lock_acquire(&prof_lock);
+  struct sampled_obj *o = obj_find((uintptr_t)p);
+  if (o != NULL && size < 2 * o->bucket->size && 2 * size > o->bucket->size) {
+    /* Within a factor of two of its bucket's size: stay there and let the
+     * bucket's bytes follow the object, so a buffer grown a line at a time
+     * makes a handful of buckets, not one per size. */
+    struct prof_bucket *b = o->bucket;
+    uint64_t estimate = (uint64_t)((double)size * prof_scale((double)b->size, rate));
+    if (size > o->size) b->alloc_bytes += size - o->size;
+    else b->alloc_bytes -= o->size - size;
+    prof_counters.inuse_bytes += estimate - o->estimate;
+    if (estimate > o->estimate) prof_counters.alloc_bytes += estimate - o->estimate;
+    if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
+      prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+    o->size = size;
+    o->estimate = estimate;
+    inuse = prof_counters.inuse_bytes;
+    found = 1;
+  } else if (o != NULL) {
+    /* Moved to the bucket of (its stack, its new size): no unwinding. */
+    struct prof_bucket *b = o->bucket;
+    struct prof_bucket *nb = prof_bucket_get(b->frames, (int)b->nframes, size);
+    if (nb != NULL) {
+      uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
+      b->free_count++;
+      b->free_bytes += o->size;
+      nb->alloc_count++;
+      nb->alloc_bytes += size;
+      prof_counters.inuse_bytes += estimate - o->estimate;
+      prof_counters.alloc_bytes += estimate;
+      if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
+        prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+      o->bucket = nb;
+      o->size = size;
+      o->estimate = estimate;
+      inuse = prof_counters.inuse_bytes;
+    }
+    found = 1;
+  }
+  lock_release(&prof_lock);
+  if (found && prof_guard_enter()) {
+    call_hook(inuse);
+    prof_guard_exit();
+  }
+  return found;
+}
+
 int prof_sampled_free(struct mspan *s, void *p) {
   uintptr_t a = (uintptr_t)p;
   uint64_t inuse = 0;
