@@ -403,9 +403,13 @@ size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms) {
     if (s == NULL) break;
     free_list_remove(s);
     s->state = SPAN_SCAVENGING; /* neighbours will not merge with it meanwhile */
+    mheap.scavenging_free += s->npages - s->nreleased;
+    mheap.scavenging_released += s->nreleased;
     lock_release(&mheap.lock);
     uintptr_t n = released_walk(s->base, s->npages, 0, -1, release_run);
     lock_acquire(&mheap.lock);
+    mheap.scavenging_free -= s->npages - s->nreleased;
+    mheap.scavenging_released -= s->nreleased;
     released_walk(s->base, s->npages, 0, 1, NULL);
     mheap.pages_free -= n;
     mheap.pages_released += n;
@@ -449,7 +453,9 @@ int mheap_valid(void) {
       released += s->nreleased;
     }
   }
-  if (ok && (free_pages != mheap.pages_free || released != mheap.pages_released)) ok = 0;
+  if (ok && (free_pages + mheap.scavenging_free != mheap.pages_free ||
+             released + mheap.scavenging_released != mheap.pages_released))
+    ok = 0;
   lock_release(&mheap.lock);
   return ok;
 }

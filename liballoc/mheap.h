@@ -30,6 +30,9 @@ struct mheap {
   uintptr_t pages_free;         /* in free runs, backed by memory */
   uintptr_t pages_released;     /* in free runs, returned to the OS */
   uintptr_t pages_large;        /* in large-object spans */
+  /* Of pages_free and pages_released: those in spans out of the lists
+   * while their pages are being returned (SPAN_SCAVENGING). */
+  uintptr_t scavenging_free, scavenging_released;
   uint64_t nlarge_alloc, nlarge_free;
 };
 
