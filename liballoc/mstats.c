@@ -11,6 +11,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "prof.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -53,6 +54,9 @@ ALLOC_EXPORT NO_TSAN int alloc_get_stats(struct alloc_stats *out) {
   out->mapped = LOAD_RELAXED(&sys_stats.mapped);
   out->reserved = LOAD_RELAXED(&sys_stats.reserved);
   out->metadata = LOAD_RELAXED(&sys_stats.metadata);
+  struct prof_totals pt;
+  prof_get_totals(&pt);
+  out->profiler = pt.metadata_bytes;
   return 0;
 }
 
@@ -105,6 +109,7 @@ ALLOC_EXPORT void alloc_print_stats(int fd) {
       {"liballoc: mapped        ", offsetof(struct alloc_stats, mapped)},
       {"liballoc: reserved      ", offsetof(struct alloc_stats, reserved)},
       {"liballoc: metadata      ", offsetof(struct alloc_stats, metadata)},
+      {"liballoc: profiler      ", offsetof(struct alloc_stats, profiler)},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     uint64_t v;

@@ -79,7 +79,7 @@ int prof_sampled_free(struct mspan *s, void *p);
 struct prof_bucket_snap {
   const uintptr_t *frames; /* return addresses, the allocator's caller first */
   uint32_t nframes;
-  uint64_t size;           /* object size charged (usable size) */
+  uint64_t size;           /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */
   uint64_t free_count, free_bytes;   /* sampled, raw */
 };

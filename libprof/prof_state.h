@@ -12,7 +12,7 @@ ALLOC_HIDDEN_BEGIN
 struct prof_bucket {
   struct prof_bucket *next; /* hash chain */
   uint64_t hash;
-  uint64_t size;            /* object size charged */
+  uint64_t size;            /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
   uint32_t nframes;
   uintptr_t frames[];       /* the allocator's caller first */

@@ -42,6 +42,15 @@ static int obj_table_grow(void) {
   return 0;
 }
 
+/* The size a bucket is keyed by: the object's block size (its size class,
+ * or its pages), as Go's profiles do. Keying by the requested size would
+ * make a bucket per distinct request from one call site (and the profiler's
+ * memory grow with them); the bucket's bytes still add up the requested
+ * sizes, so rate-1 profiles stay exact. */
+static uint64_t bucket_key(const struct mspan *s) {
+  return s->state == SPAN_SMALL ? s->elemsize : (uint64_t)s->npages * PAGE_BYTES;
+}
+
 static void call_hook(uint64_t inuse) {
   void (*hook)(uint64_t) = __atomic_load_n(&prof_inuse_hook, __ATOMIC_ACQUIRE);
   if (hook != NULL) hook(inuse);
@@ -61,8 +70,8 @@ void prof_record_sample(void *p, size_t size) {
     fixalloc_init(&obj_alloc, sizeof(struct sampled_obj));
     obj_alloc_ready = 1;
   }
-  struct prof_bucket *b = prof_bucket_get(frames, n, size);
-  if (b != NULL && s != NULL && (obj_count < obj_table_size || obj_table_grow() == 0)) {
+  struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
+  if (b != NULL && (obj_count < obj_table_size || obj_table_grow() == 0)) {
     struct sampled_obj *o = fixalloc_alloc(&obj_alloc);
     if (o != NULL) {
       prof_counters.metadata_bytes += sizeof *o;
@@ -104,18 +113,18 @@ static struct sampled_obj *obj_find(uintptr_t a) {
 }
 
 int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
-  (void)s;
+  uint64_t key = bucket_key(s);
   uint64_t rate = prof_rate();
   uint64_t inuse = 0;
   int found = 0;
   lock_acquire(&prof_lock);
   struct sampled_obj *o = obj_find((uintptr_t)p);
-  if (o != NULL && size < 2 * o->bucket->size && 2 * size > o->bucket->size) {
+  if (o != NULL && key < 2 * o->bucket->size && 2 * key > o->bucket->size) {
     /* Within a factor of two of its bucket's size: stay there and let the
      * bucket's bytes follow the object, so a buffer grown a line at a time
      * makes a handful of buckets, not one per size. */
     struct prof_bucket *b = o->bucket;
-    uint64_t estimate = (uint64_t)((double)size * prof_scale((double)b->size, rate));
+    uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
     if (size > o->size) b->alloc_bytes += size - o->size;
     else b->alloc_bytes -= o->size - size;
     prof_counters.inuse_bytes += estimate - o->estimate;
@@ -129,7 +138,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
   } else if (o != NULL) {
     /* Moved to the bucket of (its stack, its new size): no unwinding. */
     struct prof_bucket *b = o->bucket;
-    struct prof_bucket *nb = prof_bucket_get(b->frames, (int)b->nframes, size);
+    struct prof_bucket *nb = prof_bucket_get(b->frames, (int)b->nframes, key);
     if (nb != NULL) {
       uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
       b->free_count++;

@@ -36,6 +36,7 @@ struct alloc_stats {
   uint64_t heap_free;       /* bytes of free pages still backed by memory */
   uint64_t released;        /* bytes of free pages returned to the OS */
   uint64_t metadata;        /* bytes mapped for the allocator's own structures */
+  uint64_t profiler;        /* of metadata: bytes the heap profiler holds (buckets, sampled objects) */
   uint64_t large_in_use;    /* bytes in large (> 32 KiB) objects */
   uint64_t nlarge_alloc;    /* large objects allocated, cumulative */
   uint64_t nlarge_free;     /* large objects freed, cumulative */

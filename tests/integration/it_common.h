@@ -20,9 +20,15 @@
 
 /* glibc declares these three in <malloc.h>; declared here so that the tests
  * need no glibc-specific header. */
+#ifdef __cplusplus
+extern "C" {
+#endif
 extern void *memalign(size_t align, size_t size);
 extern void *pvalloc(size_t size);
 extern size_t malloc_usable_size(void *p);
+#ifdef __cplusplus
+}
+#endif
 
 /* Keeps the compiler from folding a constant size into a malloc call (and
  * warning that it is too large) or from reasoning about it. */

@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#include "it_common.h" /* malloc_usable_size without <malloc.h> */
 #include "profile_io.h"
 #ifdef __cplusplus
 }
@@ -138,6 +139,15 @@ static inline const char *pc_leaf_outer(const profile_pb *p, const Perftools__Pr
 }
 
 /* The sample's "bytes" label, or -1. */
+/* The block an object of n bytes gets from the allocator in use (its size
+ * class, or its pages): what the "bytes" label of its samples says. */
+static inline int64_t pc_block_size(size_t n) {
+  void *q = malloc(n);
+  int64_t block = (int64_t)malloc_usable_size(q);
+  free(q);
+  return block;
+}
+
 static int64_t pc_bytes_label(const profile_pb *p, const Perftools__Profiles__Sample *s) {
   for (size_t i = 0; i < s->n_label; i++)
     if (strcmp(pc_str(p, s->label[i]->key), "bytes") == 0) return s->label[i]->num;

@@ -33,10 +33,20 @@ static int setup(void **state) {
   return 0;
 }
 
-/* The values of the sample whose "bytes" label is size (summed, should
- * there be several stacks), and how many samples have it. */
+/* The block an object of size bytes gets (its size class, or its pages):
+ * what buckets are keyed by and the "bytes" label says. */
+static int64_t block_of(size_t size) {
+  void *q = alloc_malloc(size);
+  int64_t block = (int64_t)alloc_usable_size(q);
+  alloc_free(q);
+  return block;
+}
+
+/* The values of the sample whose "bytes" label is the block of size (summed,
+ * should there be several stacks), and how many samples have it. */
 static int values_for_size(const profile_pb *p, int64_t size, int64_t v[4]) {
   int n = 0;
+  size = block_of((size_t)size);
   memset(v, 0, 4 * sizeof *v);
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
@@ -115,12 +125,12 @@ static void test_profile_fields(void **state) {
   assert_string_equal(p->string_table[p->period_type->unit], "bytes");
   assert_true(p->time_nanos > 0);
   assert_non_null(strstr(p->string_table[p->drop_frames], "operator new"));
-  /* the label: "bytes" = the size, in bytes */
+  /* the label: "bytes" = the block size of the objects, in bytes */
   int found = 0;
   for (size_t i = 0; i < p->n_sample && !found; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     for (size_t k = 0; k < s->n_label; k++) {
-      if (s->label[k]->num != 4321) continue;
+      if (s->label[k]->num != block_of(4321)) continue;
       assert_string_equal(p->string_table[s->label[k]->key], "bytes");
       assert_string_equal(p->string_table[s->label[k]->num_unit], "bytes");
       assert_true(s->n_location_id > 0);
