@@ -14,6 +14,19 @@
 #include "sys.h"
 
 alloc_lock prof_lock = ALLOC_LOCK_INIT;
+static __thread int prof_lock_depth __attribute__((tls_model("initial-exec")));
+
+void prof_lock_enter(void) {
+  lock_acquire(&prof_lock);
+  prof_lock_depth = 1;
+}
+
+void prof_lock_exit(void) {
+  prof_lock_depth = 0;
+  lock_release(&prof_lock);
+}
+
+int prof_lock_held_here(void) { return prof_lock_depth; }
 struct prof_counters prof_counters;
 void (*prof_inuse_hook)(uint64_t inuse_bytes);
 
@@ -93,16 +106,16 @@ struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t siz
 
 struct prof_bucket_snap *prof_snapshot(size_t *n) {
   *n = 0;
-  lock_acquire(&prof_lock);
+  prof_lock_enter();
   size_t want = bucket_count;
-  lock_release(&prof_lock);
+  prof_lock_exit();
   if (want == 0) return NULL;
   /* Allocated without the lock; buckets made meanwhile wait for next time. */
   size_t cap = want + want / 8 + 16;
   struct prof_bucket_snap *out = malloc(cap * sizeof *out);
   if (out == NULL) return NULL;
   size_t k = 0;
-  lock_acquire(&prof_lock);
+  prof_lock_enter();
   for (size_t i = 0; i < bucket_table_size && k < cap; i++) {
     for (struct prof_bucket *b = bucket_table[i]; b != NULL && k < cap; b = b->next) {
       struct prof_bucket_snap *o = &out[k++];
@@ -115,13 +128,13 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
       o->free_bytes = b->free_bytes;
     }
   }
-  lock_release(&prof_lock);
+  prof_lock_exit();
   *n = k;
   return out;
 }
 
 void prof_get_totals(struct prof_totals *out) {
-  lock_acquire(&prof_lock);
+  prof_lock_enter();
   out->rate = prof_rate();
   out->samples = prof_counters.samples;
   out->sampled_frees = prof_counters.sampled_frees;
@@ -130,7 +143,7 @@ void prof_get_totals(struct prof_totals *out) {
   out->alloc_bytes = prof_counters.alloc_bytes;
   out->peak_inuse_bytes = prof_counters.peak_inuse_bytes;
   out->metadata_bytes = prof_counters.metadata_bytes;
-  lock_release(&prof_lock);
+  prof_lock_exit();
 }
 
 void prof_fork_prepare(void) { lock_acquire(&prof_lock); }

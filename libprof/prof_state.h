@@ -25,6 +25,12 @@ struct prof_counters {
 };
 
 extern alloc_lock prof_lock;
+/* Taking and releasing prof_lock, remembering that this thread holds it: a
+ * signal handler that allocates or frees while its thread is inside the
+ * lock must neither sample nor wait for the lock (prof_lock_held_here). */
+void prof_lock_enter(void);
+void prof_lock_exit(void);
+int prof_lock_held_here(void);
 extern struct prof_counters prof_counters; /* prof_lock */
 
 /* Grows a chained hash table whose nodes begin with their `next` pointer to

@@ -58,14 +58,14 @@ static void call_hook(uint64_t inuse) {
 
 void prof_record_sample(void *p, size_t size) {
   uint64_t rate = prof_rate();
-  if (rate == 0 || !prof_guard_enter()) return;
+  if (rate == 0 || prof_lock_held_here() || !prof_guard_enter()) return;
   uintptr_t frames[PROF_MAX_FRAMES];
   int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
   struct mspan *s = span_of((uintptr_t)p);
   uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
   uint64_t inuse = 0;
   int recorded = 0;
-  lock_acquire(&prof_lock);
+  prof_lock_enter();
   if (!obj_alloc_ready) {
     fixalloc_init(&obj_alloc, sizeof(struct sampled_obj));
     obj_alloc_ready = 1;
@@ -95,7 +95,7 @@ void prof_record_sample(void *p, size_t size) {
       recorded = 1;
     }
   }
-  lock_release(&prof_lock);
+  prof_lock_exit();
   if (recorded) call_hook(inuse);
   prof_guard_exit();
 }
@@ -113,11 +113,12 @@ static struct sampled_obj *obj_find(uintptr_t a) {
 }
 
 int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
+  if (prof_lock_held_here()) return 0; /* a signal handler inside the lock */
   uint64_t key = bucket_key(s);
   uint64_t rate = prof_rate();
   uint64_t inuse = 0;
   int found = 0;
-  lock_acquire(&prof_lock);
+  prof_lock_enter();
   struct sampled_obj *o = obj_find((uintptr_t)p);
   if (o != NULL && key < 2 * o->bucket->size && 2 * key > o->bucket->size) {
     /* Within a factor of two of its bucket's size: stay there and let the
@@ -156,7 +157,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     }
     found = 1;
   }
-  lock_release(&prof_lock);
+  prof_lock_exit();
   if (found && prof_guard_enter()) {
     call_hook(inuse);
     prof_guard_exit();
@@ -170,8 +171,12 @@ int prof_sampled_free(struct mspan *s, void *p) {
   int found = 0;
   /* The bookkeeping happens even inside the profiler (a dump freeing what
    * was sampled): a stale entry would be charged to the next object at the
-   * same address. prof_lock is never held across malloc or free. */
-  lock_acquire(&prof_lock);
+   * same address. prof_lock is never held across malloc or free; only a
+   * signal handler that interrupted this thread inside the lock can get
+   * here holding it, and then the entry must stay (the one case where the
+   * profile may go slightly wrong, rather than deadlock). */
+  if (prof_lock_held_here()) return 0;
+  prof_lock_enter();
   if (obj_table_size != 0) {
     struct sampled_obj **link = &obj_table[obj_slot(a, obj_table_size)];
     for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
@@ -190,7 +195,7 @@ int prof_sampled_free(struct mspan *s, void *p) {
       break;
     }
   }
-  lock_release(&prof_lock);
+  prof_lock_exit();
   if (found && prof_guard_enter()) {
     call_hook(inuse);
     prof_guard_exit();
