@@ -138,11 +138,13 @@ def discover_allocators(args):
                  "libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev)"
                  % (name, ", ".join(sonames)))
     for spec in args.extra or []:
-        # NAME=PATH[:VAR=VAL[:VAR=VAL...]]
+        # NAME=PATH[:VAR=VAL[:VAR=VAL...]]; a ':' starts a new VAR=VAL only
+        # when a variable name and '=' follow, so values may hold colons
+        # (MALLOC_CONF=prof:true,lg_prof_sample:19)
         if "=" not in spec:
             sys.exit("run.py: --extra wants NAME=PATH[:VAR=VAL...], got %r" % spec)
         name, rest = spec.split("=", 1)
-        parts = rest.split(":")
+        parts = re.split(r":(?=[A-Za-z_][A-Za-z0-9_]*=)", rest)
         path = parts[0] or None
         env = {}
         for kv in parts[1:]:
