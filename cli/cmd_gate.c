@@ -278,17 +278,9 @@ int cmd_gate(int argc, char **argv) {
   char *report = NULL;
   size_t report_len = 0;
   int rc = CLI_EXIT_USAGE;
-  if (cli_load(base_file, &base) != 0 || cli_load(new_file, &new) != 0) goto done;
-  ssize_t ni = cli_sample_index(new, index_name, new_file);
-  if (ni < 0) goto done;
-  const char *type = cli_type_name(new, (size_t)ni), *unit = cli_type_unit(new, (size_t)ni);
-  ssize_t bi = cli_sample_index(base, type, base_file);
-  if (bi < 0) goto done;
-  if (strcmp(cli_type_unit(base, (size_t)bi), unit) != 0) {
-    cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
-              cli_type_unit(base, (size_t)bi), unit, new_file);
-    goto done;
-  }
+  size_t bi, ni;
+  if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
+  const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
     cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
                     bytes_arg ? "--max-bytes" : "--max-total", type, unit);

@@ -205,6 +205,24 @@ int cli_load(const char *path, profile_pb **out) {
   return rc;
 }
 
+int cli_load_pair(const char *base_file, const char *new_file, const char *index_name, profile_pb **base,
+                  profile_pb **new, size_t *bi, size_t *ni) {
+  if (cli_load(base_file, base) != 0 || cli_load(new_file, new) != 0) return -1;
+  ssize_t n = cli_sample_index(*new, index_name, new_file);
+  if (n < 0) return -1;
+  const char *type = cli_type_name(*new, (size_t)n), *unit = cli_type_unit(*new, (size_t)n);
+  ssize_t b = cli_sample_index(*base, type, base_file);
+  if (b < 0) return -1;
+  if (strcmp(cli_type_unit(*base, (size_t)b), unit) != 0) {
+    cli_error("%s: %s is in %s, not %s as in %s", base_file, type, cli_type_unit(*base, (size_t)b), unit,
+              new_file);
+    return -1;
+  }
+  *ni = (size_t)n;
+  *bi = (size_t)b;
+  return 0;
+}
+
 ssize_t cli_sample_index(const profile_pb *p, const char *name, const char *file) {
   if (p->n_sample_type == 0) {
     cli_error("%s: the profile has no sample types", file);

@@ -76,6 +76,14 @@ int cli_parse_count(const char *s, long *out);
  * returns -1. */
 int cli_load(const char *path, profile_pb **out);
 
+/* Loads BASE and NEW for a comparison (diff, gate): *ni is NEW's sample
+ * type named index_name (default: NEW's default), *bi the type of the same
+ * name in BASE, which must have the same unit. On failure prints one line
+ * and returns -1; the profiles loaded so far are left in *base / *new for
+ * the caller to free. */
+int cli_load_pair(const char *base_file, const char *new_file, const char *index_name, profile_pb **base,
+                  profile_pb **new, size_t *bi, size_t *ni);
+
 /* Index of the sample type called name (a type such as "inuse_space", or its
  * position as a number), or profile_default_value_index() when name is NULL.
  * On failure prints "allocprof: FILE: ..." listing the types and returns -1. */

@@ -387,16 +387,19 @@ static size_t usable_size_of(const struct mspan *s) {
   return s->state == SPAN_SMALL ? s->elemsize : s->npages * PAGE_BYTES;
 }
 
-/* The profiler's view of a realloc that keeps p (old_usable bytes before):
- * a sampled object follows its new size, keeping its stack; an unsampled
- * one charges the sampler with the bytes its block grew by, and if that
- * makes it a sample, it is recorded at its new size. Without this a buffer
+/* The profiler's view of a realloc that keeps p (old_usable bytes before).
+ * Only a change of the block matters (pages added or given back): then a
+ * sampled object follows its new size, keeping its stack, and an unsampled
+ * one charges the sampler with the bytes its block grew by (and, if that
+ * makes it a sample, is recorded at its new size). Without this a buffer
  * grown in place would keep its first, small size in the profile, or never
- * be sampled at all; charging only the growth keeps a buffer grown a line
- * at a time from being unwound at every call. */
+ * be sampled at all. Within the same block nothing is recorded: a buffer
+ * grown a line at a time then costs the profiler nothing per call, and its
+ * bytes stay right to the block size. */
 static void *realloc_in_place(struct mspan *s, void *p, size_t size, size_t old_usable) {
-  if (unlikely(s->sampled) && prof_sampled_resize(s, p, size)) return p;
   size_t now = usable_size_of(s);
+  if (now == old_usable) return p;
+  if (unlikely(s->sampled) && prof_sampled_resize(s, p, size)) return p;
   if (now > old_usable) maybe_sample_any_as(p, now - old_usable, size);
   return p;
 }

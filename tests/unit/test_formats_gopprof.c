@@ -20,7 +20,9 @@
 #include "profile_builder.h"
 #include "profile_io.h"
 
-static char dir[256];
+#define TMPDIR_FIXTURE_NAME "test_formats_gopprof"
+#include "tmpdir_fixture.h"
+
 static char go[512];
 
 static int find_go(void) {
@@ -41,28 +43,7 @@ static int find_go(void) {
   return found;
 }
 
-static int setup(void **state) {
-  (void)state;
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/test_formats_gopprof.XXXXXX", t && *t ? t : "/tmp");
-  return mkdtemp(dir) ? 0 : -1;
-}
 
-static int teardown(void **state) {
-  (void)state;
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *e;
-  char path[512];
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
-  return 0;
-}
 
 /* A heap profile as libprof writes it: four sample types, the period,
  * a mapping with a build id, functions with files and lines, an inlined
@@ -178,5 +159,5 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_go_pprof_reads_our_profiles),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

@@ -19,30 +19,11 @@
 #include "profile_builder.h"
 #include "profile_io.h"
 
-static char dir[256];
+#define TMPDIR_FIXTURE_NAME "test_formats_io"
+#include "tmpdir_fixture.h"
 
-static int make_dir(void **state) {
-  (void)state;
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/test_formats_io.XXXXXX", t && *t ? t : "/tmp");
-  return mkdtemp(dir) ? 0 : -1;
-}
 
-static int remove_dir(void **state) {
-  (void)state;
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *e;
-  char path[512];
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if (unlink(path) != 0) rmdir(path);
-  }
-  closedir(d);
-  rmdir(dir);
-  return 0;
-}
+
 
 static const char *at(const char *name) {
   static char path[8][512];

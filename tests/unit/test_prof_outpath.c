@@ -37,30 +37,11 @@ int prof_dump_stream(int fd, char *err, size_t errlen) {
   return 0;
 }
 
-static char dir[256];
+#define TMPDIR_FIXTURE_NAME "test_prof_outpath"
+#include "tmpdir_fixture.h"
 
-static int make_dir(void **state) {
-  (void)state;
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/test_prof_outpath.XXXXXX", t && *t ? t : "/tmp");
-  return mkdtemp(dir) ? 0 : -1;
-}
 
-static int remove_dir(void **state) {
-  (void)state;
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *e;
-  char path[512];
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
-  return 0;
-}
+
 
 /* ---- patterns ------------------------------------------------------------------- */
 
