@@ -354,7 +354,7 @@ static inline struct mspan *span_of_object(const void *p, const char *what) {
 }
 
 static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
-  if (s->sampled) prof_sampled_free(s, p);
+  if (s->sampled && prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
   if (s->state == SPAN_LARGE) {
     mheap_free_span(s);
     return;
@@ -399,7 +399,7 @@ static size_t usable_size_of(const struct mspan *s) {
 static void *realloc_in_place(struct mspan *s, void *p, size_t size, size_t old_usable) {
   size_t now = usable_size_of(s);
   if (now == old_usable) return p;
-  if (unlikely(s->sampled) && prof_sampled_resize(s, p, size)) return p;
+  if (unlikely(s->sampled) && prof_maybe_sampled(s, p) && prof_sampled_resize(s, p, size)) return p;
   if (now > old_usable) maybe_sample_any_as(p, now - old_usable, size);
   return p;
 }

@@ -70,6 +70,11 @@ struct mspan {
   uint64_t free_since_ms;     /* free: when it last grew (scavenger age) */
   uintptr_t nreleased;        /* free: pages of it returned to the OS */
   uint32_t nsampled;          /* objects of the span the profiler tracks (profiler lock) */
+  /* small, while nsampled > 0: bit i set when object i is sampled. Written
+   * under the profiler lock, read by free() without it, so that freeing an
+   * unsampled object of a span that holds a sampled one costs a bit test,
+   * not the lock. */
+  uint64_t *sampledBits;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* A small span none of whose objects is sampled: free()'s fast case. */

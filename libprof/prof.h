@@ -70,6 +70,10 @@ void prof_record_sample(void *p, size_t size);
 /* p, sampled, was resized in place to size bytes: it moves to the bucket of
  * (its stack, size), without unwinding again. Returns 1 if p was sampled. */
 int prof_sampled_resize(struct mspan *s, void *p, size_t size);
+/* Whether p, of a span whose `sampled` flag is set, may be sampled: a
+ * lock-free test of the span's bitmap for small spans (false only when p
+ * is surely not sampled). */
+static inline int prof_maybe_sampled(const struct mspan *s, const void *p);
 /* Free of p, whose span is flagged as holding sampled objects. Returns 1 if
  * p was sampled (and is now forgotten). Call before p is reused. */
 int prof_sampled_free(struct mspan *s, void *p);
@@ -122,4 +126,15 @@ void prof_fork_parent(void);
 void prof_fork_child(void);
 
 ALLOC_HIDDEN_END
+
+#include "mspan.h"
+
+static inline int prof_maybe_sampled(const struct mspan *s, const void *p) {
+  if (s->state != SPAN_SMALL) return 1;
+  uint64_t *bits = __atomic_load_n(&s->sampledBits, __ATOMIC_ACQUIRE);
+  if (bits == NULL) return 1; /* bitmap not set up: ask the table */
+  uintptr_t i = mspan_object_index(s, (uintptr_t)p);
+  return (int)((__atomic_load_n(&bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1);
+}
+
 #endif /* PROF_H */

