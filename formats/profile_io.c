@@ -189,6 +189,38 @@ void profile_free(profile_pb *p) {
   if (p) perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
+/* Whether a message carries an unknown field numbered 0. protobuf-c keeps
+ * such a field (it can come from an overlong tag varint) and writes it back,
+ * and no decoder accepts what it writes: a profile read from such bytes
+ * could not be written again. Field 0 is never valid, so the input is
+ * corrupt. */
+static int has_field_zero(const ProtobufCMessage *m) {
+  for (unsigned i = 0; i < m->n_unknown_fields; i++)
+    if (m->unknown_fields[i].tag == 0) return 1;
+  return 0;
+}
+
+static int profile_has_field_zero(const profile_pb *p) {
+  if (has_field_zero(&p->base) || (p->period_type && has_field_zero(&p->period_type->base))) return 1;
+  for (size_t i = 0; i < p->n_sample_type; i++)
+    if (has_field_zero(&p->sample_type[i]->base)) return 1;
+  for (size_t i = 0; i < p->n_sample; i++) {
+    if (has_field_zero(&p->sample[i]->base)) return 1;
+    for (size_t k = 0; k < p->sample[i]->n_label; k++)
+      if (has_field_zero(&p->sample[i]->label[k]->base)) return 1;
+  }
+  for (size_t i = 0; i < p->n_mapping; i++)
+    if (has_field_zero(&p->mapping[i]->base)) return 1;
+  for (size_t i = 0; i < p->n_location; i++) {
+    if (has_field_zero(&p->location[i]->base)) return 1;
+    for (size_t k = 0; k < p->location[i]->n_line; k++)
+      if (has_field_zero(&p->location[i]->line[k]->base)) return 1;
+  }
+  for (size_t i = 0; i < p->n_function; i++)
+    if (has_field_zero(&p->function[i]->base)) return 1;
+  return 0;
+}
+
 int profile_decode(const void *pb, size_t len, const char *name, profile_pb **out, char *err,
                    size_t errlen) {
   *out = NULL;
@@ -197,6 +229,10 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
     return -1;
   }
   profile_pb *p = perftools__profiles__profile__unpack(NULL, len, pb);
+  if (p != NULL && profile_has_field_zero(p)) {
+    profile_free(p);
+    p = NULL;
+  }
   if (!p) {
     if (looks_like_text(pb, len))
       formats_set_err(err, errlen, "%s: not a profile (looks like text, not a pprof protobuf)",
