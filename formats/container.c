@@ -32,6 +32,7 @@ static int grow(uint8_t **buf, size_t *cap, size_t max) {
   return 0;
 }
 
+
 static int zstd_is_skippable(const uint8_t *p, size_t len) {
   return len >= 4 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d && p[3] == 0x18;
 }
@@ -48,6 +49,21 @@ static const char *size_text(size_t n, char *buf, size_t buflen) {
   else
     snprintf(buf, buflen, "%zu bytes", n);
   return buf;
+}
+
+/* The output buffer is full: grows it, or says why it cannot (the limit
+ * on decompressed size, or memory) and returns -1. */
+static int make_room(uint8_t **buf, size_t *cap, size_t limit, const char *what, char *err, size_t errlen) {
+  if (*cap > limit) {
+    char sz[32];
+    formats_set_err(err, errlen, "decompressed size exceeds the limit of %s", size_text(limit, sz, sizeof sz));
+    return -1;
+  }
+  if (grow(buf, cap, limit + 1) != 0) {
+    formats_set_err(err, errlen, "%s: out of memory", what);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- detection ---- */
@@ -140,17 +156,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
       zs.avail_in = (uInt)n;
       fed += n;
     }
-    if (used == cap) {
-      if (cap > limit) {
-        formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
-                size_text(limit, sz, sizeof sz));
-        break;
-      }
-      if (grow(&buf, &cap, limit + 1) != 0) {
-        formats_set_err(err, errlen, "gzip: out of memory");
-        break;
-      }
-    }
+    if (used == cap && make_room(&buf, &cap, limit, "gzip", err, errlen) != 0) break;
     size_t room = cap - used > UINT_MAX ? UINT_MAX : cap - used;
     zs.next_out = buf + used;
     zs.avail_out = (uInt)room;
@@ -271,17 +277,7 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
         break;
       }
     }
-    if (used == cap) {
-      if (cap > limit) {
-        formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
-                size_text(limit, sz, sizeof sz));
-        break;
-      }
-      if (grow(&buf, &cap, limit + 1) != 0) {
-        formats_set_err(err, errlen, "zstd: out of memory");
-        break;
-      }
-    }
+    if (used == cap && make_room(&buf, &cap, limit, "zstd", err, errlen) != 0) break;
     ZSTD_outBuffer ob = {buf, cap, used};
     size_t r = ZSTD_decompressStream(d, &ob, &ib);
     used = ob.pos;
