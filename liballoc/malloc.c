@@ -300,7 +300,13 @@ static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned 
 }
 
 static __attribute__((noinline)) void *malloc_sample(struct mcache *c, void *p, size_t size) {
-  prof_sample_alloc(&c->sampler, p, size);
+  if (prof_sampling_enter()) {
+    uintptr_t frames[PROF_MAX_FRAMES];
+    int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
+    prof_record_frames(p, size, frames, n);
+    prof_guard_exit();
+  }
+  c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
   return p;
 }
 

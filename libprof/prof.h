@@ -67,6 +67,14 @@ void prof_guard_exit(void);
 void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size);
 /* Records p as sampled (no redraw): for callers that drew under a lock. */
 void prof_record_sample(void *p, size_t size);
+/* The same in two steps, for the allocation fast path's sampling call, so
+ * that the stack is captured right there and the unwinder does not walk
+ * the profiler's own frames (each costs about as much as one of the
+ * program's): if prof_sampling_enter() (profiling on, and the guard taken),
+ * capture with prof_capture_stack, call prof_record_frames, then
+ * prof_guard_exit(). */
+int prof_sampling_enter(void);
+void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n);
 /* p, sampled, was resized in place to size bytes: it moves to the bucket of
  * (its stack, size), without unwinding again. Returns 1 if p was sampled. */
 int prof_sampled_resize(struct mspan *s, void *p, size_t size);

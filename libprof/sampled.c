@@ -97,11 +97,20 @@ static void call_hook(uint64_t inuse) {
   if (hook != NULL) hook(inuse);
 }
 
+int prof_sampling_enter(void) {
+  return prof_rate() != 0 && !prof_lock_held_here() && prof_guard_enter();
+}
+
 void prof_record_sample(void *p, size_t size) {
-  uint64_t rate = prof_rate();
-  if (rate == 0 || prof_lock_held_here() || !prof_guard_enter()) return;
+  if (!prof_sampling_enter()) return;
   uintptr_t frames[PROF_MAX_FRAMES];
   int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
+  prof_record_frames(p, size, frames, n);
+  prof_guard_exit();
+}
+
+void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
+  uint64_t rate = prof_rate();
   struct mspan *s = span_of((uintptr_t)p);
   uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
   uint64_t inuse = 0;
@@ -140,7 +149,6 @@ void prof_record_sample(void *p, size_t size) {
   }
   prof_lock_exit();
   if (recorded) call_hook(inuse);
-  prof_guard_exit();
 }
 
 void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
