@@ -168,22 +168,29 @@ __attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *wh
 }
 
 
-static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
-  struct mcache_class *e = &c->cls[k];
+/* An object of class k from the thread's cache without a refill: the last
+ * one freed, else the next slot of the span's window; NULL when both are
+ * empty. *dirty says whether it may hold old data. */
+static inline void *cache_take(struct mcache_class *e, unsigned k, int *dirty) {
   void *p = e->list;
   if (likely(p != NULL)) {
     e->list = *(void **)p;
     e->count--;
     BUMP_OWNED(&e->nmalloc, 1);
-    if (zero) memset(p, 0, class_to_size[k]);
+    *dirty = 1;
     return p;
   }
-  uint64_t bits = e->allocCache;
-  if (likely(bits != 0)) {
-    e->allocCache = bits & (bits - 1);
-    BUMP_OWNED(&e->nmalloc, 1);
-    p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[k]);
-    if (zero && e->span->needzero) memset(p, 0, class_to_size[k]);
+  if (unlikely(e->allocCache == 0)) return NULL;
+  *dirty = e->span->needzero;
+  return mcache_window_take(e, k);
+}
+
+static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
+  struct mcache_class *e = &c->cls[k];
+  int dirty;
+  void *p = cache_take(e, k, &dirty);
+  if (likely(p != NULL)) {
+    if (zero && dirty) memset(p, 0, class_to_size[k]);
     return p;
   }
   int zeroed = 0;
@@ -314,18 +321,9 @@ void *alloc_malloc(size_t size) {
   struct mcache *c = tls_cache;
   if (unlikely(c == NULL || size > SIZECLASS_MAX_SMALL)) return malloc_slow(size, 0);
   unsigned k = size_to_class(size);
-  struct mcache_class *e = &c->cls[k];
-  void *p = e->list;
-  if (likely(p != NULL)) {
-    e->list = *(void **)p;
-    e->count--;
-  } else {
-    uint64_t bits = e->allocCache;
-    if (unlikely(bits == 0)) return malloc_refill(c, k, size);
-    e->allocCache = bits & (bits - 1);
-    p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[k]);
-  }
-  BUMP_OWNED(&e->nmalloc, 1);
+  int dirty;
+  void *p = cache_take(&c->cls[k], k, &dirty);
+  if (unlikely(p == NULL)) return malloc_refill(c, k, size);
   if (unlikely((c->sampler.bytes_until_sample -= (int64_t)size) < 0)) return malloc_sample(c, p, size);
   return p;
 }

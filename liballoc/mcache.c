@@ -32,14 +32,6 @@ static int window_next(struct mcache_class *e) {
   return 0;
 }
 
-static void *window_take(struct mcache_class *e, unsigned sizeclass) {
-  uint64_t bits = e->allocCache;
-  unsigned i = (unsigned)__builtin_ctzll(bits);
-  e->allocCache = bits & (bits - 1);
-  BUMP_OWNED(&e->nmalloc, 1);
-  return (void *)(e->window_base + (uintptr_t)i * class_to_size[sizeclass]);
-}
-
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   struct mcache_class *e = &c->cls[sizeclass];
   struct mcentral *central = &mcentral[sizeclass];
@@ -49,7 +41,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
       e->span = NULL;
     } else {
       *zeroed = !e->span->needzero;
-      return window_take(e, sizeclass);
+      return mcache_window_take(e, sizeclass);
     }
   }
   /* Objects other threads freed come first: reusing them keeps the heap
@@ -68,7 +60,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   e->span = s;
   if (!window_next(e)) alloc_throw("span from mcentral has no free slot");
   *zeroed = !s->needzero;
-  return window_take(e, sizeclass);
+  return mcache_window_take(e, sizeclass);
 }
 
 /* Detaches the first n objects of e's list (n <= count). */

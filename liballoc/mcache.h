@@ -44,6 +44,15 @@ struct mcache {
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
+/* The next free slot of e's allocCache window (which must have one),
+ * counted as handed out. */
+static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclass) {
+  uint64_t bits = e->allocCache;
+  e->allocCache = bits & (bits - 1);
+  BUMP_OWNED(&e->nmalloc, 1);
+  return (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
+}
+
 /* Slow paths of the fast paths in malloc.c. The object returned by refill
  * comes from span (possibly clean: see *zeroed) or from a batch (dirty).
  * NULL when out of memory. */
