@@ -38,6 +38,7 @@
 
 #include "container.h"
 #include "dump.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "mappings.h"
 #include "prof.h"
@@ -57,14 +58,6 @@
   "operator delete|operator delete\\[\\]"
 
 /* ---- messages ---------------------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (err == NULL || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- the long-lived symbolizer --------------------------------------------------
  * Made by the first dump, kept for the life of the process. */
@@ -373,7 +366,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   rc = 0;
 
 done:
-  if (rc != 0) set_err(err, errlen, "%s", what);
+  if (rc != 0) formats_set_err(err, errlen, "%s", what);
   profile_builder_free(b);
   addr_table_free(&at);
   free(lines);
@@ -401,7 +394,7 @@ static int write_file(const char *path, const uint8_t *pb, size_t len, char *err
   size_t gzlen = 0;
   char why[200];
   if (container_compress(kind, pb, len, PROF_GZIP_LEVEL, &gz, &gzlen, why, sizeof why) != 0) {
-    set_err(err, errlen, "%s: %s", path, why);
+    formats_set_err(err, errlen, "%s: %s", path, why);
     return -1;
   }
   int rc = fileio_write_atomic(path, gz, gzlen, err, errlen);
@@ -430,7 +423,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
     if (sink == SINK_FILE) {
       char why[128];
       snprintf(why, sizeof why, "%s", err != NULL && errlen != 0 ? err : "out of memory");
-      set_err(err, errlen, "%s: %s", path, why);
+      formats_set_err(err, errlen, "%s: %s", path, why);
     }
   } else if (sink == SINK_FILE) {
     errno = 0;
@@ -462,7 +455,7 @@ int prof_dump_packed(uint8_t **out, size_t *len, char *err, size_t errlen) {
 
 int prof_dump_file(const char *path, char *err, size_t errlen) {
   if (path == NULL || *path == 0) {
-    set_err(err, errlen, "no path to write the profile to");
+    formats_set_err(err, errlen, "no path to write the profile to");
     errno = EINVAL;
     return -1;
   }
