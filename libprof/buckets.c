@@ -142,10 +142,21 @@ void prof_get_totals(struct prof_totals *out) {
   out->inuse_bytes = prof_counters.inuse_bytes;
   out->alloc_bytes = prof_counters.alloc_bytes;
   out->peak_inuse_bytes = prof_counters.peak_inuse_bytes;
-  out->metadata_bytes = prof_counters.metadata_bytes;
+  out->metadata_bytes = prof_counters.metadata_bytes + prof_stack_metadata_bytes();
   prof_lock_exit();
 }
 
-void prof_fork_prepare(void) { lock_acquire(&prof_lock); }
-void prof_fork_parent(void) { lock_release(&prof_lock); }
-void prof_fork_child(void) { lock_release(&prof_lock); }
+void prof_fork_prepare(void) {
+  lock_acquire(&prof_lock);
+  prof_stack_fork_prepare();
+}
+
+void prof_fork_parent(void) {
+  prof_stack_fork_release();
+  lock_release(&prof_lock);
+}
+
+void prof_fork_child(void) {
+  prof_stack_fork_release();
+  lock_release(&prof_lock);
+}

@@ -127,6 +127,11 @@ extern void (*prof_inuse_hook)(uint64_t inuse_bytes);
 /* Captures the calling thread's stack into frames (at most max), skipping
  * the allocator's own frames. Returns the number of frames. */
 int prof_capture_stack(uintptr_t *frames, int max);
+/* Bytes of the walker's unwind-rule tables (part of the profiler's memory). */
+uint64_t prof_stack_metadata_bytes(void);
+/* Fork: holds the rule table's writer flag across fork (buckets.c calls these). */
+void prof_stack_fork_prepare(void);
+void prof_stack_fork_release(void);
 
 /* Fork support. */
 void prof_fork_prepare(void);

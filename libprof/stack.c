@@ -1,21 +1,32 @@
 /* stack.c: stack capture for samples, into a fixed buffer (no allocation,
- * no lock of ours held). The allocator's own frames are dropped so a stack
- * starts at the caller of malloc or new: they are the frames inside the
- * object that holds this code (liballoc.so). When the allocator is linked
- * statically into a program there is no such boundary, and a fixed number
- * of frames is dropped instead. Overview: prof.h.
+ * no lock of ours held while walking). The allocator's own frames are
+ * dropped so a stack starts at the caller of malloc or new: they are the
+ * frames inside the object that holds this code (liballoc.so). When the
+ * allocator is linked statically into a program there is no such boundary,
+ * and a fixed number of frames is dropped instead. Overview: prof.h.
  *
- * Two unwinders, by the age of the thread. libunwind's unw_backtrace is the
- * fastest once warm (about 0.05 us for a short stack: it caches each frame's
- * unwind rule per thread), but warming it in a new thread costs about
- * 100 us (a per-thread cache mapped in, unwind tables parsed under a lock
- * that masks signals, a syscall per step). libgcc's _Unwind_Backtrace keeps
- * no per-thread state and finds unwind tables through glibc's lock-free
- * _dl_find_object: about 1 us per stack, from the first one. A thread's
- * first COLD_SAMPLES samples use libgcc, so threads that do not live long
- * (or allocate little) never pay libunwind's warm-up; after that,
- * libunwind. Measured (2000 new threads taking two samples each): libunwind
- * 102 us per thread, libgcc 1.8 us; warm, 0.05 us against 0.9 us.
+ * The walker. Each frame is one lookup in a process-wide table from code
+ * address to unwind rule (cfi.h: where the CFA is, whether rbp was saved)
+ * and two loads from the stack: about 20 instructions a frame. A miss
+ * finds the function's FDE with libgcc's _Unwind_Find_FDE (glibc's
+ * lock-free _dl_find_object underneath), runs its CFI program (cfi.c) and
+ * publishes the rule; a program has a few thousand distinct return
+ * addresses, so misses stop early in a process's life and, unlike
+ * libunwind's per-thread caches, a new thread finds the table warm. Every
+ * load is checked to lie between the stack pointer and the top of the
+ * thread's stack, so a wrong rule (hand-written CFI, code unloaded and
+ * another library loaded at its address) gives a wrong or short stack,
+ * never a fault.
+ *
+ * Stacks the walker cannot follow (a signal frame, a CFA computed by a
+ * DWARF expression, a stack whose top is unknown: fibres, sigaltstack) go to
+ * a full unwinder, by the age of the thread. libunwind's unw_backtrace is
+ * the fastest once warm (0.05 us for a short stack: it caches rules per
+ * thread), but warming it in a new thread costs about 100 us (a per-thread
+ * cache mapped in, unwind tables parsed under a lock that masks signals, a
+ * syscall per step). libgcc's _Unwind_Backtrace keeps no per-thread state:
+ * about 1 us per stack, from the first one. A thread's first COLD_SAMPLES
+ * such stacks use libgcc, later ones libunwind.
  *
  * libgcc's functions are looked up in libgcc_s.so.1 itself: libunwind
  * exports its own _Unwind_Backtrace, which would otherwise win the symbol
@@ -25,10 +36,14 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 #include <link.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <unwind.h>
 
+#include "cfi.h"
 #include "prof.h"
+#include "sys.h"
 
 static uintptr_t self_lo, self_hi; /* executable text of our object, if shared */
 static int self_known;             /* 1 shared, -1 static (main program) */
@@ -73,18 +88,26 @@ static void find_self(void) {
 /* Frames of the allocator in a static link (tests only): prof_capture_stack
  * and the sampling call of the entry point (malloc's fast path reaches it by
  * a tail call, so the entry point itself has no frame there). */
-#define STATIC_SKIP 2
+#define STACK_SKIP_STATIC 2
 
-/* Samples a thread takes with libgcc's unwinder before libunwind's: at the
- * default rate, 128 MiB of allocation, enough to amortize the warm-up. */
+/* Stacks a thread hands to libgcc's unwinder before libunwind's, when the
+ * walker cannot take them: enough to amortize libunwind's warm-up. */
 #define COLD_SAMPLES 256
 
 static __thread unsigned thread_samples __attribute__((tls_model("initial-exec")));
 
+/* What libgcc's _Unwind_Find_FDE fills in besides the FDE (unwind-dw2-fde.h). */
+struct dwarf_eh_bases {
+  void *tbase, *dbase;
+  void *func; /* start of the function the FDE covers */
+};
+
 typedef _Unwind_Reason_Code (*gcc_backtrace_fn)(_Unwind_Trace_Fn, void *);
 typedef _Unwind_Ptr (*gcc_getip_fn)(struct _Unwind_Context *);
+typedef const uint8_t *(*gcc_find_fde_fn)(void *pc, struct dwarf_eh_bases *bases);
 static gcc_backtrace_fn gcc_backtrace; /* NULL: libunwind for everything */
 static gcc_getip_fn gcc_getip;
+static gcc_find_fde_fn gcc_find_fde; /* NULL: no walker, a full unwinder always */
 
 /* At load, before the program's threads: libgcc_s is already loaded in
  * most processes (C++, pthread_cancel); otherwise this loads it. */
@@ -93,6 +116,8 @@ __attribute__((constructor)) static void find_libgcc(void) {
   if (h == NULL) return;
   gcc_getip_fn getip = (gcc_getip_fn)dlsym(h, "_Unwind_GetIP");
   gcc_backtrace_fn bt = (gcc_backtrace_fn)dlsym(h, "_Unwind_Backtrace");
+  gcc_find_fde_fn find_fde = (gcc_find_fde_fn)dlsym(h, "_Unwind_Find_FDE");
+  if (find_fde != NULL) __atomic_store_n(&gcc_find_fde, find_fde, __ATOMIC_RELEASE);
   if (getip == NULL || bt == NULL) return;
   __atomic_store_n(&gcc_getip, getip, __ATOMIC_RELEASE);
   __atomic_store_n(&gcc_backtrace, bt, __ATOMIC_RELEASE);
@@ -112,26 +137,205 @@ static _Unwind_Reason_Code gcc_trace_frame(struct _Unwind_Context *ctx, void *ar
   return _URC_NO_REASON;
 }
 
-int prof_capture_stack(uintptr_t *frames, int max) {
-  if (self_known == 0) find_self();
-  void *buf[PROF_MAX_FRAMES + 16];
-  int want = max + 16;
-  if (want > PROF_MAX_FRAMES + 16) want = PROF_MAX_FRAMES + 16;
-  int n;
+/* ---- The rule table ----------------------------------------------------------
+ * Open addressing over (code address, rule) pairs, shared by every thread.
+ * Readers take no lock: a slot's rule is stored before its address
+ * (release) and slots are never overwritten, so a reader that finds the
+ * address finds the rule. Writers take rule_writer, and only by trylock: a
+ * thread that finds it taken (another writer, or a signal handler that
+ * interrupted its own thread's insert) uses its rule without caching it.
+ * A table that gets half full is copied into one twice its size; old
+ * tables stay (a reader may still be in one): their total is less than the
+ * newest one. */
+
+struct rule_slot {
+  uintptr_t pc;  /* 0: empty */
+  uint64_t rule; /* a struct cfi_rule; kind CFI_NONE until written */
+};
+
+struct rule_table {
+  size_t mask, count;
+  struct rule_slot slots[];
+};
+
+#define RULE_TABLE_FIRST 1024   /* slots: 16 KiB */
+#define RULE_TABLE_MAX (1 << 20) /* 16 MiB; beyond it misses are not cached */
+
+static struct rule_table *rule_table;
+static int rule_writer;
+static uint64_t rule_table_bytes; /* every table's size, old ones included */
+
+static size_t rule_slot_of(uintptr_t pc, size_t mask) {
+  return (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
+static uint64_t rule_pack(struct cfi_rule r) {
+  uint64_t w;
+  memcpy(&w, &r, sizeof w);
+  return w;
+}
+
+static struct cfi_rule rule_unpack(uint64_t w) {
+  struct cfi_rule r;
+  memcpy(&r, &w, sizeof r);
+  return r;
+}
+
+_Static_assert(sizeof(struct cfi_rule) == sizeof(uint64_t), "a rule is published with one store");
+
+/* The packed rule for pc, or 0 (kind CFI_NONE) if t does not have it. */
+static inline uint64_t rule_find(const struct rule_table *t, uintptr_t pc) {
+  size_t i = rule_slot_of(pc, t->mask);
+  for (;;) {
+    uintptr_t k = __atomic_load_n(&t->slots[i].pc, __ATOMIC_ACQUIRE);
+    if (k == pc) return __atomic_load_n(&t->slots[i].rule, __ATOMIC_RELAXED);
+    if (k == 0) return 0;
+    i = (i + 1) & t->mask;
+  }
+}
+
+static void rule_put(struct rule_table *t, uintptr_t pc, uint64_t w) {
+  size_t i = rule_slot_of(pc, t->mask);
+  while (t->slots[i].pc != 0) {
+    if (t->slots[i].pc == pc) return;
+    i = (i + 1) & t->mask;
+  }
+  __atomic_store_n(&t->slots[i].rule, w, __ATOMIC_RELAXED);
+  __atomic_store_n(&t->slots[i].pc, pc, __ATOMIC_RELEASE);
+  t->count++;
+}
+
+/* A copy of old (or an empty table) with twice the slots; NULL when memory
+ * is short or the table is at its largest. rule_writer held. */
+static struct rule_table *rule_table_grow(const struct rule_table *old) {
+  size_t n = old != NULL ? (old->mask + 1) * 2 : RULE_TABLE_FIRST;
+  if (n > RULE_TABLE_MAX) return NULL;
+  size_t bytes = sizeof(struct rule_table) + n * sizeof(struct rule_slot);
+  struct rule_table *t = sys_alloc(bytes); /* zeroed */
+  if (t == NULL) return NULL;
+  t->mask = n - 1;
+  if (old != NULL) {
+    for (size_t i = 0; i <= old->mask; i++)
+      if (old->slots[i].pc != 0) rule_put(t, old->slots[i].pc, old->slots[i].rule);
+  }
+  __atomic_fetch_add(&rule_table_bytes, bytes, __ATOMIC_RELAXED);
+  return t;
+}
+
+static void rule_insert(uintptr_t pc, uint64_t w) {
+  if (__atomic_exchange_n(&rule_writer, 1, __ATOMIC_ACQUIRE) != 0) return;
+  struct rule_table *t = rule_table;
+  if (t == NULL || (t->count + 1) * 2 > t->mask + 1) {
+    struct rule_table *bigger = rule_table_grow(t);
+    if (bigger != NULL) __atomic_store_n(&rule_table, bigger, __ATOMIC_RELEASE);
+    t = bigger != NULL ? bigger : t;
+  }
+  if (t != NULL && (t->count + 1) * 4 <= (t->mask + 1) * 3) rule_put(t, pc, w);
+  __atomic_store_n(&rule_writer, 0, __ATOMIC_RELEASE);
+}
+
+/* The rule at pc, computed from its FDE and cached. */
+static struct cfi_rule rule_miss(uintptr_t pc) {
+  struct dwarf_eh_bases bases;
+  const uint8_t *fde = gcc_find_fde((void *)pc, &bases);
+  struct cfi_rule r = fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc)
+                                  : (struct cfi_rule){.kind = CFI_OUTERMOST};
+  rule_insert(pc, rule_pack(r));
+  return r;
+}
+
+uint64_t prof_stack_metadata_bytes(void) { return __atomic_load_n(&rule_table_bytes, __ATOMIC_RELAXED); }
+
+void prof_stack_fork_prepare(void) {
+  while (__atomic_exchange_n(&rule_writer, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
+}
+
+void prof_stack_fork_release(void) { __atomic_store_n(&rule_writer, 0, __ATOMIC_RELEASE); }
+
+/* ---- The walker ------------------------------------------------------------------ */
+
+/* Stacks deeper than this from their top are not taken for a thread's. */
+#define STACK_SPAN_MAX ((uintptr_t)1 << 30)
+
+extern void *__libc_stack_end; /* ld.so: the main thread's stack pointer at start */
+
+/* The top of the stack sp is on, or 0 when unknown. glibc puts a thread's
+ * descriptor (what pthread_self returns) at the top of the stack it
+ * allocates; the main thread's frames are all below __libc_stack_end. A
+ * stack elsewhere (a fibre, a signal stack, a stack the program provided)
+ * has no known top. */
+static uintptr_t stack_top(uintptr_t sp) {
+  uintptr_t self = (uintptr_t)pthread_self();
+  if (sp < self && self - sp < STACK_SPAN_MAX) return self;
+  uintptr_t main_top = ((uintptr_t)__libc_stack_end | 4095) + 1; /* its page is mapped */
+  if (sp < main_top && main_top - sp < STACK_SPAN_MAX) return main_top;
+  return 0;
+}
+
+#if defined(__x86_64__)
+/* Walks the calling thread's stack into buf (at most max return addresses;
+ * buf[0] is the address in prof_capture_stack). Returns the count, or -1
+ * when a full unwinder must take this stack. Inlined into
+ * prof_capture_stack so that the registers read here are its own. */
+static inline __attribute__((always_inline)) int walk_stack(void **buf, int max) {
+  uintptr_t ip, sp, bp;
+  __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
+  uintptr_t lo = sp, hi = stack_top(sp);
+  if (hi == 0) return -1;
+  const struct rule_table *t = __atomic_load_n(&rule_table, __ATOMIC_ACQUIRE);
+  uintptr_t pc = ip; /* the address whose rule applies: the return address - 1 after frame 0 */
+  int n = 0;
+  buf[n++] = (void *)ip;
+  while (n < max) {
+    uint64_t w = t != NULL ? rule_find(t, pc) : 0;
+    struct cfi_rule r = w != 0 ? rule_unpack(w) : rule_miss(pc);
+    if (r.kind == CFI_OUTERMOST) break;
+    if (r.kind != CFI_STEP) return -1;
+    uintptr_t cfa = ((r.flags & CFI_CFA_RBP) ? bp : sp) + (uintptr_t)(intptr_t)r.cfa_offset;
+    if (cfa < sp + 8 || cfa > hi || (cfa & 7) != 0) return -1;
+    uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+    if (r.flags & CFI_RBP_SAVED) {
+      uintptr_t at = cfa + (uintptr_t)(intptr_t)r.rbp_offset;
+      if (at < lo || at + 8 > hi || (at & 7) != 0) return -1;
+      bp = *(const uintptr_t *)at;
+    }
+    sp = cfa;
+    if (ra == 0) break; /* the outermost frame by convention */
+    buf[n++] = (void *)ra;
+    pc = ra - 1;
+  }
+  return n;
+}
+#endif
+
+/* ---- Capture ----------------------------------------------------------------------- */
+
+static int full_unwind(void **buf, int want) {
   gcc_backtrace_fn bt = __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE);
   if (bt != NULL && thread_samples < COLD_SAMPLES) {
     thread_samples++;
     struct gcc_trace t = {buf, 0, want};
     bt(gcc_trace_frame, &t);
-    n = t.n;
-  } else {
-    n = unw_backtrace(buf, want);
+    return t.n;
   }
+  return unw_backtrace(buf, want);
+}
+
+int prof_capture_stack(uintptr_t *frames, int max) {
+  if (self_known == 0) find_self();
+  void *buf[PROF_MAX_FRAMES + 16];
+  int want = max + 16;
+  if (want > PROF_MAX_FRAMES + 16) want = PROF_MAX_FRAMES + 16;
+  int n = -1;
+#if defined(__x86_64__)
+  if (__atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE) != NULL) n = walk_stack(buf, want);
+#endif
+  if (n < 0) n = full_unwind(buf, want);
   int i = 0;
   if (self_known > 0) {
     while (i < n && (uintptr_t)buf[i] >= self_lo && (uintptr_t)buf[i] < self_hi) i++;
   } else {
-    i = n < STATIC_SKIP ? n : STATIC_SKIP;
+    i = n < STACK_SKIP_STATIC ? n : STACK_SKIP_STATIC;
   }
   int out = 0;
   for (; i < n && out < max; i++) frames[out++] = (uintptr_t)buf[i];
