@@ -310,8 +310,13 @@ def render_table(title, rows, header, markdown):
     return "\n".join(out)
 
 
-def build_report(results, workloads, allocs, baseline, markdown):
-    """results[(workload, alloc)] = list of Result."""
+def build_report(results, workloads, allocs, baseline, markdown, paired=False):
+    """results[(workload, alloc)] = list of Result, one per repetition in order.
+
+    paired: a ratio is the median over repetitions of (this allocator's run /
+    the baseline's run in the same repetition), instead of the ratio of the
+    two medians. Each repetition runs every allocator back to back, so a
+    slow phase of a shared machine hits both sides of a pair."""
     names = [a[0] for a in allocs]
     metrics = [
         ("wall time", "s", lambda r: r.wall),
@@ -344,6 +349,10 @@ def build_report(results, workloads, allocs, baseline, markdown):
                     row.append("-")
                 else:
                     ratio = v / base
+                    if paired:
+                        pairs = zip(results.get((w, a), []), results.get((w, baseline), []))
+                        ratio = median(get(x) / get(y) for x, y in pairs
+                                       if get(x) is not None and get(y))
                     ratios[a].append(ratio)
                     row.append("%.2f" % ratio)
             row.append(fmt_abs(base, unit) if base != "FAIL" else "FAIL")
@@ -354,7 +363,8 @@ def build_report(results, workloads, allocs, baseline, markdown):
             gm.append("%.2f" % g if g is not None else "-")
         gm.append("")
         rows.append(gm)
-        t = "%s, median, ratio to %s = 1.00 (lower is better)" % (title, baseline)
+        t = "%s, %s, ratio to %s = 1.00 (lower is better)" % (
+            title, "median of paired ratios" if paired else "median", baseline)
         if unit == "s" and any(w in TIME_EXCLUDED for w in workloads):
             t += "; rss_return left out (it sleeps)"
         sections.append(render_table(t, rows, header, markdown))
@@ -417,6 +427,9 @@ def parse_args(argv):
                     "--quick)" % QUICK_SCALE)
     ap.add_argument("--quick", action="store_true",
                     help="smaller workloads and one repetition: a smoke run")
+    ap.add_argument("--paired", action="store_true",
+                    help="ratios are medians of per-repetition ratios to the baseline "
+                    "(robust to a machine whose speed drifts between repetitions)")
     ap.add_argument("--markdown", metavar="OUT.md", help="also write the tables as Markdown")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per run (default 300)")
     ap.add_argument("--seed", type=int, default=None, help="seed of the run-order shuffle")
@@ -513,7 +526,7 @@ def main(argv=None):
             failures.append("%s: checksums differ: %s" % (
                 w, "; ".join("%s from %s" % (c, ",".join(sorted(a))) for c, a in sums.items())))
 
-    report = build_report(results, workloads, allocs, baseline, markdown=False)
+    report = build_report(results, workloads, allocs, baseline, markdown=False, paired=args.paired)
     print(report)
     if failures:
         print("FAILURES:")
@@ -527,11 +540,13 @@ def main(argv=None):
         md += ["- " + l.replace("command: ", "command: `", 1) + ("`" if l.startswith("command: ") else "")
                for l in header_lines]
         md.append("")
-        md.append("Ratios are medians over the repetitions, relative to %s; lower is better. "
+        md.append("Ratios are %s, relative to %s; lower is better. "
                   "Allocators ran interleaved in a shuffled order for every workload and "
-                  "repetition." % baseline)
+                  "repetition." % ("medians over the repetitions of each repetition's ratio"
+                                   if args.paired else "medians over the repetitions", baseline))
         md.append("")
-        md.append(build_report(results, workloads, allocs, baseline, markdown=True))
+        md.append(build_report(results, workloads, allocs, baseline, markdown=True,
+                               paired=args.paired))
         if failures:
             md.append("## Failures")
             md.append("")

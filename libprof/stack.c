@@ -310,7 +310,9 @@ static inline __attribute__((always_inline)) int walk_stack(void **buf, int max)
 
 /* ---- Capture ----------------------------------------------------------------------- */
 
-static int full_unwind(void **buf, int want) {
+/* Inlined, like walk_stack, so that the frames dropped in a static link are
+ * the same on both paths. */
+static inline __attribute__((always_inline)) int full_unwind(void **buf, int want) {
   gcc_backtrace_fn bt = __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE);
   if (bt != NULL && thread_samples < COLD_SAMPLES) {
     thread_samples++;
