@@ -25,7 +25,7 @@
  * thread), but warming it in a new thread costs about 100 us (a per-thread
  * cache mapped in, unwind tables parsed under a lock that masks signals, a
  * syscall per step). libgcc's _Unwind_Backtrace keeps no per-thread state:
- * about 1 us per stack, from the first one. A thread's first COLD_SAMPLES
+ * about 1 us per stack, from the first one. A thread's first LIBGCC_FIRST
  * such stacks use libgcc, later ones libunwind.
  *
  * libgcc's functions are looked up in libgcc_s.so.1 itself: libunwind
@@ -92,9 +92,9 @@ static void find_self(void) {
 
 /* Stacks a thread hands to libgcc's unwinder before libunwind's, when the
  * walker cannot take them: enough to amortize libunwind's warm-up. */
-#define COLD_SAMPLES 256
+#define LIBGCC_FIRST 256
 
-static __thread unsigned thread_samples __attribute__((tls_model("initial-exec")));
+static __thread unsigned thread_full_unwinds __attribute__((tls_model("initial-exec")));
 
 /* What libgcc's _Unwind_Find_FDE fills in besides the FDE (unwind-dw2-fde.h). */
 struct dwarf_eh_bases {
@@ -314,8 +314,8 @@ static inline __attribute__((always_inline)) int walk_stack(void **buf, int max)
  * the same on both paths. */
 static inline __attribute__((always_inline)) int full_unwind(void **buf, int want) {
   gcc_backtrace_fn bt = __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE);
-  if (bt != NULL && thread_samples < COLD_SAMPLES) {
-    thread_samples++;
+  if (bt != NULL && thread_full_unwinds < LIBGCC_FIRST) {
+    thread_full_unwinds++;
     struct gcc_trace t = {buf, 0, want};
     bt(gcc_trace_frame, &t);
     return t.n;
