@@ -101,7 +101,7 @@ static struct cursor entry_at(const uint8_t *p, const uint8_t **body) {
 enum reg_rule { SAME, AT_OFFSET, UNDEFINED, OTHER };
 
 struct frame_state {
-  uint8_t cfa_reg;
+  uint64_t cfa_reg;
   uint8_t cfa_expr; /* the CFA is an expression: unsupported */
   int64_t cfa_offset;
   uint8_t rbp_rule, ra_rule; /* enum reg_rule */
@@ -225,11 +225,11 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
       *st = saved[--nsaved];
       continue;
     case 0x0c: /* def_cfa */
-      st->cfa_reg = (uint8_t)read_uleb(&c);
+      st->cfa_reg = read_uleb(&c);
       st->cfa_offset = (int64_t)read_uleb(&c);
       st->cfa_expr = 0;
       continue;
-    case 0x0d: st->cfa_reg = (uint8_t)read_uleb(&c); continue;
+    case 0x0d: st->cfa_reg = read_uleb(&c); continue;
     case 0x0e: st->cfa_offset = (int64_t)read_uleb(&c); continue;
     case 0x0f: /* def_cfa_expression */
       st->cfa_expr = 1;
@@ -243,7 +243,7 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
       set_reg(st, reg, AT_OFFSET, read_sleb(&c) * cie->data_align);
       continue;
     case 0x12: /* def_cfa_sf */
-      st->cfa_reg = (uint8_t)read_uleb(&c);
+      st->cfa_reg = read_uleb(&c);
       st->cfa_offset = read_sleb(&c) * cie->data_align;
       st->cfa_expr = 0;
       continue;
