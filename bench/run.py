@@ -310,13 +310,13 @@ def render_table(title, rows, header, markdown):
     return "\n".join(out)
 
 
-def build_report(results, workloads, allocs, baseline, markdown, paired=False):
+def build_report(results, workloads, allocs, baseline, markdown, paired=False, partner=None):
     """results[(workload, alloc)] = list of Result, one per repetition in order.
 
     paired: a ratio is the median over repetitions of (this allocator's run /
-    the baseline's run in the same repetition), instead of the ratio of the
-    two medians. Each repetition runs every allocator back to back, so a
-    slow phase of a shared machine hits both sides of a pair."""
+    the baseline run made right next to it, partner[(workload, alloc)]),
+    instead of the ratio of the two medians: a slow phase of a shared
+    machine hits both sides of a pair."""
     names = [a[0] for a in allocs]
     metrics = [
         ("wall time", "s", lambda r: r.wall),
@@ -349,8 +349,9 @@ def build_report(results, workloads, allocs, baseline, markdown, paired=False):
                     row.append("-")
                 else:
                     ratio = v / base
-                    if paired:
-                        pairs = zip(results.get((w, a), []), results.get((w, baseline), []))
+                    if paired and a != baseline:
+                        pairs = zip(results.get((w, a), []),
+                                    (partner or {}).get((w, a), results.get((w, baseline), [])))
                         ratio = median(get(x) / get(y) for x, y in pairs
                                        if get(x) is not None and get(y))
                     ratios[a].append(ratio)
@@ -499,21 +500,42 @@ def main(argv=None):
     print(flush=True)
 
     results = {}
+    # --paired: partner[(w, a)][i] is the baseline run made right next to
+    # allocator a's i-th run of workload w
+    partner = {}
     failures = []
+
+    def run_logged(rep, w, name, path, env):
+        r = run_one(binaries[w], args.scale, path, env, args.timeout)
+        results.setdefault((w, name), []).append(r)
+        if r.error:
+            failures.append("%s under %s (rep %d): %s" % (w, name, rep + 1, r.error))
+            status = "FAIL " + r.error
+        else:
+            status = "%.3fs %.1fMiB" % (r.wall, r.maxrss_kib / 1024.0)
+        print("  rep %d/%d %-13s %-10s %s" % (rep + 1, args.reps, w, name, status),
+              file=sys.stderr, flush=True)
+        return r
+
+    base_alloc = next((a for a in allocs if a[0] == baseline), None)
     for rep in range(args.reps):
         for w in workloads:
             order = list(allocs)
             rng.shuffle(order)
-            for name, path, env in order:
-                r = run_one(binaries[w], args.scale, path, env, args.timeout)
-                results.setdefault((w, name), []).append(r)
-                if r.error:
-                    failures.append("%s under %s (rep %d): %s" % (w, name, rep + 1, r.error))
-                    status = "FAIL " + r.error
-                else:
-                    status = "%.3fs %.1fMiB" % (r.wall, r.maxrss_kib / 1024.0)
-                print("  rep %d/%d %-13s %-10s %s" % (rep + 1, args.reps, w, name, status),
-                      file=sys.stderr, flush=True)
+            if not args.paired or base_alloc is None:
+                for name, path, env in order:
+                    run_logged(rep, w, name, path, env)
+                continue
+            # Paired: every other allocator runs back to back with a run of
+            # the baseline, in a random order within the pair, so that both
+            # sides of a ratio see the machine in the same state.
+            for a in order:
+                if a is base_alloc:
+                    continue
+                pair = [a, base_alloc]
+                rng.shuffle(pair)
+                runs = {x[0]: run_logged(rep, w, *x) for x in pair}
+                partner.setdefault((w, a[0]), []).append(runs[baseline])
 
     # correctness: one checksum per workload, over all allocators and reps
     for w in workloads:
@@ -526,7 +548,8 @@ def main(argv=None):
             failures.append("%s: checksums differ: %s" % (
                 w, "; ".join("%s from %s" % (c, ",".join(sorted(a))) for c, a in sums.items())))
 
-    report = build_report(results, workloads, allocs, baseline, markdown=False, paired=args.paired)
+    report = build_report(results, workloads, allocs, baseline, markdown=False, paired=args.paired,
+                          partner=partner)
     print(report)
     if failures:
         print("FAILURES:")
@@ -542,11 +565,12 @@ def main(argv=None):
         md.append("")
         md.append("Ratios are %s, relative to %s; lower is better. "
                   "Allocators ran interleaved in a shuffled order for every workload and "
-                  "repetition." % ("medians over the repetitions of each repetition's ratio"
+                  "repetition." % ("medians of paired ratios: each allocator's run over a "
+                                   "run of the baseline made right next to it"
                                    if args.paired else "medians over the repetitions", baseline))
         md.append("")
         md.append(build_report(results, workloads, allocs, baseline, markdown=True,
-                               paired=args.paired))
+                               paired=args.paired, partner=partner))
         if failures:
             md.append("## Failures")
             md.append("")
