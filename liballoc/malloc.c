@@ -368,6 +368,17 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
   else small_free_global(s, p);
 }
 
+/* free() of an object of a small span that holds a sampled object, by a
+ * thread with a cache: the span is known and valid, so only the profiler's
+ * test is added to the fast path's work. While a sampled object lives, every
+ * free in its span comes here, so this skips free_slow's second span lookup
+ * (larson: about 9 such frees per sampled one). */
+static __attribute__((noinline)) void free_small_flagged(struct mcache *c, struct mspan *s, void *p) {
+  if (unlikely(!mspan_is_object_start(s, (uintptr_t)p))) bad_pointer("free(): pointer not allocated by liballoc", p);
+  if (prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
+  small_free(c, s, p);
+}
+
 void alloc_free(void *p) {
   if (unlikely(p == NULL)) return;
   uintptr_t a = (uintptr_t)p;
@@ -377,6 +388,10 @@ void alloc_free(void *p) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
     if (unlikely(!mspan_is_object_start(s, a))) bad_pointer("free(): pointer not allocated by liballoc", p);
     small_free(c, s, p);
+    return;
+  }
+  if (s != NULL && c != NULL && s->state == SPAN_SMALL) {
+    free_small_flagged(c, s, p);
     return;
   }
   free_slow(span_of_object(p, "free(): pointer not allocated by liballoc"), p);
