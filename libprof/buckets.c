@@ -14,30 +14,26 @@
 #include "prof_state.h"
 #include "sys.h"
 
-/* Adaptive: a waiter spins a little before it sleeps. Hold times are a few
- * hundred nanoseconds, and a thread put to sleep here waits behind every
- * runnable thread for its next turn (larson: +10% wall time with a plain
- * mutex, from about 130 futex waits a run). */
-alloc_lock prof_lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP};
+/* The lock is adaptive: a waiter spins a little before it sleeps. Hold
+ * times are a few hundred nanoseconds, and a thread put to sleep here waits
+ * behind every runnable thread for its next turn (larson: +10% wall time
+ * with a plain mutex, from about 130 futex waits a run). */
+struct prof_hot prof_hot = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}};
 static __thread int prof_lock_depth __attribute__((tls_model("initial-exec")));
 
 void prof_lock_enter(void) {
-  lock_acquire(&prof_lock);
+  lock_acquire(&prof_hot.lock);
   prof_lock_depth = 1;
 }
 
 void prof_lock_exit(void) {
   prof_lock_depth = 0;
-  lock_release(&prof_lock);
+  lock_release(&prof_hot.lock);
 }
 
 int prof_lock_held_here(void) { return prof_lock_depth; }
-struct prof_counters prof_counters;
 void (*prof_inuse_hook)(uint64_t inuse_bytes);
 
-static struct prof_bucket **bucket_table; /* chained hash table */
-static size_t bucket_table_size;          /* power of two, or 0 */
-static size_t bucket_count;
 
 static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = 0xcbf29ce484222325ull ^ size;
@@ -67,7 +63,7 @@ void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*
     }
   }
   if (table != NULL) sys_free_metadata(table, old_size * sizeof *table);
-  prof_counters.metadata_bytes += (new_size - old_size) * sizeof *nt;
+  prof_hot.counters.metadata_bytes += (new_size - old_size) * sizeof *nt;
   return (void **)nt;
 }
 
@@ -76,43 +72,43 @@ static size_t bucket_slot(const void *node, size_t size) {
 }
 
 static int table_grow(void) {
-  size_t nsize = bucket_table_size ? bucket_table_size * 2 : 4096;
-  void **nt = prof_table_grow((void **)bucket_table, bucket_table_size, nsize, bucket_slot);
+  size_t nsize = prof_hot.bucket_table_size ? prof_hot.bucket_table_size * 2 : 512; /* a page */
+  void **nt = prof_table_grow((void **)prof_hot.bucket_table, prof_hot.bucket_table_size, nsize, bucket_slot);
   if (nt == NULL) return -1;
-  bucket_table = (struct prof_bucket **)nt;
-  bucket_table_size = nsize;
+  prof_hot.bucket_table = (struct prof_bucket **)nt;
+  prof_hot.bucket_table_size = nsize;
   return 0;
 }
 
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = hash_stack(frames, n, size);
-  if (bucket_table_size != 0) {
-    for (struct prof_bucket *b = bucket_table[h & (bucket_table_size - 1)]; b != NULL; b = b->next) {
+  if (prof_hot.bucket_table_size != 0) {
+    for (struct prof_bucket *b = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)]; b != NULL; b = b->next) {
       if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
           memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0)
         return b;
     }
   }
-  if (bucket_count >= bucket_table_size && table_grow() != 0 && bucket_table_size == 0) return NULL;
+  if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 && prof_hot.bucket_table_size == 0) return NULL;
   size_t bytes = sizeof(struct prof_bucket) + (size_t)n * sizeof *frames;
   struct prof_bucket *b = persistentalloc(bytes, 8);
   if (b == NULL) return NULL;
-  prof_counters.metadata_bytes += bytes;
+  prof_hot.counters.metadata_bytes += bytes;
   b->hash = h;
   b->size = size;
   b->nframes = (uint32_t)n;
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
-  size_t j = h & (bucket_table_size - 1);
-  b->next = bucket_table[j];
-  bucket_table[j] = b;
-  bucket_count++;
+  size_t j = h & (prof_hot.bucket_table_size - 1);
+  b->next = prof_hot.bucket_table[j];
+  prof_hot.bucket_table[j] = b;
+  prof_hot.bucket_count++;
   return b;
 }
 
 struct prof_bucket_snap *prof_snapshot(size_t *n) {
   *n = 0;
   prof_lock_enter();
-  size_t want = bucket_count;
+  size_t want = prof_hot.bucket_count;
   prof_lock_exit();
   if (want == 0) return NULL;
   /* Allocated without the lock; buckets made meanwhile wait for next time. */
@@ -121,8 +117,8 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
   if (out == NULL) return NULL;
   size_t k = 0;
   prof_lock_enter();
-  for (size_t i = 0; i < bucket_table_size && k < cap; i++) {
-    for (struct prof_bucket *b = bucket_table[i]; b != NULL && k < cap; b = b->next) {
+  for (size_t i = 0; i < prof_hot.bucket_table_size && k < cap; i++) {
+    for (struct prof_bucket *b = prof_hot.bucket_table[i]; b != NULL && k < cap; b = b->next) {
       struct prof_bucket_snap *o = &out[k++];
       o->frames = b->frames;
       o->nframes = b->nframes;
@@ -141,27 +137,27 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
 void prof_get_totals(struct prof_totals *out) {
   prof_lock_enter();
   out->rate = prof_rate();
-  out->samples = prof_counters.samples;
-  out->sampled_frees = prof_counters.sampled_frees;
-  out->buckets = bucket_count;
-  out->inuse_bytes = prof_counters.inuse_bytes;
-  out->alloc_bytes = prof_counters.alloc_bytes;
-  out->peak_inuse_bytes = prof_counters.peak_inuse_bytes;
-  out->metadata_bytes = prof_counters.metadata_bytes + prof_stack_metadata_bytes();
+  out->samples = prof_hot.counters.samples;
+  out->sampled_frees = prof_hot.counters.sampled_frees;
+  out->buckets = prof_hot.bucket_count;
+  out->inuse_bytes = prof_hot.counters.inuse_bytes;
+  out->alloc_bytes = prof_hot.counters.alloc_bytes;
+  out->peak_inuse_bytes = prof_hot.counters.peak_inuse_bytes;
+  out->metadata_bytes = prof_hot.counters.metadata_bytes + prof_stack_metadata_bytes();
   prof_lock_exit();
 }
 
 void prof_fork_prepare(void) {
-  lock_acquire(&prof_lock);
+  lock_acquire(&prof_hot.lock);
   prof_stack_fork_prepare();
 }
 
 void prof_fork_parent(void) {
   prof_stack_fork_release();
-  lock_release(&prof_lock);
+  lock_release(&prof_hot.lock);
 }
 
 void prof_fork_child(void) {
   prof_stack_fork_release();
-  lock_release(&prof_lock);
+  lock_release(&prof_hot.lock);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "metalloc.h"
 
 ALLOC_HIDDEN_BEGIN
 
@@ -24,14 +25,33 @@ struct prof_counters {
   uint64_t metadata_bytes;
 };
 
-extern alloc_lock prof_lock;
+/* Everything a sample or a sampled free writes, kept together with the lock
+ * that guards it, in a few adjacent cache lines. When threads free each
+ * other's objects (larson, xmalloc), each line the profiler writes moves
+ * between cores at about every sample: scattered over the data and bss
+ * segments these were seven lines, here they are three. */
+struct sampled_obj;
+struct prof_hot {
+  alloc_lock lock;                 /* "prof_lock" in comments */
+  struct prof_counters counters;
+  /* buckets.c: the bucket table (chained, never shrinks) */
+  struct prof_bucket **bucket_table;
+  size_t bucket_table_size; /* power of two, or 0 */
+  size_t bucket_count;
+  /* sampled.c: the sampled-object table (chained) and its nodes */
+  struct sampled_obj **obj_table;
+  size_t obj_table_size, obj_count;
+  struct fixalloc obj_alloc;
+  int obj_alloc_ready;
+} __attribute__((aligned(CACHE_LINE)));
+extern struct prof_hot prof_hot;
+
 /* Taking and releasing prof_lock, remembering that this thread holds it: a
  * signal handler that allocates or frees while its thread is inside the
  * lock must neither sample nor wait for the lock (prof_lock_held_here). */
 void prof_lock_enter(void);
 void prof_lock_exit(void);
 int prof_lock_held_here(void);
-extern struct prof_counters prof_counters; /* prof_lock */
 
 /* Grows a chained hash table whose nodes begin with their `next` pointer to
  * new_size heads (metadata memory), moving every node to slot(node,

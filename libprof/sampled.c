@@ -22,12 +22,8 @@ struct sampled_obj {
   uint64_t estimate; /* unsampled bytes this sample stands for */
 };
 
-static struct sampled_obj **obj_table; /* chained hash table (prof_lock) */
 /* Spans' sampledBits, by word count order (1, 2, 4, 8, 16 words). */
 static struct fixalloc bits_alloc[5];
-static size_t obj_table_size, obj_count;
-static struct fixalloc obj_alloc;
-static int obj_alloc_ready;
 
 static unsigned bits_order(const struct mspan *s) {
   return s->nwords <= 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
@@ -40,7 +36,7 @@ static int sampled_bit_set(struct mspan *s, uintptr_t p) {
   if (s->sampledBits == NULL) {
     uint64_t *bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
     if (bits == NULL) return -1;
-    prof_counters.metadata_bytes += bits_alloc[bits_order(s)].size;
+    prof_hot.counters.metadata_bytes += bits_alloc[bits_order(s)].size;
     __atomic_store_n(&s->sampledBits, bits, __ATOMIC_RELEASE);
   }
   uintptr_t i = mspan_object_index(s, p);
@@ -61,7 +57,7 @@ static void sampled_bit_clear(struct mspan *s, uintptr_t p) {
     __atomic_store_n(&s->sampledBits, NULL, __ATOMIC_RELEASE);
     memset(bits, 0, bits_alloc[bits_order(s)].size);
     fixalloc_free(&bits_alloc[bits_order(s)], bits);
-    prof_counters.metadata_bytes -= bits_alloc[bits_order(s)].size;
+    prof_hot.counters.metadata_bytes -= bits_alloc[bits_order(s)].size;
   }
 }
 
@@ -75,11 +71,11 @@ static size_t obj_node_slot(const void *node, size_t size) {
 }
 
 static int obj_table_grow(void) {
-  size_t nsize = obj_table_size ? obj_table_size * 2 : 1024;
-  void **nt = prof_table_grow((void **)obj_table, obj_table_size, nsize, obj_node_slot);
+  size_t nsize = prof_hot.obj_table_size ? prof_hot.obj_table_size * 2 : 512; /* a page */
+  void **nt = prof_table_grow((void **)prof_hot.obj_table, prof_hot.obj_table_size, nsize, obj_node_slot);
   if (nt == NULL) return -1;
-  obj_table = (struct sampled_obj **)nt;
-  obj_table_size = nsize;
+  prof_hot.obj_table = (struct sampled_obj **)nt;
+  prof_hot.obj_table_size = nsize;
   return 0;
 }
 
@@ -116,34 +112,34 @@ void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
-  if (!obj_alloc_ready) {
-    fixalloc_init(&obj_alloc, sizeof(struct sampled_obj));
+  if (!prof_hot.obj_alloc_ready) {
+    fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
     for (unsigned k = 0; k < 5; k++) fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
-    obj_alloc_ready = 1;
+    prof_hot.obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
-  if (b != NULL && (obj_count < obj_table_size || obj_table_grow() == 0) &&
+  if (b != NULL && (prof_hot.obj_count < prof_hot.obj_table_size || obj_table_grow() == 0) &&
       sampled_bit_set(s, (uintptr_t)p) == 0) {
-    struct sampled_obj *o = fixalloc_alloc(&obj_alloc);
+    struct sampled_obj *o = fixalloc_alloc(&prof_hot.obj_alloc);
     if (o != NULL) {
-      prof_counters.metadata_bytes += sizeof *o;
+      prof_hot.counters.metadata_bytes += sizeof *o;
       o->addr = (uintptr_t)p;
       o->bucket = b;
       o->size = size;
       o->estimate = estimate;
-      size_t j = obj_slot(o->addr, obj_table_size);
-      o->next = obj_table[j];
-      obj_table[j] = o;
-      obj_count++;
+      size_t j = obj_slot(o->addr, prof_hot.obj_table_size);
+      o->next = prof_hot.obj_table[j];
+      prof_hot.obj_table[j] = o;
+      prof_hot.obj_count++;
       b->alloc_count++;
       b->alloc_bytes += size;
-      prof_counters.samples++;
-      prof_counters.alloc_bytes += estimate;
-      prof_counters.inuse_bytes += estimate;
-      if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
-        prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+      prof_hot.counters.samples++;
+      prof_hot.counters.alloc_bytes += estimate;
+      prof_hot.counters.inuse_bytes += estimate;
+      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
+        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
       if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
-      inuse = prof_counters.inuse_bytes;
+      inuse = prof_hot.counters.inuse_bytes;
       recorded = 1;
     }
   }
@@ -157,8 +153,8 @@ void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
 }
 
 static struct sampled_obj *obj_find(uintptr_t a) {
-  if (obj_table_size == 0) return NULL;
-  for (struct sampled_obj *o = obj_table[obj_slot(a, obj_table_size)]; o != NULL; o = o->next)
+  if (prof_hot.obj_table_size == 0) return NULL;
+  for (struct sampled_obj *o = prof_hot.obj_table[obj_slot(a, prof_hot.obj_table_size)]; o != NULL; o = o->next)
     if (o->addr == a) return o;
   return NULL;
 }
@@ -179,13 +175,13 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
     if (size > o->size) b->alloc_bytes += size - o->size;
     else b->alloc_bytes -= o->size - size;
-    prof_counters.inuse_bytes += estimate - o->estimate;
-    if (estimate > o->estimate) prof_counters.alloc_bytes += estimate - o->estimate;
-    if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
-      prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+    prof_hot.counters.inuse_bytes += estimate - o->estimate;
+    if (estimate > o->estimate) prof_hot.counters.alloc_bytes += estimate - o->estimate;
+    if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
+      prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
     o->size = size;
     o->estimate = estimate;
-    inuse = prof_counters.inuse_bytes;
+    inuse = prof_hot.counters.inuse_bytes;
     found = 1;
   } else if (o != NULL) {
     /* Moved to the bucket of (its stack, its new size): no unwinding. */
@@ -197,14 +193,14 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
       b->free_bytes += o->size;
       nb->alloc_count++;
       nb->alloc_bytes += size;
-      prof_counters.inuse_bytes += estimate - o->estimate;
-      prof_counters.alloc_bytes += estimate;
-      if (prof_counters.inuse_bytes > prof_counters.peak_inuse_bytes)
-        prof_counters.peak_inuse_bytes = prof_counters.inuse_bytes;
+      prof_hot.counters.inuse_bytes += estimate - o->estimate;
+      prof_hot.counters.alloc_bytes += estimate;
+      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
+        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
       o->bucket = nb;
       o->size = size;
       o->estimate = estimate;
-      inuse = prof_counters.inuse_bytes;
+      inuse = prof_hot.counters.inuse_bytes;
     }
     found = 1;
   }
@@ -228,21 +224,21 @@ int prof_sampled_free(struct mspan *s, void *p) {
    * profile may go slightly wrong, rather than deadlock). */
   if (prof_lock_held_here()) return 0;
   prof_lock_enter();
-  if (obj_table_size != 0) {
-    struct sampled_obj **link = &obj_table[obj_slot(a, obj_table_size)];
+  if (prof_hot.obj_table_size != 0) {
+    struct sampled_obj **link = &prof_hot.obj_table[obj_slot(a, prof_hot.obj_table_size)];
     for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
       if (o->addr != a) continue;
       *link = o->next;
-      obj_count--;
+      prof_hot.obj_count--;
       o->bucket->free_count++;
       o->bucket->free_bytes += o->size;
-      prof_counters.sampled_frees++;
-      prof_counters.inuse_bytes -= o->estimate;
+      prof_hot.counters.sampled_frees++;
+      prof_hot.counters.inuse_bytes -= o->estimate;
       if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
       sampled_bit_clear(s, a);
-      inuse = prof_counters.inuse_bytes;
-      fixalloc_free(&obj_alloc, o);
-      prof_counters.metadata_bytes -= sizeof *o;
+      inuse = prof_hot.counters.inuse_bytes;
+      fixalloc_free(&prof_hot.obj_alloc, o);
+      prof_hot.counters.metadata_bytes -= sizeof *o;
       found = 1;
       break;
     }

@@ -158,7 +158,7 @@ struct rule_table {
   struct rule_slot slots[];
 };
 
-#define RULE_TABLE_FIRST 1024   /* slots: 16 KiB */
+#define RULE_TABLE_FIRST 128     /* slots: 2 KiB, grown as code is seen */
 #define RULE_TABLE_MAX (1 << 20) /* 16 MiB; beyond it misses are not cached */
 
 static struct rule_table *rule_table;
