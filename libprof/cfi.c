@@ -154,6 +154,13 @@ static int parse_cie(const uint8_t *cie, struct cie_info *out) {
   return 0;
 }
 
+/* n * align without signed overflow: a product that does not fit saturates,
+ * and the range checks at the end reject it. */
+static int64_t scaled(int64_t n, int64_t align) {
+  int64_t r;
+  return __builtin_mul_overflow(n, align, &r) ? INT64_MAX : r;
+}
+
 static void set_reg(struct frame_state *st, uint64_t reg, uint8_t rule, int64_t offset) {
   if (reg == CFI_REG_RBP) {
     st->rbp_rule = rule;
@@ -191,7 +198,7 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
       delta = low;
       goto advance;
     case 2: /* DW_CFA_offset */
-      set_reg(st, low, AT_OFFSET, (int64_t)read_uleb(&c) * cie->data_align);
+      set_reg(st, low, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
       continue;
     case 3: /* DW_CFA_restore */
       restore_reg(st, initial, low);
@@ -205,7 +212,7 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
     case 0x04: delta = read_fixed(&c, 4); goto advance;
     case 0x05: /* offset_extended */
       reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, (int64_t)read_uleb(&c) * cie->data_align);
+      set_reg(st, reg, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
       continue;
     case 0x06: restore_reg(st, initial, read_uleb(&c)); continue;
     case 0x07: set_reg(st, read_uleb(&c), UNDEFINED, 0); continue;
@@ -240,14 +247,14 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
       goto skip_block;
     case 0x11: /* offset_extended_sf */
       reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, read_sleb(&c) * cie->data_align);
+      set_reg(st, reg, AT_OFFSET, scaled(read_sleb(&c), cie->data_align));
       continue;
     case 0x12: /* def_cfa_sf */
       st->cfa_reg = read_uleb(&c);
-      st->cfa_offset = read_sleb(&c) * cie->data_align;
+      st->cfa_offset = scaled(read_sleb(&c), cie->data_align);
       st->cfa_expr = 0;
       continue;
-    case 0x13: st->cfa_offset = read_sleb(&c) * cie->data_align; continue;
+    case 0x13: st->cfa_offset = scaled(read_sleb(&c), cie->data_align); continue;
     case 0x14: /* val_offset */
       reg = read_uleb(&c);
       read_uleb(&c);
@@ -261,7 +268,7 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
     case 0x2e: read_uleb(&c); continue; /* GNU_args_size: for landing pads only */
     case 0x2f: /* GNU_negative_offset_extended */
       reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, -(int64_t)read_uleb(&c) * cie->data_align);
+      set_reg(st, reg, AT_OFFSET, scaled(scaled((int64_t)read_uleb(&c), cie->data_align), -1));
       continue;
     default: return -1;
     }

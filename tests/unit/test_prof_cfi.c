@@ -212,6 +212,17 @@ static void test_corrupt_entries(void **state) {
   im = make("zR", NULL, 0);
   memset(im.b + im.fde, 0x7f, 4);
   assert_int_equal(at(&im, 0).kind, CFI_UNSUPPORTED);
+  /* offsets whose product with the data alignment overflows (found by
+   * fuzz_cfi: UBSan caught the signed overflow) */
+  const uint8_t huge_offset[] = {0x41, 0x86, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}; /* 2^62 */
+  im = make("zR", huge_offset, sizeof huge_offset);
+  assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
+  const uint8_t huge_cfa[] = {0x41, 0x13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f};
+  im = make("zR", huge_cfa, sizeof huge_cfa);
+  assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
+  const uint8_t huge_negative[] = {0x41, 0x2f, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+  im = make("zR", huge_negative, sizeof huge_negative);
+  assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
   /* a return address column other than 16 */
   im = (struct image){.n = 0};
   put_cie(&im, "zR", 15);
