@@ -47,5 +47,10 @@ struct cfi_rule {
  * FDE's or the CIE's length. */
 struct cfi_rule cfi_rule_at(const uint8_t *fde, uintptr_t func, uintptr_t pc);
 
+/* stack.c: the rule at pc of any loaded code, its FDE found with libgcc's
+ * _Unwind_Find_FDE; CFI_OUTERMOST for code without one, CFI_UNSUPPORTED
+ * without libgcc. The walker caches these; this call does not. */
+struct cfi_rule prof_stack_rule_at(uintptr_t pc);
+
 ALLOC_HIDDEN_END
 #endif /* PROF_CFI_H */

@@ -234,12 +234,17 @@ static void rule_insert(uintptr_t pc, uint64_t w) {
   __atomic_store_n(&rule_writer, 0, __ATOMIC_RELEASE);
 }
 
+struct cfi_rule prof_stack_rule_at(uintptr_t pc) {
+  gcc_find_fde_fn find_fde = __atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE);
+  if (find_fde == NULL) return (struct cfi_rule){.kind = CFI_UNSUPPORTED};
+  struct dwarf_eh_bases bases;
+  const uint8_t *fde = find_fde((void *)pc, &bases);
+  return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc) : (struct cfi_rule){.kind = CFI_OUTERMOST};
+}
+
 /* The rule at pc, computed from its FDE and cached. */
 static struct cfi_rule rule_miss(uintptr_t pc) {
-  struct dwarf_eh_bases bases;
-  const uint8_t *fde = gcc_find_fde((void *)pc, &bases);
-  struct cfi_rule r = fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc)
-                                  : (struct cfi_rule){.kind = CFI_OUTERMOST};
+  struct cfi_rule r = prof_stack_rule_at(pc);
   rule_insert(pc, rule_pack(r));
   return r;
 }

@@ -93,12 +93,8 @@ def main():
         bad = 0
         counts = {STEP: 0, OUTERMOST: 0, UNSUPPORTED: 0}
         for (loc, want), answer in zip(rows, answers):
-            f = answer.split()
-            if f[1] == "nofde":
-                got = "nofde"
-            else:
-                kind, flags, cfa, rbp_off = map(int, f[1:])
-                got = (kind, flags, cfa, rbp_off if flags & RBP_SAVED else 0) if kind == STEP else kind
+            kind, flags, cfa, rbp_off = map(int, answer.split()[1:])
+            got = (kind, flags, cfa, rbp_off if flags & RBP_SAVED else 0) if kind == STEP else kind
             if got != want:
                 bad += 1
                 if bad <= 10:
