@@ -34,7 +34,6 @@ void prof_lock_exit(void) {
 int prof_lock_held_here(void) { return prof_lock_depth; }
 void (*prof_inuse_hook)(uint64_t inuse_bytes);
 
-
 static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = 0xcbf29ce484222325ull ^ size;
   for (int i = 0; i < n; i++) {
@@ -83,13 +82,16 @@ static int table_grow(void) {
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = hash_stack(frames, n, size);
   if (prof_hot.bucket_table_size != 0) {
-    for (struct prof_bucket *b = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)]; b != NULL; b = b->next) {
+    struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
+    for (struct prof_bucket *b = first; b != NULL; b = b->next) {
       if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
           memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0)
         return b;
     }
   }
-  if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 && prof_hot.bucket_table_size == 0) return NULL;
+  if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 &&
+      prof_hot.bucket_table_size == 0)
+    return NULL;
   size_t bytes = sizeof(struct prof_bucket) + (size_t)n * sizeof *frames;
   struct prof_bucket *b = persistentalloc(bytes, 8);
   if (b == NULL) return NULL;

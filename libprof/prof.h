@@ -2,18 +2,18 @@
  *
  * The sampling side (sampler.c, stack.c, cfi.c, buckets.c, sampled.c) is
  * compiled into the allocator core: it runs on the allocation path, never
- * calls malloc, and takes one lock only after the stack is captured. The dumping
- * side (profile.c, symbolize.c, triggers.c, ...) runs later on a thread
- * with sampling disabled and may allocate.
+ * calls malloc, and takes one lock only after the stack is captured. The
+ * dumping side (profile.c, symbolize.c, triggers.c, ...) runs later on a
+ * thread with sampling disabled and may allocate.
  *
  * How a sample happens: each thread cache counts down bytes_until_sample;
  * an allocation that takes it below zero is sampled (its stack walked with
  * unwind rules cached for the whole process, stack.c; its bucket of
  * (stack, size) charged) and a new distance is drawn from an exponential
- * distribution whose mean is the rate. The
- * object is entered in the sampled-object table and its span flagged, so
- * the free of a sampled object can be charged to the same bucket while an
- * unsampled free pays only the test of that flag. */
+ * distribution whose mean is the rate. The object is entered in the
+ * sampled-object table and its span flagged, so the free of a sampled
+ * object can be charged to the same bucket while an unsampled free pays
+ * only the test of that flag. */
 #ifndef PROF_H
 #define PROF_H
 

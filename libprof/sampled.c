@@ -154,7 +154,8 @@ void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
 
 static struct sampled_obj *obj_find(uintptr_t a) {
   if (prof_hot.obj_table_size == 0) return NULL;
-  for (struct sampled_obj *o = prof_hot.obj_table[obj_slot(a, prof_hot.obj_table_size)]; o != NULL; o = o->next)
+  struct sampled_obj *first = prof_hot.obj_table[obj_slot(a, prof_hot.obj_table_size)];
+  for (struct sampled_obj *o = first; o != NULL; o = o->next)
     if (o->addr == a) return o;
   return NULL;
 }
