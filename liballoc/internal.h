@@ -104,5 +104,12 @@ static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL);
 /* Milliseconds on the monotonic clock. */
 uint64_t alloc_now_ms(void);
 
+/* ---- Settings (environ.c) ----------------------------------------------- */
+
+/* The value of the setting name (ALLOC_* or ALLOCPROF_*) in the environment,
+ * or NULL when unset or when the process is privileged (setuid, setgid,
+ * capabilities): such a process ignores every setting. */
+const char *alloc_env(const char *name);
+
 ALLOC_HIDDEN_END
 #endif /* ALLOC_INTERNAL_H */

@@ -66,6 +66,7 @@
 #include "alloc.h"
 #include "arena.h"
 #include "internal.h"
+#include "loaderfence.h"
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
@@ -120,7 +121,7 @@ static void alloc_init(void) {
   if (pthread_key_create(&thread_key, thread_exit) != 0) alloc_throw("pthread_key_create failed");
   global_cache = mcache_create();
   if (global_cache == NULL) alloc_throw("cannot allocate the global cache");
-  const char *e = getenv("ALLOC_STATS");
+  const char *e = alloc_env("ALLOC_STATS");
   stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
   if (stats_at_exit) {
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
@@ -534,9 +535,27 @@ ALLOC_EXPORT size_t alloc_release_free_memory(void) {
 /* ---- fork ----------------------------------------------------------------
  * Every lock is taken before fork and released after it in both processes,
  * so the child never inherits a lock held by a thread that does not exist
- * there (in the child, the forking thread owns them all). The child then forgets the other threads' caches. */
+ * there (in the child, the forking thread owns them all). The child then
+ * forgets the other threads' caches.
+ *
+ * The order, in the prepare handler: signals are blocked on the forking
+ * thread (a handler that allocated now would wait for a lock its own thread
+ * holds); the loader fence waits for the profiler's calls into the loader and
+ * the unwinders to finish (loaderfence.h: they may allocate, so this comes
+ * before any allocator lock); then the allocator's locks, the profiler's
+ * first. Parent and child undo it in the reverse order. The profiler's
+ * dumping half registers its own child handlers later (triggers.c,
+ * profile.c); glibc runs those after this one in the child, with every
+ * allocator lock free again. */
+
+static sigset_t fork_saved_mask; /* written under the fence's fork lock */
 
 static void fork_prepare(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  loader_fence_fork_prepare();
+  fork_saved_mask = old;
   lock_acquire(&global_cache_lock);
   prof_fork_prepare(); /* the profiler lock is taken before persistentalloc's */
   lock_acquire(&mcache_all_lock);
@@ -545,7 +564,7 @@ static void fork_prepare(void) {
   persistentalloc_lock();
 }
 
-static void fork_parent(void) {
+static void release_fork_locks(void) {
   persistentalloc_unlock();
   prof_fork_parent();
   lock_release(&mheap.lock);
@@ -554,10 +573,20 @@ static void fork_parent(void) {
   lock_release(&global_cache_lock);
 }
 
+static void fork_parent(void) {
+  release_fork_locks();
+  sigset_t mask = fork_saved_mask;
+  loader_fence_fork_parent();
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
 static void fork_child(void) {
   /* The forking thread holds every lock in the child too: clean up under
    * them, then release them as the parent does. */
   mcache_after_fork_child(tls_cache, global_cache);
   scavenger_after_fork_child();
-  fork_parent();
+  release_fork_locks();
+  sigset_t mask = fork_saved_mask;
+  loader_fence_fork_child();
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
