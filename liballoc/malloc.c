@@ -474,11 +474,7 @@ void *alloc_memalign(size_t align, size_t size) {
   if (align <= 16) return alloc_malloc(size < align ? align : size);
   void *p;
   if (size <= SIZECLASS_MAX_SMALL && align <= PAGE_BYTES) {
-    /* A class whose size is a multiple of align puts every object on an
-     * aligned address (spans start on a page). Powers of two are classes,
-     * so the search ends by align's own class at the latest. */
-    unsigned k = size_to_class(size > align ? size : align);
-    while (class_to_size[k] % align != 0) k++;
+    unsigned k = size_to_class_aligned(size, align);
     struct mcache *c = tls_cache != NULL ? tls_cache : thread_cache_slow();
     p = c != NULL ? small_alloc(c, k, 0) : small_alloc_global(k, 0);
   } else {
@@ -518,6 +514,20 @@ void *alloc_pvalloc(size_t size) {
 size_t alloc_usable_size(const void *p) {
   if (p == NULL) return 0;
   return usable_size_of(span_of_object(p, "malloc_usable_size(): pointer not allocated by liballoc"));
+}
+
+/* What the paths above would hand out, without allocating (nallocx). */
+size_t alloc_good_size(size_t size, size_t align) {
+  if (align != 0 && !is_pow2(align)) return 0;
+  if (size == 0) size = 1;
+  if (align <= 16) {
+    if (size < align) size = align;
+    if (size <= SIZECLASS_MAX_SMALL) return class_to_size[size_to_class(size)];
+  } else if (size <= SIZECLASS_MAX_SMALL && align <= PAGE_BYTES) {
+    return class_to_size[size_to_class_aligned(size, align)];
+  }
+  if (size > MAX_ALLOC_BYTES) return 0;
+  return align_up(size, PAGE_BYTES);
 }
 
 int alloc_owns(const void *p) { return span_of((uintptr_t)p) != NULL; }
