@@ -1,9 +1,23 @@
 /* arena.c: heap arenas, their address hints and the arena map (arena.h).
  *
- * Arenas are placed from hint addresses 0x00c0<<32, 0x01c0<<32, ... upward,
- * like Go's runtime: the heap grows contiguously (so large spans may cross
- * arena boundaries) and heap addresses are recognisable in a debugger
- * (0x00c0...). When the hints run out we take any 64 MiB-aligned region. */
+ * Heap address space is reserved from hint addresses 0x00c0<<32,
+ * 0x01c0<<32, ... upward, like Go's runtime: the heap grows contiguously (so
+ * large spans may cross arena boundaries) and heap addresses are
+ * recognisable in a debugger (0x00c0...). When a hint's terabyte is taken by
+ * something else we move to the next; when a request fits no hint we take
+ * any suitably aligned region.
+ *
+ * Reservations are made in steps of RESERVE_STEP, not whole 64 MiB arenas:
+ * reserved address space counts against `ulimit -v` although it costs no
+ * memory, so a small program's heap should reserve little more than it
+ * uses. An arena may therefore be ours only in part; the pages of it that
+ * are not ours have no span in the map, which is all a lookup needs.
+ *
+ * An arena is registered (record and map entry made) only after the heap
+ * has committed memory in it (mheap.c heap_grow): a request the kernel
+ * refuses leaves neither address space nor metadata behind. Registrations
+ * are never undone; the arena map and the records only grow, by 32 KiB per
+ * 256 GiB of address space and one record per 64 MiB arena touched. */
 #include "arena.h"
 
 #include <string.h>
@@ -11,21 +25,35 @@
 #include "metalloc.h"
 #include "sys.h"
 
-struct heap_arena *arena_map[ARENA_MAP_ENTRIES];
+/* The shared leaf of L1 entries with no arena yet: never written. */
+static struct heap_arena *arena_empty_leaf[ARENA_L2_ENTRIES];
+struct heap_arena **arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = arena_empty_leaf};
 
 #define ARENA_HINTS 128
+#define HINT_BASE ((uintptr_t)0x00c0 << 32)
+#define HINT_RANGE ((uintptr_t)1 << 40)      /* one terabyte per hint */
+#define USER_ADDR_END ((uintptr_t)1 << 47)   /* x86-64 user space */
+#define RESERVE_STEP ((uintptr_t)4 << 20)
 
-static uintptr_t arena_hints[ARENA_HINTS]; /* next address to try, per hint */
-static int arena_hint_next;                /* first hint not yet exhausted */
-static struct linearalloc arena_meta;      /* heap_arena records */
+/* Bytes taken from each hint's range, reserved by us or found occupied
+ * (the whole range then). Heap lock. */
+static uintptr_t hint_used[ARENA_HINTS];
+static int hint_next; /* first hint whose range is not all used */
+/* The last reservation made at a hint, so arena_unreserve can give its
+ * addresses back to the hint. */
+static int last_hint = -1;
+static uintptr_t last_base, last_len;
 
-int arena_init(void) {
-  for (int i = 0; i < ARENA_HINTS; i++) arena_hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
-  /* Room for 256 arena records (16 GiB of heap) in 17 MiB of address space;
-   * past that, persistentalloc. Kept small because reserved address space
-   * counts against ulimit -v. */
-  linearalloc_init(&arena_meta, (size_t)256 * align_up(sizeof(struct heap_arena), 4096));
-  return 0;
+static uintptr_t hint_start(int i) { return HINT_BASE + (uintptr_t)i * HINT_RANGE; }
+
+static uintptr_t hint_len(int i) {
+  uintptr_t start = hint_start(i);
+  return start + HINT_RANGE > USER_ADDR_END ? USER_ADDR_END - start : HINT_RANGE;
+}
+
+void arena_set_span(uintptr_t p, struct mspan *s) {
+  struct heap_arena *ha = arena_of(p);
+  STORE_RELAXED(&ha->spans[arena_page_index(p)], s);
 }
 
 void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
@@ -39,45 +67,66 @@ void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
   }
 }
 
-static int arena_register(uintptr_t base, uintptr_t size) {
-  for (uintptr_t a = base; a < base + size; a += ARENA_BYTES) {
-    if (arena_map[a >> ARENA_SHIFT] != NULL) continue;
-    struct heap_arena *ha = linearalloc_alloc(&arena_meta, sizeof *ha, 4096);
-    if (ha == NULL) ha = persistentalloc(sizeof *ha, 4096);
-    if (ha == NULL) return -1;
-    __atomic_store_n(&arena_map[a >> ARENA_SHIFT], ha, __ATOMIC_RELEASE);
+int arena_register(uintptr_t base, uintptr_t n) {
+  uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
+  for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
+    if (arena_l1[l1] != arena_empty_leaf) continue;
+    struct heap_arena **leaf = sys_alloc(sizeof arena_empty_leaf);
+    if (leaf == NULL) return -1;
+    __atomic_store_n(&arena_l1[l1], leaf, __ATOMIC_RELEASE);
+  }
+  uintptr_t missing = 0;
+  for (uintptr_t a = first; a <= last; a++)
+    if (arena_l1[a >> ARENA_L2_BITS][a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
+  if (missing == 0) return 0;
+  /* One mapping for all the new records: it costs only the pages touched
+   * (a record's span entries are written only where spans begin or end, or
+   * hold small objects). */
+  uintptr_t rec = align_up(sizeof(struct heap_arena), 4096);
+  uintptr_t block = (uintptr_t)sys_alloc(missing * rec);
+  if (block == 0) return -1;
+  for (uintptr_t a = first; a <= last; a++) {
+    struct heap_arena **slot = &arena_l1[a >> ARENA_L2_BITS][a & (ARENA_L2_ENTRIES - 1)];
+    if (*slot != NULL) continue;
+    __atomic_store_n(slot, (struct heap_arena *)block, __ATOMIC_RELEASE);
+    block += rec;
   }
   return 0;
 }
 
 uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
-  n = align_up(n, ARENA_BYTES);
-  if (n == 0) return 0;
-  uintptr_t base = 0;
-  while (arena_hint_next < ARENA_HINTS) {
-    uintptr_t hint = arena_hints[arena_hint_next];
-    uintptr_t limit = ((uintptr_t)(arena_hint_next + 1) << 40) | ((uintptr_t)0x00c0 << 32);
-    if (hint + n > limit || hint + n >= ((uintptr_t)1 << 47)) {
-      arena_hint_next++;
-      continue;
-    }
+  n = align_up(n, RESERVE_STEP);
+  if (n == 0 || n >= USER_ADDR_END) return 0;
+  for (int i = hint_next; i < ARENA_HINTS; i++) {
+    uintptr_t hint = hint_start(i) + hint_used[i];
+    if (n > hint_len(i) - hint_used[i]) continue; /* too big for what is left here */
     uintptr_t p = (uintptr_t)sys_reserve((void *)hint, n);
+    if (p == 0) return 0; /* out of address space: no hint would help */
     if (p == hint) {
-      base = p;
-      arena_hints[arena_hint_next] = hint + n;
-      break;
+      hint_used[i] += n;
+      last_hint = i, last_base = p, last_len = n;
+      *got = n;
+      return p;
     }
-    /* Something else lives there (or the kernel said no): next hint. */
-    if (p != 0) sys_free((void *)p, n);
-    else return 0; /* out of address space: the hint is not the problem */
-    arena_hint_next++;
+    /* Something else lives there: this hint's range is done. */
+    sys_free((void *)p, n);
+    hint_used[i] = hint_len(i);
+    while (hint_next < ARENA_HINTS && hint_used[hint_next] == hint_len(hint_next)) hint_next++;
   }
-  if (base == 0) base = (uintptr_t)sys_reserve_aligned(NULL, n, ARENA_BYTES);
-  if (base == 0) return 0;
-  if ((base >> HEAP_ADDR_BITS) != 0 || arena_register(base, n) != 0) {
-    sys_free((void *)base, n);
+  uintptr_t p = (uintptr_t)sys_reserve_aligned(NULL, n, RESERVE_STEP);
+  if (p == 0) return 0;
+  if ((p >> HEAP_ADDR_BITS) != 0) {
+    sys_free((void *)p, n);
     return 0;
   }
+  last_hint = -1;
   *got = n;
-  return base;
+  return p;
+}
+
+void arena_unreserve(uintptr_t base, uintptr_t n) {
+  sys_free((void *)base, n);
+  if (last_hint >= 0 && base == last_base && n == last_len && hint_start(last_hint) + hint_used[last_hint] == base + n)
+    hint_used[last_hint] -= n;
+  last_hint = -1;
 }

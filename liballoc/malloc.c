@@ -19,7 +19,7 @@
  *   arenas    (arena.c)    64 MiB aligned regions from 0x00c0<<32 up, and
  *                          the arena map: address -> arena -> page -> span.
  *   sys       (sys.c, sys_linux.c) the four memory states and the syscalls.
- *   metadata  (fixalloc.c, persistentalloc.c, linearalloc.c): memory for the
+ *   metadata  (fixalloc.c, persistentalloc.c): memory for the
  *                          allocator's own structures; never malloc.
  *
  * Allocating a small object: size -> class; pop the thread's list for the
@@ -114,7 +114,6 @@ static void alloc_init(void) {
     return;
   }
   sizeclass_init();
-  if (arena_init() != 0) alloc_throw("cannot reserve the arena map");
   mheap_init();
   prof_init();
   for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
@@ -236,8 +235,11 @@ static void small_free_global(const struct mspan *s, void *p) {
 
 /* ---- Large objects ------------------------------------------------------- */
 
+/* Whether the kernel can back the request is decided when the heap grows
+ * (mheap.c heap_grow, sys.c): a size it would not commit fails there. The
+ * bounds here only keep the page arithmetic from overflowing. */
 static void *large_alloc(size_t size, size_t align, int zero) {
-  if (size > MAX_ALLOC_BYTES) return NULL;
+  if (size > MAX_ALLOC_BYTES || align > MAX_ALLOC_BYTES) return NULL;
   if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
   uintptr_t npages = (size + PAGE_MASK) >> PAGE_SHIFT;
   if (npages == 0) npages = 1;

@@ -2,8 +2,8 @@
  * lists for runs under HEAP_SMALL_RUNS pages (found with a bitmap of
  * non-empty lists) and one best-fit list above that. Every page of every span
  * maps to its span (arena.h), so freeing a run finds its neighbours in O(1)
- * and coalesces with them. The heap grows in 4 MiB steps carved from 64 MiB
- * arena reservations. Free pages go back to the OS only after they have sat
+ * and coalesces with them. The heap grows in 4 MiB steps, reserving address
+ * space as it goes (arena.c). Free pages go back to the OS only after they have sat
  * unused a while (scavenger.c), so a program that frees and reallocates
  * large blocks reuses memory that is still backed and pays no page faults.
  * Overview: malloc.c. */
@@ -96,6 +96,26 @@ static struct mspan *free_run_find(uintptr_t need) {
   return best;
 }
 
+/* ---- The span map's entries ----------------------------------------------
+ * A free or large span has its first and last pages in the span map and
+ * NULL between; a small span has every page (arena.h says why). These keep
+ * that true through splits and merges with O(1) stores, whatever the size. */
+
+static uintptr_t span_last_page(const struct mspan *s) { return s->base + (s->npages - 1) * PAGE_BYTES; }
+
+static void span_map_ends(struct mspan *s) {
+  arena_set_span(s->base, s);
+  arena_set_span(span_last_page(s), s);
+}
+
+/* lo is about to absorb hi, its upper neighbour (both free or large, npages
+ * not yet added): the pages where they meet become interior. */
+static void span_map_join(struct mspan *lo, struct mspan *hi) {
+  if (lo->npages > 1) arena_set_span(span_last_page(lo), NULL);
+  if (hi->npages > 1) arena_set_span(hi->base, NULL);
+  arena_set_span(span_last_page(hi), lo);
+}
+
 /* ---- Splitting and coalescing -------------------------------------------- */
 
 /* s (out of any list) keeps its first npages pages; the rest becomes the
@@ -109,7 +129,8 @@ static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan 
   t->nreleased = s->nreleased ? released_walk(t->base, t->npages, 1, -1, NULL) : 0;
   s->nreleased -= t->nreleased;
   s->npages = npages;
-  arena_set_spans(t->base, t->npages, t);
+  arena_set_span(span_last_page(s), s);
+  span_map_ends(t);
   return t;
 }
 
@@ -118,7 +139,7 @@ static void free_insert_coalesce(struct mspan *s) {
   struct mspan *before = s->base > PAGE_BYTES ? span_of(s->base - 1) : NULL;
   if (before != NULL && before->state == SPAN_FREE) {
     free_list_remove(before);
-    arena_set_spans(s->base, s->npages, before);
+    span_map_join(before, s);
     before->npages += s->npages;
     before->needzero |= s->needzero;
     before->nreleased += s->nreleased;
@@ -130,7 +151,7 @@ static void free_insert_coalesce(struct mspan *s) {
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   if (after != NULL && after->state == SPAN_FREE) {
     free_list_remove(after);
-    arena_set_spans(after->base, after->npages, s);
+    span_map_join(s, after);
     s->npages += after->npages;
     s->needzero |= after->needzero;
     s->nreleased += after->nreleased;
@@ -158,10 +179,11 @@ static void *steal_metadata_chunk(size_t size) {
   uintptr_t rel = s->nreleased ? released_walk(tail, npages, 1, 0, NULL) : 0;
   if (rel != 0) sys_used((void *)tail, rel * PAGE_BYTES);
   s->nreleased -= rel;
+  arena_set_span(span_last_page(s), NULL); /* the tail's last page */
   s->npages -= npages;
+  arena_set_span(span_last_page(s), s);
   mheap.pages_free -= npages - rel;
   mheap.pages_released -= rel;
-  arena_set_spans(tail, npages, NULL);
   free_list_insert(s);
   if (s->needzero) memset((void *)tail, 0, npages * PAGE_BYTES);
   ADD_RELAXED(&sys_stats.metadata, npages * PAGE_BYTES);
@@ -170,45 +192,54 @@ static void *steal_metadata_chunk(size_t size) {
 
 /* ---- Growth -------------------------------------------------------------- */
 
-/* Makes at least npages new pages and puts them in the free lists. */
+/* Makes at least npages new pages and puts them in the free lists.
+ *
+ * The order matters for requests the machine cannot back: new address space
+ * is reserved, then committed (sys_map, where the kernel's overcommit policy
+ * may say no), and only then registered in the arena map. A refused commit
+ * gives the reservation back and leaves no metadata: malloc(1 TiB) on a
+ * smaller machine costs two system calls and returns NULL. */
 static int heap_grow(uintptr_t npages) {
   uintptr_t need = npages * PAGE_BYTES;
   uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
-  if (mheap.cur_end - mheap.cur_base < need) {
-    uintptr_t got = 0;
-    uintptr_t base = arena_reserve(ask, &got);
-    if (base == 0) return -1;
-    if (base == mheap.cur_end) {
-      mheap.cur_end += got;
-    } else {
-      /* Not contiguous: the rest of the old reservation stays Reserved and
-       * unused; it costs address space only. */
-      mheap.cur_base = base;
-      mheap.cur_end = base + got;
-    }
+  if (ask < need) return -1;
+  uintptr_t start = mheap.cur_base, end = mheap.cur_end;
+  uintptr_t fresh = 0, fresh_len = 0; /* a new reservation, not yet registered */
+  if (end - start < need) {
+    fresh = arena_reserve(ask, &fresh_len);
+    if (fresh == 0) return -1;
+    /* Contiguous with the old one: use both. Otherwise the rest of the old
+     * reservation stays Reserved and unused; it costs address space only. */
+    if (fresh != end) start = fresh;
+    end = fresh + fresh_len;
   }
-  if (ask > mheap.cur_end - mheap.cur_base) ask = need;
-  uintptr_t chunk = mheap.cur_base;
+  if (ask > end - start) ask = need;
   struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
-  if (s == NULL) return -1;
+  if (s == NULL) goto fail;
   /* Under `ulimit -v` the big step may be refused where the exact need fits. */
-  if (sys_map((void *)chunk, ask) != 0) {
+  if (sys_map((void *)start, ask) != 0) {
+    if (ask == need || sys_map((void *)start, need) != 0) goto fail;
     ask = need;
-    if (sys_map((void *)chunk, ask) != 0) {
-      fixalloc_free(&mheap.spanalloc, s);
-      return -1;
-    }
   }
-  mheap.cur_base += ask;
-  s->base = chunk;
+  if (fresh != 0 && arena_register(fresh, fresh_len) != 0) {
+    sys_fault((void *)start, ask);
+    goto fail;
+  }
+  mheap.cur_base = start + ask;
+  mheap.cur_end = end;
+  s->base = start;
   s->npages = ask / PAGE_BYTES;
   s->state = SPAN_FREE;
   s->needzero = 0; /* fresh from the OS */
   s->free_since_ms = alloc_now_ms();
-  arena_set_spans(s->base, s->npages, s);
+  span_map_ends(s);
   mheap.pages_free += s->npages;
   free_insert_coalesce(s);
   return 0;
+fail:
+  if (s != NULL) fixalloc_free(&mheap.spanalloc, s);
+  if (fresh != 0) arena_unreserve(fresh, fresh_len);
+  return -1;
 }
 
 /* ---- Allocation ---------------------------------------------------------- */
@@ -298,6 +329,7 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   } else {
     span_init_small(s, sizeclass, bits);
     bits = NULL;
+    arena_set_spans(s->base, s->npages, s); /* free() looks up any object */
   }
 out:
   if (spare_head != NULL) fixalloc_free(&mheap.spanalloc, spare_head);
@@ -312,6 +344,7 @@ void mheap_free_span(struct mspan *s) {
   if (s->state == SPAN_SMALL) {
     fixalloc_free(&mheap.bitsalloc[bits_order(s)], s->allocBits);
     s->allocBits = s->cacheBits = NULL;
+    if (s->npages > 2) arena_set_spans(s->base + PAGE_BYTES, s->npages - 2, NULL);
   } else {
     mheap.pages_large -= s->npages;
     mheap.nlarge_free++;
@@ -344,7 +377,7 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
       spare = NULL;
     }
     span_take_pages(after);
-    arena_set_spans(after->base, after->npages, s);
+    span_map_join(s, after);
     s->npages += after->npages;
     mheap.pages_large += after->npages;
     after->state = SPAN_DEAD;
@@ -443,7 +476,10 @@ int mheap_valid(void) {
       if (s->state != SPAN_FREE || (i < HEAP_SMALL_RUNS && s->npages != (uintptr_t)i) ||
           (i == HEAP_SMALL_RUNS && s->npages < HEAP_SMALL_RUNS) || span_of(s->base) != s ||
           span_of(s->base + (s->npages - 1) * PAGE_BYTES) != s ||
-          released_walk(s->base, s->npages, 1, -1, NULL) != s->nreleased) {
+          released_walk(s->base, s->npages, 1, -1, NULL) != s->nreleased ||
+          /* interior pages have no entry (sampled next to each end) */
+          (s->npages > 2 && (span_of(s->base + PAGE_BYTES) != NULL ||
+                             span_of(span_last_page(s) - PAGE_BYTES) != NULL))) {
         ok = 0;
         break;
       }
