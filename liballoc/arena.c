@@ -16,8 +16,12 @@
  * An arena is registered (record and map entry made) only after the heap
  * has committed memory in it (mheap.c heap_grow): a request the kernel
  * refuses leaves neither address space nor metadata behind. Registrations
- * are never undone; the arena map and the records only grow, by 32 KiB per
- * 256 GiB of address space and one record per 64 MiB arena touched. */
+ * are never undone. What they cost: a 64 KiB map leaf per 256 GiB of
+ * address space, a 1 KiB side record per 64 MiB arena, and the arena's
+ * 64 KiB span map, which is mapped read-only (reading as NULL) and made
+ * writable a 4 KiB page at a time where entries are written
+ * (arena_prepare). Callers prepare before they change anything, so running
+ * out of memory there fails a request instead of the process. */
 #include "arena.h"
 
 #include <string.h>
@@ -26,14 +30,19 @@
 #include "sys.h"
 
 /* The shared leaf of L1 entries with no arena yet: never written. */
-static struct heap_arena *arena_empty_leaf[ARENA_L2_ENTRIES];
-struct heap_arena **arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = arena_empty_leaf};
+static struct arena_leaf arena_empty_leaf;
+struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = &arena_empty_leaf};
 
 #define ARENA_HINTS 128
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
 #define HINT_RANGE ((uintptr_t)1 << 40)      /* one terabyte per hint */
 #define USER_ADDR_END ((uintptr_t)1 << 47)   /* x86-64 user space */
 #define RESERVE_STEP ((uintptr_t)4 << 20)
+#define MAP_PAGE ((uintptr_t)4096)           /* a page of the span map */
+#define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
+
+_Static_assert(sizeof(struct heap_arena) % MAP_PAGE == 0, "records are whole pages");
+_Static_assert(ARENA_RECORD_PAGES <= 32, "arena_side.writable has a bit per record page");
 
 /* Bytes taken from each hint's range, reserved by us or found occupied
  * (the whole range then). Heap lock. */
@@ -51,48 +60,89 @@ static uintptr_t hint_len(int i) {
   return start + HINT_RANGE > USER_ADDR_END ? USER_ADDR_END - start : HINT_RANGE;
 }
 
-void arena_set_span(uintptr_t p, struct mspan *s) {
-  struct heap_arena *ha = arena_of(p);
-  STORE_RELAXED(&ha->spans[arena_page_index(p)], s);
-}
+/* ---- The span map's pages ------------------------------------------------ */
 
-void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
+int arena_prepare(uintptr_t base, uintptr_t npages) {
   uintptr_t p = base, end = base + npages * PAGE_BYTES;
   while (p < end) {
     struct heap_arena *ha = arena_of(p);
-    uintptr_t i = arena_page_index(p);
+    struct arena_side *side = arena_side_of(p);
     uintptr_t stop = align_down(p, ARENA_BYTES) + ARENA_BYTES;
     if (stop > end) stop = end;
-    for (; p < stop; p += PAGE_BYTES, i++) STORE_RELAXED(&ha->spans[i], s);
+    uintptr_t first = arena_page_index(p) / ENTRIES_PER_MAP_PAGE;
+    uintptr_t last = arena_page_index(stop - PAGE_BYTES) / ENTRIES_PER_MAP_PAGE;
+    for (uintptr_t k = first; k <= last; k++) {
+      if (side->writable & (1u << k)) continue;
+      /* Commit the run of not-yet-writable pages from k in one call. */
+      uintptr_t k2 = k;
+      while (k2 + 1 <= last && !(side->writable & (1u << (k2 + 1)))) k2++;
+      if (sys_commit_zeros((char *)ha + k * MAP_PAGE, (k2 - k + 1) * MAP_PAGE) != 0) return -1;
+      for (uintptr_t j = k; j <= k2; j++) side->writable |= 1u << j;
+      k = k2;
+    }
+    p = stop;
   }
+  return 0;
 }
+
+static int map_page_writable(uintptr_t p) {
+  return (arena_side_of(p)->writable >> (arena_page_index(p) / ENTRIES_PER_MAP_PAGE)) & 1;
+}
+
+void arena_set_span(uintptr_t p, struct mspan *s) {
+  struct heap_arena *ha = arena_of(p);
+  struct mspan **e = &ha->spans[arena_page_index(p)];
+  if (!map_page_writable(p)) {
+    /* Never written: the entry reads NULL. Anything else is a caller that
+     * skipped arena_prepare, and the store would fault. */
+    if (s == NULL) return;
+    if (arena_prepare(align_down(p, PAGE_BYTES), 1) != 0) alloc_throw("cannot commit span map metadata");
+  }
+  STORE_RELAXED(e, s);
+}
+
+void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
+  for (uintptr_t i = 0; i < npages; i++) arena_set_span(base + i * PAGE_BYTES, s);
+}
+
+/* ---- Registering arenas -------------------------------------------------- */
 
 int arena_register(uintptr_t base, uintptr_t n) {
   uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
   for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
-    if (arena_l1[l1] != arena_empty_leaf) continue;
-    struct heap_arena **leaf = sys_alloc(sizeof arena_empty_leaf);
+    if (arena_l1[l1] != &arena_empty_leaf) continue;
+    struct arena_leaf *leaf = sys_alloc(sizeof *leaf);
     if (leaf == NULL) return -1;
     __atomic_store_n(&arena_l1[l1], leaf, __ATOMIC_RELEASE);
   }
   uintptr_t missing = 0;
   for (uintptr_t a = first; a <= last; a++)
-    if (arena_l1[a >> ARENA_L2_BITS][a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
+    if (arena_l1[a >> ARENA_L2_BITS]->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
   if (missing == 0) return 0;
-  /* One mapping for all the new records: it costs only the pages touched
-   * (a record's span entries are written only where spans begin or end, or
-   * hold small objects). */
-  uintptr_t rec = align_up(sizeof(struct heap_arena), 4096);
-  uintptr_t block = (uintptr_t)sys_alloc(missing * rec);
+  /* One mapping for all the new records, read-only until written
+   * (arena_prepare), and one for their side records. */
+  uintptr_t rec = sizeof(struct heap_arena);
+  uintptr_t sides_bytes = align_up(missing * sizeof(struct arena_side), MAP_PAGE);
+  uintptr_t block = (uintptr_t)sys_alloc_zeros(missing * rec);
   if (block == 0) return -1;
+  uintptr_t sides = (uintptr_t)sys_alloc(sides_bytes);
+  if (sides == 0) {
+    sys_os_munmap((void *)block, missing * rec);
+    return -1;
+  }
   for (uintptr_t a = first; a <= last; a++) {
-    struct heap_arena **slot = &arena_l1[a >> ARENA_L2_BITS][a & (ARENA_L2_ENTRIES - 1)];
-    if (*slot != NULL) continue;
-    __atomic_store_n(slot, (struct heap_arena *)block, __ATOMIC_RELEASE);
+    struct arena_leaf *leaf = arena_l1[a >> ARENA_L2_BITS];
+    uintptr_t j = a & (ARENA_L2_ENTRIES - 1);
+    if (leaf->arenas[j] != NULL) continue;
+    leaf->sides[j] = (struct arena_side *)sides;
+    __atomic_store_n(&leaf->arenas[j], (struct heap_arena *)block, __ATOMIC_RELEASE);
     block += rec;
+    sides += sizeof(struct arena_side);
   }
   return 0;
 }
+
+/* ---- Reserving address space --------------------------------------------- */
 
 uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
   n = align_up(n, RESERVE_STEP);

@@ -25,29 +25,53 @@ struct heap_arena {
    *     page only, so nothing needs the interior; and a large object of n
    *     pages costs two stores here, not n (a 1 TiB request would otherwise
    *     write 1 GiB of entries). An interior pointer of a large object finds
-   *     NULL and is reported as not ours, which it is not. */
+   *     NULL and is reported as not ours, which it is not.
+   * The record is mapped read-only and reads as zeros (NULL); each 4 KiB
+   * page of it is made writable, and counted as metadata, the first time an
+   * entry in it must be non-NULL (arena_prepare). So the span map costs
+   * memory for the pages that hold small objects or span edges, and
+   * nothing for the inside of large objects and free runs. */
   struct mspan *spans[PAGES_PER_ARENA];
-  /* Page returned to the OS and not reused since (heap lock). */
-  uint64_t released[PAGES_PER_ARENA / 64];
 };
 
-/* The arena map, two levels: arena_l1[p >> ARENA_L1_SHIFT] is a leaf of
- * ARENA_L2_ENTRIES arena pointers, indexed by the next ARENA_L2_BITS bits.
- * Every L1 entry starts out pointing at one shared all-NULL leaf (in BSS),
- * so a lookup is always two plain loads, with no "no leaf yet" branch; a
- * real leaf (32 KiB) is mapped the first time an arena under it is
- * registered. One flat map for 48 bits would be 32 MiB of address space,
- * which ulimit -v counts although it is never touched: /bin/echo would not
- * start under `ulimit -v 36864` with the allocator preloaded. */
+#define ARENA_RECORD_PAGES (sizeof(struct heap_arena) / 4096)
+
+/* What else the heap keeps per arena, in ordinary (writable) metadata. */
+struct arena_side {
+  /* Page returned to the OS and not reused since (heap lock). */
+  uint64_t released[PAGES_PER_ARENA / 64];
+  /* Bit k: page k of the arena's heap_arena record is writable (heap lock). */
+  uint32_t writable;
+};
+
+/* The arena map, two levels: arena_l1[p >> ARENA_L1_SHIFT] is a leaf whose
+ * arenas[] holds the records of ARENA_L2_ENTRIES arenas, indexed by the
+ * next ARENA_L2_BITS bits. Every L1 entry starts out pointing at one shared
+ * all-NULL leaf (in BSS), so a lookup is always two plain loads, with no
+ * "no leaf yet" branch; a real leaf is mapped the first time an arena under
+ * it is registered. One flat map for 48 bits would be 32 MiB of address
+ * space, which ulimit -v counts although it is never touched: /bin/echo
+ * would not start under `ulimit -v 36864` with the allocator preloaded. */
 #define ARENA_L2_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
 #define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
 #define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
-extern struct heap_arena **arena_l1[ARENA_L1_ENTRIES];
+struct arena_leaf {
+  struct heap_arena *arenas[ARENA_L2_ENTRIES]; /* read by every free() */
+  struct arena_side *sides[ARENA_L2_ENTRIES];  /* heap lock */
+};
+extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
+
+static inline uintptr_t arena_l2_index(uintptr_t p) { return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1); }
 
 static inline struct heap_arena *arena_of(uintptr_t p) {
   if (unlikely((p >> HEAP_ADDR_BITS) != 0)) return NULL;
-  struct heap_arena **leaf = LOAD_RELAXED(&arena_l1[p >> ARENA_L1_SHIFT]);
-  return LOAD_RELAXED(&leaf[(p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1)]);
+  struct arena_leaf *leaf = LOAD_RELAXED(&arena_l1[p >> ARENA_L1_SHIFT]);
+  return LOAD_RELAXED(&leaf->arenas[arena_l2_index(p)]);
+}
+
+/* The side record of the arena holding heap page p (registered). Heap lock. */
+static inline struct arena_side *arena_side_of(uintptr_t p) {
+  return arena_l1[p >> ARENA_L1_SHIFT]->sides[arena_l2_index(p)];
 }
 
 static inline uintptr_t arena_page_index(uintptr_t p) {
@@ -62,7 +86,13 @@ static inline struct mspan *span_of(uintptr_t p) {
   return LOAD_RELAXED(&ha->spans[arena_page_index(p)]);
 }
 
-/* Sets the entry of the page at p (heap lock). */
+/* Makes the span-map entries of npages heap pages from base writable, so
+ * that arena_set_span(s) on them cannot fail. Returns 0, or -1 if the OS
+ * refused (the caller then fails its request before changing anything).
+ * Heap lock held. */
+int arena_prepare(uintptr_t base, uintptr_t npages);
+/* Sets the entry of the page at p (heap lock). A non-NULL s needs the page
+ * prepared, unless the entry is already non-NULL. */
 void arena_set_span(uintptr_t p, struct mspan *s);
 /* Sets the entries of npages pages from base (heap lock): small spans. */
 void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s);

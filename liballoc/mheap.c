@@ -40,9 +40,9 @@ static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int s
                                void (*fn)(uintptr_t, uintptr_t)) {
   uintptr_t count = 0, run_start = 0, run_len = 0;
   for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end; p += PAGE_BYTES) {
-    struct heap_arena *ha = arena_of(p);
+    uint64_t *released = arena_side_of(p)->released;
     uintptr_t i = arena_page_index(p);
-    int bit = bitmap_get(ha->released, i);
+    int bit = bitmap_get(released, i);
     if (bit == want) {
       count++;
       if (run_len == 0) run_start = p;
@@ -51,8 +51,8 @@ static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int s
       if (fn) fn(run_start, run_len);
       run_len = 0;
     }
-    if (set_to == 1) bitmap_set(ha->released, i);
-    else if (set_to == 0) bitmap_clear(ha->released, i);
+    if (set_to == 1) bitmap_set(released, i);
+    else if (set_to == 0) bitmap_clear(released, i);
   }
   if (run_len != 0 && fn) fn(run_start, run_len);
   return count;
@@ -116,10 +116,17 @@ static void span_map_join(struct mspan *lo, struct mspan *hi) {
   arena_set_span(span_last_page(hi), lo);
 }
 
+/* Makes the entries span_split(s, npages, ...) will write writable: the new
+ * last page of s and the first of the rest, which are neighbours. */
+static int split_prepare(uintptr_t base, uintptr_t npages) {
+  return arena_prepare(base + (npages - 1) * PAGE_BYTES, 2);
+}
+
 /* ---- Splitting and coalescing -------------------------------------------- */
 
 /* s (out of any list) keeps its first npages pages; the rest becomes the
- * new free span t (allocated by the caller, not yet in a list), returned. */
+ * new free span t (allocated by the caller, not yet in a list), returned.
+ * split_prepare(s->base, npages) must have succeeded. */
 static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan *t) {
   t->base = s->base + npages * PAGE_BYTES;
   t->npages = s->npages - npages;
@@ -174,8 +181,9 @@ static void *steal_metadata_chunk(size_t size) {
   uintptr_t npages = align_up(size, PAGE_BYTES) / PAGE_BYTES;
   struct mspan *s = free_run_find(npages + 1);
   if (s == NULL) return NULL;
-  free_list_remove(s);
   uintptr_t tail = s->base + (s->npages - npages) * PAGE_BYTES;
+  if (arena_prepare(tail - PAGE_BYTES, 1) != 0) return NULL;
+  free_list_remove(s);
   uintptr_t rel = s->nreleased ? released_walk(tail, npages, 1, 0, NULL) : 0;
   if (rel != 0) sys_used((void *)tail, rel * PAGE_BYTES);
   s->nreleased -= rel;
@@ -221,7 +229,8 @@ static int heap_grow(uintptr_t npages) {
     if (ask == need || sys_map((void *)start, need) != 0) goto fail;
     ask = need;
   }
-  if (fresh != 0 && arena_register(fresh, fresh_len) != 0) {
+  if ((fresh != 0 && arena_register(fresh, fresh_len) != 0) || arena_prepare(start, 1) != 0 ||
+      arena_prepare(start + ask - PAGE_BYTES, 1) != 0) {
     sys_fault((void *)start, ask);
     goto fail;
   }
@@ -302,9 +311,18 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
     s = free_run_find(need);
     if (s == NULL) goto out;
   }
-  free_list_remove(s);
-  /* Trim the head up to the alignment, then the tail. */
+  /* Trim the head up to the alignment, then the tail. The span-map pages
+   * the trims and a small span write are made writable first, while
+   * failing changes nothing. */
   uintptr_t head = (align_up(s->base, align_pages * PAGE_BYTES) - s->base) / PAGE_BYTES;
+  uintptr_t base = s->base + head * PAGE_BYTES;
+  if ((head != 0 && split_prepare(s->base, head) != 0) ||
+      (s->npages - head > npages && split_prepare(base, npages) != 0) ||
+      (sizeclass != 0 && arena_prepare(base, npages) != 0)) {
+    s = NULL;
+    goto out;
+  }
+  free_list_remove(s);
   if (head != 0) {
     struct mspan *rest = span_split(s, head, spare_head);
     spare_head = NULL;
@@ -369,8 +387,9 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
   struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   int ok = 0;
-  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages) {
-    uintptr_t extra = npages - s->npages;
+  uintptr_t extra = npages - s->npages;
+  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages &&
+      (after->npages == extra || split_prepare(after->base, extra) == 0)) {
     free_list_remove(after);
     if (after->npages > extra) {
       free_list_insert(span_split(after, extra, spare));
@@ -393,6 +412,10 @@ void mheap_shrink(struct mspan *s, uintptr_t npages) {
   if (npages >= s->npages || npages == 0) return;
   lock_acquire(&mheap.lock);
   struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
+  if (spare != NULL && split_prepare(s->base, npages) != 0) { /* keep the pages */
+    fixalloc_free(&mheap.spanalloc, spare);
+    spare = NULL;
+  }
   if (spare != NULL) {
     struct mspan *tail = span_split(s, npages, spare);
     mheap.pages_in_use -= tail->npages;

@@ -30,6 +30,14 @@ void sys_free_metadata(void *v, size_t n) {
   SUB_RELAXED(&sys_stats.metadata, n);
 }
 
+void *sys_alloc_zeros(size_t n) { return sys_os_mmap(NULL, n, SYS_OS_READ); }
+
+int sys_commit_zeros(void *v, size_t n) {
+  if (sys_os_protect(v, n, 1) != 0) return -1;
+  ADD_RELAXED(&sys_stats.metadata, n);
+  return 0;
+}
+
 void *sys_reserve(void *hint, size_t n) {
   void *p = sys_os_mmap(hint, n, SYS_OS_ACCOUNT);
   if (p != NULL) ADD_RELAXED(&sys_stats.reserved, n);

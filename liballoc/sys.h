@@ -36,6 +36,12 @@ extern struct sys_stats sys_stats;
 void *sys_alloc(size_t n);
 /* Any -> None for metadata obtained with sys_alloc. */
 void sys_free_metadata(void *v, size_t n);
+/* Metadata that is mostly never written (the span map): mapped read-only,
+ * reading as zeros without costing memory. Not counted. NULL on failure. */
+void *sys_alloc_zeros(size_t n);
+/* Makes part of a sys_alloc_zeros mapping writable (Ready) and counts it in
+ * metadata. Returns 0, or -1 if the OS refused. */
+int sys_commit_zeros(void *v, size_t n);
 
 /* None -> Reserved at hint if possible (elsewhere otherwise). NULL on failure.
  * Heap reservations are accounted (SYS_OS_ACCOUNT): sys_map on them fails
@@ -66,6 +72,7 @@ enum {
    * may refuse with ENOMEM, as it would refuse glibc's mmap. Without it the
    * mapping is MAP_NORESERVE and is never refused for want of memory. */
   SYS_OS_ACCOUNT = 4,
+  SYS_OS_READ = 8,     /* readable only (reads of untouched pages see zeros) */
 };
 /* mmap of anonymous private memory with SYS_OS_* flags. NULL on failure. */
 void *sys_os_mmap(void *hint, size_t n, unsigned flags);

@@ -15,7 +15,7 @@
  * it refuses a single charge above RAM + swap, under mode 2 anything past
  * CommitLimit, under mode 1 nothing. A PROT_NONE mapping is never charged. */
 void *sys_os_mmap(void *hint, size_t n, unsigned how) {
-  int prot = (how & SYS_OS_RW) ? PROT_READ | PROT_WRITE : PROT_NONE;
+  int prot = (how & SYS_OS_RW) ? PROT_READ | PROT_WRITE : (how & SYS_OS_READ) ? PROT_READ : PROT_NONE;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
   if (!(how & SYS_OS_ACCOUNT)) flags |= MAP_NORESERVE;
   if (how & SYS_OS_FIXED) flags |= MAP_FIXED;
