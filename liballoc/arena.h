@@ -64,8 +64,9 @@ extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
 static inline uintptr_t arena_l2_index(uintptr_t p) { return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1); }
 
 static inline struct heap_arena *arena_of(uintptr_t p) {
-  if (unlikely((p >> HEAP_ADDR_BITS) != 0)) return NULL;
-  struct arena_leaf *leaf = LOAD_RELAXED(&arena_l1[p >> ARENA_L1_SHIFT]);
+  uintptr_t i1 = p >> ARENA_L1_SHIFT; /* in range exactly when p fits HEAP_ADDR_BITS */
+  if (unlikely(i1 >= ARENA_L1_ENTRIES)) return NULL;
+  struct arena_leaf *leaf = LOAD_RELAXED(&arena_l1[i1]);
   return LOAD_RELAXED(&leaf->arenas[arena_l2_index(p)]);
 }
 
