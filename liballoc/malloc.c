@@ -28,9 +28,9 @@
  * the mcentral, a partial span from the mcentral, or a fresh span from the
  * page heap, which may grow the heap from a new arena.
  *
- * Freeing: the arena map gives p's span in three loads; the span gives the
- * class; p goes on the freeing thread's list for that class, whichever
- * thread allocated it. Cross-thread frees therefore cost what local ones do.
+ * Freeing: the arena map gives p's span in three loads (map leaf, arena
+ * record, span-map entry); the span gives the class; p goes on the freeing
+ * thread's list for that class, whichever thread allocated it. Cross-thread frees therefore cost what local ones do.
  * When a list grows past twice the class's batch, one batch goes to the
  * mcentral's transfer cache in one lock round trip, where the next thread
  * that runs dry takes it whole; if the transfer cache is full, the objects

@@ -1,8 +1,8 @@
 /* mheap.c: the page heap (mheap.h). Free runs of pages live in exact-size
  * lists for runs under HEAP_SMALL_RUNS pages (found with a bitmap of
- * non-empty lists) and one best-fit list above that. Every page of every span
- * maps to its span (arena.h), so freeing a run finds its neighbours in O(1)
- * and coalesces with them. The heap grows in 4 MiB steps, reserving address
+ * non-empty lists) and one best-fit list above that. The first and last
+ * pages of every span map to it (arena.h), so freeing a run finds its
+ * neighbours in O(1) and coalesces with them. The heap grows in 4 MiB steps, reserving address
  * space as it goes (arena.c). Free pages go back to the OS only after they have sat
  * unused a while (scavenger.c), so a program that frees and reallocates
  * large blocks reuses memory that is still backed and pays no page faults.
