@@ -7,7 +7,8 @@
  * something else we move to the next; when a request fits no hint we take
  * any suitably aligned region.
  *
- * Reservations are made in steps of RESERVE_STEP, not whole 64 MiB arenas:
+ * Reservations are made as the heap grows (in 4 MiB steps, or exactly what
+ * is needed when that does not fit; mheap.c), not in whole 64 MiB arenas:
  * reserved address space counts against `ulimit -v` although it costs no
  * memory, so a small program's heap should reserve little more than it
  * uses. An arena may therefore be ours only in part; the pages of it that
@@ -37,7 +38,6 @@ struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = 
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
 #define HINT_RANGE ((uintptr_t)1 << 40)      /* one terabyte per hint */
 #define USER_ADDR_END ((uintptr_t)1 << 47)   /* x86-64 user space */
-#define RESERVE_STEP ((uintptr_t)4 << 20)
 #define MAP_PAGE ((uintptr_t)4096)           /* a page of the span map */
 #define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
 
@@ -145,7 +145,7 @@ int arena_register(uintptr_t base, uintptr_t n) {
 /* ---- Reserving address space --------------------------------------------- */
 
 uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
-  n = align_up(n, RESERVE_STEP);
+  n = align_up(n, PAGE_BYTES);
   if (n == 0 || n >= USER_ADDR_END) return 0;
   for (int i = hint_next; i < ARENA_HINTS; i++) {
     uintptr_t hint = hint_start(i) + hint_used[i];
@@ -163,7 +163,7 @@ uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
     hint_used[i] = hint_len(i);
     while (hint_next < ARENA_HINTS && hint_used[hint_next] == hint_len(hint_next)) hint_next++;
   }
-  uintptr_t p = (uintptr_t)sys_reserve_aligned(NULL, n, RESERVE_STEP);
+  uintptr_t p = (uintptr_t)sys_reserve_aligned(NULL, n, PAGE_BYTES);
   if (p == 0) return 0;
   if ((p >> HEAP_ADDR_BITS) != 0) {
     sys_free((void *)p, n);

@@ -207,10 +207,7 @@ static void *steal_metadata_chunk(size_t size) {
  * may say no), and only then registered in the arena map. A refused commit
  * gives the reservation back and leaves no metadata: malloc(1 TiB) on a
  * smaller machine costs two system calls and returns NULL. */
-static int heap_grow(uintptr_t npages) {
-  uintptr_t need = npages * PAGE_BYTES;
-  uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
-  if (ask < need) return -1;
+static int heap_grow_by(uintptr_t need, uintptr_t ask) {
   uintptr_t start = mheap.cur_base, end = mheap.cur_end;
   uintptr_t fresh = 0, fresh_len = 0; /* a new reservation, not yet registered */
   if (end - start < need) {
@@ -223,12 +220,7 @@ static int heap_grow(uintptr_t npages) {
   }
   if (ask > end - start) ask = need;
   struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
-  if (s == NULL) goto fail;
-  /* Under `ulimit -v` the big step may be refused where the exact need fits. */
-  if (sys_map((void *)start, ask) != 0) {
-    if (ask == need || sys_map((void *)start, need) != 0) goto fail;
-    ask = need;
-  }
+  if (s == NULL || sys_map((void *)start, ask) != 0) goto fail;
   if ((fresh != 0 && arena_register(fresh, fresh_len) != 0) || arena_prepare(start, 1) != 0 ||
       arena_prepare(start + ask - PAGE_BYTES, 1) != 0) {
     sys_fault((void *)start, ask);
@@ -249,6 +241,16 @@ fail:
   if (s != NULL) fixalloc_free(&mheap.spanalloc, s);
   if (fresh != 0) arena_unreserve(fresh, fresh_len);
   return -1;
+}
+
+static int heap_grow(uintptr_t npages) {
+  uintptr_t need = npages * PAGE_BYTES;
+  uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
+  if (ask < need) return -1;
+  if (heap_grow_by(need, ask) == 0) return 0;
+  /* Under `ulimit -v` the whole step may not fit where the exact need
+   * does (its address space, or the metadata after it). */
+  return ask > need ? heap_grow_by(need, need) : -1;
 }
 
 /* ---- Allocation ---------------------------------------------------------- */
