@@ -87,14 +87,14 @@ int main(void) {
     if (!p) FAIL("small malloc(%zu) #%zu failed before the heap was full", n, i);
     keep(p, n);
   }
-  static const size_t large[] = {64 << 10, 100 << 10, 1 << 20, 3 << 20};
+  static const size_t large[] = {64 << 10, 100 << 10, 1 << 20};
   for (size_t i = 0; i < sizeof large / sizeof large[0]; i++) {
     unsigned char *p = malloc(large[i]);
     if (!p) FAIL("malloc(%zu) failed before the heap was full", large[i]);
     keep(p, large[i]);
   }
   unsigned char *buf = NULL;
-  for (size_t n = 16; n <= 8 * MIB; n *= 2) {
+  for (size_t n = 16; n <= 2 * MIB; n *= 2) {
     unsigned char *q = realloc(buf, n);
     if (!q) FAIL("realloc to %zu failed before the heap was full", n);
     if (buf != NULL && it_check(q, 0, n / 2, 99) != (size_t)-1) FAIL("realloc to %zu lost the contents", n);
