@@ -35,13 +35,33 @@ int mheap_init(void) {
 
 /* Calls fn on each maximal sub-run of pages in [base, base+npages) whose
  * released bit equals want, then sets every bit in the range to set_to (if
- * set_to >= 0). Returns the number of pages whose bit equalled want. */
+ * set_to >= 0). Returns the number of pages whose bit equalled want. Whole
+ * 64-page words that are all one value are taken a word at a time, so a
+ * run of a terabyte costs 2^21 steps, not 2^27; a word already holding
+ * set_to is not written. */
 static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int set_to,
                                void (*fn)(uintptr_t, uintptr_t)) {
   uintptr_t count = 0, run_start = 0, run_len = 0;
-  for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end; p += PAGE_BYTES) {
+  const uint64_t all_want = want ? ~(uint64_t)0 : 0;
+  for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end;) {
     uint64_t *released = arena_side_of(p)->released;
     uintptr_t i = arena_page_index(p);
+    if ((i & 63) == 0 && end - p >= 64 * PAGE_BYTES) {
+      uint64_t *w = &released[i >> 6];
+      if (*w == all_want || *w == ~all_want) {
+        if (*w == all_want) {
+          count += 64;
+          if (run_len == 0) run_start = p;
+          run_len += 64;
+        } else if (run_len != 0) {
+          if (fn) fn(run_start, run_len);
+          run_len = 0;
+        }
+        if (set_to >= 0 && *w != (set_to ? ~(uint64_t)0 : 0)) *w = set_to ? ~(uint64_t)0 : 0;
+        p += 64 * PAGE_BYTES;
+        continue;
+      }
+    }
     int bit = bitmap_get(released, i);
     if (bit == want) {
       count++;
@@ -51,8 +71,9 @@ static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int s
       if (fn) fn(run_start, run_len);
       run_len = 0;
     }
-    if (set_to == 1) bitmap_set(released, i);
-    else if (set_to == 0) bitmap_clear(released, i);
+    if (set_to == 1 && !bit) bitmap_set(released, i);
+    else if (set_to == 0 && bit) bitmap_clear(released, i);
+    p += PAGE_BYTES;
   }
   if (run_len != 0 && fn) fn(run_start, run_len);
   return count;
