@@ -1,5 +1,6 @@
-/* arena.h: heap arenas and the arena map. The heap is made of 64 MiB arenas
- * aligned to 64 MiB; each has a heap_arena record with the page->span map
+/* arena.h: heap arenas and the arena map. The heap's address space is cut
+ * into 64 MiB arenas aligned to 64 MiB (the heap may own only part of one);
+ * each arena the heap uses has a heap_arena record with the page->span map
  * for its 8192 pages. The arena map takes any address to its heap_arena (or
  * NULL: not ours), so free(p) finds p's span in three dependent loads (map
  * leaf, arena, span).
