@@ -2,7 +2,8 @@
  * one of four states:
  *
  *   None      not ours.
- *   Reserved  ours, but any access faults (PROT_NONE); costs no memory.
+ *   Reserved  ours, but any access faults (PROT_NONE); costs no memory and
+ *             is not charged against the kernel's commit limit.
  *   Prepared  accessible (read/write), but its contents are forfeit: the OS
  *             may have taken the pages back; the next touch gets zeroes.
  *   Ready     accessible and backed by memory we are using.
@@ -11,6 +12,11 @@
  *               sys_reserve None->Reserved      sys_map Reserved->Prepared
  *               sys_used Prepared->Ready        sys_unused Ready->Prepared
  *               sys_free any->None              sys_fault Ready|Prepared->Reserved
+ *
+ * sys_map is where the kernel may refuse memory it cannot back (sys.c says
+ * why the heap asks it there rather than guessing). Metadata that is mostly
+ * never written (the span map) is mapped with sys_alloc_zeros, read-only,
+ * and made Ready piecewise with sys_commit_zeros.
  *
  * sys.c keeps the accounting of bytes in each state; sys_linux.c alone makes
  * the system calls. Overview: malloc.c. */
