@@ -85,6 +85,30 @@ int arena_prepare(uintptr_t base, uintptr_t npages) {
   return 0;
 }
 
+void arena_release_map(uintptr_t base, uintptr_t npages) {
+  uintptr_t p = base, end = base + npages * PAGE_BYTES;
+  while (p < end) {
+    struct heap_arena *ha = arena_of(p);
+    struct arena_side *side = arena_side_of(p);
+    uintptr_t stop = align_down(p, ARENA_BYTES) + ARENA_BYTES;
+    if (stop > end) stop = end;
+    /* map pages whose every entry is for a page in [p, stop) */
+    uintptr_t first = (arena_page_index(p) + ENTRIES_PER_MAP_PAGE - 1) / ENTRIES_PER_MAP_PAGE;
+    uintptr_t limit = stop == align_down(p, ARENA_BYTES) + ARENA_BYTES
+                          ? ARENA_RECORD_PAGES
+                          : arena_page_index(stop) / ENTRIES_PER_MAP_PAGE;
+    for (uintptr_t k = first; k < limit; k++) {
+      if (!(side->writable & (1u << k))) continue;
+      uintptr_t k2 = k;
+      while (k2 + 1 < limit && (side->writable & (1u << (k2 + 1)))) k2++;
+      sys_uncommit_zeros((char *)ha + k * MAP_PAGE, (k2 - k + 1) * MAP_PAGE);
+      for (uintptr_t j = k; j <= k2; j++) side->writable &= ~(1u << j);
+      k = k2;
+    }
+    p = stop;
+  }
+}
+
 static int map_page_writable(uintptr_t p) {
   return (arena_side_of(p)->writable >> (arena_page_index(p) / ENTRIES_PER_MAP_PAGE)) & 1;
 }

@@ -93,6 +93,10 @@ static inline struct mspan *span_of(uintptr_t p) {
  * refused (the caller then fails its request before changing anything).
  * Heap lock held. */
 int arena_prepare(uintptr_t base, uintptr_t npages);
+/* Gives back the span-map pages that hold only entries of heap pages in
+ * [base, base+npages), which must all be NULL and stay so while this runs
+ * (the inside of a free run). Heap lock held. */
+void arena_release_map(uintptr_t base, uintptr_t npages);
 /* Sets the entry of the page at p (heap lock). A non-NULL s needs the page
  * prepared, unless the entry is already non-NULL. */
 void arena_set_span(uintptr_t p, struct mspan *s);

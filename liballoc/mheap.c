@@ -491,6 +491,8 @@ size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms) {
     mheap.scavenging_free -= s->npages - s->nreleased;
     mheap.scavenging_released -= s->nreleased;
     released_walk(s->base, s->npages, 0, 1, NULL);
+    /* The span map of its inside goes back too: those entries are NULL. */
+    if (s->npages > 2) arena_release_map(s->base + PAGE_BYTES, s->npages - 2);
     mheap.pages_free -= n;
     mheap.pages_released += n;
     released += n * PAGE_BYTES;

@@ -38,6 +38,10 @@ int sys_commit_zeros(void *v, size_t n) {
   return 0;
 }
 
+void sys_uncommit_zeros(void *v, size_t n) {
+  if (sys_os_release(v, n) == 0) SUB_RELAXED(&sys_stats.metadata, n);
+}
+
 void *sys_reserve(void *hint, size_t n) {
   void *p = sys_os_mmap(hint, n, SYS_OS_ACCOUNT);
   if (p != NULL) ADD_RELAXED(&sys_stats.reserved, n);

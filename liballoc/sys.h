@@ -48,6 +48,9 @@ void *sys_alloc_zeros(size_t n);
 /* Makes part of a sys_alloc_zeros mapping writable (Ready) and counts it in
  * metadata. Returns 0, or -1 if the OS refused. */
 int sys_commit_zeros(void *v, size_t n);
+/* Gives the memory of committed zeros metadata back: it reads as zeros
+ * again and is no longer counted (it may stay writable). */
+void sys_uncommit_zeros(void *v, size_t n);
 
 /* None -> Reserved at hint if possible (elsewhere otherwise). NULL on failure.
  * Heap reservations are accounted (SYS_OS_ACCOUNT): sys_map on them fails

@@ -2,7 +2,8 @@
  * page heap (liballoc/mheap.c) keeps them: which pages of a span have an
  * entry through splits and merges, what metadata a large span costs, and
  * that a request the kernel will not commit leaves no reservation, no
- * metadata and no used-up address hint behind. */
+ * metadata and no used-up address hint behind, and that span-map pages go
+ * back with the memory they described. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +117,34 @@ static void test_released_bits_mixed(void **state) {
   assert_true(mheap_valid());
 }
 
+/* The span-map pages that small spans needed are given back when the
+ * memory they described is free and returned to the OS. */
+static void test_span_map_given_back(void **state) {
+  (void)state;
+  enum { N = 2048 }; /* 16 MiB of one-page small spans: 4 span-map pages */
+  static struct mspan *spans[N];
+  for (int i = 0; i < N; i++) {
+    spans[i] = mheap_alloc_span(1, 1, 1);
+    assert_non_null(spans[i]);
+  }
+  uint64_t full = LOAD_RELAXED(&sys_stats.metadata);
+  for (int i = 0; i < N; i++) mheap_free_span(spans[i]);
+  mheap_scavenge(0, 0);
+  uint64_t after = LOAD_RELAXED(&sys_stats.metadata);
+  /* at least the 3 span-map pages wholly inside the freed run are back */
+  assert_true(after + 3 * 4096 <= full);
+  /* and the heap still works where they were */
+  struct mspan *again = mheap_alloc_span(1, 1, 1);
+  assert_non_null(again);
+  assert_ptr_equal(span_of(again->base), again);
+  mheap_free_span(again);
+  struct mspan *big = mheap_alloc_span(N, 1, 0);
+  assert_non_null(big);
+  assert_sparse(big);
+  mheap_free_span(big);
+  assert_true(mheap_valid());
+}
+
 static int kernel_commits(size_t n) {
   void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return 0;
@@ -190,6 +219,7 @@ int main(void) {
       cmocka_unit_test(test_large_span_has_ends_only), cmocka_unit_test(test_small_span_has_every_page),
       cmocka_unit_test(test_released_bits_mixed),      cmocka_unit_test(test_large_span_metadata),
       cmocka_unit_test(test_refused_leaves_nothing),   cmocka_unit_test(test_map_lookups),
+      cmocka_unit_test(test_span_map_given_back),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
