@@ -7,8 +7,9 @@
  * something else we move to the next; when a request fits no hint we take
  * any suitably aligned region.
  *
- * Reservations are made as the heap grows (in 4 MiB steps, or exactly what
- * is needed when that does not fit; mheap.c), not in whole 64 MiB arenas:
+ * Reservations are made as the heap grows (in steps of 1 to 4 MiB, or
+ * exactly what is needed when a step does not fit; mheap.c), not in whole
+ * 64 MiB arenas:
  * reserved address space counts against `ulimit -v` although it costs no
  * memory, so a small program's heap should reserve little more than it
  * uses. An arena may therefore be ours only in part; the pages of it that

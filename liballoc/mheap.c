@@ -2,10 +2,11 @@
  * lists for runs under HEAP_SMALL_RUNS pages (found with a bitmap of
  * non-empty lists) and one best-fit list above that. The first and last
  * pages of every span map to it (arena.h), so freeing a run finds its
- * neighbours in O(1) and coalesces with them. The heap grows in 4 MiB steps, reserving address
- * space as it goes (arena.c). Free pages go back to the OS only after they have sat
- * unused a while (scavenger.c), so a program that frees and reallocates
- * large blocks reuses memory that is still backed and pays no page faults.
+ * neighbours in O(1) and coalesces with them. The heap grows in 4 MiB steps
+ * (1 MiB while small), reserving address space as it goes (arena.c). Free
+ * pages go back to the OS only after they have sat unused a while
+ * (scavenger.c), so a program that frees and reallocates large blocks
+ * reuses memory that is still backed and pays no page faults.
  * Overview: malloc.c. */
 #include "mheap.h"
 
@@ -17,7 +18,11 @@
 
 struct mheap mheap = {.lock = ALLOC_LOCK_INIT};
 
+/* Growth step: 4 MiB, but 1 MiB while the heap is under 16 MiB, so that a
+ * small program's heap costs little address space (ulimit -v). */
 #define HEAP_GROW_BYTES ((uintptr_t)4 << 20)
+#define HEAP_GROW_SMALL ((uintptr_t)1 << 20)
+#define HEAP_SMALL_BYTES ((uintptr_t)16 << 20)
 
 static void *steal_metadata_chunk(size_t size);
 
@@ -266,7 +271,8 @@ fail:
 
 static int heap_grow(uintptr_t npages) {
   uintptr_t need = npages * PAGE_BYTES;
-  uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
+  uintptr_t step = LOAD_RELAXED(&sys_stats.mapped) < HEAP_SMALL_BYTES ? HEAP_GROW_SMALL : HEAP_GROW_BYTES;
+  uintptr_t ask = align_up(need, step);
   if (ask < need) return -1;
   if (heap_grow_by(need, ask) == 0) return 0;
   /* Under `ulimit -v` the whole step may not fit where the exact need
