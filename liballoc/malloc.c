@@ -19,7 +19,7 @@
  *   arenas    (arena.c)    64 MiB aligned regions from 0x00c0<<32 up, and
  *                          the arena map: address -> arena -> page -> span.
  *   sys       (sys.c, sys_linux.c) the four memory states and the syscalls.
- *   metadata  (fixalloc.c, persistentalloc.c, linearalloc.c): memory for the
+ *   metadata  (fixalloc.c, persistentalloc.c): memory for the
  *                          allocator's own structures; never malloc.
  *
  * Allocating a small object: size -> class; pop the thread's list for the
@@ -28,9 +28,9 @@
  * the mcentral, a partial span from the mcentral, or a fresh span from the
  * page heap, which may grow the heap from a new arena.
  *
- * Freeing: the arena map gives p's span in three loads; the span gives the
- * class; p goes on the freeing thread's list for that class, whichever
- * thread allocated it. Cross-thread frees therefore cost what local ones do.
+ * Freeing: the arena map gives p's span in three loads (map leaf, arena
+ * record, span-map entry); the span gives the class; p goes on the freeing
+ * thread's list for that class, whichever thread allocated it. Cross-thread frees therefore cost what local ones do.
  * When a list grows past twice the class's batch, one batch goes to the
  * mcentral's transfer cache in one lock round trip, where the next thread
  * that runs dry takes it whole; if the transfer cache is full, the objects
@@ -48,7 +48,15 @@
  * skips clearing it: a large calloc of fresh memory touches no page.
  *
  * Errors: a size that cannot be served yields NULL and ENOMEM, never an
- * abort. A pointer the allocator never handed out (foreign, interior, or an
+ * abort. "Cannot be served" is the kernel's call, as it is for glibc: the
+ * heap's address space is reserved subject to commit accounting and made
+ * usable with mprotect, which the kernel refuses for more memory than its
+ * overcommit policy allows (RAM + swap in one request by default); that
+ * failure leaves nothing behind (mheap.c heap_grow). Out of address space
+ * (ulimit -v) fails the same way, at startup included. The allocator's own
+ * metadata grows with what is handed out, not with what is asked: a large
+ * object writes two span-map entries however many pages it has (arena.h).
+ * A pointer the allocator never handed out (foreign, interior, or an
  * already freed one where it can be seen) passed to free or realloc is
  * reported with its address and the process aborts: continuing would corrupt
  * the heap silently. */
@@ -107,20 +115,30 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-static void alloc_init(void) {
+/* Sets the allocator up. Returns 0 when it is ready, or -1 when the OS
+ * refused what it needs to start (under a tight `ulimit -v`): the request
+ * that asked then fails with ENOMEM, and the next one tries again from the
+ * step that failed. */
+static int alloc_init(void) {
+  static int core_done, key_done; /* steps that must not run twice (init_lock) */
   lock_acquire(&init_lock);
   if (LOAD_RELAXED(&alloc_ready)) {
     lock_release(&init_lock);
-    return;
+    return 0;
   }
-  sizeclass_init();
-  if (arena_init() != 0) alloc_throw("cannot reserve the arena map");
-  mheap_init();
-  prof_init();
-  for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
-  if (pthread_key_create(&thread_key, thread_exit) != 0) alloc_throw("pthread_key_create failed");
-  global_cache = mcache_create();
-  if (global_cache == NULL) alloc_throw("cannot allocate the global cache");
+  if (!core_done) {
+    sizeclass_init();
+    mheap_init();
+    prof_init();
+    for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
+    core_done = 1;
+  }
+  if (!key_done && pthread_key_create(&thread_key, thread_exit) == 0) key_done = 1;
+  if (key_done && global_cache == NULL) global_cache = mcache_create();
+  if (global_cache == NULL) {
+    lock_release(&init_lock);
+    return -1;
+  }
   const char *e = alloc_env("ALLOC_STATS");
   stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
   if (stats_at_exit) {
@@ -131,11 +149,15 @@ static void alloc_init(void) {
   lock_release(&init_lock);
   /* After alloc_ready: glibc may call malloc while registering. */
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  return 0;
 }
 
-void alloc_init_once(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+/* 0 if the allocator is ready (set up now if need be), -1 if it cannot be. */
+static inline int alloc_ensure_ready(void) {
+  return likely(__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) ? 0 : alloc_init();
 }
+
+void alloc_init_once(void) { (void)alloc_ensure_ready(); }
 
 __attribute__((constructor)) static void alloc_constructor(void) { alloc_init_once(); }
 
@@ -146,7 +168,7 @@ __attribute__((destructor)) static void alloc_destructor(void) {
 /* The calling thread's cache, created on first use; NULL if the thread must
  * use the global cache. */
 static struct mcache *thread_cache_slow(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+  if (alloc_ensure_ready() != 0) return NULL;
   if (tls_state != THREAD_NEW) return tls_cache;
   tls_state = THREAD_CREATING; /* pthread_setspecific may allocate */
   struct mcache *c = mcache_create();
@@ -220,8 +242,10 @@ static inline void small_free(struct mcache *c, const struct mspan *s, void *p) 
   }
 }
 
-/* Small allocation through the global cache. */
+/* Small allocation through the global cache (NULL if the allocator could
+ * not be set up). */
 static void *small_alloc_global(unsigned k, int zero) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return NULL;
   lock_acquire(&global_cache_lock);
   void *p = small_alloc(global_cache, k, zero);
   lock_release(&global_cache_lock);
@@ -236,9 +260,12 @@ static void small_free_global(const struct mspan *s, void *p) {
 
 /* ---- Large objects ------------------------------------------------------- */
 
+/* Whether the kernel can back the request is decided when the heap grows
+ * (mheap.c heap_grow, sys.c): a size it would not commit fails there. The
+ * bounds here only keep the page arithmetic from overflowing. */
 static void *large_alloc(size_t size, size_t align, int zero) {
-  if (size > MAX_ALLOC_BYTES) return NULL;
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+  if (size > MAX_ALLOC_BYTES || align > MAX_ALLOC_BYTES) return NULL;
+  if (alloc_ensure_ready() != 0) return NULL;
   uintptr_t npages = (size + PAGE_MASK) >> PAGE_SHIFT;
   if (npages == 0) npages = 1;
   uintptr_t align_pages = align > PAGE_BYTES ? align >> PAGE_SHIFT : 1;
