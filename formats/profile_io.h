@@ -59,7 +59,8 @@ int profile_write_buffer(const profile_pb *p, container_kind kind, uint8_t **out
                          char *err, size_t errlen);
 
 /* Writes p to path in the container its ending names (container_for_path),
- * all or nothing: path.tmp.<pid>, fsync, rename; on failure nothing is left. */
+ * all or nothing (fileio_write_atomic: private temporary, fsync, rename over
+ * a regular file only); on failure nothing is left. */
 int profile_write_file(const char *path, const profile_pb *p, char *err, size_t errlen);
 
 /* The same for an already serialized Profile (e.g. from the builder). */
