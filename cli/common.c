@@ -276,6 +276,16 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi) {
   m->known = m->period == 0 || m->bytes || m->pair >= 0;
 }
 
+int cli_check_period(const profile_pb *p, const char *file) {
+  bool heap = p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
+              strcmp(cli_str(p, p->period_type->unit), "bytes") == 0;
+  if (!heap || (p->period >= 1 && p->period <= CLI_MAX_PERIOD)) return 0;
+  cli_error("%s: implausible sampling period %lld bytes (a heap profile's period is from 1, "
+            "every allocation, to 1 GiB)",
+            file, (long long)p->period);
+  return -1;
+}
+
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s) {
   if (m->period <= 0 || !m->known) return 0;
   double v = fabs((double)s->value[m->vi]);
@@ -566,27 +576,54 @@ char *cli_percent(char *buf, double part, double whole) {
 
 /* ---- escaping ---- */
 
-void cli_json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    if (*c == '"' || *c == '\\')
-      fprintf(f, "\\%c", *c);
-    else if (*c < 0x20)
-      fprintf(f, "\\u%04x", *c);
-    else
-      fputc(*c, f);
-  }
-  fputc('"', f);
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0: no overlong forms,
+ * no surrogates (U+D800..DFFF), nothing above U+10FFFF (RFC 3629), which is
+ * what JSON and XML parsers accept. */
 static size_t utf8_len(const unsigned char *s) {
-  if (s[0] < 0x80) return 1;
-  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-  if (s[0] >= 0xf8) n = 0;
-  for (size_t i = 1; i < n; i++)
+  unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;      /* overlong */
+    else if (c == 0xed) hi = 0x9f; /* surrogates */
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;      /* overlong */
+    else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
     if ((s[i] & 0xc0) != 0x80) return 0;
   return n;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    if (*c == '"' || *c == '\\') {
+      fprintf(f, "\\%c", *c);
+      c++;
+    } else if (*c < 0x20 || *c == 0x7f) {
+      fprintf(f, "\\u%04x", *c);
+      c++;
+    } else {
+      size_t n = utf8_len(c);
+      if (n == 0) {
+        fputs("\\ufffd", f); /* a byte that is not UTF-8: U+FFFD */
+        c++;
+      } else {
+        fwrite(c, 1, n, f);
+        c += n;
+      }
+    }
+  }
+  fputc('"', f);
 }
 
 void cli_xml_text(FILE *f, const char *s) {

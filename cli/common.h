@@ -119,6 +119,17 @@ typedef struct cli_model {
 
 void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
 
+/* The largest period the model believes: 1 GiB between samples. A larger
+ * one (say near INT64_MAX) would give every growth a noise allowance that
+ * hides it. The profiler's rate is far below (default 512 KiB). */
+#define CLI_MAX_PERIOD ((int64_t)1 << 30)
+
+/* For a heap profile (period type space/bytes), checks that its period is a
+ * sampling rate the model can use: from 1 (every allocation recorded) to
+ * CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
+ * ("allocprof: FILE: implausible sampling period ...") and returns -1. */
+int cli_check_period(const profile_pb *p, const char *file);
+
 /* Variance of sample s's estimate of value m->vi. */
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s);
 
@@ -172,7 +183,9 @@ char *cli_percent(char *buf, double part, double whole);
 
 /* ---- escaping ---- */
 
-/* s as a JSON string literal, quotes included. */
+/* s as a JSON string literal, quotes included, always valid UTF-8: control
+ * characters escaped, each byte that is not part of a valid UTF-8 sequence
+ * written as \ufffd (U+FFFD). */
 void cli_json_string(FILE *f, const char *s);
 
 /* s escaped for XML text and attributes; bytes that are not valid UTF-8 and

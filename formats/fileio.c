@@ -265,8 +265,12 @@ static void set_write_err(char *err, size_t errlen, const char *path, const char
     formats_set_err(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
 }
 
-int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
-                        size_t errlen) {
+/* The first half of a replacement: checks path, writes data to a complete,
+ * synced file with a random name next to it (*tmp, malloc'd) and gives the
+ * directory (*dir, malloc'd). Returns 0, or -1 with the message set and
+ * nothing left behind. */
+static int write_tmp(const char *path, const void *data, size_t len, char **tmp_out,
+                     char **dir_out, char *err, size_t errlen) {
   struct stat st;
   if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
     formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it", path,
@@ -282,7 +286,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
     formats_set_err(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  int rc = -1, saved = 0;
+  int saved = 0;
   const char *what = NULL;
   bool named = false; /* tmp names a complete file of ours */
 
@@ -291,7 +295,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
     if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
       formats_set_err(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir,
                       strerror(errno));
-      goto done;
+      goto fail_quiet;
     }
     if (fd >= 0) {
       what = write_sync(fd, data, len, &saved);
@@ -310,7 +314,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
     if (fd < 0) {
       formats_set_err(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir,
                       strerror(errno));
-      goto done;
+      goto fail_quiet;
     }
     named = true;
     what = write_sync(fd, data, len, &saved);
@@ -320,19 +324,110 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, char *er
     }
     if (what) goto fail;
   }
-  if (rename(tmp, path) != 0) {
-    what = "rename";
-    saved = errno;
-    goto fail;
-  }
-  fsync_dir(dir);
-  rc = 0;
-  goto done;
+  *tmp_out = tmp;
+  *dir_out = dir;
+  return 0;
 fail:
   if (named) unlink(tmp);
   set_write_err(err, errlen, path, what, saved);
-done:
+fail_quiet:
   free(tmp);
   free(dir);
+  return -1;
+}
+
+int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
+                        size_t errlen) {
+  char *tmp = NULL, *dir = NULL;
+  if (write_tmp(path, data, len, &tmp, &dir, err, errlen) != 0) return -1;
+  int rc = 0;
+  if (rename(tmp, path) != 0) {
+    int saved = errno;
+    unlink(tmp);
+    set_write_err(err, errlen, path, "rename", saved);
+    rc = -1;
+  } else {
+    fsync_dir(dir);
+  }
+  free(tmp);
+  free(dir);
+  return rc;
+}
+
+/* ---- batches ---- */
+
+int fileio_batch_add(fileio_batch *b, const char *path, const void *data, size_t len, char *err,
+                     size_t errlen) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->v[i].path, path) == 0) {
+      formats_set_err(err, errlen, "%s: written twice in one batch", path);
+      return -1;
+    }
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 8;
+    void *nv = realloc(b->v, ncap * sizeof *b->v);
+    if (!nv) {
+      formats_set_err(err, errlen, "%s: out of memory", path);
+      return -1;
+    }
+    b->v = nv;
+    b->cap = ncap;
+  }
+  char *copy = strdup(path), *tmp = NULL, *dir = NULL;
+  if (!copy) {
+    formats_set_err(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+  if (write_tmp(path, data, len, &tmp, &dir, err, errlen) != 0) {
+    free(copy);
+    return -1;
+  }
+  free(dir);
+  b->v[b->n].path = copy;
+  b->v[b->n].tmp = tmp;
+  b->n++;
+  return 0;
+}
+
+static void batch_free(fileio_batch *b) {
+  for (size_t i = 0; i < b->n; i++) {
+    free(b->v[i].path);
+    free(b->v[i].tmp);
+  }
+  free(b->v);
+  *b = (fileio_batch){0};
+}
+
+void fileio_batch_abort(fileio_batch *b) {
+  for (size_t i = 0; i < b->n; i++) unlink(b->v[i].tmp);
+  batch_free(b);
+}
+
+int fileio_batch_commit(fileio_batch *b, char *err, size_t errlen) {
+  /* Check every target again first: a special file that appeared since
+   * the batch began fails the batch before anything is replaced. */
+  for (size_t i = 0; i < b->n; i++) {
+    struct stat st;
+    if (lstat(b->v[i].path, &st) == 0 && !S_ISREG(st.st_mode)) {
+      formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it",
+                      b->v[i].path, kind_of(st.st_mode));
+      fileio_batch_abort(b);
+      return -1;
+    }
+  }
+  int rc = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    if (rc == 0 && rename(b->v[i].tmp, b->v[i].path) != 0) {
+      set_write_err(err, errlen, b->v[i].path, "rename", errno);
+      rc = -1;
+    }
+    if (rc != 0) unlink(b->v[i].tmp); /* this one and those after it */
+  }
+  for (size_t i = 0; i < b->n && rc == 0; i++) {
+    char *dir = dir_of(b->v[i].path);
+    if (dir) fsync_dir(dir);
+    free(dir);
+  }
+  batch_free(b);
   return rc;
 }

@@ -45,6 +45,25 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
 int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
                         size_t errlen);
 
+/* Several files written all or nothing (as far as renames allow): each
+ * fileio_batch_add writes its data to a complete, synced temporary beside its
+ * path (as fileio_write_atomic does, same checks); fileio_batch_commit then
+ * renames them all over their paths, fileio_batch_abort removes them. Either
+ * ends the batch. Start from a zeroed batch: fileio_batch b = {0}.
+ * A batch left behind by a killed process leaves its temporaries
+ * (PATH.tmp.<random>) on disk. */
+typedef struct fileio_batch {
+  struct {
+    char *path, *tmp;
+  } *v;
+  size_t n, cap;
+} fileio_batch;
+
+int fileio_batch_add(fileio_batch *b, const char *path, const void *data, size_t len, char *err,
+                     size_t errlen);
+int fileio_batch_commit(fileio_batch *b, char *err, size_t errlen);
+void fileio_batch_abort(fileio_batch *b);
+
 /* write() until done, retrying on EINTR, with SIGXFSZ blocked in the calling
  * thread (a write past the file size limit fails with EFBIG and the signal
  * it raised is discarded). Returns 0, or -1 with errno set. */

@@ -25,6 +25,13 @@
  * 100 samples of 64-byte objects in small <- main (about 50 MiB estimated,
  * standard error about 10%); noisy_new has 115 (+15%: within 3 standard
  * errors of both); noisy_big has 300 (+200%: a regression however noisy).
+ *
+ * Hostile inputs, valid or nearly, each made to hurt a reader: deep.pb.gz
+ * (one stack of 200,000 frames), wide.pb.gz (40,000 callees of main),
+ * empty_samples.pb.gz (10 MiB of empty Sample messages in about 10 KB of
+ * gzip, nothing else), badutf8.pb.gz (function names that are not UTF-8),
+ * period_huge / period_negative (noisy_base's samples at an implausible
+ * period), snap_badlast.zst (snap.zst, then a frame that is no profile).
  */
 #include <errno.h>
 #include <math.h>
@@ -37,6 +44,7 @@
 #include "profile_builder.h"
 #include "profile_io.h"
 #include "stream.h"
+#include "container.h"
 
 static const char *dir;
 
@@ -259,6 +267,112 @@ static void bench(int n, int nstacks) {
   }
 }
 
+/* ---- hostile inputs ---- */
+
+static void deep(void) {
+  enum { DEPTH = 200000 };
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t *locs = malloc(DEPTH * sizeof *locs);
+  if (!locs) die("deep", "out of memory");
+  for (size_t i = 0; i < DEPTH; i++) locs[i] = h.loc[F_R];
+  locs[0] = h.loc[F_F];
+  locs[DEPTH - 1] = h.loc[F_MAIN];
+  int64_t v[4] = {1, 100, 1, 100};
+  if (profile_builder_add_sample(h.b, locs, DEPTH, v, 4, NULL, 0) != 0) die("deep", "add_sample");
+  /* and a shallow one beside it */
+  heap_sample(&h, (const int[]){F_G, F_MAIN, -1}, 1, 0, 100, 1);
+  heap_write(&h, "deep.pb.gz");
+  free(locs);
+  profile_builder_free(h.b);
+}
+
+static void wide(void) {
+  heap h;
+  heap_begin(&h, 1);
+  for (int i = 0; i < 40000; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "callee_%05d", (i * 7919) % 40000); /* not in order */
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "wide.c", i);
+    profile_line line = {fn, i + 1, 0};
+    uint64_t loc =
+        profile_builder_add_location(h.b, 0, 0x800000 + 16 * (uint64_t)i, &line, 1, false);
+    uint64_t locs[2] = {loc, h.loc[F_MAIN]};
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, 2, v, 4, NULL, 0) != 0) die("wide", "add_sample");
+  }
+  heap_write(&h, "wide.pb.gz");
+  profile_builder_free(h.b);
+}
+
+/* 10 MiB of field 2 (Sample) with length 0, gzipped. */
+static void empty_samples(void) {
+  char err[512];
+  size_t len = (size_t)10 << 20;
+  uint8_t *raw = malloc(len), *gz = NULL;
+  size_t gzlen = 0;
+  if (!raw) die("empty_samples", "out of memory");
+  for (size_t i = 0; i < len; i += 2) raw[i] = 0x12, raw[i + 1] = 0;
+  if (container_compress(CONTAINER_GZIP, raw, len, 9, &gz, &gzlen, err, sizeof err) != 0)
+    die("empty_samples", err);
+  write_bytes("empty_samples.pb.gz", gz, gzlen);
+  free(gz);
+  free(raw);
+}
+
+static void badutf8(void) {
+  heap h;
+  heap_begin(&h, 1);
+  static const char *const names[] = {"bad\xff\xfe",      "surrogate\xed\xa0\x80",
+                                      "overlong\xc0\xaf", "cut\xe2\x82",
+                                      "ctl\x01\x1f",      "quote\"back\\slash",
+                                      "ok_\xc3\xa9\xe2\x82\xac"};
+  for (int i = 0; i < 7; i++) {
+    uint64_t fn = profile_builder_add_function(h.b, names[i], names[i], "u.c", i);
+    profile_line line = {fn, 1, 0};
+    uint64_t loc =
+        profile_builder_add_location(h.b, 0, 0x900000 + 16 * (uint64_t)i, &line, 1, false);
+    uint64_t locs[2] = {loc, h.loc[F_MAIN]};
+    int64_t v[4] = {1, 100 * (i + 1), 1, 100 * (i + 1)};
+    if (profile_builder_add_sample(h.b, locs, 2, v, 4, NULL, 0) != 0) die("badutf8", "add_sample");
+  }
+  heap_write(&h, "badutf8.pb.gz");
+  profile_builder_free(h.b);
+}
+
+static void periods(void) {
+  heap h;
+  heap_begin(&h, INT64_MAX - 1);
+  heap_sample(&h, (const int[]){F_F, F_MAIN, -1}, 300, 0, 64, 524288);
+  heap_write(&h, "period_huge.pb.gz");
+  profile_builder_free(h.b);
+  heap_begin(&h, -524288);
+  heap_sample(&h, (const int[]){F_F, F_MAIN, -1}, 300, 0, 64, 524288);
+  heap_write(&h, "period_negative.pb.gz");
+  profile_builder_free(h.b);
+}
+
+static void bad_last_frame(void) {
+  char err[512];
+  uint8_t *data;
+  size_t len;
+  read_bytes("snap.zst", &data, &len);
+  write_bytes("snap_badlast.zst", data, len);
+  free(data);
+  static const char junk[] = "this frame decompresses, but is no profile";
+  if (stream_append(path_of("snap_badlast.zst"), junk, sizeof junk - 1, err, sizeof err) != 0)
+    die("snap_badlast", err);
+}
+
+static void hostile(void) {
+  deep();
+  wide();
+  empty_samples();
+  badutf8();
+  periods();
+  bad_last_frame();
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "--bench")) {
     dir = argv[2];
@@ -293,5 +407,6 @@ int main(int argc, char **argv) {
   cpu_profile();
   streams();
   bad_inputs();
+  hostile();
   return 0;
 }
