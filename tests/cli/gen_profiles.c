@@ -6,6 +6,8 @@
  *   gen_profiles --bench DIR N [STACKS]
  *                            N different large profiles bench.<i>.pb.gz for
  *                            timing merge against go tool pprof
+ *   gen_profiles --wide N FILE
+ *                            FILE with N callees of main (flame's sort)
  *
  * The known heap (rate 1: every allocation recorded, values exact), in bytes
  * of inuse_space, stacks leaf first:
@@ -27,8 +29,7 @@
  * errors of both); noisy_big has 300 (+200%: a regression however noisy).
  *
  * Hostile inputs, valid or nearly, each made to hurt a reader: deep.pb.gz
- * (one stack of 200,000 frames), wide.pb.gz (40,000 callees of main),
- * empty_samples.pb.gz (10 MiB of empty Sample messages in about 10 KB of
+ * (one stack of 200,000 frames), empty_samples.pb.gz (10 MiB of empty Sample messages in about 10 KB of
  * gzip, nothing else), badutf8.pb.gz (function names that are not UTF-8),
  * period_huge / period_negative (noisy_base's samples at an implausible
  * period), snap_badlast.zst (snap.zst, then a frame that is no profile).
@@ -287,12 +288,13 @@ static void deep(void) {
   profile_builder_free(h.b);
 }
 
-static void wide(void) {
+/* n callees of main, named out of order, in file out. */
+static void wide(int n, const char *out) {
   heap h;
   heap_begin(&h, 1);
-  for (int i = 0; i < 40000; i++) {
+  for (int i = 0; i < n; i++) {
     char name[32];
-    snprintf(name, sizeof name, "callee_%05d", (i * 7919) % 40000); /* not in order */
+    snprintf(name, sizeof name, "callee_%07lld", (long long)i * 7919 % n); /* not in order */
     uint64_t fn = profile_builder_add_function(h.b, name, name, "wide.c", i);
     profile_line line = {fn, i + 1, 0};
     uint64_t loc =
@@ -301,7 +303,8 @@ static void wide(void) {
     int64_t v[4] = {1, 64, 1, 64};
     if (profile_builder_add_sample(h.b, locs, 2, v, 4, NULL, 0) != 0) die("wide", "add_sample");
   }
-  heap_write(&h, "wide.pb.gz");
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
   profile_builder_free(h.b);
 }
 
@@ -366,7 +369,6 @@ static void bad_last_frame(void) {
 
 static void hostile(void) {
   deep();
-  wide();
   empty_samples();
   badutf8();
   periods();
@@ -380,8 +382,13 @@ int main(int argc, char **argv) {
     bench(atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 20000);
     return 0;
   }
+  if (argc == 4 && !strcmp(argv[1], "--wide")) {
+    wide(atoi(argv[2]), argv[3]);
+    return 0;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS]\n");
+    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
+                    "gen_profiles --wide N FILE\n");
     return 2;
   }
   dir = argv[1];
