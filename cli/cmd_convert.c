@@ -195,7 +195,8 @@ int cmd_convert(int argc, char **argv) {
   size_t len = 0;
   profile_pb *p = NULL;
   int rc = CLI_EXIT_USAGE;
-  if (fileio_read_all(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, sizeof err) != 0) {
+  if (fileio_read_all_checked(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL,
+                              &buf, &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return CLI_EXIT_USAGE;
   }

@@ -172,7 +172,8 @@ int cli_load(const char *path, profile_pb **out) {
   uint8_t *buf = NULL;
   size_t len = 0;
   *out = NULL;
-  if (fileio_read_all(path, CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, sizeof err) != 0) {
+  if (fileio_read_all_checked(path, CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
+                              &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return -1;
   }

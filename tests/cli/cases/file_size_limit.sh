@@ -5,4 +5,4 @@ out=$( (ulimit -f 0; allocprof convert -o big.pb base.pb.gz 2>&1; echo "rc=$?") 
 echo "$out"
 out=$( (ulimit -f 0; allocprof flame -o big.svg base.pb.gz 2>&1; echo "rc=$?") )
 echo "$out"
-ls -A | grep -c -e '^big' -e tmp
+echo "files left: $(ls -A | grep -c -e '^big' -e tmp)"

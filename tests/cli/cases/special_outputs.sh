@@ -17,4 +17,4 @@ test -d mydir && echo "mydir: still a directory"
 umask 022
 allocprof convert -o new.pb base.pb.gz && ls -l new.pb | cut -c1-10
 allocprof flame -o new.svg base.pb.gz && ls -l new.svg | cut -c1-10
-ls -A | grep -c tmp
+echo "temporaries left: $(ls -A | grep -c tmp)"

@@ -1,0 +1,18 @@
+# memory is bounded by the input: at most 64 MiB + 40 x the decompressed
+# size (here 10 MiB of empty samples in 10 KB of gzip, refused before
+# protobuf-c allocates 5 million Sample structures), and endless input
+# (/dev/zero, a pipe) is refused after its first megabyte, not read to 4 GiB
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+peak="python3 $CLI_GOLDEN/../peak_rss.py"
+for cmd in top merge flame; do
+  case $cmd in
+    top) args="empty_samples.pb.gz" ;;
+    merge) args="-o m.pb.gz empty_samples.pb.gz base.pb.gz" ;;
+    flame) args="-o f.svg empty_samples.pb.gz" ;;
+  esac
+  $peak '64*2**20 + 40*10*2**20' -- allocprof $cmd $args; echo "$cmd: rc=$?"
+done
+$peak '64*2**20' -- allocprof convert -o x.pb /dev/zero; echo "convert /dev/zero: rc=$?"
+$peak '64*2**20' -- allocprof top /dev/zero; echo "top /dev/zero: rc=$?"
+head -c 3000000 /dev/zero | $peak '64*2**20' -- allocprof top /dev/stdin; echo "top pipe: rc=$?"
+echo "outputs left: $(ls -A | grep -c -e '^x.pb' -e '^m.pb' -e '^f.svg')"
