@@ -8,6 +8,9 @@
  *                            timing merge against go tool pprof
  *   gen_profiles --wide N FILE
  *                            FILE with N callees of main (flame's sort)
+ *   gen_profiles --collide N FILE
+ *                            FILE with N locations whose ids collide in an
+ *                            unseeded hash table (hashtab.h)
  *
  * The known heap (rate 1: every allocation recorded, values exact), in bytes
  * of inuse_space, stacks leaf first:
@@ -375,6 +378,74 @@ static void hostile(void) {
   bad_last_frame();
 }
 
+/* ---- hash flooding ---- */
+
+static uint64_t mul_inverse(uint64_t c) {
+  uint64_t inv = c; /* Newton: each step doubles the correct low bits */
+  for (int i = 0; i < 6; i++) inv *= 2 - c * inv;
+  return inv;
+}
+
+/* The x with splitmix64's finalizer (hashtab.h's hash_mix) of x == y. */
+static uint64_t unmix(uint64_t y) {
+  y ^= y >> 31;
+  y ^= y >> 62;
+  y *= mul_inverse(0x94d049bb133111ebULL);
+  y ^= y >> 27;
+  y ^= y >> 54;
+  y *= mul_inverse(0xbf58476d1ce4e5b9ULL);
+  y ^= y >> 30;
+  y ^= y >> 60;
+  return y;
+}
+
+/* n locations whose ids all had the same unseeded hash position (the low
+ * 24 bits of hash_mix(id) are 0), one function, one sample through the
+ * first two. Written with protobuf-c directly: the builder picks its own
+ * ids. */
+static void collide(int n, const char *out) {
+  char err[512];
+  Perftools__Profiles__Profile P = PERFTOOLS__PROFILES__PROFILE__INIT;
+  Perftools__Profiles__ValueType vt[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+                                          PERFTOOLS__PROFILES__VALUE_TYPE__INIT};
+  Perftools__Profiles__ValueType *vtp[1] = {&vt[0]};
+  char *strings[] = {"", "inuse_space", "bytes", "space", "collide"};
+  vt[0].type = 1, vt[0].unit = 2;
+  vt[1].type = 3, vt[1].unit = 2;
+  Perftools__Profiles__Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
+  Perftools__Profiles__Function *fnp[1] = {&fn};
+  fn.id = 1, fn.name = 4;
+  Perftools__Profiles__Line line = PERFTOOLS__PROFILES__LINE__INIT;
+  Perftools__Profiles__Line *linep[1] = {&line};
+  line.function_id = 1;
+  Perftools__Profiles__Location *locs = malloc((size_t)n * sizeof *locs);
+  Perftools__Profiles__Location **locp = malloc((size_t)n * sizeof *locp);
+  if (!locs || !locp) die("collide", "out of memory");
+  for (int i = 0; i < n; i++) {
+    Perftools__Profiles__Location l = PERFTOOLS__PROFILES__LOCATION__INIT;
+    l.id = unmix((uint64_t)(i + 1) << 24);
+    l.address = 0x1000 + (uint64_t)i;
+    l.n_line = 1;
+    l.line = linep;
+    locs[i] = l;
+    locp[i] = &locs[i];
+  }
+  uint64_t ids[2] = {locs[0].id, locs[n > 1 ? 1 : 0].id};
+  int64_t value = 4096;
+  Perftools__Profiles__Sample s = PERFTOOLS__PROFILES__SAMPLE__INIT;
+  Perftools__Profiles__Sample *sp[1] = {&s};
+  s.n_location_id = 2, s.location_id = ids, s.n_value = 1, s.value = &value;
+  P.n_sample_type = 1, P.sample_type = vtp;
+  P.n_sample = 1, P.sample = sp;
+  P.n_location = (size_t)n, P.location = locp;
+  P.n_function = 1, P.function = fnp;
+  P.n_string_table = 5, P.string_table = strings;
+  P.period_type = &vt[1], P.period = 1;
+  if (profile_write_file(out, &P, err, sizeof err) != 0) die(out, err);
+  free(locs);
+  free(locp);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "--bench")) {
     dir = argv[2];
@@ -386,9 +457,13 @@ int main(int argc, char **argv) {
     wide(atoi(argv[2]), argv[3]);
     return 0;
   }
+  if (argc == 4 && !strcmp(argv[1], "--collide")) {
+    collide(atoi(argv[2]), argv[3]);
+    return 0;
+  }
   if (argc != 2) {
     fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
-                    "gen_profiles --wide N FILE\n");
+                    "gen_profiles --wide N FILE | gen_profiles --collide N FILE\n");
     return 2;
   }
   dir = argv[1];
