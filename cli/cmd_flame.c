@@ -73,9 +73,9 @@ typedef struct tree {
 } tree;
 
 static uint64_t key_hash(uint32_t parent, const char *s, size_t len) {
-  uint64_t h = 1469598103934665603ull ^ parent;
+  uint64_t h = 1469598103934665603ull ^ cli_hash_seed() ^ parent;
   for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h ^ (h >> 31);
+  return cli_hash_finish(h);
 }
 
 static int tree_rehash(tree *t) {

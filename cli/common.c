@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "fileio.h"
@@ -304,10 +307,29 @@ double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample 
 
 /* ---- aggregation by function ---- */
 
+uint64_t cli_hash_seed(void) {
+  static uint64_t seed; /* the command is single-threaded */
+  static bool have;
+  if (!have) {
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+      seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    have = true;
+  }
+  return seed;
+}
+
+uint64_t cli_hash_finish(uint64_t h) {
+  h ^= h >> 31; /* splitmix64's finalizer */
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
 static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 1469598103934665603ull ^ cli_hash_seed();
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h ^ (h >> 29);
+  return cli_hash_finish(h);
 }
 
 static int funcs_grow_index(cli_funcs *t) {

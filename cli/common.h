@@ -133,6 +133,15 @@ int cli_check_period(const profile_pb *p, const char *file);
 /* Variance of sample s's estimate of value m->vi. */
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s);
 
+/* ---- hashing names ----
+ *
+ * Names come from the input, which can choose them to collide in an
+ * unseeded hash table and make every lookup walk one long chain. The
+ * command's tables start their hashes from a random per-process seed and
+ * finish them with a full mix. */
+uint64_t cli_hash_seed(void);
+uint64_t cli_hash_finish(uint64_t h);
+
 /* ---- aggregation by function ----
  *
  * Frames are named as folded stacks name them (folded.h): Function.name, else
