@@ -54,7 +54,7 @@ const char cmd_flame_help[] =
 #define CUT_NAME "[deeper frames cut]"
 
 typedef struct node {
-  char *name;
+  const char *name;        /* NUL-terminated inside the folded text (or static) */
   int64_t value, base;     /* cumulative: FILE's and BASE's */
   uint32_t parent, child, next; /* indices; 0 = none (node 0 is the root) */
   uint32_t depth;
@@ -69,8 +69,14 @@ typedef struct tree {
   uint32_t max_depth;
   size_t deepest;  /* frames in the deepest stack seen, cut or not */
   size_t cut_stacks; /* stacks that were cut */
-  int oom;
+  size_t max_nodes;  /* refused beyond: FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE */
+  int oom, too_big;
 } tree;
+
+/* Nodes allowed: a node costs about 56 bytes (with its hash slot), so this
+ * keeps the tree within 28 MiB + 14 bytes per byte of the profiles. */
+#define FLAME_NODES_BASE ((size_t)1 << 19)
+#define FLAME_BYTES_PER_NODE 4
 
 static uint64_t key_hash(uint32_t parent, const char *s, size_t len) {
   uint64_t h = 1469598103934665603ull ^ cli_hash_seed() ^ parent;
@@ -104,6 +110,11 @@ static uint32_t tree_child(tree *t, uint32_t parent, const char *name, size_t le
       return t->slots[j];
   }
   if (!create) return 0;
+  if (t->n >= t->max_nodes) {
+    t->too_big = 1;
+    t->oom = 1;
+    return 0;
+  }
   if (t->n == t->cap) {
     size_t ncap = t->cap * 2;
     node *nv = realloc(t->v, ncap * sizeof *nv);
@@ -111,11 +122,9 @@ static uint32_t tree_child(tree *t, uint32_t parent, const char *name, size_t le
     t->v = nv;
     t->cap = ncap;
   }
-  char *copy = strndup(name, len);
-  if (!copy) goto oom;
   uint32_t id = (uint32_t)t->n++;
   node *p = &t->v[parent];
-  t->v[id] = (node){.name = copy, .parent = parent, .next = p->child, .depth = p->depth + 1};
+  t->v[id] = (node){.name = name, .parent = parent, .next = p->child, .depth = p->depth + 1};
   p->child = id;
   if (t->v[id].depth > t->max_depth) t->max_depth = t->v[id].depth;
   t->slots[j] = id;
@@ -127,24 +136,28 @@ oom:
 
 /* Adds the folded text's stacks: values into FILE's (is_base false) or
  * BASE's column. Stacks with a value <= 0 are skipped (no width). Frames past
- * FLAME_MAX_DEPTH go into one CUT_NAME child of the last frame kept. */
-static void tree_add_folded(tree *t, const char *text, bool is_base) {
-  const char *line = text;
+ * FLAME_MAX_DEPTH go into one CUT_NAME child of the last frame kept. The
+ * text is cut in place (each ';' and the space before the value become NUL)
+ * so that the nodes name their frames inside it: it must outlive the tree. */
+static void tree_add_folded(tree *t, char *text, bool is_base) {
+  char *line = text;
   while (*line && !t->oom) {
-    const char *eol = strchr(line, '\n');
+    char *eol = strchr(line, '\n');
     if (!eol) eol = line + strlen(line);
-    const char *sp = eol;
+    char *sp = eol;
     while (sp > line && sp[-1] != ' ') sp--;
     int64_t v = sp > line ? strtoll(sp, NULL, 10) : 0;
     if (sp > line && v > 0) {
-      const char *end = sp - 1; /* the stack is line[0..end) */
+      char *end = sp - 1; /* the stack is line[0..end) */
+      *end = 0;
       uint32_t at = 0;
       size_t frames = 0;
       t->v[0].value += is_base ? 0 : v;
       t->v[0].base += is_base ? v : 0;
-      for (const char *f = line; f < end && !t->oom;) {
-        const char *semi = memchr(f, ';', (size_t)(end - f));
+      for (char *f = line; f < end && !t->oom;) {
+        char *semi = memchr(f, ';', (size_t)(end - f));
         if (!semi) semi = end;
+        *semi = 0;
         frames++;
         if (t->v[at].depth + 1 < FLAME_MAX_DEPTH || (semi == end && t->v[at].depth + 1 == FLAME_MAX_DEPTH)) {
           at = tree_child(t, at, f, (size_t)(semi - f), true);
@@ -171,7 +184,6 @@ static void tree_add_folded(tree *t, const char *text, bool is_base) {
 }
 
 static void tree_free(tree *t) {
-  for (size_t i = 0; i < t->n; i++) free(t->v[i].name);
   free(t->v);
   free(t->slots);
 }
@@ -442,10 +454,20 @@ int cmd_flame(int argc, char **argv) {
   }
   t.cap = 1024;
   t.v = calloc(t.cap, sizeof *t.v);
-  if (!t.v || !(t.v[0].name = strdup("all"))) goto oom;
+  if (!t.v) goto oom;
+  t.v[0].name = "all";
   t.n = 1;
+  size_t size = perftools__profiles__profile__get_packed_size(p) +
+                (bp ? perftools__profiles__profile__get_packed_size(bp) : 0);
+  t.max_nodes = FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE;
   tree_add_folded(&t, text, false);
   if (btext) tree_add_folded(&t, btext, true);
+  if (t.too_big) {
+    cli_error("%s: the flame graph would need more than %zu boxes (%zu + one per %d bytes of "
+              "profile)",
+              file, t.max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
+    goto done;
+  }
   if (t.oom || tree_sort_children(&t) != 0) goto oom;
 
   char title[256], sub[512], a[32], b[32], d[32], e[32];

@@ -8,6 +8,9 @@
  *                            timing merge against go tool pprof
  *   gen_profiles --wide N FILE
  *                            FILE with N callees of main (flame's sort)
+ *   gen_profiles --fat N FILE
+ *                            FILE with N stacks of 16 frames named by 64 KiB
+ *                            (folded stacks of N MiB)
  *   gen_profiles --collide N FILE
  *                            FILE with N locations whose ids collide in an
  *                            unseeded hash table (hashtab.h)
@@ -446,6 +449,34 @@ static void collide(int n, const char *out) {
   free(locp);
 }
 
+/* n distinct 16-frame stacks over two functions with 64 KiB names: about
+ * 100 KB of profile whose folded stacks would take n MiB. */
+static void fat(int n, const char *out) {
+  heap h;
+  heap_begin(&h, 1);
+  size_t len = 65536;
+  char *name = malloc(len + 1);
+  if (!name) die("fat", "out of memory");
+  uint64_t loc[2];
+  for (int k = 0; k < 2; k++) {
+    memset(name, k ? 'b' : 'a', len);
+    name[len] = 0;
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "fat.c", k);
+    profile_line line = {fn, 1, 0};
+    loc[k] = profile_builder_add_location(h.b, 0, 0xa00000 + 16 * (uint64_t)k, &line, 1, false);
+  }
+  free(name);
+  for (int i = 0; i < n; i++) {
+    uint64_t locs[16];
+    for (int d = 0; d < 16; d++) locs[d] = loc[(i >> d) & 1];
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, 16, v, 4, NULL, 0) != 0) die("fat", "add_sample");
+  }
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
+  profile_builder_free(h.b);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "--bench")) {
     dir = argv[2];
@@ -457,13 +488,17 @@ int main(int argc, char **argv) {
     wide(atoi(argv[2]), argv[3]);
     return 0;
   }
+  if (argc == 4 && !strcmp(argv[1], "--fat")) {
+    fat(atoi(argv[2]), argv[3]);
+    return 0;
+  }
   if (argc == 4 && !strcmp(argv[1], "--collide")) {
     collide(atoi(argv[2]), argv[3]);
     return 0;
   }
   if (argc != 2) {
     fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
-                    "gen_profiles --wide N FILE | gen_profiles --collide N FILE\n");
+                    "gen_profiles --wide|--collide|--fat N FILE\n");
     return 2;
   }
   dir = argv[1];

@@ -16,3 +16,10 @@ $peak '64*2**20' -- allocprof convert -o x.pb /dev/zero; echo "convert /dev/zero
 $peak '64*2**20' -- allocprof top /dev/zero; echo "top /dev/zero: rc=$?"
 head -c 3000000 /dev/zero | $peak '64*2**20' -- allocprof top /dev/stdin; echo "top pipe: rc=$?"
 echo "outputs left: $(ls -A | grep -c -e '^x.pb' -e '^m.pb' -e '^f.svg')"
+# folded stacks repeat names: 300 stacks of 16 frames named by 64 KiB
+# (300 MiB of text from a 140 KB profile) are refused, not built
+"$GEN_PROFILES" --fat 300 fat.pb.gz || exit
+size=$(gzip -dc fat.pb.gz | wc -c)
+$peak "64*2**20 + 40*$size" -- allocprof flame -o fat.svg fat.pb.gz; echo "flame fat: rc=$?"
+$peak "64*2**20 + 40*$size" -- allocprof convert -o fat.folded fat.pb.gz; echo "convert fat: rc=$?"
+echo "outputs left: $(ls -A | grep -c -e '^fat.svg' -e '^fat.folded')"
