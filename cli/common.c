@@ -660,6 +660,7 @@ void cli_xml_text(FILE *f, const char *s) {
       default: break;
     }
     size_t n = *c < 0x20 && *c != '\n' && *c != '\t' ? 0 : utf8_len(c);
+    if (n == 3 && c[0] == 0xef && c[1] == 0xbf && c[2] >= 0xbe) n = 0; /* U+FFFE, U+FFFF */
     if (n == 0) {
       fputc('?', f);
       c++;

@@ -197,8 +197,9 @@ char *cli_percent(char *buf, double part, double whole);
  * written as \ufffd (U+FFFD). */
 void cli_json_string(FILE *f, const char *s);
 
-/* s escaped for XML text and attributes; bytes that are not valid UTF-8 and
- * control characters other than newline and tab become '?'. */
+/* s escaped for XML text and attributes; bytes that are not valid UTF-8,
+ * control characters other than newline and tab, and U+FFFE/U+FFFF (not XML
+ * characters) become '?'. */
 void cli_xml_text(FILE *f, const char *s);
 
 /* ---- output files ---- */

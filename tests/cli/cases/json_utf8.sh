@@ -11,3 +11,11 @@ allocprof diff --json -n 0 base.pb.gz badutf8.pb.gz | python3 -c "$check" functi
 name=$(printf 'name-\377.pb.gz')
 cp badutf8.pb.gz "$name"
 allocprof top --json -n 1 "$name" | python3 -c "$check" top_cum; echo "file name: $?"
+# the same names in XML (flame's SVG, gate's JUnit) parse too
+allocprof flame -o u.svg badutf8.pb.gz; echo "flame: $?"
+allocprof gate --base base.pb.gz --junit u.xml badutf8.pb.gz >/dev/null; echo "gate: $?"
+python3 -c '
+import sys, xml.dom.minidom
+for f in sys.argv[1:]:
+    xml.dom.minidom.parse(f)
+print("xml: ok")' u.svg u.xml
