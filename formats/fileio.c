@@ -72,6 +72,8 @@ int fileio_write_full(int fd, const void *data, size_t len) {
 
 /* ---- reading ---- */
 
+#define FILEIO_CHECK_PIECE ((size_t)4 << 20)
+
 int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check check, void *ctx,
                             uint8_t **out, size_t *outlen, char *err, size_t errlen) {
   if (max > SIZE_MAX / 2) max = SIZE_MAX / 2; /* room for max + 2 */
@@ -124,7 +126,11 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
       buf = nb;
       cap = ncap;
     }
-    ssize_t n = read(fd, buf + used, cap - used - 1);
+    /* With a check, read in pieces so it runs before much is read: a
+     * sparse 1 GiB file of zeros is refused after its first piece. */
+    size_t want = cap - used - 1;
+    if (check && want > FILEIO_CHECK_PIECE) want = FILEIO_CHECK_PIECE;
+    ssize_t n = read(fd, buf + used, want);
     if (n < 0) {
       if (errno == EINTR) continue;
       formats_set_err(err, errlen, "%s: read error: %s", path, strerror(errno));

@@ -1,7 +1,8 @@
 # memory is bounded by the input: at most 64 MiB + 40 x the decompressed
 # size (here 10 MiB of empty samples in 10 KB of gzip, refused before
 # protobuf-c allocates 5 million Sample structures), and endless input
-# (/dev/zero, a pipe) is refused after its first megabyte, not read to 4 GiB
+# (/dev/zero, a pipe) or a file of zeros is refused after its first
+# megabytes, not read to 1 or 4 GiB
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 peak="python3 $CLI_GOLDEN/../peak_rss.py"
 for cmd in top merge flame; do
@@ -14,6 +15,8 @@ for cmd in top merge flame; do
 done
 $peak '64*2**20' -- allocprof convert -o x.pb /dev/zero; echo "convert /dev/zero: rc=$?"
 $peak '64*2**20' -- allocprof top /dev/zero; echo "top /dev/zero: rc=$?"
+truncate -s 900M sparse.pb && $peak '64*2**20' -- allocprof top sparse.pb; echo "top sparse zeros: rc=$?"
+rm -f sparse.pb
 head -c 3000000 /dev/zero | $peak '64*2**20' -- allocprof top /dev/stdin; echo "top pipe: rc=$?"
 echo "outputs left: $(ls -A | grep -c -e '^x.pb' -e '^m.pb' -e '^f.svg')"
 # folded stacks repeat names: 300 stacks of 16 frames named by 64 KiB
