@@ -74,9 +74,11 @@ typedef struct tree {
 } tree;
 
 /* Nodes allowed: a node costs about 56 bytes (with its hash slot), so this
- * keeps the tree within 28 MiB + 14 bytes per byte of the profiles. */
-#define FLAME_NODES_BASE ((size_t)1 << 19)
-#define FLAME_BYTES_PER_NODE 4
+ * keeps the tree within 14 MiB + 28 bytes per byte of the profiles. A real
+ * profile spends 2 or more bytes per frame (location ids past 127 take two),
+ * and its stacks share their roots, so it stays well below. */
+#define FLAME_NODES_BASE ((size_t)1 << 18)
+#define FLAME_BYTES_PER_NODE 2
 
 static uint64_t key_hash(uint32_t parent, const char *s, size_t len) {
   uint64_t h = 1469598103934665603ull ^ cli_hash_seed() ^ parent;

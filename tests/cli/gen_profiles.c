@@ -11,6 +11,9 @@
  *   gen_profiles --fat N FILE
  *                            FILE with N stacks of 16 frames named by 64 KiB
  *                            (folded stacks of N MiB)
+ *   gen_profiles --diverge N D FILE
+ *                            FILE with N stacks of depth D parting at the root
+ *                            (a flame graph box per frame)
  *   gen_profiles --collide N FILE
  *                            FILE with N locations whose ids collide in an
  *                            unseeded hash table (hashtab.h)
@@ -477,6 +480,30 @@ static void fat(int n, const char *out) {
   profile_builder_free(h.b);
 }
 
+/* n stacks of depth d that part at their root frame: root_i, then d - 1
+ * frames of one function, so that every frame is a box of its own in a
+ * flame graph while the profile spends about a byte on it. */
+static void diverge(int n, int d, const char *out) {
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t *locs = malloc((size_t)d * sizeof *locs);
+  if (!locs || d < 2) die("diverge", "bad depth or out of memory");
+  for (int k = 0; k < d - 1; k++) locs[k] = h.loc[F_R]; /* a small id: one byte */
+  for (int i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "root_%d", i);
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "d.c", i);
+    profile_line line = {fn, 1, 0};
+    locs[d - 1] = profile_builder_add_location(h.b, 0, 0xb00000 + 16 * (uint64_t)i, &line, 1, false);
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, (size_t)d, v, 4, NULL, 0) != 0) die("diverge", "add_sample");
+  }
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
+  free(locs);
+  profile_builder_free(h.b);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "--bench")) {
     dir = argv[2];
@@ -486,6 +513,10 @@ int main(int argc, char **argv) {
   }
   if (argc == 4 && !strcmp(argv[1], "--wide")) {
     wide(atoi(argv[2]), argv[3]);
+    return 0;
+  }
+  if (argc == 5 && !strcmp(argv[1], "--diverge")) {
+    diverge(atoi(argv[2]), atoi(argv[3]), argv[4]);
     return 0;
   }
   if (argc == 4 && !strcmp(argv[1], "--fat")) {
@@ -498,7 +529,7 @@ int main(int argc, char **argv) {
   }
   if (argc != 2) {
     fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
-                    "gen_profiles --wide|--collide|--fat N FILE\n");
+                    "gen_profiles --wide|--collide|--fat N FILE | gen_profiles --diverge N D FILE\n");
     return 2;
   }
   dir = argv[1];
