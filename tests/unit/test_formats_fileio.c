@@ -268,6 +268,39 @@ static void test_read_checked_stops(void **state) {
   free(buf);
 }
 
+/* A batch is all or nothing: abort leaves no file, commit all of them;
+ * a target that cannot be replaced fails its add, and the abort then
+ * removes the others' temporaries. */
+static void test_batch(void **state) {
+  (void)state;
+  char err[512];
+  fileio_batch b = {0};
+  assert_int_equal(fileio_batch_add(&b, at("s.0"), "zero", 4, err, sizeof err), 0);
+  assert_int_equal(fileio_batch_add(&b, at("s.1"), "one", 3, err, sizeof err), 0);
+  assert_int_equal(access(at("s.0"), F_OK), -1); /* not before the commit */
+  assert_int_equal(fileio_batch_add(&b, at("s.1"), "again", 5, err, sizeof err), -1);
+  assert_non_null(strstr(err, "twice"));
+  fileio_batch_abort(&b);
+  assert_int_equal(dir_entries(), 0);
+
+  assert_int_equal(mkfifo(at("s.2"), 0644), 0);
+  assert_int_equal(fileio_batch_add(&b, at("s.0"), "zero", 4, err, sizeof err), 0);
+  assert_int_equal(fileio_batch_add(&b, at("s.2"), "two", 3, err, sizeof err), -1);
+  assert_non_null(strstr(err, "fifo"));
+  fileio_batch_abort(&b);
+  assert_int_equal(dir_entries(), 1); /* the fifo, untouched */
+  unlink(at("s.2"));
+
+  assert_int_equal(fileio_batch_add(&b, at("s.0"), "zero", 4, err, sizeof err), 0);
+  assert_int_equal(fileio_batch_add(&b, at("s.1"), "one", 3, err, sizeof err), 0);
+  assert_int_equal(fileio_batch_commit(&b, err, sizeof err), 0);
+  assert_text(at("s.0"), "zero");
+  assert_text(at("s.1"), "one");
+  assert_int_equal(dir_entries(), 2);
+  fileio_batch_abort(&b); /* after a commit: nothing to do */
+  assert_int_equal(dir_entries(), 2);
+}
+
 /* The stream appender follows no link, appends to no fifo (nor blocks on
  * one), creates 0600, and survives a file size limit. */
 static void test_stream_append_targets(void **state) {
@@ -321,6 +354,7 @@ int main(void) {
       cmocka_unit_test_setup(test_missing_dir, clean),
       cmocka_unit_test_setup(test_read_checked_stops, clean),
       cmocka_unit_test_setup(test_stream_append_targets, clean),
+      cmocka_unit_test_setup(test_batch, clean),
   };
   return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
