@@ -130,6 +130,7 @@ static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb,
     size_t blen = 0;
     int rc = path ? render(path, p, w->index_name, name, &buf, &blen) : -1;
     if (!path) cli_error("out of memory");
+    if (rc == 0) rc = cli_check_output(path);
     if (rc == 0 && (rc = fileio_batch_add(&w->batch, path, buf, blen, err, sizeof err)) != 0)
       cli_error("%s", err);
     free(buf);
@@ -189,6 +190,7 @@ int cmd_convert(int argc, char **argv) {
   if (w.all && !strstr(w.out, "%n"))
     return cli_usage_error("convert", "with --all the output name needs %%n for the snapshot index");
   w.in = argv[optind];
+  if (!w.all && cli_check_output(w.out) != 0) return CLI_EXIT_USAGE;
 
   char err[CLI_ERRLEN];
   uint8_t *buf = NULL;

@@ -432,6 +432,7 @@ int cmd_flame(int argc, char **argv) {
     }
   }
   if (!out) return cli_usage_error("flame", "no output file (-o OUT.svg)");
+  if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
   if (argc - optind != 1)
     return cli_usage_error("flame", argc == optind ? "no profile given" : "one profile at a time");
   const char *file = argv[optind];

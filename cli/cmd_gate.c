@@ -273,6 +273,7 @@ int cmd_gate(int argc, char **argv) {
     return cli_usage_error("gate", argc == optind ? "no new profile given"
                                                   : "one new profile at a time");
   const char *new_file = argv[optind];
+  if (junit && cli_check_output(junit) != 0) return CLI_EXIT_USAGE;
 
   profile_pb *base = NULL, *new = NULL;
   cli_funcs t = {0};

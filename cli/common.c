@@ -673,11 +673,22 @@ void cli_xml_text(FILE *f, const char *s) {
 
 /* ---- output files ---- */
 
+int cli_check_output(const char *path) {
+  char err[CLI_ERRLEN];
+  if (fileio_check_regular(path, err, sizeof err) == 0) return 0;
+  cli_error("%s", err);
+  return -1;
+}
+
 int cli_write_text(const char *path, char *buf, size_t len) {
   char err[CLI_ERRLEN];
   int rc = 0;
   if (!buf) {
     cli_error("%s: out of memory", path);
+    return -1;
+  }
+  if (cli_check_output(path) != 0) {
+    free(buf);
     return -1;
   }
   if (fileio_write_atomic(path, buf, len, err, sizeof err) != 0) {

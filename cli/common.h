@@ -204,8 +204,15 @@ void cli_xml_text(FILE *f, const char *s);
 
 /* ---- output files ---- */
 
+/* Whether path may be written: a regular file or nothing there. A symbolic
+ * link, fifo, device (/dev/null), socket or directory is refused: prints
+ * one line and returns -1 (the caller exits 2). Commands check their output
+ * names before doing any work; the writers check again. */
+int cli_check_output(const char *path);
+
 /* The contents of a memory stream (open_memstream) written to path all or
- * nothing (fileio_write_atomic). Frees buf. Returns 0 or -1 after printing. */
+ * nothing (fileio_write_atomic) if cli_check_output allows. Frees buf.
+ * Returns 0 or -1 after printing. */
 int cli_write_text(const char *path, char *buf, size_t len);
 
 #endif

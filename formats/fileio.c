@@ -211,6 +211,11 @@ static void random_name(char *tmp, size_t cap, const char *path) {
   snprintf(tmp, cap, "%s.tmp.%016llx", path, (unsigned long long)r);
 }
 
+/* Whether the file at path may be replaced: it is a regular file or a
+ * symbolic link (the link itself is replaced, never followed), or there is
+ * none. Otherwise sets the message and returns false. */
+static bool replaceable(const char *path, char *err, size_t errlen);
+
 /* What kind of file a mode is, for messages. */
 static const char *kind_of(mode_t m) {
   if (S_ISLNK(m)) return "a symbolic link";
@@ -222,17 +227,40 @@ static const char *kind_of(mode_t m) {
   return "not a regular file";
 }
 
+static bool replaceable(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return true;
+  formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it", path,
+                  kind_of(st.st_mode));
+  return false;
+}
+
+int fileio_check_regular(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+  formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it", path,
+                  kind_of(st.st_mode));
+  return -1;
+}
+
+/* Gives the unnamed file fd the name name (never replacing one). Returns 0,
+ * or -1 with errno set (EEXIST: the name is taken). */
+static int link_fd(int fd, const char *name) {
+  /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on older kernels; /proc works
+   * for anyone who has it mounted. */
+  if (linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH) == 0) return 0;
+  if (errno == EEXIST) return -1;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
 /* Gives the complete unnamed file fd a random name next to path, in tmp.
  * Returns 0, or -1 with errno set. */
 static int link_tmpfile(int fd, const char *path, char *tmp, size_t cap) {
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   for (int tries = 0; tries < 16; tries++) {
     random_name(tmp, cap, path);
-    /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works for anyone. */
-    if (linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) == 0) return 0;
-    if (errno == EEXIST) continue;
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) return 0;
+    if (link_fd(fd, tmp) == 0) return 0;
     if (errno != EEXIST) return -1;
   }
   errno = EEXIST;
@@ -273,16 +301,13 @@ static void set_write_err(char *err, size_t errlen, const char *path, const char
 
 /* The first half of a replacement: checks path, writes data to a complete,
  * synced file with a random name next to it (*tmp, malloc'd) and gives the
- * directory (*dir, malloc'd). Returns 0, or -1 with the message set and
- * nothing left behind. */
-static int write_tmp(const char *path, const void *data, size_t len, char **tmp_out,
+ * directory (*dir, malloc'd). With direct set, an unnamed file is linked
+ * straight to path when nothing has that name yet (*tmp is then NULL: no
+ * rename, and no moment when a temporary name exists). Returns 0, or -1
+ * with the message set and nothing left behind. */
+static int write_tmp(const char *path, const void *data, size_t len, bool direct, char **tmp_out,
                      char **dir_out, char *err, size_t errlen) {
-  struct stat st;
-  if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-    formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it", path,
-                    kind_of(st.st_mode));
-    return -1;
-  }
+  if (!replaceable(path, err, errlen)) return -1;
   size_t cap = strlen(path) + 32;
   char *tmp = malloc(cap);
   char *dir = dir_of(path);
@@ -307,12 +332,22 @@ static int write_tmp(const char *path, const void *data, size_t len, char **tmp_
       what = write_sync(fd, data, len, &saved);
       /* A link that fails (no /proc, no capability for AT_EMPTY_PATH)
        * sends us to the named temporary below. */
-      if (!what && link_tmpfile(fd, path, tmp, cap) == 0) named = true;
-      if (close(fd) != 0 && !what && named) {
+      bool placed = false;
+      if (!what && direct && link_fd(fd, path) == 0)
+        placed = true;
+      else if (!what && link_tmpfile(fd, path, tmp, cap) == 0)
+        named = true;
+      if (close(fd) != 0 && !what && (named || placed)) {
         what = "close";
         saved = errno;
       }
       if (what) goto fail;
+      if (placed) {
+        free(tmp);
+        *tmp_out = NULL;
+        *dir_out = dir;
+        return 0;
+      }
     }
   }
   if (!named) {
@@ -345,9 +380,9 @@ fail_quiet:
 int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
                         size_t errlen) {
   char *tmp = NULL, *dir = NULL;
-  if (write_tmp(path, data, len, &tmp, &dir, err, errlen) != 0) return -1;
+  if (write_tmp(path, data, len, true, &tmp, &dir, err, errlen) != 0) return -1;
   int rc = 0;
-  if (rename(tmp, path) != 0) {
+  if (tmp && rename(tmp, path) != 0) {
     int saved = errno;
     unlink(tmp);
     set_write_err(err, errlen, path, "rename", saved);
@@ -384,7 +419,7 @@ int fileio_batch_add(fileio_batch *b, const char *path, const void *data, size_t
     formats_set_err(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  if (write_tmp(path, data, len, &tmp, &dir, err, errlen) != 0) {
+  if (write_tmp(path, data, len, false, &tmp, &dir, err, errlen) != 0) {
     free(copy);
     return -1;
   }
@@ -413,10 +448,7 @@ int fileio_batch_commit(fileio_batch *b, char *err, size_t errlen) {
   /* Check every target again first: a special file that appeared since
    * the batch began fails the batch before anything is replaced. */
   for (size_t i = 0; i < b->n; i++) {
-    struct stat st;
-    if (lstat(b->v[i].path, &st) == 0 && !S_ISREG(st.st_mode)) {
-      formats_set_err(err, errlen, "%s: is %s, not a regular file: refusing to replace it",
-                      b->v[i].path, kind_of(st.st_mode));
+    if (!replaceable(b->v[i].path, err, errlen)) {
       fileio_batch_abort(b);
       return -1;
     }

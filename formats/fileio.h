@@ -33,17 +33,26 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
  *  - the data goes to an unnamed temporary file in path's directory
  *    (O_TMPFILE; where the file system has none, a new file with a random
  *    name opened with O_EXCL | O_NOFOLLOW), mode 0600 (less the umask);
- *  - it is fsynced, given a random temporary name and renamed over path, and
- *    the directory is fsynced;
- *  - path is replaced only when it is a regular file or does not exist: a
- *    symbolic link, device, fifo, socket or directory there is refused and
- *    left untouched (the rename replaces the name, never what a link points
- *    to, so a link planted after the check is not followed either);
+ *  - it is fsynced, then linked to path when nothing has that name (no
+ *    temporary name ever exists), else given a random temporary name and
+ *    renamed over path; the directory is fsynced;
+ *  - path is replaced only when it is a regular file, a symbolic link or
+ *    absent. A link is replaced itself, never followed: its target is not
+ *    touched (the profiler's rule for a link planted at its file's name). A
+ *    device, fifo, socket or directory is refused and left untouched.
+ *    Callers that must not replace a link either (the command's -o) check
+ *    first;
  *  - SIGXFSZ is blocked while writing: a file size limit (ulimit -f) gives
  *    an "EFBIG" message instead of killing the process;
  *  - on any failure nothing is left behind and path is as it was. */
 int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
                         size_t errlen);
+
+/* 0 when path names a regular file or nothing; -1 with "PATH: is a
+ * symbolic link, not a regular file: refusing to replace it" (or fifo,
+ * device, ...) otherwise. Does not follow a link. For writers stricter than
+ * fileio_write_atomic, such as the command's -o. */
+int fileio_check_regular(const char *path, char *err, size_t errlen);
 
 /* Several files written all or nothing (as far as renames allow): each
  * fileio_batch_add writes its data to a complete, synced temporary beside its
