@@ -80,6 +80,7 @@
 
 #include "alloc_entry.h"
 #include "dump.h"
+#include "stream.h"
 #include "prof.h"
 #include "triggers.h"
 
@@ -597,16 +598,13 @@ static int stream_open(char *err, size_t errlen) {
     set_err(err, errlen, "the stream's name is too long");
     return -1;
   }
-  /* never through a symlink someone planted at the name; readable by the
-   * owner only, as perf's files and core dumps are */
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-  if (fd < 0) {
-    set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
-    return -1;
-  }
+  /* never through a symlink someone planted at the name, never a fifo or a
+   * device; readable by the owner only, as perf's files and core dumps are */
+  int fd = stream_open_append(path, err, errlen);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    set_err(err, errlen, "%s is not a regular file", path);
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0) {
+    set_err(err, errlen, "%s: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
