@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "metalloc.h"
+#include "objects.h"
 #include "prof.h"
 #include "prof_state.h"
 #include "sys.h"
@@ -79,20 +80,60 @@ static int table_grow(void) {
   return 0;
 }
 
-struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
-  uint64_t h = hash_stack(frames, n, size);
-  if (prof_hot.bucket_table_size != 0) {
-    struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
-    for (struct prof_bucket *b = first; b != NULL; b = b->next) {
-      if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
-          memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0)
-        return b;
+/* The bucket of (frames, size) in the table; with objs, only one whose
+ * frames belong to the same objects. */
+static struct prof_bucket *bucket_find(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
+                                       const uint32_t *objs) {
+  if (prof_hot.bucket_table_size == 0) return NULL;
+  struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
+  for (struct prof_bucket *b = first; b != NULL; b = b->next) {
+    if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
+        memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0 &&
+        (objs == NULL || memcmp(prof_bucket_objects(b), objs, (size_t)n * sizeof *objs) == 0))
+      return b;
+  }
+  return NULL;
+}
+
+/* ---- retired buckets ----------------------------------------------------------
+ * Buckets whose stacks run through an object found unloaded (objects.c).
+ * They leave the table so that the same addresses, now another object's
+ * code, make buckets of their own; dumps still read them here. */
+
+static struct prof_bucket *retired; /* prof_lock */
+
+static int names_closed_object(struct prof_bucket *b) {
+  const uint32_t *objs = prof_bucket_objects(b);
+  for (uint32_t k = 0; k < b->nframes; k++)
+    if (prof_object_closed(objs[k])) return 1;
+  return 0;
+}
+
+/* Work in proportion to every frame of every bucket, once per unload found. */
+static void retire_closed(void) {
+  for (size_t i = 0; i < prof_hot.bucket_table_size; i++) {
+    struct prof_bucket **link = &prof_hot.bucket_table[i];
+    while (*link != NULL) {
+      struct prof_bucket *b = *link;
+      if (!names_closed_object(b)) {
+        link = &b->next;
+        continue;
+      }
+      *link = b->next;
+      b->retired = 1;
+      b->next = retired;
+      retired = b;
     }
   }
+}
+
+/* A new bucket in the table; objs NULL: look the frames' objects up. */
+static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
+                                       const uint32_t *objs) {
   if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 &&
       prof_hot.bucket_table_size == 0)
     return NULL;
-  size_t bytes = sizeof(struct prof_bucket) + (size_t)n * sizeof *frames;
+  size_t bytes = sizeof(struct prof_bucket) + (size_t)n * (sizeof *frames + sizeof *objs);
   struct prof_bucket *b = persistentalloc(bytes, 8);
   if (b == NULL) return NULL;
   prof_hot.counters.metadata_bytes += bytes;
@@ -100,11 +141,59 @@ struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t siz
   b->size = size;
   b->nframes = (uint32_t)n;
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
+  if (objs != NULL) {
+    memcpy(prof_bucket_objects(b), objs, (size_t)n * sizeof *objs);
+  } else if (prof_objects_of_frames(frames, n, prof_bucket_objects(b)) > 0) {
+    retire_closed();
+  }
   size_t j = h & (prof_hot.bucket_table_size - 1);
   b->next = prof_hot.bucket_table[j];
   prof_hot.bucket_table[j] = b;
   prof_hot.bucket_count++;
   return b;
+}
+
+struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
+  uint64_t h = hash_stack(frames, n, size);
+  struct prof_bucket *b = bucket_find(frames, n, size, h, NULL);
+  return b != NULL ? b : bucket_make(frames, n, size, h, NULL);
+}
+
+struct prof_bucket *prof_bucket_resized(struct prof_bucket *old, uint64_t size) {
+  if (old->retired) return old;
+  int n = (int)old->nframes;
+  const uint32_t *objs = prof_bucket_objects(old);
+  uint64_t h = hash_stack(old->frames, n, size);
+  struct prof_bucket *b = bucket_find(old->frames, n, size, h, objs);
+  return b != NULL ? b : bucket_make(old->frames, n, size, h, objs);
+}
+
+uint32_t prof_objects_known(void) {
+  prof_lock_enter();
+  uint32_t n = prof_objects_count();
+  prof_lock_exit();
+  return n;
+}
+
+void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+                        uint32_t upto) {
+  prof_lock_enter();
+  if (prof_objects_sweep(live, arg, upto) > 0) retire_closed();
+  prof_lock_exit();
+}
+
+uint8_t *prof_objects_closed_snapshot(uint32_t *n) {
+  *n = 0;
+  uint32_t want = prof_objects_known();
+  uint8_t *closed = calloc((size_t)want + 1, 1);
+  if (closed == NULL) return NULL;
+  prof_lock_enter();
+  uint32_t have = prof_objects_count();
+  if (have > want) have = want; /* entries made meanwhile wait for next time */
+  for (uint32_t id = 1; id <= have; id++) closed[id] = (uint8_t)prof_object_closed(id);
+  prof_lock_exit();
+  *n = have;
+  return closed;
 }
 
 struct prof_bucket_snap *prof_snapshot(size_t *n) {
@@ -119,10 +208,13 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
   if (out == NULL) return NULL;
   size_t k = 0;
   prof_lock_enter();
-  for (size_t i = 0; i < prof_hot.bucket_table_size && k < cap; i++) {
-    for (struct prof_bucket *b = prof_hot.bucket_table[i]; b != NULL && k < cap; b = b->next) {
+  for (size_t i = 0; i <= prof_hot.bucket_table_size && k < cap; i++) {
+    /* the table's chains, then the retired list */
+    struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
+    for (; b != NULL && k < cap; b = b->next) {
       struct prof_bucket_snap *o = &out[k++];
       o->frames = b->frames;
+      o->objects = prof_bucket_objects(b);
       o->nframes = b->nframes;
       o->size = b->size;
       o->alloc_count = b->alloc_count;

@@ -91,6 +91,9 @@ int prof_sampled_free(struct mspan *s, void *p);
 
 struct prof_bucket_snap {
   const uintptr_t *frames; /* return addresses, the allocator's caller first */
+  const uint32_t *objects; /* per frame, the registry id of the object that
+                              held it when the stack was first seen
+                              (objects.h), 0 if none */
   uint32_t nframes;
   uint64_t size;           /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */
@@ -101,6 +104,19 @@ struct prof_bucket_snap {
  * count. Call with the guard held. NULL with *n = 0 when there are none or
  * memory is short. The frames stay valid forever (buckets are never freed). */
 struct prof_bucket_snap *prof_snapshot(size_t *n);
+
+/* The registry of loaded objects (objects.h), for dumps. Entries made so
+ * far: */
+struct prof_object;
+uint32_t prof_objects_known(void);
+/* Marks closed every entry with id <= upto that live() does not find among
+ * the objects loaded now, and retires the buckets that name it. live runs
+ * under prof_lock: it must not allocate. */
+void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+                        uint32_t upto);
+/* A malloc'd array c[0..*n] (free() it) where c[id] is 1 if entry id is
+ * closed; NULL when memory is short. Call with the guard held. */
+uint8_t *prof_objects_closed_snapshot(uint32_t *n);
 
 struct prof_totals {
   uint64_t rate;
