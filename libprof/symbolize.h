@@ -61,6 +61,20 @@ enum {
  * when libdwfl cannot start. */
 struct prof_symbolizer *prof_symbolizer_new(void);
 
+/* A symbolizer over files only, never the process's objects: for objects
+ * unloaded since they were sampled, whose addresses may now hold other
+ * code. Objects are added with prof_symbolizer_add_file. NULL when out of
+ * memory or when libdwfl cannot start. */
+struct prof_symbolizer *prof_symbolizer_new_files(void);
+
+/* Adds the ELF file at path, as if loaded with its ELF address 0 at base,
+ * if its GNU build ID is build_id (lowercase hex). Returns 0 when it was
+ * added, -1 when the file is missing, unreadable, or of another build (or
+ * build_id is empty: nothing to check it against). Only on a symbolizer
+ * from prof_symbolizer_new_files; the objects added must not overlap. */
+int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const char *build_id,
+                             uintptr_t base);
+
 /* Releases the symbolizer and every string it handed out. NULL is fine. */
 void prof_symbolizer_free(struct prof_symbolizer *s);
 
