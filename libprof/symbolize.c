@@ -750,6 +750,7 @@ int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const 
     close(fd); /* consumed only on success */
     return -1;
   }
+  s->gen++; /* addresses cached as in no object may be in this one */
   return 0;
 }
 
