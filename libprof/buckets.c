@@ -4,7 +4,16 @@
  * needs the size, and a stack with two sizes is two buckets). Buckets live
  * forever in metadata memory, so a dump can read a bucket's frames without a
  * lock. The profiler lock guards the table, the counts and the totals; it is
- * taken only after the stack has been captured. Overview: prof.h. */
+ * taken only after the stack has been captured. Overview: prof.h.
+ *
+ * A new bucket also records, per frame, the loaded object that holds it
+ * (objects.c), so that a dump names its frames after that object even once
+ * it is unloaded. Only new buckets pay for it (a _dl_find_object per frame
+ * outside the objects already met in the stack); a sample into an existing
+ * bucket costs what it did. When an object is found unloaded, the buckets
+ * that name it are retired: they leave the table (so another object's code
+ * later at the same addresses makes buckets of its own) for a list that
+ * only dumps read. */
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include <stdlib.h>
 #include <string.h>
@@ -182,18 +191,21 @@ void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), voi
   prof_lock_exit();
 }
 
-uint8_t *prof_objects_closed_snapshot(uint32_t *n) {
+struct prof_object_view *prof_objects_snapshot(uint32_t *n) {
   *n = 0;
   uint32_t want = prof_objects_known();
-  uint8_t *closed = calloc((size_t)want + 1, 1);
-  if (closed == NULL) return NULL;
+  struct prof_object_view *v = calloc((size_t)want + 1, sizeof *v);
+  if (v == NULL) return NULL;
   prof_lock_enter();
   uint32_t have = prof_objects_count();
   if (have > want) have = want; /* entries made meanwhile wait for next time */
-  for (uint32_t id = 1; id <= have; id++) closed[id] = (uint8_t)prof_object_closed(id);
+  for (uint32_t id = 1; id <= have; id++) {
+    v[id].object = prof_object_get(id);
+    v[id].closed = prof_object_closed(id);
+  }
   prof_lock_exit();
   *n = have;
-  return closed;
+  return v;
 }
 
 struct prof_bucket_snap *prof_snapshot(size_t *n) {

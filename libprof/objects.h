@@ -61,8 +61,9 @@ int prof_objects_sweep(int (*live)(const struct prof_object *o, void *arg), void
 
 /* Entries so far (the highest id). prof_lock held. */
 uint32_t prof_objects_count(void);
-/* Entry id (1 <= id <= count), stable forever. prof_lock held to read
- * `closed`; the other fields may be read without it. */
+/* Entry id (1 <= id <= count), or NULL. prof_lock held (the table of
+ * entries moves as it grows); the entry itself stays where it is forever,
+ * and all its fields but `closed` may then be read without the lock. */
 const struct prof_object *prof_object_get(uint32_t id);
 
 /* The GNU build ID of a loaded object, from its PT_NOTE segments as mapped,

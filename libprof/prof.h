@@ -114,9 +114,14 @@ uint32_t prof_objects_known(void);
  * under prof_lock: it must not allocate. */
 void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
                         uint32_t upto);
-/* A malloc'd array c[0..*n] (free() it) where c[id] is 1 if entry id is
- * closed; NULL when memory is short. Call with the guard held. */
-uint8_t *prof_objects_closed_snapshot(uint32_t *n);
+/* A malloc'd array v[0..*n] (free() it) of the entries (v[id], id >= 1)
+ * and whether each is closed; NULL when memory is short. The entries stay
+ * valid forever. Call with the guard held. */
+struct prof_object_view {
+  const struct prof_object *object;
+  int closed;
+};
+struct prof_object_view *prof_objects_snapshot(uint32_t *n);
 
 struct prof_totals {
   uint64_t rate;

@@ -209,13 +209,13 @@ static int object_live(const struct prof_object *o, void *arg) {
 
 /* The registry as this dump sees it. */
 struct closed_objects {
-  uint32_t n;      /* entries 1..n */
-  uint8_t *closed; /* closed[id], NULL: none known closed */
-  long *first;     /* first[id]: its first mapping in maps, -1 none yet */
+  uint32_t n;                  /* entries 1..n */
+  struct prof_object_view *v;  /* v[id], NULL: none known closed */
+  long *first;                 /* first[id]: its first mapping in maps, -1 none yet */
 };
 
 static uint32_t closed_id(const struct closed_objects *co, uint32_t id) {
-  return co->closed != NULL && id >= 1 && id <= co->n && co->closed[id] ? id : 0;
+  return co->v != NULL && id >= 1 && id <= co->n && co->v[id].closed ? id : 0;
 }
 
 /* Appends to *maps (sorted part first, left as it is) the executable
@@ -226,7 +226,7 @@ static int add_closed_mappings(struct prof_mapping **maps, size_t *nmaps, struct
   for (size_t i = 0; i < at->n; i++) {
     uint32_t id = at->v[i].object;
     if (id == 0 || co->first[id] != -1) continue;
-    const struct prof_object *o = prof_object_get(id);
+    const struct prof_object *o = co->v[id].object;
     co->first[id] = (long)*nmaps;
     if (o == NULL || o->nsegs == 0) continue;
     struct prof_mapping *nm = realloc(*maps, (*nmaps + o->nsegs) * sizeof *nm);
@@ -398,7 +398,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
     struct live_maps lm = {maps, nmaps};
     prof_objects_check(object_live, &lm, known);
   }
-  co.closed = prof_objects_closed_snapshot(&co.n);
+  co.v = prof_objects_snapshot(&co.n);
   co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
   for (uint32_t id = 0; co.first != NULL && id <= co.n; id++) co.first[id] = -1;
   size_t nframes = 0, maxframes = 0;
@@ -432,7 +432,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   if (symbolizer == NULL) symbolizer = prof_symbolizer_new();
   for (size_t i = 0; i < at.n; i++) {
     struct addr_entry *e = &at.v[i];
-    const struct prof_object *closed = e->object ? prof_object_get(e->object) : NULL;
+    const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;
     if (e->object != 0) {
       e->sym_rc = symbolize_closed(e, closed);
     } else if (symbolizer != NULL) {
@@ -509,7 +509,7 @@ done:
   free(locs);
   free(frame_entry);
   free(fill);
-  free(co.closed);
+  free(co.v);
   free(co.first);
   prof_mappings_free(maps);
   free(snap);
