@@ -13,7 +13,17 @@
  * distribution whose mean is the rate. The object is entered in the
  * sampled-object table and its span flagged, so the free of a sampled
  * object can be charged to the same bucket while an unsampled free pays
- * only the test of that flag. */
+ * only the test of that flag.
+ *
+ * Names after dlclose: a stack's addresses mean something only with the
+ * objects that were loaded when it was captured. A new bucket records, per
+ * frame, an entry of the registry of loaded objects (objects.c: path, build
+ * ID, range, executable segments, told apart by content, never by pointers
+ * the loader frees); a dump symbolizes a frame of an object unloaded since
+ * from that record (profile.c): its own mapping at the range it had, names
+ * from its file only if the file still has its build ID, else none, and
+ * never from whatever is mapped at that address now. Existing buckets cost
+ * nothing more per sample. */
 #ifndef PROF_H
 #define PROF_H
 

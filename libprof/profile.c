@@ -301,7 +301,10 @@ struct mapping_fill {
  * every machine where the file is not at that path. has_filenames and
  * has_line_numbers say that at least one address of the mapping got that
  * much: the object has debug info, read with every inlined call it
- * describes (has_inline_frames). A mapping no stack touches claims nothing.
+ * describes (has_inline_frames). A mapping no stack touches claims nothing,
+ * and so does that of an unloaded object whose file is gone or of another
+ * build: pprof, which checks build IDs, may find the right file elsewhere
+ * (PPROF_BINARY_PATH).
  */
 static int add_mappings(profile_builder *b, const struct prof_mapping *maps, size_t nmaps,
                         struct mapping_fill *fill) {

@@ -32,6 +32,12 @@
  * full of unknown addresses re-reads at most once per dlopen. When objects
  * went away, addresses may have been reused: the cache is emptied then.
  *
+ * Objects unloaded since their stacks were sampled are not in the process
+ * any more, and their addresses may hold other code: a second symbolizer,
+ * over files only (prof_symbolizer_new_files), reads each from its file,
+ * if the file still carries the build ID the object had in memory, placed
+ * at an address range of its own that the dump translates to (profile.c).
+ *
  * C++ names are demangled with __cxa_demangle, found through a weak reference
  * (set when the program links libstdc++) or, failing that, in the global
  * scope (libstdc++ dlopen'ed with RTLD_GLOBAL); liballoc never links it. */
