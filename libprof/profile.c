@@ -432,7 +432,10 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   if (fill == NULL) goto done;
 
   /* 2. symbols and mappings */
-  if (symbolizer == NULL) symbolizer = prof_symbolizer_new();
+  if (symbolizer == NULL)
+    symbolizer = prof_symbolizer_new();
+  else
+    prof_symbolizer_sync(symbolizer); /* an unload empties its cache */
   for (size_t i = 0; i < at.n; i++) {
     struct addr_entry *e = &at.v[i];
     const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;

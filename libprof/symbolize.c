@@ -31,6 +31,9 @@
  * dlpi_subs of dl_iterate_phdr) moved since the last reading, so a dump
  * full of unknown addresses re-reads at most once per dlopen. When objects
  * went away, addresses may have been reused: the cache is emptied then.
+ * A miss is not enough to see an unload: an address cached while one
+ * library was loaded may hit the cache when another sits there, so a dump
+ * also asks first (prof_symbolizer_sync).
  *
  * Objects unloaded since their stacks were sampled are not in the process
  * any more, and their addresses may hold other code: a second symbolizer,
@@ -700,6 +703,18 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
     return NULL;
   }
   return s;
+}
+
+int prof_symbolizer_sync(struct prof_symbolizer *s) {
+  if (s == NULL || s->files_only || !s->have_counts) return 0;
+  struct loader_counts c = {0, 0, 0};
+  loader_enter();
+  dl_iterate_phdr(read_counts, &c);
+  loader_exit();
+  if (!c.known || (c.adds == s->adds && c.subs == s->subs)) return 0;
+  if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
+  report_objects(s);
+  return 1;
 }
 
 struct prof_symbolizer *prof_symbolizer_new(void) {

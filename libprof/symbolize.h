@@ -86,6 +86,12 @@ void prof_symbolizer_free(struct prof_symbolizer *s);
  * since the last reading (dlopen after prof_symbolizer_new). */
 int prof_symbolize(struct prof_symbolizer *s, uintptr_t addr, struct prof_frame_info *out);
 
+/* Re-reads the process's objects if the dynamic loader loaded or unloaded
+ * any since the last reading, emptying the cache when some went away (their
+ * addresses may hold other code now). A dump calls it before its lookups.
+ * Returns 1 if it re-read. Does nothing on a files-only symbolizer. */
+int prof_symbolizer_sync(struct prof_symbolizer *s);
+
 /* Number of addresses in the cache (for tests and statistics). */
 size_t prof_symbolizer_cached(const struct prof_symbolizer *s);
 

@@ -8,7 +8,13 @@
  *                                        was (exit 77 if the loader put it
  *                                        elsewhere): LIBA's frames keep
  *                                        LIBA's names and mapping, LIBB's
- *                                        frames get LIBB's
+ *                                        frames get LIBB's. LIBB allocates
+ *                                        blocks of LIBA's size through the
+ *                                        very same addresses (one layout),
+ *                                        after a stack of its own has shown
+ *                                        the registry that LIBA is gone
+ *   prof_dlclose reuse_dump LIBA LIBB DIR  the same, LIBA's unloading seen
+ *                                        by a dump in between instead
  *   prof_dlclose deleted  LIBA -    DIR  LIBA's file is deleted before the
  *                                        dump: its frames stay unnamed, in a
  *                                        mapping with its path and build ID
@@ -38,28 +44,40 @@
 
 typedef int alloc_fn(void **out, int n, size_t size);
 
-static void *blocks_a[N_A], *blocks_b[N_B];
+static void *blocks_a[N_A], *blocks_b[N_B], *blocks_b2[N_B];
 
 struct lib {
   void *handle;
   uintptr_t base; /* l_addr */
+  alloc_fn *alloc;
 };
 
-/* Opens path and makes its prefix_alloc allocate n blocks of size. */
-static struct lib run_lib(const char *path, const char *prefix, void **out, int n, size_t size) {
-  struct lib l = {dlopen(path, RTLD_NOW | RTLD_LOCAL), 0};
+static struct lib open_lib(const char *path, const char *prefix) {
+  struct lib l = {dlopen(path, RTLD_NOW | RTLD_LOCAL), 0, NULL};
   if (l.handle == NULL) pc_die("dlopen %s: %s", path, dlerror());
   struct link_map *lm = NULL;
   if (dlinfo(l.handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL) pc_die("dlinfo: %s", dlerror());
   l.base = lm->l_addr;
   char name[64];
   snprintf(name, sizeof name, "%s_alloc", prefix);
-  alloc_fn *fn;
   void *sym = dlsym(l.handle, name);
   if (sym == NULL) pc_die("dlsym %s: %s", name, dlerror());
-  memcpy(&fn, &sym, sizeof fn);
-  int got = fn(out, n, size);
-  if (got != n) pc_die("%s allocated %d of %d blocks", name, got, n);
+  memcpy(&l.alloc, &sym, sizeof l.alloc);
+  return l;
+}
+
+/* One call site for every allocation through a library, so that two
+ * libraries of one layout at one address make the same stacks. */
+__attribute__((noinline)) static void lib_alloc(const struct lib *l, void **out, int n, size_t size) {
+  int got = l->alloc(out, n, size);
+  if (got != n) pc_die("allocated %d of %d blocks", got, n);
+  __asm__ volatile("" : : : "memory");
+}
+
+/* Opens path and makes its prefix_alloc allocate n blocks of size. */
+static struct lib run_lib(const char *path, const char *prefix, void **out, int n, size_t size) {
+  struct lib l = open_lib(path, prefix);
+  lib_alloc(&l, out, n, size);
   return l;
 }
 
@@ -141,8 +159,66 @@ static void check_names_only_in(const profile_pb *p, const char *prefix, const c
   }
 }
 
+/* reuse, reuse_dump: LIBA, then LIBB at its address, each allocating
+ * blocks of SIZE_A through the same stack. Returns 0, or 77 when LIBB
+ * landed elsewhere. */
+static int run_reuse(const char *liba, const char *libb, const char *dir, int dump_between) {
+  struct lib libs[2];
+  for (int r = 0; r < 2; r++) {
+    if (r == 0) {
+      libs[0] = open_lib(liba, "dlc_a");
+    } else {
+      char path[sizeof pc_dir + 64], away[sizeof pc_dir + 128];
+      snprintf(path, sizeof path, "%s/between.pb.gz", dir);
+      snprintf(away, sizeof away, "%s.away", liba);
+      /* A dump maps the files it reads names from: a first one maps what
+       * every dump needs, and LIBA's file is away during the one after
+       * dlclose (its frames unnamed there), so that LIBA's hole is left to
+       * LIBB. The final dump finds the file back. */
+      if (dump_between && allocprof_dump(path) != 0) pc_die("allocprof_dump %s failed", path);
+      if (dlclose(libs[0].handle) != 0) pc_die("dlclose: %s", dlerror());
+      if (dump_between) {
+        if (rename(liba, away) != 0) pc_die("rename %s", liba);
+        if (allocprof_dump(path) != 0) pc_die("allocprof_dump %s failed", path);
+        if (rename(away, liba) != 0) pc_die("rename %s", away);
+      }
+      libs[1] = open_lib(libb, "dlc_b");
+      if (libs[1].base != libs[0].base) {
+        fprintf(stderr, "SKIP: %s at %#lx, %s was at %#lx: the loader did not reuse the address\n",
+                libb, (unsigned long)libs[1].base, liba, (unsigned long)libs[0].base);
+        return 77;
+      }
+      if (!dump_between) lib_alloc(&libs[1], blocks_b2, N_B, SIZE_B); /* a new stack through LIBB */
+    }
+    lib_alloc(&libs[r], r ? blocks_b : blocks_a, r ? N_B : N_A, SIZE_A); /* the same stack twice */
+  }
+  profile_pb *p = dump(dir, "reuse");
+  struct lib_view va = view(p, liba, SIZE_A, "dlc_a");
+  struct lib_view vb = view(p, libb, SIZE_A, "dlc_b");
+  PC_CHECK(va.inuse == N_A && va.samples > 0 && va.named == va.samples,
+           "closed library: %" PRId64 " of %d blocks, %d/%d samples named", va.inuse, N_A,
+           va.named, va.samples);
+  PC_CHECK(vb.inuse == N_B && vb.samples > 0 && vb.named == vb.samples,
+           "loaded library: %" PRId64 " of %d blocks, %d/%d samples named", vb.inuse, N_B,
+           vb.named, vb.samples);
+  if (!dump_between) {
+    struct lib_view vb2 = view(p, libb, SIZE_B, "dlc_b");
+    PC_CHECK(vb2.inuse == N_B && vb2.named == vb2.samples, "loaded library, its own size: %" PRId64
+             " of %d blocks, %d/%d samples named", vb2.inuse, N_B, vb2.named, vb2.samples);
+  }
+  PC_CHECK(va.start < vb.limit && vb.start < va.limit, "the mappings do not overlap");
+  PC_CHECK(va.build_id[0] != '\0' && strcmp(va.build_id, vb.build_id) != 0, "build IDs %s and %s",
+           va.build_id, vb.build_id);
+  check_names_only_in(p, "dlc_a_", liba);
+  check_names_only_in(p, "dlc_b_", libb);
+  pc_check_header(p, 1);
+  profile_free(p);
+  dlclose(libs[1].handle);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) pc_die("usage: prof_dlclose named|reuse|deleted|replaced LIBA LIBB|- [DIR]");
+  if (argc < 4) pc_die("usage: prof_dlclose named|reuse|reuse_dump|deleted|replaced LIBA LIBB|- [DIR]");
   it_require_liballoc("prof_dlclose");
   const char *mode = argv[1], *liba = argv[2], *libb = argv[3];
   const char *dir = pc_tmpdir(argc, argv, 4);
@@ -157,6 +233,17 @@ int main(int argc, char **argv) {
     path_a = copy;
   }
 
+  if (strncmp(mode, "reuse", 5) == 0) {
+    /* a copy of LIBA, which reuse_dump moves away for a while */
+    snprintf(copy, sizeof copy, "%s/libdlc_a.so", dir);
+    copy_file(liba, copy);
+    int rc = run_reuse(copy, libb, dir, strcmp(mode, "reuse_dump") == 0);
+    for (int i = 0; i < N_A; i++) free(blocks_a[i]);
+    for (int i = 0; i < N_B; i++) free(blocks_b[i]), free(blocks_b2[i]);
+    pc_tmpdir_cleanup();
+    if (pc_failures) fprintf(stderr, "prof_dlclose %s: %d check(s) failed\n", mode, pc_failures);
+    return rc == 77 ? 77 : pc_failures ? 1 : 0;
+  }
   struct lib a = run_lib(path_a, "dlc_a", blocks_a, N_A, SIZE_A);
   char loaded_build_id[200] = "";
   if (file_case) {
@@ -180,31 +267,6 @@ int main(int argc, char **argv) {
     PC_CHECK(v.build_id[0] != '\0', "the closed library's mapping has no build ID");
     pc_check_header(p, 1);
     profile_free(p);
-  } else if (strcmp(mode, "reuse") == 0) {
-    struct lib b = run_lib(libb, "dlc_b", blocks_b, N_B, SIZE_B);
-    if (b.base != a.base) {
-      fprintf(stderr, "SKIP: %s at %#lx, %s was at %#lx: the loader did not reuse the address\n",
-              libb, (unsigned long)b.base, liba, (unsigned long)a.base);
-      pc_tmpdir_cleanup();
-      return 77;
-    }
-    profile_pb *p = dump(dir, "reuse");
-    struct lib_view va = view(p, liba, SIZE_A, "dlc_a");
-    struct lib_view vb = view(p, libb, SIZE_B, "dlc_b");
-    PC_CHECK(va.inuse == N_A && va.samples > 0 && va.named == va.samples,
-             "closed library: %" PRId64 " of %d blocks, %d/%d samples named", va.inuse, N_A,
-             va.named, va.samples);
-    PC_CHECK(vb.inuse == N_B && vb.samples > 0 && vb.named == vb.samples,
-             "loaded library: %" PRId64 " of %d blocks, %d/%d samples named", vb.inuse, N_B,
-             vb.named, vb.samples);
-    PC_CHECK(va.start < vb.limit && vb.start < va.limit, "the mappings do not overlap");
-    PC_CHECK(va.build_id[0] != '\0' && strcmp(va.build_id, vb.build_id) != 0,
-             "build IDs %s and %s", va.build_id, vb.build_id);
-    check_names_only_in(p, "dlc_a_", liba);
-    check_names_only_in(p, "dlc_b_", libb);
-    pc_check_header(p, 1);
-    profile_free(p);
-    dlclose(b.handle);
   } else if (file_case) {
     if (strcmp(mode, "replaced") == 0)
       copy_file(libb, copy);
