@@ -15,7 +15,7 @@
  *      mapped there now: it gets a mapping of its own, at the range the
  *      object had, with its path and build ID, and its names come from the
  *      object's file if the file still carries that build ID (a second,
- *      files-only symbolizer), else it stays unnamed (closed_objects);
+ *      files-only symbolizer), else it stays unnamed ("unloaded objects");
  *   3. adds the mappings, each flagged with what the symbolizer filled in
  *      for the addresses that fall in it (add_mappings), then functions,
  *      locations and samples to a profile builder
@@ -78,6 +78,7 @@ static struct prof_symbolizer *files_symbolizer;
 static uint8_t *files_added;
 static uint32_t files_added_n;
 #define FILES_BASE(id) ((uintptr_t)(id) << 40)
+#define FILES_MAX_ID ((uint32_t)1 << 23) /* FILES_BASE below 2^63 */
 static int dump_busy;                      /* dump_mutex: a dump is running */
 
 /* A fork while another thread dumps leaves the child with dump_mutex held by
@@ -260,7 +261,7 @@ static int closed_mapping(const struct prof_mapping *maps, const struct closed_o
 static int symbolize_closed(struct addr_entry *e, const struct prof_object *o) {
   uint32_t id = e->object;
   e->info.nlines = 0;
-  if (o == NULL) return PROF_SYM_NO_MODULE;
+  if (o == NULL || id >= FILES_MAX_ID) return PROF_SYM_NO_MODULE;
   if (files_symbolizer == NULL) files_symbolizer = prof_symbolizer_new_files();
   if (files_symbolizer == NULL) return PROF_SYM_NO_MODULE;
   if (id >= files_added_n) {
