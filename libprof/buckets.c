@@ -89,16 +89,16 @@ static int table_grow(void) {
   return 0;
 }
 
-/* The bucket of (frames, size) in the table; with objs, only one whose
- * frames belong to the same objects. */
+/* The bucket of (frames, size) in the table; with objvec >= 0, only one
+ * whose frames belong to the same objects. */
 static struct prof_bucket *bucket_find(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
-                                       const uint32_t *objs) {
+                                       int64_t objvec) {
   if (prof_hot.bucket_table_size == 0) return NULL;
   struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
   for (struct prof_bucket *b = first; b != NULL; b = b->next) {
     if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
         memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0 &&
-        (objs == NULL || memcmp(prof_bucket_objects(b), objs, (size_t)n * sizeof *objs) == 0))
+        (objvec < 0 || b->objvec == (uint32_t)objvec))
       return b;
   }
   return NULL;
@@ -112,8 +112,8 @@ static struct prof_bucket *bucket_find(const uintptr_t *frames, int n, uint64_t 
 static struct prof_bucket *retired; /* prof_lock */
 
 static int names_closed_object(struct prof_bucket *b) {
-  const uint32_t *objs = prof_bucket_objects(b);
-  for (uint32_t k = 0; k < b->nframes; k++)
+  const uint32_t *objs = prof_objects_vec_ids(b->objvec);
+  for (uint32_t k = 0; objs != NULL && k < b->nframes; k++)
     if (prof_object_closed(objs[k])) return 1;
   return 0;
 }
@@ -136,24 +136,26 @@ static void retire_closed(void) {
   }
 }
 
-/* A new bucket in the table; objs NULL: look the frames' objects up. */
+/* A new bucket in the table; objvec < 0: look the frames' objects up. */
 static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
-                                       const uint32_t *objs) {
+                                       int64_t objvec) {
   if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 &&
       prof_hot.bucket_table_size == 0)
     return NULL;
-  size_t bytes = sizeof(struct prof_bucket) + (size_t)n * (sizeof *frames + sizeof *objs);
+  size_t bytes = sizeof(struct prof_bucket) + (size_t)n * sizeof *frames;
   struct prof_bucket *b = persistentalloc(bytes, 8);
   if (b == NULL) return NULL;
   prof_hot.counters.metadata_bytes += bytes;
   b->hash = h;
   b->size = size;
-  b->nframes = (uint32_t)n;
+  b->nframes = (uint16_t)n;
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
-  if (objs != NULL) {
-    memcpy(prof_bucket_objects(b), objs, (size_t)n * sizeof *objs);
-  } else if (prof_objects_of_frames(frames, n, prof_bucket_objects(b)) > 0) {
-    retire_closed();
+  if (objvec >= 0) {
+    b->objvec = (uint32_t)objvec;
+  } else if (n <= PROF_MAX_FRAMES) {
+    uint32_t ids[PROF_MAX_FRAMES];
+    if (prof_objects_of_frames(frames, n, ids) > 0) retire_closed();
+    b->objvec = prof_objects_vec(ids, n);
   }
   size_t j = h & (prof_hot.bucket_table_size - 1);
   b->next = prof_hot.bucket_table[j];
@@ -164,17 +166,16 @@ static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t 
 
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = hash_stack(frames, n, size);
-  struct prof_bucket *b = bucket_find(frames, n, size, h, NULL);
-  return b != NULL ? b : bucket_make(frames, n, size, h, NULL);
+  struct prof_bucket *b = bucket_find(frames, n, size, h, -1);
+  return b != NULL ? b : bucket_make(frames, n, size, h, -1);
 }
 
 struct prof_bucket *prof_bucket_resized(struct prof_bucket *old, uint64_t size) {
   if (old->retired) return old;
   int n = (int)old->nframes;
-  const uint32_t *objs = prof_bucket_objects(old);
   uint64_t h = hash_stack(old->frames, n, size);
-  struct prof_bucket *b = bucket_find(old->frames, n, size, h, objs);
-  return b != NULL ? b : bucket_make(old->frames, n, size, h, objs);
+  struct prof_bucket *b = bucket_find(old->frames, n, size, h, old->objvec);
+  return b != NULL ? b : bucket_make(old->frames, n, size, h, old->objvec);
 }
 
 uint32_t prof_objects_known(void) {
@@ -226,7 +227,7 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
     for (; b != NULL && k < cap; b = b->next) {
       struct prof_bucket_snap *o = &out[k++];
       o->frames = b->frames;
-      o->objects = prof_bucket_objects(b);
+      o->objects = prof_objects_vec_ids(b->objvec);
       o->nframes = b->nframes;
       o->size = b->size;
       o->alloc_count = b->alloc_count;

@@ -293,3 +293,79 @@ int prof_objects_sweep(int (*live)(const struct prof_object *o, void *arg), void
   }
   return closed;
 }
+
+/* ---- interned vectors of ids ------------------------------------------------- */
+
+struct obj_vec {
+  struct obj_vec *next; /* hash chain (first: prof_table_grow moves nodes by it) */
+  uint64_t hash;
+  uint32_t index;       /* in vec_v, + 1 */
+  uint32_t n;
+  uint32_t ids[];
+};
+
+static struct obj_vec **vec_table; /* prof_lock */
+static size_t vec_table_size;
+static struct obj_vec **vec_v;     /* vec_v[index - 1] */
+static uint32_t vec_n, vec_cap;
+
+static uint64_t vec_hash(const uint32_t *ids, int n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+  for (int k = 0; k < n; k++) h = (h ^ ids[k]) * 0x100000001b3ull;
+  return h ^ (h >> 31);
+}
+
+static size_t vec_slot(const void *node, size_t size) {
+  return ((const struct obj_vec *)node)->hash & (size - 1);
+}
+
+static int vec_grow(void) {
+  if (vec_n >= vec_table_size) {
+    size_t nsize = vec_table_size ? 2 * vec_table_size : 512;
+    void **nt = prof_table_grow((void **)vec_table, vec_table_size, nsize, vec_slot);
+    if (nt == NULL) return -1;
+    vec_table = (struct obj_vec **)nt;
+    vec_table_size = nsize;
+  }
+  if (vec_n == vec_cap) {
+    uint32_t ncap = vec_cap ? 2 * vec_cap : 512;
+    struct obj_vec **nv = sys_alloc(ncap * sizeof *nv);
+    if (nv == NULL) return -1;
+    if (vec_n) memcpy(nv, vec_v, vec_n * sizeof *nv);
+    if (vec_v != NULL) sys_free_metadata(vec_v, vec_cap * sizeof *vec_v);
+    prof_hot.counters.metadata_bytes += (ncap - vec_cap) * sizeof *nv;
+    vec_v = nv;
+    vec_cap = ncap;
+  }
+  return 0;
+}
+
+uint32_t prof_objects_vec(const uint32_t *ids, int n) {
+  int any = 0;
+  for (int k = 0; k < n && !any; k++) any = ids[k] != 0;
+  if (!any) return 0;
+  uint64_t h = vec_hash(ids, n);
+  if (vec_table_size != 0) {
+    for (struct obj_vec *v = vec_table[h & (vec_table_size - 1)]; v != NULL; v = v->next)
+      if (v->hash == h && v->n == (uint32_t)n && memcmp(v->ids, ids, (size_t)n * sizeof *ids) == 0)
+        return v->index;
+  }
+  if (vec_grow() != 0 || vec_n == UINT32_MAX) return 0;
+  size_t bytes = sizeof(struct obj_vec) + (size_t)n * sizeof *ids;
+  struct obj_vec *v = persistentalloc(bytes, 8);
+  if (v == NULL) return 0;
+  prof_hot.counters.metadata_bytes += bytes;
+  v->hash = h;
+  v->n = (uint32_t)n;
+  memcpy(v->ids, ids, (size_t)n * sizeof *ids);
+  v->index = ++vec_n;
+  vec_v[v->index - 1] = v;
+  size_t j = h & (vec_table_size - 1);
+  v->next = vec_table[j];
+  vec_table[j] = v;
+  return v->index;
+}
+
+const uint32_t *prof_objects_vec_ids(uint32_t vec) {
+  return vec >= 1 && vec <= vec_n ? vec_v[vec - 1]->ids : NULL;
+}

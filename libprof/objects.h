@@ -51,6 +51,16 @@ struct prof_object {
  * that name them. prof_lock held. */
 int prof_objects_of_frames(const uintptr_t *frames, int n, uint32_t *ids);
 
+/* Stacks share their sequences of objects far more than their addresses
+ * (a hundred thousand stacks may run through the same three objects in a
+ * handful of orders), so buckets keep an index into a table of interned
+ * vectors rather than an id per frame. prof_objects_vec returns the index
+ * of ids[0..n) (made if new; 0 when every id is 0 or memory is short);
+ * prof_objects_vec_ids the vector of index vec (NULL for 0), whose contents
+ * stay valid forever. prof_lock held. */
+uint32_t prof_objects_vec(const uint32_t *ids, int n);
+const uint32_t *prof_objects_vec_ids(uint32_t vec);
+
 /* Whether entry id is closed (0 for id 0). prof_lock held. */
 int prof_object_closed(uint32_t id);
 

@@ -103,7 +103,7 @@ struct prof_bucket_snap {
   const uintptr_t *frames; /* return addresses, the allocator's caller first */
   const uint32_t *objects; /* per frame, the registry id of the object that
                               held it when the stack was first seen
-                              (objects.h), 0 if none */
+                              (objects.h), 0 if none; NULL: none known */
   uint32_t nframes;
   uint64_t size;           /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */

@@ -19,16 +19,12 @@ struct prof_bucket {
   uint64_t hash;
   uint64_t size;            /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
-  uint32_t nframes;
-  uint32_t retired;         /* 1 once out of the table (prof_lock) */
-  uintptr_t frames[];       /* the allocator's caller first, then nframes
-                               uint32_t: each frame's object (objects.h),
-                               see prof_bucket_objects */
+  uint16_t nframes;         /* <= PROF_MAX_FRAMES */
+  uint16_t retired;         /* 1 once out of the table (prof_lock) */
+  uint32_t objvec;          /* the objects of its frames: an interned vector
+                               of registry ids (objects.h), 0 for none */
+  uintptr_t frames[];       /* the allocator's caller first */
 };
-
-static inline uint32_t *prof_bucket_objects(struct prof_bucket *b) {
-  return (uint32_t *)(b->frames + b->nframes);
-}
 
 struct prof_counters {
   uint64_t samples, sampled_frees;

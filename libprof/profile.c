@@ -423,7 +423,8 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   for (size_t i = 0; i < nsnap; i++) {
     if (!bucket_counts(&snap[i])) continue;
     for (uint32_t k = 0; k < snap[i].nframes; k++) {
-      long e = addr_table_get(&at, snap[i].frames[k] - 1, closed_id(&co, snap[i].objects[k]));
+      uint32_t object = snap[i].objects ? closed_id(&co, snap[i].objects[k]) : 0;
+      long e = addr_table_get(&at, snap[i].frames[k] - 1, object);
       if (e < 0) goto done;
       frame_entry[nidx++] = (uint32_t)e;
     }
