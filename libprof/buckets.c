@@ -7,8 +7,8 @@
  * taken only after the stack has been captured. Overview: prof.h.
  *
  * A new bucket also records, per frame, the loaded object that holds it
- * (objects.c), so that a dump names its frames after that object even once
- * it is unloaded. Only new buckets pay for it (a _dl_find_object per frame
+ * (objects.c: an interned vector of registry ids, by index), so that a dump
+ * names its frames after that object even once it is unloaded. Only new buckets pay for it (a _dl_find_object per frame
  * outside the objects already met in the stack); a sample into an existing
  * bucket costs what it did. When an object is found unloaded, the buckets
  * that name it are retired: they leave the table (so another object's code

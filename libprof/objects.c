@@ -31,9 +31,13 @@
  * one wrong attribution left, which only a check per sample could avoid.
  *
  * Cost: nothing per sample. Per new bucket, a _dl_find_object per frame
- * whose address is outside the objects already seen in that stack, and per
+ * whose address is outside the objects already seen in that stack, per
  * distinct object in it a hash probe, a string compare and a walk of its
- * program headers and notes (tens of nanoseconds each).
+ * program headers and notes (tens of nanoseconds each), and the interning
+ * of the stack's vector of ids (a hash probe): about 0.2 us for a stack of
+ * seven frames. Memory: a bucket holds the index of its vector in the
+ * header's spare word; stacks share a few vectors, so 100,000 buckets cost
+ * some kilobytes more, not 4 bytes a frame.
  *
  * Locking: prof_lock guards everything. Entries are never freed nor moved,
  * and every field but `closed` is written before the entry is published,
