@@ -4,12 +4,22 @@
  * needs the size, and a stack with two sizes is two buckets). Buckets live
  * forever in metadata memory, so a dump can read a bucket's frames without a
  * lock. The profiler lock guards the table, the counts and the totals; it is
- * taken only after the stack has been captured. Overview: prof.h. */
+ * taken only after the stack has been captured. Overview: prof.h.
+ *
+ * A new bucket also records, per frame, the loaded object that holds it
+ * (objects.c: an interned vector of registry ids, by index), so that a dump
+ * names its frames after that object even once it is unloaded. Only new buckets pay for it (a _dl_find_object per frame
+ * outside the objects already met in the stack); a sample into an existing
+ * bucket costs what it did. When an object is found unloaded, the buckets
+ * that name it are retired: they leave the table (so another object's code
+ * later at the same addresses makes buckets of its own) for a list that
+ * only dumps read. */
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include <stdlib.h>
 #include <string.h>
 
 #include "metalloc.h"
+#include "objects.h"
 #include "prof.h"
 #include "prof_state.h"
 #include "sys.h"
@@ -79,16 +89,56 @@ static int table_grow(void) {
   return 0;
 }
 
-struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
-  uint64_t h = hash_stack(frames, n, size);
-  if (prof_hot.bucket_table_size != 0) {
-    struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
-    for (struct prof_bucket *b = first; b != NULL; b = b->next) {
-      if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
-          memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0)
-        return b;
+/* The bucket of (frames, size) in the table; with objvec >= 0, only one
+ * whose frames belong to the same objects. */
+static struct prof_bucket *bucket_find(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
+                                       int64_t objvec) {
+  if (prof_hot.bucket_table_size == 0) return NULL;
+  struct prof_bucket *first = prof_hot.bucket_table[h & (prof_hot.bucket_table_size - 1)];
+  for (struct prof_bucket *b = first; b != NULL; b = b->next) {
+    if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
+        memcmp(b->frames, frames, (size_t)n * sizeof *frames) == 0 &&
+        (objvec < 0 || b->objvec == (uint32_t)objvec))
+      return b;
+  }
+  return NULL;
+}
+
+/* ---- retired buckets ----------------------------------------------------------
+ * Buckets whose stacks run through an object found unloaded (objects.c).
+ * They leave the table so that the same addresses, now another object's
+ * code, make buckets of their own; dumps still read them here. */
+
+static struct prof_bucket *retired; /* prof_lock */
+
+static int names_closed_object(struct prof_bucket *b) {
+  const uint32_t *objs = prof_objects_vec_ids(b->objvec);
+  for (uint32_t k = 0; objs != NULL && k < b->nframes; k++)
+    if (prof_object_closed(objs[k])) return 1;
+  return 0;
+}
+
+/* Work in proportion to every frame of every bucket, once per unload found. */
+static void retire_closed(void) {
+  for (size_t i = 0; i < prof_hot.bucket_table_size; i++) {
+    struct prof_bucket **link = &prof_hot.bucket_table[i];
+    while (*link != NULL) {
+      struct prof_bucket *b = *link;
+      if (!names_closed_object(b)) {
+        link = &b->next;
+        continue;
+      }
+      *link = b->next;
+      b->retired = 1;
+      b->next = retired;
+      retired = b;
     }
   }
+}
+
+/* A new bucket in the table; objvec < 0: look the frames' objects up. */
+static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t size, uint64_t h,
+                                       int64_t objvec) {
   if (prof_hot.bucket_count >= prof_hot.bucket_table_size && table_grow() != 0 &&
       prof_hot.bucket_table_size == 0)
     return NULL;
@@ -98,13 +148,65 @@ struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t siz
   prof_hot.counters.metadata_bytes += bytes;
   b->hash = h;
   b->size = size;
-  b->nframes = (uint32_t)n;
+  b->nframes = (uint16_t)n;
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
+  if (objvec >= 0) {
+    b->objvec = (uint32_t)objvec;
+  } else if (n <= PROF_MAX_FRAMES) {
+    uint32_t ids[PROF_MAX_FRAMES];
+    if (prof_objects_of_frames(frames, n, ids) > 0) retire_closed();
+    b->objvec = prof_objects_vec(ids, n);
+  }
   size_t j = h & (prof_hot.bucket_table_size - 1);
   b->next = prof_hot.bucket_table[j];
   prof_hot.bucket_table[j] = b;
   prof_hot.bucket_count++;
   return b;
+}
+
+struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
+  uint64_t h = hash_stack(frames, n, size);
+  struct prof_bucket *b = bucket_find(frames, n, size, h, -1);
+  return b != NULL ? b : bucket_make(frames, n, size, h, -1);
+}
+
+struct prof_bucket *prof_bucket_resized(struct prof_bucket *old, uint64_t size) {
+  if (old->retired) return old;
+  int n = (int)old->nframes;
+  uint64_t h = hash_stack(old->frames, n, size);
+  struct prof_bucket *b = bucket_find(old->frames, n, size, h, old->objvec);
+  return b != NULL ? b : bucket_make(old->frames, n, size, h, old->objvec);
+}
+
+uint32_t prof_objects_known(void) {
+  prof_lock_enter();
+  uint32_t n = prof_objects_count();
+  prof_lock_exit();
+  return n;
+}
+
+void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+                        uint32_t upto) {
+  prof_lock_enter();
+  if (prof_objects_sweep(live, arg, upto) > 0) retire_closed();
+  prof_lock_exit();
+}
+
+struct prof_object_view *prof_objects_snapshot(uint32_t *n) {
+  *n = 0;
+  uint32_t want = prof_objects_known();
+  struct prof_object_view *v = calloc((size_t)want + 1, sizeof *v);
+  if (v == NULL) return NULL;
+  prof_lock_enter();
+  uint32_t have = prof_objects_count();
+  if (have > want) have = want; /* entries made meanwhile wait for next time */
+  for (uint32_t id = 1; id <= have; id++) {
+    v[id].object = prof_object_get(id);
+    v[id].closed = prof_object_closed(id);
+  }
+  prof_lock_exit();
+  *n = have;
+  return v;
 }
 
 struct prof_bucket_snap *prof_snapshot(size_t *n) {
@@ -119,10 +221,13 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
   if (out == NULL) return NULL;
   size_t k = 0;
   prof_lock_enter();
-  for (size_t i = 0; i < prof_hot.bucket_table_size && k < cap; i++) {
-    for (struct prof_bucket *b = prof_hot.bucket_table[i]; b != NULL && k < cap; b = b->next) {
+  for (size_t i = 0; i <= prof_hot.bucket_table_size && k < cap; i++) {
+    /* the table's chains, then the retired list */
+    struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
+    for (; b != NULL && k < cap; b = b->next) {
       struct prof_bucket_snap *o = &out[k++];
       o->frames = b->frames;
+      o->objects = prof_objects_vec_ids(b->objvec);
       o->nframes = b->nframes;
       o->size = b->size;
       o->alloc_count = b->alloc_count;

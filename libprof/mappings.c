@@ -2,10 +2,8 @@
  *
  * Everything comes from the dynamic loader (dl_iterate_phdr) and from memory:
  * no file is opened but /proc/self/exe (a readlink). Build IDs are read from
- * the objects' PT_NOTE segments as mapped, after checking that the note lies
- * inside one of the object's PT_LOAD segments, so an odd object (a note
- * outside every loaded segment, a truncated note) is skipped, never read out
- * of bounds. */
+ * the objects' PT_NOTE segments as mapped (prof_elf_build_id, objects.h,
+ * shared with the registry of objects the sampling half keeps). */
 #define _GNU_SOURCE
 #include "mappings.h"
 
@@ -18,6 +16,9 @@
 #include <unistd.h>
 
 #include "loaderfence.h"
+#include "objects.h"
+
+_Static_assert(PROF_BUILD_ID_MAX == PROF_OBJECT_BUILD_ID_MAX, "one build ID size");
 
 /* ---- helpers ---- */
 
@@ -26,54 +27,6 @@ static void copy_str(char *dst, size_t cap, const char *src) {
   if (len >= cap) len = cap - 1;
   memcpy(dst, src, len);
   dst[len] = '\0';
-}
-
-static void hex_encode(char *dst, const unsigned char *bits, size_t len) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
-    dst[2 * i] = digits[bits[i] >> 4];
-    dst[2 * i + 1] = digits[bits[i] & 15];
-  }
-  dst[2 * len] = '\0';
-}
-
-/* Is [vaddr, vaddr + size) inside one PT_LOAD segment of the object, so that
- * reading it at dlpi_addr + vaddr touches mapped memory? */
-static int in_loaded_segment(const struct dl_phdr_info *info, uintptr_t vaddr, uintptr_t size) {
-  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
-    if (vaddr >= ph->p_vaddr && size <= ph->p_filesz && vaddr - ph->p_vaddr <= ph->p_filesz - size)
-      return 1;
-  }
-  return 0;
-}
-
-/* Finds NT_GNU_BUILD_ID in the notes of one PT_NOTE segment; writes its hex
- * form to dst and returns 1, or returns 0. */
-static int note_build_id(const struct dl_phdr_info *info, const ElfW(Phdr) *ph, char *dst) {
-  if (ph->p_filesz == 0 || !in_loaded_segment(info, ph->p_vaddr, ph->p_filesz)) return 0;
-  const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-  size_t left = ph->p_filesz;
-  size_t align = ph->p_align == 8 ? 8 : 4; /* notes pad name and desc to this */
-  while (left >= sizeof(ElfW(Nhdr))) {
-    ElfW(Nhdr) nh;
-    memcpy(&nh, p, sizeof nh);
-    size_t namesz = ((size_t)nh.n_namesz + align - 1) & ~(align - 1);
-    size_t descsz = ((size_t)nh.n_descsz + align - 1) & ~(align - 1);
-    size_t body = left - sizeof nh;
-    if (namesz > body || descsz > body - namesz) return 0; /* truncated: stop */
-    const unsigned char *name = p + sizeof nh;
-    const unsigned char *desc = name + namesz;
-    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
-      if (nh.n_descsz == 0 || nh.n_descsz > PROF_BUILD_ID_MAX) return 0;
-      hex_encode(dst, desc, nh.n_descsz);
-      return 1;
-    }
-    p += sizeof nh + namesz + descsz;
-    left = body - namesz - descsz;
-  }
-  return 0;
 }
 
 /* ---- collection ---- */
@@ -99,9 +52,8 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *arg) {
   int is_vdso = st->vdso_ehdr != 0 && phdr >= st->vdso_ehdr && phdr - st->vdso_ehdr < 4096;
   const char *path = is_main ? (st->exe[0] ? st->exe : name) : is_vdso ? "[vdso]" : name;
 
-  char build_id[2 * PROF_BUILD_ID_MAX + 1] = "";
-  for (ElfW(Half) i = 0; i < info->dlpi_phnum && build_id[0] == '\0'; i++)
-    if (info->dlpi_phdr[i].p_type == PT_NOTE) note_build_id(info, &info->dlpi_phdr[i], build_id);
+  char build_id[2 * PROF_BUILD_ID_MAX + 1];
+  prof_elf_build_id(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, build_id);
 
   for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

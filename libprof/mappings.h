@@ -2,7 +2,10 @@
  * with their GNU build IDs, for the Mapping table of a pprof profile. Used at
  * dump time only (it allocates with malloc: the caller has switched sampling
  * off for its thread). Symbolizing the addresses that fall in these
- * mappings: symbolize.h. Overview of the profiler: prof.h.
+ * mappings: symbolize.h. The objects unloaded since their stacks were
+ * sampled are not here: their mappings come from the registry that the
+ * sampling half keeps (objects.h, profile.c). Overview of the profiler:
+ * prof.h.
  */
 #ifndef PROF_MAPPINGS_H
 #define PROF_MAPPINGS_H

@@ -13,7 +13,17 @@
  * distribution whose mean is the rate. The object is entered in the
  * sampled-object table and its span flagged, so the free of a sampled
  * object can be charged to the same bucket while an unsampled free pays
- * only the test of that flag. */
+ * only the test of that flag.
+ *
+ * Names after dlclose: a stack's addresses mean something only with the
+ * objects that were loaded when it was captured. A new bucket records, per
+ * frame, an entry of the registry of loaded objects (objects.c: path, build
+ * ID, range, executable segments, told apart by content, never by pointers
+ * the loader frees); a dump symbolizes a frame of an object unloaded since
+ * from that record (profile.c): its own mapping at the range it had, names
+ * from its file only if the file still has its build ID, else none, and
+ * never from whatever is mapped at that address now. Existing buckets cost
+ * nothing more per sample. */
 #ifndef PROF_H
 #define PROF_H
 
@@ -91,6 +101,9 @@ int prof_sampled_free(struct mspan *s, void *p);
 
 struct prof_bucket_snap {
   const uintptr_t *frames; /* return addresses, the allocator's caller first */
+  const uint32_t *objects; /* per frame, the registry id of the object that
+                              held it when the stack was first seen
+                              (objects.h), 0 if none; NULL: none known */
   uint32_t nframes;
   uint64_t size;           /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */
@@ -101,6 +114,24 @@ struct prof_bucket_snap {
  * count. Call with the guard held. NULL with *n = 0 when there are none or
  * memory is short. The frames stay valid forever (buckets are never freed). */
 struct prof_bucket_snap *prof_snapshot(size_t *n);
+
+/* The registry of loaded objects (objects.h), for dumps. Entries made so
+ * far: */
+struct prof_object;
+uint32_t prof_objects_known(void);
+/* Marks closed every entry with id <= upto that live() does not find among
+ * the objects loaded now, and retires the buckets that name it. live runs
+ * under prof_lock: it must not allocate. */
+void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+                        uint32_t upto);
+/* A malloc'd array v[0..*n] (free() it) of the entries (v[id], id >= 1)
+ * and whether each is closed; NULL when memory is short. The entries stay
+ * valid forever. Call with the guard held. */
+struct prof_object_view {
+  const struct prof_object *object;
+  int closed;
+};
+struct prof_object_view *prof_objects_snapshot(uint32_t *n);
 
 struct prof_totals {
   uint64_t rate;

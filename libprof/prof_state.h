@@ -10,12 +10,19 @@
 
 ALLOC_HIDDEN_BEGIN
 
+/* A bucket is in the table (found by the stacks that sample into it) until
+ * one of the objects its frames belong to is found unloaded: it is then
+ * retired (moved to a list that only dumps read; its sampled objects still
+ * point to it, and their frees are still charged to it). */
 struct prof_bucket {
-  struct prof_bucket *next; /* hash chain */
+  struct prof_bucket *next; /* hash chain, or the retired list */
   uint64_t hash;
   uint64_t size;            /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
-  uint32_t nframes;
+  uint16_t nframes;         /* <= PROF_MAX_FRAMES */
+  uint16_t retired;         /* 1 once out of the table (prof_lock) */
+  uint32_t objvec;          /* the objects of its frames: an interned vector
+                               of registry ids (objects.h), 0 for none */
   uintptr_t frames[];       /* the allocator's caller first */
 };
 
@@ -60,8 +67,14 @@ int prof_lock_held_here(void);
 void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*slot)(const void *, size_t));
 
 /* The bucket of (frames, size), made if new; NULL when memory is short.
- * prof_lock held. */
+ * frames must be the stack just captured on this thread: a new bucket
+ * records the object of each frame (objects.h). prof_lock held. */
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size);
+/* The bucket of (b's stack and objects, size), for an object of b resized:
+ * b's frames may belong to objects unloaded since, so they are not looked
+ * up again. A retired b is returned as it is (no table holds its stack).
+ * prof_lock held. */
+struct prof_bucket *prof_bucket_resized(struct prof_bucket *b, uint64_t size);
 
 ALLOC_HIDDEN_END
 #endif /* PROF_STATE_H */

@@ -10,6 +10,12 @@
  *   2. symbolizes each once, with a symbolizer kept from one dump to the next
  *      (symbolize.h caches by address: a second dump of the same stacks
  *      costs hash probes), and finds its mapping (mappings.h);
+ *      an address whose object (recorded when its stack was first seen,
+ *      objects.h) has been unloaded since is not looked up in what is
+ *      mapped there now: it gets a mapping of its own, at the range the
+ *      object had, with its path and build ID, and its names come from the
+ *      object's file if the file still carries that build ID (a second,
+ *      files-only symbolizer), else it stays unnamed ("unloaded objects");
  *   3. adds the mappings, each flagged with what the symbolizer filled in
  *      for the addresses that fall in it (add_mappings), then functions,
  *      locations and samples to a profile builder
@@ -41,6 +47,7 @@
 #include "errmsg.h"
 #include "fileio.h"
 #include "mappings.h"
+#include "objects.h"
 #include "prof.h"
 #include "profile_builder.h"
 #include "profile_io.h"
@@ -64,6 +71,14 @@
 
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct prof_symbolizer *symbolizer; /* dump_mutex */
+/* Files of unloaded objects (dump_mutex): entry id is added, if at all, at
+ * FILES_BASE(id), so that objects once loaded at one address do not
+ * overlap. files_added[id]: 1 added. */
+static struct prof_symbolizer *files_symbolizer;
+static uint8_t *files_added;
+static uint32_t files_added_n;
+#define FILES_BASE(id) ((uintptr_t)(id) << 40)
+#define FILES_MAX_ID ((uint32_t)1 << 23) /* FILES_BASE below 2^63 */
 static int dump_busy;                      /* dump_mutex: a dump is running */
 
 /* A fork while another thread dumps leaves the child with dump_mutex held by
@@ -73,7 +88,12 @@ static int dump_busy;                      /* dump_mutex: a dump is running */
  * the dump in a prepare handler instead would hold fork() up for as long as
  * a dump takes. */
 void prof_dump_fork_child(void) {
-  if (dump_busy) symbolizer = NULL;
+  if (dump_busy) {
+    symbolizer = NULL;
+    files_symbolizer = NULL;
+    files_added = NULL;
+    files_added_n = 0;
+  }
   dump_busy = 0;
   pthread_mutex_init(&dump_mutex, NULL);
 }
@@ -84,6 +104,7 @@ void prof_dump_fork_child(void) {
 
 struct addr_entry {
   uintptr_t addr;        /* return address - 1 */
+  uint32_t object;       /* id of the unloaded object it was in, else 0 */
   uint64_t location_id;  /* in the builder */
   int mapping;           /* index into the mapping array, -1 if none */
   int sym_rc;            /* PROF_SYM_* */
@@ -92,7 +113,8 @@ struct addr_entry {
 
 struct addr_slot {
   uintptr_t addr;
-  uint32_t idx; /* entry index + 1, 0 = empty */
+  uint32_t idx;    /* entry index + 1, 0 = empty */
+  uint32_t object; /* as the entry's */
 };
 
 /* Stacks share most of their addresses: the table stays small (a few
@@ -105,8 +127,8 @@ struct addr_table {
   size_t n, cap;
 };
 
-static uint64_t addr_hash(uintptr_t a) {
-  uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ull;
+static uint64_t addr_hash(uintptr_t a, uint32_t object) {
+  uint64_t h = ((uint64_t)a ^ ((uint64_t)object << 48)) * 0x9e3779b97f4a7c15ull;
   return h ^ (h >> 29);
 }
 
@@ -129,9 +151,10 @@ static int addr_table_grow(struct addr_table *t) {
   struct addr_slot *ns = calloc(nsize, sizeof *ns);
   if (ns == NULL) return -1;
   for (size_t i = 0; i < t->n; i++) {
-    size_t j = addr_hash(t->v[i].addr) & (nsize - 1);
+    size_t j = addr_hash(t->v[i].addr, t->v[i].object) & (nsize - 1);
     while (ns[j].idx != 0) j = (j + 1) & (nsize - 1);
     ns[j].addr = t->v[i].addr;
+    ns[j].object = t->v[i].object;
     ns[j].idx = (uint32_t)(i + 1);
   }
   free(t->slots);
@@ -140,11 +163,12 @@ static int addr_table_grow(struct addr_table *t) {
   return 0;
 }
 
-/* Index of addr's entry, made if new; -1 when out of memory. */
-static long addr_table_get(struct addr_table *t, uintptr_t addr) {
-  size_t j = addr_hash(addr) & t->mask;
+/* Index of the entry of (addr, object), made if new; -1 when out of memory. */
+static long addr_table_get(struct addr_table *t, uintptr_t addr, uint32_t object) {
+  size_t j = addr_hash(addr, object) & t->mask;
   for (; t->slots[j].idx != 0; j = (j + 1) & t->mask)
-    if (t->slots[j].addr == addr) return (long)t->slots[j].idx - 1;
+    if (t->slots[j].addr == addr && t->slots[j].object == object)
+      return (long)t->slots[j].idx - 1;
   if (t->n >= UINT32_MAX - 1) return -1;
   if (t->n == t->cap) {
     size_t ncap = t->cap ? t->cap * 2 : 1024;
@@ -156,12 +180,105 @@ static long addr_table_get(struct addr_table *t, uintptr_t addr) {
   struct addr_entry *e = &t->v[t->n];
   memset(e, 0, sizeof *e);
   e->addr = addr;
+  e->object = object;
   e->mapping = -1;
   t->slots[j].addr = addr;
+  t->slots[j].object = object;
   t->slots[j].idx = (uint32_t)(t->n + 1);
   long idx = (long)t->n++;
   if (t->n * 2 > t->mask + 1 && addr_table_grow(t) != 0) return -1;
   return idx;
+}
+
+/* ---- unloaded objects ---------------------------------------------------------------- */
+
+struct live_maps {
+  const struct prof_mapping *m;
+  size_t n;
+};
+
+/* prof_objects_check's test, run under prof_lock (no allocation): is entry
+ * o among the objects loaded now? The same first executable segment and
+ * build ID, and the same path when there is no build ID to compare. */
+static int object_live(const struct prof_object *o, void *arg) {
+  const struct live_maps *lm = arg;
+  if (o->nsegs == 0) return 1; /* nothing to compare it with: leave it */
+  const struct prof_mapping *m = prof_mapping_find(lm->m, lm->n, o->segs[0].start);
+  if (m == NULL || m->start != o->segs[0].start || strcmp(m->build_id, o->build_id) != 0) return 0;
+  return o->build_id[0] != '\0' || strcmp(m->path, o->path) == 0;
+}
+
+/* The registry as this dump sees it. */
+struct closed_objects {
+  uint32_t n;                  /* entries 1..n */
+  struct prof_object_view *v;  /* v[id], NULL: none known closed */
+  long *first;                 /* first[id]: its first mapping in maps, -1 none yet */
+};
+
+static uint32_t closed_id(const struct closed_objects *co, uint32_t id) {
+  return co->v != NULL && id >= 1 && id <= co->n && co->v[id].closed ? id : 0;
+}
+
+/* Appends to *maps (sorted part first, left as it is) the executable
+ * segments of each unloaded object some address of the dump is in, at the
+ * range it had, with its path and build ID. */
+static int add_closed_mappings(struct prof_mapping **maps, size_t *nmaps, struct closed_objects *co,
+                               const struct addr_table *at) {
+  for (size_t i = 0; i < at->n; i++) {
+    uint32_t id = at->v[i].object;
+    if (id == 0 || co->first[id] != -1) continue;
+    const struct prof_object *o = co->v[id].object;
+    co->first[id] = (long)*nmaps;
+    if (o == NULL || o->nsegs == 0) continue;
+    struct prof_mapping *nm = realloc(*maps, (*nmaps + o->nsegs) * sizeof *nm);
+    if (nm == NULL) return -1;
+    *maps = nm;
+    for (unsigned k = 0; k < o->nsegs; k++) {
+      struct prof_mapping *m = &nm[(*nmaps)++];
+      memset(m, 0, sizeof *m);
+      m->start = o->segs[k].start;
+      m->limit = o->segs[k].limit;
+      m->file_offset = o->segs[k].file_offset;
+      snprintf(m->path, sizeof m->path, "%s", o->path);
+      snprintf(m->build_id, sizeof m->build_id, "%s", o->build_id);
+    }
+  }
+  return 0;
+}
+
+/* The mapping of unloaded object o that holds e's address, or -1. */
+static int closed_mapping(const struct prof_mapping *maps, const struct closed_objects *co,
+                          const struct prof_object *o, const struct addr_entry *e) {
+  long first = co->first[e->object];
+  for (unsigned k = 0; o != NULL && first >= 0 && k < o->nsegs; k++)
+    if (e->addr >= maps[first + k].start && e->addr < maps[first + k].limit) return (int)(first + k);
+  return -1;
+}
+
+/* Symbolizes e, an address of unloaded object o, from o's file if the file
+ * still has o's build ID; otherwise e stays unnamed (PROF_SYM_NO_MODULE).
+ * dump_mutex held. */
+static int symbolize_closed(struct addr_entry *e, const struct prof_object *o) {
+  uint32_t id = e->object;
+  e->info.nlines = 0;
+  if (o == NULL || id >= FILES_MAX_ID) return PROF_SYM_NO_MODULE;
+  if (files_symbolizer == NULL) files_symbolizer = prof_symbolizer_new_files();
+  if (files_symbolizer == NULL) return PROF_SYM_NO_MODULE;
+  if (id >= files_added_n) {
+    uint32_t n = id + 64;
+    uint8_t *v = realloc(files_added, n);
+    if (v == NULL) return PROF_SYM_NO_MEMORY;
+    memset(v + files_added_n, 0, n - files_added_n);
+    files_added = v;
+    files_added_n = n;
+  }
+  if (!files_added[id]) {
+    /* tried again at each dump: the file may come back */
+    if (prof_symbolizer_add_file(files_symbolizer, o->path, o->build_id, FILES_BASE(id)) != 0)
+      return PROF_SYM_NO_MODULE;
+    files_added[id] = 1;
+  }
+  return prof_symbolize(files_symbolizer, FILES_BASE(id) + (e->addr - o->bias), &e->info);
 }
 
 /* ---- mappings ------------------------------------------------------------------------ */
@@ -185,7 +302,10 @@ struct mapping_fill {
  * every machine where the file is not at that path. has_filenames and
  * has_line_numbers say that at least one address of the mapping got that
  * much: the object has debug info, read with every inlined call it
- * describes (has_inline_frames). A mapping no stack touches claims nothing.
+ * describes (has_inline_frames). A mapping no stack touches claims nothing,
+ * and so does that of an unloaded object whose file is gone or of another
+ * build: pprof, which checks build IDs, may find the right file elsewhere
+ * (PPROF_BINARY_PATH).
  */
 static int add_mappings(profile_builder *b, const struct prof_mapping *maps, size_t nmaps,
                         struct mapping_fill *fill) {
@@ -267,12 +387,24 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   memset(&at, 0, sizeof at);
   profile_builder *b = NULL;
   const char *what = "out of memory";
+  struct closed_objects co = {0, NULL, NULL};
 
-  if (prof_mappings_collect(&maps, &nmaps) != 0) {
+  /* the registry first, then the loaded objects: every entry the sweep
+   * judges was made before the list it is judged against */
+  uint32_t known = prof_objects_known();
+  int have_maps = prof_mappings_collect(&maps, &nmaps) == 0;
+  if (!have_maps) {
     maps = NULL;
     nmaps = 0; /* locations without mappings are still a profile */
   }
-  fill = calloc(nmaps + 1, sizeof *fill);
+  size_t nlive = nmaps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
+  if (have_maps && nmaps > 0) {
+    struct live_maps lm = {maps, nmaps};
+    prof_objects_check(object_live, &lm, known);
+  }
+  co.v = prof_objects_snapshot(&co.n);
+  co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
+  for (uint32_t id = 0; co.first != NULL && id <= co.n; id++) co.first[id] = -1;
   size_t nframes = 0, maxframes = 0;
   for (size_t i = 0; i < nsnap; i++) {
     if (!bucket_counts(&snap[i])) continue;
@@ -282,25 +414,36 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   frame_entry = malloc((nframes + 1) * sizeof *frame_entry);
   locs = malloc((maxframes + 1) * sizeof *locs);
   lines = malloc(maxlines * sizeof *lines);
-  if ((snap == NULL && before.buckets != 0) || fill == NULL || frame_entry == NULL || locs == NULL || lines == NULL ||
-      addr_table_init(&at) != 0)
+  if ((snap == NULL && before.buckets != 0) || co.first == NULL || frame_entry == NULL ||
+      locs == NULL || lines == NULL || addr_table_init(&at) != 0)
     goto done;
 
-  /* 1. distinct addresses */
+  /* 1. distinct addresses: those of an unloaded object apart from the same
+   * addresses in what was loaded there later */
   for (size_t i = 0; i < nsnap; i++) {
     if (!bucket_counts(&snap[i])) continue;
     for (uint32_t k = 0; k < snap[i].nframes; k++) {
-      long e = addr_table_get(&at, snap[i].frames[k] - 1);
+      uint32_t object = snap[i].objects ? closed_id(&co, snap[i].objects[k]) : 0;
+      long e = addr_table_get(&at, snap[i].frames[k] - 1, object);
       if (e < 0) goto done;
       frame_entry[nidx++] = (uint32_t)e;
     }
   }
+  if (add_closed_mappings(&maps, &nmaps, &co, &at) != 0) goto done;
+  fill = calloc(nmaps + 1, sizeof *fill);
+  if (fill == NULL) goto done;
 
   /* 2. symbols and mappings */
-  if (symbolizer == NULL) symbolizer = prof_symbolizer_new();
+  if (symbolizer == NULL)
+    symbolizer = prof_symbolizer_new();
+  else
+    prof_symbolizer_sync(symbolizer); /* an unload empties its cache */
   for (size_t i = 0; i < at.n; i++) {
     struct addr_entry *e = &at.v[i];
-    if (symbolizer != NULL) {
+    const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;
+    if (e->object != 0) {
+      e->sym_rc = symbolize_closed(e, closed);
+    } else if (symbolizer != NULL) {
       e->sym_rc = prof_symbolize(symbolizer, e->addr, &e->info);
     } else {
       e->sym_rc = PROF_SYM_INVALID;
@@ -314,9 +457,13 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
       lines = nl;
       maxlines = e->info.nlines;
     }
-    const struct prof_mapping *m = prof_mapping_find(maps, nmaps, e->addr);
-    if (m == NULL) continue;
-    e->mapping = (int)(m - maps);
+    if (e->object != 0) {
+      e->mapping = closed_mapping(maps, &co, closed, e);
+    } else {
+      const struct prof_mapping *m = prof_mapping_find(maps, nlive, e->addr);
+      e->mapping = m != NULL ? (int)(m - maps) : -1;
+    }
+    if (e->mapping < 0) continue;
     struct mapping_fill *f = &fill[e->mapping];
     if (e->sym_rc == PROF_SYM_OK || e->sym_rc == PROF_SYM_NO_SYMBOL) f->looked_up++;
     if (e->info.nlines > 0 && e->info.file[0] != 0) f->filenames++;
@@ -370,6 +517,8 @@ done:
   free(locs);
   free(frame_entry);
   free(fill);
+  free(co.v);
+  free(co.first);
   prof_mappings_free(maps);
   free(snap);
   return rc;

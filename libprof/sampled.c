@@ -187,7 +187,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
   } else if (o != NULL) {
     /* Moved to the bucket of (its stack, its new size): no unwinding. */
     struct prof_bucket *b = o->bucket;
-    struct prof_bucket *nb = prof_bucket_get(b->frames, (int)b->nframes, key);
+    struct prof_bucket *nb = prof_bucket_resized(b, key);
     if (nb != NULL) {
       uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
       b->free_count++;

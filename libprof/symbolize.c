@@ -31,6 +31,15 @@
  * dlpi_subs of dl_iterate_phdr) moved since the last reading, so a dump
  * full of unknown addresses re-reads at most once per dlopen. When objects
  * went away, addresses may have been reused: the cache is emptied then.
+ * A miss is not enough to see an unload: an address cached while one
+ * library was loaded may hit the cache when another sits there, so a dump
+ * also asks first (prof_symbolizer_sync).
+ *
+ * Objects unloaded since their stacks were sampled are not in the process
+ * any more, and their addresses may hold other code: a second symbolizer,
+ * over files only (prof_symbolizer_new_files), reads each from its file,
+ * if the file still carries the build ID the object had in memory, placed
+ * at an address range of its own that the dump translates to (profile.c).
  *
  * C++ names are demangled with __cxa_demangle, found through a weak reference
  * (set when the program links libstdc++) or, failing that, in the global
@@ -567,6 +576,7 @@ struct prof_symbolizer {
   int have_counts;               /* the loader gives dlpi_adds/dlpi_subs */
   unsigned long long adds, subs; /* their values at the last reading */
   int rereported_blind;          /* without counters: re-read once only */
+  int files_only;                /* prof_symbolizer_new_files: never the process */
 };
 
 struct loader_counts {
@@ -664,6 +674,7 @@ static int report_objects(struct prof_symbolizer *s) {
 /* After a miss: re-reads the objects if the loader's list changed since the
  * last reading. Returns 1 if it re-read. */
 static int maybe_rereport(struct prof_symbolizer *s) {
+  if (s->files_only) return 0;
   struct loader_counts c = {0, 0, 0};
   loader_enter();
   dl_iterate_phdr(read_counts, &c);
@@ -679,10 +690,11 @@ static int maybe_rereport(struct prof_symbolizer *s) {
   return 1;
 }
 
-struct prof_symbolizer *prof_symbolizer_new(void) {
+static struct prof_symbolizer *symbolizer_begin(int files_only) {
   struct prof_symbolizer *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
   elf_version(EV_CURRENT);
+  s->files_only = files_only;
   s->callbacks.find_elf = find_elf;
   s->callbacks.find_debuginfo = find_debuginfo;
   s->dwfl = dwfl_begin(&s->callbacks);
@@ -690,8 +702,77 @@ struct prof_symbolizer *prof_symbolizer_new(void) {
     free(s);
     return NULL;
   }
-  report_objects(s); /* a failure leaves an empty list: every lookup misses */
   return s;
+}
+
+int prof_symbolizer_sync(struct prof_symbolizer *s) {
+  if (s == NULL || s->files_only || !s->have_counts) return 0;
+  struct loader_counts c = {0, 0, 0};
+  loader_enter();
+  dl_iterate_phdr(read_counts, &c);
+  loader_exit();
+  if (!c.known || (c.adds == s->adds && c.subs == s->subs)) return 0;
+  if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
+  report_objects(s);
+  return 1;
+}
+
+struct prof_symbolizer *prof_symbolizer_new(void) {
+  struct prof_symbolizer *s = symbolizer_begin(0);
+  if (s != NULL) report_objects(s); /* a failure leaves an empty list: every lookup misses */
+  return s;
+}
+
+/* ---- files of unloaded objects ----
+ * An object closed since its stacks were sampled is read from its file, but
+ * only if the file carries the build ID the object had in memory: a library
+ * rebuilt or replaced at the same path would otherwise lend its names. The
+ * build ID is checked on the descriptor libdwfl then reads, so a file
+ * swapped between the check and the reading cannot slip in. */
+
+struct prof_symbolizer *prof_symbolizer_new_files(void) {
+  struct prof_symbolizer *s = symbolizer_begin(1);
+  if (s != NULL) s->demangle = find_demangler();
+  return s;
+}
+
+/* Does the ELF file on fd carry build ID `want` (hex)? */
+static int file_has_build_id(int fd, const char *want) {
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (elf == NULL) return 0;
+  const unsigned char *id = NULL;
+  const void *raw = NULL;
+  ssize_t len = dwelf_elf_gnu_build_id(elf, &raw);
+  id = raw;
+  int same = len > 0 && strlen(want) == 2 * (size_t)len;
+  static const char digits[] = "0123456789abcdef";
+  for (ssize_t i = 0; same && i < len; i++)
+    same = want[2 * i] == digits[id[i] >> 4] && want[2 * i + 1] == digits[id[i] & 15];
+  elf_end(elf);
+  return same;
+}
+
+int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const char *build_id,
+                             uintptr_t base) {
+  if (s == NULL || !s->files_only || path == NULL || path[0] != '/' || build_id == NULL ||
+      build_id[0] == '\0')
+    return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !file_has_build_id(fd, build_id)) {
+    close(fd);
+    return -1;
+  }
+  dwfl_report_begin_add(s->dwfl);
+  Dwfl_Module *mod = dwfl_report_elf(s->dwfl, path, path, fd, base, false);
+  dwfl_report_end(s->dwfl, NULL, NULL);
+  if (mod == NULL) {
+    close(fd); /* consumed only on success */
+    return -1;
+  }
+  s->gen++; /* addresses cached as in no object may be in this one */
+  return 0;
 }
 
 static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name,

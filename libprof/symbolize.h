@@ -61,6 +61,20 @@ enum {
  * when libdwfl cannot start. */
 struct prof_symbolizer *prof_symbolizer_new(void);
 
+/* A symbolizer over files only, never the process's objects: for objects
+ * unloaded since they were sampled, whose addresses may now hold other
+ * code. Objects are added with prof_symbolizer_add_file. NULL when out of
+ * memory or when libdwfl cannot start. */
+struct prof_symbolizer *prof_symbolizer_new_files(void);
+
+/* Adds the ELF file at path, as if loaded with its ELF address 0 at base,
+ * if its GNU build ID is build_id (lowercase hex). Returns 0 when it was
+ * added, -1 when the file is missing, unreadable, or of another build (or
+ * build_id is empty: nothing to check it against). Only on a symbolizer
+ * from prof_symbolizer_new_files; the objects added must not overlap. */
+int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const char *build_id,
+                             uintptr_t base);
+
 /* Releases the symbolizer and every string it handed out. NULL is fine. */
 void prof_symbolizer_free(struct prof_symbolizer *s);
 
@@ -71,6 +85,12 @@ void prof_symbolizer_free(struct prof_symbolizer *s);
  * process's objects once if the dynamic loader has loaded or unloaded any
  * since the last reading (dlopen after prof_symbolizer_new). */
 int prof_symbolize(struct prof_symbolizer *s, uintptr_t addr, struct prof_frame_info *out);
+
+/* Re-reads the process's objects if the dynamic loader loaded or unloaded
+ * any since the last reading, emptying the cache when some went away (their
+ * addresses may hold other code now). A dump calls it before its lookups.
+ * Returns 1 if it re-read. Does nothing on a files-only symbolizer. */
+int prof_symbolizer_sync(struct prof_symbolizer *s);
 
 /* Number of addresses in the cache (for tests and statistics). */
 size_t prof_symbolizer_cached(const struct prof_symbolizer *s);

@@ -193,6 +193,49 @@ static void test_dlclose(void **state) {
   prof_symbolizer_free(s);
 }
 
+/* A files-only symbolizer (for unloaded objects): a file is taken only with
+ * the build ID it had in memory, placed where asked, and the process's own
+ * objects are never looked at. */
+static void test_files_only(void **state) {
+  uintptr_t qsort_addr = libc_function("qsort");
+  struct prof_mapping *m = NULL;
+  size_t n = 0;
+  assert_int_equal(prof_mappings_collect(&m, &n), 0);
+  const struct prof_mapping *libc = prof_mapping_find(m, n, qsort_addr);
+  assert_non_null(libc);
+  if (libc->build_id[0] == '\0' || libc->path[0] != '/') {
+    prof_mappings_free(m);
+    skip();
+  }
+  Dl_info di;
+  assert_int_not_equal(dladdr((void *)qsort_addr, &di), 0);
+  uintptr_t bias = fn_addr(di.dli_fbase); /* libc's first segment is at ELF address 0 */
+  const uintptr_t base = (uintptr_t)1 << 40;
+
+  struct prof_symbolizer *s = prof_symbolizer_new_files();
+  assert_non_null(s);
+  struct prof_frame_info fi;
+  assert_int_equal(prof_symbolize(s, qsort_addr + 1, &fi), PROF_SYM_NO_MODULE);
+  char wrong[sizeof libc->build_id];
+  snprintf(wrong, sizeof wrong, "%s", libc->build_id);
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  assert_int_equal(prof_symbolizer_add_file(s, libc->path, wrong, base), -1);
+  assert_int_equal(prof_symbolizer_add_file(s, libc->path, "", base), -1);
+  assert_int_equal(prof_symbolizer_add_file(s, "/nonexistent/libc.so.6", libc->build_id, base), -1);
+  assert_int_equal(prof_symbolize(s, base + (qsort_addr + 1 - bias), &fi), PROF_SYM_NO_MODULE);
+  assert_int_equal(prof_symbolizer_add_file(s, libc->path, libc->build_id, base), 0);
+  assert_int_equal(prof_symbolize(s, base + (qsort_addr + 1 - bias), &fi), PROF_SYM_OK);
+  assert_non_null(strstr(fi.function, "qsort"));
+  assert_int_equal(prof_symbolize(s, qsort_addr + 1, &fi), PROF_SYM_NO_MODULE);
+  /* a process symbolizer takes no files */
+  struct prof_symbolizer *live = prof_symbolizer_new();
+  assert_non_null(live);
+  assert_int_equal(prof_symbolizer_add_file(live, libc->path, libc->build_id, base), -1);
+  prof_symbolizer_free(live);
+  prof_symbolizer_free(s);
+  prof_mappings_free(m);
+}
+
 static void test_libc_function(void **state) {
   struct prof_symbolizer *s = prof_symbolizer_new();
   assert_non_null(s);
@@ -337,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_cxx_demangle_after_dlopen),
       cmocka_unit_test(test_libc_function),
       cmocka_unit_test(test_dlclose),
+      cmocka_unit_test(test_files_only),
       cmocka_unit_test(test_mappings),
       cmocka_unit_test(test_no_module),
       cmocka_unit_test(test_timing),
