@@ -52,8 +52,15 @@ void prof_set_rate(uint64_t rate);
 void alloc_reset_thread_sampler(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
-/* Next distance in bytes for s at the current rate; INT64_MAX when off. */
+/* Next distance in bytes for s at the current rate: exponential with mean
+ * the rate; 0 at rate 1; a recheck distance of 64 MiB when off. */
 int64_t prof_next_sample(struct prof_sampler *s);
+/* log2(x) for a positive normal x, from a table: at most 4.5e-5 below the
+ * true value, exact at powers of two. No libm (sampler.c says why). */
+double prof_fastlog2(double x);
+/* e^x without libm, within a few ulps of libm's exp for x <= 0 (0 below
+ * -746; x above 709 is taken as 709). */
+double prof_exp(double x);
 
 /* ---- the per-thread guard ---------------------------------------------------
  * While a thread is inside the profiler (capturing, recording, dumping), its
