@@ -157,6 +157,15 @@ double prof_fastlog2(double x) {
 #define LN2_LO 0x1.a39ef35793c76p-33
 #define LOG2E 1.4426950408889634
 
+/* 1/n! for n = 0..18: the Taylor coefficients of e^x. 18! < 2^53, so each
+ * is 1 over an exact integer, rounded once. */
+static const double inv_fact[19] = {
+    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+    1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
+    1.0 / 6227020800.0, 1.0 / 87178291200.0, 1.0 / 1307674368000.0,
+    1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
+};
+
 /* 2^k as a double, for a normal result (-1022 <= k <= 1023). */
 static double pow2i(int k) {
   uint64_t bits = (uint64_t)(k + 1023) << 52;
@@ -172,9 +181,10 @@ double prof_exp(double x) {
   /* x = k ln2 + r with |r| <= ln2 / 2, so e^x = 2^k e^r. */
   int k = (int)(x * LOG2E + (x < 0 ? -0.5 : 0.5));
   double r = (x - (double)k * LN2_HI) - (double)k * LN2_LO;
-  /* e^r = 1 + r(1 + r/2(1 + r/3(...))); the first term left out is below 5e-18. */
-  double e = 1.0;
-  for (int n = 13; n >= 1; n--) e = 1.0 + e * r / (double)n;
+  /* e^r = sum of r^n / n! to n = 13 (Horner); the first term left out is
+   * below 5e-18. */
+  double e = inv_fact[13];
+  for (int n = 12; n >= 0; n--) e = e * r + inv_fact[n];
   if (k < -1020) return e * pow2i(k + 60) * 0x1p-60; /* a subnormal result */
   return e * pow2i(k);
 }
@@ -183,9 +193,12 @@ double prof_exp(double x) {
  * every digit (1 - exp(-x) would cancel to nothing near x = 1e-16). */
 static double one_minus_exp_neg(double x) {
   if (x >= 0.5) return 1.0 - prof_exp(-x);
-  /* x(1 - x/2(1 - x/3(...))); the first term left out is below 1e-20 of x. */
-  double q = 1.0;
-  for (int n = 17; n >= 2; n--) q = 1.0 - q * x / (double)n;
+  /* x times the sum of (-x)^k / (k+1)! to k = 17, or to k = 9 when x is
+   * below 1/16, the commonest case (Horner); the first term left out is
+   * below 1e-19 of x. */
+  int top = x < 0.0625 ? 9 : 17;
+  double q = inv_fact[top + 1];
+  for (int k = top - 1; k >= 0; k--) q = q * -x + inv_fact[k + 1];
   return x * q;
 }
 
