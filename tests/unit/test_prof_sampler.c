@@ -252,6 +252,61 @@ static void test_rate_one_counts_exactly(void **state) {
   free(snap);
 }
 
+/* Every entry point that hands out a new block charges the sampler (the
+ * one path, malloc.c "Sampling"): at rate 1 each is one sample, fast and
+ * slow paths alike, and a realloc that moves is one more (and frees the
+ * old sampled block). */
+static void *ep_malloc_small(void) { return alloc_malloc(48); }
+static void *ep_malloc_large(void) { return alloc_malloc(100000); }
+static void *ep_calloc_small(void) { return alloc_calloc(3, 40); }
+static void *ep_calloc_large(void) { return alloc_calloc(1000, 100); }
+static void *ep_memalign(void) { return alloc_memalign(256, 300); }
+static void *ep_memalign_large(void) { return alloc_memalign(65536, 70000); }
+static void *ep_aligned_alloc(void) { return alloc_aligned_alloc(64, 640); }
+static void *ep_valloc(void) { return alloc_valloc(5000); }
+static void *ep_pvalloc(void) { return alloc_pvalloc(5000); }
+static void *ep_posix_memalign(void) {
+  void *p = NULL;
+  assert_int_equal(alloc_posix_memalign(&p, 128, 200), 0);
+  return p;
+}
+
+static void test_every_entry_point_samples(void **state) {
+  (void)state;
+  void *(*const eps[])(void) = {ep_malloc_small, ep_malloc_large, ep_calloc_small,  ep_calloc_large,
+                                ep_memalign,     ep_memalign_large, ep_aligned_alloc, ep_valloc,
+                                ep_pvalloc,      ep_posix_memalign};
+  prof_set_rate(1);
+  struct prof_totals a, b;
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+    prof_get_totals(&a);
+    void *p = eps[i]();
+    assert_non_null(p);
+    prof_get_totals(&b);
+    assert_int_equal(b.samples - a.samples, 1);
+    alloc_free(p);
+    prof_get_totals(&a);
+    assert_int_equal(a.sampled_frees - b.sampled_frees, 1);
+  }
+  /* realloc to a larger class moves: the new block is a sample, the old
+   * one's free is accounted. */
+  void *p = alloc_malloc(100);
+  prof_get_totals(&a);
+  void *q = alloc_realloc(p, 5000);
+  assert_non_null(q);
+  assert_ptr_not_equal(q, p);
+  prof_get_totals(&b);
+  assert_int_equal(b.samples - a.samples, 1);
+  assert_int_equal(b.sampled_frees - a.sampled_frees, 1);
+  alloc_free(q);
+  prof_set_rate(0);
+  /* Off, nothing is sampled. */
+  prof_get_totals(&a);
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) alloc_free(eps[i]());
+  prof_get_totals(&b);
+  assert_int_equal(b.samples, a.samples);
+}
+
 static void test_guard_blocks_nested_samples(void **state) {
   (void)state;
   struct prof_totals a, b;
@@ -276,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_scale),
       cmocka_unit_test(test_scale_matches_libm),
       cmocka_unit_test(test_rate_one_counts_exactly),
+      cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
