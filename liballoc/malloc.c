@@ -276,33 +276,69 @@ static void *large_alloc(size_t size, size_t align, int zero) {
 }
 
 /* ---- Sampling ------------------------------------------------------------
- * The profiler's whole cost on the fast path: one subtraction and one
- * branch (libprof/prof.h). */
+ * The heap profiler's one sampling path (the design: libprof/prof.h; the
+ * distances: libprof/sampler.c).
+ *
+ * Who charges the sampler: every entry point that hands out a new block,
+ * after it has the block, with the bytes asked for: malloc (and so new,
+ * realloc when it moves, memalign for align <= 16, the compat entry
+ * points), calloc, memalign and its family (posix_memalign, aligned_alloc,
+ * valloc, pvalloc), on fast and slow paths alike. A realloc that keeps its
+ * block charges only the bytes the block grew by (realloc_in_place).
+ * free() never charges; a sampled object's free is found by its span's flag
+ * (free_slow, free_small_flagged).
+ *
+ * Whose sampler: the calling thread's cache's (struct prof_sampler in the
+ * mcache). A thread without a cache (exiting, or refused one) charges the
+ * global cache's under global_cache_lock, and releases the lock before
+ * recording.
+ *
+ * The charge is sample_charge: subtract, and branch when the count falls
+ * below zero. That is the profiler's whole cost on an allocation that is
+ * not sampled, profiling on or off (off, the count is set 64 MiB ahead and
+ * the rate looked at again when it runs out).
+ *
+ * A sample: sample_take draws the thread's next distance first (so the
+ * profiler's own allocations while recording count down from it), then
+ * tail-calls prof_record_sample (libprof/sampled.c), which captures the
+ * stack right there, charges the bucket of (stack, block size), enters p
+ * in the sampled-object table and flags its span. From malloc and calloc
+ * (and memalign) every step is a tail call, so the unwinder starts in
+ * prof_record_sample with the entry point's caller next: it walks no other
+ * allocator frame (each costs about as much as one of the program's).
+ * Recording takes the profiler's lock only after the stack is captured,
+ * and never with an allocator lock held. */
 
-static inline void *maybe_sample(struct mcache *c, void *p, size_t size) {
-  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)size) < 0)) prof_sample_alloc(&c->sampler, p, size);
+/* p of size bytes made its thread's count go below zero: draw the next
+ * distance and record p. */
+static __attribute__((noinline)) void *sample_take(struct prof_sampler *sm, void *p, size_t size) {
+  sm->bytes_until_sample = prof_next_sample(sm);
+  return prof_record_sample(p, size);
+}
+
+/* Charges c's sampler with charge bytes for p, of size bytes; returns p. */
+static inline __attribute__((always_inline)) void *sample_charge(struct mcache *c, void *p, size_t charge,
+                                                                 size_t size) {
+  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)charge) < 0)) return sample_take(&c->sampler, p, size);
   return p;
+}
+
+/* The same off the fast paths, where the thread may have no cache. */
+static void *sample_charge_any(void *p, size_t charge, size_t size) {
+  struct mcache *c = tls_cache;
+  if (likely(c != NULL)) return sample_charge(c, p, charge, size);
+  struct prof_sampler *sm = &global_cache->sampler;
+  lock_acquire(&global_cache_lock);
+  int due = (sm->bytes_until_sample -= (int64_t)charge) < 0;
+  if (due) sm->bytes_until_sample = prof_next_sample(sm);
+  lock_release(&global_cache_lock);
+  return due ? prof_record_sample(p, size) : p;
 }
 
 void alloc_reset_thread_sampler(void) {
   struct mcache *c = tls_cache;
   if (c != NULL) c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
 }
-
-/* Sampling on the slow paths, where the thread may have no cache: charges
- * the sampler with charge bytes and, if that takes a sample, records p as an
- * object of size bytes. */
-static void maybe_sample_any_as(void *p, size_t charge, size_t size) {
-  struct mcache *c = tls_cache;
-  struct prof_sampler *sm = c != NULL ? &c->sampler : &global_cache->sampler;
-  if (c == NULL) lock_acquire(&global_cache_lock);
-  int take = (sm->bytes_until_sample -= (int64_t)charge) < 0;
-  if (take) sm->bytes_until_sample = prof_next_sample(sm);
-  if (c == NULL) lock_release(&global_cache_lock);
-  if (take) prof_record_sample(p, size);
-}
-
-static void maybe_sample_any(void *p, size_t size) { maybe_sample_any_as(p, size, size); }
 
 /* ---- Entry points -------------------------------------------------------- */
 
@@ -319,8 +355,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
     errno = ENOMEM;
     return NULL;
   }
-  maybe_sample_any(p, size);
-  return p;
+  return sample_charge_any(p, size, size);
 }
 
 /* malloc's paths off the fast one, each reached by a tail call so that the
@@ -331,18 +366,7 @@ static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned 
     errno = ENOMEM;
     return NULL;
   }
-  return maybe_sample(c, p, size);
-}
-
-static __attribute__((noinline)) void *malloc_sample(struct mcache *c, void *p, size_t size) {
-  if (prof_sampling_enter()) {
-    uintptr_t frames[PROF_MAX_FRAMES];
-    int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
-    prof_record_frames(p, size, frames, n);
-    prof_guard_exit();
-  }
-  c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
-  return p;
+  return sample_charge(c, p, size, size);
 }
 
 void *alloc_malloc(size_t size) {
@@ -352,8 +376,7 @@ void *alloc_malloc(size_t size) {
   int dirty;
   void *p = cache_take(&c->cls[k], k, &dirty);
   if (unlikely(p == NULL)) return malloc_refill(c, k, size);
-  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)size) < 0)) return malloc_sample(c, p, size);
-  return p;
+  return sample_charge(c, p, size, size);
 }
 
 void *alloc_calloc(size_t n, size_t size) {
@@ -365,7 +388,7 @@ void *alloc_calloc(size_t n, size_t size) {
   struct mcache *c = tls_cache;
   if (likely(c != NULL && total <= SIZECLASS_MAX_SMALL)) {
     void *p = small_alloc(c, size_to_class(total), 1);
-    if (likely(p != NULL)) return maybe_sample(c, p, total);
+    if (likely(p != NULL)) return sample_charge(c, p, total, total);
     errno = ENOMEM;
     return NULL;
   }
@@ -447,7 +470,7 @@ static void *realloc_in_place(struct mspan *s, void *p, size_t size, size_t old_
   size_t now = usable_size_of(s);
   if (now == old_usable) return p;
   if (unlikely(s->sampled) && prof_maybe_sampled(s, p) && prof_sampled_resize(s, p, size)) return p;
-  if (now > old_usable) maybe_sample_any_as(p, now - old_usable, size);
+  if (now > old_usable) return sample_charge_any(p, now - old_usable, size);
   return p;
 }
 
@@ -511,8 +534,7 @@ void *alloc_memalign(size_t align, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  maybe_sample_any(p, size);
-  return p;
+  return sample_charge_any(p, size, size);
 }
 
 int alloc_posix_memalign(void **out, size_t align, size_t size) {

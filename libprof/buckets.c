@@ -263,8 +263,3 @@ void prof_fork_parent(void) {
   prof_stack_fork_release();
   lock_release(&prof_hot.lock);
 }
-
-void prof_fork_child(void) {
-  prof_stack_fork_release();
-  lock_release(&prof_hot.lock);
-}

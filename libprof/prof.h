@@ -6,11 +6,12 @@
  * dumping side (profile.c, symbolize.c, triggers.c, ...) runs later on a
  * thread with sampling disabled and may allocate.
  *
- * How a sample happens: each thread cache counts down bytes_until_sample;
- * an allocation that takes it below zero is sampled (its stack walked with
- * unwind rules cached for the whole process, stack.c; its bucket of
- * (stack, size) charged) and a new distance is drawn from an exponential
- * distribution whose mean is the rate. The object is entered in the
+ * How a sample happens (one path, liballoc/malloc.c "Sampling"): each
+ * thread cache counts down bytes_until_sample; an allocation that takes it
+ * below zero draws the next distance from an exponential distribution whose
+ * mean is the rate (sampler.c) and is recorded (sampled.c): its stack
+ * walked with unwind rules cached for the whole process (stack.c), its
+ * bucket of (stack, size) charged (buckets.c). The object is entered in the
  * sampled-object table and its span flagged, so the free of a sampled
  * object can be charged to the same bucket while an unsampled free pays
  * only the test of that flag.
@@ -62,8 +63,15 @@ void prof_set_rate(uint64_t rate);
 void alloc_reset_thread_sampler(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
-/* Next distance in bytes for s at the current rate; INT64_MAX when off. */
+/* Next distance in bytes for s at the current rate: exponential with mean
+ * the rate; 0 at rate 1; a recheck distance of 64 MiB when off. */
 int64_t prof_next_sample(struct prof_sampler *s);
+/* log2(x) for a positive normal x, from a table: at most 4.5e-5 below the
+ * true value, exact at powers of two. No libm (sampler.c says why). */
+double prof_fastlog2(double x);
+/* e^x without libm, within a few ulps of libm's exp for x <= 0 (0 below
+ * -746; x above 709 is taken as 709). */
+double prof_exp(double x);
 
 /* ---- the per-thread guard ---------------------------------------------------
  * While a thread is inside the profiler (capturing, recording, dumping), its
@@ -73,19 +81,14 @@ void prof_guard_exit(void);
 
 /* ---- Hooks called by the allocator (malloc.c) ----------------------------- */
 
-/* Allocation p of size bytes made the thread's counter go negative: sample
- * it if profiling is on, and draw the next distance. */
-void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size);
-/* Records p as sampled (no redraw): for callers that drew under a lock. */
-void prof_record_sample(void *p, size_t size);
-/* The same in two steps, for the allocation fast path's sampling call, so
- * that the stack is captured right there and the unwinder does not walk
- * the profiler's own frames (each costs about as much as one of the
- * program's): if prof_sampling_enter() (profiling on, and the guard taken),
- * capture with prof_capture_stack, call prof_record_frames, then
- * prof_guard_exit(). */
-int prof_sampling_enter(void);
-void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n);
+/* Records p, just allocated with size bytes, as a sample: captures the
+ * stack here, charges the bucket of (stack, p's block size) and enters p in
+ * the sampled-object table. Does nothing when profiling is off or the
+ * thread is already inside the profiler. Returns p, so that the
+ * allocator's sampling path reaches it by a tail call and the unwinder
+ * walks no frame of the allocator but this one. The caller has drawn the
+ * thread's next distance already. */
+void *prof_record_sample(void *p, size_t size);
 /* p, sampled, was resized in place to size bytes: it moves to the bucket of
  * (its stack, size), without unwinding again. Returns 1 if p was sampled. */
 int prof_sampled_resize(struct mspan *s, void *p, size_t size);
@@ -165,10 +168,10 @@ uint64_t prof_stack_metadata_bytes(void);
 void prof_stack_fork_prepare(void);
 void prof_stack_fork_release(void);
 
-/* Fork support. */
+/* Fork: the profiler's lock, taken before fork and released after it in
+ * both processes (malloc.c's handlers call these). */
 void prof_fork_prepare(void);
 void prof_fork_parent(void);
-void prof_fork_child(void);
 
 ALLOC_HIDDEN_END
 

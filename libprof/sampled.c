@@ -93,19 +93,15 @@ static void call_hook(uint64_t inuse) {
   if (hook != NULL) hook(inuse);
 }
 
-int prof_sampling_enter(void) {
+/* Whether to record a sample now: profiling is on and the thread was not
+ * inside the profiler (it is now, until prof_guard_exit). */
+static int sampling_enter(void) {
   return prof_rate() != 0 && !prof_lock_held_here() && prof_guard_enter();
 }
 
-void prof_record_sample(void *p, size_t size) {
-  if (!prof_sampling_enter()) return;
-  uintptr_t frames[PROF_MAX_FRAMES];
-  int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
-  prof_record_frames(p, size, frames, n);
-  prof_guard_exit();
-}
-
-void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
+/* Charges p's bucket and enters p in the table: the sample's bookkeeping,
+ * under prof_lock, once the stack is known. */
+static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
   uint64_t rate = prof_rate();
   struct mspan *s = span_of((uintptr_t)p);
   uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
@@ -147,9 +143,13 @@ void prof_record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
   if (recorded) call_hook(inuse);
 }
 
-void prof_sample_alloc(struct prof_sampler *sm, void *p, size_t size) {
-  prof_record_sample(p, size);
-  sm->bytes_until_sample = prof_next_sample(sm);
+void *prof_record_sample(void *p, size_t size) {
+  if (!sampling_enter()) return p;
+  uintptr_t frames[PROF_MAX_FRAMES];
+  int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
+  record_frames(p, size, frames, n);
+  prof_guard_exit();
+  return p;
 }
 
 static struct sampled_obj *obj_find(uintptr_t a) {

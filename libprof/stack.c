@@ -89,8 +89,8 @@ static void find_self(void) {
 }
 
 /* Frames of the allocator in a static link (tests only): prof_capture_stack
- * and the sampling call of the entry point (malloc's fast path reaches it by
- * a tail call, so the entry point itself has no frame there). */
+ * and prof_record_sample (malloc's fast path reaches it by tail calls, so
+ * the entry point itself has no frame there). */
 #define STACK_SKIP_STATIC 2
 
 /* Stacks a thread hands to libgcc's unwinder before libunwind's, when the

@@ -1,14 +1,17 @@
 /* Unit tests of the sampling half of the profiler (libprof/sampler.c,
  * buckets.c, sampled.c) through the allocator's internal entry points: the
- * distribution of sampling distances (mean and shape of an exponential),
- * rate 1 and rate 0, Go's unsampling factor, and exact accounting of
- * sampled allocations and frees at rate 1. */
+ * libm-free log2 and exp against libm's, the distribution of sampling
+ * distances (mean, coefficient of variation and shape of an exponential,
+ * from fixed seeds), rate 1 and rate 0, Go's unsampling factor against its
+ * libm formula, and exact accounting of sampled allocations and frees at
+ * rate 1. The tests use libm; the allocator does not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 #include <math.h>
 #include <cmocka.h>
 
@@ -22,6 +25,117 @@ static int setup(void **state) {
   return 0;
 }
 
+/* The tests' own deterministic random numbers (xorshift64). */
+static uint64_t test_rng = 0x243f6a8885a308d3ull;
+static uint64_t next_u64(void) {
+  test_rng ^= test_rng << 13;
+  test_rng ^= test_rng >> 7;
+  test_rng ^= test_rng << 17;
+  return test_rng;
+}
+
+/* A sampler at the current rate with a fixed random state, so that its
+ * distances are the same on every run. */
+static void sampler_fixed(struct prof_sampler *sm, uint64_t seed) {
+  prof_sampler_init(sm);
+  sm->rng = seed | 1;
+  sm->bytes_until_sample = prof_next_sample(sm);
+}
+
+/* fastlog2 interpolates log2 between 65 points of [1, 2]: the chord of a
+ * concave function lies below it, by at most h^2 / (8 ln 2) for a step of
+ * h = 1/64 at 1, 4.40e-5. Bound: 4.5e-5 below log2, never above (but for
+ * the last bits of the addition exponent + fraction). */
+#define FASTLOG2_MAX_ERR 4.5e-5
+
+static void check_fastlog2(double x, double *worst) {
+  double want = log2(x), got = prof_fastlog2(x);
+  double slack = 4 * DBL_EPSILON * fabs(want); /* rounding of the sum */
+  assert_true(got <= want + slack);
+  assert_true(want - got <= FASTLOG2_MAX_ERR + slack);
+  if (want - got > *worst) *worst = want - got;
+}
+
+static void test_fastlog2_matches_log2(void **state) {
+  (void)state;
+  /* The table: at its own points fastlog2 is the entry itself. */
+  for (int i = 0; i <= 64; i++) {
+    double x = 1.0 + i / 64.0;
+    assert_true(fabs(prof_fastlog2(x) - log2(x)) <= DBL_EPSILON);
+  }
+  /* Powers of two are exact. */
+  for (int e = -1022; e <= 1023; e++) assert_true(prof_fastlog2(ldexp(1.0, e)) == (double)e);
+  double worst = 0;
+  /* What the sampler asks: integers in [1, 2^53], spread over every
+   * exponent, and near the top, where the distance is shortest. */
+  for (int i = 0; i < 200000; i++) {
+    uint64_t r = next_u64();
+    check_fastlog2((double)((r >> (11 + r % 53)) + 1), &worst);
+    check_fastlog2((double)((r >> 11) | ((uint64_t)1 << 52)), &worst);
+  }
+  /* Any positive normal double. */
+  for (int i = 0; i < 200000; i++) {
+    uint64_t r = next_u64();
+    double m = 1.0 + (double)(r >> 12) * 0x1p-52;
+    check_fastlog2(ldexp(m, (int)(r % 2045) - 1022), &worst);
+  }
+  /* The bound is near what is reached: the test would see a worse table. */
+  assert_true(worst > 0.9 * 4.40e-5);
+}
+
+/* prof_exp(-x) against libm's exp(-x) over what prof_scale asks, x =
+ * size / rate from 1e-9 to 1e3 (it asks only from 1/2 up; the rest is
+ * checked too): within 4 ulps where the result is a normal double, within
+ * 2 of the smallest subnormal below that, and 0 where libm says 0. */
+static void test_exp_matches_libm(void **state) {
+  (void)state;
+  assert_true(prof_exp(0.0) == 1.0);
+  double worst = 0;
+  for (int i = 0; i <= 120000; i++) {
+    double x = pow(10.0, -9.0 + 12.0 * i / 120000.0); /* 1e-9 .. 1e3 */
+    double want = exp(-x), got = prof_exp(-x);
+    if (want >= DBL_MIN) {
+      double rel = fabs(got - want) / want;
+      assert_true(rel <= 4 * DBL_EPSILON);
+      if (rel > worst) worst = rel;
+    } else {
+      assert_true(fabs(got - want) <= 2 * DBL_TRUE_MIN);
+    }
+  }
+  /* Positive arguments, which nothing asks yet, work too. */
+  for (double x = 0.001; x < 700; x *= 1.01) assert_true(fabs(prof_exp(x) - exp(x)) <= 4 * DBL_EPSILON * exp(x));
+  assert_true(worst > 0); /* the loop compared something */
+}
+
+/* 100,000 distances at each of a few rates, from fixed seeds: mean = rate
+ * and coefficient of variation = 1, as for an exponential. The standard
+ * error of the mean is rate / sqrt(N) (0.32%), that of the CV about
+ * sqrt(1/N)..sqrt(2/N) (under 0.45%); allow 5 of each. */
+static void test_distance_mean_and_cv(void **state) {
+  (void)state;
+  enum { N = 100000 };
+  const uint64_t rates[] = {1024, 65536, 524288, (uint64_t)64 << 20};
+  for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+    prof_set_rate(rates[r]);
+    struct prof_sampler sm;
+    sampler_fixed(&sm, 0x9e3779b97f4a7c15ull * (r + 1));
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < N; i++) {
+      int64_t d = prof_next_sample(&sm);
+      assert_true(d >= 0);
+      assert_true(d <= (int64_t)(37.0 * (double)rates[r])); /* -ln(2^-53) = 36.7 */
+      sum += (double)d;
+      sum2 += (double)d * (double)d;
+    }
+    double mean = sum / N;
+    double sd = sqrt((sum2 - sum * mean) / (N - 1));
+    double rate = (double)rates[r];
+    assert_true(fabs(mean / rate - 1.0) < 5.0 / sqrt((double)N));
+    assert_true(fabs(sd / mean - 1.0) < 5.0 * sqrt(2.0 / N));
+  }
+  prof_set_rate(0);
+}
+
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -33,7 +147,7 @@ static void test_intervals_are_exponential(void **state) {
   const uint64_t rate = 65536;
   prof_set_rate(rate);
   struct prof_sampler sm;
-  prof_sampler_init(&sm);
+  sampler_fixed(&sm, 12345);
   static int64_t d[N];
   double sum = 0;
   for (int i = 0; i < N; i++) {
@@ -81,6 +195,28 @@ static void test_scale(void **state) {
   assert_true(fabs(prof_scale(64, 524288) / (524288.0 / 64) - 1.0) < 0.001);
 }
 
+/* prof_scale against Go's formula 1 / (1 - exp(-size / rate)) computed
+ * with libm, for size / rate from 1e-9 to 1e3: within 1e-3 relative (the
+ * libm formula itself is only good to about 1e-16 / x for a small x), and
+ * within 1e-13 of the exact -1 / expm1(-x). */
+static void test_scale_matches_libm(void **state) {
+  (void)state;
+  const uint64_t rates[] = {2, 4096, 524288, (uint64_t)1 << 40};
+  for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+    double rate = (double)rates[r];
+    for (int i = 0; i <= 12000; i++) {
+      double x = pow(10.0, -9.0 + 12.0 * i / 12000.0);
+      double got = prof_scale(x * rate, rates[r]);
+      double go = 1.0 / (1.0 - exp(-(x * rate) / rate));
+      double exact = -1.0 / expm1(-(x * rate) / rate);
+      assert_true(fabs(got / go - 1.0) < 1e-3);
+      assert_true(fabs(got / exact - 1.0) < 1e-13);
+    }
+  }
+  assert_true(prof_scale(0, 524288) == 1.0);
+  assert_true(prof_scale(100, 0) == 1.0);
+}
+
 static void test_rate_one_counts_exactly(void **state) {
   (void)state;
   struct prof_totals before, mid, after;
@@ -116,6 +252,61 @@ static void test_rate_one_counts_exactly(void **state) {
   free(snap);
 }
 
+/* Every entry point that hands out a new block charges the sampler (the
+ * one path, malloc.c "Sampling"): at rate 1 each is one sample, fast and
+ * slow paths alike, and a realloc that moves is one more (and frees the
+ * old sampled block). */
+static void *ep_malloc_small(void) { return alloc_malloc(48); }
+static void *ep_malloc_large(void) { return alloc_malloc(100000); }
+static void *ep_calloc_small(void) { return alloc_calloc(3, 40); }
+static void *ep_calloc_large(void) { return alloc_calloc(1000, 100); }
+static void *ep_memalign(void) { return alloc_memalign(256, 300); }
+static void *ep_memalign_large(void) { return alloc_memalign(65536, 70000); }
+static void *ep_aligned_alloc(void) { return alloc_aligned_alloc(64, 640); }
+static void *ep_valloc(void) { return alloc_valloc(5000); }
+static void *ep_pvalloc(void) { return alloc_pvalloc(5000); }
+static void *ep_posix_memalign(void) {
+  void *p = NULL;
+  assert_int_equal(alloc_posix_memalign(&p, 128, 200), 0);
+  return p;
+}
+
+static void test_every_entry_point_samples(void **state) {
+  (void)state;
+  void *(*const eps[])(void) = {ep_malloc_small, ep_malloc_large, ep_calloc_small,  ep_calloc_large,
+                                ep_memalign,     ep_memalign_large, ep_aligned_alloc, ep_valloc,
+                                ep_pvalloc,      ep_posix_memalign};
+  prof_set_rate(1);
+  struct prof_totals a, b;
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+    prof_get_totals(&a);
+    void *p = eps[i]();
+    assert_non_null(p);
+    prof_get_totals(&b);
+    assert_int_equal(b.samples - a.samples, 1);
+    alloc_free(p);
+    prof_get_totals(&a);
+    assert_int_equal(a.sampled_frees - b.sampled_frees, 1);
+  }
+  /* realloc to a larger class moves: the new block is a sample, the old
+   * one's free is accounted. */
+  void *p = alloc_malloc(100);
+  prof_get_totals(&a);
+  void *q = alloc_realloc(p, 5000);
+  assert_non_null(q);
+  assert_ptr_not_equal(q, p);
+  prof_get_totals(&b);
+  assert_int_equal(b.samples - a.samples, 1);
+  assert_int_equal(b.sampled_frees - a.sampled_frees, 1);
+  alloc_free(q);
+  prof_set_rate(0);
+  /* Off, nothing is sampled. */
+  prof_get_totals(&a);
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) alloc_free(eps[i]());
+  prof_get_totals(&b);
+  assert_int_equal(b.samples, a.samples);
+}
+
 static void test_guard_blocks_nested_samples(void **state) {
   (void)state;
   struct prof_totals a, b;
@@ -132,10 +323,15 @@ static void test_guard_blocks_nested_samples(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fastlog2_matches_log2),
+      cmocka_unit_test(test_exp_matches_libm),
+      cmocka_unit_test(test_distance_mean_and_cv),
       cmocka_unit_test(test_intervals_are_exponential),
       cmocka_unit_test(test_rate_one_and_zero),
       cmocka_unit_test(test_scale),
+      cmocka_unit_test(test_scale_matches_libm),
       cmocka_unit_test(test_rate_one_counts_exactly),
+      cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
