@@ -24,7 +24,7 @@
 
 const char cmd_flame_help[] =
     "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
-    "                       [--width PX] -o OUT.svg FILE\n"
+    "                       [--width PX] [--focus REGEX] [--hide REGEX] -o OUT.svg FILE\n"
     "\n"
     "Writes an SVG flame graph of FILE: each box a function on a stack, callers\n"
     "below callees, its width proportional to the value (bytes or objects) of all\n"
@@ -44,6 +44,11 @@ const char cmd_flame_help[] =
     "                        else its last one)\n"
     "  -t, --title TEXT      the title (default: \"Flame graph: TYPE\")\n"
     "  -w, --width PX        image width (default 1200)\n"
+    "  --focus REGEX         only the stacks with a frame whose function matches REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames whose function matches REGEX (such as\n"
+    "                        wrappers: 'xmalloc|g_malloc'); their values go to the\n"
+    "                        frame that called them\n"
     "  -h, --help            this text\n";
 
 /* ---- the tree of stacks ---- */
@@ -410,11 +415,13 @@ int cmd_flame(int argc, char **argv) {
       {"sample-index", required_argument, NULL, 'i'},
       {"title", required_argument, NULL, 't'},
       {"width", required_argument, NULL, 'w'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *out = NULL, *base_file = NULL, *index_name = NULL, *title_arg = NULL;
   long width = 1200;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("flame", argc, argv, "o:b:i:t:w:h", longopts)) != -1) {
     switch (c) {
@@ -426,6 +433,10 @@ int cmd_flame(int argc, char **argv) {
         if (cli_parse_count(optarg, &width) != 0 || width < 200 || width > 100000)
           return cli_usage_error("flame", "--width wants pixels from 200 to 100000, not '%s'",
                                  optarg);
+        break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "flame", c, optarg) != 0) return CLI_EXIT_USAGE;
         break;
       case 'h': cli_help("flame", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
@@ -443,11 +454,11 @@ int cmd_flame(int argc, char **argv) {
   tree t = {0};
   int rc = CLI_EXIT_USAGE;
   ssize_t vi, bvi;
-  if (cli_load(file, &p) != 0) goto done;
+  if (cli_load(file, &p) != 0 || cli_filter_apply(&filter, p) != 0) goto done;
   if (!(text = fold(p, file, index_name, &vi))) goto done;
   const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
   if (base_file) {
-    if (cli_load(base_file, &bp) != 0) goto done;
+    if (cli_load(base_file, &bp) != 0 || cli_filter_apply(&filter, bp) != 0) goto done;
     if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
     if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
       cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
@@ -493,6 +504,11 @@ int cmd_flame(int argc, char **argv) {
     snprintf(sub, sizeof sub, "%s: %s total, %s (%s)", file,
              cli_human(a, (double)t.v[0].value, unit, false), type, unit);
   }
+  if (cli_filter_active(&filter)) {
+    char ftext[256];
+    size_t used = strlen(sub);
+    snprintf(sub + used, sizeof sub - used, "; %s", cli_filter_text(&filter, ftext, sizeof ftext));
+  }
   if (t.cut_stacks) {
     size_t used = strlen(sub);
     snprintf(sub + used, sizeof sub - used, "; %zu stack%s cut at %d frames (deepest: %zu)",
@@ -508,6 +524,7 @@ int cmd_flame(int argc, char **argv) {
 oom:
   cli_error("%s: out of memory", out);
 done:
+  cli_filter_free(&filter);
   free(svg);
   tree_free(&t);
   free(text);

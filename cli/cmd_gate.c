@@ -18,7 +18,7 @@
 const char cmd_gate_help[] =
     "usage: allocprof gate --base BASE [--max-growth PCT%] [--max-bytes N]\n"
     "                      [--max-total N] [--sample-index TYPE] [--sigmas K]\n"
-    "                      [--junit FILE] [-n N] NEW\n"
+    "                      [--focus REGEX] [--hide REGEX] [--junit FILE] [-n N] NEW\n"
     "\n"
     "Compares NEW with BASE on one value (default: NEW's default sample type, for\n"
     "heap profiles inuse_space) and fails when it grew past a limit. It reports the\n"
@@ -47,6 +47,11 @@ const char cmd_gate_help[] =
     "  -j, --junit FILE      also write the verdict as JUnit XML (one test case per\n"
     "                        limit)\n"
     "  -n, --count N         functions that grew to list (default 10; 0 = all)\n"
+    "  --focus REGEX         only the stacks with a frame whose function matches REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames whose function matches REGEX (such as\n"
+    "                        wrappers: 'xmalloc|g_malloc'); their values go to the\n"
+    "                        frame that called them\n"
     "  -h, --help            this text\n"
     "\n"
     "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
@@ -91,7 +96,7 @@ static char *period_text(char *buf, double period) {
 static void write_report(FILE *f, const char *base_file, const char *new_file,
                          const profile_pb *base, size_t bi, const profile_pb *new, size_t ni,
                          const cli_funcs *t, double k, limit *lim, size_t nlim, size_t nfuncs,
-                         bool pass) {
+                         bool pass, const char *filter) {
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   char a[32], b[32], c[32], g[96];
   double B = (double)t->total[0], N = (double)t->total[1], growth = N - B;
@@ -99,6 +104,7 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   fprintf(f, "allocprof gate: %s (%s)\n", type, unit);
   fprintf(f, "  base    %10s  %s\n", cli_human(a, B, unit, false), base_file);
   fprintf(f, "  new     %10s  %s\n", cli_human(a, N, unit, false), new_file);
+  if (*filter) fprintf(f, "  filter  %s\n", filter);
   fprintf(f, "  growth  %10s  %s\n", cli_human(a, growth, unit, true),
           growth_text(g, sizeof g, growth, k * sigma, B, unit, k));
   cli_model mb, mn;
@@ -222,6 +228,7 @@ int cmd_gate(int argc, char **argv) {
       {"sigmas", required_argument, NULL, 'k'},
       {"junit", required_argument, NULL, 'j'},
       {"count", required_argument, NULL, 'n'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -230,6 +237,7 @@ int cmd_gate(int argc, char **argv) {
   double max_growth = -1, k = 3;
   int64_t max_bytes = -1, max_total = -1;
   long count = 10;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("gate", argc, argv, "b:g:m:t:i:k:j:n:h", longopts)) != -1) {
     switch (c) {
@@ -264,6 +272,10 @@ int cmd_gate(int argc, char **argv) {
         if (cli_parse_count(optarg, &count) != 0)
           return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
         break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "gate", c, optarg) != 0) return CLI_EXIT_USAGE;
+        break;
       case 'h': cli_help("gate", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
@@ -283,6 +295,7 @@ int cmd_gate(int argc, char **argv) {
   size_t bi, ni;
   if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
   if (cli_check_period(base, base_file) != 0 || cli_check_period(new, new_file) != 0) goto done;
+  if (cli_filter_apply(&filter, base) != 0 || cli_filter_apply(&filter, new) != 0) goto done;
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
     cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
@@ -315,6 +328,7 @@ int cmd_gate(int argc, char **argv) {
     snprintf(l->name, sizeof l->name, "--max-total %s", total_arg);
     judge(l, N, k * sqrt(t.var_total[1]), B, unit, k);
   }
+  char ftext[512];
   bool pass = true;
   for (size_t i = 0; i < nlim; i++) pass = pass && !lim[i].fail;
 
@@ -324,7 +338,7 @@ int cmd_gate(int argc, char **argv) {
     goto done;
   }
   write_report(mem, base_file, new_file, base, (size_t)bi, new, (size_t)ni, &t, k, lim, nlim,
-               (size_t)count, pass);
+               (size_t)count, pass, cli_filter_text(&filter, ftext, sizeof ftext));
   if (fclose(mem) != 0) {
     cli_error("out of memory");
     goto done;
@@ -347,6 +361,7 @@ int cmd_gate(int argc, char **argv) {
   fwrite(report, 1, report_len, stdout);
   rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
 done:
+  cli_filter_free(&filter);
   free(report);
   cli_funcs_free(&t);
   profile_free(base);

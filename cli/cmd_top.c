@@ -7,7 +7,8 @@
 #include "common.h"
 
 const char cmd_top_help[] =
-    "usage: allocprof top [-n N] [--sample-index TYPE] [--json] FILE\n"
+    "usage: allocprof top [-n N] [--sample-index TYPE] [--focus REGEX] [--hide REGEX]\n"
+    "                     [--json] FILE\n"
     "\n"
     "Prints the profile's sample types and totals, then the N functions with the\n"
     "largest flat value (allocated in the function itself: the leaf frame of a\n"
@@ -23,6 +24,11 @@ const char cmd_top_help[] =
     "                        position; default: the profile's default sample type,\n"
     "                        else its last one\n"
     "  --json                one JSON object with the same content, exact values\n"
+    "  --focus REGEX         only the stacks with a frame whose function matches REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames whose function matches REGEX (such as\n"
+    "                        wrappers: 'xmalloc|g_malloc'); their values go to the\n"
+    "                        frame that called them\n"
     "  -h, --help            this text\n";
 
 /* The first n functions of t; sum% (the running total of flat) only in the
@@ -77,12 +83,14 @@ int cmd_top(int argc, char **argv) {
       {"count", required_argument, NULL, 'n'},
       {"sample-index", required_argument, NULL, 'i'},
       {"json", no_argument, NULL, 'j'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   long count = 10;
   const char *index_name = NULL;
   bool json = false;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("top", argc, argv, "n:i:h", longopts)) != -1) {
     switch (c) {
@@ -92,6 +100,10 @@ int cmd_top(int argc, char **argv) {
         break;
       case 'i': index_name = optarg; break;
       case 'j': json = true; break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "top", c, optarg) != 0) return CLI_EXIT_USAGE;
+        break;
       case 'h': cli_help("top", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
@@ -106,7 +118,7 @@ int cmd_top(int argc, char **argv) {
   cli_funcs t = {0};
   int64_t *totals = NULL;
   ssize_t vi = cli_sample_index(p, index_name, file);
-  if (vi < 0) goto done;
+  if (vi < 0 || cli_filter_apply(&filter, p) != 0) goto done;
   if (cli_funcs_add(&t, p, (size_t)vi, 0) != 0) goto done;
   if (!(totals = type_totals(p))) {
     cli_error("out of memory");
@@ -117,7 +129,7 @@ int cmd_top(int argc, char **argv) {
   const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
   const char *ptype = p->period_type ? cli_str(p, p->period_type->type) : "";
   const char *punit = p->period_type ? cli_str(p, p->period_type->unit) : "";
-  char a[32];
+  char a[32], title_buf[512];
 
   if (json) {
     printf("{\n  \"file\": ");
@@ -130,7 +142,13 @@ int cmd_top(int argc, char **argv) {
     cli_json_string(stdout, ptype);
     printf(",\n  \"period_unit\": ");
     cli_json_string(stdout, punit);
-    printf(",\n  \"period\": %lld,\n  \"totals\": [", (long long)p->period);
+    printf(",\n  \"period\": %lld,", (long long)p->period);
+    if (cli_filter_active(&filter)) {
+      printf("\n  \"filter\": ");
+      cli_json_string(stdout, cli_filter_text(&filter, title_buf, sizeof title_buf));
+      printf(",");
+    }
+    printf("\n  \"totals\": [");
     for (size_t k = 0; k < p->n_sample_type; k++) {
       printf("%s\n    {\"type\": ", k ? "," : "");
       cli_json_string(stdout, cli_type_name(p, k));
@@ -161,6 +179,8 @@ int cmd_top(int argc, char **argv) {
       printf("%s %s %s", k ? "," : "", cli_type_name(p, k),
              cli_human(a, (double)totals[k], cli_type_unit(p, k), false));
     printf("\nSamples: %zu; functions: %zu\n", p->n_sample, t.n);
+    if (cli_filter_active(&filter))
+      printf("Filter: %s\n", cli_filter_text(&filter, title_buf, sizeof title_buf));
     char title[160];
     cli_funcs_sort(&t, CLI_SORT_FLAT, 0);
     snprintf(title, sizeof title, "Top %zu functions by flat %s:", n, type);
@@ -172,6 +192,7 @@ int cmd_top(int argc, char **argv) {
   rc = cli_finish_stdout(CLI_EXIT_OK);
 done:
   free(totals);
+  cli_filter_free(&filter);
   cli_funcs_free(&t);
   profile_free(p);
   return rc;
