@@ -29,8 +29,11 @@ const char cmd_gate_help[] =
     "standard error of about sqrt(B*P) per profile, less for objects larger than P.\n"
     "A limit fails only when the growth minus K standard errors of both profiles\n"
     "together still exceeds it: a change within the sampling error passes, with a\n"
-    "note. Profiles written at rate 1 are exact. A heap profile whose period is\n"
-    "not from 1 to 1 GiB is refused (exit 2): its noise would hide any growth.\n"
+    "note, and when the error is too large to decide a limit, the note names the\n"
+    "ALLOCPROF_RATE at which it would not be (from the heap's size: a total T at\n"
+    "rate P has an error of about sqrt(T*P)). Profiles written at rate 1 are\n"
+    "exact. A heap profile whose period is not from 1 to 1 GiB is refused (exit\n"
+    "2): its noise would hide any growth.\n"
     "\n"
     "options:\n"
     "  -b, --base BASE       the reference profile (required)\n"
@@ -63,6 +66,7 @@ typedef struct limit {
   double excess;     /* growth (or total) beyond allowed after the slack */
   bool fail, noisy;  /* noisy: over the limit, but within the sampling error */
   char verdict[320];
+  char advice[320];  /* the rate that would decide it, when the noise cannot */
 } limit;
 
 /* "12.3%" with more digits for small values. */
@@ -117,8 +121,10 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   else
     fprintf(f, "  noise   1σ = %s (sampled every %s in base, %s in new)\n",
             cli_human(a, sigma, unit, false), period_text(b, mb.period), period_text(c, mn.period));
-  for (size_t i = 0; i < nlim; i++)
+  for (size_t i = 0; i < nlim; i++) {
     fprintf(f, "  %-5s   %s: %s\n", lim[i].fail ? "FAIL" : "pass", lim[i].name, lim[i].verdict);
+    if (lim[i].advice[0]) fprintf(f, "  note    %s\n", lim[i].advice);
+  }
   fprintf(f, "%s\n", pass ? "PASS" : "FAIL: regression");
 
   /* Which functions grew: flat growth, largest first (t is sorted by
@@ -191,6 +197,55 @@ static void write_junit(FILE *f, const char *type, const limit *lim, size_t nlim
   fprintf(f, "    <system-out>");
   cli_xml_text(f, report);
   fprintf(f, "</system-out>\n  </testsuite>\n</testsuites>\n");
+}
+
+/* "16k", "2m", "512": a rate as ALLOCPROF_RATE takes it. */
+static char *rate_text(char *buf, int64_t rate) {
+  if (rate >= ((int64_t)1 << 20) && rate % ((int64_t)1 << 20) == 0)
+    snprintf(buf, 32, "%lldm", (long long)(rate >> 20));
+  else if (rate >= 1024 && rate % 1024 == 0)
+    snprintf(buf, 32, "%lldk", (long long)(rate >> 10));
+  else
+    snprintf(buf, 32, "%lld", (long long)rate);
+  return buf;
+}
+
+/* When the sampling error is too large to decide limit l (the value lies
+ * within K standard errors of the limit, either side), names the rate at
+ * which K standard errors would be no larger than the limit itself. The
+ * model for this is the small-object one (common.h): a total T sampled at
+ * period P has variance about T*P, so the growth's is (T_base + T_new)*P
+ * (a ceiling on NEW's total: T_new*P), and K*sqrt(heap*P) <= allowed gives
+ * P <= (allowed/K)^2 / heap, rounded down to a power of two. Objects large
+ * against P have less error than this, so the rate named is a safe one. For
+ * a ceiling on the total the error to resolve is the total's distance from
+ * it rather than the limit. It
+ * is only named when it is below the rate the profiles were taken at
+ * (cur_period): otherwise the growth is merely close to the limit, and a
+ * lower rate would not settle much. Bytes only; a limit of 0 names none
+ * (only rate 1 decides it). */
+static void advise(limit *l, double value, double noise, double heap, double cur_period,
+                   double B, const char *unit, double k) {
+  l->advice[0] = 0;
+  if (noise <= 0 || k <= 0 || l->allowed <= 0 || heap <= 0 || strcmp(unit, "bytes") != 0) return;
+  if (fabs(value - l->allowed) > noise) return; /* decided */
+  /* The error to get under: the limit itself for a growth; for a ceiling
+   * on the total, the distance from the total to it. */
+  double margin = l->total ? fabs(value - l->allowed) : l->allowed;
+  if (margin <= 0) return;
+  double p = (margin / k) * (margin / k) / heap;
+  int64_t rate = 1;
+  while (rate <= CLI_MAX_PERIOD && (double)(rate * 2) <= p) rate *= 2;
+  if ((double)rate >= cur_period) return;
+  char r[32], a[32];
+  if (!l->total && B > 0 && strncmp(l->name, "--max-growth", 12) == 0)
+    snprintf(a, sizeof a, "%g%%", 100 * margin / B);
+  else
+    cli_human(a, margin, unit, false);
+  snprintf(l->advice, sizeof l->advice,
+           "the sampling error is too large to decide %s: at this heap size, "
+           "`ALLOCPROF_RATE=%s` resolves ±%s at %gσ",
+           l->name, rate_text(r, rate), a, k);
 }
 
 /* Decides one limit. growth/total and noise in the value's unit. */
@@ -308,6 +363,10 @@ int cmd_gate(int argc, char **argv) {
 
   double B = (double)t.total[0], N = (double)t.total[1];
   double noise = k * sqrt(t.var_total[0] + t.var_total[1]);
+  cli_model mb, mn;
+  cli_model_init(&mb, base, bi);
+  cli_model_init(&mn, new, ni);
+  double cur_period = mb.period > mn.period ? mb.period : mn.period;
   limit lim[3];
   size_t nlim = 0;
   if (growth_arg || (!bytes_arg && !total_arg)) {
@@ -315,18 +374,21 @@ int cmd_gate(int argc, char **argv) {
     *l = (limit){.allowed = (max_growth > 0 ? max_growth : 0) / 100 * (B > 0 ? B : 0)};
     snprintf(l->name, sizeof l->name, "--max-growth %s", growth_arg ? growth_arg : "0% (default)");
     judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
   }
   if (bytes_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)max_bytes};
     snprintf(l->name, sizeof l->name, "--max-bytes %s", bytes_arg);
     judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
   }
   if (total_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)max_total, .total = true};
     snprintf(l->name, sizeof l->name, "--max-total %s", total_arg);
     judge(l, N, k * sqrt(t.var_total[1]), B, unit, k);
+    advise(l, N, k * sqrt(t.var_total[1]), N, cur_period, B, unit, k);
   }
   char ftext[512];
   bool pass = true;
