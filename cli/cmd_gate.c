@@ -97,12 +97,23 @@ static char *period_text(char *buf, double period) {
   return buf;
 }
 
+/* The model's period, or "allocation to 512 KiB (per sample)" for a merge
+ * of profiles taken at different rates. buf: 80 bytes. */
+static char *model_period_text(char *buf, const cli_model *m) {
+  char a[32], b[32];
+  if (m->pmin == m->pmax)
+    snprintf(buf, 80, "%s", period_text(a, m->pmax));
+  else
+    snprintf(buf, 80, "%s to %s (per sample)", period_text(a, m->pmin), period_text(b, m->pmax));
+  return buf;
+}
+
 static void write_report(FILE *f, const char *base_file, const char *new_file,
                          const profile_pb *base, size_t bi, const profile_pb *new, size_t ni,
                          const cli_funcs *t, double k, limit *lim, size_t nlim, size_t nfuncs,
                          bool pass, const char *filter) {
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
-  char a[32], b[32], c[32], g[96];
+  char a[32], b[80], c[80], g[96];
   double B = (double)t->total[0], N = (double)t->total[1], growth = N - B;
   double sigma = sqrt(t->var_total[0] + t->var_total[1]);
   fprintf(f, "allocprof gate: %s (%s)\n", type, unit);
@@ -116,11 +127,11 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   cli_model_init(&mn, new, ni);
   if (!mb.known || !mn.known)
     fprintf(f, "  noise   no sampling model for %s: compared as exact values\n", type);
-  else if (mb.period == 0 && mn.period == 0)
+  else if (mb.pmax == 0 && mn.pmax == 0)
     fprintf(f, "  noise   none: both profiles record every allocation\n");
   else
     fprintf(f, "  noise   1σ = %s (sampled every %s in base, %s in new)\n",
-            cli_human(a, sigma, unit, false), period_text(b, mb.period), period_text(c, mn.period));
+            cli_human(a, sigma, unit, false), model_period_text(b, &mb), model_period_text(c, &mn));
   for (size_t i = 0; i < nlim; i++) {
     fprintf(f, "  %-5s   %s: %s\n", lim[i].fail ? "FAIL" : "pass", lim[i].name, lim[i].verdict);
     if (lim[i].advice[0]) fprintf(f, "  note    %s\n", lim[i].advice);
@@ -366,7 +377,7 @@ int cmd_gate(int argc, char **argv) {
   cli_model mb, mn;
   cli_model_init(&mb, base, bi);
   cli_model_init(&mn, new, ni);
-  double cur_period = mb.period > mn.period ? mb.period : mn.period;
+  double cur_period = mb.pmax > mn.pmax ? mb.pmax : mn.pmax;
   limit lim[3];
   size_t nlim = 0;
   if (growth_arg || (!bytes_arg && !total_arg)) {

@@ -168,7 +168,14 @@ int cmd_top(int argc, char **argv) {
   } else {
     printf("File: %s\n", file);
     printf("Type: %s (%s)", type, unit);
-    if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
+    cli_model m;
+    cli_model_init(&m, p, (size_t)vi);
+    if (m.pmin != m.pmax)
+      printf("; sampled at different rates, per sample (" CLI_PERIOD_LABEL " labels): from %s",
+             m.pmin > 0 ? cli_human(a, m.pmin, "bytes", false) : "every allocation");
+    if (m.pmin != m.pmax)
+      printf(" to %s", cli_human(a, m.pmax, "bytes", false));
+    else if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
       printf("; every allocation recorded");
     else if (*ptype && !strcmp(punit, "bytes"))
       printf("; sampled every %s allocated on average", cli_human(a, (double)p->period, punit, false));

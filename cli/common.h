@@ -148,9 +148,18 @@ void cli_filter_free(cli_filter *f);
  * inuse_objects, alloc_space with alloc_objects); without a pair, bytes get
  * B*P and counts no error estimate at all. A period of 0 or 1 (every
  * allocation recorded) or a profile that is not a space-sampled heap profile
- * has no sampling error. */
+ * has no sampling error.
+ *
+ * A sample with a numeric label CLI_PERIOD_LABEL was sampled at that period
+ * instead of the profile's: merge writes it on every sample when its inputs
+ * were taken at different rates, so that the error of a merged profile is
+ * each part's own (a rate-1 part exact, a 512 KiB part noisy). */
+#define CLI_PERIOD_LABEL "sampling_period"
+
 typedef struct cli_model {
   double period;   /* P; 0 = exact values */
+  int64_t label_key; /* string index of CLI_PERIOD_LABEL in the profile, or 0 */
+  double pmin, pmax; /* the smallest and largest P of any sample (0 = exact) */
   size_t vi;       /* the value modelled */
   ssize_t pair;    /* its paired value (bytes <-> count), or -1 */
   bool bytes;      /* vi is in bytes (else a count) */
@@ -164,9 +173,9 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
  * hides it. The profiler's rate is far below (default 512 KiB). */
 #define CLI_MAX_PERIOD ((int64_t)1 << 30)
 
-/* For a heap profile (period type space/bytes), checks that its period is a
- * sampling rate the model can use: from 1 (every allocation recorded) to
- * CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
+/* For a heap profile (period type space/bytes), checks that its period and
+ * its samples' CLI_PERIOD_LABEL labels are sampling rates the model can use:
+ * from 1 (every allocation recorded) to CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
  * ("allocprof: FILE: implausible sampling period ...") and returns -1. */
 int cli_check_period(const profile_pb *p, const char *file);
 
