@@ -14,7 +14,9 @@ const char cmd_top_help[] =
     "largest flat value (allocated in the function itself: the leaf frame of a\n"
     "stack) and the N with the largest cumulative value (the function anywhere on\n"
     "the stack, once per stack). Bytes are shown in B/KiB/MiB/GiB, counts with\n"
-    "k/M/G. A snapshot stream (ALLOCPROF_STREAM) gives its last snapshot.\n"
+    "k/M/G. A snapshot stream (ALLOCPROF_STREAM) gives its last snapshot. When\n"
+    "less than 1% of what was allocated is still in use (a program that freed\n"
+    "nearly everything before exit), a note says so and where to look instead.\n"
     "\n"
     "options:\n"
     "  -n, --count N         functions per list (default 10; 0 = all)\n"
@@ -78,6 +80,35 @@ static int64_t *type_totals(const profile_pb *p) {
   return tot;
 }
 
+/* Total of the sample type called name, or -1 when p has none. */
+static int64_t total_named(const profile_pb *p, const int64_t *totals, const char *name) {
+  for (size_t k = 0; k < p->n_sample_type; k++)
+    if (strcmp(cli_type_name(p, k), name) == 0) return totals[k];
+  return -1;
+}
+
+/* When the program freed nearly all it allocated before the profile was
+ * written (in use under 1% of allocated), an in-use view is nearly empty
+ * and says little: the note says so and where to look instead. Written to
+ * buf (empty when there is nothing to say); only for an in-use value. */
+static void freed_note(char *buf, size_t len, const profile_pb *p, const int64_t *totals,
+                       const char *type) {
+  buf[0] = 0;
+  if (strncmp(type, "inuse_", 6) != 0) return;
+  int64_t inuse = total_named(p, totals, "inuse_space");
+  int64_t alloc = total_named(p, totals, "alloc_space");
+  if (inuse < 0 || alloc <= 0 || (double)inuse >= 0.01 * (double)alloc) return;
+  char a[32], b[32], c[32];
+  bool peak = total_named(p, totals, "peak_inuse_space") >= 0;
+  snprintf(buf, len,
+           "in use is %s of allocated (%s of %s): the program freed nearly everything before "
+           "this profile was written. Where it allocated: -i alloc_space. What it held at its "
+           "peak: %sALLOCPROF_PEAK=10%% (a profile at each new high of in-use memory).",
+           cli_percent(a, (double)inuse, (double)alloc), cli_human(b, (double)inuse, "bytes", false),
+           cli_human(c, (double)alloc, "bytes", false),
+           peak ? "-i peak_inuse_space, or run with " : "run with ");
+}
+
 int cmd_top(int argc, char **argv) {
   static const struct option longopts[] = {
       {"count", required_argument, NULL, 'n'},
@@ -129,7 +160,8 @@ int cmd_top(int argc, char **argv) {
   const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
   const char *ptype = p->period_type ? cli_str(p, p->period_type->type) : "";
   const char *punit = p->period_type ? cli_str(p, p->period_type->unit) : "";
-  char a[32], title_buf[512];
+  char a[32], title_buf[512], note[512];
+  freed_note(note, sizeof note, p, totals, type);
 
   if (json) {
     printf("{\n  \"file\": ");
@@ -156,7 +188,13 @@ int cmd_top(int argc, char **argv) {
       cli_json_string(stdout, cli_type_unit(p, k));
       printf(", \"value\": %lld}", (long long)totals[k]);
     }
-    printf("\n  ],\n  \"total\": %lld,\n  \"samples\": %zu,\n  \"functions\": %zu,\n",
+    printf("\n  ],");
+    if (note[0]) {
+      printf("\n  \"note\": ");
+      cli_json_string(stdout, note);
+      printf(",");
+    }
+    printf("\n  \"total\": %lld,\n  \"samples\": %zu,\n  \"functions\": %zu,\n",
            (long long)t.total[0], p->n_sample, t.n);
     cli_funcs_sort(&t, CLI_SORT_FLAT, 0);
     printf("  \"top_flat\": ");
@@ -188,6 +226,7 @@ int cmd_top(int argc, char **argv) {
     printf("\nSamples: %zu; functions: %zu\n", p->n_sample, t.n);
     if (cli_filter_active(&filter))
       printf("Filter: %s\n", cli_filter_text(&filter, title_buf, sizeof title_buf));
+    if (note[0]) printf("Note: %s\n", note);
     char title[160];
     cli_funcs_sort(&t, CLI_SORT_FLAT, 0);
     snprintf(title, sizeof title, "Top %zu functions by flat %s:", n, type);
