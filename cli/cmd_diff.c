@@ -149,7 +149,7 @@ static void print_text(const char *base_file, const char *new_file, const profil
 
 static void print_json(const char *base_file, const char *new_file, const profile_pb *base,
                        const profile_pb *new, const cli_funcs *t, const char *type,
-                       const char *unit, size_t n) {
+                       const char *unit, size_t n, const char *filter) {
   printf("{\n  \"base\": ");
   cli_json_string(stdout, base_file);
   printf(",\n  \"new\": ");
@@ -158,6 +158,10 @@ static void print_json(const char *base_file, const char *new_file, const profil
   cli_json_string(stdout, type);
   printf(",\n  \"unit\": ");
   cli_json_string(stdout, unit);
+  if (*filter) {
+    printf(",\n  \"filter\": ");
+    cli_json_string(stdout, filter);
+  }
   printf(",\n  \"base_total\": %lld,\n  \"new_total\": %lld,\n  \"delta\": %lld,\n  \"totals\": [",
          (long long)t->total[0], (long long)t->total[1],
          (long long)((uint64_t)t->total[1] - (uint64_t)t->total[0]));
@@ -241,7 +245,8 @@ int cmd_diff(int argc, char **argv) {
   char ftext[512];
   size_t n = count >= 0 ? (size_t)count : json ? 0 : 20;
   if (json)
-    print_json(base_file, new_file, base, new, &t, type, unit, n);
+    print_json(base_file, new_file, base, new, &t, type, unit, n,
+               cli_filter_text(&filter, ftext, sizeof ftext));
   else
     print_text(base_file, new_file, base, new, &t, type, unit, n,
                cli_filter_text(&filter, ftext, sizeof ftext));

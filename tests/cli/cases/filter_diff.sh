@@ -9,3 +9,5 @@ echo "=== -o writes the filtered difference"
 allocprof diff --focus '^k$' -o d.pb.gz base.pb.gz grown.pb.gz >/dev/null || exit
 allocprof top -n 2 d.pb.gz | grep -E '^Totals|^Samples'
 allocprof diff --focus '[' base.pb.gz grown.pb.gz; echo "rc=$?"
+echo "=== JSON names the filter"
+allocprof diff --json --focus run --hide '^f$' base.pb.gz grown.pb.gz | grep -E '"(filter|base_total|new_total)"'
