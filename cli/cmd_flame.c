@@ -24,7 +24,8 @@
 
 const char cmd_flame_help[] =
     "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
-    "                       [--width PX] [--focus REGEX] [--hide REGEX] -o OUT.svg FILE\n"
+    "                       [--width PX] [--focus REGEX] [--hide REGEX]\n"
+    "                       -o OUT.svg FILE\n"
     "\n"
     "Writes an SVG flame graph of FILE: each box a function on a stack, callers\n"
     "below callees, its width proportional to the value (bytes or objects) of all\n"
@@ -47,11 +48,11 @@ const char cmd_flame_help[] =
     "                        else its last one)\n"
     "  -t, --title TEXT      the title (default: \"Flame graph: TYPE\")\n"
     "  -w, --width PX        image width (default 1200)\n"
-    "  --focus REGEX         only the stacks with a frame whose function matches REGEX\n"
+    "  --focus REGEX         only the stacks through a function matching REGEX\n"
     "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames whose function matches REGEX (such as\n"
-    "                        wrappers: 'xmalloc|g_malloc'); their values go to the\n"
-    "                        frame that called them\n"
+    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
+    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
+    "                        to their callers\n"
     "  -h, --help            this text\n";
 
 /* ---- the tree of stacks ---- */

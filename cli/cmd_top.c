@@ -26,11 +26,11 @@ const char cmd_top_help[] =
     "                        position; default: the profile's default sample type,\n"
     "                        else its last one\n"
     "  --json                one JSON object with the same content, exact values\n"
-    "  --focus REGEX         only the stacks with a frame whose function matches REGEX\n"
+    "  --focus REGEX         only the stacks through a function matching REGEX\n"
     "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames whose function matches REGEX (such as\n"
-    "                        wrappers: 'xmalloc|g_malloc'); their values go to the\n"
-    "                        frame that called them\n"
+    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
+    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
+    "                        to their callers\n"
     "  -h, --help            this text\n";
 
 /* The first n functions of t; sum% (the running total of flat) only in the
