@@ -28,7 +28,8 @@
  *   r <- r <- r <- main         30 objects of 1000 B      30000 (recursion)
  *                                                    = 10625760
  *
- * wrapped.pb.gz and freed.pb.gz: see wrapped() and freed().
+ * wrapped.pb.gz, freed.pb.gz and label_huge.pb.gz: see wrapped(), freed() and
+ * label_huge().
  *
  * grown.pb.gz: f <- run <- main has 1500 objects (+50000), k <- main is new
  * (20 x 4096 = +81920), the recursion is gone (-30000): +101920 in all,
@@ -179,6 +180,16 @@ static void freed(heap *h) {
   heap_begin(h, 1);
   heap_sample(h, (const int[]){F_F, F_MAIN, -1}, 1600, 1599, 65536, 1);
   heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 16, 16, 65536, 1);
+}
+
+/* label_huge.pb.gz: noisy_base's kind of profile whose sample carries a
+ * sampling_period label of 1 TiB: as implausible as such a period. */
+static void label_huge(heap *h) {
+  heap_begin(h, 524288);
+  uint64_t locs[2] = {h->loc[F_F], h->loc[F_MAIN]};
+  int64_t v[4] = {100, 6400, 100, 6400};
+  profile_label l = {"sampling_period", NULL, (int64_t)1 << 40, "bytes"};
+  if (profile_builder_add_sample(h->b, locs, 2, v, 4, &l, 1) != 0) die("add_sample", "failed");
 }
 
 static void noisy(heap *h, int samples) {
@@ -607,6 +618,9 @@ int main(int argc, char **argv) {
   profile_builder_free(h.b);
   freed(&h);
   heap_write(&h, "freed.pb.gz");
+  profile_builder_free(h.b);
+  label_huge(&h);
+  heap_write(&h, "label_huge.pb.gz");
   profile_builder_free(h.b);
   cpu_profile();
   streams();

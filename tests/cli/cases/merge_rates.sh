@@ -36,3 +36,7 @@ allocprof merge -o m4.pb base.pb.gz grown.pb.gz || exit
 grep -c sampling_period m4.pb
 echo "=== an implausible rate in a label is refused like an implausible period"
 allocprof merge -o m5.pb.gz noisy_base.pb.gz period_huge.pb.gz; echo "rc=$?"
+echo "=== and a sampling_period label of 1 TiB, by gate and by merge"
+allocprof gate --base noisy_base.pb.gz label_huge.pb.gz; echo "rc=$?"
+allocprof merge -o m6.pb.gz label_huge.pb.gz base.pb.gz; echo "rc=$?"
+test -e m6.pb.gz && echo "m6.pb.gz written" || echo "no m6.pb.gz"
