@@ -9,7 +9,8 @@
 #include "profile_builder.h"
 
 const char cmd_diff_help[] =
-    "usage: allocprof diff [--json] [-n N] [--sample-index TYPE] [-o OUT] BASE NEW\n"
+    "usage: allocprof diff [--json] [-n N] [--sample-index TYPE] [--focus REGEX]\n"
+    "                      [--hide REGEX] [-o OUT] BASE NEW\n"
     "\n"
     "Prints the totals of every sample type in BASE and NEW and their change, then\n"
     "the functions whose value changed, largest absolute change of the flat value\n"
@@ -25,6 +26,11 @@ const char cmd_diff_help[] =
     "                        the value to compare (default: NEW's default sample\n"
     "                        type, else its last one); BASE must have it too\n"
     "  --json                one JSON object with the same content, exact values\n"
+    "  --focus REGEX         only the stacks through a function matching REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
+    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
+    "                        to their callers\n"
     "  -h, --help            this text\n";
 
 /* Total of the sample type called type in p; 0 with *found false if none. */
@@ -100,9 +106,10 @@ static char *signed_percent(char *buf, double delta, double base, bool gone) {
 
 static void print_text(const char *base_file, const char *new_file, const profile_pb *base,
                        const profile_pb *new, const cli_funcs *t, const char *type,
-                       const char *unit, size_t n) {
+                       const char *unit, size_t n, const char *filter) {
   char a[32], b[32], c[32], d[32], e[32];
   printf("Base: %s\nNew:  %s\nType: %s (%s)\n", base_file, new_file, type, unit);
+  if (*filter) printf("Filter: %s\n", filter);
   printf("Total: %s -> %s: %s (%s)\n", cli_human(a, (double)t->total[0], unit, false),
          cli_human(b, (double)t->total[1], unit, false),
          cli_human(c, (double)t->total[1] - (double)t->total[0], unit, true),
@@ -142,7 +149,7 @@ static void print_text(const char *base_file, const char *new_file, const profil
 
 static void print_json(const char *base_file, const char *new_file, const profile_pb *base,
                        const profile_pb *new, const cli_funcs *t, const char *type,
-                       const char *unit, size_t n) {
+                       const char *unit, size_t n, const char *filter) {
   printf("{\n  \"base\": ");
   cli_json_string(stdout, base_file);
   printf(",\n  \"new\": ");
@@ -151,6 +158,10 @@ static void print_json(const char *base_file, const char *new_file, const profil
   cli_json_string(stdout, type);
   printf(",\n  \"unit\": ");
   cli_json_string(stdout, unit);
+  if (*filter) {
+    printf(",\n  \"filter\": ");
+    cli_json_string(stdout, filter);
+  }
   printf(",\n  \"base_total\": %lld,\n  \"new_total\": %lld,\n  \"delta\": %lld,\n  \"totals\": [",
          (long long)t->total[0], (long long)t->total[1],
          (long long)((uint64_t)t->total[1] - (uint64_t)t->total[0]));
@@ -190,12 +201,14 @@ int cmd_diff(int argc, char **argv) {
       {"count", required_argument, NULL, 'n'},
       {"sample-index", required_argument, NULL, 'i'},
       {"json", no_argument, NULL, 'j'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *out = NULL, *index_name = NULL;
   long count = -1;
   bool json = false;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("diff", argc, argv, "o:n:i:h", longopts)) != -1) {
     switch (c) {
@@ -206,6 +219,10 @@ int cmd_diff(int argc, char **argv) {
         break;
       case 'i': index_name = optarg; break;
       case 'j': json = true; break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "diff", c, optarg) != 0) return CLI_EXIT_USAGE;
+        break;
       case 'h': cli_help("diff", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
@@ -219,18 +236,23 @@ int cmd_diff(int argc, char **argv) {
   int rc = CLI_EXIT_USAGE;
   size_t bi, ni;
   if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
+  if (cli_filter_apply(&filter, base) != 0 || cli_filter_apply(&filter, new) != 0) goto done;
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   if (cli_funcs_add(&t, base, (size_t)bi, 0) != 0 || cli_funcs_add(&t, new, (size_t)ni, 1) != 0)
     goto done;
   cli_funcs_sort(&t, CLI_SORT_FLAT_DELTA, 0);
   if (out && write_difference(out, base_file, base, new_file, new) != 0) goto done;
+  char ftext[512];
   size_t n = count >= 0 ? (size_t)count : json ? 0 : 20;
   if (json)
-    print_json(base_file, new_file, base, new, &t, type, unit, n);
+    print_json(base_file, new_file, base, new, &t, type, unit, n,
+               cli_filter_text(&filter, ftext, sizeof ftext));
   else
-    print_text(base_file, new_file, base, new, &t, type, unit, n);
+    print_text(base_file, new_file, base, new, &t, type, unit, n,
+               cli_filter_text(&filter, ftext, sizeof ftext));
   rc = cli_finish_stdout(CLI_EXIT_OK);
 done:
+  cli_filter_free(&filter);
   cli_funcs_free(&t);
   profile_free(base);
   profile_free(new);

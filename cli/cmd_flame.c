@@ -24,12 +24,16 @@
 
 const char cmd_flame_help[] =
     "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
-    "                       [--width PX] -o OUT.svg FILE\n"
+    "                       [--width PX] [--focus REGEX] [--hide REGEX]\n"
+    "                       -o OUT.svg FILE\n"
     "\n"
     "Writes an SVG flame graph of FILE: each box a function on a stack, callers\n"
     "below callees, its width proportional to the value (bytes or objects) of all\n"
-    "the samples through it. Hovering a box shows its name, value and share. The\n"
-    "file needs nothing else: open it in a browser.\n"
+    "the samples through it. Hovering a box shows its name, value and share;\n"
+    "clicking one zooms to it (Reset zoom, the bottom box or Escape go back);\n"
+    "Search (or Ctrl-F) highlights the functions matching a regular expression\n"
+    "and shows their share of the total. The file needs nothing else (its script\n"
+    "is inline): open it in a browser. The path written is printed.\n"
     "\n"
     "With --base, a differential flame graph: widths are FILE's values, colours the\n"
     "change from BASE: red grew, blue shrank, the deeper the larger the change\n"
@@ -44,6 +48,11 @@ const char cmd_flame_help[] =
     "                        else its last one)\n"
     "  -t, --title TEXT      the title (default: \"Flame graph: TYPE\")\n"
     "  -w, --width PX        image width (default 1200)\n"
+    "  --focus REGEX         only the stacks through a function matching REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
+    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
+    "                        to their callers\n"
     "  -h, --help            this text\n";
 
 /* ---- the tree of stacks ---- */
@@ -348,6 +357,132 @@ static int tree_sort_children(tree *t) {
   return 0;
 }
 
+/* The script that makes the SVG interactive, as flamegraph.pl's do: click a
+ * box to zoom to it, "Reset zoom" (or the bottom box, or Escape) to go
+ * back, "Search" (or Ctrl-F) to highlight the functions matching a regular
+ * expression with their share of the total. Inline, nothing fetched: the
+ * file stays self-contained. It reads the layout back from the boxes'
+ * rects and titles (first line: the name), so the SVG without the script
+ * is the same picture. write_svg defines LEFT, WIDTH, ROOT_Y, CHAR_W and
+ * TEXT_DY before it. */
+static const char flame_js[] =
+    "(function () {\n"
+    "  \"use strict\";\n"
+    "  var NS = \"http://www.w3.org/2000/svg\";\n"
+    "  var boxes = [], zoomed = null, searching = null;\n"
+    "  var resetBtn = document.getElementById(\"reset\");\n"
+    "  var searchBtn = document.getElementById(\"search\");\n"
+    "  var matched = document.getElementById(\"matched\");\n"
+    "\n"
+    "  /* The label of a box w pixels wide: the name, cut with \"..\" to fit. */\n"
+    "  function label(b, x, w) {\n"
+    "    var fit = w > 8 ? Math.floor((w - 6) / CHAR_W) : 0;\n"
+    "    b.t.setAttribute(\"x\", (x + 3).toFixed(2));\n"
+    "    if (fit < 3) b.t.textContent = \"\";\n"
+    "    else if (b.name.length <= fit) b.t.textContent = b.name;\n"
+    "    else b.t.textContent = b.name.substring(0, fit - 2) + \"..\";\n"
+    "  }\n"
+    "\n"
+    "  function place(b, x, w, shown, faded) {\n"
+    "    b.g.style.display = shown ? \"\" : \"none\";\n"
+    "    if (!shown) return;\n"
+    "    b.r.setAttribute(\"x\", x.toFixed(2));\n"
+    "    b.r.setAttribute(\"width\", w.toFixed(2));\n"
+    "    b.g.style.opacity = faded ? \"0.55\" : \"\";\n"
+    "    label(b, x, w);\n"
+    "  }\n"
+    "\n"
+    "  /* Zoom to box z: it and everything above it within its span fill the\n"
+    "   * width; its callers (below it) stay, full width and faded; the rest\n"
+    "   * goes. The bottom box (\"all\") goes back to the whole graph. */\n"
+    "  function zoom(z) {\n"
+    "    if (z.y === ROOT_Y) { reset(); return; }\n"
+    "    var scale = WIDTH / z.w, eps = 1e-3;\n"
+    "    for (var i = 0; i < boxes.length; i++) {\n"
+    "      var b = boxes[i];\n"
+    "      if (b.y > z.y && b.x <= z.x + eps && b.x + b.w >= z.x + z.w - eps)\n"
+    "        place(b, LEFT, WIDTH, true, true);\n"
+    "      else if (b.y <= z.y && b.x >= z.x - eps && b.x + b.w <= z.x + z.w + eps)\n"
+    "        place(b, LEFT + (b.x - z.x) * scale, b.w * scale, true, false);\n"
+    "      else\n"
+    "        place(b, 0, 0, false, false);\n"
+    "    }\n"
+    "    zoomed = z;\n"
+    "    resetBtn.style.display = \"\";\n"
+    "  }\n"
+    "\n"
+    "  function reset() {\n"
+    "    for (var i = 0; i < boxes.length; i++) place(boxes[i], boxes[i].x, boxes[i].w, true, false);\n"
+    "    zoomed = null;\n"
+    "    resetBtn.style.display = \"none\";\n"
+    "  }\n"
+    "\n"
+    "  /* Highlights the boxes whose function matches re and shows their share\n"
+    "   * of the whole: the union of their spans, so nested matches count once. */\n"
+    "  function search(re) {\n"
+    "    var rx;\n"
+    "    try { rx = new RegExp(re); } catch (e) { matched.textContent = \"bad expression: \" + re; return; }\n"
+    "    var spans = [];\n"
+    "    for (var i = 0; i < boxes.length; i++) {\n"
+    "      var b = boxes[i], hit = rx.test(b.name);\n"
+    "      b.r.setAttribute(\"fill\", hit ? \"rgb(230,0,230)\" : b.fill);\n"
+    "      if (hit) spans.push([b.x, b.x + b.w]);\n"
+    "    }\n"
+    "    spans.sort(function (a, c) { return a[0] - c[0]; });\n"
+    "    var total = 0, end = -Infinity;\n"
+    "    for (var k = 0; k < spans.length; k++) {\n"
+    "      var lo = Math.max(spans[k][0], end);\n"
+    "      if (spans[k][1] > lo) total += spans[k][1] - lo;\n"
+    "      if (spans[k][1] > end) end = spans[k][1];\n"
+    "    }\n"
+    "    searching = re;\n"
+    "    searchBtn.textContent = \"Clear search\";\n"
+    "    matched.textContent = \"Matched: \" + (100 * total / WIDTH).toFixed(1) + \"% (\" + re + \")\";\n"
+    "  }\n"
+    "\n"
+    "  function clearSearch() {\n"
+    "    for (var i = 0; i < boxes.length; i++) boxes[i].r.setAttribute(\"fill\", boxes[i].fill);\n"
+    "    searching = null;\n"
+    "    searchBtn.textContent = \"Search\";\n"
+    "    matched.textContent = \"\";\n"
+    "  }\n"
+    "\n"
+    "  function askSearch() {\n"
+    "    var re = window.prompt(\"Highlight functions matching (regular expression):\", searching || \"\");\n"
+    "    if (re) search(re); else if (re !== null) clearSearch();\n"
+    "  }\n"
+    "\n"
+    "  var gs = document.getElementsByTagName(\"g\");\n"
+    "  for (var i = 0; i < gs.length; i++) {\n"
+    "    var g = gs[i];\n"
+    "    if (!/(^| )f( |$)/.test(g.getAttribute(\"class\") || \"\")) continue;\n"
+    "    var r = g.getElementsByTagName(\"rect\")[0], title = g.getElementsByTagName(\"title\")[0];\n"
+    "    var t = g.getElementsByTagName(\"text\")[0];\n"
+    "    if (!t) {\n"
+    "      t = document.createElementNS(NS, \"text\");\n"
+    "      t.setAttribute(\"y\", (Number(r.getAttribute(\"y\")) + TEXT_DY).toFixed(1));\n"
+    "      g.appendChild(t);\n"
+    "    }\n"
+    "    var b = {g: g, r: r, t: t, name: title.textContent.split(\"\\n\")[0],\n"
+    "             x: Number(r.getAttribute(\"x\")), w: Number(r.getAttribute(\"width\")),\n"
+    "             y: Number(r.getAttribute(\"y\")), fill: r.getAttribute(\"fill\")};\n"
+    "    boxes.push(b);\n"
+    "    g.addEventListener(\"click\", (function (b) { return function () { zoom(b); }; })(b));\n"
+    "  }\n"
+    "  resetBtn.addEventListener(\"click\", reset);\n"
+    "  searchBtn.addEventListener(\"click\", function () { if (searching) clearSearch(); else askSearch(); });\n"
+    "  document.addEventListener(\"keydown\", function (e) {\n"
+    "    if ((e.ctrlKey || e.metaKey) && (e.key === \"f\" || e.key === \"F\")) { e.preventDefault(); askSearch(); }\n"
+    "    else if (e.key === \"Escape\") { reset(); clearSearch(); }\n"
+    "  });\n"
+    "  /* for tests and the console */\n"
+    "  window.flame = {zoom: function (name) {\n"
+    "    for (var i = 0; i < boxes.length; i++) if (boxes[i].name === name) { zoom(boxes[i]); return true; }\n"
+    "    return false;\n"
+    "  }, reset: reset, search: search, clearSearch: clearSearch};\n"
+    "})();\n"
+    ;
+
 static int write_svg(FILE *f, const tree *t, const char *title, const char *subtitle,
                       const char *unit, bool diff, double image_w) {
   canvas c = {.f = f, .t = t, .unit = unit, .diff = diff, .left = 10, .width = image_w - 20};
@@ -364,6 +499,8 @@ static int write_svg(FILE *f, const tree *t, const char *title, const char *subt
              "text { font-family: monospace; font-size: 11px; fill: #000; }\n"
              "g.f text { pointer-events: none; }\n"
              "g.f:hover rect { stroke: #000; stroke-width: 0.8; }\n"
+             "g.f { cursor: pointer; }\n"
+             ".btn { font-size: 12px; font-family: sans-serif; fill: #0645ad; cursor: pointer; }\n"
              ".title { font-size: 16px; font-family: sans-serif; }\n"
              ".sub { font-size: 12px; font-family: sans-serif; fill: #444; }\n"
              "%s"
@@ -376,6 +513,12 @@ static int write_svg(FILE *f, const tree *t, const char *title, const char *subt
           image_w / 2);
   cli_xml_text(f, subtitle);
   fprintf(f, "</text>\n");
+  fprintf(f, "<text id=\"reset\" class=\"btn\" x=\"10\" y=\"22\" style=\"display:none\">"
+             "Reset zoom</text>\n");
+  fprintf(f, "<text id=\"search\" class=\"btn\" x=\"%.1f\" y=\"22\" text-anchor=\"end\">"
+             "Search</text>\n", image_w - 10);
+  fprintf(f, "<text id=\"matched\" class=\"sub\" x=\"%.1f\" y=\"%.1f\" "
+             "text-anchor=\"end\"></text>\n", image_w - 10, h - 7);
   if (t->v[0].value > 0) {
     if (draw(&c) != 0) return -1;
   } else {
@@ -383,9 +526,14 @@ static int write_svg(FILE *f, const tree *t, const char *title, const char *subt
             image_w / 2, top + 12);
   }
   fprintf(f, "<text class=\"sub\" x=\"10\" y=\"%.1f\">%s</text>\n", h - 7,
-          diff ? "hover a box for its values; width: the new profile; red: grew, blue: shrank"
-               : "hover a box for its name and value; width: share of the total");
-  fprintf(f, "</svg>\n");
+          diff ? "hover a box for its values, click to zoom; width: the new profile; red: grew, "
+                 "blue: shrank"
+               : "hover a box for its name and value, click to zoom; width: share of the total");
+  fprintf(f, "<script type=\"text/ecmascript\"><![CDATA[\n");
+  fprintf(f, "var LEFT = %.2f, WIDTH = %.2f, ROOT_Y = %.1f, CHAR_W = %.1f, TEXT_DY = %.1f;\n",
+          c.left, c.width, c.bottom - FRAME_H, CHAR_W, FRAME_H - 4.5);
+  fputs(flame_js, f);
+  fprintf(f, "]]></script>\n</svg>\n");
   return 0;
 }
 
@@ -410,11 +558,13 @@ int cmd_flame(int argc, char **argv) {
       {"sample-index", required_argument, NULL, 'i'},
       {"title", required_argument, NULL, 't'},
       {"width", required_argument, NULL, 'w'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *out = NULL, *base_file = NULL, *index_name = NULL, *title_arg = NULL;
   long width = 1200;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("flame", argc, argv, "o:b:i:t:w:h", longopts)) != -1) {
     switch (c) {
@@ -426,6 +576,10 @@ int cmd_flame(int argc, char **argv) {
         if (cli_parse_count(optarg, &width) != 0 || width < 200 || width > 100000)
           return cli_usage_error("flame", "--width wants pixels from 200 to 100000, not '%s'",
                                  optarg);
+        break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "flame", c, optarg) != 0) return CLI_EXIT_USAGE;
         break;
       case 'h': cli_help("flame", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
@@ -443,11 +597,11 @@ int cmd_flame(int argc, char **argv) {
   tree t = {0};
   int rc = CLI_EXIT_USAGE;
   ssize_t vi, bvi;
-  if (cli_load(file, &p) != 0) goto done;
+  if (cli_load(file, &p) != 0 || cli_filter_apply(&filter, p) != 0) goto done;
   if (!(text = fold(p, file, index_name, &vi))) goto done;
   const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
   if (base_file) {
-    if (cli_load(base_file, &bp) != 0) goto done;
+    if (cli_load(base_file, &bp) != 0 || cli_filter_apply(&filter, bp) != 0) goto done;
     if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
     if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
       cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
@@ -493,6 +647,11 @@ int cmd_flame(int argc, char **argv) {
     snprintf(sub, sizeof sub, "%s: %s total, %s (%s)", file,
              cli_human(a, (double)t.v[0].value, unit, false), type, unit);
   }
+  if (cli_filter_active(&filter)) {
+    char ftext[256];
+    size_t used = strlen(sub);
+    snprintf(sub + used, sizeof sub - used, "; %s", cli_filter_text(&filter, ftext, sizeof ftext));
+  }
   if (t.cut_stacks) {
     size_t used = strlen(sub);
     snprintf(sub + used, sizeof sub - used, "; %zu stack%s cut at %d frames (deepest: %zu)",
@@ -504,10 +663,15 @@ int cmd_flame(int argc, char **argv) {
   if (fclose(mem) != 0 || wrc != 0) goto oom;
   rc = cli_write_text(out, svg, svg_len) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
   svg = NULL; /* cli_write_text frees it */
+  if (rc == CLI_EXIT_OK) {
+    printf("wrote %s\n", out);
+    rc = cli_finish_stdout(rc);
+  }
   goto done;
 oom:
   cli_error("%s: out of memory", out);
 done:
+  cli_filter_free(&filter);
   free(svg);
   tree_free(&t);
   free(text);

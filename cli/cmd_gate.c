@@ -18,7 +18,7 @@
 const char cmd_gate_help[] =
     "usage: allocprof gate --base BASE [--max-growth PCT%] [--max-bytes N]\n"
     "                      [--max-total N] [--sample-index TYPE] [--sigmas K]\n"
-    "                      [--junit FILE] [-n N] NEW\n"
+    "                      [--focus REGEX] [--hide REGEX] [--junit FILE] [-n N] NEW\n"
     "\n"
     "Compares NEW with BASE on one value (default: NEW's default sample type, for\n"
     "heap profiles inuse_space) and fails when it grew past a limit. It reports the\n"
@@ -29,8 +29,11 @@ const char cmd_gate_help[] =
     "standard error of about sqrt(B*P) per profile, less for objects larger than P.\n"
     "A limit fails only when the growth minus K standard errors of both profiles\n"
     "together still exceeds it: a change within the sampling error passes, with a\n"
-    "note. Profiles written at rate 1 are exact. A heap profile whose period is\n"
-    "not from 1 to 1 GiB is refused (exit 2): its noise would hide any growth.\n"
+    "note, and when the error is too large to decide a limit, the note names the\n"
+    "ALLOCPROF_RATE at which it would not be (from the heap's size: a total T at\n"
+    "rate P has an error of about sqrt(T*P)). Profiles written at rate 1 are\n"
+    "exact. A heap profile whose period is not from 1 to 1 GiB is refused (exit\n"
+    "2): its noise would hide any growth.\n"
     "\n"
     "options:\n"
     "  -b, --base BASE       the reference profile (required)\n"
@@ -47,6 +50,11 @@ const char cmd_gate_help[] =
     "  -j, --junit FILE      also write the verdict as JUnit XML (one test case per\n"
     "                        limit)\n"
     "  -n, --count N         functions that grew to list (default 10; 0 = all)\n"
+    "  --focus REGEX         only the stacks through a function matching REGEX\n"
+    "                        (POSIX extended, unanchored)\n"
+    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
+    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
+    "                        to their callers\n"
     "  -h, --help            this text\n"
     "\n"
     "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
@@ -58,6 +66,7 @@ typedef struct limit {
   double excess;     /* growth (or total) beyond allowed after the slack */
   bool fail, noisy;  /* noisy: over the limit, but within the sampling error */
   char verdict[320];
+  char advice[320];  /* the rate that would decide it, when the noise cannot */
 } limit;
 
 /* "12.3%" with more digits for small values. */
@@ -88,17 +97,29 @@ static char *period_text(char *buf, double period) {
   return buf;
 }
 
+/* The model's period, or "allocation to 512 KiB (per sample)" for a merge
+ * of profiles taken at different rates. buf: 80 bytes. */
+static char *model_period_text(char *buf, const cli_model *m) {
+  char a[32], b[32];
+  if (m->pmin == m->pmax)
+    snprintf(buf, 80, "%s", period_text(a, m->pmax));
+  else
+    snprintf(buf, 80, "%s to %s (per sample)", period_text(a, m->pmin), period_text(b, m->pmax));
+  return buf;
+}
+
 static void write_report(FILE *f, const char *base_file, const char *new_file,
                          const profile_pb *base, size_t bi, const profile_pb *new, size_t ni,
                          const cli_funcs *t, double k, limit *lim, size_t nlim, size_t nfuncs,
-                         bool pass) {
+                         bool pass, const char *filter) {
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
-  char a[32], b[32], c[32], g[96];
+  char a[32], b[80], c[80], g[96];
   double B = (double)t->total[0], N = (double)t->total[1], growth = N - B;
   double sigma = sqrt(t->var_total[0] + t->var_total[1]);
   fprintf(f, "allocprof gate: %s (%s)\n", type, unit);
   fprintf(f, "  base    %10s  %s\n", cli_human(a, B, unit, false), base_file);
   fprintf(f, "  new     %10s  %s\n", cli_human(a, N, unit, false), new_file);
+  if (*filter) fprintf(f, "  filter  %s\n", filter);
   fprintf(f, "  growth  %10s  %s\n", cli_human(a, growth, unit, true),
           growth_text(g, sizeof g, growth, k * sigma, B, unit, k));
   cli_model mb, mn;
@@ -106,13 +127,15 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   cli_model_init(&mn, new, ni);
   if (!mb.known || !mn.known)
     fprintf(f, "  noise   no sampling model for %s: compared as exact values\n", type);
-  else if (mb.period == 0 && mn.period == 0)
+  else if (mb.pmax == 0 && mn.pmax == 0)
     fprintf(f, "  noise   none: both profiles record every allocation\n");
   else
     fprintf(f, "  noise   1σ = %s (sampled every %s in base, %s in new)\n",
-            cli_human(a, sigma, unit, false), period_text(b, mb.period), period_text(c, mn.period));
-  for (size_t i = 0; i < nlim; i++)
+            cli_human(a, sigma, unit, false), model_period_text(b, &mb), model_period_text(c, &mn));
+  for (size_t i = 0; i < nlim; i++) {
     fprintf(f, "  %-5s   %s: %s\n", lim[i].fail ? "FAIL" : "pass", lim[i].name, lim[i].verdict);
+    if (lim[i].advice[0]) fprintf(f, "  note    %s\n", lim[i].advice);
+  }
   fprintf(f, "%s\n", pass ? "PASS" : "FAIL: regression");
 
   /* Which functions grew: flat growth, largest first (t is sorted by
@@ -187,6 +210,55 @@ static void write_junit(FILE *f, const char *type, const limit *lim, size_t nlim
   fprintf(f, "</system-out>\n  </testsuite>\n</testsuites>\n");
 }
 
+/* "16k", "2m", "512": a rate as ALLOCPROF_RATE takes it. */
+static char *rate_text(char *buf, int64_t rate) {
+  if (rate >= ((int64_t)1 << 20) && rate % ((int64_t)1 << 20) == 0)
+    snprintf(buf, 32, "%lldm", (long long)(rate >> 20));
+  else if (rate >= 1024 && rate % 1024 == 0)
+    snprintf(buf, 32, "%lldk", (long long)(rate >> 10));
+  else
+    snprintf(buf, 32, "%lld", (long long)rate);
+  return buf;
+}
+
+/* When the sampling error is too large to decide limit l (the value lies
+ * within K standard errors of the limit, either side), names the rate at
+ * which K standard errors would be no larger than the limit itself. The
+ * model for this is the small-object one (common.h): a total T sampled at
+ * period P has variance about T*P, so the growth's is (T_base + T_new)*P
+ * (a ceiling on NEW's total: T_new*P), and K*sqrt(heap*P) <= allowed gives
+ * P <= (allowed/K)^2 / heap, rounded down to a power of two. Objects large
+ * against P have less error than this, so the rate named is a safe one. For
+ * a ceiling on the total the error to resolve is the total's distance from
+ * it rather than the limit. It
+ * is only named when it is below the rate the profiles were taken at
+ * (cur_period): otherwise the growth is merely close to the limit, and a
+ * lower rate would not settle much. Bytes only; a limit of 0 names none
+ * (only rate 1 decides it). */
+static void advise(limit *l, double value, double noise, double heap, double cur_period,
+                   double B, const char *unit, double k) {
+  l->advice[0] = 0;
+  if (noise <= 0 || k <= 0 || l->allowed <= 0 || heap <= 0 || strcmp(unit, "bytes") != 0) return;
+  if (fabs(value - l->allowed) > noise) return; /* decided */
+  /* The error to get under: the limit itself for a growth; for a ceiling
+   * on the total, the distance from the total to it. */
+  double margin = l->total ? fabs(value - l->allowed) : l->allowed;
+  if (margin <= 0) return;
+  double p = (margin / k) * (margin / k) / heap;
+  int64_t rate = 1;
+  while (rate <= CLI_MAX_PERIOD && (double)(rate * 2) <= p) rate *= 2;
+  if ((double)rate >= cur_period) return;
+  char r[32], a[32];
+  if (!l->total && B > 0 && strncmp(l->name, "--max-growth", 12) == 0)
+    snprintf(a, sizeof a, "%g%%", 100 * margin / B);
+  else
+    cli_human(a, margin, unit, false);
+  snprintf(l->advice, sizeof l->advice,
+           "the sampling error is too large to decide %s: at this heap size, "
+           "`ALLOCPROF_RATE=%s` resolves ±%s at %gσ",
+           l->name, rate_text(r, rate), a, k);
+}
+
 /* Decides one limit. growth/total and noise in the value's unit. */
 static void judge(limit *l, double value, double noise, double B, const char *unit, double k) {
   char a[32], b[32], g[96];
@@ -222,6 +294,7 @@ int cmd_gate(int argc, char **argv) {
       {"sigmas", required_argument, NULL, 'k'},
       {"junit", required_argument, NULL, 'j'},
       {"count", required_argument, NULL, 'n'},
+      CLI_FILTER_OPTIONS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -230,6 +303,7 @@ int cmd_gate(int argc, char **argv) {
   double max_growth = -1, k = 3;
   int64_t max_bytes = -1, max_total = -1;
   long count = 10;
+  static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
   while ((c = cli_getopt("gate", argc, argv, "b:g:m:t:i:k:j:n:h", longopts)) != -1) {
     switch (c) {
@@ -264,6 +338,10 @@ int cmd_gate(int argc, char **argv) {
         if (cli_parse_count(optarg, &count) != 0)
           return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
         break;
+      case CLI_OPT_HIDE:
+      case CLI_OPT_FOCUS:
+        if (cli_filter_set(&filter, "gate", c, optarg) != 0) return CLI_EXIT_USAGE;
+        break;
       case 'h': cli_help("gate", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
@@ -283,6 +361,7 @@ int cmd_gate(int argc, char **argv) {
   size_t bi, ni;
   if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
   if (cli_check_period(base, base_file) != 0 || cli_check_period(new, new_file) != 0) goto done;
+  if (cli_filter_apply(&filter, base) != 0 || cli_filter_apply(&filter, new) != 0) goto done;
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
     cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
@@ -295,6 +374,10 @@ int cmd_gate(int argc, char **argv) {
 
   double B = (double)t.total[0], N = (double)t.total[1];
   double noise = k * sqrt(t.var_total[0] + t.var_total[1]);
+  cli_model mb, mn;
+  cli_model_init(&mb, base, bi);
+  cli_model_init(&mn, new, ni);
+  double cur_period = mb.pmax > mn.pmax ? mb.pmax : mn.pmax;
   limit lim[3];
   size_t nlim = 0;
   if (growth_arg || (!bytes_arg && !total_arg)) {
@@ -302,19 +385,23 @@ int cmd_gate(int argc, char **argv) {
     *l = (limit){.allowed = (max_growth > 0 ? max_growth : 0) / 100 * (B > 0 ? B : 0)};
     snprintf(l->name, sizeof l->name, "--max-growth %s", growth_arg ? growth_arg : "0% (default)");
     judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
   }
   if (bytes_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)max_bytes};
     snprintf(l->name, sizeof l->name, "--max-bytes %s", bytes_arg);
     judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
   }
   if (total_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)max_total, .total = true};
     snprintf(l->name, sizeof l->name, "--max-total %s", total_arg);
     judge(l, N, k * sqrt(t.var_total[1]), B, unit, k);
+    advise(l, N, k * sqrt(t.var_total[1]), N, cur_period, B, unit, k);
   }
+  char ftext[512];
   bool pass = true;
   for (size_t i = 0; i < nlim; i++) pass = pass && !lim[i].fail;
 
@@ -324,7 +411,7 @@ int cmd_gate(int argc, char **argv) {
     goto done;
   }
   write_report(mem, base_file, new_file, base, (size_t)bi, new, (size_t)ni, &t, k, lim, nlim,
-               (size_t)count, pass);
+               (size_t)count, pass, cli_filter_text(&filter, ftext, sizeof ftext));
   if (fclose(mem) != 0) {
     cli_error("out of memory");
     goto done;
@@ -347,6 +434,7 @@ int cmd_gate(int argc, char **argv) {
   fwrite(report, 1, report_len, stdout);
   rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
 done:
+  cli_filter_free(&filter);
   free(report);
   cli_funcs_free(&t);
   profile_free(base);

@@ -1,7 +1,20 @@
 /* cmd_merge.c: `allocprof merge`: the sum of several profiles in one file. The
  * profile builder (formats/profile_builder.h) deduplicates strings, mappings,
- * functions and locations and merges samples with equal stacks and labels. */
+ * functions and locations and merges samples with equal stacks and labels.
+ *
+ * Rates. A heap profile's period is the rate it was sampled at, and the
+ * gate's noise model (common.h) reads it. When the inputs were taken at
+ * different rates, one period cannot describe the sum: each sample then gets
+ * its input's period as a numeric label CLI_PERIOD_LABEL ("sampling_period",
+ * bytes), which the model prefers to the profile's (a label already there,
+ * from an earlier merge, is kept). Samples of different rates stay apart.
+ * The profile's own period is the first input's, as before, for readers that
+ * know nothing of the label. Knowing whether the rates differ needs every
+ * input read before the first is added: they are all loaded (within the
+ * command's memory bound, which counts all inputs), then each freed once
+ * added. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmds.h"
 #include "common.h"
@@ -14,11 +27,37 @@ const char cmd_merge_help[] =
     "and labels are added together; mappings, locations, functions and strings are\n"
     "deduplicated. The inputs must have the same sample types; the output takes\n"
     "the period, default sample type and comments of the first and the earliest\n"
-    "time. OUT's ending picks its container (.pb.gz, .pb.zst, .pb, .folded).\n"
+    "time. Heap profiles sampled at different rates keep each sample's rate as a\n"
+    "numeric label sampling_period (bytes), which gate's sampling error uses, so\n"
+    "the merged profile's noise is that of its parts. OUT's ending picks its\n"
+    "container (.pb.gz, .pb.zst, .pb, .folded).\n"
     "\n"
     "options:\n"
     "  -o, --output OUT      the merged profile (required)\n"
     "  -h, --help            this text\n";
+
+static bool is_heap(const profile_pb *p) {
+  return p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
+         strcmp(cli_str(p, p->period_type->unit), "bytes") == 0;
+}
+
+/* Whether the heap profiles among the inputs were sampled at different
+ * rates, or one of them already carries per-sample rates: then every sample
+ * gets its rate as a label. */
+static bool per_sample_rates(profile_pb *const *in, size_t n) {
+  bool have = false;
+  int64_t period = 0;
+  for (size_t i = 0; i < n; i++) {
+    const profile_pb *p = in[i];
+    if (!is_heap(p)) continue;
+    for (size_t k = 1; k < p->n_string_table; k++)
+      if (strcmp(p->string_table[k], CLI_PERIOD_LABEL) == 0) return true;
+    if (have && p->period != period) return true;
+    period = p->period;
+    have = true;
+  }
+  return false;
+}
 
 int cmd_merge(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -46,22 +85,39 @@ int cmd_merge(int argc, char **argv) {
   }
   char err[CLI_ERRLEN];
   int rc = CLI_EXIT_USAGE;
-  for (int i = optind; i < argc; i++) {
-    profile_pb *p = NULL;
-    if (cli_load(argv[i], &p) != 0) goto done;
-    int r = profile_builder_add_profile(b, p, 1, err, sizeof err);
-    profile_free(p);
+  size_t n = (size_t)(argc - optind);
+  profile_pb **in = calloc(n, sizeof *in);
+  if (!in) {
+    cli_error("out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (cli_load(argv[optind + (int)i], &in[i]) != 0) goto done;
+  bool label = per_sample_rates(in, n);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = argv[optind + (int)i];
+    if (label && cli_check_period(in[i], name) != 0) goto done;
+    profile_label l = {.key = CLI_PERIOD_LABEL, .num = in[i]->period, .num_unit = "bytes"};
+    int r = profile_builder_add_profile_labeled(b, in[i], 1, label && is_heap(in[i]) ? &l : NULL,
+                                                err, sizeof err);
+    profile_free(in[i]); /* added: its memory can go */
+    in[i] = NULL;
     if (r != 0) {
-      cli_error("%s: %s", argv[i], err);
+      cli_error("%s: %s", name, err);
       goto done;
     }
   }
+  if (label)
+    profile_builder_add_comment(b, "allocprof merge: inputs sampled at different rates; each "
+                                   "sample's rate is its " CLI_PERIOD_LABEL " label");
   if (profile_builder_write_file(b, out, err, sizeof err) != 0) {
     cli_error("%s", err);
     goto done;
   }
   rc = CLI_EXIT_OK;
 done:
+  for (size_t i = 0; in && i < n; i++) profile_free(in[i]);
+  free(in);
   profile_builder_free(b);
   return rc;
 }

@@ -257,6 +257,21 @@ static size_t type_prefix_len(const char *t) {
   return u ? (size_t)(u - t) : strlen(t);
 }
 
+/* Index of s in p's string table, or 0 when it is not there. */
+static int64_t find_string(const profile_pb *p, const char *s) {
+  for (size_t i = 1; i < p->n_string_table; i++)
+    if (strcmp(p->string_table[i], s) == 0) return (int64_t)i;
+  return 0;
+}
+
+/* The period label of sample s (key: the label's string index), or -1. */
+static int64_t sample_period_label(int64_t key, const Perftools__Profiles__Sample *s) {
+  if (key <= 0) return -1;
+  for (size_t j = 0; j < s->n_label; j++)
+    if (s->label[j]->key == key && !s->label[j]->str) return s->label[j]->num;
+  return -1;
+}
+
 void cli_model_init(cli_model *m, const profile_pb *p, size_t vi) {
   *m = (cli_model){.vi = vi, .pair = -1};
   const char *unit = cli_type_unit(p, vi);
@@ -266,6 +281,17 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi) {
               strcmp(cli_str(p, p->period_type->unit), "bytes") == 0;
   if (!heap || (!m->bytes && !counts)) return; /* not a heap profile: no model */
   m->period = p->period > 1 ? (double)p->period : 0;
+  m->pmin = m->pmax = m->period;
+  if ((m->label_key = find_string(p, CLI_PERIOD_LABEL)) > 0) {
+    bool first = true;
+    for (size_t i = 0; i < p->n_sample; i++) {
+      int64_t l = sample_period_label(m->label_key, p->sample[i]);
+      double ps = l < 0 ? m->period : l > 1 ? (double)l : 0;
+      if (first || ps < m->pmin) m->pmin = ps;
+      if (first || ps > m->pmax) m->pmax = ps;
+      first = false;
+    }
+  }
   const char *t = cli_type_name(p, vi);
   size_t plen = type_prefix_len(t);
   for (size_t i = 0; i < p->n_sample_type; i++) {
@@ -277,13 +303,23 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi) {
       break;
     }
   }
-  m->known = m->period == 0 || m->bytes || m->pair >= 0;
+  m->known = m->pmax == 0 || m->bytes || m->pair >= 0;
 }
 
 int cli_check_period(const profile_pb *p, const char *file) {
   bool heap = p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
               strcmp(cli_str(p, p->period_type->unit), "bytes") == 0;
-  if (!heap || (p->period >= 1 && p->period <= CLI_MAX_PERIOD)) return 0;
+  if (!heap) return 0;
+  int64_t key = find_string(p, CLI_PERIOD_LABEL);
+  for (size_t i = 0; key > 0 && i < p->n_sample; i++) {
+    int64_t l = sample_period_label(key, p->sample[i]);
+    if (l < 0 || (l >= 1 && l <= CLI_MAX_PERIOD)) continue;
+    cli_error("%s: implausible sampling period %lld bytes in sample %zu's " CLI_PERIOD_LABEL
+              " label (a heap profile's period is from 1, every allocation, to 1 GiB)",
+              file, (long long)l, i);
+    return -1;
+  }
+  if (p->period >= 1 && p->period <= CLI_MAX_PERIOD) return 0;
   cli_error("%s: implausible sampling period %lld bytes (a heap profile's period is from 1, "
             "every allocation, to 1 GiB)",
             file, (long long)p->period);
@@ -291,16 +327,20 @@ int cli_check_period(const profile_pb *p, const char *file) {
 }
 
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s) {
-  if (m->period <= 0 || !m->known) return 0;
+  if (!m->known) return 0;
+  double period = m->period;
+  int64_t l = sample_period_label(m->label_key, s);
+  if (l >= 0) period = l > 1 ? (double)l : 0;
+  if (period <= 0) return 0;
   double v = fabs((double)s->value[m->vi]);
   if (v == 0) return 0;
-  if (m->pair < 0) return v * m->period; /* bytes without a count: B*P */
+  if (m->pair < 0) return v * period; /* bytes without a count: B*P */
   double pv = fabs((double)s->value[m->pair]);
   double bytes = m->bytes ? v : pv, count = m->bytes ? pv : v;
-  if (count <= 0 || bytes <= 0) return m->bytes ? v * m->period : 0;
+  if (count <= 0 || bytes <= 0) return m->bytes ? v * period : 0;
   double size = bytes / count;
-  double q = -expm1(-size / m->period); /* 1 - exp(-s/P) */
-  if (q <= 0) return m->bytes ? v * m->period : 0;
+  double q = -expm1(-size / period); /* 1 - exp(-s/P) */
+  if (q <= 0) return m->bytes ? v * period : 0;
   double odds = (1 - q) / q;
   return m->bytes ? count * size * size * odds : count * odds;
 }
@@ -403,6 +443,25 @@ static id_ix *id_table(size_t n, uint64_t (*id_of)(const profile_pb *, size_t),
 static uint64_t loc_id(const profile_pb *p, size_t i) { return p->location[i]->id; }
 static uint64_t fn_id(const profile_pb *p, size_t i) { return p->function[i]->id; }
 
+/* Name of frame j of location l (as folded stacks name it): the function's
+ * name, else its system name, else the location's address in addr. */
+static const char *frame_name(const profile_pb *p, const id_ix *fns,
+                              const Perftools__Profiles__Location *l, size_t j, char addr[24]) {
+  const char *name = "";
+  if (j < l->n_line) {
+    long fi = id_find(fns, p->n_function, l->line[j]->function_id);
+    if (fi >= 0) {
+      name = cli_str(p, p->function[fi]->name);
+      if (!*name) name = cli_str(p, p->function[fi]->system_name);
+    }
+  }
+  if (!*name) {
+    snprintf(addr, 24, "0x%llx", (unsigned long long)l->address);
+    name = addr;
+  }
+  return name;
+}
+
 int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
   int rc = -1;
   cli_model model;
@@ -420,20 +479,8 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     if (!loc_funcs[i]) goto oom;
     loc_nfuncs[i] = n;
     for (size_t j = 0; j < n; j++) {
-      const char *name = "";
       char addr[24];
-      if (l->n_line) {
-        long fi = id_find(fns, p->n_function, l->line[j]->function_id);
-        if (fi >= 0) {
-          name = cli_str(p, p->function[fi]->name);
-          if (!*name) name = cli_str(p, p->function[fi]->system_name);
-        }
-      }
-      if (!*name) {
-        snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)l->address);
-        name = addr;
-      }
-      long f = funcs_intern(t, name);
+      long f = funcs_intern(t, frame_name(p, fns, l, j, addr));
       if (f < 0) goto oom;
       loc_funcs[i][j] = f;
     }
@@ -487,6 +534,115 @@ done:
   free(loc_nfuncs);
   free(locs);
   free(fns);
+  return rc;
+}
+
+/* ---- frame filters ---- */
+
+int cli_filter_set(cli_filter *f, const char *cmd, int opt, const char *re) {
+  bool hide = opt == CLI_OPT_HIDE;
+  regex_t *rx = hide ? &f->hide : &f->focus;
+  bool *has = hide ? &f->has_hide : &f->has_focus;
+  regex_t fresh;
+  int e = regcomp(&fresh, re, REG_EXTENDED | REG_NOSUB);
+  if (e != 0) {
+    char msg[160];
+    regerror(e, &fresh, msg, sizeof msg);
+    cli_usage_error(cmd, "--%s: invalid regular expression '%s': %s", hide ? "hide" : "focus",
+                    re, msg);
+    return -1;
+  }
+  if (*has) regfree(rx);
+  *rx = fresh;
+  *has = true;
+  if (hide)
+    f->hide_src = re;
+  else
+    f->focus_src = re;
+  return 0;
+}
+
+bool cli_filter_active(const cli_filter *f) { return f->has_hide || f->has_focus; }
+
+char *cli_filter_text(const cli_filter *f, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s%s%s%s", f->has_focus ? "--focus " : "",
+           f->has_focus ? f->focus_src : "", f->has_focus && f->has_hide ? " " : "",
+           f->has_hide ? "--hide " : "", f->has_hide ? f->hide_src : "");
+  return buf;
+}
+
+void cli_filter_free(cli_filter *f) {
+  if (f->has_hide) regfree(&f->hide);
+  if (f->has_focus) regfree(&f->focus);
+  *f = (cli_filter){0};
+}
+
+int cli_filter_apply(const cli_filter *f, profile_pb *p) {
+  if (!cli_filter_active(f)) return 0;
+  int rc = -1;
+  id_ix *locs = id_table(p->n_location, loc_id, p);
+  id_ix *fns = id_table(p->n_function, fn_id, p);
+  bool *focused = calloc(p->n_location + 1, sizeof *focused);
+  bool *hidden = calloc(p->n_location + 1, sizeof *hidden);
+  bool *flags = NULL; /* per frame of one location: hidden */
+  size_t nflags = 0;
+  if (!locs || !fns || !focused || !hidden) goto done;
+  /* Per location: whether a frame matches --focus (names before hiding),
+   * then its lines without the hidden ones; a location left with no frame
+   * is hidden as a whole. */
+  for (size_t i = 0; i < p->n_location; i++) {
+    Perftools__Profiles__Location *l = p->location[i];
+    size_t n = l->n_line ? l->n_line : 1, kept = 0;
+    if (n > nflags) {
+      free(flags);
+      nflags = n;
+      if (!(flags = malloc(nflags * sizeof *flags))) goto done;
+    }
+    for (size_t j = 0; j < n; j++) {
+      char addr[24];
+      const char *name = frame_name(p, fns, l, j, addr);
+      if (f->has_focus && !focused[i] && regexec(&f->focus, name, 0, NULL, 0) == 0)
+        focused[i] = true;
+      flags[j] = f->has_hide && regexec(&f->hide, name, 0, NULL, 0) == 0;
+      if (!flags[j]) kept++;
+    }
+    hidden[i] = kept == 0;
+    if (!l->n_line || kept == 0 || kept == n) continue;
+    /* Some frames of an inlined chain hidden: drop their lines. */
+    size_t w = 0;
+    for (size_t j = 0; j < l->n_line; j++) {
+      if (flags[j])
+        perftools__profiles__line__free_unpacked(l->line[j], NULL);
+      else
+        l->line[w++] = l->line[j];
+    }
+    l->n_line = w;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < p->n_sample; i++) {
+    Perftools__Profiles__Sample *s = p->sample[i];
+    bool keep = !f->has_focus;
+    size_t w = 0;
+    for (size_t k = 0; k < s->n_location_id; k++) {
+      long li = id_find(locs, p->n_location, s->location_id[k]);
+      if (li >= 0 && focused[li]) keep = true;
+      if (li < 0 || !hidden[li]) s->location_id[w++] = s->location_id[k];
+    }
+    s->n_location_id = w;
+    if (keep)
+      p->sample[kept++] = s;
+    else
+      perftools__profiles__sample__free_unpacked(s, NULL);
+  }
+  p->n_sample = kept;
+  rc = 0;
+done:
+  if (rc != 0) cli_error("out of memory filtering frames");
+  free(locs);
+  free(fns);
+  free(focused);
+  free(hidden);
+  free(flags);
   return rc;
 }
 

@@ -12,6 +12,7 @@
 #define CLI_COMMON_H
 
 #include <getopt.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +97,45 @@ const char *cli_type_unit(const profile_pb *p, size_t i);
 /* String i of p's table ("" when out of range). */
 const char *cli_str(const profile_pb *p, int64_t i);
 
+/* ---- frame filters (--hide, --focus) ----
+ *
+ * pprof's meanings, on frames named as below (aggregation by function):
+ * --focus RE keeps only the samples with at least one frame whose name
+ * matches RE (matched before anything is hidden); --hide RE removes the
+ * frames whose name matches from every stack, and the sample keeps its
+ * value, which goes to the next frame up (a sample whose frames are all
+ * hidden keeps its value with an empty stack). RE is a POSIX extended
+ * regular expression, unanchored (anchor it with ^ and $). */
+typedef struct cli_filter {
+  bool has_hide, has_focus;
+  regex_t hide, focus;
+  const char *hide_src, *focus_src;
+} cli_filter;
+
+/* The long options of the filters, for a command's option table: they
+ * come back from cli_getopt as CLI_OPT_HIDE and CLI_OPT_FOCUS. */
+enum { CLI_OPT_HIDE = 0x1001, CLI_OPT_FOCUS = 0x1002 };
+#define CLI_FILTER_OPTIONS                                  \
+  {"hide", required_argument, NULL, CLI_OPT_HIDE},          \
+  {"focus", required_argument, NULL, CLI_OPT_FOCUS}
+
+/* Compiles re for option opt (CLI_OPT_HIDE or CLI_OPT_FOCUS); a second one
+ * of the same option replaces the first. An invalid expression prints one
+ * usage line and returns -1. */
+int cli_filter_set(cli_filter *f, const char *cmd, int opt, const char *re);
+
+/* Whether any filter is set. */
+bool cli_filter_active(const cli_filter *f);
+
+/* Applies f to p in place: drops the samples --focus leaves out and the
+ * frames --hide removes. Returns 0, or -1 after printing (out of memory). */
+int cli_filter_apply(const cli_filter *f, profile_pb *p);
+
+/* "--focus RE --hide RE" as given, for reports ("" when none). Returns buf. */
+char *cli_filter_text(const cli_filter *f, char *buf, size_t len);
+
+void cli_filter_free(cli_filter *f);
+
 /* ---- the sampling-error model ----
  *
  * A heap profile sampled with period P (mean bytes between samples) records
@@ -108,9 +148,18 @@ const char *cli_str(const profile_pb *p, int64_t i);
  * inuse_objects, alloc_space with alloc_objects); without a pair, bytes get
  * B*P and counts no error estimate at all. A period of 0 or 1 (every
  * allocation recorded) or a profile that is not a space-sampled heap profile
- * has no sampling error. */
+ * has no sampling error.
+ *
+ * A sample with a numeric label CLI_PERIOD_LABEL was sampled at that period
+ * instead of the profile's: merge writes it on every sample when its inputs
+ * were taken at different rates, so that the error of a merged profile is
+ * each part's own (a rate-1 part exact, a 512 KiB part noisy). */
+#define CLI_PERIOD_LABEL "sampling_period"
+
 typedef struct cli_model {
   double period;   /* P; 0 = exact values */
+  int64_t label_key; /* string index of CLI_PERIOD_LABEL in the profile, or 0 */
+  double pmin, pmax; /* the smallest and largest P of any sample (0 = exact) */
   size_t vi;       /* the value modelled */
   ssize_t pair;    /* its paired value (bytes <-> count), or -1 */
   bool bytes;      /* vi is in bytes (else a count) */
@@ -124,9 +173,9 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
  * hides it. The profiler's rate is far below (default 512 KiB). */
 #define CLI_MAX_PERIOD ((int64_t)1 << 30)
 
-/* For a heap profile (period type space/bytes), checks that its period is a
- * sampling rate the model can use: from 1 (every allocation recorded) to
- * CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
+/* For a heap profile (period type space/bytes), checks that its period and
+ * its samples' CLI_PERIOD_LABEL labels are sampling rates the model can use:
+ * from 1 (every allocation recorded) to CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
  * ("allocprof: FILE: implausible sampling period ...") and returns -1. */
 int cli_check_period(const profile_pb *p, const char *file);
 

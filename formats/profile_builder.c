@@ -450,6 +450,12 @@ static int same_type(const profile_builder *b, const vtype *t,
 
 int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
                                 int64_t multiplier, char *err, size_t errlen) {
+  return profile_builder_add_profile_labeled(b, src, multiplier, NULL, err, errlen);
+}
+
+int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
+                                        int64_t multiplier, const profile_label *extra, char *err,
+                                        size_t errlen) {
   if (b->oom) {
     formats_set_err(err, errlen, "out of memory");
     return -1;
@@ -517,9 +523,9 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
       locs = malloc(loccap * sizeof *locs);
       if (!locs) goto oom;
     }
-    if (s->n_label > labcap) {
+    if (s->n_label + 1 > labcap) {
       free(labs);
-      labcap = s->n_label;
+      labcap = s->n_label + 1;
       labs = malloc(labcap * sizeof *labs);
       if (!labs) goto oom;
     }
@@ -537,10 +543,15 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
       labs[j] = (profile_label){src_str(src, l->key), l->str ? src_str(src, l->str) : NULL, l->num,
                                 l->num_unit ? src_str(src, l->num_unit) : NULL};
     }
+    size_t nlabs = s->n_label;
+    if (extra) {
+      bool has = false;
+      for (size_t j = 0; j < s->n_label && !has; j++) has = strcmp(labs[j].key, extra->key) == 0;
+      if (!has) labs[nlabs++] = *extra;
+    }
     for (size_t k = 0; k < s->n_value; k++)
       vals[k] = (int64_t)((uint64_t)s->value[k] * (uint64_t)multiplier);
-    if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, s->n_label) !=
-        0)
+    if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, nlabs) != 0)
       goto oom;
   }
   rc = 0;

@@ -95,6 +95,14 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
 int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
                                 int64_t multiplier, char *err, size_t errlen);
 
+/* profile_builder_add_profile, with label extra added to every sample of
+ * src that has no label of the same key (NULL: none). merge uses it to put
+ * each input's sampling period on its samples when the inputs' periods
+ * differ. */
+int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
+                                        int64_t multiplier, const profile_label *extra, char *err,
+                                        size_t errlen);
+
 /* Serialized Profile (malloc'd) in *out. The builder stays usable. */
 int profile_builder_pack(const profile_builder *b, uint8_t **out, size_t *outlen);
 

@@ -28,6 +28,9 @@
  *   r <- r <- r <- main         30 objects of 1000 B      30000 (recursion)
  *                                                    = 10625760
  *
+ * wrapped.pb.gz, freed.pb.gz and label_huge.pb.gz: see wrapped(), freed() and
+ * label_huge().
+ *
  * grown.pb.gz: f <- run <- main has 1500 objects (+50000), k <- main is new
  * (20 x 4096 = +81920), the recursion is gone (-30000): +101920 in all,
  * 10727680.
@@ -73,14 +76,21 @@ static char *path_of(const char *name) {
 
 typedef struct heap {
   profile_builder *b;
-  uint64_t fn[8], loc[8];
+  uint64_t fn[16], loc[16], map;
 } heap;
 
-enum { F_MAIN, F_RUN, F_F, F_G, F_H, F_R, F_K };
+enum { F_MAIN, F_RUN, F_F, F_G, F_H, F_R, F_K, F_PARSE, F_LOAD, F_XMALLOC, F_ZMALLOC,
+       F_ZMALLOC_USABLE, F_G_MALLOC, F_LAST = F_G_MALLOC };
+
+/* Set while wrapped() builds its profile: heap_begin adds the wrappers. */
+static int with_wrappers;
 
 static void heap_begin(heap *h, int64_t period) {
-  static const char *const names[] = {"main", "run", "f", "g", "h", "r", "k"};
-  static const char *const files[] = {"main.c", "main.c", "f.c", "g.c", "h.c", "r.c", "k.c"};
+  static const char *const names[] = {"main", "run", "f", "g", "h", "r", "k", "parse", "load",
+                                      "xmalloc", "zmalloc", "zmalloc_usable", "g_malloc"};
+  static const char *const files[] = {"main.c", "main.c", "f.c", "g.c", "h.c", "r.c", "k.c",
+                                      "parse.c", "load.c", "xmalloc.c", "zmalloc.c", "zmalloc.c",
+                                      "gmem.c"};
   h->b = profile_builder_new();
   profile_builder_add_sample_type(h->b, "alloc_objects", "count");
   profile_builder_add_sample_type(h->b, "alloc_space", "bytes");
@@ -92,7 +102,10 @@ static void heap_begin(heap *h, int64_t period) {
   profile_mapping_info m = {0x400000, 0x500000, 0, "/usr/bin/known", "0123456789abcdef", true,
                             true, true, false};
   uint64_t map = profile_builder_add_mapping(h->b, &m);
-  for (int i = 0; i <= F_K; i++) {
+  h->map = map;
+  /* the wrappers (F_PARSE on) only in wrapped.pb.gz: the other profiles
+   * keep their bytes, which goldens quote */
+  for (int i = 0; i <= (with_wrappers ? F_LAST : F_K); i++) {
     h->fn[i] = profile_builder_add_function(h->b, names[i], names[i], files[i], 10 * (i + 1));
     profile_line line = {h->fn[i], 10 * (i + 1) + 2, 0};
     h->loc[i] = profile_builder_add_location(h->b, map, 0x401000 + 0x100 * (uint64_t)i, &line, 1,
@@ -129,6 +142,54 @@ static void known(heap *h, int grown) {
     heap_sample(h, (const int[]){F_K, F_MAIN, -1}, 20, 0, 4096, 1);
   else
     heap_sample(h, (const int[]){F_R, F_R, F_R, F_MAIN, -1}, 30, 0, 1000, 1);
+}
+
+/* wrapped.pb.gz (rate 1), for --hide and --focus: allocation wrappers under
+ * the program's functions, inuse_space in bytes, stacks leaf first:
+ *
+ *   xmalloc <- parse <- main                     10 x 100 B    1000
+ *   zmalloc_usable <- zmalloc <- load <- main    20 x 100 B    2000
+ *   g_malloc <- load <- main                     40 x 100 B    4000
+ *   parse <- main                                 5 x 100 B     500
+ *   [xmalloc inlined in parse] <- main           80 x 100 B    8000
+ *   zmalloc <- main                               3 x 100 B     300
+ *                                                          = 15800
+ *
+ * The fifth stack's leaf is one location of two lines (xmalloc inlined
+ * into parse): --hide xmalloc keeps the location with parse alone. */
+static void wrapped(heap *h) {
+  with_wrappers = 1;
+  heap_begin(h, 1);
+  with_wrappers = 0;
+  heap_sample(h, (const int[]){F_XMALLOC, F_PARSE, F_MAIN, -1}, 10, 0, 100, 1);
+  heap_sample(h, (const int[]){F_ZMALLOC_USABLE, F_ZMALLOC, F_LOAD, F_MAIN, -1}, 20, 0, 100, 1);
+  heap_sample(h, (const int[]){F_G_MALLOC, F_LOAD, F_MAIN, -1}, 40, 0, 100, 1);
+  heap_sample(h, (const int[]){F_PARSE, F_MAIN, -1}, 5, 0, 100, 1);
+  heap_sample(h, (const int[]){F_ZMALLOC, F_MAIN, -1}, 3, 0, 100, 1);
+  profile_line lines[2] = {{h->fn[F_XMALLOC], 7, 0}, {h->fn[F_PARSE], 33, 0}};
+  uint64_t inl = profile_builder_add_location(h->b, h->map, 0x402000, lines, 2, false);
+  uint64_t locs[2] = {inl, h->loc[F_MAIN]};
+  int64_t v[4] = {80, 8000, 80, 8000};
+  if (profile_builder_add_sample(h->b, locs, 2, v, 4, NULL, 0) != 0) die("add_sample", "failed");
+}
+
+/* freed.pb.gz (rate 1): a program that freed nearly all it allocated before
+ * it exited: 100 MiB allocated by f <- main, 64 KiB of it still in use (0.06%);
+ * 1 MiB by g <- main, all freed. */
+static void freed(heap *h) {
+  heap_begin(h, 1);
+  heap_sample(h, (const int[]){F_F, F_MAIN, -1}, 1600, 1599, 65536, 1);
+  heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 16, 16, 65536, 1);
+}
+
+/* label_huge.pb.gz: noisy_base's kind of profile whose sample carries a
+ * sampling_period label of 1 TiB: as implausible as such a period. */
+static void label_huge(heap *h) {
+  heap_begin(h, 524288);
+  uint64_t locs[2] = {h->loc[F_F], h->loc[F_MAIN]};
+  int64_t v[4] = {100, 6400, 100, 6400};
+  profile_label l = {"sampling_period", NULL, (int64_t)1 << 40, "bytes"};
+  if (profile_builder_add_sample(h->b, locs, 2, v, 4, &l, 1) != 0) die("add_sample", "failed");
 }
 
 static void noisy(heap *h, int samples) {
@@ -551,6 +612,15 @@ int main(int argc, char **argv) {
   profile_builder_free(h.b);
   noisy(&h, 300);
   heap_write(&h, "noisy_big.pb.gz");
+  profile_builder_free(h.b);
+  wrapped(&h);
+  heap_write(&h, "wrapped.pb.gz");
+  profile_builder_free(h.b);
+  freed(&h);
+  heap_write(&h, "freed.pb.gz");
+  profile_builder_free(h.b);
+  label_huge(&h);
+  heap_write(&h, "label_huge.pb.gz");
   profile_builder_free(h.b);
   cpu_profile();
   streams();

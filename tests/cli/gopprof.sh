@@ -20,6 +20,8 @@ run() { "$@" || { echo "FAIL: $*"; fail=1; }; }
 run allocprof merge -o merged.pb.gz base.pb.gz base.pb.gz
 run allocprof merge -o merged.pb base.pb.gz copy.pb.zst
 run allocprof diff -o diff.pb.gz base.pb.gz grown.pb.gz >/dev/null
+run allocprof merge -o rates.pb.gz base.pb.gz noisy_new.pb.gz
+run allocprof diff --focus '^k$' --hide '^main$' -o focus.pb.gz base.pb.gz grown.pb.gz >/dev/null
 run allocprof convert -o conv.pb.gz copy.pb.zst
 run allocprof convert -o conv.pb base.pb.gz
 run allocprof convert --all -o 'snap.%n.pb.gz' snap.zst 2>/dev/null
@@ -39,6 +41,9 @@ expect merged.pb.gz '^ +20 +20971520 +20 +20971520:'      # g: 2 x 10 x 1 MiB
 expect merged.pb '^ +20 +20971520 +20 +20971520:'
 expect diff.pb.gz '^ +20 +81920 +20 +81920:'              # k is new
 expect diff.pb.gz '^ +-30 +-30000 +-30 +-30000:'          # r is gone
+expect rates.pb.gz '^ +sampling_period:\[524288 bytes\]'   # merged rates as labels
+expect rates.pb.gz '^ +sampling_period:\[1 bytes\]'
+expect focus.pb.gz '^ +20 +81920 +20 +81920: [0-9]+ $'     # k alone, main hidden
 expect conv.pb.gz '^ +10 +10485760 +10 +10485760:'
 expect conv.pb '^ +1000 +100000 +1000 +100000:'           # f
 for i in 0 1 2; do expect "snap.$i.pb.gz" '^ +10 +10485760 +10 +10485760:'; done

@@ -25,12 +25,14 @@ n=0
 for m in "$CLI_DATA"/mutants/*.pb; do
   allocprof top -n 3 "$m" >/dev/null 2>err; check "top $m" $?
   allocprof top --json "$m" >/dev/null 2>err; check "top --json $m" $?
+  allocprof top --focus 'a|m' --hide '^[a-f]' "$m" >/dev/null 2>err; check "top --focus --hide $m" $?
   allocprof merge -o out.pb.gz "$CLI_DATA/base.pb.gz" "$m" 2>err; check "merge $m" $?
   allocprof diff -o out.pb "$CLI_DATA/base.pb.gz" "$m" >/dev/null 2>err; check "diff $m" $?
   allocprof gate --base "$m" "$CLI_DATA/base.pb.gz" >/dev/null 2>err
   rc=$?; [ $rc = 1 ] && rc=0; check "gate $m" $rc
   allocprof convert -o out.folded "$m" 2>err; check "convert $m" $?
-  allocprof flame -o out.svg "$m" 2>err; check "flame $m" $?
+  allocprof flame -o out.svg "$m" >/dev/null 2>err; check "flame $m" $?
+  allocprof merge -o out.pb "$CLI_DATA/noisy_base.pb.gz" "$m" 2>err; check "merge (rates) $m" $?
   n=$((n + 1))
 done
 [ $n -ge 200 ] || { echo "FAIL: only $n mutants in $CLI_DATA/mutants"; fail=1; }

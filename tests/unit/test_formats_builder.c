@@ -251,6 +251,51 @@ static void test_add_profile(void **state) {
   profile_free(odd);
 }
 
+/* add_profile_labeled: the extra label goes on the samples without one of
+ * its key, and keeps samples of different labels apart (merge puts each
+ * input's sampling period on its samples this way). */
+static void test_add_profile_labeled(void **state) {
+  (void)state;
+  profile_pb *a = small(1, "alloc_space");
+  char err[256];
+  profile_builder *b = profile_builder_new();
+  profile_label one = {"sampling_period", NULL, 1, "bytes"};
+  profile_label big = {"sampling_period", NULL, 524288, "bytes"};
+  profile_label other = {"bytes", NULL, 99, "bytes"}; /* a's first sample has this key */
+  assert_int_equal(profile_builder_add_profile_labeled(b, a, 1, &one, err, sizeof err), 0);
+  assert_int_equal(profile_builder_add_profile_labeled(b, a, 1, &big, err, sizeof err), 0);
+  assert_int_equal(profile_builder_add_profile_labeled(b, a, 1, &other, err, sizeof err), 0);
+  profile_pb *m = NULL;
+  assert_int_equal(profile_builder_build(b, &m), 0);
+  assert_int_equal(profile_validate(m, err, sizeof err), 0);
+  /* per input rate: 2 samples each (4); the third input's first sample
+   * keeps its own "bytes" label (no duplicate key) and its second gets 99,
+   * a new sample: 6 in all */
+  assert_int_equal(m->n_sample, 6);
+  size_t with_one = 0, with_big = 0, bytes_labels = 0;
+  for (size_t i = 0; i < m->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = m->sample[i];
+    size_t nbytes = 0;
+    for (size_t j = 0; j < s->n_label; j++) {
+      const char *key = str(m, s->label[j]->key);
+      if (strcmp(key, "sampling_period") == 0) {
+        with_one += s->label[j]->num == 1;
+        with_big += s->label[j]->num == 524288;
+        assert_string_equal(str(m, s->label[j]->num_unit), "bytes");
+      }
+      if (strcmp(key, "bytes") == 0) nbytes++;
+    }
+    assert_true(nbytes <= 1);
+    bytes_labels += nbytes;
+  }
+  assert_int_equal(with_one, 2);
+  assert_int_equal(with_big, 2);
+  assert_int_equal(bytes_labels, 4); /* a's own on the 3 first samples, the extra on 1 */
+  profile_free(m);
+  profile_builder_free(b);
+  profile_free(a);
+}
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -307,6 +352,7 @@ int main(void) {
       cmocka_unit_test(test_samples),
       cmocka_unit_test(test_profile_fields),
       cmocka_unit_test(test_add_profile),
+      cmocka_unit_test(test_add_profile_labeled),
       cmocka_unit_test(test_many_stacks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
