@@ -4,6 +4,8 @@
 # (/dev/zero, a pipe) or a file of zeros is refused after its first
 # megabytes, not read to 1 or 4 GiB
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+# ThreadSanitizer's shadow memory alone is several times the program's own
+if [ "${CLI_SANITIZE:-}" = thread ]; then echo "SKIP: memory bounds under ThreadSanitizer"; exit 77; fi
 peak="python3 $CLI_GOLDEN/../peak_rss.py"
 for cmd in top merge flame; do
   case $cmd in
