@@ -1,31 +1,22 @@
-/* test_prof_config.c: the profiler's settings (libprof/triggers.h): byte
+/* test_prof_config.c: the profiler's settings (libprof/settings.h): byte
  * counts, seconds, peak margins and their thresholds, signal names and
  * numbers, and the whole configuration read through a fake environment,
- * with the one-line message each bad setting gets.
+ * with the one-line message each bad setting gets; then `allocprof run`'s
+ * check of its options (cli/run_settings.c) against the library's verdict,
+ * value by value.
  *
- * triggers.c is compiled into this test (it is part of prof_dump, which the
- * unit tests do not link); the two dump calls it makes are stubbed. Its
- * constructor runs here too and, with no ALLOCPROF_* in the environment,
- * does nothing. */
-#define _GNU_SOURCE /* before any system header, as triggers.c needs */
+ * The settings are pure functions (prof_settings, which alloc_core links):
+ * nothing of the runtime in triggers.c is needed here. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "../../libprof/triggers.c"
-
-int prof_dump_file(const char *path, char *err, size_t errlen) {
-  (void)path, (void)err, (void)errlen;
-  return 0;
-}
-
-int prof_dump_stream(int fd, char *err, size_t errlen) {
-  (void)fd, (void)err, (void)errlen;
-  return 0;
-}
+#include "settings.h"
 
 /* ---- values ----------------------------------------------------------------------- */
 
