@@ -155,23 +155,27 @@ static const char *environment(const char *name) { return getenv(name); }
  * and is writable, and otherwise runs the program unprofiled: check it here
  * first, unless the directory's name depends on the process (%p, %t). */
 static int check_out_dir(const char *pattern, const char *abs_pattern) {
-  char pdir[PATH_MAX], dir[PATH_MAX], other[PATH_MAX];
+  char pdir[PATH_MAX], dir[PATH_MAX], other[PATH_MAX], shown[PATH_MAX];
   if (trig_dirname(abs_pattern, pdir, sizeof pdir) != 0 ||
       trig_pattern_expand(pdir, 1, 1, 1, dir, sizeof dir) != 0 ||
       trig_pattern_expand(pdir, 2, 2, 2, other, sizeof other) != 0 || strcmp(dir, other) != 0)
     return 0; /* too long (the library will say so), or it has %p, %n or %t */
+  /* named as the user wrote it */
+  if (trig_dirname(pattern, pdir, sizeof pdir) != 0 ||
+      trig_pattern_expand(pdir, 1, 1, 1, shown, sizeof shown) != 0)
+    snprintf(shown, sizeof shown, "%s", dir);
   struct stat st;
   if (stat(dir, &st) != 0) {
-    cli_error("-o %s: directory %s %s", pattern, dir,
+    cli_error("-o %s: directory %s %s", pattern, shown,
               errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
     return -1;
   }
   if (!S_ISDIR(st.st_mode)) {
-    cli_error("-o %s: %s is not a directory", pattern, dir);
+    cli_error("-o %s: %s is not a directory", pattern, shown);
     return -1;
   }
   if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-    cli_error("-o %s: directory %s is not writable", pattern, dir);
+    cli_error("-o %s: directory %s is not writable", pattern, shown);
     return -1;
   }
   return 0;
