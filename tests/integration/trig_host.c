@@ -78,20 +78,25 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
-/* n allocations of 16..4111 bytes into random slots of the ring, freeing
- * what was there. */
-static void churn(uint64_t *rng, int n) {
+/* n allocations of 16..4111 bytes into random slots of a ring of RING
+ * pointers, freeing what was there. One thread per ring: two threads on one
+ * would free a slot twice. */
+static void churn_ring(void *volatile *slots, uint64_t *rng, int n) {
   for (int i = 0; i < n; i++) {
     uint64_t r = it_rand(rng);
     size_t slot = r % RING;
-    free(ring[slot]);
+    free(slots[slot]);
     size_t size = 16 + (size_t)((r >> 20) % 4096);
     unsigned char *p = malloc(it_opaque(size));
     if (p == NULL) it_die("trig_host: out of memory");
     p[0] = (unsigned char)r;
-    ring[slot] = p;
+    slots[slot] = p;
   }
 }
+
+/* churn_ring on the ring of the main thread (or of the one thread that
+ * churns in a mode) */
+static void churn(uint64_t *rng, int n) { churn_ring(ring, rng, n); }
 
 static void churn_for(uint64_t *rng, unsigned ms) {
   uint64_t end = now_ms() + ms;
@@ -205,12 +210,13 @@ static void settle(void) {
 /* ---- wait --------------------------------------------------------------- */
 
 static int feed_fd;
-static volatile int feeding = 1;
+static int feeding = 1;                  /* atomic */
+static void *volatile feed_ring[RING];   /* the feeder's own ring */
 
 static void *feeder(void *arg) {
   uint64_t rng = it_seed(2, 0);
-  while (feeding) {
-    churn(&rng, 100);
+  while (__atomic_load_n(&feeding, __ATOMIC_RELAXED)) {
+    churn_ring(feed_ring, &rng, 100);
     sleep_ms(20);
     if (write(feed_fd, "x", 1) != 1) break;
   }
@@ -236,7 +242,7 @@ static int mode_wait(const char *file, int status) {
     if (n != 1) it_die("trig_host: read from the pipe failed");
     churn(&rng, 50);
   }
-  feeding = 0;
+  __atomic_store_n(&feeding, 0, __ATOMIC_RELAXED);
   pthread_join(t, NULL);
   say_line("bye");
   exit(status);
