@@ -30,7 +30,8 @@ const char cmd_convert_help[] =
     "  -o, --output OUT      the output file (required; with --all it must hold %n)\n"
     "  -x, --index N         the snapshot of a stream to write, from 0 (default: the\n"
     "                        last)\n"
-    "  -a, --all             every snapshot of a stream\n"
+    "  -a, --all             every snapshot of a stream, all or nothing: when one\n"
+    "                        cannot be written, none is\n"
     "  -i, --sample-index TYPE\n"
     "                        for .folded: the value to fold (default: the profile's\n"
     "                        default sample type, else its last one)\n"
@@ -64,27 +65,40 @@ static char *expand_index(const char *pattern, size_t index) {
   return s;
 }
 
-/* Writes p to out; .folded of the chosen value. */
-static int write_profile(const char *out, const profile_pb *p, const char *index_name,
-                         const char *in) {
+/* p as the bytes out's ending names (.folded: of the chosen value), in
+ * *buf (malloc'd). Returns 0 or -1 after printing. */
+static int render(const char *out, const profile_pb *p, const char *index_name, const char *in,
+                  uint8_t **buf, size_t *len) {
   char err[CLI_ERRLEN];
-  if (container_for_path(out) == CONTAINER_FOLDED) {
-    ssize_t vi = cli_sample_index(p, index_name, in);
+  container_kind kind = container_for_path(out);
+  ssize_t vi = -1;
+  if (kind == CONTAINER_FOLDED || index_name) {
+    vi = cli_sample_index(p, index_name, in);
     if (vi < 0) return -1;
+  }
+  if (kind == CONTAINER_FOLDED) {
     char *text = NULL;
-    size_t len = 0;
-    if (folded_format(p, (size_t)vi, &text, &len, err, sizeof err) != 0) {
+    if (folded_format(p, (size_t)vi, &text, len, err, sizeof err) != 0) {
       cli_error("%s: %s", in, err);
       return -1;
     }
-    return cli_write_text(out, text, len);
+    *buf = (uint8_t *)text;
+    return 0;
   }
-  if (index_name && cli_sample_index(p, index_name, in) < 0) return -1;
-  if (profile_write_file(out, p, err, sizeof err) != 0) {
-    cli_error("%s", err);
+  if (profile_write_buffer(p, kind, buf, len, err, sizeof err) != 0) {
+    cli_error("%s: %s", out, err);
     return -1;
   }
   return 0;
+}
+
+/* Writes p to out, all or nothing. */
+static int write_profile(const char *out, const profile_pb *p, const char *index_name,
+                         const char *in) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (render(out, p, index_name, in, &buf, &len) != 0) return -1;
+  return cli_write_text(out, (char *)buf, len);
 }
 
 typedef struct walk {
@@ -95,6 +109,7 @@ typedef struct walk {
   size_t kept_len, kept_index;
   bool have;
   size_t written;
+  fileio_batch batch; /* --all: every snapshot, renamed into place at the end */
   int failed;
 } walk;
 
@@ -111,8 +126,14 @@ static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb,
       return 1;
     }
     char *path = expand_index(w->out, index);
-    int rc = path ? write_profile(path, p, w->index_name, name) : -1;
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    int rc = path ? render(path, p, w->index_name, name, &buf, &blen) : -1;
     if (!path) cli_error("out of memory");
+    if (rc == 0) rc = cli_check_output(path);
+    if (rc == 0 && (rc = fileio_batch_add(&w->batch, path, buf, blen, err, sizeof err)) != 0)
+      cli_error("%s", err);
+    free(buf);
     free(path);
     profile_free(p);
     if (rc != 0) {
@@ -169,13 +190,15 @@ int cmd_convert(int argc, char **argv) {
   if (w.all && !strstr(w.out, "%n"))
     return cli_usage_error("convert", "with --all the output name needs %%n for the snapshot index");
   w.in = argv[optind];
+  if (!w.all && cli_check_output(w.out) != 0) return CLI_EXIT_USAGE;
 
   char err[CLI_ERRLEN];
   uint8_t *buf = NULL;
   size_t len = 0;
   profile_pb *p = NULL;
   int rc = CLI_EXIT_USAGE;
-  if (fileio_read_all(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, sizeof err) != 0) {
+  if (fileio_read_all_checked(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL,
+                              &buf, &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return CLI_EXIT_USAGE;
   }
@@ -219,6 +242,10 @@ int cmd_convert(int argc, char **argv) {
   }
   if (rep.message[0]) cli_error("%s: warning: %s", w.in, rep.message);
   if (w.all) {
+    if (fileio_batch_commit(&w.batch, err, sizeof err) != 0) {
+      cli_error("%s", err);
+      goto done;
+    }
     fprintf(stderr, "allocprof: %s: wrote %zu snapshots\n", w.in, w.written);
     rc = CLI_EXIT_OK;
     goto done;
@@ -235,6 +262,7 @@ int cmd_convert(int argc, char **argv) {
   }
   if (write_profile(w.out, p, w.index_name, name) == 0) rc = CLI_EXIT_OK;
 done:
+  fileio_batch_abort(&w.batch); /* nothing after a commit */
   free(w.kept);
   free(buf);
   profile_free(p);

@@ -212,6 +212,7 @@ int cmd_diff(int argc, char **argv) {
   }
   if (argc - optind != 2) return cli_usage_error("diff", "wants two profiles: BASE NEW");
   const char *base_file = argv[optind], *new_file = argv[optind + 1];
+  if (out && cli_check_output(out) != 0) return CLI_EXIT_USAGE;
 
   profile_pb *base = NULL, *new = NULL;
   cli_funcs t = {0};

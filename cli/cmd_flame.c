@@ -6,7 +6,14 @@
  * graph names frames exactly as .folded output does; they are merged into a
  * tree (one node per distinct path), laid out root at the bottom with widths
  * proportional to the value, and written as plain SVG: one <g> per frame
- * holding a <title> (shown on hover), a <rect> and a clipped label. */
+ * holding a <title> (shown on hover), a <rect> and a clipped label.
+ *
+ * Input is untrusted, so nothing here grows with it beyond a node per
+ * distinct path: the tree is walked with an explicit stack (a 200,000-frame
+ * stack used to overflow the C stack), siblings are put in order once with
+ * qsort (not an insertion sort per node, quadratic for a wide tree), and
+ * paths deeper than FLAME_MAX_DEPTH frames end in one dark marker box
+ * ("deeper frames cut"), named in the subtitle. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +48,17 @@ const char cmd_flame_help[] =
 
 /* ---- the tree of stacks ---- */
 
+/* Frames drawn above the root at most; deeper ones are summed into one
+ * marker box per path (8192 pixels of height at 16 per frame). */
+#define FLAME_MAX_DEPTH 512
+#define CUT_NAME "[deeper frames cut]"
+
 typedef struct node {
-  char *name;
+  const char *name;        /* NUL-terminated inside the folded text (or static) */
   int64_t value, base;     /* cumulative: FILE's and BASE's */
   uint32_t parent, child, next; /* indices; 0 = none (node 0 is the root) */
   uint32_t depth;
+  bool cut;                /* the marker for frames beyond FLAME_MAX_DEPTH */
 } node;
 
 typedef struct tree {
@@ -54,13 +67,23 @@ typedef struct tree {
   uint32_t *slots; /* (parent, name) -> node */
   size_t nslots;
   uint32_t max_depth;
-  int oom;
+  size_t deepest;  /* frames in the deepest stack seen, cut or not */
+  size_t cut_stacks; /* stacks that were cut */
+  size_t max_nodes;  /* refused beyond: FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE */
+  int oom, too_big;
 } tree;
 
+/* Nodes allowed: a node costs about 56 bytes (with its hash slot), so this
+ * keeps the tree within 14 MiB + 28 bytes per byte of the profiles. A real
+ * profile spends 2 or more bytes per frame (location ids past 127 take two),
+ * and its stacks share their roots, so it stays well below. */
+#define FLAME_NODES_BASE ((size_t)1 << 18)
+#define FLAME_BYTES_PER_NODE 2
+
 static uint64_t key_hash(uint32_t parent, const char *s, size_t len) {
-  uint64_t h = 1469598103934665603ull ^ parent;
+  uint64_t h = 1469598103934665603ull ^ cli_hash_seed() ^ parent;
   for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h ^ (h >> 31);
+  return cli_hash_finish(h);
 }
 
 static int tree_rehash(tree *t) {
@@ -89,6 +112,11 @@ static uint32_t tree_child(tree *t, uint32_t parent, const char *name, size_t le
       return t->slots[j];
   }
   if (!create) return 0;
+  if (t->n >= t->max_nodes) {
+    t->too_big = 1;
+    t->oom = 1;
+    return 0;
+  }
   if (t->n == t->cap) {
     size_t ncap = t->cap * 2;
     node *nv = realloc(t->v, ncap * sizeof *nv);
@@ -96,11 +124,9 @@ static uint32_t tree_child(tree *t, uint32_t parent, const char *name, size_t le
     t->v = nv;
     t->cap = ncap;
   }
-  char *copy = strndup(name, len);
-  if (!copy) goto oom;
   uint32_t id = (uint32_t)t->n++;
   node *p = &t->v[parent];
-  t->v[id] = (node){.name = copy, .parent = parent, .next = p->child, .depth = p->depth + 1};
+  t->v[id] = (node){.name = name, .parent = parent, .next = p->child, .depth = p->depth + 1};
   p->child = id;
   if (t->v[id].depth > t->max_depth) t->max_depth = t->v[id].depth;
   t->slots[j] = id;
@@ -111,24 +137,41 @@ oom:
 }
 
 /* Adds the folded text's stacks: values into FILE's (is_base false) or
- * BASE's column. Stacks with a value <= 0 are skipped (no width). */
-static void tree_add_folded(tree *t, const char *text, bool is_base) {
-  const char *line = text;
+ * BASE's column. Stacks with a value <= 0 are skipped (no width). Frames past
+ * FLAME_MAX_DEPTH go into one CUT_NAME child of the last frame kept. The
+ * text is cut in place (each ';' and the space before the value become NUL)
+ * so that the nodes name their frames inside it: it must outlive the tree. */
+static void tree_add_folded(tree *t, char *text, bool is_base) {
+  char *line = text;
   while (*line && !t->oom) {
-    const char *eol = strchr(line, '\n');
+    char *eol = strchr(line, '\n');
     if (!eol) eol = line + strlen(line);
-    const char *sp = eol;
+    char *sp = eol;
     while (sp > line && sp[-1] != ' ') sp--;
     int64_t v = sp > line ? strtoll(sp, NULL, 10) : 0;
     if (sp > line && v > 0) {
-      const char *end = sp - 1; /* the stack is line[0..end) */
+      char *end = sp - 1; /* the stack is line[0..end) */
+      *end = 0;
       uint32_t at = 0;
+      size_t frames = 0;
       t->v[0].value += is_base ? 0 : v;
       t->v[0].base += is_base ? v : 0;
-      for (const char *f = line; f < end && !t->oom;) {
-        const char *semi = memchr(f, ';', (size_t)(end - f));
+      for (char *f = line; f < end && !t->oom;) {
+        char *semi = memchr(f, ';', (size_t)(end - f));
         if (!semi) semi = end;
-        at = tree_child(t, at, f, (size_t)(semi - f), true);
+        *semi = 0;
+        frames++;
+        if (t->v[at].depth + 1 < FLAME_MAX_DEPTH || (semi == end && t->v[at].depth + 1 == FLAME_MAX_DEPTH)) {
+          at = tree_child(t, at, f, (size_t)(semi - f), true);
+        } else if (!t->v[at].cut) {
+          /* the marker; the rest of this stack only counts */
+          at = tree_child(t, at, CUT_NAME, strlen(CUT_NAME), true);
+          if (!t->oom) t->v[at].cut = true;
+          t->cut_stacks++;
+        } else {
+          f = semi + 1;
+          continue;
+        }
         if (t->oom) break;
         if (is_base)
           t->v[at].base += v;
@@ -136,13 +179,13 @@ static void tree_add_folded(tree *t, const char *text, bool is_base) {
           t->v[at].value += v;
         f = semi + 1;
       }
+      if (frames > t->deepest) t->deepest = frames;
     }
     line = *eol ? eol + 1 : eol;
   }
 }
 
 static void tree_free(tree *t) {
-  for (size_t i = 0; i < t->n; i++) free(t->v[i].name);
   free(t->v);
   free(t->slots);
 }
@@ -189,15 +232,17 @@ static void fill(const canvas *c, const node *n, char *buf) {
     snprintf(buf, 32, "rgb(235,235,235)");
 }
 
-static void draw(const canvas *c, uint32_t id, double x) {
-  const node *n = &c->t->v[id];
-  double w = (double)n->value * c->scale;
-  if (w < 0.3) return; /* too thin to see; so are its children */
+/* One frame's box at x (its children are drawn by the caller). */
+static void draw_one(const canvas *c, const node *n, double x, double w) {
   double y = c->bottom - (n->depth + 1) * FRAME_H;
   const node *root = &c->t->v[0];
   char a[32], b[32], d[32], col[32];
-  fprintf(c->f, "<g class=\"f\"><title>");
-  cli_xml_text(c->f, n->name);
+  fprintf(c->f, n->cut ? "<g class=\"f cut\"><title>" : "<g class=\"f\"><title>");
+  if (n->cut)
+    fprintf(c->f, "stack cut: frames deeper than %d not drawn (deepest stack: %zu frames)",
+            FLAME_MAX_DEPTH, c->t->deepest);
+  else
+    cli_xml_text(c->f, n->name);
   if (c->diff) {
     double delta = (double)n->value - (double)n->base;
     fprintf(c->f, "\n%s, was %s: %s", cli_human(a, (double)n->value, c->unit, false),
@@ -207,7 +252,10 @@ static void draw(const canvas *c, uint32_t id, double x) {
     fprintf(c->f, "\n%s (%s)", cli_human(a, (double)n->value, c->unit, false),
             cli_percent(b, (double)n->value, (double)root->value));
   }
-  fill(c, n, col);
+  if (n->cut)
+    snprintf(col, sizeof col, "rgb(40,40,40)");
+  else
+    fill(c, n, col);
   fprintf(c->f, "</title><rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>",
           x, y, w, FRAME_H - 1, col);
   size_t fit = w > 8 ? (size_t)((w - 6) / CHAR_W) : 0;
@@ -232,29 +280,75 @@ static void draw(const canvas *c, uint32_t id, double x) {
     fputs("</text>", c->f);
   }
   fputs("</g>\n", c->f);
-  /* Children left to right by name, so the same profile draws the same. */
-  size_t nkids = 0;
-  for (uint32_t k = n->child; k; k = c->t->v[k].next) nkids++;
-  if (!nkids) return;
-  uint32_t *kids = malloc(nkids * sizeof *kids);
-  if (!kids) return;
-  nkids = 0;
-  for (uint32_t k = n->child; k; k = c->t->v[k].next) kids[nkids++] = k;
-  for (size_t i = 1; i < nkids; i++) /* insertion sort: usually few and nearly sorted */
-    for (size_t j = i; j > 0 && strcmp(c->t->v[kids[j - 1]].name, c->t->v[kids[j]].name) > 0; j--) {
-      uint32_t tmp = kids[j];
-      kids[j] = kids[j - 1];
-      kids[j - 1] = tmp;
-    }
-  double cx = x;
-  for (size_t i = 0; i < nkids; i++) {
-    draw(c, kids[i], cx);
-    cx += (double)c->t->v[kids[i]].value * c->scale;
-  }
-  free(kids);
 }
 
-static void write_svg(FILE *f, const tree *t, const char *title, const char *subtitle,
+/* Draws the tree depth first, children left to right, with an explicit
+ * stack: as deep as the tree is, the C stack is not used. A box too thin
+ * to see (under 0.3 px) is left out with everything above it. Returns -1
+ * when out of memory. */
+static int draw(const canvas *c) {
+  typedef struct todo {
+    uint32_t id;
+    double x;
+  } todo;
+  todo *stack = malloc((c->t->n + 1) * sizeof *stack);
+  uint32_t *kids = malloc((c->t->n + 1) * sizeof *kids);
+  if (!stack || !kids) {
+    free(stack);
+    free(kids);
+    return -1;
+  }
+  size_t top = 0;
+  stack[top++] = (todo){0, c->left};
+  while (top > 0) {
+    todo at = stack[--top];
+    const node *n = &c->t->v[at.id];
+    double w = (double)n->value * c->scale;
+    if (w < 0.3) continue;
+    draw_one(c, n, at.x, w);
+    /* Children in their (sorted) order, pushed last first. */
+    size_t nk = 0;
+    for (uint32_t k = n->child; k; k = c->t->v[k].next) kids[nk++] = k;
+    double cx = at.x;
+    for (size_t i = 0; i < nk; i++) cx += (double)c->t->v[kids[i]].value * c->scale;
+    for (size_t i = nk; i-- > 0;) {
+      cx -= (double)c->t->v[kids[i]].value * c->scale;
+      stack[top++] = (todo){kids[i], cx};
+    }
+  }
+  free(stack);
+  free(kids);
+  return 0;
+}
+
+static const tree *sort_tree;
+
+static int by_parent_name(const void *a, const void *b) {
+  const node *x = &sort_tree->v[*(const uint32_t *)a], *y = &sort_tree->v[*(const uint32_t *)b];
+  if (x->parent != y->parent) return x->parent < y->parent ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Relinks every node's children in name order, so the same profile draws
+ * the same: one sort of all nodes by (parent, name), O(n log n). */
+static int tree_sort_children(tree *t) {
+  if (t->n < 2) return 0;
+  uint32_t *order = malloc((t->n - 1) * sizeof *order);
+  if (!order) return -1;
+  for (size_t i = 1; i < t->n; i++) order[i - 1] = (uint32_t)i;
+  sort_tree = t;
+  qsort(order, t->n - 1, sizeof *order, by_parent_name);
+  for (size_t i = 0; i < t->n; i++) t->v[i].child = 0;
+  for (size_t i = t->n - 1; i-- > 0;) { /* last first: each becomes the head */
+    node *nd = &t->v[order[i]];
+    nd->next = t->v[nd->parent].child;
+    t->v[nd->parent].child = order[i];
+  }
+  free(order);
+  return 0;
+}
+
+static int write_svg(FILE *f, const tree *t, const char *title, const char *subtitle,
                       const char *unit, bool diff, double image_w) {
   canvas c = {.f = f, .t = t, .unit = unit, .diff = diff, .left = 10, .width = image_w - 20};
   double top = 56, foot = 24;
@@ -272,7 +366,8 @@ static void write_svg(FILE *f, const tree *t, const char *title, const char *sub
              "g.f:hover rect { stroke: #000; stroke-width: 0.8; }\n"
              ".title { font-size: 16px; font-family: sans-serif; }\n"
              ".sub { font-size: 12px; font-family: sans-serif; fill: #444; }\n"
-             "</style>\n");
+             "%s"
+             "</style>\n", t->cut_stacks ? "g.cut text { fill: #fff; font-weight: bold; }\n" : "");
   fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fdfdf8\"/>\n", image_w,
           h);
   fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"22\" text-anchor=\"middle\">", image_w / 2);
@@ -281,15 +376,17 @@ static void write_svg(FILE *f, const tree *t, const char *title, const char *sub
           image_w / 2);
   cli_xml_text(f, subtitle);
   fprintf(f, "</text>\n");
-  if (t->v[0].value > 0)
-    draw(&c, 0, c.left);
-  else
+  if (t->v[0].value > 0) {
+    if (draw(&c) != 0) return -1;
+  } else {
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no samples</text>\n",
             image_w / 2, top + 12);
+  }
   fprintf(f, "<text class=\"sub\" x=\"10\" y=\"%.1f\">%s</text>\n", h - 7,
           diff ? "hover a box for its values; width: the new profile; red: grew, blue: shrank"
                : "hover a box for its name and value; width: share of the total");
   fprintf(f, "</svg>\n");
+  return 0;
 }
 
 /* Folded text of value type (by name, or the default when NULL) of file. */
@@ -335,6 +432,7 @@ int cmd_flame(int argc, char **argv) {
     }
   }
   if (!out) return cli_usage_error("flame", "no output file (-o OUT.svg)");
+  if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
   if (argc - optind != 1)
     return cli_usage_error("flame", argc == optind ? "no profile given" : "one profile at a time");
   const char *file = argv[optind];
@@ -359,11 +457,21 @@ int cmd_flame(int argc, char **argv) {
   }
   t.cap = 1024;
   t.v = calloc(t.cap, sizeof *t.v);
-  if (!t.v || !(t.v[0].name = strdup("all"))) goto oom;
+  if (!t.v) goto oom;
+  t.v[0].name = "all";
   t.n = 1;
+  size_t size = perftools__profiles__profile__get_packed_size(p) +
+                (bp ? perftools__profiles__profile__get_packed_size(bp) : 0);
+  t.max_nodes = FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE;
   tree_add_folded(&t, text, false);
   if (btext) tree_add_folded(&t, btext, true);
-  if (t.oom) goto oom;
+  if (t.too_big) {
+    cli_error("%s: the flame graph would need more than %zu boxes (%zu + one per %d bytes of "
+              "profile)",
+              file, t.max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
+    goto done;
+  }
+  if (t.oom || tree_sort_children(&t) != 0) goto oom;
 
   char title[256], sub[512], a[32], b[32], d[32], e[32];
   if (title_arg)
@@ -385,10 +493,15 @@ int cmd_flame(int argc, char **argv) {
     snprintf(sub, sizeof sub, "%s: %s total, %s (%s)", file,
              cli_human(a, (double)t.v[0].value, unit, false), type, unit);
   }
+  if (t.cut_stacks) {
+    size_t used = strlen(sub);
+    snprintf(sub + used, sizeof sub - used, "; %zu stack%s cut at %d frames (deepest: %zu)",
+             t.cut_stacks, t.cut_stacks == 1 ? "" : "s", FLAME_MAX_DEPTH, t.deepest);
+  }
   FILE *mem = open_memstream(&svg, &svg_len);
   if (!mem) goto oom;
-  write_svg(mem, &t, title, sub, unit, base_file != NULL, (double)width);
-  if (fclose(mem) != 0) goto oom;
+  int wrc = write_svg(mem, &t, title, sub, unit, base_file != NULL, (double)width);
+  if (fclose(mem) != 0 || wrc != 0) goto oom;
   rc = cli_write_text(out, svg, svg_len) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
   svg = NULL; /* cli_write_text frees it */
   goto done;

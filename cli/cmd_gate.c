@@ -29,7 +29,8 @@ const char cmd_gate_help[] =
     "standard error of about sqrt(B*P) per profile, less for objects larger than P.\n"
     "A limit fails only when the growth minus K standard errors of both profiles\n"
     "together still exceeds it: a change within the sampling error passes, with a\n"
-    "note. Profiles written at rate 1 are exact.\n"
+    "note. Profiles written at rate 1 are exact. A heap profile whose period is\n"
+    "not from 1 to 1 GiB is refused (exit 2): its noise would hide any growth.\n"
     "\n"
     "options:\n"
     "  -b, --base BASE       the reference profile (required)\n"
@@ -272,6 +273,7 @@ int cmd_gate(int argc, char **argv) {
     return cli_usage_error("gate", argc == optind ? "no new profile given"
                                                   : "one new profile at a time");
   const char *new_file = argv[optind];
+  if (junit && cli_check_output(junit) != 0) return CLI_EXIT_USAGE;
 
   profile_pb *base = NULL, *new = NULL;
   cli_funcs t = {0};
@@ -280,6 +282,7 @@ int cmd_gate(int argc, char **argv) {
   int rc = CLI_EXIT_USAGE;
   size_t bi, ni;
   if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
+  if (cli_check_period(base, base_file) != 0 || cli_check_period(new, new_file) != 0) goto done;
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
     cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",

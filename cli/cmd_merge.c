@@ -36,6 +36,7 @@ int cmd_merge(int argc, char **argv) {
     }
   }
   if (!out) return cli_usage_error("merge", "no output file (-o OUT)");
+  if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
   if (optind == argc) return cli_usage_error("merge", "no input profiles");
 
   profile_builder *b = profile_builder_new();

@@ -73,8 +73,12 @@ static int find_library(char *out, size_t len) {
   exe[n] = 0;
   char *slash = strrchr(exe, '/');
   if (slash) *slash = 0;
-  static const char *const rel[] = {"../liballoc/liballoc.so", "../lib/liballoc.so",
-                                    "../lib/allocprof/liballoc.so"};
+#ifndef ALLOCPROF_BIN_TO_LIB
+#define ALLOCPROF_BIN_TO_LIB "../lib"
+#endif
+  /* the build tree, then the installed layout (cmake/install.cmake) */
+  static const char *const rel[] = {"../liballoc/liballoc.so", ALLOCPROF_BIN_TO_LIB "/liballoc.so",
+                                    "../lib/liballoc.so", "../lib/allocprof/liballoc.so"};
   for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", exe, rel[i]);

@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "fileio.h"
@@ -172,7 +175,8 @@ int cli_load(const char *path, profile_pb **out) {
   uint8_t *buf = NULL;
   size_t len = 0;
   *out = NULL;
-  if (fileio_read_all(path, CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, sizeof err) != 0) {
+  if (fileio_read_all_checked(path, CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
+                              &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return -1;
   }
@@ -276,6 +280,16 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi) {
   m->known = m->period == 0 || m->bytes || m->pair >= 0;
 }
 
+int cli_check_period(const profile_pb *p, const char *file) {
+  bool heap = p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
+              strcmp(cli_str(p, p->period_type->unit), "bytes") == 0;
+  if (!heap || (p->period >= 1 && p->period <= CLI_MAX_PERIOD)) return 0;
+  cli_error("%s: implausible sampling period %lld bytes (a heap profile's period is from 1, "
+            "every allocation, to 1 GiB)",
+            file, (long long)p->period);
+  return -1;
+}
+
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s) {
   if (m->period <= 0 || !m->known) return 0;
   double v = fabs((double)s->value[m->vi]);
@@ -293,10 +307,29 @@ double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample 
 
 /* ---- aggregation by function ---- */
 
+uint64_t cli_hash_seed(void) {
+  static uint64_t seed; /* the command is single-threaded */
+  static bool have;
+  if (!have) {
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+      seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    have = true;
+  }
+  return seed;
+}
+
+uint64_t cli_hash_finish(uint64_t h) {
+  h ^= h >> 31; /* splitmix64's finalizer */
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
 static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 1469598103934665603ull ^ cli_hash_seed();
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h ^ (h >> 29);
+  return cli_hash_finish(h);
 }
 
 static int funcs_grow_index(cli_funcs *t) {
@@ -566,27 +599,54 @@ char *cli_percent(char *buf, double part, double whole) {
 
 /* ---- escaping ---- */
 
-void cli_json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    if (*c == '"' || *c == '\\')
-      fprintf(f, "\\%c", *c);
-    else if (*c < 0x20)
-      fprintf(f, "\\u%04x", *c);
-    else
-      fputc(*c, f);
-  }
-  fputc('"', f);
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0: no overlong forms,
+ * no surrogates (U+D800..DFFF), nothing above U+10FFFF (RFC 3629), which is
+ * what JSON and XML parsers accept. */
 static size_t utf8_len(const unsigned char *s) {
-  if (s[0] < 0x80) return 1;
-  size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-  if (s[0] >= 0xf8) n = 0;
-  for (size_t i = 1; i < n; i++)
+  unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;      /* overlong */
+    else if (c == 0xed) hi = 0x9f; /* surrogates */
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;      /* overlong */
+    else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
     if ((s[i] & 0xc0) != 0x80) return 0;
   return n;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    if (*c == '"' || *c == '\\') {
+      fprintf(f, "\\%c", *c);
+      c++;
+    } else if (*c < 0x20 || *c == 0x7f) {
+      fprintf(f, "\\u%04x", *c);
+      c++;
+    } else {
+      size_t n = utf8_len(c);
+      if (n == 0) {
+        fputs("\\ufffd", f); /* a byte that is not UTF-8: U+FFFD */
+        c++;
+      } else {
+        fwrite(c, 1, n, f);
+        c += n;
+      }
+    }
+  }
+  fputc('"', f);
 }
 
 void cli_xml_text(FILE *f, const char *s) {
@@ -600,6 +660,7 @@ void cli_xml_text(FILE *f, const char *s) {
       default: break;
     }
     size_t n = *c < 0x20 && *c != '\n' && *c != '\t' ? 0 : utf8_len(c);
+    if (n == 3 && c[0] == 0xef && c[1] == 0xbf && c[2] >= 0xbe) n = 0; /* U+FFFE, U+FFFF */
     if (n == 0) {
       fputc('?', f);
       c++;
@@ -612,11 +673,22 @@ void cli_xml_text(FILE *f, const char *s) {
 
 /* ---- output files ---- */
 
+int cli_check_output(const char *path) {
+  char err[CLI_ERRLEN];
+  if (fileio_check_regular(path, err, sizeof err) == 0) return 0;
+  cli_error("%s", err);
+  return -1;
+}
+
 int cli_write_text(const char *path, char *buf, size_t len) {
   char err[CLI_ERRLEN];
   int rc = 0;
   if (!buf) {
     cli_error("%s: out of memory", path);
+    return -1;
+  }
+  if (cli_check_output(path) != 0) {
+    free(buf);
     return -1;
   }
   if (fileio_write_atomic(path, buf, len, err, sizeof err) != 0) {

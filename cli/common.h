@@ -119,8 +119,28 @@ typedef struct cli_model {
 
 void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
 
+/* The largest period the model believes: 1 GiB between samples. A larger
+ * one (say near INT64_MAX) would give every growth a noise allowance that
+ * hides it. The profiler's rate is far below (default 512 KiB). */
+#define CLI_MAX_PERIOD ((int64_t)1 << 30)
+
+/* For a heap profile (period type space/bytes), checks that its period is a
+ * sampling rate the model can use: from 1 (every allocation recorded) to
+ * CLI_MAX_PERIOD. Other profiles pass. On failure prints one line
+ * ("allocprof: FILE: implausible sampling period ...") and returns -1. */
+int cli_check_period(const profile_pb *p, const char *file);
+
 /* Variance of sample s's estimate of value m->vi. */
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s);
+
+/* ---- hashing names ----
+ *
+ * Names come from the input, which can choose them to collide in an
+ * unseeded hash table and make every lookup walk one long chain. The
+ * command's tables start their hashes from a random per-process seed and
+ * finish them with a full mix. */
+uint64_t cli_hash_seed(void);
+uint64_t cli_hash_finish(uint64_t h);
 
 /* ---- aggregation by function ----
  *
@@ -172,17 +192,27 @@ char *cli_percent(char *buf, double part, double whole);
 
 /* ---- escaping ---- */
 
-/* s as a JSON string literal, quotes included. */
+/* s as a JSON string literal, quotes included, always valid UTF-8: control
+ * characters escaped, each byte that is not part of a valid UTF-8 sequence
+ * written as \ufffd (U+FFFD). */
 void cli_json_string(FILE *f, const char *s);
 
-/* s escaped for XML text and attributes; bytes that are not valid UTF-8 and
- * control characters other than newline and tab become '?'. */
+/* s escaped for XML text and attributes; bytes that are not valid UTF-8,
+ * control characters other than newline and tab, and U+FFFE/U+FFFF (not XML
+ * characters) become '?'. */
 void cli_xml_text(FILE *f, const char *s);
 
 /* ---- output files ---- */
 
+/* Whether path may be written: a regular file or nothing there. A symbolic
+ * link, fifo, device (/dev/null), socket or directory is refused: prints
+ * one line and returns -1 (the caller exits 2). Commands check their output
+ * names before doing any work; the writers check again. */
+int cli_check_output(const char *path);
+
 /* The contents of a memory stream (open_memstream) written to path all or
- * nothing (fileio_write_atomic). Frees buf. Returns 0 or -1 after printing. */
+ * nothing (fileio_write_atomic) if cli_check_output allows. Frees buf.
+ * Returns 0 or -1 after printing. */
 int cli_write_text(const char *path, char *buf, size_t len);
 
 #endif

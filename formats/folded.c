@@ -67,6 +67,7 @@ typedef struct folder {
   const profile_t *p;
   hashtab locs, funcs;
   char **loc_text; /* per location: its frames root first, ';'-joined; lazily */
+  size_t used, limit; /* bytes of text kept (location texts, stacks, output) */
 } folder;
 
 static const Perftools__Profiles__Function *find_function(const folder *f, uint64_t id) {
@@ -105,6 +106,7 @@ static const char *location_text(folder *f, size_t li) {
     free(b.s);
     return NULL;
   }
+  f->used += b.len + 1;
   f->loc_text[li] = b.s;
   return b.s;
 }
@@ -129,6 +131,10 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
     return -1;
   }
   folder f = {.p = p};
+  size_t packed = perftools__profiles__profile__get_packed_size(p);
+  f.limit = FOLDED_MAX_BASE + (packed < (SIZE_MAX - FOLDED_MAX_BASE) / FOLDED_MAX_PER_BYTE
+                                   ? packed * FOLDED_MAX_PER_BYTE
+                                   : SIZE_MAX - FOLDED_MAX_BASE);
   hashtab stacks_ix = {0};
   stack *stacks = NULL;
   size_t nstacks = 0, capstacks = 0;
@@ -151,6 +157,7 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
       if (!t) goto oom;
       if (j + 1 < s->n_location_id) sb_puts(&line, ";");
       sb_puts(&line, t);
+      if (f.used + line.len > f.limit) goto too_big;
     }
     if (s->n_location_id == 0) sb_puts(&line, "[no stack]");
     if (line.oom) goto oom;
@@ -170,6 +177,8 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
       stacks = ns;
       capstacks = ncap;
     }
+    if (f.used + 2 * (line.len + 1) > f.limit) goto too_big; /* the copy, its line out */
+    f.used += line.len + 1;
     char *copy = malloc(line.len + 1);
     if (!copy) goto oom;
     memcpy(copy, line.s, line.len + 1);
@@ -195,6 +204,12 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
   *outlen = text.len;
   text.s = NULL;
   rc = 0;
+  goto done;
+too_big:
+  formats_set_err(err, errlen,
+                  "folded stacks would take more than %zu MiB (%zu MiB + %d bytes per byte of "
+                  "the %zu-byte profile): too many long stacks to fold",
+                  f.limit >> 20, FOLDED_MAX_BASE >> 20, FOLDED_MAX_PER_BYTE, packed);
   goto done;
 oom:
   formats_set_err(err, errlen, "out of memory folding stacks");

@@ -25,14 +25,21 @@ static void exercise(const profile_pb *p) {
   profile_pb *again = NULL;
   if (len > 0) {
     /* A valid profile must read back from its own bytes. */
-    if (profile_decode(pb, len, "repacked", &again, err, sizeof err) != 0) abort();
+    /* (The decoding budget is by size, and repacking can shrink the bytes
+     * of the same elements, e.g. overlong varints: that refusal is fine.) */
+    if (profile_decode(pb, len, "repacked", &again, err, sizeof err) != 0 &&
+        !strstr(err, "refusing to decode"))
+      abort();
     profile_free(again);
   }
   free(pb);
   for (size_t i = 0; i < p->n_sample_type && i < 4; i++) {
     char *text = NULL;
     size_t tlen = 0;
-    if (folded_format(p, i, &text, &tlen, err, sizeof err) != 0) abort();
+    if (folded_format(p, i, &text, &tlen, err, sizeof err) != 0) {
+      if (!strstr(err, "folded stacks would take")) abort(); /* the size bound, folded.h */
+      continue;
+    }
     if (strlen(text) != tlen) abort();
     free(text);
   }

@@ -28,6 +28,14 @@ typedef struct hashtab_probe {
   size_t pos;
 } hashtab_probe;
 
+/* A random value chosen once per process. Input can choose its ids and
+ * strings, and every hash here is invertible: without a secret, a profile
+ * could put all its entries in one probe chain and make each lookup walk
+ * them all (quadratic: minutes for 300,000 locations). The seed goes into
+ * where a hash lands in the table and into hash_bytes. Defined in
+ * hashtab.c. */
+uint64_t hashtab_seed(void);
+
 static inline uint64_t hash_mix(uint64_t x) {
   /* splitmix64's finalizer: every input bit reaches every output bit. */
   x ^= x >> 30;
@@ -44,7 +52,7 @@ static inline uint64_t hash_combine(uint64_t h, uint64_t v) {
 
 static inline uint64_t hash_bytes(const void *p, size_t n) {
   const unsigned char *s = p;
-  uint64_t h = 0x84222325cbf29ce4ULL ^ n;
+  uint64_t h = 0x84222325cbf29ce4ULL ^ n ^ hashtab_seed();
   while (n >= 8) {
     uint64_t w;
     memcpy(&w, s, 8);
@@ -55,6 +63,11 @@ static inline uint64_t hash_bytes(const void *p, size_t n) {
   uint64_t w = 0;
   memcpy(&w, s, n);
   return hash_combine(h, w);
+}
+
+/* Where hash h starts probing in a table of cap slots. */
+static inline size_t hashtab_home(uint64_t h, size_t cap) {
+  return (size_t)hash_mix(h ^ hashtab_seed()) & (cap - 1);
 }
 
 static inline void hashtab_free(hashtab *t) {
@@ -68,7 +81,7 @@ static inline uint32_t hashtab_first(const hashtab *t, uint64_t h, hashtab_probe
   pr->t = t;
   pr->h = h;
   if (t->cap == 0) return HASHTAB_NONE;
-  pr->pos = (size_t)h & (t->cap - 1);
+  pr->pos = hashtab_home(h, t->cap);
   for (;;) {
     uint32_t s = t->slot[pr->pos];
     if (s == 0) return HASHTAB_NONE;
@@ -90,7 +103,7 @@ static inline uint32_t hashtab_next(hashtab_probe *pr) {
 
 static inline void hashtab_place(uint64_t *hash, uint32_t *slot, size_t cap, uint64_t h,
                                  uint32_t s) {
-  size_t pos = (size_t)h & (cap - 1);
+  size_t pos = hashtab_home(h, cap);
   while (slot[pos] != 0) pos = (pos + 1) & (cap - 1);
   slot[pos] = s;
   hash[pos] = h;

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "folded.h"
 #include "hashtab.h"
+#include "wire_budget.h"
 
 /* ---- helpers ---- */
 
@@ -228,7 +229,23 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
     formats_set_err(err, errlen, "%s: empty profile (no data)", name ? name : "<buffer>");
     return -1;
   }
-  profile_pb *p = perftools__profiles__profile__unpack(NULL, len, pb);
+  /* Price the decoding first: protobuf-c would allocate per element before
+   * anything could be checked (wire_budget.h). */
+  wire_cost cost;
+  int broken = wire_profile_cost(pb, len, &cost) != 0;
+  uint64_t budget = WIRE_BUDGET_BASE + (uint64_t)WIRE_BUDGET_PER_BYTE * len;
+  if (!broken && cost.bytes > budget) {
+    formats_set_err(err, errlen,
+                    "%s: refusing to decode: %zu bytes of profile would take about %llu MiB of "
+                    "memory (%llu samples, %llu locations, %llu functions, %llu strings); the "
+                    "limit is %llu MiB + %d bytes per byte",
+                    name ? name : "<buffer>", len, (unsigned long long)(cost.bytes >> 20),
+                    (unsigned long long)cost.samples, (unsigned long long)cost.locations,
+                    (unsigned long long)cost.functions, (unsigned long long)cost.strings,
+                    (unsigned long long)(WIRE_BUDGET_BASE >> 20), WIRE_BUDGET_PER_BYTE);
+    return -1;
+  }
+  profile_pb *p = broken ? NULL : perftools__profiles__profile__unpack(NULL, len, pb);
   if (p != NULL && profile_has_field_zero(p)) {
     profile_free(p);
     p = NULL;
@@ -299,11 +316,34 @@ int profile_read_buffer(const void *buf, size_t len, const char *name, profile_p
   return profile_read_buffer_limit(buf, len, name, 0, out, err, errlen);
 }
 
+int profile_input_check(void *ctx, const uint8_t *buf, size_t len, char *err, size_t errlen) {
+  (void)ctx;
+  /* Small files go through the full reader, which says best what is wrong;
+   * this only stops endless or huge input early. */
+  if (len < PROFILE_INPUT_CHECK_AFTER) return 0;
+  container_kind kind = container_detect(buf, len);
+  if (kind == CONTAINER_ZSTD) return 0; /* maybe a long snapshot stream */
+  if (len > CONTAINER_MAX_DECOMPRESSED) {
+    formats_set_err(err, errlen, "%s data larger than the limit of %zu bytes",
+                    kind == CONTAINER_GZIP ? "gzip" : "profile", CONTAINER_MAX_DECOMPRESSED);
+    return -1;
+  }
+  size_t bad = 0;
+  if (kind == CONTAINER_RAW && wire_profile_prefix_ok(buf, len, &bad) != 0) {
+    formats_set_err(err, errlen, "corrupt protobuf (not a pprof Profile: bad field at byte %zu)",
+                    bad);
+    return -1;
+  }
+  return 0;
+}
+
 int profile_read_file(const char *path, profile_pb **out, char *err, size_t errlen) {
   *out = NULL;
   uint8_t *buf = NULL;
   size_t len = 0;
-  if (fileio_read_all(path, CONTAINER_MAX_DECOMPRESSED, &buf, &len, err, errlen) != 0) return -1;
+  if (fileio_read_all_checked(path, CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
+                              &len, err, errlen) != 0)
+    return -1;
   int rc = profile_read_buffer(buf, len, path, out, err, errlen);
   free(buf);
   return rc;

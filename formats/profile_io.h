@@ -24,6 +24,13 @@ typedef Perftools__Profiles__Profile profile_pb;
  * of several frames is a snapshot stream (stream.h) and is refused here. */
 int profile_read_file(const char *path, profile_pb **out, char *err, size_t errlen);
 
+/* A fileio_prefix_check (fileio.h) for reading a profile or a snapshot
+ * stream: once PROFILE_INPUT_CHECK_AFTER bytes are in, it stops input that
+ * is raw protobuf already broken at the top level (say /dev/zero) and gzip
+ * or raw input past CONTAINER_MAX_DECOMPRESSED, without reading on. */
+#define PROFILE_INPUT_CHECK_AFTER ((size_t)1 << 20)
+int profile_input_check(void *ctx, const uint8_t *buf, size_t len, char *err, size_t errlen);
+
 /* The same for a buffer; name (may be NULL) stands for the file in messages. */
 int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out,
                         char *err, size_t errlen);
@@ -32,7 +39,10 @@ int profile_read_buffer(const void *buf, size_t len, const char *name, profile_p
 int profile_read_buffer_limit(const void *buf, size_t len, const char *name, size_t limit,
                               profile_pb **out, char *err, size_t errlen);
 
-/* Unpacks and validates an uncompressed serialized Profile. */
+/* Unpacks and validates an uncompressed serialized Profile. Before
+ * unpacking it prices the decoding from the wire format (wire_budget.h) and
+ * refuses a profile that would take more than 32 MiB + 32 bytes of memory
+ * per byte of input (empty samples by the million, say). */
 int profile_decode(const void *pb, size_t len, const char *name, profile_pb **out, char *err,
                    size_t errlen);
 
@@ -59,7 +69,8 @@ int profile_write_buffer(const profile_pb *p, container_kind kind, uint8_t **out
                          char *err, size_t errlen);
 
 /* Writes p to path in the container its ending names (container_for_path),
- * all or nothing: path.tmp.<pid>, fsync, rename; on failure nothing is left. */
+ * all or nothing (fileio_write_atomic: private temporary, fsync, rename over
+ * a regular file only); on failure nothing is left. */
 int profile_write_file(const char *path, const profile_pb *p, char *err, size_t errlen);
 
 /* The same for an already serialized Profile (e.g. from the builder). */

@@ -38,32 +38,47 @@ int stream_append_fd(int fd, const void *pb, size_t len, int level, char *err, s
     return -1;
   struct stat st;
   off_t before = fstat(fd, &st) == 0 ? st.st_size : -1;
-  ssize_t n;
-  do
-    n = write(fd, frame, flen);
-  while (n < 0 && errno == EINTR);
+  int wrc = fileio_write_full(fd, frame, flen);
   int saved = errno;
   free(frame);
-  if (n == (ssize_t)flen) return 0;
-  if (n >= 0 && before >= 0 && ftruncate(fd, before) != 0) {
-    formats_set_err(err, errlen, "short write of a %zu-byte frame (%zd written), and cutting it off "
+  if (wrc == 0) return 0;
+  if (before >= 0 && fstat(fd, &st) == 0 && st.st_size > before && ftruncate(fd, before) != 0) {
+    formats_set_err(err, errlen, "cannot append a %zu-byte frame (%s), and cutting it off "
                          "failed: %s",
-            flen, n, strerror(errno));
+            flen, strerror(saved), strerror(errno));
     return -1;
   }
-  if (n < 0)
-    formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s", flen, strerror(saved));
+  if (saved == EFBIG)
+    formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s (EFBIG: over the file size "
+                    "limit, ulimit -f)", flen, strerror(saved));
   else
-    formats_set_err(err, errlen, "short write of a %zu-byte frame (%zd written; removed)", flen, n);
+    formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s", flen, strerror(saved));
   return -1;
 }
 
-int stream_append(const char *path, const void *pb, size_t len, char *err, size_t errlen) {
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+int stream_open_append(const char *path, char *err, size_t errlen) {
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
   if (fd < 0) {
-    formats_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (errno == ELOOP)
+      formats_set_err(err, errlen, "%s: is a symbolic link: refusing to follow it", path);
+    else
+      formats_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    formats_set_err(err, errlen, "%s: not a regular file: refusing to append to it", path);
+    close(fd);
+    return -1;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+int stream_append(const char *path, const void *pb, size_t len, char *err, size_t errlen) {
+  int fd = stream_open_append(path, err, errlen);
+  if (fd < 0) return -1;
   int rc = stream_append_fd(fd, pb, len, 0, err, errlen);
   if (close(fd) != 0 && rc == 0) {
     formats_set_err(err, errlen, "close failed: %s", strerror(errno));

@@ -13,13 +13,23 @@
 
 /* Compresses pb[0..len) (a serialized Profile) into one zstd frame (with
  * checksum; level <= 0 = default) and appends it to fd, which must be open
- * with O_APPEND, in a single write(). If the write comes out short, the file
- * is cut back to its previous length so no partial frame stays behind; that
- * assumes a single writer per file. Returns 0, or -1 with a message in err. */
+ * with O_APPEND, in a single write() (more only if the kernel writes less).
+ * If the write fails or comes out short, the file is cut back to its previous
+ * length so no partial frame stays behind; that assumes a single writer per
+ * file. SIGXFSZ is blocked during the write: over a file size limit it fails
+ * with an EFBIG message instead of killing the process. Returns 0, or -1 with a message in err. */
 int stream_append_fd(int fd, const void *pb, size_t len, int level, char *err, size_t errlen);
 
-/* Opens path (O_WRONLY | O_APPEND | O_CREAT, mode 0644), appends one frame as
- * stream_append_fd does, closes it. Messages start with path. */
+/* Opens path for appending frames: O_WRONLY | O_APPEND | O_CREAT, mode 0600
+ * (less the umask) when it creates the file, never following a symbolic
+ * link, and only a regular file (a fifo, device or directory there is
+ * refused; opening does not block on a fifo). Returns the descriptor, or -1
+ * with a message that starts with path. The profiler opens its
+ * ALLOCPROF_STREAM file with this. */
+int stream_open_append(const char *path, char *err, size_t errlen);
+
+/* Opens path with stream_open_append, appends one frame as stream_append_fd
+ * does, closes it. Messages start with path. */
 int stream_append(const char *path, const void *pb, size_t len, char *err, size_t errlen);
 
 /* What a read found besides the good frames. */

@@ -25,6 +25,10 @@ void *alloc_valloc(size_t size);
 void *alloc_pvalloc(size_t size);
 /* Bytes usable at p (>= the size requested); 0 for NULL. */
 size_t alloc_usable_size(const void *p);
+/* The usable size malloc(size) (align 0) or memalign(align, size) would
+ * give, without allocating; 0 when the request would fail (too large, align
+ * not a power of two). jemalloc's nallocx (override_compat.c). */
+size_t alloc_good_size(size_t size, size_t align);
 /* Whether p lies in memory the allocator manages (any state). */
 int alloc_owns(const void *p);
 /* Sets the allocator up if no allocation has yet (tests of inner layers). */

@@ -1,9 +1,29 @@
 /* arena.c: heap arenas, their address hints and the arena map (arena.h).
  *
- * Arenas are placed from hint addresses 0x00c0<<32, 0x01c0<<32, ... upward,
- * like Go's runtime: the heap grows contiguously (so large spans may cross
- * arena boundaries) and heap addresses are recognisable in a debugger
- * (0x00c0...). When the hints run out we take any 64 MiB-aligned region. */
+ * Heap address space is reserved from hint addresses 0x00c0<<32,
+ * 0x01c0<<32, ... upward, like Go's runtime: the heap grows contiguously (so
+ * large spans may cross arena boundaries) and heap addresses are
+ * recognisable in a debugger (0x00c0...). When a hint's terabyte is taken by
+ * something else we move to the next; when a request fits no hint we take
+ * any suitably aligned region.
+ *
+ * Reservations are made as the heap grows (in steps of 1 to 4 MiB, or
+ * exactly what is needed when a step does not fit; mheap.c), not in whole
+ * 64 MiB arenas:
+ * reserved address space counts against `ulimit -v` although it costs no
+ * memory, so a small program's heap should reserve little more than it
+ * uses. An arena may therefore be ours only in part; the pages of it that
+ * are not ours have no span in the map, which is all a lookup needs.
+ *
+ * An arena is registered (record and map entry made) only after the heap
+ * has committed memory in it (mheap.c heap_grow): a request the kernel
+ * refuses leaves neither address space nor metadata behind. Registrations
+ * are never undone. What they cost: a 64 KiB map leaf per 256 GiB of
+ * address space, a 1 KiB side record per 64 MiB arena, and the arena's
+ * 64 KiB span map, which is mapped read-only (reading as NULL) and made
+ * writable a 4 KiB page at a time where entries are written
+ * (arena_prepare). Callers prepare before they change anything, so running
+ * out of memory there fails a request instead of the process. */
 #include "arena.h"
 
 #include <string.h>
@@ -11,73 +31,177 @@
 #include "metalloc.h"
 #include "sys.h"
 
-struct heap_arena *arena_map[ARENA_MAP_ENTRIES];
+/* The shared leaf of L1 entries with no arena yet: never written. */
+static struct arena_leaf arena_empty_leaf;
+struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = &arena_empty_leaf};
 
 #define ARENA_HINTS 128
+#define HINT_BASE ((uintptr_t)0x00c0 << 32)
+#define HINT_RANGE ((uintptr_t)1 << 40)      /* one terabyte per hint */
+#define USER_ADDR_END ((uintptr_t)1 << 47)   /* x86-64 user space */
+#define MAP_PAGE ((uintptr_t)4096)           /* a page of the span map */
+#define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
 
-static uintptr_t arena_hints[ARENA_HINTS]; /* next address to try, per hint */
-static int arena_hint_next;                /* first hint not yet exhausted */
-static struct linearalloc arena_meta;      /* heap_arena records */
+_Static_assert(sizeof(struct heap_arena) % MAP_PAGE == 0, "records are whole pages");
+_Static_assert(ARENA_RECORD_PAGES <= 32, "arena_side.writable has a bit per record page");
 
-int arena_init(void) {
-  for (int i = 0; i < ARENA_HINTS; i++) arena_hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
-  /* Room for 256 arena records (16 GiB of heap) in 17 MiB of address space;
-   * past that, persistentalloc. Kept small because reserved address space
-   * counts against ulimit -v. */
-  linearalloc_init(&arena_meta, (size_t)256 * align_up(sizeof(struct heap_arena), 4096));
-  return 0;
+/* Bytes taken from each hint's range, reserved by us or found occupied
+ * (the whole range then). Heap lock. */
+static uintptr_t hint_used[ARENA_HINTS];
+static int hint_next; /* first hint whose range is not all used */
+/* The last reservation made at a hint, so arena_unreserve can give its
+ * addresses back to the hint. */
+static int last_hint = -1;
+static uintptr_t last_base, last_len;
+
+static uintptr_t hint_start(int i) { return HINT_BASE + (uintptr_t)i * HINT_RANGE; }
+
+static uintptr_t hint_len(int i) {
+  uintptr_t start = hint_start(i);
+  return start + HINT_RANGE > USER_ADDR_END ? USER_ADDR_END - start : HINT_RANGE;
 }
 
-void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
+/* ---- The span map's pages ------------------------------------------------ */
+
+int arena_prepare(uintptr_t base, uintptr_t npages) {
   uintptr_t p = base, end = base + npages * PAGE_BYTES;
   while (p < end) {
     struct heap_arena *ha = arena_of(p);
-    uintptr_t i = arena_page_index(p);
+    struct arena_side *side = arena_side_of(p);
     uintptr_t stop = align_down(p, ARENA_BYTES) + ARENA_BYTES;
     if (stop > end) stop = end;
-    for (; p < stop; p += PAGE_BYTES, i++) STORE_RELAXED(&ha->spans[i], s);
-  }
-}
-
-static int arena_register(uintptr_t base, uintptr_t size) {
-  for (uintptr_t a = base; a < base + size; a += ARENA_BYTES) {
-    if (arena_map[a >> ARENA_SHIFT] != NULL) continue;
-    struct heap_arena *ha = linearalloc_alloc(&arena_meta, sizeof *ha, 4096);
-    if (ha == NULL) ha = persistentalloc(sizeof *ha, 4096);
-    if (ha == NULL) return -1;
-    __atomic_store_n(&arena_map[a >> ARENA_SHIFT], ha, __ATOMIC_RELEASE);
+    uintptr_t first = arena_page_index(p) / ENTRIES_PER_MAP_PAGE;
+    uintptr_t last = arena_page_index(stop - PAGE_BYTES) / ENTRIES_PER_MAP_PAGE;
+    for (uintptr_t k = first; k <= last; k++) {
+      if (side->writable & (1u << k)) continue;
+      /* Commit the run of not-yet-writable pages from k in one call. */
+      uintptr_t k2 = k;
+      while (k2 + 1 <= last && !(side->writable & (1u << (k2 + 1)))) k2++;
+      if (sys_commit_zeros((char *)ha + k * MAP_PAGE, (k2 - k + 1) * MAP_PAGE) != 0) return -1;
+      for (uintptr_t j = k; j <= k2; j++) side->writable |= 1u << j;
+      k = k2;
+    }
+    p = stop;
   }
   return 0;
 }
 
-uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
-  n = align_up(n, ARENA_BYTES);
-  if (n == 0) return 0;
-  uintptr_t base = 0;
-  while (arena_hint_next < ARENA_HINTS) {
-    uintptr_t hint = arena_hints[arena_hint_next];
-    uintptr_t limit = ((uintptr_t)(arena_hint_next + 1) << 40) | ((uintptr_t)0x00c0 << 32);
-    if (hint + n > limit || hint + n >= ((uintptr_t)1 << 47)) {
-      arena_hint_next++;
-      continue;
+void arena_release_map(uintptr_t base, uintptr_t npages) {
+  uintptr_t p = base, end = base + npages * PAGE_BYTES;
+  while (p < end) {
+    struct heap_arena *ha = arena_of(p);
+    struct arena_side *side = arena_side_of(p);
+    uintptr_t stop = align_down(p, ARENA_BYTES) + ARENA_BYTES;
+    if (stop > end) stop = end;
+    /* map pages whose every entry is for a page in [p, stop) */
+    uintptr_t first = (arena_page_index(p) + ENTRIES_PER_MAP_PAGE - 1) / ENTRIES_PER_MAP_PAGE;
+    uintptr_t limit = stop == align_down(p, ARENA_BYTES) + ARENA_BYTES
+                          ? ARENA_RECORD_PAGES
+                          : arena_page_index(stop) / ENTRIES_PER_MAP_PAGE;
+    for (uintptr_t k = first; k < limit; k++) {
+      if (!(side->writable & (1u << k))) continue;
+      uintptr_t k2 = k;
+      while (k2 + 1 < limit && (side->writable & (1u << (k2 + 1)))) k2++;
+      sys_uncommit_zeros((char *)ha + k * MAP_PAGE, (k2 - k + 1) * MAP_PAGE);
+      for (uintptr_t j = k; j <= k2; j++) side->writable &= ~(1u << j);
+      k = k2;
     }
-    uintptr_t p = (uintptr_t)sys_reserve((void *)hint, n);
-    if (p == hint) {
-      base = p;
-      arena_hints[arena_hint_next] = hint + n;
-      break;
-    }
-    /* Something else lives there (or the kernel said no): next hint. */
-    if (p != 0) sys_free((void *)p, n);
-    else return 0; /* out of address space: the hint is not the problem */
-    arena_hint_next++;
+    p = stop;
   }
-  if (base == 0) base = (uintptr_t)sys_reserve_aligned(NULL, n, ARENA_BYTES);
-  if (base == 0) return 0;
-  if ((base >> HEAP_ADDR_BITS) != 0 || arena_register(base, n) != 0) {
-    sys_free((void *)base, n);
+}
+
+static int map_page_writable(uintptr_t p) {
+  return (arena_side_of(p)->writable >> (arena_page_index(p) / ENTRIES_PER_MAP_PAGE)) & 1;
+}
+
+void arena_set_span(uintptr_t p, struct mspan *s) {
+  struct heap_arena *ha = arena_of(p);
+  struct mspan **e = &ha->spans[arena_page_index(p)];
+  if (!map_page_writable(p)) {
+    /* Never written: the entry reads NULL. Anything else is a caller that
+     * skipped arena_prepare, and the store would fault. */
+    if (s == NULL) return;
+    if (arena_prepare(align_down(p, PAGE_BYTES), 1) != 0) alloc_throw("cannot commit span map metadata");
+  }
+  STORE_RELAXED(e, s);
+}
+
+void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
+  for (uintptr_t i = 0; i < npages; i++) arena_set_span(base + i * PAGE_BYTES, s);
+}
+
+/* ---- Registering arenas -------------------------------------------------- */
+
+int arena_register(uintptr_t base, uintptr_t n) {
+  uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
+  for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
+    if (arena_l1[l1] != &arena_empty_leaf) continue;
+    struct arena_leaf *leaf = sys_alloc(sizeof *leaf);
+    if (leaf == NULL) return -1;
+    __atomic_store_n(&arena_l1[l1], leaf, __ATOMIC_RELEASE);
+  }
+  uintptr_t missing = 0;
+  for (uintptr_t a = first; a <= last; a++)
+    if (arena_l1[a >> ARENA_L2_BITS]->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
+  if (missing == 0) return 0;
+  /* One mapping for all the new records, read-only until written
+   * (arena_prepare), and one for their side records. */
+  uintptr_t rec = sizeof(struct heap_arena);
+  uintptr_t sides_bytes = align_up(missing * sizeof(struct arena_side), MAP_PAGE);
+  uintptr_t block = (uintptr_t)sys_alloc_zeros(missing * rec);
+  if (block == 0) return -1;
+  uintptr_t sides = (uintptr_t)sys_alloc(sides_bytes);
+  if (sides == 0) {
+    sys_os_munmap((void *)block, missing * rec);
+    return -1;
+  }
+  for (uintptr_t a = first; a <= last; a++) {
+    struct arena_leaf *leaf = arena_l1[a >> ARENA_L2_BITS];
+    uintptr_t j = a & (ARENA_L2_ENTRIES - 1);
+    if (leaf->arenas[j] != NULL) continue;
+    leaf->sides[j] = (struct arena_side *)sides;
+    __atomic_store_n(&leaf->arenas[j], (struct heap_arena *)block, __ATOMIC_RELEASE);
+    block += rec;
+    sides += sizeof(struct arena_side);
+  }
+  return 0;
+}
+
+/* ---- Reserving address space --------------------------------------------- */
+
+uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
+  n = align_up(n, PAGE_BYTES);
+  if (n == 0 || n >= USER_ADDR_END) return 0;
+  for (int i = hint_next; i < ARENA_HINTS; i++) {
+    uintptr_t hint = hint_start(i) + hint_used[i];
+    if (n > hint_len(i) - hint_used[i]) continue; /* too big for what is left here */
+    uintptr_t p = (uintptr_t)sys_reserve((void *)hint, n);
+    if (p == 0) return 0; /* out of address space: no hint would help */
+    if (p == hint) {
+      hint_used[i] += n;
+      last_hint = i, last_base = p, last_len = n;
+      *got = n;
+      return p;
+    }
+    /* Something else lives there: this hint's range is done. */
+    sys_free((void *)p, n);
+    hint_used[i] = hint_len(i);
+    while (hint_next < ARENA_HINTS && hint_used[hint_next] == hint_len(hint_next)) hint_next++;
+  }
+  uintptr_t p = (uintptr_t)sys_reserve_aligned(NULL, n, PAGE_BYTES);
+  if (p == 0) return 0;
+  if ((p >> HEAP_ADDR_BITS) != 0) {
+    sys_free((void *)p, n);
     return 0;
   }
+  last_hint = -1;
   *got = n;
-  return base;
+  return p;
+}
+
+void arena_unreserve(uintptr_t base, uintptr_t n) {
+  sys_free((void *)base, n);
+  if (last_hint >= 0 && base == last_base && n == last_len && hint_start(last_hint) + hint_used[last_hint] == base + n)
+    hint_used[last_hint] -= n;
+  last_hint = -1;
 }

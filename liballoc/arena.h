@@ -1,7 +1,9 @@
-/* arena.h: heap arenas and the arena map. The heap is made of 64 MiB arenas
- * aligned to 64 MiB; each has a heap_arena record with the page->span map
+/* arena.h: heap arenas and the arena map. The heap's address space is cut
+ * into 64 MiB arenas aligned to 64 MiB (the heap may own only part of one);
+ * each arena the heap uses has a heap_arena record with the page->span map
  * for its 8192 pages. The arena map takes any address to its heap_arena (or
- * NULL: not ours), so free(p) finds p's span in three dependent loads.
+ * NULL: not ours), so free(p) finds p's span in three dependent loads (map
+ * leaf, arena, span).
  * Overview: malloc.c. */
 #ifndef ALLOC_ARENA_H
 #define ALLOC_ARENA_H
@@ -14,49 +16,107 @@
 ALLOC_HIDDEN_BEGIN
 
 struct heap_arena {
-  /* Page -> span. Every page of every span (free or in use) points at it;
-   * NULL where no span has been made yet. Written under the heap lock, read
-   * without it (relaxed atomics). */
+  /* Page -> span, written under the heap lock and read without it (relaxed
+   * atomics). Every entry is NULL or the span that owns the page now, never
+   * a span that used to: a lookup either finds the owner or nothing.
+   *   - small span: every page points at it (free(p) looks up any object);
+   *   - large or free span: its first and last pages point at it, the pages
+   *     between are NULL. free, realloc and malloc_usable_size take the
+   *     start of a large object, and coalescing looks at a neighbour's edge
+   *     page only, so nothing needs the interior; and a large object of n
+   *     pages costs two stores here, not n (a 1 TiB request would otherwise
+   *     write 1 GiB of entries). An interior pointer of a large object finds
+   *     NULL and is reported as not ours, which it is not.
+   * The record is mapped read-only and reads as zeros (NULL); each 4 KiB
+   * page of it is made writable, and counted as metadata, the first time an
+   * entry in it must be non-NULL (arena_prepare). So the span map costs
+   * memory for the pages that hold small objects or span edges, and
+   * nothing for the inside of large objects and free runs. */
   struct mspan *spans[PAGES_PER_ARENA];
-  /* Page returned to the OS and not reused since (heap lock). */
-  uint64_t released[PAGES_PER_ARENA / 64];
 };
 
-/* The L2 map: one entry per possible arena. ARENA_L1_BITS is 0 here, so
- * there is a single L2 array, 32 MiB of zero-filled BSS of which only the
- * pages holding live entries are ever touched. Being in BSS, its address is
- * a link-time constant: a lookup is one load, with no pointer to chase and
- * no "not yet initialised" case. */
-#define ARENA_MAP_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
-extern struct heap_arena *arena_map[ARENA_MAP_ENTRIES];
+#define ARENA_RECORD_PAGES (sizeof(struct heap_arena) / 4096)
+
+/* What else the heap keeps per arena, in ordinary (writable) metadata. */
+struct arena_side {
+  /* Page returned to the OS and not reused since (heap lock). */
+  uint64_t released[PAGES_PER_ARENA / 64];
+  /* Bit k: page k of the arena's heap_arena record is writable (heap lock). */
+  uint32_t writable;
+};
+
+/* The arena map, two levels: arena_l1[p >> ARENA_L1_SHIFT] is a leaf whose
+ * arenas[] holds the records of ARENA_L2_ENTRIES arenas, indexed by the
+ * next ARENA_L2_BITS bits. Every L1 entry starts out pointing at one shared
+ * all-NULL leaf (in BSS), so a lookup is always two plain loads, with no
+ * "no leaf yet" branch; a real leaf is mapped the first time an arena under
+ * it is registered. One flat map for 48 bits would be 32 MiB of address
+ * space, which ulimit -v counts although it is never touched: /bin/echo
+ * would not start under `ulimit -v 36864` with the allocator preloaded. */
+#define ARENA_L2_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
+#define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
+#define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
+struct arena_leaf {
+  struct heap_arena *arenas[ARENA_L2_ENTRIES]; /* read by every free() */
+  struct arena_side *sides[ARENA_L2_ENTRIES];  /* heap lock */
+};
+extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
+
+static inline uintptr_t arena_l2_index(uintptr_t p) { return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1); }
 
 static inline struct heap_arena *arena_of(uintptr_t p) {
-  if (unlikely((p >> HEAP_ADDR_BITS) != 0)) return NULL;
-  return LOAD_RELAXED(&arena_map[p >> ARENA_SHIFT]);
+  uintptr_t i1 = p >> ARENA_L1_SHIFT; /* in range exactly when p fits HEAP_ADDR_BITS */
+  if (unlikely(i1 >= ARENA_L1_ENTRIES)) return NULL;
+  struct arena_leaf *leaf = LOAD_RELAXED(&arena_l1[i1]);
+  return LOAD_RELAXED(&leaf->arenas[arena_l2_index(p)]);
+}
+
+/* The side record of the arena holding heap page p (registered). Heap lock. */
+static inline struct arena_side *arena_side_of(uintptr_t p) {
+  return arena_l1[p >> ARENA_L1_SHIFT]->sides[arena_l2_index(p)];
 }
 
 static inline uintptr_t arena_page_index(uintptr_t p) {
   return (p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
 }
 
-/* The span that owns the page holding p, or NULL. */
+/* The span that owns the page holding p, or NULL (see heap_arena.spans for
+ * which pages of a span have an entry). */
 static inline struct mspan *span_of(uintptr_t p) {
   struct heap_arena *ha = arena_of(p);
   if (unlikely(ha == NULL)) return NULL;
   return LOAD_RELAXED(&ha->spans[arena_page_index(p)]);
 }
 
-/* Sets the span of npages pages from base (heap lock). */
+/* Makes the span-map entries of npages heap pages from base writable, so
+ * that arena_set_span(s) on them cannot fail. Returns 0, or -1 if the OS
+ * refused (the caller then fails its request before changing anything).
+ * Heap lock held. */
+int arena_prepare(uintptr_t base, uintptr_t npages);
+/* Gives back the span-map pages that hold only entries of heap pages in
+ * [base, base+npages), which must all be NULL and stay so while this runs
+ * (the inside of a free run). Heap lock held. */
+void arena_release_map(uintptr_t base, uintptr_t npages);
+/* Sets the entry of the page at p (heap lock). A non-NULL s needs the page
+ * prepared, unless the entry is already non-NULL. */
+void arena_set_span(uintptr_t p, struct mspan *s);
+/* Sets the entries of npages pages from base (heap lock): small spans. */
 void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s);
 
-/* Reserves at least n bytes of fresh heap address space, arena aligned, and
- * registers its arenas in the map. Tries the hints first (0x00c0<<32 and up),
- * then anywhere. Returns the base (Reserved state) and the size in *got, or 0.
- * Heap lock held. */
+/* Reserves at least n bytes of fresh heap address space (Reserved state),
+ * next to the heap if the hints allow (0x00c0<<32 and up), anywhere
+ * otherwise. Returns the base and the size in *got, or 0. The range is not
+ * in the arena map yet: arena_register does that once the heap has
+ * committed memory in it, so a request the kernel refuses leaves nothing
+ * behind (arena_unreserve). Heap lock held. */
 uintptr_t arena_reserve(uintptr_t n, uintptr_t *got);
-
-/* Sets up the arena map. Returns 0 or -1. */
-int arena_init(void);
+/* Gives back a reservation from arena_reserve that was never registered. */
+void arena_unreserve(uintptr_t base, uintptr_t n);
+/* Puts every arena that [base, base+n) touches in the arena map, making
+ * their records (and map leaves) as needed. Returns 0, or -1 if the OS
+ * refused the metadata; then no arena of the range was added (a new leaf
+ * may stay, all NULL). Heap lock held. */
+int arena_register(uintptr_t base, uintptr_t n);
 
 ALLOC_HIDDEN_END
 #endif /* ALLOC_ARENA_H */

@@ -27,9 +27,11 @@ ALLOC_HIDDEN_BEGIN
 #define PAGES_PER_ARENA (ARENA_BYTES / PAGE_BYTES)
 
 /* User addresses on x86-64 and arm64 Linux fit in 48 bits. The arena map
- * covers all of them, so any pointer can be looked up. */
+ * covers all of them, so any pointer can be looked up. Its first level is
+ * 1024 entries (8 KiB of BSS), each for 256 GiB of address space; a leaf
+ * is for 4096 arenas (64 KiB), made when first needed (arena.h). */
 #define HEAP_ADDR_BITS 48
-#define ARENA_L1_BITS 0                    /* one L2 map covers everything */
+#define ARENA_L1_BITS 10
 #define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
 
 /* The largest request we try to serve: anything larger cannot be mapped on
@@ -103,6 +105,13 @@ static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t alloc_now_ms(void);
+
+/* ---- Settings (environ.c) ----------------------------------------------- */
+
+/* The value of the setting name (ALLOC_* or ALLOCPROF_*) in the environment,
+ * or NULL when unset or when the process is privileged (setuid, setgid,
+ * capabilities): such a process ignores every setting. */
+const char *alloc_env(const char *name);
 
 ALLOC_HIDDEN_END
 #endif /* ALLOC_INTERNAL_H */

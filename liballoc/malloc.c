@@ -19,7 +19,7 @@
  *   arenas    (arena.c)    64 MiB aligned regions from 0x00c0<<32 up, and
  *                          the arena map: address -> arena -> page -> span.
  *   sys       (sys.c, sys_linux.c) the four memory states and the syscalls.
- *   metadata  (fixalloc.c, persistentalloc.c, linearalloc.c): memory for the
+ *   metadata  (fixalloc.c, persistentalloc.c): memory for the
  *                          allocator's own structures; never malloc.
  *
  * Allocating a small object: size -> class; pop the thread's list for the
@@ -28,9 +28,9 @@
  * the mcentral, a partial span from the mcentral, or a fresh span from the
  * page heap, which may grow the heap from a new arena.
  *
- * Freeing: the arena map gives p's span in three loads; the span gives the
- * class; p goes on the freeing thread's list for that class, whichever
- * thread allocated it. Cross-thread frees therefore cost what local ones do.
+ * Freeing: the arena map gives p's span in three loads (map leaf, arena
+ * record, span-map entry); the span gives the class; p goes on the freeing
+ * thread's list for that class, whichever thread allocated it. Cross-thread frees therefore cost what local ones do.
  * When a list grows past twice the class's batch, one batch goes to the
  * mcentral's transfer cache in one lock round trip, where the next thread
  * that runs dry takes it whole; if the transfer cache is full, the objects
@@ -48,7 +48,15 @@
  * skips clearing it: a large calloc of fresh memory touches no page.
  *
  * Errors: a size that cannot be served yields NULL and ENOMEM, never an
- * abort. A pointer the allocator never handed out (foreign, interior, or an
+ * abort. "Cannot be served" is the kernel's call, as it is for glibc: the
+ * heap's address space is reserved subject to commit accounting and made
+ * usable with mprotect, which the kernel refuses for more memory than its
+ * overcommit policy allows (RAM + swap in one request by default); that
+ * failure leaves nothing behind (mheap.c heap_grow). Out of address space
+ * (ulimit -v) fails the same way, at startup included. The allocator's own
+ * metadata grows with what is handed out, not with what is asked: a large
+ * object writes two span-map entries however many pages it has (arena.h).
+ * A pointer the allocator never handed out (foreign, interior, or an
  * already freed one where it can be seen) passed to free or realloc is
  * reported with its address and the process aborts: continuing would corrupt
  * the heap silently. */
@@ -66,6 +74,7 @@
 #include "alloc.h"
 #include "arena.h"
 #include "internal.h"
+#include "loaderfence.h"
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
@@ -106,21 +115,31 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-static void alloc_init(void) {
+/* Sets the allocator up. Returns 0 when it is ready, or -1 when the OS
+ * refused what it needs to start (under a tight `ulimit -v`): the request
+ * that asked then fails with ENOMEM, and the next one tries again from the
+ * step that failed. */
+static int alloc_init(void) {
+  static int core_done, key_done; /* steps that must not run twice (init_lock) */
   lock_acquire(&init_lock);
   if (LOAD_RELAXED(&alloc_ready)) {
     lock_release(&init_lock);
-    return;
+    return 0;
   }
-  sizeclass_init();
-  if (arena_init() != 0) alloc_throw("cannot reserve the arena map");
-  mheap_init();
-  prof_init();
-  for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
-  if (pthread_key_create(&thread_key, thread_exit) != 0) alloc_throw("pthread_key_create failed");
-  global_cache = mcache_create();
-  if (global_cache == NULL) alloc_throw("cannot allocate the global cache");
-  const char *e = getenv("ALLOC_STATS");
+  if (!core_done) {
+    sizeclass_init();
+    mheap_init();
+    prof_init();
+    for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
+    core_done = 1;
+  }
+  if (!key_done && pthread_key_create(&thread_key, thread_exit) == 0) key_done = 1;
+  if (key_done && global_cache == NULL) global_cache = mcache_create();
+  if (global_cache == NULL) {
+    lock_release(&init_lock);
+    return -1;
+  }
+  const char *e = alloc_env("ALLOC_STATS");
   stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
   if (stats_at_exit) {
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
@@ -130,11 +149,15 @@ static void alloc_init(void) {
   lock_release(&init_lock);
   /* After alloc_ready: glibc may call malloc while registering. */
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  return 0;
 }
 
-void alloc_init_once(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+/* 0 if the allocator is ready (set up now if need be), -1 if it cannot be. */
+static inline int alloc_ensure_ready(void) {
+  return likely(__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) ? 0 : alloc_init();
 }
+
+void alloc_init_once(void) { (void)alloc_ensure_ready(); }
 
 __attribute__((constructor)) static void alloc_constructor(void) { alloc_init_once(); }
 
@@ -145,7 +168,7 @@ __attribute__((destructor)) static void alloc_destructor(void) {
 /* The calling thread's cache, created on first use; NULL if the thread must
  * use the global cache. */
 static struct mcache *thread_cache_slow(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+  if (alloc_ensure_ready() != 0) return NULL;
   if (tls_state != THREAD_NEW) return tls_cache;
   tls_state = THREAD_CREATING; /* pthread_setspecific may allocate */
   struct mcache *c = mcache_create();
@@ -219,8 +242,10 @@ static inline void small_free(struct mcache *c, const struct mspan *s, void *p) 
   }
 }
 
-/* Small allocation through the global cache. */
+/* Small allocation through the global cache (NULL if the allocator could
+ * not be set up). */
 static void *small_alloc_global(unsigned k, int zero) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return NULL;
   lock_acquire(&global_cache_lock);
   void *p = small_alloc(global_cache, k, zero);
   lock_release(&global_cache_lock);
@@ -235,9 +260,12 @@ static void small_free_global(const struct mspan *s, void *p) {
 
 /* ---- Large objects ------------------------------------------------------- */
 
+/* Whether the kernel can back the request is decided when the heap grows
+ * (mheap.c heap_grow, sys.c): a size it would not commit fails there. The
+ * bounds here only keep the page arithmetic from overflowing. */
 static void *large_alloc(size_t size, size_t align, int zero) {
-  if (size > MAX_ALLOC_BYTES) return NULL;
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) alloc_init();
+  if (size > MAX_ALLOC_BYTES || align > MAX_ALLOC_BYTES) return NULL;
+  if (alloc_ensure_ready() != 0) return NULL;
   uintptr_t npages = (size + PAGE_MASK) >> PAGE_SHIFT;
   if (npages == 0) npages = 1;
   uintptr_t align_pages = align > PAGE_BYTES ? align >> PAGE_SHIFT : 1;
@@ -473,11 +501,7 @@ void *alloc_memalign(size_t align, size_t size) {
   if (align <= 16) return alloc_malloc(size < align ? align : size);
   void *p;
   if (size <= SIZECLASS_MAX_SMALL && align <= PAGE_BYTES) {
-    /* A class whose size is a multiple of align puts every object on an
-     * aligned address (spans start on a page). Powers of two are classes,
-     * so the search ends by align's own class at the latest. */
-    unsigned k = size_to_class(size > align ? size : align);
-    while (class_to_size[k] % align != 0) k++;
+    unsigned k = size_to_class_aligned(size, align);
     struct mcache *c = tls_cache != NULL ? tls_cache : thread_cache_slow();
     p = c != NULL ? small_alloc(c, k, 0) : small_alloc_global(k, 0);
   } else {
@@ -519,6 +543,20 @@ size_t alloc_usable_size(const void *p) {
   return usable_size_of(span_of_object(p, "malloc_usable_size(): pointer not allocated by liballoc"));
 }
 
+/* What the paths above would hand out, without allocating (nallocx). */
+size_t alloc_good_size(size_t size, size_t align) {
+  if (align != 0 && !is_pow2(align)) return 0;
+  if (size == 0) size = 1;
+  if (align <= 16) {
+    if (size < align) size = align;
+    if (size <= SIZECLASS_MAX_SMALL) return class_to_size[size_to_class(size)];
+  } else if (size <= SIZECLASS_MAX_SMALL && align <= PAGE_BYTES) {
+    return class_to_size[size_to_class_aligned(size, align)];
+  }
+  if (size > MAX_ALLOC_BYTES) return 0;
+  return align_up(size, PAGE_BYTES);
+}
+
 int alloc_owns(const void *p) { return span_of((uintptr_t)p) != NULL; }
 
 /* ---- Statistics hooks ---------------------------------------------------- */
@@ -534,9 +572,27 @@ ALLOC_EXPORT size_t alloc_release_free_memory(void) {
 /* ---- fork ----------------------------------------------------------------
  * Every lock is taken before fork and released after it in both processes,
  * so the child never inherits a lock held by a thread that does not exist
- * there (in the child, the forking thread owns them all). The child then forgets the other threads' caches. */
+ * there (in the child, the forking thread owns them all). The child then
+ * forgets the other threads' caches.
+ *
+ * The order, in the prepare handler: signals are blocked on the forking
+ * thread (a handler that allocated now would wait for a lock its own thread
+ * holds); the loader fence waits for the profiler's calls into the loader and
+ * the unwinders to finish (loaderfence.h: they may allocate, so this comes
+ * before any allocator lock); then the allocator's locks, the profiler's
+ * first. Parent and child undo it in the reverse order. The profiler's
+ * dumping half registers its own child handlers later (triggers.c,
+ * profile.c); glibc runs those after this one in the child, with every
+ * allocator lock free again. */
+
+static sigset_t fork_saved_mask; /* written under the fence's fork lock */
 
 static void fork_prepare(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  loader_fence_fork_prepare();
+  fork_saved_mask = old;
   lock_acquire(&global_cache_lock);
   prof_fork_prepare(); /* the profiler lock is taken before persistentalloc's */
   lock_acquire(&mcache_all_lock);
@@ -545,7 +601,7 @@ static void fork_prepare(void) {
   persistentalloc_lock();
 }
 
-static void fork_parent(void) {
+static void release_fork_locks(void) {
   persistentalloc_unlock();
   prof_fork_parent();
   lock_release(&mheap.lock);
@@ -554,10 +610,20 @@ static void fork_parent(void) {
   lock_release(&global_cache_lock);
 }
 
+static void fork_parent(void) {
+  release_fork_locks();
+  sigset_t mask = fork_saved_mask;
+  loader_fence_fork_parent();
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
 static void fork_child(void) {
   /* The forking thread holds every lock in the child too: clean up under
    * them, then release them as the parent does. */
   mcache_after_fork_child(tls_cache, global_cache);
   scavenger_after_fork_child();
-  fork_parent();
+  release_fork_locks();
+  sigset_t mask = fork_saved_mask;
+  loader_fence_fork_child();
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }

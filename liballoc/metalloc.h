@@ -7,9 +7,11 @@
  *  fixalloc         a free list of fixed-size objects (spans, thread caches,
  *                   span bitmaps) carved from persistentalloc chunks. Not
  *                   thread-safe: the owner's lock protects it.
- *  linearalloc      bump allocation inside one reserved region, mapped in as
- *                   it is used (the per-arena metadata), so the metadata of
- *                   all arenas sits together and costs only what is touched.
+ *
+ * The per-arena records and arena map leaves come straight from sys_alloc
+ * (arena.c). There is no linear allocator reserving room for them up front:
+ * reserved address space counts against `ulimit -v`, and Go's reason for one
+ * (keeping 32-bit heap metadata contiguous) does not apply here.
  */
 #ifndef ALLOC_METALLOC_H
 #define ALLOC_METALLOC_H
@@ -47,18 +49,6 @@ void fixalloc_init(struct fixalloc *f, size_t size);
 /* Zeroed object, or NULL if the OS refuses memory. */
 void *fixalloc_alloc(struct fixalloc *f);
 void fixalloc_free(struct fixalloc *f, void *p);
-
-struct linearalloc {
-  uintptr_t next;     /* next free byte */
-  uintptr_t mapped;   /* end of the mapped (usable) part */
-  uintptr_t end;      /* end of the reservation */
-};
-
-/* Reserves n bytes of address space. Returns 0 or -1. */
-int linearalloc_init(struct linearalloc *l, size_t n);
-/* Zeroed memory, or NULL when the reservation is exhausted or the OS refuses.
- * Not thread-safe: the owner's lock protects it. */
-void *linearalloc_alloc(struct linearalloc *l, size_t size, size_t align);
 
 ALLOC_HIDDEN_END
 #endif /* ALLOC_METALLOC_H */

@@ -1,11 +1,12 @@
 /* mheap.c: the page heap (mheap.h). Free runs of pages live in exact-size
  * lists for runs under HEAP_SMALL_RUNS pages (found with a bitmap of
- * non-empty lists) and one best-fit list above that. Every page of every span
- * maps to its span (arena.h), so freeing a run finds its neighbours in O(1)
- * and coalesces with them. The heap grows in 4 MiB steps carved from 64 MiB
- * arena reservations. Free pages go back to the OS only after they have sat
- * unused a while (scavenger.c), so a program that frees and reallocates
- * large blocks reuses memory that is still backed and pays no page faults.
+ * non-empty lists) and one best-fit list above that. The first and last
+ * pages of every span map to it (arena.h), so freeing a run finds its
+ * neighbours in O(1) and coalesces with them. The heap grows in 4 MiB steps
+ * (1 MiB while small), reserving address space as it goes (arena.c). Free
+ * pages go back to the OS only after they have sat unused a while
+ * (scavenger.c), so a program that frees and reallocates large blocks
+ * reuses memory that is still backed and pays no page faults.
  * Overview: malloc.c. */
 #include "mheap.h"
 
@@ -17,7 +18,11 @@
 
 struct mheap mheap = {.lock = ALLOC_LOCK_INIT};
 
+/* Growth step: 4 MiB, but 1 MiB while the heap is under 16 MiB, so that a
+ * small program's heap costs little address space (ulimit -v). */
 #define HEAP_GROW_BYTES ((uintptr_t)4 << 20)
+#define HEAP_GROW_SMALL ((uintptr_t)1 << 20)
+#define HEAP_SMALL_BYTES ((uintptr_t)16 << 20)
 
 static void *steal_metadata_chunk(size_t size);
 
@@ -35,14 +40,34 @@ int mheap_init(void) {
 
 /* Calls fn on each maximal sub-run of pages in [base, base+npages) whose
  * released bit equals want, then sets every bit in the range to set_to (if
- * set_to >= 0). Returns the number of pages whose bit equalled want. */
+ * set_to >= 0). Returns the number of pages whose bit equalled want. Whole
+ * 64-page words that are all one value are taken a word at a time, so a
+ * run of a terabyte costs 2^21 steps, not 2^27; a word already holding
+ * set_to is not written. */
 static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int set_to,
                                void (*fn)(uintptr_t, uintptr_t)) {
   uintptr_t count = 0, run_start = 0, run_len = 0;
-  for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end; p += PAGE_BYTES) {
-    struct heap_arena *ha = arena_of(p);
+  const uint64_t all_want = want ? ~(uint64_t)0 : 0;
+  for (uintptr_t p = base, end = base + npages * PAGE_BYTES; p < end;) {
+    uint64_t *released = arena_side_of(p)->released;
     uintptr_t i = arena_page_index(p);
-    int bit = bitmap_get(ha->released, i);
+    if ((i & 63) == 0 && end - p >= 64 * PAGE_BYTES) {
+      uint64_t *w = &released[i >> 6];
+      if (*w == all_want || *w == ~all_want) {
+        if (*w == all_want) {
+          count += 64;
+          if (run_len == 0) run_start = p;
+          run_len += 64;
+        } else if (run_len != 0) {
+          if (fn) fn(run_start, run_len);
+          run_len = 0;
+        }
+        if (set_to >= 0 && *w != (set_to ? ~(uint64_t)0 : 0)) *w = set_to ? ~(uint64_t)0 : 0;
+        p += 64 * PAGE_BYTES;
+        continue;
+      }
+    }
+    int bit = bitmap_get(released, i);
     if (bit == want) {
       count++;
       if (run_len == 0) run_start = p;
@@ -51,8 +76,9 @@ static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int s
       if (fn) fn(run_start, run_len);
       run_len = 0;
     }
-    if (set_to == 1) bitmap_set(ha->released, i);
-    else if (set_to == 0) bitmap_clear(ha->released, i);
+    if (set_to == 1 && !bit) bitmap_set(released, i);
+    else if (set_to == 0 && bit) bitmap_clear(released, i);
+    p += PAGE_BYTES;
   }
   if (run_len != 0 && fn) fn(run_start, run_len);
   return count;
@@ -96,10 +122,37 @@ static struct mspan *free_run_find(uintptr_t need) {
   return best;
 }
 
+/* ---- The span map's entries ----------------------------------------------
+ * A free or large span has its first and last pages in the span map and
+ * NULL between; a small span has every page (arena.h says why). These keep
+ * that true through splits and merges with O(1) stores, whatever the size. */
+
+static uintptr_t span_last_page(const struct mspan *s) { return s->base + (s->npages - 1) * PAGE_BYTES; }
+
+static void span_map_ends(struct mspan *s) {
+  arena_set_span(s->base, s);
+  arena_set_span(span_last_page(s), s);
+}
+
+/* lo is about to absorb hi, its upper neighbour (both free or large, npages
+ * not yet added): the pages where they meet become interior. */
+static void span_map_join(struct mspan *lo, struct mspan *hi) {
+  if (lo->npages > 1) arena_set_span(span_last_page(lo), NULL);
+  if (hi->npages > 1) arena_set_span(hi->base, NULL);
+  arena_set_span(span_last_page(hi), lo);
+}
+
+/* Makes the entries span_split(s, npages, ...) will write writable: the new
+ * last page of s and the first of the rest, which are neighbours. */
+static int split_prepare(uintptr_t base, uintptr_t npages) {
+  return arena_prepare(base + (npages - 1) * PAGE_BYTES, 2);
+}
+
 /* ---- Splitting and coalescing -------------------------------------------- */
 
 /* s (out of any list) keeps its first npages pages; the rest becomes the
- * new free span t (allocated by the caller, not yet in a list), returned. */
+ * new free span t (allocated by the caller, not yet in a list), returned.
+ * split_prepare(s->base, npages) must have succeeded. */
 static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan *t) {
   t->base = s->base + npages * PAGE_BYTES;
   t->npages = s->npages - npages;
@@ -109,7 +162,8 @@ static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan 
   t->nreleased = s->nreleased ? released_walk(t->base, t->npages, 1, -1, NULL) : 0;
   s->nreleased -= t->nreleased;
   s->npages = npages;
-  arena_set_spans(t->base, t->npages, t);
+  arena_set_span(span_last_page(s), s);
+  span_map_ends(t);
   return t;
 }
 
@@ -118,7 +172,7 @@ static void free_insert_coalesce(struct mspan *s) {
   struct mspan *before = s->base > PAGE_BYTES ? span_of(s->base - 1) : NULL;
   if (before != NULL && before->state == SPAN_FREE) {
     free_list_remove(before);
-    arena_set_spans(s->base, s->npages, before);
+    span_map_join(before, s);
     before->npages += s->npages;
     before->needzero |= s->needzero;
     before->nreleased += s->nreleased;
@@ -130,7 +184,7 @@ static void free_insert_coalesce(struct mspan *s) {
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   if (after != NULL && after->state == SPAN_FREE) {
     free_list_remove(after);
-    arena_set_spans(after->base, after->npages, s);
+    span_map_join(s, after);
     s->npages += after->npages;
     s->needzero |= after->needzero;
     s->nreleased += after->nreleased;
@@ -153,15 +207,17 @@ static void *steal_metadata_chunk(size_t size) {
   uintptr_t npages = align_up(size, PAGE_BYTES) / PAGE_BYTES;
   struct mspan *s = free_run_find(npages + 1);
   if (s == NULL) return NULL;
-  free_list_remove(s);
   uintptr_t tail = s->base + (s->npages - npages) * PAGE_BYTES;
+  if (arena_prepare(tail - PAGE_BYTES, 1) != 0) return NULL;
+  free_list_remove(s);
   uintptr_t rel = s->nreleased ? released_walk(tail, npages, 1, 0, NULL) : 0;
   if (rel != 0) sys_used((void *)tail, rel * PAGE_BYTES);
   s->nreleased -= rel;
+  arena_set_span(span_last_page(s), NULL); /* the tail's last page */
   s->npages -= npages;
+  arena_set_span(span_last_page(s), s);
   mheap.pages_free -= npages - rel;
   mheap.pages_released -= rel;
-  arena_set_spans(tail, npages, NULL);
   free_list_insert(s);
   if (s->needzero) memset((void *)tail, 0, npages * PAGE_BYTES);
   ADD_RELAXED(&sys_stats.metadata, npages * PAGE_BYTES);
@@ -170,45 +226,58 @@ static void *steal_metadata_chunk(size_t size) {
 
 /* ---- Growth -------------------------------------------------------------- */
 
-/* Makes at least npages new pages and puts them in the free lists. */
-static int heap_grow(uintptr_t npages) {
-  uintptr_t need = npages * PAGE_BYTES;
-  uintptr_t ask = align_up(need, HEAP_GROW_BYTES);
-  if (mheap.cur_end - mheap.cur_base < need) {
-    uintptr_t got = 0;
-    uintptr_t base = arena_reserve(ask, &got);
-    if (base == 0) return -1;
-    if (base == mheap.cur_end) {
-      mheap.cur_end += got;
-    } else {
-      /* Not contiguous: the rest of the old reservation stays Reserved and
-       * unused; it costs address space only. */
-      mheap.cur_base = base;
-      mheap.cur_end = base + got;
-    }
+/* Makes at least npages new pages and puts them in the free lists.
+ *
+ * The order matters for requests the machine cannot back: new address space
+ * is reserved, then committed (sys_map, where the kernel's overcommit policy
+ * may say no), and only then registered in the arena map. A refused commit
+ * gives the reservation back and leaves no metadata: malloc(1 TiB) on a
+ * smaller machine costs two system calls and returns NULL. */
+static int heap_grow_by(uintptr_t need, uintptr_t ask) {
+  uintptr_t start = mheap.cur_base, end = mheap.cur_end;
+  uintptr_t fresh = 0, fresh_len = 0; /* a new reservation, not yet registered */
+  if (end - start < need) {
+    fresh = arena_reserve(ask, &fresh_len);
+    if (fresh == 0) return -1;
+    /* Contiguous with the old one: use both. Otherwise the rest of the old
+     * reservation stays Reserved and unused; it costs address space only. */
+    if (fresh != end) start = fresh;
+    end = fresh + fresh_len;
   }
-  if (ask > mheap.cur_end - mheap.cur_base) ask = need;
-  uintptr_t chunk = mheap.cur_base;
+  if (ask > end - start) ask = need;
   struct mspan *s = fixalloc_alloc(&mheap.spanalloc);
-  if (s == NULL) return -1;
-  /* Under `ulimit -v` the big step may be refused where the exact need fits. */
-  if (sys_map((void *)chunk, ask) != 0) {
-    ask = need;
-    if (sys_map((void *)chunk, ask) != 0) {
-      fixalloc_free(&mheap.spanalloc, s);
-      return -1;
-    }
+  if (s == NULL || sys_map((void *)start, ask) != 0) goto fail;
+  if ((fresh != 0 && arena_register(fresh, fresh_len) != 0) || arena_prepare(start, 1) != 0 ||
+      arena_prepare(start + ask - PAGE_BYTES, 1) != 0) {
+    sys_fault((void *)start, ask);
+    goto fail;
   }
-  mheap.cur_base += ask;
-  s->base = chunk;
+  mheap.cur_base = start + ask;
+  mheap.cur_end = end;
+  s->base = start;
   s->npages = ask / PAGE_BYTES;
   s->state = SPAN_FREE;
   s->needzero = 0; /* fresh from the OS */
   s->free_since_ms = alloc_now_ms();
-  arena_set_spans(s->base, s->npages, s);
+  span_map_ends(s);
   mheap.pages_free += s->npages;
   free_insert_coalesce(s);
   return 0;
+fail:
+  if (s != NULL) fixalloc_free(&mheap.spanalloc, s);
+  if (fresh != 0) arena_unreserve(fresh, fresh_len);
+  return -1;
+}
+
+static int heap_grow(uintptr_t npages) {
+  uintptr_t need = npages * PAGE_BYTES;
+  uintptr_t step = LOAD_RELAXED(&sys_stats.mapped) < HEAP_SMALL_BYTES ? HEAP_GROW_SMALL : HEAP_GROW_BYTES;
+  uintptr_t ask = align_up(need, step);
+  if (ask < need) return -1;
+  if (heap_grow_by(need, ask) == 0) return 0;
+  /* Under `ulimit -v` the whole step may not fit where the exact need
+   * does (its address space, or the metadata after it). */
+  return ask > need ? heap_grow_by(need, need) : -1;
 }
 
 /* ---- Allocation ---------------------------------------------------------- */
@@ -271,9 +340,18 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
     s = free_run_find(need);
     if (s == NULL) goto out;
   }
-  free_list_remove(s);
-  /* Trim the head up to the alignment, then the tail. */
+  /* Trim the head up to the alignment, then the tail. The span-map pages
+   * the trims and a small span write are made writable first, while
+   * failing changes nothing. */
   uintptr_t head = (align_up(s->base, align_pages * PAGE_BYTES) - s->base) / PAGE_BYTES;
+  uintptr_t base = s->base + head * PAGE_BYTES;
+  if ((head != 0 && split_prepare(s->base, head) != 0) ||
+      (s->npages - head > npages && split_prepare(base, npages) != 0) ||
+      (sizeclass != 0 && arena_prepare(base, npages) != 0)) {
+    s = NULL;
+    goto out;
+  }
+  free_list_remove(s);
   if (head != 0) {
     struct mspan *rest = span_split(s, head, spare_head);
     spare_head = NULL;
@@ -298,6 +376,7 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   } else {
     span_init_small(s, sizeclass, bits);
     bits = NULL;
+    arena_set_spans(s->base, s->npages, s); /* free() looks up any object */
   }
 out:
   if (spare_head != NULL) fixalloc_free(&mheap.spanalloc, spare_head);
@@ -312,6 +391,7 @@ void mheap_free_span(struct mspan *s) {
   if (s->state == SPAN_SMALL) {
     fixalloc_free(&mheap.bitsalloc[bits_order(s)], s->allocBits);
     s->allocBits = s->cacheBits = NULL;
+    if (s->npages > 2) arena_set_spans(s->base + PAGE_BYTES, s->npages - 2, NULL);
   } else {
     mheap.pages_large -= s->npages;
     mheap.nlarge_free++;
@@ -336,15 +416,16 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
   struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   int ok = 0;
-  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages) {
-    uintptr_t extra = npages - s->npages;
+  uintptr_t extra = npages - s->npages;
+  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages &&
+      (after->npages == extra || split_prepare(after->base, extra) == 0)) {
     free_list_remove(after);
     if (after->npages > extra) {
       free_list_insert(span_split(after, extra, spare));
       spare = NULL;
     }
     span_take_pages(after);
-    arena_set_spans(after->base, after->npages, s);
+    span_map_join(s, after);
     s->npages += after->npages;
     mheap.pages_large += after->npages;
     after->state = SPAN_DEAD;
@@ -360,6 +441,10 @@ void mheap_shrink(struct mspan *s, uintptr_t npages) {
   if (npages >= s->npages || npages == 0) return;
   lock_acquire(&mheap.lock);
   struct mspan *spare = fixalloc_alloc(&mheap.spanalloc);
+  if (spare != NULL && split_prepare(s->base, npages) != 0) { /* keep the pages */
+    fixalloc_free(&mheap.spanalloc, spare);
+    spare = NULL;
+  }
   if (spare != NULL) {
     struct mspan *tail = span_split(s, npages, spare);
     mheap.pages_in_use -= tail->npages;
@@ -412,6 +497,8 @@ size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms) {
     mheap.scavenging_free -= s->npages - s->nreleased;
     mheap.scavenging_released -= s->nreleased;
     released_walk(s->base, s->npages, 0, 1, NULL);
+    /* The span map of its inside goes back too: those entries are NULL. */
+    if (s->npages > 2) arena_release_map(s->base + PAGE_BYTES, s->npages - 2);
     mheap.pages_free -= n;
     mheap.pages_released += n;
     released += n * PAGE_BYTES;
@@ -443,7 +530,10 @@ int mheap_valid(void) {
       if (s->state != SPAN_FREE || (i < HEAP_SMALL_RUNS && s->npages != (uintptr_t)i) ||
           (i == HEAP_SMALL_RUNS && s->npages < HEAP_SMALL_RUNS) || span_of(s->base) != s ||
           span_of(s->base + (s->npages - 1) * PAGE_BYTES) != s ||
-          released_walk(s->base, s->npages, 1, -1, NULL) != s->nreleased) {
+          released_walk(s->base, s->npages, 1, -1, NULL) != s->nreleased ||
+          /* interior pages have no entry (sampled next to each end) */
+          (s->npages > 2 && (span_of(s->base + PAGE_BYTES) != NULL ||
+                             span_of(span_last_page(s) - PAGE_BYTES) != NULL))) {
         ok = 0;
         break;
       }

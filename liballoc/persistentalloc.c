@@ -16,13 +16,20 @@ void *persistentalloc(size_t size, size_t align) {
   lock_acquire(&persistent_lock);
   uintptr_t p = align_up(persistent_next, align);
   if (persistent_next == 0 || p + size > persistent_end) {
-    void *chunk = sys_alloc(PERSISTENT_CHUNK);
+    size_t n = PERSISTENT_CHUNK;
+    void *chunk = sys_alloc(n);
+    if (chunk == NULL) {
+      /* Short of address space (ulimit -v): a whole chunk may not fit
+       * where this request does. */
+      n = align_up(size + align, 4096);
+      chunk = sys_alloc(n);
+    }
     if (chunk == NULL) {
       lock_release(&persistent_lock);
       return NULL;
     }
     persistent_next = (uintptr_t)chunk;
-    persistent_end = persistent_next + PERSISTENT_CHUNK;
+    persistent_end = persistent_next + n;
     p = align_up(persistent_next, align);
   }
   persistent_next = p + size;

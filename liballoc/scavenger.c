@@ -37,11 +37,11 @@ static uint64_t scav_delay_ms = 500;
 static size_t scav_retain = (size_t)8 << 20;
 
 static void scav_read_config(void) {
-  const char *e = getenv("ALLOC_SCAVENGER");
+  const char *e = alloc_env("ALLOC_SCAVENGER");
   scav_disabled = e != NULL && e[0] == '0';
-  e = getenv("ALLOC_SCAVENGE_DELAY_MS");
+  e = alloc_env("ALLOC_SCAVENGE_DELAY_MS");
   if (e != NULL && *e) scav_delay_ms = strtoull(e, NULL, 10);
-  e = getenv("ALLOC_RETAIN_MB");
+  e = alloc_env("ALLOC_RETAIN_MB");
   if (e != NULL && *e) scav_retain = (size_t)strtoull(e, NULL, 10) << 20;
   scav_config_read = 1;
 }

@@ -19,6 +19,17 @@ static inline unsigned size_to_class(size_t size) {
   return size_to_class128[(size - SIZECLASS_SMALL_MAX + SIZECLASS_LARGE_DIV - 1) / SIZECLASS_LARGE_DIV];
 }
 
+/* The class of memalign(align, size), for size <= SIZECLASS_MAX_SMALL and a
+ * power of two 16 < align <= PAGE_BYTES: the first class from size's (or
+ * align's) whose object size is a multiple of align, so that every object
+ * of its spans, which start on a page, is aligned. Powers of two are
+ * classes, so the search ends at align's own class at the latest. */
+static inline unsigned size_to_class_aligned(size_t size, size_t align) {
+  unsigned k = size_to_class(size > align ? size : align);
+  while (class_to_size[k] % align != 0) k++;
+  return k;
+}
+
 /* Objects moved between a thread cache and its mcentral at a time. */
 extern uint32_t class_to_batch[SIZECLASS_COUNT];
 /* Length of a thread cache's free list that makes it flush one batch. */

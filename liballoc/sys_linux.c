@@ -9,10 +9,16 @@
 
 #include "internal.h"
 
-void *sys_os_mmap(void *hint, size_t n, int prot_rw, int fixed) {
-  int prot = prot_rw ? PROT_READ | PROT_WRITE : PROT_NONE;
-  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  if (fixed) flags |= MAP_FIXED;
+/* Commit accounting (SYS_OS_ACCOUNT, see sys.c for why the heap uses it):
+ * the kernel charges a private mapping when it is, or becomes (mprotect),
+ * writable, unless it was made with MAP_NORESERVE; under overcommit mode 0
+ * it refuses a single charge above RAM + swap, under mode 2 anything past
+ * CommitLimit, under mode 1 nothing. A PROT_NONE mapping is never charged. */
+void *sys_os_mmap(void *hint, size_t n, unsigned how) {
+  int prot = (how & SYS_OS_RW) ? PROT_READ | PROT_WRITE : (how & SYS_OS_READ) ? PROT_READ : PROT_NONE;
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  if (!(how & SYS_OS_ACCOUNT)) flags |= MAP_NORESERVE;
+  if (how & SYS_OS_FIXED) flags |= MAP_FIXED;
   int saved = errno;
   void *p = mmap(hint, n, prot, flags, -1, 0);
   errno = saved;
@@ -44,7 +50,7 @@ int sys_os_release(void *v, size_t n) {
     r = madvise(v, n, MADV_DONTNEED);
     if (m == RELEASE_UNKNOWN) STORE_RELAXED(&release_method, r == 0 ? RELEASE_DONTNEED : RELEASE_REMAP);
   }
-  if (r != 0) r = sys_os_mmap(v, n, 1, 1) == v ? 0 : -1;
+  if (r != 0) r = sys_os_mmap(v, n, SYS_OS_RW | SYS_OS_FIXED | SYS_OS_ACCOUNT) == v ? 0 : -1;
   errno = saved;
   return r;
 }

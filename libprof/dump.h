@@ -23,5 +23,10 @@ int prof_dump_file(const char *path, char *err, size_t errlen);
  * stream open at fd (O_APPEND). Returns 0, or -1 with a message in err. */
 int prof_dump_stream(int fd, char *err, size_t errlen);
 
+/* In a fork child, before anything else of the dumping half runs there
+ * (triggers.c's fork handler calls it first): a dump the parent had in
+ * progress is forgotten, never waited for. */
+void prof_dump_fork_child(void);
+
 #pragma GCC visibility pop
 #endif /* PROF_DUMP_H */

@@ -17,6 +17,8 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "loaderfence.h"
+
 /* ---- helpers ---- */
 
 static void copy_str(char *dst, size_t cap, const char *src) {
@@ -144,7 +146,9 @@ int prof_mappings_collect(struct prof_mapping **out, size_t *n) {
   ssize_t len = readlink("/proc/self/exe", st->exe, sizeof st->exe - 1);
   st->exe[len > 0 ? len : 0] = '\0';
 
+  loader_enter();
   dl_iterate_phdr(collect_object, st);
+  loader_exit();
   if (st->failed) {
     free(st->v);
     free(st);

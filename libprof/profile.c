@@ -65,7 +65,6 @@
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct prof_symbolizer *symbolizer; /* dump_mutex */
 static int dump_busy;                      /* dump_mutex: a dump is running */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* A fork while another thread dumps leaves the child with dump_mutex held by
  * a thread that does not exist there, and the symbolizer possibly half
@@ -73,13 +72,11 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * symbolizer (leaking it) and makes a new one at its first dump. Waiting for
  * the dump in a prepare handler instead would hold fork() up for as long as
  * a dump takes. */
-static void dump_atfork_child(void) {
+void prof_dump_fork_child(void) {
   if (dump_busy) symbolizer = NULL;
   dump_busy = 0;
   pthread_mutex_init(&dump_mutex, NULL);
 }
-
-static void dump_atfork_register(void) { pthread_atfork(NULL, NULL, dump_atfork_child); }
 
 /* ---- distinct addresses -----------------------------------------------------------
  * An open-addressing table from an address to its entry; entries sit in an
@@ -414,7 +411,6 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
   uint8_t *pb = NULL;
   size_t pblen = 0;
   int entered = prof_guard_enter();
-  pthread_once(&atfork_once, dump_atfork_register);
   pthread_mutex_lock(&dump_mutex);
   dump_busy = 1;
   int rc = build_packed(&pb, &pblen, err, errlen);

@@ -37,10 +37,10 @@ static void config_error(const char *var, const char *value, const char *what) {
 }
 
 void prof_init(void) {
-  const char *out = getenv("ALLOCPROF_OUT");
-  const char *stream = getenv("ALLOCPROF_STREAM");
+  const char *out = alloc_env("ALLOCPROF_OUT");
+  const char *stream = alloc_env("ALLOCPROF_STREAM");
   uint64_t rate = (out != NULL && *out) || (stream != NULL && *stream) ? PROF_DEFAULT_RATE : 0;
-  const char *r = getenv("ALLOCPROF_RATE");
+  const char *r = alloc_env("ALLOCPROF_RATE");
   if (r != NULL && *r) {
     uint64_t v;
     if (trig_parse_bytes(r, &v) != 0) {
@@ -50,7 +50,7 @@ void prof_init(void) {
       rate = v;
     }
   }
-  const char *sd = getenv("ALLOCPROF_SEED");
+  const char *sd = alloc_env("ALLOCPROF_SEED");
   uint64_t seed = 0;
   if (sd != NULL && *sd) {
     char *end;

@@ -42,6 +42,7 @@
 #include <unwind.h>
 
 #include "cfi.h"
+#include "loaderfence.h"
 #include "prof.h"
 #include "sys.h"
 
@@ -75,7 +76,9 @@ static int find_self_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void find_self(void) {
   struct find_self f = {.addr = (uintptr_t)&prof_capture_stack};
+  loader_enter();
   dl_iterate_phdr(find_self_cb, &f);
+  loader_exit();
   if (f.found && !f.is_main) {
     self_lo = f.lo;
     self_hi = f.hi;
@@ -112,7 +115,7 @@ static gcc_find_fde_fn gcc_find_fde; /* NULL: no walker, a full unwinder always 
 /* At load, before the program's threads: libgcc_s is already loaded in
  * most processes (C++, pthread_cancel); otherwise this loads it. */
 __attribute__((constructor)) static void find_libgcc(void) {
-  void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+  void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL); /* not fenced: loaderfence.h */
   if (h == NULL) return;
   gcc_getip_fn getip = (gcc_getip_fn)dlsym(h, "_Unwind_GetIP");
   gcc_backtrace_fn bt = (gcc_backtrace_fn)dlsym(h, "_Unwind_Backtrace");
@@ -238,7 +241,9 @@ struct cfi_rule prof_stack_rule_at(uintptr_t pc) {
   gcc_find_fde_fn find_fde = __atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE);
   if (find_fde == NULL) return (struct cfi_rule){.kind = CFI_UNSUPPORTED};
   struct dwarf_eh_bases bases;
+  loader_enter();
   const uint8_t *fde = find_fde((void *)pc, &bases);
+  loader_exit();
   return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc) : (struct cfi_rule){.kind = CFI_OUTERMOST};
 }
 
@@ -322,10 +327,15 @@ static inline __attribute__((always_inline)) int full_unwind(void **buf, int wan
   if (bt != NULL && thread_full_unwinds < LIBGCC_FIRST) {
     thread_full_unwinds++;
     struct gcc_trace t = {buf, 0, want};
+    loader_enter();
     bt(gcc_trace_frame, &t);
+    loader_exit();
     return t.n;
   }
-  return unw_backtrace(buf, want);
+  loader_enter();
+  int n = unw_backtrace(buf, want);
+  loader_exit();
+  return n;
 }
 
 int prof_capture_stack(uintptr_t *frames, int max) {

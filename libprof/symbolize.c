@@ -55,6 +55,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "loaderfence.h"
+
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status)
     __attribute__((weak));
 
@@ -612,7 +614,9 @@ static int list_object(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void report_from_loader(Dwfl *dwfl) {
   struct loaded_list l = {NULL, 0, 0};
+  loader_enter();
   dl_iterate_phdr(list_object, &l); /* outside the loader's lock from here */
+  loader_exit();
   for (size_t i = 0; i < l.n; i++) {
     dwfl_report_elf(dwfl, l.v[i].path, l.v[i].path, -1, l.v[i].bias, true);
     free(l.v[i].path);
@@ -634,7 +638,7 @@ static int module_removed(Dwfl_Module *mod, void *userdata, const char *name, Dw
 static demangle_fn *find_demangler(void) {
   if (__cxa_demangle != NULL) return __cxa_demangle;
   demangle_fn *fn;
-  void *sym = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  void *sym = dlsym(RTLD_DEFAULT, "__cxa_demangle"); /* not fenced: loaderfence.h */
   memcpy(&fn, &sym, sizeof fn); /* object pointer -> function pointer */
   return fn;
 }
@@ -642,7 +646,9 @@ static demangle_fn *find_demangler(void) {
 /* (Re)reads the process's objects. Returns 0, or -1 if libdwfl failed. */
 static int report_objects(struct prof_symbolizer *s) {
   struct loader_counts c = {0, 0, 0};
+  loader_enter();
   dl_iterate_phdr(read_counts, &c);
+  loader_exit();
   s->have_counts = c.known;
   s->adds = c.adds;
   s->subs = c.subs;
@@ -659,7 +665,9 @@ static int report_objects(struct prof_symbolizer *s) {
  * last reading. Returns 1 if it re-read. */
 static int maybe_rereport(struct prof_symbolizer *s) {
   struct loader_counts c = {0, 0, 0};
+  loader_enter();
   dl_iterate_phdr(read_counts, &c);
+  loader_exit();
   if (c.known && s->have_counts) {
     if (c.adds == s->adds && c.subs == s->subs) return 0;
     if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */

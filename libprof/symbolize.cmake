@@ -22,7 +22,8 @@ add_library(prof_symbolize STATIC
   ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
   ${CMAKE_CURRENT_LIST_DIR}/mappings.c)
 target_include_directories(prof_symbolize PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(prof_symbolize PUBLIC ${PROF_SYMBOLIZE_DW} ${CMAKE_DL_LIBS})
+# alloc_core for the loader fence (liballoc/loaderfence.h) around dl_iterate_phdr
+target_link_libraries(prof_symbolize PUBLIC alloc_core ${PROF_SYMBOLIZE_DW} ${CMAKE_DL_LIBS})
 set_target_properties(prof_symbolize PROPERTIES POSITION_INDEPENDENT_CODE ON
                                                 C_VISIBILITY_PRESET hidden)
 target_compile_options(prof_symbolize PRIVATE -fvisibility=hidden)

@@ -80,6 +80,7 @@
 
 #include "alloc_entry.h"
 #include "dump.h"
+#include "stream.h"
 #include "prof.h"
 #include "settings.h"
 
@@ -140,8 +141,8 @@ static int sig_pending, hook_pending;     /* atomic: set by the handler, the hoo
 static int exit_started;                  /* atomic: the exit dump has begun */
 static unsigned failed;                   /* atomic: FAIL_* reported so far */
 static uint32_t wake_word;                /* futex: bumped to wake the thread */
-static int late_child_handler;            /* atomic: child_late is registered */
-static int child_thread_made;             /* fork handlers (child): thread remade */
+static int out_renamed;                   /* trig_lock: a fork child added its pid to
+                                             cfg.out and has not said so yet */
 
 /* ---- messages -------------------------------------------------------------------- */
 
@@ -218,14 +219,13 @@ static int stream_open(char *err, size_t errlen) {
     set_err(err, errlen, "the stream's name is too long");
     return -1;
   }
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
-    return -1;
-  }
+  /* never through a symlink someone planted at the name, never a fifo or a
+   * device; readable by the owner only, as perf's files and core dumps are */
+  int fd = stream_open_append(path, err, errlen);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    set_err(err, errlen, "%s is not a regular file", path);
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0) {
+    set_err(err, errlen, "%s: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
@@ -266,8 +266,6 @@ static int stream_get(char *err, size_t errlen) {
 
 /* ---- dumping --------------------------------------------------------------------------- */
 
-static void child_late(void);
-
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
 /* After a dump, or at start: the in-use levels of the next growth and peak
@@ -296,6 +294,11 @@ static void dump(unsigned why) {
         0) {
       if (first_failure(FAIL_OUT)) say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
+      if (out_renamed) {
+        out_renamed = 0;
+        say("ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
+            "replace its parent's files", (long)getppid(), path);
+      }
       err[0] = 0;
       if (prof_dump_file(path, err, sizeof err) != 0 && first_failure(FAIL_OUT))
         say("heap profile not written: %s", err[0] ? err : path);
@@ -319,12 +322,6 @@ static void thread_dump(unsigned why) {
   pthread_mutex_lock(&trig_lock);
   if (!exiting) dump(why);
   pthread_mutex_unlock(&trig_lock);
-  /* profile.c registers its fork handler at its first dump; ours that makes
-   * the thread again in a child must run after it (see fork_child). Only
-   * this thread registers; the flag is raised once it is done. */
-  if (!__atomic_load_n(&late_child_handler, __ATOMIC_ACQUIRE) &&
-      pthread_atfork(NULL, NULL, child_late) == 0)
-    __atomic_store_n(&late_child_handler, 1, __ATOMIC_RELEASE);
 }
 
 /* At exit, on the exiting thread, once. Other threads may still be running
@@ -460,15 +457,61 @@ static void thread_start_or_say(void) {
 }
 
 /* ---- fork --------------------------------------------------------------------------------
- * The forking thread is the child's only thread. fork_child (registered at
- * start, after the allocator's own handler, which must release the
- * allocator's locks first) resets our state; the thread is made again by
- * child_late once profile.c has a fork handler (registered at its first
- * dump, after ours), so that the new thread cannot start a dump before
- * profile.c has reset its own state; until child_late is registered,
- * fork_child makes it. Both run on the child's one thread, in turn. */
+ * The forking thread is the child's only thread. One handler, registered at
+ * load after the allocator's (glibc runs child handlers in the order they
+ * were registered, so every allocator lock is free again here), resets the
+ * dumping half in order: profile.c's state first (a dump the parent had in
+ * progress is forgotten, never waited for), then ours, then the profiler
+ * thread is made again, which may dump at once. Profiling the child needs no
+ * loader lock that a thread of the parent held at the fork: those calls are
+ * fenced (liballoc/loaderfence.h). */
+
+/* Whether pat (checked) has a %p escape. */
+static int pattern_has_pid(const char *pat) {
+  for (const char *p = pat; *p; p++)
+    if (*p == '%' && *++p == 'p') return 1;
+  return 0;
+}
+
+/* pat with the pid added where it tells this process's files apart from its
+ * parent's: before the first %n ("x.%n.pb.gz" -> "x.123.%n.pb.gz"), else
+ * before the ending ("x.pb.gz" -> "x.123.pb.gz"). Returns 0, or -1 when out is
+ * too small. */
+static int pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
+  size_t n = strlen(pat), at = n;
+  for (size_t i = 0; i < n; i++) {
+    if (pat[i] != '%') continue;
+    if (pat[i + 1] == 'n') {
+      at = i;
+      break;
+    }
+    i++; /* %%, %p, %t */
+  }
+  char pidtext[32];
+  if (at == n) {
+    static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
+    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
+      size_t e = strlen(endings[k]);
+      if (n >= e && strcmp(pat + n - e, endings[k]) == 0) {
+        at = n - e;
+        break;
+      }
+    }
+    snprintf(pidtext, sizeof pidtext, ".%ld", pid);
+  } else {
+    snprintf(pidtext, sizeof pidtext, "%ld.", pid);
+  }
+  size_t k = strlen(pidtext);
+  if (n + k + 1 > len) return -1;
+  memcpy(out, pat, at);
+  memcpy(out + at, pidtext, k);
+  memcpy(out + at + k, pat + at, n - at + 1);
+  return 0;
+}
 
 static void fork_child(void) {
+  prof_dump_fork_child();
+  if (!armed) return;
   pthread_mutex_init(&trig_lock, NULL);
   seq = 0;
   exiting = 0;
@@ -476,29 +519,30 @@ static void fork_child(void) {
   __atomic_store_n(&sig_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&hook_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
+  /* Files named without %p would be the parent's: the child adds its pid. */
+  if (cfg.out[0] != 0 && !pattern_has_pid(cfg.out)) {
+    char renamed[TRIG_PATH_MAX];
+    if (pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
+      memcpy(cfg.out, renamed, strlen(renamed) + 1);
+      out_renamed = 1;
+    } else {
+      cfg.out[0] = 0; /* no name of its own: the child writes no file */
+    }
+  }
   /* a stream named by the parent's pid or time: the child opens its own at
    * its first frame */
   if (trig_pattern_per_process(cfg.stream)) stream_forget();
-  child_thread_made = 0;
-  if (thread_wanted && !__atomic_load_n(&late_child_handler, __ATOMIC_ACQUIRE)) {
-    thread_start_or_say();
-    child_thread_made = 1;
-  }
-}
-
-static void child_late(void) {
-  if (thread_wanted && !child_thread_made) thread_start_or_say();
-  child_thread_made = 1;
+  if (thread_wanted) thread_start_or_say();
 }
 
 /* ---- start ----------------------------------------------------------------------------------- */
 
-static const char *env(const char *name) { return getenv(name); }
+static const char *env(const char *name) { return alloc_env(name); }
 
 /* The output directory exists and is writable; the stream opens. */
 static int check_outputs(char *err, size_t errlen) {
   if (cfg.out[0] != 0) {
-    const char *value = getenv("ALLOCPROF_OUT");
+    const char *value = alloc_env("ALLOCPROF_OUT");
     char path[TRIG_PATH_MAX], dir[TRIG_PATH_MAX];
     struct stat st;
     if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) != 0 ||
@@ -523,7 +567,7 @@ static int check_outputs(char *err, size_t errlen) {
   if (cfg.stream[0] != 0) {
     char why[TRIG_PATH_MAX + 128];
     if (stream_open(why, sizeof why) != 0) {
-      set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", getenv("ALLOCPROF_STREAM"), why);
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", alloc_env("ALLOCPROF_STREAM"), why);
       return -1;
     }
   }
@@ -531,16 +575,18 @@ static int check_outputs(char *err, size_t errlen) {
 }
 
 __attribute__((constructor)) static void trig_start(void) {
+  /* The allocator (and its fork handler) first: prof_init must not undo a
+   * rate set here, and our fork handler must run after the allocator's. A
+   * process that only dumps through the API needs it too (profile.c). */
+  alloc_init_once();
+  pthread_atfork(NULL, NULL, fork_child);
   char cwd_buf[TRIG_PATH_MAX];
   const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
   char err[TRIG_PATH_MAX + 256];
   int rc = trig_config_parse(env, cwd, &cfg, err, sizeof err);
   if (rc == TRIG_CONFIG_NONE) return;
-  /* The allocator (and its fork handler) first: prof_init must not undo a
-   * rate set here, and our fork handler must run after the allocator's. */
-  alloc_init_once();
   /* A bad ALLOCPROF_RATE: the sampler has said so, and that profiling is off */
-  if (trig_rate_rejected(getenv("ALLOCPROF_RATE"), prof_rate())) return;
+  if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), prof_rate())) return;
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
     say("%s; profiling is off", err);
@@ -548,7 +594,6 @@ __attribute__((constructor)) static void trig_start(void) {
     return;
   }
   armed = 1;
-  pthread_atfork(NULL, NULL, fork_child);
   rearm(0);
   if (!trig_config_needs_thread(&cfg)) return;
   thread_wanted = 1;

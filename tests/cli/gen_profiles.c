@@ -6,6 +6,17 @@
  *   gen_profiles --bench DIR N [STACKS]
  *                            N different large profiles bench.<i>.pb.gz for
  *                            timing merge against go tool pprof
+ *   gen_profiles --wide N FILE
+ *                            FILE with N callees of main (flame's sort)
+ *   gen_profiles --fat N FILE
+ *                            FILE with N stacks of 16 frames named by 64 KiB
+ *                            (folded stacks of N MiB)
+ *   gen_profiles --diverge N D FILE
+ *                            FILE with N stacks of depth D parting at the root
+ *                            (a flame graph box per frame)
+ *   gen_profiles --collide N FILE
+ *                            FILE with N locations whose ids collide in an
+ *                            unseeded hash table (hashtab.h)
  *
  * The known heap (rate 1: every allocation recorded, values exact), in bytes
  * of inuse_space, stacks leaf first:
@@ -25,6 +36,12 @@
  * 100 samples of 64-byte objects in small <- main (about 50 MiB estimated,
  * standard error about 10%); noisy_new has 115 (+15%: within 3 standard
  * errors of both); noisy_big has 300 (+200%: a regression however noisy).
+ *
+ * Hostile inputs, valid or nearly, each made to hurt a reader: deep.pb.gz
+ * (one stack of 200,000 frames), empty_samples.pb.gz (10 MiB of empty Sample messages in about 10 KB of
+ * gzip, nothing else), badutf8.pb.gz (function names that are not UTF-8),
+ * period_huge / period_negative (noisy_base's samples at an implausible
+ * period), snap_badlast.zst (snap.zst, then a frame that is no profile).
  */
 #include <errno.h>
 #include <math.h>
@@ -37,6 +54,7 @@
 #include "profile_builder.h"
 #include "profile_io.h"
 #include "stream.h"
+#include "container.h"
 
 static const char *dir;
 
@@ -259,6 +277,233 @@ static void bench(int n, int nstacks) {
   }
 }
 
+/* ---- hostile inputs ---- */
+
+static void deep(void) {
+  enum { DEPTH = 200000 };
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t *locs = malloc(DEPTH * sizeof *locs);
+  if (!locs) die("deep", "out of memory");
+  for (size_t i = 0; i < DEPTH; i++) locs[i] = h.loc[F_R];
+  locs[0] = h.loc[F_F];
+  locs[DEPTH - 1] = h.loc[F_MAIN];
+  int64_t v[4] = {1, 100, 1, 100};
+  if (profile_builder_add_sample(h.b, locs, DEPTH, v, 4, NULL, 0) != 0) die("deep", "add_sample");
+  /* and a shallow one beside it */
+  heap_sample(&h, (const int[]){F_G, F_MAIN, -1}, 1, 0, 100, 1);
+  heap_write(&h, "deep.pb.gz");
+  free(locs);
+  profile_builder_free(h.b);
+}
+
+/* n callees of main, named out of order, in file out. */
+static void wide(int n, const char *out) {
+  heap h;
+  heap_begin(&h, 1);
+  for (int i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "callee_%07lld", (long long)i * 7919 % n); /* not in order */
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "wide.c", i);
+    profile_line line = {fn, i + 1, 0};
+    uint64_t loc =
+        profile_builder_add_location(h.b, 0, 0x800000 + 16 * (uint64_t)i, &line, 1, false);
+    uint64_t locs[2] = {loc, h.loc[F_MAIN]};
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, 2, v, 4, NULL, 0) != 0) die("wide", "add_sample");
+  }
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
+  profile_builder_free(h.b);
+}
+
+/* 10 MiB of field 2 (Sample) with length 0, gzipped. */
+static void empty_samples(void) {
+  char err[512];
+  size_t len = (size_t)10 << 20;
+  uint8_t *raw = malloc(len), *gz = NULL;
+  size_t gzlen = 0;
+  if (!raw) die("empty_samples", "out of memory");
+  for (size_t i = 0; i < len; i += 2) raw[i] = 0x12, raw[i + 1] = 0;
+  if (container_compress(CONTAINER_GZIP, raw, len, 9, &gz, &gzlen, err, sizeof err) != 0)
+    die("empty_samples", err);
+  write_bytes("empty_samples.pb.gz", gz, gzlen);
+  free(gz);
+  free(raw);
+}
+
+static void badutf8(void) {
+  heap h;
+  heap_begin(&h, 1);
+  static const char *const names[] = {"bad\xff\xfe",      "surrogate\xed\xa0\x80",
+                                      "overlong\xc0\xaf", "cut\xe2\x82",
+                                      "ctl\x01\x1f",      "quote\"back\\slash",
+                                      "ok_\xc3\xa9\xe2\x82\xac"};
+  for (int i = 0; i < 7; i++) {
+    uint64_t fn = profile_builder_add_function(h.b, names[i], names[i], "u.c", i);
+    profile_line line = {fn, 1, 0};
+    uint64_t loc =
+        profile_builder_add_location(h.b, 0, 0x900000 + 16 * (uint64_t)i, &line, 1, false);
+    uint64_t locs[2] = {loc, h.loc[F_MAIN]};
+    int64_t v[4] = {1, 100 * (i + 1), 1, 100 * (i + 1)};
+    if (profile_builder_add_sample(h.b, locs, 2, v, 4, NULL, 0) != 0) die("badutf8", "add_sample");
+  }
+  heap_write(&h, "badutf8.pb.gz");
+  profile_builder_free(h.b);
+}
+
+static void periods(void) {
+  heap h;
+  heap_begin(&h, INT64_MAX - 1);
+  heap_sample(&h, (const int[]){F_F, F_MAIN, -1}, 300, 0, 64, 524288);
+  heap_write(&h, "period_huge.pb.gz");
+  profile_builder_free(h.b);
+  heap_begin(&h, -524288);
+  heap_sample(&h, (const int[]){F_F, F_MAIN, -1}, 300, 0, 64, 524288);
+  heap_write(&h, "period_negative.pb.gz");
+  profile_builder_free(h.b);
+}
+
+static void bad_last_frame(void) {
+  char err[512];
+  uint8_t *data;
+  size_t len;
+  read_bytes("snap.zst", &data, &len);
+  write_bytes("snap_badlast.zst", data, len);
+  free(data);
+  static const char junk[] = "this frame decompresses, but is no profile";
+  if (stream_append(path_of("snap_badlast.zst"), junk, sizeof junk - 1, err, sizeof err) != 0)
+    die("snap_badlast", err);
+}
+
+static void hostile(void) {
+  deep();
+  empty_samples();
+  badutf8();
+  periods();
+  bad_last_frame();
+}
+
+/* ---- hash flooding ---- */
+
+static uint64_t mul_inverse(uint64_t c) {
+  uint64_t inv = c; /* Newton: each step doubles the correct low bits */
+  for (int i = 0; i < 6; i++) inv *= 2 - c * inv;
+  return inv;
+}
+
+/* The x with splitmix64's finalizer (hashtab.h's hash_mix) of x == y. */
+static uint64_t unmix(uint64_t y) {
+  y ^= y >> 31;
+  y ^= y >> 62;
+  y *= mul_inverse(0x94d049bb133111ebULL);
+  y ^= y >> 27;
+  y ^= y >> 54;
+  y *= mul_inverse(0xbf58476d1ce4e5b9ULL);
+  y ^= y >> 30;
+  y ^= y >> 60;
+  return y;
+}
+
+/* n locations whose ids all had the same unseeded hash position (the low
+ * 24 bits of hash_mix(id) are 0), one function, one sample through the
+ * first two. Written with protobuf-c directly: the builder picks its own
+ * ids. */
+static void collide(int n, const char *out) {
+  char err[512];
+  Perftools__Profiles__Profile P = PERFTOOLS__PROFILES__PROFILE__INIT;
+  Perftools__Profiles__ValueType vt[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+                                          PERFTOOLS__PROFILES__VALUE_TYPE__INIT};
+  Perftools__Profiles__ValueType *vtp[1] = {&vt[0]};
+  char *strings[] = {"", "inuse_space", "bytes", "space", "collide"};
+  vt[0].type = 1, vt[0].unit = 2;
+  vt[1].type = 3, vt[1].unit = 2;
+  Perftools__Profiles__Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT;
+  Perftools__Profiles__Function *fnp[1] = {&fn};
+  fn.id = 1, fn.name = 4;
+  Perftools__Profiles__Line line = PERFTOOLS__PROFILES__LINE__INIT;
+  Perftools__Profiles__Line *linep[1] = {&line};
+  line.function_id = 1;
+  Perftools__Profiles__Location *locs = malloc((size_t)n * sizeof *locs);
+  Perftools__Profiles__Location **locp = malloc((size_t)n * sizeof *locp);
+  if (!locs || !locp) die("collide", "out of memory");
+  for (int i = 0; i < n; i++) {
+    Perftools__Profiles__Location l = PERFTOOLS__PROFILES__LOCATION__INIT;
+    l.id = unmix((uint64_t)(i + 1) << 24);
+    l.address = 0x1000 + (uint64_t)i;
+    l.n_line = 1;
+    l.line = linep;
+    locs[i] = l;
+    locp[i] = &locs[i];
+  }
+  uint64_t ids[2] = {locs[0].id, locs[n > 1 ? 1 : 0].id};
+  int64_t value = 4096;
+  Perftools__Profiles__Sample s = PERFTOOLS__PROFILES__SAMPLE__INIT;
+  Perftools__Profiles__Sample *sp[1] = {&s};
+  s.n_location_id = 2, s.location_id = ids, s.n_value = 1, s.value = &value;
+  P.n_sample_type = 1, P.sample_type = vtp;
+  P.n_sample = 1, P.sample = sp;
+  P.n_location = (size_t)n, P.location = locp;
+  P.n_function = 1, P.function = fnp;
+  P.n_string_table = 5, P.string_table = strings;
+  P.period_type = &vt[1], P.period = 1;
+  if (profile_write_file(out, &P, err, sizeof err) != 0) die(out, err);
+  free(locs);
+  free(locp);
+}
+
+/* n distinct 16-frame stacks over two functions with 64 KiB names: about
+ * 100 KB of profile whose folded stacks would take n MiB. */
+static void fat(int n, const char *out) {
+  heap h;
+  heap_begin(&h, 1);
+  size_t len = 65536;
+  char *name = malloc(len + 1);
+  if (!name) die("fat", "out of memory");
+  uint64_t loc[2];
+  for (int k = 0; k < 2; k++) {
+    memset(name, k ? 'b' : 'a', len);
+    name[len] = 0;
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "fat.c", k);
+    profile_line line = {fn, 1, 0};
+    loc[k] = profile_builder_add_location(h.b, 0, 0xa00000 + 16 * (uint64_t)k, &line, 1, false);
+  }
+  free(name);
+  for (int i = 0; i < n; i++) {
+    uint64_t locs[16];
+    for (int d = 0; d < 16; d++) locs[d] = loc[(i >> d) & 1];
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, 16, v, 4, NULL, 0) != 0) die("fat", "add_sample");
+  }
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
+  profile_builder_free(h.b);
+}
+
+/* n stacks of depth d that part at their root frame: root_i, then d - 1
+ * frames of one function, so that every frame is a box of its own in a
+ * flame graph while the profile spends about a byte on it. */
+static void diverge(int n, int d, const char *out) {
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t *locs = malloc((size_t)d * sizeof *locs);
+  if (!locs || d < 2) die("diverge", "bad depth or out of memory");
+  for (int k = 0; k < d - 1; k++) locs[k] = h.loc[F_R]; /* a small id: one byte */
+  for (int i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "root_%d", i);
+    uint64_t fn = profile_builder_add_function(h.b, name, name, "d.c", i);
+    profile_line line = {fn, 1, 0};
+    locs[d - 1] = profile_builder_add_location(h.b, 0, 0xb00000 + 16 * (uint64_t)i, &line, 1, false);
+    int64_t v[4] = {1, 64, 1, 64};
+    if (profile_builder_add_sample(h.b, locs, (size_t)d, v, 4, NULL, 0) != 0) die("diverge", "add_sample");
+  }
+  char err[512];
+  if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
+  free(locs);
+  profile_builder_free(h.b);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "--bench")) {
     dir = argv[2];
@@ -266,8 +511,25 @@ int main(int argc, char **argv) {
     bench(atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 20000);
     return 0;
   }
+  if (argc == 4 && !strcmp(argv[1], "--wide")) {
+    wide(atoi(argv[2]), argv[3]);
+    return 0;
+  }
+  if (argc == 5 && !strcmp(argv[1], "--diverge")) {
+    diverge(atoi(argv[2]), atoi(argv[3]), argv[4]);
+    return 0;
+  }
+  if (argc == 4 && !strcmp(argv[1], "--fat")) {
+    fat(atoi(argv[2]), argv[3]);
+    return 0;
+  }
+  if (argc == 4 && !strcmp(argv[1], "--collide")) {
+    collide(atoi(argv[2]), argv[3]);
+    return 0;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS]\n");
+    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
+                    "gen_profiles --wide|--collide|--fat N FILE | gen_profiles --diverge N D FILE\n");
     return 2;
   }
   dir = argv[1];
@@ -293,5 +555,6 @@ int main(int argc, char **argv) {
   cpu_profile();
   streams();
   bad_inputs();
+  hostile();
   return 0;
 }

@@ -4,7 +4,7 @@
 # The case (a shell snippet in tests/cli/cases/) runs in a fresh directory
 # holding a copy of the generated test profiles, with allocprof on PATH; its
 # stdout, stderr and exit status must equal tests/cli/golden/NAME.out, .err
-# and .rc. With ALLOCPROF_APPROVE=1 the goldens are rewritten from this run
+# and .rc; exit status 77 means skipped (a prerequisite is missing). With ALLOCPROF_APPROVE=1 the goldens are rewritten from this run
 # instead (review them with git diff before committing).
 #
 # Environment (set by tests/cli/CMakeLists.txt): CLI_BIN (allocprof's
@@ -20,7 +20,13 @@ mkdir "$work/.result"
 (cd "$work" && PATH="$CLI_BIN:$PATH" LC_ALL=C sh "$case_file" \
     >"$work/.result/out" 2>"$work/.result/err" </dev/null)
 echo $? >"$work/.result/rc"
-# Temporary files are named after the writer's pid (fileio_write_atomic).
+# A case that cannot run here (say mknod as non-root) exits 77 with the
+# reason on stdout: ctest reports it skipped.
+if [ "$(cat "$work/.result/rc")" = 77 ]; then
+  cat "$work/.result/out"
+  exit 77
+fi
+# Temporary files used to be named after the writer's pid.
 for k in out err; do
   sed -E 's/\.tmp\.[0-9]+/.tmp.PID/g' "$work/.result/$k" >"$work/.result/$k.n" &&
     mv "$work/.result/$k.n" "$work/.result/$k"

@@ -24,6 +24,7 @@ static char dumped[8][TRIG_PATH_MAX]; /* paths prof_dump_file was given */
 static int ndumped;
 static int stream_frames;             /* frames appended by prof_dump_stream */
 
+void prof_dump_fork_child(void) {}
 int prof_dump_file(const char *path, char *err, size_t errlen) {
   (void)err, (void)errlen;
   if (ndumped < 8) snprintf(dumped[ndumped], sizeof dumped[0], "%s", path);
@@ -154,11 +155,43 @@ static void test_dump_sequence(void **state) {
     assert_string_equal(dumped[i], want);
   }
   /* a fork child starts again at 0 */
+  armed = 1;
   fork_child();
   dump(TRIG_EXIT);
   char want[TRIG_PATH_MAX];
   snprintf(want, sizeof want, "%s/heap.%ld.0.pb.gz", dir, (long)getpid());
   assert_string_equal(dumped[3], want);
+  armed = 0;
+  cfg.out[0] = 0;
+}
+
+/* A fork child whose pattern has no %p adds its pid, so that it never
+ * writes over its parent's files. */
+static void test_fork_child_adds_pid(void **state) {
+  (void)state;
+  static const struct {
+    const char *pat, *want; /* want: %ld is the pid */
+  } cases[] = {
+      {"/d/heap.%n.pb.gz", "/d/heap.%ld.%%n.pb.gz"},
+      {"/d/heap.pb.gz", "/d/heap.%ld.pb.gz"},
+      {"/d/heap.pb.zst", "/d/heap.%ld.pb.zst"},
+      {"/d/heap.pb", "/d/heap.%ld.pb"},
+      {"/d/100%%.%n.pb", "/d/100%%%%.%ld.%%n.pb"}, /* %% is not %n */
+      {"/d/heap.%t.pb", "/d/heap.%%t.%ld.pb"},
+      {"/d/heap.%p.%n.pb", "/d/heap.%%p.%%n.pb"}, /* has %p: unchanged */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.out, sizeof cfg.out, "%s", cases[i].pat);
+    armed = 1;
+    fork_child();
+    char want[TRIG_PATH_MAX];
+    snprintf(want, sizeof want, cases[i].want, (long)getpid());
+    assert_string_equal(cfg.out, want);
+    assert_int_equal(trig_pattern_check(cfg.out, TRIG_PATTERN_OUT, NULL, 0), 0);
+  }
+  armed = 0;
+  out_renamed = 0;
   cfg.out[0] = 0;
 }
 
@@ -232,6 +265,7 @@ int main(void) {
       cmocka_unit_test(test_check),         cmocka_unit_test(test_expand),
       cmocka_unit_test(test_absolute),      cmocka_unit_test(test_dirname),
       cmocka_unit_test(test_per_process),   cmocka_unit_test(test_dump_sequence),
+      cmocka_unit_test(test_fork_child_adds_pid),
       cmocka_unit_test(test_check_outputs), cmocka_unit_test(test_stream_reopen),
   };
   return cmocka_run_group_tests(tests, make_dir, remove_dir);
