@@ -1,7 +1,10 @@
 /* cmd_run.c: `allocprof run`: starts a program with liballoc.so preloaded and
  * the profiler configured through its environment (ALLOCPROF_RATE,
  * ALLOCPROF_OUT, ALLOCPROF_INTERVAL, ALLOCPROF_SIGNAL), passes signals on to
- * it, waits, says which profiles it wrote and exits with its status.
+ * it, waits, says which profiles it wrote and exits with its status. The
+ * settings are checked before the program starts with the library's own
+ * parsers (run_settings.c): a value the profiler would turn down is a usage
+ * error here, not a program run with profiling silently off.
  *
  * The library is found next to this executable, so the build tree and an
  * installation both work without configuration: build/cli/allocprof uses
@@ -20,6 +23,7 @@
 
 #include "cmds.h"
 #include "common.h"
+#include "run_settings.h"
 
 const char cmd_run_help[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
@@ -108,25 +112,6 @@ static void forward(int sig, siginfo_t *si, void *uc) {
   if (child_pid > 0) kill((pid_t)child_pid, sig);
 }
 
-/* Signal by name ("USR2", "SIGUSR2") or number; 0 if unknown or one that
- * cannot be caught. */
-static int parse_signal(const char *s) {
-  static const struct { const char *name; int sig; } names[] = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"PROF", SIGPROF},
-      {"WINCH", SIGWINCH}, {"URG", SIGURG}, {"PWR", SIGPWR},
-  };
-  long n;
-  if (cli_parse_count(s, &n) == 0)
-    return n > 0 && n < NSIG && n != SIGKILL && n != SIGSTOP ? (int)n : 0;
-  if (!strncmp(s, "SIG", 3)) s += 3;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (!strcmp(s, names[i].name)) return names[i].sig;
-  if (!strncmp(s, "RTMIN+", 6) && cli_parse_count(s + 6, &n) == 0 && SIGRTMIN + n <= SIGRTMAX)
-    return SIGRTMIN + (int)n;
-  return 0;
-}
-
 /* ---- the profiles written ---- */
 
 /* The glob that matches what PATTERN becomes for process pid. */
@@ -164,6 +149,42 @@ static void report_profiles(const char *pattern, pid_t pid) {
   if (r == 0) globfree(&g);
 }
 
+/* ---- the settings ---- */
+
+static const char *environment(const char *name) { return getenv(name); }
+
+/* ---- the output directory ---- */
+
+/* The library checks at start that the directory of ALLOCPROF_OUT exists
+ * and is writable, and otherwise runs the program unprofiled: check it here
+ * first, unless the directory's name depends on the process (%p, %t). */
+static int check_out_dir(const char *pattern, const char *abs_pattern) {
+  char pdir[PATH_MAX], dir[PATH_MAX], other[PATH_MAX], shown[PATH_MAX];
+  if (trig_dirname(abs_pattern, pdir, sizeof pdir) != 0 ||
+      trig_pattern_expand(pdir, 1, 1, 1, dir, sizeof dir) != 0 ||
+      trig_pattern_expand(pdir, 2, 2, 2, other, sizeof other) != 0 || strcmp(dir, other) != 0)
+    return 0; /* too long (the library will say so), or it has %p, %n or %t */
+  /* named as the user wrote it */
+  if (trig_dirname(pattern, pdir, sizeof pdir) != 0 ||
+      trig_pattern_expand(pdir, 1, 1, 1, shown, sizeof shown) != 0)
+    snprintf(shown, sizeof shown, "%s", dir);
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    cli_error("-o %s: directory %s %s", pattern, shown,
+              errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    cli_error("-o %s: %s is not a directory", pattern, shown);
+    return -1;
+  }
+  if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+    cli_error("-o %s: directory %s is not writable", pattern, shown);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- the command ---- */
 
 int cmd_run(int argc, char **argv) {
@@ -175,51 +196,35 @@ int cmd_run(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *pattern = "allocprof.%p.pb.gz", *interval = NULL, *signame = NULL;
-  int64_t rate = -1;
+  struct run_options opt = {.out = "allocprof.%p.pb.gz"};
   int c;
   while ((c = cli_getopt("run", argc, argv, "+r:o:i:s:h", longopts)) != -1) {
     switch (c) {
-      case 'r':
-        if (cli_parse_size(optarg, &rate) != 0)
-          return cli_usage_error("run", "--rate wants bytes per sample such as 524288 or 512k, "
-                                        "not '%s'", optarg);
-        break;
-      case 'o': pattern = optarg; break;
-      case 'i': {
-        char *end;
-        double s = strtod(optarg, &end);
-        if (end == optarg || *end || !(s > 0))
-          return cli_usage_error("run", "--interval wants seconds such as 30 or 0.5, not '%s'",
-                                 optarg);
-        interval = optarg;
-        break;
-      }
-      case 's':
-        if (!parse_signal(optarg))
-          return cli_usage_error("run", "--signal wants a signal such as USR2 or 12, not '%s'",
-                                 optarg);
-        signame = optarg;
-        forwarded[NFORWARDED - 1] = parse_signal(optarg);
-        break;
+      case 'r': opt.rate = optarg; break;
+      case 'o': opt.out = optarg; break;
+      case 'i': opt.interval = optarg; break;
+      case 's': opt.signal = optarg; break;
       case 'h': cli_help("run", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
   }
   if (optind == argc) return cli_usage_error("run", "no program to run (allocprof run -- PROG ARGS...)");
-  if (!*pattern) return cli_usage_error("run", "-o wants a file name pattern");
   char **prog = argv + optind;
+
+  /* Everything the program's profiler will read, checked as it will check
+   * it (run_settings.c), and ALLOCPROF_OUT made absolute, so a program that
+   * changes directory still writes where we look. */
+  char cwd_buf[PATH_MAX], err[CLI_ERRLEN];
+  const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
+  struct run_env env;
+  if (run_settings_check(&opt, environment, cwd, &env, err, sizeof err) != 0)
+    return cli_usage_error("run", "%s", err);
+  if (check_out_dir(opt.out, env.out) != 0) return CLI_EXIT_USAGE;
+  if (env.signo != 0) forwarded[NFORWARDED - 1] = env.signo;
 
   char lib[PATH_MAX];
   if (find_library(lib, sizeof lib) != 0) return CLI_EXIT_USAGE;
 
-  /* The environment PROG inherits. ALLOCPROF_OUT is made absolute, so a
-   * program that changes directory still writes where we look. */
-  char abs_pattern[PATH_MAX * 2], cwd[PATH_MAX];
-  if (pattern[0] != '/' && getcwd(cwd, sizeof cwd))
-    snprintf(abs_pattern, sizeof abs_pattern, "%s/%s", cwd, pattern);
-  else
-    snprintf(abs_pattern, sizeof abs_pattern, "%s", pattern);
   const char *old = getenv("LD_PRELOAD");
   size_t plen = strlen(lib) + (old ? strlen(old) : 0) + 2;
   char *preload = malloc(plen);
@@ -228,12 +233,10 @@ int cmd_run(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   snprintf(preload, plen, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
-  char ratebuf[32];
-  if (rate >= 0) snprintf(ratebuf, sizeof ratebuf, "%lld", (long long)rate);
-  int env_rc = setenv("LD_PRELOAD", preload, 1) | setenv("ALLOCPROF_OUT", abs_pattern, 1) |
-               (rate >= 0 ? setenv("ALLOCPROF_RATE", ratebuf, 1) : 0) |
-               (interval ? setenv("ALLOCPROF_INTERVAL", interval, 1) : 0) |
-               (signame ? setenv("ALLOCPROF_SIGNAL", signame, 1) : 0);
+  int env_rc = setenv("LD_PRELOAD", preload, 1) | setenv("ALLOCPROF_OUT", env.out, 1) |
+               (opt.rate ? setenv("ALLOCPROF_RATE", env.rate, 1) : 0) |
+               (opt.interval ? setenv("ALLOCPROF_INTERVAL", opt.interval, 1) : 0) |
+               (opt.signal ? setenv("ALLOCPROF_SIGNAL", opt.signal, 1) : 0);
   free(preload);
   if (env_rc != 0) {
     cli_error("cannot set the environment: %s", strerror(errno));
@@ -295,7 +298,7 @@ int cmd_run(int argc, char **argv) {
     cli_error("%s: cannot run it: %s", prog[0], strerror(exec_errno));
     return exec_errno == ENOENT ? 127 : 126;
   }
-  report_profiles(pattern, pid);
+  report_profiles(opt.out, pid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
     fprintf(stderr, "allocprof: %s killed by signal %d (%s)\n", prog[0], WTERMSIG(status),

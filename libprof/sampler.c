@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "prof.h"
+#include "settings.h"
 
 static uint64_t rate_value;           /* relaxed atomic */
 static uint64_t seed_base;            /* ALLOCPROF_SEED, or from the clock */
@@ -45,28 +46,6 @@ int prof_guard_enter(void) {
 
 void prof_guard_exit(void) { prof_inside = 0; }
 
-/* ---- Settings ---------------------------------------------------------------- */
-
-/* Parses a decimal byte count with an optional k/K, m/M or g/G suffix
- * (powers of 1024). Returns 0 and sets *out, or -1. */
-static int parse_bytes(const char *s, uint64_t *out) {
-  if (s == NULL || *s == 0) return -1;
-  uint64_t v = 0;
-  const char *p = s;
-  for (; *p >= '0' && *p <= '9'; p++) {
-    if (v > (UINT64_MAX - 9) / 10) return -1;
-    v = v * 10 + (uint64_t)(*p - '0');
-  }
-  if (p == s) return -1;
-  unsigned shift = 0;
-  if (*p == 'k' || *p == 'K') shift = 10, p++;
-  else if (*p == 'm' || *p == 'M') shift = 20, p++;
-  else if (*p == 'g' || *p == 'G') shift = 30, p++;
-  if (*p != 0 || (shift && v > (UINT64_MAX >> shift))) return -1;
-  *out = v << shift;
-  return 0;
-}
-
 static void config_error(const char *var, const char *value, const char *what) {
   alloc_write_str(2, "allocprof: ");
   alloc_write_str(2, var);
@@ -83,7 +62,7 @@ void prof_init(void) {
   const char *r = alloc_env("ALLOCPROF_RATE");
   if (r != NULL && *r) {
     uint64_t v;
-    if (parse_bytes(r, &v) != 0) {
+    if (trig_parse_bytes(r, &v) != 0) {
       config_error("ALLOCPROF_RATE", r, " is not a byte count (e.g. 524288 or 512k); profiling is off");
       rate = 0;
     } else {

@@ -8,9 +8,13 @@
  * code addresses to symbolize.
  *
  * The bar (issue 3): under 1 s the first time, under 100 ms cached. The
- * test prints the times; it fails at three times the bar (a loaded machine
- * can be slow, a regression is slower), or at the bar itself with
- * PROF_DUMP_SPEED_STRICT=1.
+ * test prints the times, wall-clock and the CPU time of the dumping thread.
+ * It fails when the CPU time is over three times the bar: that is the
+ * dump's own work, which a regression makes slower; wall-clock time on a
+ * machine busy with other work measures the machine (under two busy loops
+ * on two cores a cached dump took four times the bar in wall-clock time).
+ * With PROF_DUMP_SPEED_STRICT=1, on a quiet machine, the wall-clock time
+ * must be under the bar itself.
  *
  *   prof_dump_speed [DIR]
  */
@@ -89,9 +93,9 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static double now_ms(void) {
+static double clock_ms(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -99,7 +103,7 @@ int main(int argc, char **argv) {
   it_require_liballoc("prof_dump_speed");
   const char *dir = pc_tmpdir(argc, argv, 1);
   const char *strict_env = getenv("PROF_DUMP_SPEED_STRICT");
-  double factor = strict_env != NULL && strcmp(strict_env, "1") == 0 ? 1.0 : 3.0;
+  int strict = strict_env != NULL && strcmp(strict_env, "1") == 0;
 
   allocprof_set_rate(1);
   make_stacks();
@@ -116,17 +120,19 @@ int main(int argc, char **argv) {
   static const char *const names[] = {"speed.pb.gz", "speed.pb.gz", "speed.pb.gz",
                                       "speed.pb.gz", "speed.pb", "speed.pb.zst"};
   enum { NDUMPS = sizeof names / sizeof names[0] };
-  double ms[NDUMPS];
+  double ms[NDUMPS], cpu[NDUMPS];
   for (int k = 0; k < NDUMPS; k++) {
     char path[sizeof pc_dir + 64];
     snprintf(path, sizeof path, "%s/%s", dir, names[k]);
     uint64_t ops0 = __atomic_load_n(&worker_ops, __ATOMIC_RELAXED);
-    double t0 = now_ms();
+    double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     if (allocprof_dump(path) != 0) pc_die("allocprof_dump %s failed", path);
-    ms[k] = now_ms() - t0;
+    ms[k] = clock_ms(CLOCK_MONOTONIC) - t0;
+    cpu[k] = clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0;
     uint64_t ops = __atomic_load_n(&worker_ops, __ATOMIC_RELAXED) - ops0;
-    printf("dump %d (%s, %s): %7.1f ms; the other thread allocated %" PRIu64 " times meanwhile\n",
-           k + 1, names[k], k == 0 ? "first" : "cached", ms[k], ops);
+    printf("dump %d (%s, %s): %7.1f ms (CPU %.1f ms); the other thread allocated %" PRIu64
+           " times meanwhile\n",
+           k + 1, names[k], k == 0 ? "first" : "cached", ms[k], cpu[k], ops);
     PC_CHECK(ops > 0, "the allocating thread made no progress during dump %d", k + 1);
   }
   __atomic_store_n(&worker_stop, 1, __ATOMIC_RELAXED);
@@ -154,14 +160,21 @@ int main(int argc, char **argv) {
          p->n_function);
   profile_free(p);
 
-  double cached = ms[1];
-  for (int k = 2; k <= 3; k++)
+  double cached = ms[1], cached_cpu = cpu[1];
+  for (int k = 2; k <= 3; k++) {
     if (ms[k] < cached) cached = ms[k];
-  printf("first %.1f ms (bar %.0f), cached %.1f ms (bar %.0f)\n", ms[0], FIRST_BAR_MS, cached,
-         CACHED_BAR_MS);
+    if (cpu[k] < cached_cpu) cached_cpu = cpu[k];
+  }
+  printf("first %.1f ms, CPU %.1f ms (bar %.0f); cached %.1f ms, CPU %.1f ms (bar %.0f)\n", ms[0],
+         cpu[0], FIRST_BAR_MS, cached, cached_cpu, CACHED_BAR_MS);
   if (ms[0] > FIRST_BAR_MS || cached > CACHED_BAR_MS) printf("warning: over the bar\n");
-  PC_CHECK(ms[0] <= factor * FIRST_BAR_MS, "first dump %.1f ms", ms[0]);
-  PC_CHECK(cached <= factor * CACHED_BAR_MS, "cached dump %.1f ms", cached);
+  if (strict) {
+    PC_CHECK(ms[0] <= FIRST_BAR_MS, "first dump %.1f ms", ms[0]);
+    PC_CHECK(cached <= CACHED_BAR_MS, "cached dump %.1f ms", cached);
+  } else {
+    PC_CHECK(cpu[0] <= 3 * FIRST_BAR_MS, "first dump: %.1f ms of CPU time", cpu[0]);
+    PC_CHECK(cached_cpu <= 3 * CACHED_BAR_MS, "cached dump: %.1f ms of CPU time", cached_cpu);
+  }
 
   pc_tmpdir_cleanup();
   if (pc_failures) {

@@ -181,15 +181,18 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++)
       if (tids[i]) pthread_join(tids[i], NULL);
   }
-  for (int i = 0; i < 10000 && atomic_load(&running_detached) > 0; i++) sleep_ms(1);
+  /* detached threads end on their own: wait for them (a minute at most, on a
+   * loaded machine; only a hang takes longer) */
+  for (int i = 0; i < 60000 && atomic_load(&running_detached) > 0; i++) sleep_ms(1);
   for (int s = 0; s < SLOTS; s++) {
     unsigned char *p = atomic_exchange(&slots[s], NULL);
     if (p) check_and_free(p);
   }
 
   if (have_stats) {
-    /* detached threads may still be running their exit path: wait up to 5 s */
-    for (int i = 0; i < 500; i++) {
+    /* detached threads may still be running their exit path: wait for their
+     * caches to go, up to 60 s (a loaded machine can be slow to run them) */
+    for (int i = 0; i < 6000; i++) {
       it_get_stats(&st);
       if (st.nthreads <= st0.nthreads) break;
       sleep_ms(10);

@@ -6,34 +6,48 @@
  *   hello STATUS           a little allocation, "hello", exit(STATUS)
  *   run MS STATUS exit|return  churn for MS ms, "done", then exit(STATUS) or
  *                          return STATUS from main
+ *   until FILE STATUS exit|return  the same, churning until FILE exists
+ *                          (the profiler wrote the dump it names)
  *   wait FILE STATUS       "ready", churn while the main thread blocks in
  *                          read() on a pipe that a helper thread feeds (a
  *                          read that fails with EINTR exits 99: a signal
  *                          handler without SA_RESTART), until FILE exists;
  *                          "bye", exit(STATUS)
- *   grow MB PAUSE_MS       allocates MB MiB in 256 KiB blocks, kept, with a
- *                          pause of PAUSE_MS ms after each MiB
- *   peak DIR PAUSE_MS      grows to 32 MiB, frees it all, grows to 16 MiB,
- *                          then to 96 MiB; after each phase waits, counts the
- *                          profiles in DIR and prints "phaseN=count"
- *   fork MS DELAY_MS       after DELAY_MS ms of churn, forks a child that
- *                          churns for MS ms and exit(5)s, and one that
- *                          allocates and _exit(6)s; checks their statuses;
- *                          prints "parent=P a=A b=B"
+ *   grow MB                allocates MB MiB in 256 KiB blocks, kept
+ *   peak DIR               grows to 32 MiB, frees it all, grows to 16 MiB,
+ *                          then to 96 MiB; after each phase counts the
+ *                          profiles DIR/heap.N.pb.gz and prints
+ *                          "phaseN=count"
+ *   fork DIR LATE          (LATE 1: after the parent's second dump) forks a
+ *                          child that churns until it has made two dumps of
+ *                          its own and exit(5)s, and one that allocates and
+ *                          _exit(6)s; checks their statuses; churns until
+ *                          the parent has made two dumps; prints
+ *                          "parent=P a=A b=B" (dumps: DIR/heap.PID.N.pb.gz)
  *   threads STATUS         4 threads churn without end; main exit(STATUS)s
  *                          after 300 ms while they run
  *   pthread_exit           a thread churns for 500 ms; main ends with
  *                          pthread_exit (the process must still end, status 0)
  *   forever                "ready", churns until killed
+ *
+ * Nothing here waits a fixed time for the profiler: dumps happen on its own
+ * thread, later on a loaded machine. A mode that expects a dump waits for
+ * its file; grow and peak let the profiler thread settle (see settle())
+ * after each block, so that each dump sees the in-use level that triggered
+ * it. Every wait gives up, with a message and exit 70, after WAIT_MAX_MS.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,20 +69,34 @@ static void sleep_ms(unsigned ms) {
   }
 }
 
-/* n allocations of 16..4111 bytes into random slots of the ring, freeing
- * what was there. */
-static void churn(uint64_t *rng, int n) {
+/* The longest wait for the profiler: only a profiler that is stuck (or a
+ * machine that is hopelessly overloaded) takes this long. */
+#define WAIT_MAX_MS 60000
+
+static int exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* n allocations of 16..4111 bytes into random slots of a ring of RING
+ * pointers, freeing what was there. One thread per ring: two threads on one
+ * would free a slot twice. */
+static void churn_ring(void *volatile *slots, uint64_t *rng, int n) {
   for (int i = 0; i < n; i++) {
     uint64_t r = it_rand(rng);
     size_t slot = r % RING;
-    free(ring[slot]);
+    free(slots[slot]);
     size_t size = 16 + (size_t)((r >> 20) % 4096);
     unsigned char *p = malloc(it_opaque(size));
     if (p == NULL) it_die("trig_host: out of memory");
     p[0] = (unsigned char)r;
-    ring[slot] = p;
+    slots[slot] = p;
   }
 }
+
+/* churn_ring on the ring of the main thread (or of the one thread that
+ * churns in a mode) */
+static void churn(uint64_t *rng, int n) { churn_ring(ring, rng, n); }
 
 static void churn_for(uint64_t *rng, unsigned ms) {
   uint64_t end = now_ms() + ms;
@@ -82,15 +110,113 @@ static void say_line(const char *s) {
   it_say(1, "%s\n", s);
 }
 
+/* Churns until path exists (the profiler wrote it); exit 70 after
+ * WAIT_MAX_MS. */
+static void churn_until(uint64_t *rng, const char *path) {
+  uint64_t end = now_ms() + WAIT_MAX_MS;
+  while (!exists(path)) {
+    if (now_ms() > end) {
+      it_say(2, "trig_host: %s did not appear in %d s\n", path, WAIT_MAX_MS / 1000);
+      exit(70);
+    }
+    churn(rng, 200);
+    sleep_ms(2);
+  }
+}
+
+/* ---- the profiler thread ---------------------------------------------------
+ * A peak or growth dump is made by the profiler thread ("allocprof") when an
+ * allocation crosses a threshold, and the next threshold is set from the
+ * in-use level at that dump. A program that went on growing while the thread
+ * waited for a CPU would move that level, and the number of dumps with it.
+ * settle() waits instead until the thread is idle: asleep in its futex wait
+ * (a timed FUTEX_WAIT_PRIVATE on one word) rather than runnable or dumping.
+ * The allocation that crosses a threshold wakes the thread before it
+ * returns, so once settle() has seen it idle again, the dump is done and
+ * the next threshold is set. The kernel tells: /proc/self/task/TID/stat
+ * (state) and .../syscall (the call it is blocked in). */
+
+static long profiler_tid;           /* 0: no profiler thread */
+static unsigned long profiler_word; /* the futex word it idles on */
+
+/* Reads a small /proc file without allocating. */
+static int read_small(const char *path, char *buf, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, len - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+/* Finds the profiler thread: made before main when a growth or peak
+ * trigger is set, it names itself when it first runs, which may be later. */
+static void find_profiler(void) {
+  const char *peak = getenv("ALLOCPROF_PEAK"), *growth = getenv("ALLOCPROF_INUSE_INTERVAL");
+  if ((peak == NULL || *peak == 0) && (growth == NULL || *growth == 0)) return;
+  uint64_t end = now_ms() + WAIT_MAX_MS;
+  while (profiler_tid == 0) {
+    if (now_ms() > end) {
+      it_say(2, "trig_host: no profiler thread after %d s\n", WAIT_MAX_MS / 1000);
+      exit(70);
+    }
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL) it_die("trig_host: cannot open /proc/self/task");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      char path[300], comm[32];
+      snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+      if (e->d_name[0] != '.' && read_small(path, comm, sizeof comm) == 0 &&
+          strcmp(comm, "allocprof\n") == 0)
+        profiler_tid = atol(e->d_name);
+    }
+    closedir(d);
+    if (profiler_tid == 0) sleep_ms(1);
+  }
+}
+
+/* Whether the profiler thread sleeps in its idle wait. */
+static int profiler_idle(void) {
+  char path[96], buf[512];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", profiler_tid);
+  if (read_small(path, buf, sizeof buf) != 0) return 0;
+  const char *p = strrchr(buf, ')');
+  if (p == NULL || p[1] != ' ' || p[2] != 'S') return 0;
+  snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", profiler_tid);
+  if (read_small(path, buf, sizeof buf) != 0) return 0;
+  long nr;
+  unsigned long word, op, val, timeout;
+  if (sscanf(buf, "%ld %lx %lx %lx %lx", &nr, &word, &op, &val, &timeout) != 5) return 0;
+  if (nr != SYS_futex || op != (FUTEX_WAIT | FUTEX_PRIVATE_FLAG) || timeout == 0) return 0;
+  if (profiler_word == 0) profiler_word = word; /* the first idle wait names the word */
+  return word == profiler_word;
+}
+
+/* Waits until the profiler thread, if there is one, is idle; exit 70 after
+ * WAIT_MAX_MS. */
+static void settle(void) {
+  if (profiler_tid == 0) return;
+  uint64_t end = now_ms() + WAIT_MAX_MS;
+  while (!profiler_idle()) {
+    if (now_ms() > end) {
+      it_say(2, "trig_host: the profiler thread was still busy after %d s\n", WAIT_MAX_MS / 1000);
+      exit(70);
+    }
+    sleep_ms(1);
+  }
+}
+
 /* ---- wait --------------------------------------------------------------- */
 
 static int feed_fd;
-static volatile int feeding = 1;
+static int feeding = 1;                  /* atomic */
+static void *volatile feed_ring[RING];   /* the feeder's own ring */
 
 static void *feeder(void *arg) {
   uint64_t rng = it_seed(2, 0);
-  while (feeding) {
-    churn(&rng, 100);
+  while (__atomic_load_n(&feeding, __ATOMIC_RELAXED)) {
+    churn_ring(feed_ring, &rng, 100);
     sleep_ms(20);
     if (write(feed_fd, "x", 1) != 1) break;
   }
@@ -116,7 +242,7 @@ static int mode_wait(const char *file, int status) {
     if (n != 1) it_die("trig_host: read from the pipe failed");
     churn(&rng, 50);
   }
-  feeding = 0;
+  __atomic_store_n(&feeding, 0, __ATOMIC_RELAXED);
   pthread_join(t, NULL);
   say_line("bye");
   exit(status);
@@ -128,44 +254,47 @@ static int mode_wait(const char *file, int status) {
 static void *volatile blocks[1024];
 static size_t nblocks;
 
-static void grow_to(size_t mb, unsigned pause_ms) {
+/* Grows to mb MiB, letting the profiler settle after each block. */
+static void grow_to(size_t mb) {
   while (nblocks * BLOCK < (mb << 20)) {
     if (nblocks == sizeof blocks / sizeof blocks[0]) it_die("trig_host: too many blocks");
     char *p = malloc(it_opaque(BLOCK));
     if (p == NULL) it_die("trig_host: out of memory");
     p[0] = 1;
     blocks[nblocks++] = p;
-    if (nblocks % 4 == 0 && pause_ms) sleep_ms(pause_ms);
+    settle();
   }
 }
 
 static void free_all(void) {
-  while (nblocks > 0) free(blocks[--nblocks]);
-}
-
-static int count_profiles(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d == NULL) it_die("trig_host: cannot open %s", dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    size_t len = strlen(e->d_name);
-    if (len > 6 && strcmp(e->d_name + len - 6, ".pb.gz") == 0) n++;
+  while (nblocks > 0) {
+    free(blocks[--nblocks]);
+    settle();
   }
-  closedir(d);
-  return n;
 }
 
-static int mode_peak(const char *dir, unsigned pause_ms) {
+/* The profiles DIR/heap.0.pb.gz, heap.1.pb.gz... that exist, counted
+ * without allocating (an allocation here could cross a threshold). */
+static int count_profiles(const char *dir) {
+  int n = 0;
+  for (;; n++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/heap.%d.pb.gz", dir, n);
+    if (!exists(path)) return n;
+  }
+}
+
+static int mode_peak(const char *dir) {
   static const size_t phases[] = {32, 0, 16, 96};
   int k = 1;
+  find_profiler();
+  settle();
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
     if (phases[i] == 0) {
       free_all();
       continue;
     }
-    grow_to(phases[i], pause_ms);
-    sleep_ms(700); /* the profiler thread catches up */
+    grow_to(phases[i]);
     it_say(1, "phase%d=%d\n", k++, count_profiles(dir));
   }
   return 0;
@@ -173,15 +302,27 @@ static int mode_peak(const char *dir, unsigned pause_ms) {
 
 /* ---- fork -------------------------------------------------------------------- */
 
-static int mode_fork(unsigned ms, unsigned delay_ms) {
+/* DIR/heap.PID.N.pb.gz */
+static void dump_name(char *buf, size_t len, const char *dir, pid_t pid, int n) {
+  snprintf(buf, len, "%s/heap.%ld.%d.pb.gz", dir, (long)pid, n);
+}
+
+static int mode_fork(const char *dir, int late) {
   uint64_t rng = it_seed(3, 0);
+  char path[PATH_MAX];
   churn(&rng, 2000);
-  churn_for(&rng, delay_ms);
+  /* late: the parent's first dump has registered the later fork handler
+   * by the time its second dump is written */
+  if (late) {
+    dump_name(path, sizeof path, dir, getpid(), 1);
+    churn_until(&rng, path);
+  }
   pid_t a = fork();
   if (a < 0) it_die("trig_host: fork");
   if (a == 0) {
     uint64_t r = it_seed(4, 0);
-    churn_for(&r, ms);
+    dump_name(path, sizeof path, dir, getpid(), 1);
+    churn_until(&r, path);
     exit(5);
   }
   pid_t b = fork();
@@ -196,7 +337,8 @@ static int mode_fork(unsigned ms, unsigned delay_ms) {
     it_die("trig_host: child a did not exit(5): status %#x", st);
   if (waitpid(b, &st, 0) != b || !WIFEXITED(st) || WEXITSTATUS(st) != 6)
     it_die("trig_host: child b did not _exit(6): status %#x", st);
-  churn(&rng, 2000);
+  dump_name(path, sizeof path, dir, getpid(), 1);
+  churn_until(&rng, path);
   it_say(1, "parent=%ld a=%ld b=%ld\n", (long)getpid(), (long)a, (long)b);
   return 0;
 }
@@ -241,7 +383,7 @@ static int mode_pthread_exit(void) {
 /* ---- main ------------------------------------------------------------------------ */
 
 static void usage(void) {
-  it_say(2, "usage: trig_host hello|run|wait|grow|peak|fork|threads|pthread_exit|forever ...\n");
+  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever ...\n");
   exit(2);
 }
 
@@ -260,16 +402,22 @@ int main(int argc, char **argv) {
     if (strcmp(argv[4], "exit") == 0) exit(atoi(argv[3]));
     return atoi(argv[3]);
   }
+  if (strcmp(mode, "until") == 0 && argc == 5) {
+    churn_until(&rng, argv[2]);
+    say_line("done");
+    if (strcmp(argv[4], "exit") == 0) exit(atoi(argv[3]));
+    return atoi(argv[3]);
+  }
   if (strcmp(mode, "wait") == 0 && argc == 4) return mode_wait(argv[2], atoi(argv[3]));
-  if (strcmp(mode, "grow") == 0 && argc == 4) {
-    grow_to((size_t)atoi(argv[2]), (unsigned)atoi(argv[3]));
-    sleep_ms(300);
+  if (strcmp(mode, "grow") == 0 && argc == 3) {
+    find_profiler();
+    settle();
+    grow_to((size_t)atoi(argv[2]));
     say_line("grown");
     return 0;
   }
-  if (strcmp(mode, "peak") == 0 && argc == 4) return mode_peak(argv[2], (unsigned)atoi(argv[3]));
-  if (strcmp(mode, "fork") == 0 && argc == 4)
-    return mode_fork((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
+  if (strcmp(mode, "peak") == 0 && argc == 3) return mode_peak(argv[2]);
+  if (strcmp(mode, "fork") == 0 && argc == 4) return mode_fork(argv[2], atoi(argv[3]));
   if (strcmp(mode, "threads") == 0 && argc == 3) return mode_threads(atoi(argv[2]));
   if (strcmp(mode, "pthread_exit") == 0 && argc == 2) return mode_pthread_exit();
   if (strcmp(mode, "forever") == 0 && argc == 2) {

@@ -1,32 +1,26 @@
-/* test_prof_config.c: the profiler's settings (libprof/triggers.h): byte
+/* test_prof_config.c: the profiler's settings (libprof/settings.h): byte
  * counts, seconds, peak margins and their thresholds, signal names and
  * numbers, and the whole configuration read through a fake environment,
- * with the one-line message each bad setting gets.
+ * with the one-line message each bad setting gets; then `allocprof run`'s
+ * check of its options (cli/run_settings.c) against the library's verdict,
+ * value by value.
  *
- * triggers.c is compiled into this test (it is part of prof_dump, which the
- * unit tests do not link); the two dump calls it makes are stubbed. Its
- * constructor runs here too and, with no ALLOCPROF_* in the environment,
- * does nothing. */
-#define _GNU_SOURCE /* before any system header, as triggers.c needs */
+ * The settings are pure functions (prof_settings, which alloc_core links):
+ * nothing of the runtime in triggers.c is needed here. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "../../libprof/triggers.c"
+#include "settings.h"
 
-void prof_dump_fork_child(void) {}
-int prof_dump_file(const char *path, char *err, size_t errlen) {
-  (void)path, (void)err, (void)errlen;
-  return 0;
-}
-
-int prof_dump_stream(int fd, char *err, size_t errlen) {
-  (void)fd, (void)err, (void)errlen;
-  return 0;
-}
+/* `allocprof run`'s check, compiled in (the unit tests do not link the
+ * command); it needs nothing but prof_settings. */
+#include "../../cli/run_settings.c"
 
 /* ---- values ----------------------------------------------------------------------- */
 
@@ -275,6 +269,159 @@ static void test_rate_rejected(void **state) {
   assert_false(trig_rate_rejected("", 0));
 }
 
+/* ---- allocprof run and the library agree ------------------------------------------------ */
+
+/* One option of run with one value, and the verdicts expected of both. */
+struct agree_case {
+  char option; /* 'r' --rate, 'o' -o, 'i' --interval, 's' --signal */
+  const char *value;
+  int accepted;
+};
+
+static const struct agree_case agree_cases[] = {
+    /* --interval: the library's grammar, digits[.digits][s] */
+    {'i', "30", 1},     {'i', "0.5", 1},   {'i', "30s", 1},    {'i', "0", 1},
+    {'i', ".25", 1},    {'i', "2.", 1},    {'i', "1e-1", 0},   {'i', "1E3", 0},
+    {'i', "0x10", 0},   {'i', "-1", 0},    {'i', "+1", 0},     {'i', " 5", 0},
+    {'i', "5 ", 0},     {'i', "inf", 0},   {'i', "nan", 0},    {'i', "1ms", 0},
+    {'i', "5m", 0},     {'i', "", 0},      {'i', "1000000001", 0},
+    /* --signal: names in any case, with or without SIG; no faults */
+    {'s', "USR2", 1},   {'s', "usr2", 1},  {'s', "SigUsr1", 1}, {'s', "12", 1},
+    {'s', "hup", 1},    {'s', "rtmin+1", 1}, {'s', "SIGRTMAX-2", 1}, {'s', "io", 1},
+    {'s', "11", 0},     {'s', "SEGV", 0},  {'s', "sigbus", 0}, {'s', "4", 0},
+    {'s', "9", 0},      {'s', "STOP", 0},  {'s', "33", 0},     {'s', "0", 0},
+    {'s', "NOPE", 0},   {'s', "USR2 ", 0}, {'s', "-1", 0},     {'s', "", 0},
+    /* --rate: the sampler's byte counts */
+    {'r', "0", 1},      {'r', "1", 1},     {'r', "512k", 1},   {'r', "64M", 1},
+    {'r', "2g", 1},     {'r', "1.5k", 0},  {'r', "1e3", 0},    {'r', "512 KB", 0},
+    {'r', "512KiB", 0}, {'r', "1T", 0},    {'r', "-1", 0},     {'r', "lots", 0},
+    {'r', "", 0},       {'r', "99999999999999999999", 0},
+    /* -o: the endings and escapes of ALLOCPROF_OUT */
+    {'o', "heap.pb.gz", 1}, {'o', "h.%p.%n.%t.pb.zst", 1}, {'o', "100%%.pb", 1},
+    {'o', "/abs/h.pb", 1},  {'o', "heap.txt", 0}, {'o', "h.%d.pb", 0},
+    {'o', "h.pb.gz%", 0},   {'o', "dir/", 0},     {'o', "", 0},
+};
+
+static const char *agree_env[2][2];
+
+static const char *agree_get(const char *name) {
+  for (size_t i = 0; i < 2; i++)
+    if (agree_env[i][0] != NULL && strcmp(agree_env[i][0], name) == 0) return agree_env[i][1];
+  return NULL;
+}
+
+/* The library's verdict on one setting: what the sampler (rate) or
+ * trig_config_parse (the rest) says when the program starts with it. */
+static int library_accepts(const struct agree_case *c) {
+  if (c->option == 'r') {
+    uint64_t v;
+    return trig_parse_bytes(c->value, &v) == 0;
+  }
+  const char *name = c->option == 'o'   ? "ALLOCPROF_OUT"
+                     : c->option == 'i' ? "ALLOCPROF_INTERVAL"
+                                        : "ALLOCPROF_SIGNAL";
+  memset(agree_env, 0, sizeof agree_env);
+  agree_env[0][0] = "ALLOCPROF_OUT";
+  agree_env[0][1] = "/tmp/heap.pb.gz";
+  agree_env[c->option == 'o' ? 0 : 1][0] = name;
+  agree_env[c->option == 'o' ? 0 : 1][1] = c->value;
+  /* an empty value is "unset" to the library; as an option it is refused */
+  if (*c->value == 0) return 0;
+  struct trig_config cfg;
+  char err[512];
+  return trig_config_parse(agree_get, "/w", &cfg, err, sizeof err) == TRIG_CONFIG_OK;
+}
+
+static int run_accepts(const struct agree_case *c, char *err, size_t errlen) {
+  struct run_options opt = {.out = "/tmp/heap.pb.gz"};
+  switch (c->option) {
+    case 'r': opt.rate = c->value; break;
+    case 'o': opt.out = c->value; break;
+    case 'i': opt.interval = c->value; break;
+    default: opt.signal = c->value; break;
+  }
+  struct run_env env;
+  err[0] = 0;
+  return run_settings_check(&opt, NULL, "/w", &env, err, errlen) == 0;
+}
+
+static void test_run_agrees(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof agree_cases / sizeof agree_cases[0]; i++) {
+    const struct agree_case *c = &agree_cases[i];
+    char err[512];
+    int run = run_accepts(c, err, sizeof err), lib = library_accepts(c);
+    if (run != lib || run != c->accepted)
+      fail_msg("-%c '%s': run %s, the library %s, expected %s", c->option, c->value,
+               run ? "accepts" : "refuses", lib ? "accepts" : "refuses",
+               c->accepted ? "accepted" : "refused");
+    /* a refusal is one line that names the value */
+    if (!run) {
+      assert_null(strchr(err, '\n'));
+      if (*c->value) assert_non_null(strstr(err, c->value));
+    }
+  }
+}
+
+static const char *inherited[4][2];
+
+static const char *inherit_get(const char *name) {
+  for (size_t i = 0; i < 4 && inherited[i][0] != NULL; i++)
+    if (strcmp(inherited[i][0], name) == 0) return inherited[i][1];
+  return NULL;
+}
+
+/* Settings run does not set come from its environment: checked too. */
+static void test_run_inherited(void **state) {
+  (void)state;
+  struct run_options opt = {.out = "h.pb.gz", .interval = "2"};
+  struct run_env env;
+  char err[512];
+  memset(inherited, 0, sizeof inherited);
+  inherited[0][0] = "ALLOCPROF_PEAK", inherited[0][1] = "10%";
+  inherited[1][0] = "ALLOCPROF_STREAM", inherited[1][1] = "s.%p.zst";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), 0);
+  assert_string_equal(env.out, "/w/h.pb.gz");
+  inherited[0][1] = "lots";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
+  assert_string_equal(err, "ALLOCPROF_PEAK=lots is not a margin (a percentage such as 10% or a "
+                           "byte count such as 64m)");
+  inherited[0][1] = "10%";
+  inherited[1][1] = "s.%n.zst";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
+  inherited[1][1] = "s.zst";
+  inherited[2][0] = "ALLOCPROF_RATE", inherited[2][1] = "1.5k";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
+  assert_string_equal(err, "ALLOCPROF_RATE=1.5k is not a byte count (e.g. 524288 or 512k)");
+  opt.rate = "2k"; /* --rate replaces it */
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), 0);
+  assert_string_equal(env.rate, "2048");
+  /* an option replaces the inherited setting of the same name */
+  inherited[3][0] = "ALLOCPROF_SIGNAL", inherited[3][1] = "SEGV";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
+  opt.signal = "usr2";
+  assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), 0);
+  assert_int_equal(env.signo, SIGUSR2);
+}
+
+/* The working directory's '%' doubled: the library reads back the
+ * directory as it is, not as escapes. */
+static void test_run_cwd_percent(void **state) {
+  (void)state;
+  struct run_options opt = {.out = "h.%n.pb"};
+  struct run_env env;
+  char err[512];
+  assert_int_equal(run_settings_check(&opt, NULL, "/srv/50%d", &env, err, sizeof err), 0);
+  assert_string_equal(env.out, "/srv/50%%d/h.%n.pb");
+  memset(agree_env, 0, sizeof agree_env);
+  agree_env[0][0] = "ALLOCPROF_OUT", agree_env[0][1] = env.out;
+  struct trig_config cfg;
+  assert_int_equal(trig_config_parse(agree_get, "/elsewhere", &cfg, err, sizeof err), TRIG_CONFIG_OK);
+  char path[TRIG_PATH_MAX];
+  assert_int_equal(trig_pattern_expand(cfg.out, 7, 3, 0, path, sizeof path), 0);
+  assert_string_equal(path, "/srv/50%d/h.3.pb");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bytes),
@@ -287,6 +434,9 @@ int main(void) {
       cmocka_unit_test_setup(test_config_exit_only, reset_env),
       cmocka_unit_test_setup(test_config_bad, reset_env),
       cmocka_unit_test(test_rate_rejected),
+      cmocka_unit_test(test_run_agrees),
+      cmocka_unit_test(test_run_inherited),
+      cmocka_unit_test(test_run_cwd_percent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

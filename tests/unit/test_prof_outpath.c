@@ -1,11 +1,12 @@
-/* test_prof_outpath.c: where profiles go (libprof/triggers.h): checking,
+/* test_prof_outpath.c: where profiles go (libprof/settings.h): checking,
  * expanding and anchoring ALLOCPROF_OUT and ALLOCPROF_STREAM patterns; then
  * the runtime's use of them in triggers.c: successive dumps take successive
  * %n, and the stream's fd is opened again when the program closed it or put
  * another file at its number.
  *
  * triggers.c is compiled into this test (it is part of prof_dump, which the
- * unit tests do not link); its two dump calls are stubbed and record what
+ * unit tests do not link; its settings come from prof_settings, which
+ * alloc_core links); its two dump calls are stubbed and record what
  * they were asked. Its constructor runs here too and, with no ALLOCPROF_* in
  * the environment, does nothing. */
 #define _GNU_SOURCE /* before any system header, as triggers.c needs */

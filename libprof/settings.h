@@ -1,15 +1,21 @@
-/* triggers.h: the pure half of triggers.c, the ALLOCPROF_* settings that say
- * when heap profiles are written and where: parsing each value, checking and
- * expanding the output patterns. No call here touches the process (no
- * environment, no files, no signals), so unit tests call them directly
- * (tests/unit/test_prof_config.c, test_prof_outpath.c). The runtime around
- * them, and what each setting means, is described at the top of triggers.c.
+/* settings.h: the ALLOCPROF_* settings that say whether, when and where
+ * heap profiles are written: parsing each value, checking and expanding the
+ * output patterns, reading the whole configuration. No call here touches the
+ * process (no environment, no files, no signals, no allocation), so unit
+ * tests call them directly (tests/unit/test_prof_config.c,
+ * test_prof_outpath.c).
+ *
+ * One parser per setting, linked by everyone who reads one: the sampler
+ * (ALLOCPROF_RATE), the triggers (triggers.c, which describes what each
+ * setting means) and `allocprof run`, which checks its options with these
+ * same calls, so that whatever it accepts the library accepts
+ * (cli/run_settings.c).
  *
  * Calls that can fail return 0 (or a value >= 0) on success and -1 (or
  * another negative code) on failure; those with err write one line without a
  * newline and without the "allocprof: " prefix to err[errlen]. */
-#ifndef PROF_TRIGGERS_H
-#define PROF_TRIGGERS_H
+#ifndef PROF_SETTINGS_H
+#define PROF_SETTINGS_H
 
 #include <limits.h>
 #include <stddef.h>
@@ -57,6 +63,10 @@ uint64_t trig_margin_next(const struct trig_margin *m, uint64_t level);
 #define TRIG_SIG_FAULT (-3)       /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP */
 #define TRIG_SIG_RESERVED (-4)    /* between 32 and SIGRTMIN: the C library's */
 int trig_parse_signal(const char *s);
+
+/* What is wrong with a signal trig_parse_signal turned down (one of the
+ * codes above), as words to follow the value: "cannot be caught"... */
+const char *trig_signal_problem(int code);
 
 /* ---- output patterns ----------------------------------------------------------
  * ALLOCPROF_OUT: %p the process id, %n the dump's sequence number (0, 1, 2...
@@ -118,4 +128,4 @@ int trig_rate_rejected(const char *rate, uint64_t sampler_rate);
 int trig_config_needs_thread(const struct trig_config *cfg);
 
 #pragma GCC visibility pop
-#endif /* PROF_TRIGGERS_H */
+#endif /* PROF_SETTINGS_H */

@@ -1,0 +1,410 @@
+/* settings.c: the ALLOCPROF_* settings, parsed and checked without touching
+ * the process. The contract of each call is in settings.h; what the settings
+ * mean, and the runtime that acts on them, is at the top of triggers.c.
+ *
+ * Built as its own small library (prof_settings) because three parties must
+ * read the settings alike: the sampler (ALLOCPROF_RATE, in liballoc's
+ * core), the triggers (the rest, in liballoc.so) and `allocprof run`
+ * (cli/run_settings.c), which checks what it will pass to the program
+ * before starting it. Nothing here allocates (the sampler calls
+ * trig_parse_bytes while the allocator initializes) or reads the
+ * environment: the caller hands in a lookup function. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "settings.h"
+
+/* ---- values ------------------------------------------------------------------ */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static char to_upper(char c) { return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c; }
+
+int trig_parse_bytes(const char *s, uint64_t *out) {
+  if (s == NULL || *s == 0) return -1;
+  uint64_t v = 0;
+  const char *p = s;
+  for (; is_digit(*p); p++) {
+    if (v > (UINT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (p == s) return -1;
+  unsigned shift = 0;
+  switch (*p) {
+    case 'k': case 'K': shift = 10, p++; break;
+    case 'm': case 'M': shift = 20, p++; break;
+    case 'g': case 'G': shift = 30, p++; break;
+    default: break;
+  }
+  if (*p != 0 || (shift && v > (UINT64_MAX >> shift))) return -1;
+  *out = v << shift;
+  return 0;
+}
+
+/* digits[.digits] into an integer part and millionths; *end after them.
+ * Returns 0, or -1 when there are no digits or the integer part is over max. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *whole, uint64_t *micro,
+                         int *nonzero, const char **end) {
+  const char *p = s;
+  uint64_t w = 0, f = 0, scale = 100000;
+  int nz = 0, digits = 0;
+  for (; is_digit(*p); p++, digits++) {
+    w = w * 10 + (uint64_t)(*p - '0');
+    if (w > max) return -1;
+    nz |= *p != '0';
+  }
+  if (*p == '.') {
+    p++;
+    for (; is_digit(*p); p++, digits++) {
+      f += (uint64_t)(*p - '0') * scale;
+      scale /= 10;
+      nz |= *p != '0';
+    }
+  }
+  if (digits == 0) return -1;
+  *whole = w;
+  *micro = f;
+  *nonzero = nz;
+  *end = p;
+  return 0;
+}
+
+int trig_parse_seconds(const char *s, uint64_t *ms) {
+  if (s == NULL) return -1;
+  uint64_t w, micro;
+  int nonzero;
+  const char *p;
+  if (parse_decimal(s, 1000000000, &w, &micro, &nonzero, &p) != 0) return -1;
+  if (*p == 's') p++;
+  if (*p != 0) return -1;
+  uint64_t v = w * 1000 + micro / 1000;
+  if (v == 0 && nonzero) v = 1;
+  *ms = v;
+  return 0;
+}
+
+int trig_parse_margin(const char *s, struct trig_margin *m) {
+  if (s == NULL || *s == 0) return -1;
+  size_t n = strlen(s);
+  if (s[n - 1] == '%') {
+    uint64_t w, micro;
+    int nonzero;
+    const char *p;
+    if (parse_decimal(s, 1000000, &w, &micro, &nonzero, &p) != 0 || p != s + n - 1) return -1;
+    /* micro is millionths of a percent unit: ppm = percent * 10^4 */
+    m->ppm = w * 10000 + micro / 100;
+    if (m->ppm == 0 && nonzero) m->ppm = 1;
+    m->bytes = 0;
+    return 0;
+  }
+  uint64_t b;
+  if (trig_parse_bytes(s, &b) != 0) return -1;
+  m->bytes = b;
+  m->ppm = 0;
+  return 0;
+}
+
+uint64_t trig_margin_next(const struct trig_margin *m, uint64_t level) {
+  if (trig_margin_off(m)) return UINT64_MAX;
+  uint64_t add;
+  if (m->ppm != 0) {
+    if (level == 0) return TRIG_PEAK_FIRST_BYTES;
+    double a = (double)level * ((double)m->ppm / 1e6);
+    add = a >= 1.8e19 ? UINT64_MAX : (uint64_t)a;
+    if (add == 0) add = 1;
+  } else {
+    add = m->bytes;
+  }
+  return level > UINT64_MAX - add ? UINT64_MAX : level + add;
+}
+
+static const struct {
+  const char *name;
+  int signo;
+} signal_names[] = {
+    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
+    {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+#ifdef SIGSTKFLT
+    {"STKFLT", SIGSTKFLT},
+#endif
+    {"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},   {"WINCH", SIGWINCH},
+    {"IO", SIGIO},       {"POLL", SIGPOLL},     {"PWR", SIGPWR},     {"SYS", SIGSYS},
+};
+
+/* Case-insensitive: does s start with the upper-case word w? */
+static const char *skip_word(const char *s, const char *w) {
+  for (; *w; s++, w++)
+    if (to_upper(*s) != *w) return NULL;
+  return s;
+}
+
+/* A small decimal number at s, all of the rest of s. -1 if not. */
+static int whole_number(const char *s) {
+  if (!is_digit(*s)) return -1;
+  int v = 0;
+  for (; is_digit(*s); s++) {
+    v = v * 10 + (*s - '0');
+    if (v > 100000) return -1;
+  }
+  return *s == 0 ? v : -1;
+}
+
+static int classify_signal(int signo) {
+  if (signo <= 0 || signo >= NSIG) return TRIG_SIG_UNKNOWN;
+  if (signo == SIGKILL || signo == SIGSTOP) return TRIG_SIG_UNCATCHABLE;
+  if (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL || signo == SIGTRAP)
+    return TRIG_SIG_FAULT;
+  if (signo > SIGSYS && signo < SIGRTMIN) return TRIG_SIG_RESERVED;
+  if (signo > SIGRTMAX) return TRIG_SIG_UNKNOWN;
+  return signo;
+}
+
+int trig_parse_signal(const char *s) {
+  if (s == NULL || *s == 0) return TRIG_SIG_UNKNOWN;
+  int n = whole_number(s);
+  if (n >= 0) return classify_signal(n);
+  const char *p = skip_word(s, "SIG");
+  if (p == NULL) p = s;
+  const char *q;
+  if ((q = skip_word(p, "RTMIN")) != NULL || (q = skip_word(p, "RTMAX")) != NULL) {
+    int base = to_upper(p[3]) == 'I' ? SIGRTMIN : SIGRTMAX;
+    if (*q == 0) return classify_signal(base);
+    int off = whole_number(q + 1);
+    if (off < 0 || (*q != '+' && *q != '-') || (base == SIGRTMIN) != (*q == '+'))
+      return TRIG_SIG_UNKNOWN;
+    int signo = base == SIGRTMIN ? base + off : base - off;
+    if (signo < SIGRTMIN || signo > SIGRTMAX) return TRIG_SIG_UNKNOWN;
+    return classify_signal(signo);
+  }
+  for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++) {
+    q = skip_word(p, signal_names[i].name);
+    if (q != NULL && *q == 0) return classify_signal(signal_names[i].signo);
+  }
+  return TRIG_SIG_UNKNOWN;
+}
+
+const char *trig_signal_problem(int code) {
+  switch (code) {
+    case TRIG_SIG_UNCATCHABLE: return "cannot be caught";
+    case TRIG_SIG_FAULT: return "reports faults; choose a signal such as SIGUSR2";
+    case TRIG_SIG_RESERVED: return "is reserved by the C library";
+    default: return "is not a signal name or number";
+  }
+}
+
+/* ---- output patterns ------------------------------------------------------------ */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+int trig_pattern_check(const char *pat, enum trig_pattern_kind kind, char *err, size_t errlen) {
+  if (pat == NULL || *pat == 0) {
+    set_err(err, errlen, "is empty");
+    return -1;
+  }
+  for (const char *p = pat; *p; p++) {
+    if (*p != '%') continue;
+    p++;
+    if (*p == 'p' || *p == 't' || *p == '%') continue;
+    if (*p == 'n' && kind == TRIG_PATTERN_OUT) continue;
+    if (*p == 'n') {
+      set_err(err, errlen, "%%n has no meaning in a stream's name (use %%p, %%t or %%%%)");
+    } else if (*p == 0) {
+      set_err(err, errlen, "ends in a lone %% (write %%%% for a '%%')");
+    } else {
+      set_err(err, errlen, "has an unknown escape %%%c (use %%p, %s%%t or %%%%)", *p,
+              kind == TRIG_PATTERN_OUT ? "%n, " : "");
+    }
+    return -1;
+  }
+  if (ends_with(pat, "/")) {
+    set_err(err, errlen, "names a directory, not a file");
+    return -1;
+  }
+  if (kind == TRIG_PATTERN_OUT && !ends_with(pat, ".pb.gz") && !ends_with(pat, ".pb.zst") &&
+      !ends_with(pat, ".pb")) {
+    set_err(err, errlen, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)");
+    return -1;
+  }
+  return 0;
+}
+
+/* Appends s[0..n) at buf[*at], keeping room for the zero. -1 when full. */
+static int put(char *buf, size_t len, size_t *at, const char *s, size_t n) {
+  if (len == 0 || n > len - 1 - *at) return -1;
+  memcpy(buf + *at, s, n);
+  *at += n;
+  return 0;
+}
+
+int trig_pattern_absolute(const char *pat, const char *cwd, char *buf, size_t len) {
+  size_t at = 0;
+  if (pat[0] != '/' && cwd != NULL && cwd[0] != 0) {
+    for (const char *c = cwd; *c; c++)
+      if (put(buf, len, &at, c, 1) != 0 || (*c == '%' && put(buf, len, &at, "%", 1) != 0))
+        return -1;
+    if (!ends_with(cwd, "/") && put(buf, len, &at, "/", 1) != 0) return -1;
+  }
+  if (put(buf, len, &at, pat, strlen(pat)) != 0) return -1;
+  buf[at] = 0;
+  return 0;
+}
+
+int trig_pattern_expand(const char *pat, long pid, uint64_t seq, int64_t unix_time, char *buf,
+                        size_t len) {
+  size_t at = 0;
+  char num[32];
+  for (const char *p = pat; *p; p++) {
+    int rc;
+    if (*p != '%' || p[1] == 0) {
+      rc = put(buf, len, &at, p, 1);
+    } else {
+      p++;
+      int k = 0;
+      switch (*p) {
+        case 'p': k = snprintf(num, sizeof num, "%ld", pid); break;
+        case 'n': k = snprintf(num, sizeof num, "%llu", (unsigned long long)seq); break;
+        case 't': k = snprintf(num, sizeof num, "%lld", (long long)unix_time); break;
+        default: num[0] = *p, k = 1; break; /* %% (others were refused) */
+      }
+      rc = put(buf, len, &at, num, (size_t)k);
+    }
+    if (rc != 0) return -1;
+  }
+  if (len == 0) return -1;
+  buf[at] = 0;
+  return 0;
+}
+
+int trig_dirname(const char *path, char *buf, size_t len) {
+  const char *slash = strrchr(path, '/');
+  const char *d = ".";
+  size_t n = 1;
+  if (slash == path) {
+    d = "/";
+  } else if (slash != NULL) {
+    d = path;
+    n = (size_t)(slash - path);
+  }
+  if (n >= len) return -1;
+  memcpy(buf, d, n);
+  buf[n] = 0;
+  return 0;
+}
+
+int trig_pattern_per_process(const char *pat) {
+  for (const char *p = pat; *p; p++) {
+    if (*p != '%') continue;
+    p++;
+    if (*p == 'p' || *p == 't') return 1;
+    if (*p == 0) break;
+  }
+  return 0;
+}
+
+/* ---- the whole configuration ------------------------------------------------- */
+
+static const char *setting(const char *(*get)(const char *), const char *name) {
+  const char *v = get(name);
+  return v != NULL && *v != 0 ? v : NULL;
+}
+
+int trig_rate_rejected(const char *rate, uint64_t sampler_rate) {
+  uint64_t v;
+  if (rate == NULL || *rate == 0 || sampler_rate != 0) return 0;
+  return trig_parse_bytes(rate, &v) != 0 || v != 0;
+}
+
+int trig_config_needs_thread(const struct trig_config *cfg) {
+  return cfg->signo != 0 || cfg->interval_ms != 0 || cfg->inuse_interval != 0 ||
+         !trig_margin_off(&cfg->peak);
+}
+
+int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
+                      struct trig_config *cfg, char *err, size_t errlen) {
+  memset(cfg, 0, sizeof *cfg);
+  char why[256];
+
+  const char *out = setting(get, "ALLOCPROF_OUT");
+  if (out != NULL) {
+    if (trig_pattern_check(out, TRIG_PATTERN_OUT, why, sizeof why) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s %s", out, why);
+      return TRIG_CONFIG_BAD;
+    }
+    if (trig_pattern_absolute(out, cwd, cfg->out, sizeof cfg->out) != 0) {
+      set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", out);
+      return TRIG_CONFIG_BAD;
+    }
+  }
+  const char *stream = setting(get, "ALLOCPROF_STREAM");
+  if (stream != NULL) {
+    if (trig_pattern_check(stream, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s %s", stream, why);
+      return TRIG_CONFIG_BAD;
+    }
+    if (trig_pattern_absolute(stream, cwd, cfg->stream, sizeof cfg->stream) != 0) {
+      set_err(err, errlen, "ALLOCPROF_STREAM=%s is too long", stream);
+      return TRIG_CONFIG_BAD;
+    }
+  }
+
+  const char *sig = setting(get, "ALLOCPROF_SIGNAL");
+  if (sig != NULL) {
+    int s = trig_parse_signal(sig);
+    if (s < 0) {
+      set_err(err, errlen, "ALLOCPROF_SIGNAL=%s %s", sig, trig_signal_problem(s));
+      return TRIG_CONFIG_BAD;
+    }
+    cfg->signo = s;
+  }
+  const char *interval = setting(get, "ALLOCPROF_INTERVAL");
+  if (interval != NULL && trig_parse_seconds(interval, &cfg->interval_ms) != 0) {
+    set_err(err, errlen, "ALLOCPROF_INTERVAL=%s is not a number of seconds (e.g. 30 or 0.5)",
+            interval);
+    return TRIG_CONFIG_BAD;
+  }
+  const char *growth = setting(get, "ALLOCPROF_INUSE_INTERVAL");
+  if (growth != NULL && trig_parse_bytes(growth, &cfg->inuse_interval) != 0) {
+    set_err(err, errlen, "ALLOCPROF_INUSE_INTERVAL=%s is not a byte count (e.g. 67108864 or 64m)",
+            growth);
+    return TRIG_CONFIG_BAD;
+  }
+  const char *peak = setting(get, "ALLOCPROF_PEAK");
+  if (peak != NULL && trig_parse_margin(peak, &cfg->peak) != 0) {
+    set_err(err, errlen,
+            "ALLOCPROF_PEAK=%s is not a margin (a percentage such as 10%% or a byte count such "
+            "as 64m)",
+            peak);
+    return TRIG_CONFIG_BAD;
+  }
+
+  if (out == NULL && stream == NULL) {
+    const char *set = sig != NULL        ? "ALLOCPROF_SIGNAL"
+                      : interval != NULL ? "ALLOCPROF_INTERVAL"
+                      : growth != NULL   ? "ALLOCPROF_INUSE_INTERVAL"
+                      : peak != NULL     ? "ALLOCPROF_PEAK"
+                                         : NULL;
+    if (set == NULL) return TRIG_CONFIG_NONE;
+    set_err(err, errlen, "%s is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is", set);
+    return TRIG_CONFIG_BAD;
+  }
+  return TRIG_CONFIG_OK;
+}
