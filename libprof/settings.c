@@ -320,6 +320,43 @@ int trig_pattern_per_process(const char *pat) {
   return 0;
 }
 
+int trig_pattern_has_pid(const char *pat) {
+  for (const char *p = pat; *p; p++)
+    if (*p == '%' && *++p == 'p') return 1;
+  return 0;
+}
+
+int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
+  size_t n = strlen(pat), at = n;
+  for (size_t i = 0; i < n; i++) {
+    if (pat[i] != '%') continue;
+    if (pat[i + 1] == 'n') {
+      at = i;
+      break;
+    }
+    i++;   }
+  char pidtext[32];
+  if (at == n) {
+    static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
+    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
+      size_t e = strlen(endings[k]);
+      if (n >= e && strcmp(pat + n - e, endings[k]) == 0) {
+        at = n - e;
+        break;
+      }
+    }
+    snprintf(pidtext, sizeof pidtext, ".%ld", pid);
+  } else {
+    snprintf(pidtext, sizeof pidtext, "%ld.", pid);
+  }
+  size_t k = strlen(pidtext);
+  if (n + k + 1 > len) return -1;
+  memcpy(out, pat, at);
+  memcpy(out + at, pidtext, k);
+  memcpy(out + at + k, pat + at, n - at + 1);
+  return 0;
+}
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 static const char *setting(const char *(*get)(const char *), const char *name) {

@@ -95,6 +95,15 @@ int trig_dirname(const char *path, char *buf, size_t len);
 /* Whether pat contains an escape that differs between processes (%p, %t). */
 int trig_pattern_per_process(const char *pat);
 
+/* Whether pat (checked) has a %p escape (%%p is not one). */
+int trig_pattern_has_pid(const char *pat);
+
+/* pat with pid added where it tells a forked child's files apart from its
+ * parent's: before the first %n ("x.%n.pb.gz" -> "x.123.%n.pb.gz"), else
+ * before the ending ("x.pb.gz" -> "x.123.pb.gz"). Returns 0, or -1 when out
+ * is too small. */
+int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len);
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 struct trig_config {

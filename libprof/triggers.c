@@ -466,49 +466,6 @@ static void thread_start_or_say(void) {
  * loader lock that a thread of the parent held at the fork: those calls are
  * fenced (liballoc/loaderfence.h). */
 
-/* Whether pat (checked) has a %p escape. */
-static int pattern_has_pid(const char *pat) {
-  for (const char *p = pat; *p; p++)
-    if (*p == '%' && *++p == 'p') return 1;
-  return 0;
-}
-
-/* pat with the pid added where it tells this process's files apart from its
- * parent's: before the first %n ("x.%n.pb.gz" -> "x.123.%n.pb.gz"), else
- * before the ending ("x.pb.gz" -> "x.123.pb.gz"). Returns 0, or -1 when out is
- * too small. */
-static int pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
-  size_t n = strlen(pat), at = n;
-  for (size_t i = 0; i < n; i++) {
-    if (pat[i] != '%') continue;
-    if (pat[i + 1] == 'n') {
-      at = i;
-      break;
-    }
-    i++; /* %%, %p, %t */
-  }
-  char pidtext[32];
-  if (at == n) {
-    static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
-    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
-      size_t e = strlen(endings[k]);
-      if (n >= e && strcmp(pat + n - e, endings[k]) == 0) {
-        at = n - e;
-        break;
-      }
-    }
-    snprintf(pidtext, sizeof pidtext, ".%ld", pid);
-  } else {
-    snprintf(pidtext, sizeof pidtext, "%ld.", pid);
-  }
-  size_t k = strlen(pidtext);
-  if (n + k + 1 > len) return -1;
-  memcpy(out, pat, at);
-  memcpy(out + at, pidtext, k);
-  memcpy(out + at + k, pat + at, n - at + 1);
-  return 0;
-}
-
 static void fork_child(void) {
   prof_dump_fork_child();
   if (!armed) return;
@@ -520,9 +477,9 @@ static void fork_child(void) {
   __atomic_store_n(&hook_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
   /* Files named without %p would be the parent's: the child adds its pid. */
-  if (cfg.out[0] != 0 && !pattern_has_pid(cfg.out)) {
+  if (cfg.out[0] != 0 && !trig_pattern_has_pid(cfg.out)) {
     char renamed[TRIG_PATH_MAX];
-    if (pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
+    if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
       memcpy(cfg.out, renamed, strlen(renamed) + 1);
       out_renamed = 1;
     } else {
