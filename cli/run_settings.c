@@ -12,15 +12,7 @@
 
 #include "run_settings.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (err == NULL || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "errmsg.h"
 
 /* ---- the environment the program will see ---- */
 
@@ -47,7 +39,7 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
   if (opt->rate != NULL) {
     uint64_t v;
     if (trig_parse_bytes(opt->rate, &v) != 0) {
-      set_err(err, errlen, "--rate wants bytes per sample such as 524288 or 512k, not '%s'",
+      formats_set_err(err, errlen, "--rate wants bytes per sample such as 524288 or 512k, not '%s'",
               opt->rate);
       return -1;
     }
@@ -56,33 +48,33 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
   if (opt->out != NULL) {
     char why[256];
     if (*opt->out == 0) {
-      set_err(err, errlen, "-o wants a file name pattern");
+      formats_set_err(err, errlen, "-o wants a file name pattern");
       return -1;
     }
     if (trig_pattern_check(opt->out, TRIG_PATTERN_OUT, why, sizeof why) != 0) {
-      set_err(err, errlen, "-o '%s' %s", opt->out, why);
+      formats_set_err(err, errlen, "-o '%s' %s", opt->out, why);
       return -1;
     }
     if (trig_pattern_absolute(opt->out, cwd, env->out, sizeof env->out) != 0) {
-      set_err(err, errlen, "-o '%s' is too long", opt->out);
+      formats_set_err(err, errlen, "-o '%s' is too long", opt->out);
       return -1;
     }
   }
   if (opt->interval != NULL) {
     uint64_t ms;
     if (trig_parse_seconds(opt->interval, &ms) != 0) {
-      set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'", opt->interval);
+      formats_set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'", opt->interval);
       return -1;
     }
   }
   if (opt->signal != NULL) {
     int signo = trig_parse_signal(opt->signal);
     if (signo == TRIG_SIG_UNKNOWN) {
-      set_err(err, errlen, "--signal wants a signal such as USR2 or 12, not '%s'", opt->signal);
+      formats_set_err(err, errlen, "--signal wants a signal such as USR2 or 12, not '%s'", opt->signal);
       return -1;
     }
     if (signo < 0) {
-      set_err(err, errlen, "--signal %s %s", opt->signal, trig_signal_problem(signo));
+      formats_set_err(err, errlen, "--signal %s %s", opt->signal, trig_signal_problem(signo));
       return -1;
     }
     env->signo = signo;
@@ -102,7 +94,7 @@ int run_settings_check(const struct run_options *opt, const char *(*inherit)(con
   const char *rate = opt->rate ? env->rate : inherit ? inherit("ALLOCPROF_RATE") : NULL;
   uint64_t v;
   if (rate != NULL && *rate != 0 && trig_parse_bytes(rate, &v) != 0) {
-    set_err(err, errlen, "ALLOCPROF_RATE=%s is not a byte count (e.g. 524288 or 512k)", rate);
+    formats_set_err(err, errlen, "ALLOCPROF_RATE=%s is not a byte count (e.g. 524288 or 512k)", rate);
     return -1;
   }
 
@@ -115,7 +107,7 @@ int run_settings_check(const struct run_options *opt, const char *(*inherit)(con
   checking = NULL;
   checking_inherit = NULL;
   if (rc == TRIG_CONFIG_BAD) {
-    set_err(err, errlen, "%s", why);
+    formats_set_err(err, errlen, "%s", why);
     return -1;
   }
   return 0;

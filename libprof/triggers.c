@@ -80,23 +80,13 @@
 
 #include "alloc_entry.h"
 #include "dump.h"
+#include "errmsg.h"
 #include "stream.h"
 #include "prof.h"
 #include "settings.h"
 
 /* The settings are parsed and checked by settings.c (settings.h), which
  * allocprof run links too; this file acts on them. */
-
-/* One line into err[errlen], as the calls of settings.h write theirs. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (err == NULL || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* ==== the runtime ============================================================== */
 
@@ -216,7 +206,7 @@ static int stream_open(char *err, size_t errlen) {
   char path[TRIG_PATH_MAX];
   if (trig_pattern_expand(cfg.stream, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
       0) {
-    set_err(err, errlen, "the stream's name is too long");
+    formats_set_err(err, errlen, "the stream's name is too long");
     return -1;
   }
   /* never through a symlink someone planted at the name, never a fifo or a
@@ -225,7 +215,7 @@ static int stream_open(char *err, size_t errlen) {
   struct stat st;
   if (fd < 0) return -1;
   if (fstat(fd, &st) != 0) {
-    set_err(err, errlen, "%s: %s", path, strerror(errno));
+    formats_set_err(err, errlen, "%s: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
@@ -504,27 +494,27 @@ static int check_outputs(char *err, size_t errlen) {
     struct stat st;
     if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) != 0 ||
         trig_dirname(path, dir, sizeof dir) != 0) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
+      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
       return -1;
     }
     if (stat(dir, &st) != 0) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
+      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
               errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
       return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s: %s is not a directory", value, dir);
+      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: %s is not a directory", value, dir);
       return -1;
     }
     if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s is not writable", value, dir);
+      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s is not writable", value, dir);
       return -1;
     }
   }
   if (cfg.stream[0] != 0) {
     char why[TRIG_PATH_MAX + 128];
     if (stream_open(why, sizeof why) != 0) {
-      set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", alloc_env("ALLOCPROF_STREAM"), why);
+      formats_set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", alloc_env("ALLOCPROF_STREAM"), why);
       return -1;
     }
   }
