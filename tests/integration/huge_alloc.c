@@ -279,18 +279,5 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (pid == 0) child(part);
-  int st;
-  if (waitpid(pid, &st, 0) != pid) {
-    perror("waitpid");
-    return 1;
-  }
-  if (WIFSIGNALED(st)) {
-    fprintf(stderr, "huge_alloc: FAIL: child killed by signal %d (%s)\n", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    return 1;
-  }
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    fprintf(stderr, "huge_alloc: FAIL: child exit status %d\n", WEXITSTATUS(st));
-    return 1;
-  }
-  return 0;
+  return it_wait_child(pid, "huge_alloc");
 }

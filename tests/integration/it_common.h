@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* glibc declares these three in <malloc.h>; declared here so that the tests
@@ -202,6 +203,25 @@ static inline void it_require_liballoc(const char *prog) {
       exit(1);
     }
   }
+}
+
+/* Waits for the test's child pid: 0 when it exited with status 0, else 1
+ * after one FAIL line (prog: the test's name) saying how it ended. */
+static inline int it_wait_child(pid_t pid, const char *prog) {
+  int st;
+  if (waitpid(pid, &st, 0) != pid) {
+    perror("waitpid");
+    return 1;
+  }
+  if (WIFSIGNALED(st)) {
+    fprintf(stderr, "%s: FAIL: child killed by signal %d (%s)\n", prog, WTERMSIG(st), strsignal(WTERMSIG(st)));
+    return 1;
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "%s: FAIL: child exit status %d\n", prog, WEXITSTATUS(st));
+    return 1;
+  }
+  return 0;
 }
 
 #endif /* IT_COMMON_H */

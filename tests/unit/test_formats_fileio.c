@@ -28,14 +28,6 @@
 #define TMPDIR_FIXTURE_NAME "test_formats_fileio"
 #include "tmpdir_fixture.h"
 
-static const char *at(const char *name) {
-  static char path[8][512];
-  static int n;
-  char *p = path[n++ % 8];
-  snprintf(p, 512, "%s/%s", dir, name);
-  return p;
-}
-
 /* Empties the directory between tests. */
 static int clean(void **state) {
   (void)state;

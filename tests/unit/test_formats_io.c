@@ -22,17 +22,6 @@
 #define TMPDIR_FIXTURE_NAME "test_formats_io"
 #include "tmpdir_fixture.h"
 
-
-
-
-static const char *at(const char *name) {
-  static char path[8][512];
-  static int n;
-  char *p = path[n++ % 8];
-  snprintf(p, 512, "%s/%s", dir, name);
-  return p;
-}
-
 static size_t dir_entries(void) {
   DIR *d = opendir(dir);
   size_t n = 0;

@@ -23,17 +23,6 @@
 #define TMPDIR_FIXTURE_NAME "test_formats_stream"
 #include "tmpdir_fixture.h"
 
-
-
-
-static const char *at(const char *name) {
-  static char path[4][512];
-  static int n;
-  char *p = path[n++ % 4];
-  snprintf(p, 512, "%s/%s", dir, name);
-  return p;
-}
-
 /* Snapshot number i: time_nanos = i, one sample of value i. */
 static uint8_t *snapshot(int i, size_t *len) {
   profile_builder *b = profile_builder_new();

@@ -1,7 +1,8 @@
 /* tmpdir_fixture.h: a temporary directory for a cmocka test program, made
  * before its tests and removed (with the files in it) after them. Define
  * TMPDIR_FIXTURE_NAME (the program's name) before including; the directory
- * is `dir`, and make_dir / remove_dir are the group setup and teardown. */
+ * is `dir`, and make_dir / remove_dir are the group setup and teardown;
+ * at(name) is the path of name in it. */
 #ifndef TMPDIR_FIXTURE_H
 #define TMPDIR_FIXTURE_H
 
@@ -18,6 +19,15 @@ static int make_dir(void **state) {
   const char *t = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/" TMPDIR_FIXTURE_NAME ".XXXXXX", t && *t ? t : "/tmp");
   return mkdtemp(dir) ? 0 : -1;
+}
+
+/* dir/name, in one of 8 rotating buffers (a call may use several paths). */
+static inline const char *at(const char *name) {
+  static char path[8][512];
+  static int n;
+  char *p = path[n++ % 8];
+  snprintf(p, 512, "%s/%s", dir, name);
+  return p;
 }
 
 static int remove_dir(void **state) {
