@@ -43,7 +43,9 @@
  *
  * C++ names are demangled with __cxa_demangle, found through a weak reference
  * (set when the program links libstdc++) or, failing that, in the global
- * scope (libstdc++ dlopen'ed with RTLD_GLOBAL); liballoc never links it. */
+ * scope (libstdc++ dlopen'ed with RTLD_GLOBAL); liballoc never links it. The
+ * full demangled name is the system name; the function's name is its short
+ * form (cxxname.h), as pprof would print it from the mangled one. */
 #define _GNU_SOURCE
 #include "symbolize.h"
 
@@ -64,6 +66,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cxxname.h"
 #include "loaderfence.h"
 
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status)
@@ -821,41 +824,30 @@ static const char *die_raw_name(Dwarf_Die *die) {
   return name;
 }
 
-/* Drops the parameter list (and trailing qualifiers such as " const") of a
- * demangled C++ name, in place: "ns::Widget::Widget(int)" becomes
- * "ns::Widget::Widget", "Foo::operator()(int) const" "Foo::operator()".
- * This is the "simple" form pprof shows, and it matches the names DWARF
- * gives for functions the symbol table does not name. */
-static void simplify_cxx_name(char *name) {
-  size_t n = strlen(name);
-  while (n > 0 && name[n - 1] != ')') n--; /* trailing qualifiers */
-  if (n == 0) return;
-  int depth = 0;
-  for (size_t i = n; i-- > 0;) {
-    if (name[i] == ')') depth++;
-    else if (name[i] == '(' && --depth == 0) {
-      if (i > 0) name[i] = '\0';
-      return;
-    }
-  }
-}
-
-/* A raw name's two interned forms. Returns 0, or -1 when out of memory. */
+/* A name's two interned forms: system_name the full name (demangled when it
+ * is a mangled C++ name and a demangler is loaded, else the raw one),
+ * function its short form (cxxname.h), which pprof shows. A raw name that
+ * reads as C++ (DWARF names some functions "vector<int, ...>" or
+ * "operator()" without mangling) is shortened too. Returns 0, or -1 when out
+ * of memory. */
 static int set_names(struct prof_symbolizer *s, struct prof_frame_line *l, const char *raw) {
-  l->system_name = intern(&s->strings, &s->arena, raw);
-  if (l->system_name == NULL) return -1;
-  l->function = l->system_name;
+  char *demangled = NULL;
+  const char *full = raw;
   if (s->demangle != NULL && raw != NULL && raw[0] == '_' && raw[1] == 'Z') {
     int status = -1;
-    char *d = s->demangle(raw, NULL, NULL, &status);
-    if (d != NULL && status == 0) {
-      simplify_cxx_name(d);
-      l->function = intern(&s->strings, &s->arena, d);
-    }
-    free(d);
-    if (l->function == NULL) return -1;
+    demangled = s->demangle(raw, NULL, NULL, &status);
+    if (demangled != NULL && status == 0) full = demangled;
   }
-  return 0;
+  l->system_name = intern(&s->strings, &s->arena, full);
+  l->function = l->system_name;
+  if (l->system_name != NULL && (full == demangled || prof_cxx_looks_demangled(l->system_name))) {
+    char *simple = malloc(strlen(l->system_name) + 1);
+    l->function = simple ? intern(&s->strings, &s->arena, prof_cxx_simplify(l->system_name, simple))
+                         : NULL;
+    free(simple);
+  }
+  free(demangled);
+  return l->system_name != NULL && l->function != NULL ? 0 : -1;
 }
 
 /* The call site recorded on an inlined-subroutine DIE: file and line in the

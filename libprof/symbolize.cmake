@@ -1,5 +1,5 @@
 # symbolize.cmake: the profiler's symbolizer and mapping collector
-# (symbolize.c, mappings.c), included from libprof/CMakeLists.txt. Runs at
+# (symbolize.c, cxxname.c, mappings.c), included from libprof/CMakeLists.txt. Runs at
 # dump time only; reads ELF and DWARF through elfutils' libdw (Debian:
 # libdw-dev, libelf-dev).
 find_package(PkgConfig QUIET)
@@ -20,6 +20,7 @@ endif()
 
 add_library(prof_symbolize STATIC
   ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
+  ${CMAKE_CURRENT_LIST_DIR}/cxxname.c
   ${CMAKE_CURRENT_LIST_DIR}/mappings.c)
 target_include_directories(prof_symbolize PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # alloc_core for the loader fence (liballoc/loaderfence.h) around dl_iterate_phdr

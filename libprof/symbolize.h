@@ -21,9 +21,13 @@ struct prof_symbolizer;
 /* One source position: pprof's Line, with its Function. Every string is
  * non-NULL ("" when unknown). */
 struct prof_frame_line {
-  const char *function;    /* demangled name (the raw one when it does not
-                              demangle or no demangler is loaded) */
-  const char *system_name; /* raw symbol, e.g. the C++ mangled name */
+  const char *function;    /* short name, as pprof prints it: a C++ name
+                              demangled without parameters or template
+                              arguments (cxxname.h); the raw one when it
+                              does not demangle or no demangler is loaded */
+  const char *system_name; /* full name: the C++ name demangled whole
+                              ("std::vector<int, ...>::push_back(int&&)"),
+                              else the raw symbol */
   const char *file;        /* source file, "" without debug info */
   int line;                /* line in file, 0 without debug info */
   int start_line;          /* line where the function starts, 0 if unknown */

@@ -1,7 +1,7 @@
 // prof_cxx: a C++ program profiled at rate 1 (run with ALLOCPROF_RATE=1):
 // objects made with new, std containers growing, a std::map; the profile it
 // dumps must carry demangled names (Widget::Widget, std::...) in Function.name
-// with the mangled symbol in system_name, stacks that start at the caller of
+// with the full demangled name in system_name, stacks that start at the caller of
 // operator new, and exact counts for what the program knows it allocated.
 //
 //   prof_cxx [DIR]   writes DIR/cxx.pb.gz (kept); without DIR, a temporary one
@@ -92,8 +92,8 @@ int main(int argc, char **argv) {
 
   const char *sys = "";
   PC_CHECK(has_function(p, "Widget::Widget", &sys), "no function named Widget::Widget");
-  PC_CHECK(strncmp(sys, "_ZN", 3) == 0 && strstr(sys, "Widget") != nullptr,
-           "Widget::Widget's system name is '%s'", sys);
+  PC_CHECK(strstr(sys, "Widget::Widget(int)") != nullptr, "Widget::Widget's system name is '%s'",
+           sys);
   PC_CHECK(has_function(p, "std::", nullptr), "no std:: function");
   PC_CHECK(has_function(p, "make_widgets", nullptr), "no make_widgets");
 
