@@ -1,7 +1,9 @@
-# symbolize.cmake: the profiler's symbolizer and mapping collector
-# (symbolize.c, cxxname.c, mappings.c), included from libprof/CMakeLists.txt. Runs at
-# dump time only; reads ELF and DWARF through elfutils' libdw (Debian:
-# libdw-dev, libelf-dev).
+# symbolize.cmake: the profiler's symbolizer and mapping collector, included
+# from libprof/CMakeLists.txt: symbolize.c (API, cache, resolving),
+# symbolize_elf.c (ELF/DWARF indexes), symbolize_files.c (finding files and
+# debug info), cxxname.c (short C++ names), mappings.c (loaded objects).
+# Runs at dump time only; reads ELF and DWARF through elfutils' libdw
+# (Debian: libdw-dev, libelf-dev).
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)
   pkg_check_modules(PROF_LIBDW QUIET IMPORTED_TARGET GLOBAL libdw)
@@ -20,6 +22,8 @@ endif()
 
 add_library(prof_symbolize STATIC
   ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
+  ${CMAKE_CURRENT_LIST_DIR}/symbolize_elf.c
+  ${CMAKE_CURRENT_LIST_DIR}/symbolize_files.c
   ${CMAKE_CURRENT_LIST_DIR}/cxxname.c
   ${CMAKE_CURRENT_LIST_DIR}/mappings.c)
 target_include_directories(prof_symbolize PUBLIC ${CMAKE_CURRENT_LIST_DIR})
