@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -72,6 +73,7 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *arg) {
     m->start = info->dlpi_addr + ph->p_vaddr;
     m->limit = m->start + ph->p_memsz;
     m->file_offset = ph->p_offset;
+    m->bias = info->dlpi_addr;
     copy_str(m->path, sizeof m->path, path);
     memcpy(m->build_id, build_id, sizeof m->build_id);
     m->is_main = is_main;
@@ -112,6 +114,32 @@ int prof_mappings_collect(struct prof_mapping **out, size_t *n) {
   *n = st->n;
   free(st);
   return 0;
+}
+
+struct loader_counts {
+  int known;
+  unsigned long long adds, subs;
+};
+
+static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
+  struct loader_counts *c = arg;
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+    c->known = 1;
+    c->adds = info->dlpi_adds;
+    c->subs = info->dlpi_subs;
+  }
+  return 1; /* the counters are the same in every entry: one is enough */
+}
+
+int prof_loader_counts(unsigned long long *adds, unsigned long long *subs) {
+  struct loader_counts c = {0, 0, 0};
+  loader_enter();
+  dl_iterate_phdr(read_counts, &c);
+  loader_exit();
+  if (!c.known) return 0;
+  *adds = c.adds;
+  *subs = c.subs;
+  return 1;
 }
 
 void prof_mappings_free(struct prof_mapping *m) { free(m); }

@@ -23,6 +23,9 @@ struct prof_mapping {
   uintptr_t start;       /* first byte of the segment in memory */
   uintptr_t limit;       /* one past its last byte (start + p_memsz) */
   uintptr_t file_offset; /* p_offset of the segment in its file */
+  uintptr_t bias;        /* the object's load bias (dlpi_addr): an address
+                            in its ELF file + bias = the address in memory;
+                            0 for a mapping not from collect */
   char path[PATH_MAX];   /* the file: /proc/self/exe's target for the main
                             program, "[vdso]" for the vDSO, the loader's name
                             otherwise; "" if unknown */
@@ -36,6 +39,12 @@ struct prof_mapping {
  * prof_mappings_free. On failure (out of memory, NULL arguments) returns -1
  * with *out = NULL and *n = 0. */
 int prof_mappings_collect(struct prof_mapping **out, size_t *n);
+
+/* The dynamic loader's counts of objects loaded and unloaded so far
+ * (dl_iterate_phdr's dlpi_adds and dlpi_subs): when neither moved, the list
+ * prof_mappings_collect would return is the same as last time. Returns 1 and
+ * sets both, or 0 (both left alone) when the loader does not keep them. */
+int prof_loader_counts(unsigned long long *adds, unsigned long long *subs);
 
 /* Releases an array from prof_mappings_collect. NULL is fine. */
 void prof_mappings_free(struct prof_mapping *m);

@@ -1,8 +1,9 @@
 /* symbolize.c: addresses -> functions, files and lines, cached (symbolize.h).
  *
- * libdwfl knows the process's objects (read from /proc/self/maps, or from the
- * dynamic loader when /proc is not there), opens their files, and reads their
- * symbol tables, DWARF DIEs and line tables. Four things are done by the
+ * libdwfl knows the process's objects (read from /proc/self/maps, or, when
+ * /proc is not there, from the dynamic loader's list that mappings.c
+ * collects), opens their files, and reads their symbol tables, DWARF DIEs
+ * and line tables. Four things are done by the
  * symbolizer rather than left to it, each because a dump of many stacks in
  * a big program could not pay libdwfl's way, or should not take its risks:
  *
@@ -17,8 +18,9 @@
  *
  * Objects loaded later: a miss (an address in no known object) re-reads the
  * object list, but only when the loader's add/remove counters (dlpi_adds,
- * dlpi_subs of dl_iterate_phdr) moved since the last reading, so a dump
- * full of unknown addresses re-reads at most once per dlopen. When objects
+ * dlpi_subs of dl_iterate_phdr, read by mappings.c) moved since the last
+ * reading, so a dump full of unknown addresses re-reads at most once per
+ * dlopen. When objects
  * went away, addresses may have been reused: the cache is emptied then.
  * A miss is not enough to see an unload: an address cached while one
  * library was loaded may hit the cache when another sits there, so a dump
@@ -42,7 +44,6 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
-#include <link.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@
 #include <unistd.h>
 
 #include "cxxname.h"
-#include "loaderfence.h"
+#include "mappings.h"
 #include "symbolize_elf.h"
 #include "symbolize_files.h"
 
@@ -240,58 +241,30 @@ struct prof_symbolizer {
 };
 
 struct loader_counts {
-  int known;
+  int known; /* the loader keeps the counters */
   unsigned long long adds, subs;
 };
 
-static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
-  struct loader_counts *c = arg;
-  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
-    c->known = 1;
-    c->adds = info->dlpi_adds;
-    c->subs = info->dlpi_subs;
-  }
-  return 1; /* the counters are the same in every entry: one is enough */
+/* The loader's counts of objects loaded and unloaded, now (mappings.h). */
+static struct loader_counts read_loader_counts(void) {
+  struct loader_counts c = {0, 0, 0};
+  c.known = prof_loader_counts(&c.adds, &c.subs);
+  return c;
 }
 
-/* Fallback when /proc is not mounted: the loader's own list. */
-struct loaded_object {
-  char *path;
-  uintptr_t bias;
-};
-
-struct loaded_list {
-  struct loaded_object *v;
-  size_t n, cap;
-};
-
-static int list_object(struct dl_phdr_info *info, size_t size, void *arg) {
-  struct loaded_list *l = arg;
-  /* The main program (name "") and the vDSO have no path to open. */
-  if (info->dlpi_name == NULL || info->dlpi_name[0] != '/') return 0;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 32;
-    struct loaded_object *v = realloc(l->v, cap * sizeof *v);
-    if (v == NULL) return 1;
-    l->v = v;
-    l->cap = cap;
-  }
-  char *path = strdup(info->dlpi_name);
-  if (path == NULL) return 1;
-  l->v[l->n++] = (struct loaded_object){path, info->dlpi_addr};
-  return 0;
-}
-
+/* Fallback when /proc is not mounted: the loader's own list, as mappings.c
+ * collects it (one entry per executable segment: an object with several
+ * is reported once). The main program and the vDSO have no path to open. */
 static void report_from_loader(Dwfl *dwfl) {
-  struct loaded_list l = {NULL, 0, 0};
-  loader_enter();
-  dl_iterate_phdr(list_object, &l); /* outside the loader's lock from here */
-  loader_exit();
-  for (size_t i = 0; i < l.n; i++) {
-    dwfl_report_elf(dwfl, l.v[i].path, l.v[i].path, -1, l.v[i].bias, true);
-    free(l.v[i].path);
+  struct prof_mapping *m = NULL;
+  size_t n = 0;
+  if (prof_mappings_collect(&m, &n) != 0) return;
+  for (size_t i = 0; i < n; i++) {
+    if (m[i].is_main || m[i].path[0] != '/') continue;
+    if (i > 0 && m[i - 1].bias == m[i].bias && strcmp(m[i - 1].path, m[i].path) == 0) continue;
+    dwfl_report_elf(dwfl, m[i].path, m[i].path, -1, m[i].bias, true);
   }
-  free(l.v);
+  prof_mappings_free(m);
 }
 
 /* Modules dropped by a new reading: their index points into them. Despite
@@ -315,10 +288,7 @@ static demangle_fn *find_demangler(void) {
 
 /* (Re)reads the process's objects. Returns 0, or -1 if libdwfl failed. */
 static int report_objects(struct prof_symbolizer *s) {
-  struct loader_counts c = {0, 0, 0};
-  loader_enter();
-  dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  struct loader_counts c = read_loader_counts();
   s->have_counts = c.known;
   s->adds = c.adds;
   s->subs = c.subs;
@@ -335,10 +305,7 @@ static int report_objects(struct prof_symbolizer *s) {
  * last reading. Returns 1 if it re-read. */
 static int maybe_rereport(struct prof_symbolizer *s) {
   if (s->files_only) return 0;
-  struct loader_counts c = {0, 0, 0};
-  loader_enter();
-  dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  struct loader_counts c = read_loader_counts();
   if (c.known && s->have_counts) {
     if (c.adds == s->adds && c.subs == s->subs) return 0;
     if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
@@ -367,10 +334,7 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
 
 int prof_symbolizer_sync(struct prof_symbolizer *s) {
   if (s == NULL || s->files_only || !s->have_counts) return 0;
-  struct loader_counts c = {0, 0, 0};
-  loader_enter();
-  dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  struct loader_counts c = read_loader_counts();
   if (!c.known || (c.adds == s->adds && c.subs == s->subs)) return 0;
   if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
   report_objects(s);
