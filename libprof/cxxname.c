@@ -62,7 +62,7 @@ static size_t operator_len(const char *s) {
 
 /* The operator name at s, if s starts a token (begin: start of the string). */
 static size_t operator_at(const char *begin, const char *s) {
-  if (s > begin && is_ident(s[-1])) return 0;
+  if (*s != 'o' || (s > begin && is_ident(s[-1]))) return 0; /* called at every character */
   return operator_len(s);
 }
 
@@ -100,6 +100,12 @@ static int is_anonymous_namespace(const char *s) {
   return starts_with(s, "(anonymous namespace)");
 }
 
+/* GCC's " [clone .cold]" (tested first on its space: called at every
+ * character). */
+static int is_clone_suffix(const char *s) {
+  return s[0] == ' ' && starts_with(s, " [clone ");
+}
+
 /* Whether the '(' at s follows "decltype" (a return type's "decltype (...)"). */
 static int after_decltype(const char *begin, const char *s) {
   if (s > begin && s[-1] == ' ') s--;
@@ -112,7 +118,7 @@ static int after_decltype(const char *begin, const char *s) {
 static const char *skip_return_type(const char *begin) {
   const char *start = begin, *s = begin;
   while (*s != '\0') {
-    if (operator_at(begin, s) != 0 || starts_with(s, " [clone ")) break;
+    if (operator_at(begin, s) != 0 || is_clone_suffix(s)) break;
     if (*s == '(' && is_anonymous_namespace(s)) {
       s += strlen("(anonymous namespace)");
     } else if (*s == '<' || *s == '[' || *s == '{' || (*s == '(' && after_decltype(begin, s))) {
@@ -217,7 +223,7 @@ static char *simplify(const char *full, char *out) {
     } else if (*s == '<') {
       s = skip_group(begin, s); /* template arguments */
       if (s == NULL) return NULL;
-    } else if (starts_with(s, " [clone ")) {
+    } else if (is_clone_suffix(s)) {
       s = skip_group(begin, s + 1);
       if (s == NULL) return NULL;
     } else if (*s == '{' || *s == '[') {
