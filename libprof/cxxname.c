@@ -211,10 +211,10 @@ static char *simplify(const char *full, char *out) {
       s += op;
       if (s[0] == ' ' && s[1] == '<') s++; /* "operator<< <T>": the space goes with <T> */
     } else if (*s == '(' && is_anonymous_namespace(s)) {
-      size_t n = strlen("(anonymous namespace)");
-      memcpy(out, s, n);
-      out += n;
-      s += n;
+      size_t len = strlen("(anonymous namespace)");
+      memcpy(out, s, len);
+      out += len;
+      s += len;
     } else if (*s == '(') {
       s = skip_group(begin, s); /* the parameter list */
       if (s == NULL) return NULL;
