@@ -1,7 +1,7 @@
 /* profile.c: the heap as a pprof Profile (dump.h). Overview of the
  * profiler: prof.h.
  *
- * A dump reads a snapshot of the buckets (prof_snapshot: the only moment the
+ * A dump reads a snapshot of the buckets (mprof_snapshot: the only moment the
  * profiler lock is held; the program's threads keep allocating meanwhile),
  * then, on the dumping thread alone:
  *
@@ -25,7 +25,7 @@
  *
  * Values are unsampled per bucket the way Go's heap profile is
  * (scaleHeapSample in Go's pprof writer): every object of a bucket has the
- * same size, so the factor 1 / (1 - exp(-size / rate)) of prof_scale turns
+ * same size, so the factor 1 / (1 - exp(-size / rate)) of mprof_scale turns
  * its sampled counts and bytes into estimates of the true ones.
  *
  * Locking: dump_mutex serializes whole dumps (build and write: two never
@@ -47,8 +47,8 @@
 #include "errmsg.h"
 #include "fileio.h"
 #include "mappings.h"
-#include "objects.h"
-#include "prof.h"
+#include "mprof_objects.h"
+#include "mprof.h"
 #include "profile_builder.h"
 #include "profile_io.h"
 #include "stream.h"
@@ -197,7 +197,7 @@ struct live_maps {
   size_t n;
 };
 
-/* prof_objects_check's test, run under prof_lock (no allocation): is entry
+/* mprof_objects_check's test, run under prof_lock (no allocation): is entry
  * o among the objects loaded now? The same first executable segment and
  * build ID, and the same path when there is no build ID to compare. */
 static int object_live(const struct prof_object *o, void *arg) {
@@ -333,6 +333,11 @@ static int add_mappings(profile_builder *b, const struct prof_mapping *maps, siz
 
 /* ---- locations -------------------------------------------------------------------------- */
 
+/* The frame that ends a stack cut at ALLOCPROF_MAX_FRAMES (liballoc/mprof.h). */
+static const struct prof_frame_line truncated_line = {"(truncated)", "(truncated)", "", 0, 0};
+static const struct prof_frame_info truncated_frame = {
+    "(truncated)", "(truncated)", "", 0, 0, &truncated_line, 1, ""};
+
 /* Adds the Location of e (and the Functions of its lines). */
 static int add_location(profile_builder *b, struct addr_entry *e, const struct mapping_fill *fill,
                         profile_line *lines, size_t maxlines) {
@@ -369,14 +374,14 @@ static bool bucket_counts(const struct prof_bucket_snap *s) {
 /* Builds and packs the profile; dump_mutex and the guard are held. */
 static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen) {
   int rc = -1;
-  uint64_t rate = prof_rate();
+  uint64_t rate = mprof_rate();
   int64_t time_nanos = now_nanos();
   size_t nsnap = 0, nmaps = 0, nidx = 0;
   /* buckets are never freed: some before the snapshot and none in it means
    * the snapshot ran out of memory */
   struct prof_totals before;
-  prof_get_totals(&before);
-  struct prof_bucket_snap *snap = prof_snapshot(&nsnap);
+  mprof_get_totals(&before);
+  struct prof_bucket_snap *snap = mprof_snapshot(&nsnap);
   struct prof_mapping *maps = NULL;
   struct mapping_fill *fill = NULL;
   uint32_t *frame_entry = NULL; /* each kept frame's entry, bucket by bucket */
@@ -391,7 +396,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
 
   /* the registry first, then the loaded objects: every entry the sweep
    * judges was made before the list it is judged against */
-  uint32_t known = prof_objects_known();
+  uint32_t known = mprof_objects_known();
   int have_maps = prof_mappings_collect(&maps, &nmaps) == 0;
   if (!have_maps) {
     maps = NULL;
@@ -400,9 +405,9 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   size_t nlive = nmaps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
   if (have_maps && nmaps > 0) {
     struct live_maps lm = {maps, nmaps};
-    prof_objects_check(object_live, &lm, known);
+    mprof_objects_check(object_live, &lm, known);
   }
-  co.v = prof_objects_snapshot(&co.n);
+  co.v = mprof_objects_snapshot(&co.n);
   co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
   for (uint32_t id = 0; co.first != NULL && id <= co.n; id++) co.first[id] = -1;
   size_t nframes = 0, maxframes = 0;
@@ -441,6 +446,12 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   for (size_t i = 0; i < at.n; i++) {
     struct addr_entry *e = &at.v[i];
     const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;
+    if (e->addr == PROF_FRAME_TRUNCATED - 1) { /* the mark of a cut stack */
+      e->sym_rc = PROF_SYM_OK;
+      e->info = truncated_frame;
+      e->mapping = -1;
+      continue;
+    }
     if (e->object != 0) {
       e->sym_rc = symbolize_closed(e, closed);
     } else if (symbolizer != NULL) {
@@ -493,7 +504,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
     uint32_t nf = s->nframes;
     for (uint32_t k = 0; k < nf; k++) locs[k] = at.v[frame_entry[nidx++]].location_id;
     /* Go's scaleHeapSample: the factor of the bucket's average size */
-    double scale = s->alloc_count ? prof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
+    double scale = s->alloc_count ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
                                   : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
     int64_t values[4] = {
@@ -559,7 +570,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
                        char *err, size_t errlen) {
   uint8_t *pb = NULL;
   size_t pblen = 0;
-  int entered = prof_guard_enter();
+  int entered = mprof_guard_enter();
   pthread_mutex_lock(&dump_mutex);
   dump_busy = 1;
   int rc = build_packed(&pb, &pblen, err, errlen);
@@ -587,7 +598,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
   } else {
     free(pb);
   }
-  if (entered) prof_guard_exit();
+  if (entered) mprof_guard_exit();
   errno = saved;
   return rc;
 }

@@ -624,9 +624,9 @@ static int list_object(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void report_from_loader(Dwfl *dwfl) {
   struct loaded_list l = {NULL, 0, 0};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(list_object, &l); /* outside the loader's lock from here */
-  loader_exit();
+  alloc_loader_exit();
   for (size_t i = 0; i < l.n; i++) {
     dwfl_report_elf(dwfl, l.v[i].path, l.v[i].path, -1, l.v[i].bias, true);
     free(l.v[i].path);
@@ -656,9 +656,9 @@ static demangle_fn *find_demangler(void) {
 /* (Re)reads the process's objects. Returns 0, or -1 if libdwfl failed. */
 static int report_objects(struct prof_symbolizer *s) {
   struct loader_counts c = {0, 0, 0};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  alloc_loader_exit();
   s->have_counts = c.known;
   s->adds = c.adds;
   s->subs = c.subs;
@@ -676,9 +676,9 @@ static int report_objects(struct prof_symbolizer *s) {
 static int maybe_rereport(struct prof_symbolizer *s) {
   if (s->files_only) return 0;
   struct loader_counts c = {0, 0, 0};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  alloc_loader_exit();
   if (c.known && s->have_counts) {
     if (c.adds == s->adds && c.subs == s->subs) return 0;
     if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
@@ -708,9 +708,9 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
 int prof_symbolizer_sync(struct prof_symbolizer *s) {
   if (s == NULL || s->files_only || !s->have_counts) return 0;
   struct loader_counts c = {0, 0, 0};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  alloc_loader_exit();
   if (!c.known || (c.adds == s->adds && c.subs == s->subs)) return 0;
   if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
   report_objects(s);
