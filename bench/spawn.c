@@ -16,6 +16,7 @@
  * bench/run.py's, would add its tens of MiB to every figure.) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,8 @@ int main(int argc, char **argv) {
         return 1;
       }
       if (pid == 0) {
+        /* the program's output is not ours: stdout carries the results */
+        if (freopen("/dev/null", "w", stdout) == NULL) _exit(126);
         if (a->preload[0] != 0)
           setenv("LD_PRELOAD", a->preload, 1);
         else

@@ -213,6 +213,11 @@ void mprof_dumper_fork_child(void);
 /* Captures the calling thread's stack into frames (at most max), skipping
  * the allocator's own frames. Returns the number of frames. */
 int prof_capture_stack(uintptr_t *frames, int max);
+/* Finds libgcc's unwinder (loading libgcc_s if need be), once: before the
+ * first sample, from a program thread that holds no lock of liballoc's (at
+ * load when sampling is on from the start, else when a rate is set).
+ * Until then a stack is empty. */
+void prof_stack_init(void);
 /* Bytes of the walker's unwind-rule tables (part of the profiler's memory). */
 uint64_t prof_stack_metadata_bytes(void);
 /* Fork: holds the rule table's writer flag across fork (buckets.c calls these). */

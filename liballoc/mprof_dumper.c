@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "alloc_entry.h"
 #include "internal.h"
 #include "mprof.h"
 #include "settings.h"
@@ -113,22 +114,33 @@ static void find_library(void) {
   if (dladdr1((void *)find_library, &info, (void **)&self, RTLD_DL_LINKMAP) == 0 || self == NULL ||
       self->l_name == NULL || self->l_name[0] == 0)
     return;
+  /* The loader's name for it: absolute, or relative to the directory the
+   * program started in (LD_PRELOAD=build/liballoc.so), made absolute now. */
   char dir[PATH_MAX];
-  if (realpath(self->l_name, dir) == NULL) {
-    size_t n = strlen(self->l_name);
-    if (n >= sizeof dir) return;
-    memcpy(dir, self->l_name, n + 1);
+  size_t n = 0;
+  if (self->l_name[0] != '/') {
+    if (getcwd(dir, sizeof dir - 1) == NULL) return;
+    n = strlen(dir);
+    dir[n++] = '/';
   }
+  size_t len = strlen(self->l_name);
+  if (n + len >= sizeof dir) return;
+  memcpy(dir + n, self->l_name, len + 1);
   char *slash = strrchr(dir, '/');
-  size_t dlen = slash != NULL ? (size_t)(slash - dir) + 1 : 0;
+  size_t dlen = (size_t)(slash - dir) + 1;
   if (dlen + sizeof DUMP_LIB_NAME > sizeof lib_path) return;
   memcpy(lib_path, dir, dlen);
   memcpy(lib_path + dlen, DUMP_LIB_NAME, sizeof DUMP_LIB_NAME);
 }
 
 /* At load (liballoc's last constructor: mprof_dumper.c is the last file of
- * the core). */
-__attribute__((constructor)) static void dumper_at_load(void) {
+ * the core), on the thread that runs the constructors, holding no lock of
+ * ours: what the profiler needs before the program runs, and nothing more
+ * (bench/startup.py measures the cost): libgcc's unwinder if sampling is on
+ * from the start, the dumping half if the settings want profiles. */
+__attribute__((constructor)) static void profiler_at_load(void) {
+  alloc_init_once(); /* reads ALLOCPROF_RATE */
+  if (mprof_rate() != 0) prof_stack_init();
   find_library();
   if (lib_path[0] == 0 || mprof_dumper(0) != NULL || !trig_config_wanted(alloc_env)) return;
   if (mprof_dumper(1) == NULL) mprof_set_rate(0);

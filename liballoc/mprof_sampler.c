@@ -93,6 +93,7 @@ uint64_t mprof_rate(void) { return LOAD_RELAXED(&rate_value); }
 int prof_max_frames(void) { return max_frames; }
 
 void mprof_set_rate(uint64_t rate) {
+  if (rate != 0) prof_stack_init();
   STORE_RELAXED(&rate_value, rate);
   alloc_reset_thread_sampler();
 }

@@ -114,9 +114,12 @@ static gcc_backtrace_fn gcc_backtrace; /* NULL: libunwind for everything */
 static gcc_getip_fn gcc_getip;
 static gcc_find_fde_fn gcc_find_fde; /* NULL: no walker, a full unwinder always */
 
-/* At load, before the program's threads: libgcc_s is already loaded in
- * most processes (C++, pthread_cancel); otherwise this loads it. */
-__attribute__((constructor)) static void find_libgcc(void) {
+/* libgcc_s is already loaded in most processes (C++, pthread_cancel);
+ * otherwise this loads it, once, when sampling is first switched on: a
+ * process that never samples does not pay for the dlopen at start. */
+void prof_stack_init(void) {
+  static int done;
+  if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
   void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL); /* not fenced: loaderfence.h */
   if (h == NULL) return;
   gcc_getip_fn getip = (gcc_getip_fn)dlsym(h, "_Unwind_GetIP");

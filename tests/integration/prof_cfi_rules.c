@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mprof.h"
 #include "mprof_cfi.h"
 
 int main(int argc, char **argv) {
+  prof_stack_init(); /* libgcc's FDE lookup, as liballoc does before sampling */
   int path_only = argc == 3 && strcmp(argv[1], "--path") == 0;
   if (argc != 2 && !path_only) {
     fprintf(stderr, "usage: prof_cfi_rules [--path] LIBRARY < offsets\n");

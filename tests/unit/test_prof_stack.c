@@ -251,6 +251,7 @@ static void test_threads_share_the_rule_table(void **state) {
 }
 
 int main(void) {
+  prof_stack_init(); /* what liballoc does before the first sample */
   void *h = dlopen("libgcc_s.so.1", RTLD_NOW);
   if (h == NULL) return 1;
   *(void **)&gcc_backtrace = dlsym(h, "_Unwind_Backtrace");
