@@ -13,6 +13,7 @@
 
 #include "container.h"
 #include "fileio.h"
+#include "frames.h"
 #include "stream.h"
 
 /* ---- messages ---- */
@@ -212,6 +213,8 @@ int cli_load(const char *path, profile_pb **out) {
 int cli_load_pair(const char *base_file, const char *new_file, const char *index_name, profile_pb **base,
                   profile_pb **new, size_t *bi, size_t *ni) {
   if (cli_load(base_file, base) != 0 || cli_load(new_file, new) != 0) return -1;
+  /* frames without a symbol compared by object and offset, not address */
+  if (cli_name_frames((profile_pb *const[]){*base, *new}, 2) != 0) return -1;
   ssize_t n = cli_sample_index(*new, index_name, new_file);
   if (n < 0) return -1;
   const char *type = cli_type_name(*new, (size_t)n), *unit = cli_type_unit(*new, (size_t)n);

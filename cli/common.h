@@ -77,7 +77,8 @@ int cli_parse_count(const char *s, long *out);
  * returns -1. */
 int cli_load(const char *path, profile_pb **out);
 
-/* Loads BASE and NEW for a comparison (diff, gate): *ni is NEW's sample
+/* Loads BASE and NEW for a comparison (diff, gate), their frames without a
+ * symbol named by object and offset (frames.h): *ni is NEW's sample
  * type named index_name (default: NEW's default), *bi the type of the same
  * name in BASE, which must have the same unit. On failure prints one line
  * and returns -1; the profiles loaded so far are left in *base / *new for
