@@ -10,16 +10,19 @@
 #   - allocprof diff reports no function changed, gate --max-growth 5%
 #     passes and names no grower, flame --base finds nothing in BASE only,
 #     and merge of the two keeps one function for the frame, with twice the
-#     bytes.
+#     bytes;
+#   - with go: go tool pprof -diff_base finds nothing either (the names are
+#     in the profile itself).
 # At rate 1 every allocation is recorded, so "no change beyond sampling
 # noise" is no change at all.
 #
-#   prof_stripped.sh LIBALLOC PROF_STRIPPED LIBITSTRIPPED ALLOCPROF
+#   prof_stripped.sh LIBALLOC PROF_STRIPPED LIBITSTRIPPED ALLOCPROF [GO]
 set -u
 LIBALLOC=$1
 HOST=$2
 LIB=$3
 ALLOCPROF=$4
+GO=${5:-}
 N=100      # blocks allocated by the stripped function
 SIZE=1000  # bytes each: 100,000 bytes in use under it
 
@@ -122,5 +125,14 @@ if not a or set(a) != set(m) or any(m[k] != 2 * a[k] for k in a):
           file=sys.stderr)
     sys.exit(1)
 EOF
+
+if [ -n "$GO" ] && command -v "$GO" >/dev/null 2>&1; then
+  "$GO" tool pprof -symbolize=none -top -diff_base "$TMP/run1.pb.gz" "$TMP/run2.pb.gz" \
+    >"$TMP/pprof" 2>"$TMP/pprof.err" || bad "go tool pprof -diff_base failed: $(head -3 "$TMP/pprof.err")"
+  shown=$(grep -m1 '^Showing nodes' "$TMP/pprof")
+  say "go tool pprof -diff_base: $shown"
+  [[ "$shown" == "Showing nodes accounting for 0, 0% of "* ]] ||
+    bad "go tool pprof -diff_base sees a change: $(cat "$TMP/pprof")"
+fi
 
 exit $fail
