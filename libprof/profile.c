@@ -346,9 +346,13 @@ static int add_mappings(profile_builder *b, const struct prof_mapping *maps, siz
 static int object_name(char *buf, size_t len, const struct prof_mapping *m, uintptr_t addr) {
   const char *slash = strrchr(m->path, '/');
   const char *base = slash ? slash + 1 : m->path;
-  if (base[0] == 0 && m->build_id[0] == 0) return 0;
-  snprintf(buf, len, "%.*s+0x%" PRIxPTR, base[0] ? (int)strlen(base) : 12,
-           base[0] ? base : m->build_id, addr - m->start + m->file_offset);
+  uintptr_t offset = addr - m->start + m->file_offset;
+  if (base[0] != 0)
+    snprintf(buf, len, "%s+0x%" PRIxPTR, base, offset);
+  else if (m->build_id[0] != 0)
+    snprintf(buf, len, "%.12s+0x%" PRIxPTR, m->build_id, offset);
+  else
+    return 0;
   return 1;
 }
 
