@@ -98,30 +98,6 @@ static int label_idents(ident *id, size_t n) {
   return 0;
 }
 
-/* ---- ids ---- */
-
-typedef struct id_ix {
-  uint64_t id;
-  size_t ix;
-} id_ix;
-
-static int id_cmp(const void *a, const void *b) {
-  uint64_t x = ((const id_ix *)a)->id, y = ((const id_ix *)b)->id;
-  return x < y ? -1 : x > y;
-}
-
-static long id_find(const id_ix *v, size_t n, uint64_t id) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (v[mid].id < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && v[lo].id == id ? (long)v[lo].ix : -1;
-}
-
 /* ---- one profile's frames ---- */
 
 /* "0x" and hex digits only: a frame named by its address. */
@@ -147,11 +123,11 @@ static bool is_object_name(const char *s, const char *base, const char *label, u
 
 /* Whether line j of l (j == n_line: a location without lines) names no
  * symbol; fns[0..nfns) are p's functions by id. */
-static bool unnamed(const profile_pb *p, const id_ix *fns, size_t nfns,
+static bool unnamed(const profile_pb *p, const cli_id_ix *fns, size_t nfns,
                     const Perftools__Profiles__Location *l, size_t j, const char *base,
                     const char *label, uint64_t off) {
   if (j >= l->n_line) return true;
-  long fi = id_find(fns, nfns, l->line[j]->function_id);
+  long fi = cli_id_find(fns, nfns, l->line[j]->function_id);
   if (fi < 0) return true;
   const char *name = cli_str(p, p->function[fi]->name);
   if (!*name) name = cli_str(p, p->function[fi]->system_name);
@@ -182,18 +158,13 @@ static uint64_t add_function(profile_pb *p, const char *name, uint64_t id) {
  * label[i] (NULL: not an object to name by). */
 static int name_profile(profile_pb *p, const char *const *label) {
   int rc = -1;
-  id_ix *maps = malloc((p->n_mapping + 1) * sizeof *maps);
-  id_ix *fns = malloc((p->n_function + 1) * sizeof *fns);
+  cli_id_ix *maps = cli_mapping_index(p);
+  cli_id_ix *fns = cli_function_index(p);
   if (!maps || !fns) goto done;
-  for (size_t i = 0; i < p->n_mapping; i++) maps[i] = (id_ix){p->mapping[i]->id, i};
-  qsort(maps, p->n_mapping, sizeof *maps, id_cmp);
   uint64_t max_id = 0;
-  for (size_t i = 0; i < p->n_function; i++) {
-    fns[i] = (id_ix){p->function[i]->id, i};
+  for (size_t i = 0; i < p->n_function; i++)
     if (p->function[i]->id > max_id) max_id = p->function[i]->id;
-  }
   size_t nfns = p->n_function; /* the lookups see the functions as they came */
-  qsort(fns, nfns, sizeof *fns, id_cmp);
 
   /* pass 0 counts the frames to name, pass 1 names them */
   size_t count = 0;
@@ -209,7 +180,7 @@ static int name_profile(profile_pb *p, const char *const *label) {
     }
     for (size_t i = 0; i < p->n_location; i++) {
       Perftools__Profiles__Location *l = p->location[i];
-      long mi = l->mapping_id ? id_find(maps, p->n_mapping, l->mapping_id) : -1;
+      long mi = l->mapping_id ? cli_id_find(maps, p->n_mapping, l->mapping_id) : -1;
       if (mi < 0 || !label[mi]) continue;
       const Perftools__Profiles__Mapping *m = p->mapping[mi];
       if (l->address < m->memory_start || l->address >= m->memory_limit) continue;
