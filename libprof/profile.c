@@ -34,6 +34,8 @@
  * allocations are not sampled) for the whole dump. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -338,10 +340,42 @@ static const struct prof_frame_line truncated_line = {"(truncated)", "(truncated
 static const struct prof_frame_info truncated_frame = {
     "(truncated)", "(truncated)", "", 0, 0, &truncated_line, 1, ""};
 
-/* Adds the Location of e (and the Functions of its lines). */
-static int add_location(profile_builder *b, struct addr_entry *e, const struct mapping_fill *fill,
-                        profile_line *lines, size_t maxlines) {
+/* Name of an address the symbolizer found no name for in its object:
+ * "OBJECT+0xOFFSET", the object's basename and the address's offset in its
+ * file, e.g. "_json.cpython-311-x86_64-linux-gnu.so+0x5c88" (a static
+ * function of a stripped library). Its absolute address moves with ASLR from
+ * run to run; this name does not, so that two profiles of one program (diff,
+ * gate, go tool pprof -diff_base) match the frame up. An object without a
+ * path is named by its build ID's first 12 digits, as allocprof does
+ * (cli/frames.h). 0 when there is neither: the frame stays unnamed. */
+static int object_name(char *buf, size_t len, const struct prof_mapping *m, uintptr_t addr) {
+  const char *slash = strrchr(m->path, '/');
+  const char *base = slash ? slash + 1 : m->path;
+  uintptr_t offset = addr - m->start + m->file_offset;
+  if (base[0] != 0)
+    snprintf(buf, len, "%s+0x%" PRIxPTR, base, offset);
+  else if (m->build_id[0] != 0)
+    snprintf(buf, len, "%.12s+0x%" PRIxPTR, m->build_id, offset);
+  else
+    return 0;
+  return 1;
+}
+
+/* Adds the Location of e (and the Functions of its lines). An address of
+ * an object the symbolizer searched without finding a name gets one line,
+ * named by object and offset (object_name); one of an unloaded object whose
+ * file is gone stays without lines, so that pprof may still symbolize it
+ * from the file it finds by build ID. */
+static int add_location(profile_builder *b, struct addr_entry *e, const struct prof_mapping *maps,
+                        const struct mapping_fill *fill, profile_line *lines, size_t maxlines) {
   size_t n = 0;
+  char name[PATH_MAX + 32];
+  if (e->sym_rc == PROF_SYM_NO_SYMBOL && e->mapping >= 0 && maxlines > 0 &&
+      object_name(name, sizeof name, &maps[e->mapping], e->addr)) {
+    uint64_t fid = profile_builder_add_function(b, name, name, "", 0);
+    if (fid == 0) return -1;
+    lines[n++] = (profile_line){fid, 0, 0};
+  }
   for (size_t i = 0; i < e->info.nlines && n < maxlines; i++) {
     const struct prof_frame_line *l = &e->info.lines[i];
     if (l->function[0] == 0) continue;
@@ -495,7 +529,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
   if (add_mappings(b, maps, nmaps, fill) != 0) goto done;
   for (size_t i = 0; i < at.n; i++)
-    if (add_location(b, &at.v[i], fill, lines, maxlines) != 0) goto done;
+    if (add_location(b, &at.v[i], maps, fill, lines, maxlines) != 0) goto done;
 
   nidx = 0;
   for (size_t i = 0; i < nsnap; i++) {
