@@ -6,7 +6,9 @@
  * graph names frames exactly as .folded output does; they are merged into a
  * tree (one node per distinct path), laid out root at the bottom with widths
  * proportional to the value, and written as plain SVG: one <g> per frame
- * holding a <title> (shown on hover), a <rect> and a clipped label.
+ * holding a <title> (shown on hover), a <rect> and a clipped label. Frames
+ * without a symbol are first named by object and offset (frames.h), so that
+ * with --base the same frame of two runs is one box, whatever ASLR did.
  *
  * Input is untrusted, so nothing here grows with it beyond a node per
  * distinct path: the tree is walked with an explicit stack (a 200,000-frame
@@ -21,6 +23,7 @@
 #include "cmds.h"
 #include "common.h"
 #include "folded.h"
+#include "frames.h"
 
 const char cmd_flame_help[] =
     "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
@@ -597,11 +600,15 @@ int cmd_flame(int argc, char **argv) {
   tree t = {0};
   int rc = CLI_EXIT_USAGE;
   ssize_t vi, bvi;
-  if (cli_load(file, &p) != 0 || cli_filter_apply(&filter, p) != 0) goto done;
+  if (cli_load(file, &p) != 0 || (base_file && cli_load(base_file, &bp) != 0)) goto done;
+  /* frames without a symbol named by object and offset, the same in both
+   * profiles (frames.h), before the filters see the names */
+  if (cli_name_frames((profile_pb *const[]){p, bp}, bp ? 2 : 1) != 0) goto done;
+  if (cli_filter_apply(&filter, p) != 0) goto done;
   if (!(text = fold(p, file, index_name, &vi))) goto done;
   const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
   if (base_file) {
-    if (cli_load(base_file, &bp) != 0 || cli_filter_apply(&filter, bp) != 0) goto done;
+    if (cli_filter_apply(&filter, bp) != 0) goto done;
     if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
     if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
       cli_error("%s: %s is in %s, not %s as in %s", base_file, type,

@@ -1,6 +1,9 @@
 /* cmd_merge.c: `allocprof merge`: the sum of several profiles in one file. The
  * profile builder (formats/profile_builder.h) deduplicates strings, mappings,
  * functions and locations and merges samples with equal stacks and labels.
+ * Frames without a symbol are first named by object and offset, across all
+ * inputs (frames.h): the same frame of two runs is then one function,
+ * though its address differs.
  *
  * Rates. A heap profile's period is the rate it was sampled at, and the
  * gate's noise model (common.h) reads it. When the inputs were taken at
@@ -18,6 +21,7 @@
 
 #include "cmds.h"
 #include "common.h"
+#include "frames.h"
 #include "profile_builder.h"
 
 const char cmd_merge_help[] =
@@ -25,12 +29,14 @@ const char cmd_merge_help[] =
     "\n"
     "Writes one profile holding the sum of the inputs: samples with the same stack\n"
     "and labels are added together; mappings, locations, functions and strings are\n"
-    "deduplicated. The inputs must have the same sample types; the output takes\n"
-    "the period, default sample type and comments of the first and the earliest\n"
-    "time. Heap profiles sampled at different rates keep each sample's rate as a\n"
-    "numeric label sampling_period (bytes), which gate's sampling error uses, so\n"
-    "the merged profile's noise is that of its parts. OUT's ending picks its\n"
-    "container (.pb.gz, .pb.zst, .pb, .folded).\n"
+    "deduplicated; frames without a symbol are named OBJECT+0xOFFSET, one name for\n"
+    "the same frame of every input whatever its address. The inputs must have the\n"
+    "same sample types; the output takes the period, default sample type and\n"
+    "comments of the first and the earliest time. Heap profiles sampled at\n"
+    "different rates keep each sample's rate as a numeric label sampling_period\n"
+    "(bytes), which gate's sampling error uses, so the merged profile's noise is\n"
+    "that of its parts. OUT's ending picks its container (.pb.gz, .pb.zst, .pb,\n"
+    ".folded).\n"
     "\n"
     "options:\n"
     "  -o, --output OUT      the merged profile (required)\n"
@@ -93,6 +99,8 @@ int cmd_merge(int argc, char **argv) {
   }
   for (size_t i = 0; i < n; i++)
     if (cli_load(argv[optind + (int)i], &in[i]) != 0) goto done;
+  /* a frame without a symbol is one frame in every input (frames.h) */
+  if (cli_name_frames(in, n) != 0) goto done;
   bool label = per_sample_rates(in, n);
   for (size_t i = 0; i < n; i++) {
     const char *name = argv[optind + (int)i];

@@ -4,6 +4,11 @@
  * XML escaping. The command itself is described in cli/README.md; each
  * subcommand lives in its own cmd_*.c behind the table in main.c.
  *
+ * One header, one file per concern behind it: options.c (options), load.c
+ * (loading, ids), model.c (the sampling-error model), funcs.c (hashing
+ * names, aggregation by function), filter.c (frame filters), output.c
+ * (messages, units, escaping, output files).
+ *
  * Conventions: functions that can fail print their one line themselves
  * ("allocprof: FILE: what is wrong") and return -1 (or NULL); callers then
  * clean up and return CLI_EXIT_USAGE. Nothing here calls exit().
@@ -77,7 +82,8 @@ int cli_parse_count(const char *s, long *out);
  * returns -1. */
 int cli_load(const char *path, profile_pb **out);
 
-/* Loads BASE and NEW for a comparison (diff, gate): *ni is NEW's sample
+/* Loads BASE and NEW for a comparison (diff, gate), their frames without a
+ * symbol named by object and offset (frames.h): *ni is NEW's sample
  * type named index_name (default: NEW's default), *bi the type of the same
  * name in BASE, which must have the same unit. On failure prints one line
  * and returns -1; the profiles loaded so far are left in *base / *new for
@@ -96,6 +102,24 @@ const char *cli_type_unit(const profile_pb *p, size_t i);
 
 /* String i of p's table ("" when out of range). */
 const char *cli_str(const profile_pb *p, int64_t i);
+
+/* ---- ids ----
+ *
+ * Samples refer to locations, locations to functions and mappings, by id:
+ * an index sorted by id finds each in O(log n). */
+typedef struct cli_id_ix {
+  uint64_t id;
+  size_t ix; /* index in the profile's array */
+} cli_id_ix;
+
+/* Indexes of p's locations, functions, mappings (n + 1 entries allocated,
+ * n used), for cli_id_find; free() them. NULL when out of memory. */
+cli_id_ix *cli_location_index(const profile_pb *p);
+cli_id_ix *cli_function_index(const profile_pb *p);
+cli_id_ix *cli_mapping_index(const profile_pb *p);
+
+/* The array index of id in an index of n entries, or -1. */
+long cli_id_find(const cli_id_ix *v, size_t n, uint64_t id);
 
 /* ---- frame filters (--hide, --focus) ----
  *
@@ -220,6 +244,12 @@ typedef struct cli_funcs {
 /* Adds value vi of every sample of p into slot (0 or 1). Returns 0, or -1
  * after printing an out-of-memory message. */
 int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot);
+
+/* The name of frame j of location l, as above: the function's name, else
+ * its system name, else the location's address written into addr. fns is
+ * cli_function_index(p). */
+const char *cli_frame_name(const profile_pb *p, const cli_id_ix *fns,
+                           const Perftools__Profiles__Location *l, size_t j, char addr[24]);
 void cli_funcs_free(cli_funcs *t);
 
 /* Sorts t->v in place: by flat of slot (descending), by cum, or by the

@@ -1,5 +1,5 @@
 /* run_settings.h: the ALLOCPROF_* settings `allocprof run` gives its program
- * (cmd_run.c), checked with the library's own parsers (libprof/settings.h)
+ * (cmd_run.c), checked with the library's own parsers (liballoc/settings.h)
  * before the program starts, so that whatever run accepts the library
  * accepts too, and a bad value is a usage error (exit 2) instead of a
  * program that runs with profiling silently off. Pure: no environment (the

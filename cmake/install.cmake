@@ -2,9 +2,13 @@
 # Debian package (`cpack -G DEB` in the build directory).
 #
 #   bin/allocprof                      the command
-#   lib/liballoc.so                    the allocator and profiler (LD_PRELOAD
-#                                      or link with -lalloc); on a /usr prefix
+#   lib/liballoc.so                    the allocator and the sampling half of
+#                                      the profiler (LD_PRELOAD or link with
+#                                      -lalloc); on a /usr prefix
 #                                      lib/<multiarch>/ as Debian wants
+#   lib/liballoc_dump.so               the dumping half, which liballoc.so
+#                                      loads from beside itself when a
+#                                      process wants profiles
 #   include/alloc.h, include/allocprof.h  the public headers
 #   lib/pkgconfig/allocprof.pc         `pkg-config --cflags --libs allocprof`
 #   lib/cmake/allocprof/               find_package(allocprof): allocprof::alloc
@@ -18,8 +22,9 @@ install(TARGETS allocprof RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS alloc EXPORT allocprofTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS alloc_dump LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/liballoc/include/alloc.h
-              ${PROJECT_SOURCE_DIR}/libprof/include/allocprof.h
+              ${PROJECT_SOURCE_DIR}/liballoc/include/allocprof.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # The .pc file names the prefix given at install time (--prefix), so it is

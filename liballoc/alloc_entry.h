@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "internal.h"
+
 void *alloc_malloc(size_t size);
 void alloc_free(void *p);
 void alloc_free_sized(void *p, size_t size);
@@ -32,6 +34,6 @@ size_t alloc_good_size(size_t size, size_t align);
 /* Whether p lies in memory the allocator manages (any state). */
 int alloc_owns(const void *p);
 /* Sets the allocator up if no allocation has yet (tests of inner layers). */
-void alloc_init_once(void);
+ALLOC_FOR_DUMPER void alloc_init_once(void);
 
 #endif /* ALLOC_ENTRY_H */

@@ -43,6 +43,16 @@ ALLOC_HIDDEN_BEGIN
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ALLOC_HIDDEN __attribute__((visibility("hidden")))
+/* What liballoc.so offers the dumping half of the profiler (libprof, a
+ * library of its own: liballoc/mprof.h): exported, so that library can link
+ * to it, but protected, so that liballoc's own calls always reach liballoc's
+ * definition, whatever else in the process has the same name. Nothing else
+ * but the public API is exported. */
+#ifdef ALLOC_CORE_BUILD
+#define ALLOC_FOR_DUMPER __attribute__((visibility("protected")))
+#else /* the dumping half, which links to them */
+#define ALLOC_FOR_DUMPER __attribute__((visibility("default")))
+#endif
 /* Symbols of the public ABI; everything else is hidden in liballoc.so. */
 #define ALLOC_EXPORT __attribute__((visibility("default")))
 
@@ -104,14 +114,20 @@ static inline void lock_release(alloc_lock *l) { pthread_mutex_unlock(&l->m); }
 static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL); }
 
 /* Milliseconds on the monotonic clock. */
-uint64_t alloc_now_ms(void);
+ALLOC_FOR_DUMPER uint64_t alloc_now_ms(void);
 
 /* ---- Settings (environ.c) ----------------------------------------------- */
 
 /* The value of the setting name (ALLOC_* or ALLOCPROF_*) in the environment,
  * or NULL when unset or when the process is privileged (setuid, setgid,
  * capabilities): such a process ignores every setting. */
-const char *alloc_env(const char *name);
+ALLOC_FOR_DUMPER const char *alloc_env(const char *name);
+
+/* One line on stderr, "allocprof: " and the parts (NULL-terminated list)
+ * joined, in a single write so that lines of two threads never mix; cut
+ * to 640 bytes. Allocates nothing: the allocator and the sampler use it,
+ * and the dumping half, for every message the profiler prints. */
+ALLOC_FOR_DUMPER void alloc_say(const char *first, ...);
 
 ALLOC_HIDDEN_END
 #endif /* ALLOC_INTERNAL_H */

@@ -2,7 +2,7 @@
  * Contract and reasons: loaderfence.h.
  *
  * One word holds the state: the number of threads inside (low 31 bits) and
- * FORKING (the top bit), set by a thread preparing a fork. loader_enter adds
+ * FORKING (the top bit), set by a thread preparing a fork. alloc_loader_enter adds
  * one unless FORKING is set, in which case it sleeps on the word (a futex:
  * no lock the child could inherit); the forking thread sets FORKING and
  * sleeps until the count falls to zero. fork_lock orders two threads that
@@ -35,7 +35,7 @@ static void futex_wake_all(uint32_t *w) {
   errno = saved;
 }
 
-void loader_enter(void) {
+void alloc_loader_enter(void) {
   if (fence_depth++ != 0) return;
   uint32_t v = __atomic_load_n(&fence_word, __ATOMIC_RELAXED);
   for (;;) {
@@ -49,7 +49,7 @@ void loader_enter(void) {
   }
 }
 
-void loader_exit(void) {
+void alloc_loader_exit(void) {
   if (--fence_depth != 0) return;
   uint32_t v = __atomic_sub_fetch(&fence_word, 1, __ATOMIC_RELEASE);
   if (v & FORKING) futex_wake_all(&fence_word); /* the forker counts us out */

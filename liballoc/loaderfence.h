@@ -5,7 +5,7 @@
  * inside dl_iterate_phdr at the fork (it holds _dl_load_write_lock) leaves
  * the child unable to dlopen or to walk its objects, forever. libgcc's and
  * libunwind's caches have locks of their own with the same problem. So the
- * profiler makes every such call between loader_enter() and loader_exit(),
+ * profiler makes every such call between alloc_loader_enter() and alloc_loader_exit(),
  * and the allocator's fork prepare handler waits, in loader_fence_fork_prepare,
  * until no thread is between the two (new entries wait meanwhile), before it
  * takes any allocator lock. The calls in between may allocate freely.
@@ -32,8 +32,8 @@ ALLOC_HIDDEN_BEGIN
 /* Around every call to dl_iterate_phdr or an unwinder (_Unwind_Find_FDE,
  * _Unwind_Backtrace, libunwind). Waits while a fork is being prepared.
  * Async-signal-safe. */
-void loader_enter(void);
-void loader_exit(void);
+ALLOC_FOR_DUMPER void alloc_loader_enter(void);
+ALLOC_FOR_DUMPER void alloc_loader_exit(void);
 
 /* The fork handlers (malloc.c's, first in its prepare, last in parent and
  * child). */
@@ -41,7 +41,7 @@ void loader_fence_fork_prepare(void);
 void loader_fence_fork_parent(void);
 void loader_fence_fork_child(void);
 
-/* Threads between loader_enter and loader_exit now (tests). */
+/* Threads between alloc_loader_enter and alloc_loader_exit now (tests). */
 unsigned loader_fence_inside(void);
 
 ALLOC_HIDDEN_END

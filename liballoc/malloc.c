@@ -78,7 +78,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
-#include "prof.h"
+#include "mprof.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -276,8 +276,8 @@ static void *large_alloc(size_t size, size_t align, int zero) {
 }
 
 /* ---- Sampling ------------------------------------------------------------
- * The heap profiler's one sampling path (the design: libprof/prof.h; the
- * distances: libprof/sampler.c).
+ * The heap profiler's one sampling path (the design: liballoc/mprof.h; the
+ * distances: liballoc/mprof_sampler.c).
  *
  * Who charges the sampler: every entry point that hands out a new block,
  * after it has the block, with the bytes asked for: malloc (and so new,
@@ -300,7 +300,7 @@ static void *large_alloc(size_t size, size_t align, int zero) {
  *
  * A sample: sample_take draws the thread's next distance first (so the
  * profiler's own allocations while recording count down from it), then
- * tail-calls prof_record_sample (libprof/sampled.c), which captures the
+ * tail-calls prof_record_sample (liballoc/mprof_sampled.c), which captures the
  * stack right there, charges the bucket of (stack, block size), enters p
  * in the sampled-object table and flags its span. From malloc and calloc
  * (and memalign) every step is a tail call, so the unwinder starts in
@@ -647,5 +647,6 @@ static void fork_child(void) {
   release_fork_locks();
   sigset_t mask = fork_saved_mask;
   loader_fence_fork_child();
+  mprof_dumper_fork_child();
   pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }

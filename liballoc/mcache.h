@@ -21,7 +21,7 @@
 
 #include "internal.h"
 #include "mspan.h"
-#include "prof.h"
+#include "mprof.h"
 #include "sizeclass.h"
 
 ALLOC_HIDDEN_BEGIN

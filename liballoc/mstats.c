@@ -11,7 +11,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
-#include "prof.h"
+#include "mprof.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -55,7 +55,7 @@ ALLOC_EXPORT NO_TSAN int alloc_get_stats(struct alloc_stats *out) {
   out->reserved = LOAD_RELAXED(&sys_stats.reserved);
   out->metadata = LOAD_RELAXED(&sys_stats.metadata);
   struct prof_totals pt;
-  prof_get_totals(&pt);
+  mprof_get_totals(&pt);
   out->profiler = pt.metadata_bytes;
   return 0;
 }

@@ -3,6 +3,8 @@
  * to report its own failure. Overview: malloc.c. */
 #include "internal.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +50,29 @@ void alloc_throw_ptr(const char *msg, const void *p) {
   alloc_write_str(2, alloc_fmt_u64(num, (uint64_t)(uintptr_t)p, 1));
   alloc_write_str(2, "\n");
   abort();
+}
+
+void alloc_say(const char *first, ...) {
+  char line[640];
+  size_t n = 0;
+  const char *prefix = "allocprof: ";
+  size_t plen = strlen(prefix);
+  memcpy(line, prefix, plen);
+  n = plen;
+  va_list ap;
+  va_start(ap, first);
+  for (const char *part = first; part != NULL; part = va_arg(ap, const char *)) {
+    size_t len = strlen(part);
+    if (len > sizeof line - 1 - n) len = sizeof line - 1 - n;
+    memcpy(line + n, part, len);
+    n += len;
+  }
+  va_end(ap);
+  if (line[n - 1] == '\n') n--; /* a message that brings its own newline */
+  line[n++] = '\n';
+  ssize_t w;
+  do w = write(2, line, n);
+  while (w < 0 && errno == EINTR);
 }
 
 uint64_t alloc_now_ms(void) {

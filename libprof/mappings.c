@@ -2,7 +2,7 @@
  *
  * Everything comes from the dynamic loader (dl_iterate_phdr) and from memory:
  * no file is opened but /proc/self/exe (a readlink). Build IDs are read from
- * the objects' PT_NOTE segments as mapped (prof_elf_build_id, objects.h,
+ * the objects' PT_NOTE segments as mapped (mprof_elf_build_id, objects.h,
  * shared with the registry of objects the sampling half keeps). */
 #define _GNU_SOURCE
 #include "mappings.h"
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "loaderfence.h"
-#include "objects.h"
+#include "mprof_objects.h"
 
 _Static_assert(PROF_BUILD_ID_MAX == PROF_OBJECT_BUILD_ID_MAX, "one build ID size");
 
@@ -54,7 +54,7 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *arg) {
   const char *path = is_main ? (st->exe[0] ? st->exe : name) : is_vdso ? "[vdso]" : name;
 
   char build_id[2 * PROF_BUILD_ID_MAX + 1];
-  prof_elf_build_id(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, build_id);
+  mprof_elf_build_id(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, build_id);
 
   for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -100,9 +100,9 @@ int prof_mappings_collect(struct prof_mapping **out, size_t *n) {
   ssize_t len = readlink("/proc/self/exe", st->exe, sizeof st->exe - 1);
   st->exe[len > 0 ? len : 0] = '\0';
 
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(collect_object, st);
-  loader_exit();
+  alloc_loader_exit();
   if (st->failed) {
     free(st->v);
     free(st);
@@ -133,9 +133,9 @@ static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
 
 int prof_loader_counts(unsigned long long *adds, unsigned long long *subs) {
   struct loader_counts c = {0, 0, 0};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(read_counts, &c);
-  loader_exit();
+  alloc_loader_exit();
   if (!c.known) return 0;
   *adds = c.adds;
   *subs = c.subs;

@@ -1,7 +1,7 @@
 /* profile.c: the heap as a pprof Profile (dump.h). Overview of the
  * profiler: prof.h.
  *
- * A dump reads a snapshot of the buckets (prof_snapshot: the only moment the
+ * A dump reads a snapshot of the buckets (mprof_snapshot: the only moment the
  * profiler lock is held; the program's threads keep allocating meanwhile),
  * then, on the dumping thread alone:
  *
@@ -25,7 +25,7 @@
  *
  * Values are unsampled per bucket the way Go's heap profile is
  * (scaleHeapSample in Go's pprof writer): every object of a bucket has the
- * same size, so the factor 1 / (1 - exp(-size / rate)) of prof_scale turns
+ * same size, so the factor 1 / (1 - exp(-size / rate)) of mprof_scale turns
  * its sampled counts and bytes into estimates of the true ones.
  *
  * Locking: dump_mutex serializes whole dumps (build and write: two never
@@ -34,6 +34,8 @@
  * allocations are not sampled) for the whole dump. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -47,8 +49,8 @@
 #include "errmsg.h"
 #include "fileio.h"
 #include "mappings.h"
-#include "objects.h"
-#include "prof.h"
+#include "mprof_objects.h"
+#include "mprof.h"
 #include "profile_builder.h"
 #include "profile_io.h"
 #include "stream.h"
@@ -197,7 +199,7 @@ struct live_maps {
   size_t n;
 };
 
-/* prof_objects_check's test, run under prof_lock (no allocation): is entry
+/* mprof_objects_check's test, run under prof_lock (no allocation): is entry
  * o among the objects loaded now? The same first executable segment and
  * build ID, and the same path when there is no build ID to compare. */
 static int object_live(const struct prof_object *o, void *arg) {
@@ -333,10 +335,47 @@ static int add_mappings(profile_builder *b, const struct prof_mapping *maps, siz
 
 /* ---- locations -------------------------------------------------------------------------- */
 
-/* Adds the Location of e (and the Functions of its lines). */
-static int add_location(profile_builder *b, struct addr_entry *e, const struct mapping_fill *fill,
-                        profile_line *lines, size_t maxlines) {
+/* The frame that ends a stack cut at ALLOCPROF_MAX_FRAMES (liballoc/mprof.h). */
+static const struct prof_frame_line truncated_line = {"(truncated)", "(truncated)", "", 0, 0};
+static const struct prof_frame_info truncated_frame = {
+    "(truncated)", "(truncated)", "", 0, 0, &truncated_line, 1, ""};
+
+/* Name of an address the symbolizer found no name for in its object:
+ * "OBJECT+0xOFFSET", the object's basename and the address's offset in its
+ * file, e.g. "_json.cpython-311-x86_64-linux-gnu.so+0x5c88" (a static
+ * function of a stripped library). Its absolute address moves with ASLR from
+ * run to run; this name does not, so that two profiles of one program (diff,
+ * gate, go tool pprof -diff_base) match the frame up. An object without a
+ * path is named by its build ID's first 12 digits, as allocprof does
+ * (cli/frames.h). 0 when there is neither: the frame stays unnamed. */
+static int object_name(char *buf, size_t len, const struct prof_mapping *m, uintptr_t addr) {
+  const char *slash = strrchr(m->path, '/');
+  const char *base = slash ? slash + 1 : m->path;
+  uintptr_t offset = addr - m->start + m->file_offset;
+  if (base[0] != 0)
+    snprintf(buf, len, "%s+0x%" PRIxPTR, base, offset);
+  else if (m->build_id[0] != 0)
+    snprintf(buf, len, "%.12s+0x%" PRIxPTR, m->build_id, offset);
+  else
+    return 0;
+  return 1;
+}
+
+/* Adds the Location of e (and the Functions of its lines). An address of
+ * an object the symbolizer searched without finding a name gets one line,
+ * named by object and offset (object_name); one of an unloaded object whose
+ * file is gone stays without lines, so that pprof may still symbolize it
+ * from the file it finds by build ID. */
+static int add_location(profile_builder *b, struct addr_entry *e, const struct prof_mapping *maps,
+                        const struct mapping_fill *fill, profile_line *lines, size_t maxlines) {
   size_t n = 0;
+  char name[PATH_MAX + 32];
+  if (e->sym_rc == PROF_SYM_NO_SYMBOL && e->mapping >= 0 && maxlines > 0 &&
+      object_name(name, sizeof name, &maps[e->mapping], e->addr)) {
+    uint64_t fid = profile_builder_add_function(b, name, name, "", 0);
+    if (fid == 0) return -1;
+    lines[n++] = (profile_line){fid, 0, 0};
+  }
   for (size_t i = 0; i < e->info.nlines && n < maxlines; i++) {
     const struct prof_frame_line *l = &e->info.lines[i];
     if (l->function[0] == 0) continue;
@@ -369,14 +408,14 @@ static bool bucket_counts(const struct prof_bucket_snap *s) {
 /* Builds and packs the profile; dump_mutex and the guard are held. */
 static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen) {
   int rc = -1;
-  uint64_t rate = prof_rate();
+  uint64_t rate = mprof_rate();
   int64_t time_nanos = now_nanos();
   size_t nsnap = 0, nmaps = 0, nidx = 0;
   /* buckets are never freed: some before the snapshot and none in it means
    * the snapshot ran out of memory */
   struct prof_totals before;
-  prof_get_totals(&before);
-  struct prof_bucket_snap *snap = prof_snapshot(&nsnap);
+  mprof_get_totals(&before);
+  struct prof_bucket_snap *snap = mprof_snapshot(&nsnap);
   struct prof_mapping *maps = NULL;
   struct mapping_fill *fill = NULL;
   uint32_t *frame_entry = NULL; /* each kept frame's entry, bucket by bucket */
@@ -391,7 +430,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
 
   /* the registry first, then the loaded objects: every entry the sweep
    * judges was made before the list it is judged against */
-  uint32_t known = prof_objects_known();
+  uint32_t known = mprof_objects_known();
   int have_maps = prof_mappings_collect(&maps, &nmaps) == 0;
   if (!have_maps) {
     maps = NULL;
@@ -400,9 +439,9 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   size_t nlive = nmaps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
   if (have_maps && nmaps > 0) {
     struct live_maps lm = {maps, nmaps};
-    prof_objects_check(object_live, &lm, known);
+    mprof_objects_check(object_live, &lm, known);
   }
-  co.v = prof_objects_snapshot(&co.n);
+  co.v = mprof_objects_snapshot(&co.n);
   co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
   for (uint32_t id = 0; co.first != NULL && id <= co.n; id++) co.first[id] = -1;
   size_t nframes = 0, maxframes = 0;
@@ -441,6 +480,12 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   for (size_t i = 0; i < at.n; i++) {
     struct addr_entry *e = &at.v[i];
     const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;
+    if (e->addr == PROF_FRAME_TRUNCATED - 1) { /* the mark of a cut stack */
+      e->sym_rc = PROF_SYM_OK;
+      e->info = truncated_frame;
+      e->mapping = -1;
+      continue;
+    }
     if (e->object != 0) {
       e->sym_rc = symbolize_closed(e, closed);
     } else if (symbolizer != NULL) {
@@ -484,7 +529,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
   if (add_mappings(b, maps, nmaps, fill) != 0) goto done;
   for (size_t i = 0; i < at.n; i++)
-    if (add_location(b, &at.v[i], fill, lines, maxlines) != 0) goto done;
+    if (add_location(b, &at.v[i], maps, fill, lines, maxlines) != 0) goto done;
 
   nidx = 0;
   for (size_t i = 0; i < nsnap; i++) {
@@ -493,7 +538,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
     uint32_t nf = s->nframes;
     for (uint32_t k = 0; k < nf; k++) locs[k] = at.v[frame_entry[nidx++]].location_id;
     /* Go's scaleHeapSample: the factor of the bucket's average size */
-    double scale = s->alloc_count ? prof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
+    double scale = s->alloc_count ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
                                   : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
     int64_t values[4] = {
@@ -559,7 +604,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
                        char *err, size_t errlen) {
   uint8_t *pb = NULL;
   size_t pblen = 0;
-  int entered = prof_guard_enter();
+  int entered = mprof_guard_enter();
   pthread_mutex_lock(&dump_mutex);
   dump_busy = 1;
   int rc = build_packed(&pb, &pblen, err, errlen);
@@ -587,7 +632,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
   } else {
     free(pb);
   }
-  if (entered) prof_guard_exit();
+  if (entered) mprof_guard_exit();
   errno = saved;
   return rc;
 }

@@ -20,12 +20,15 @@ else()
   set(PROF_SYMBOLIZE_DW prof_libdw)
 endif()
 
-add_library(prof_symbolize STATIC
+# The sources are listed once: liballoc_dump.so compiles them too
+# (libprof/CMakeLists.txt), without the allocator's core.
+set(PROF_SYMBOLIZE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
   ${CMAKE_CURRENT_LIST_DIR}/symbolize_elf.c
   ${CMAKE_CURRENT_LIST_DIR}/symbolize_files.c
   ${CMAKE_CURRENT_LIST_DIR}/cxxname.c
   ${CMAKE_CURRENT_LIST_DIR}/mappings.c)
+add_library(prof_symbolize STATIC ${PROF_SYMBOLIZE_SOURCES})
 target_include_directories(prof_symbolize PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # alloc_core for the loader fence (liballoc/loaderfence.h) around dl_iterate_phdr
 target_link_libraries(prof_symbolize PUBLIC alloc_core ${PROF_SYMBOLIZE_DW} ${CMAKE_DL_LIBS})

@@ -63,8 +63,10 @@
  * fork is lost to the child, which starts afresh (profile.c drops its own
  * state in the same case). */
 #define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
 #include <errno.h>
 #include <fcntl.h>
+#include <libunwind.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -82,7 +84,7 @@
 #include "dump.h"
 #include "errmsg.h"
 #include "stream.h"
-#include "prof.h"
+#include "mprof.h"
 #include "settings.h"
 
 /* The settings are parsed and checked by settings.c (settings.h), which
@@ -174,12 +176,30 @@ static void on_signal(int signo) {
   wake();
 }
 
-/* prof_inuse_hook: after each sample or sampled free, outside every lock. */
+/* The hook's inuse: after each sample or sampled free, outside every lock. */
 static void on_inuse(uint64_t inuse) {
   if (inuse < LOAD_RELAXED(&growth_next) && inuse < LOAD_RELAXED(&peak_next)) return;
   if (__atomic_exchange_n(&hook_pending, 1, __ATOMIC_ACQ_REL)) return;
   wake();
 }
+
+/* ---- the hook ---------------------------------------------------------------------------
+ * What this library offers liballoc (liballoc/mprof.h, "The hook"): the
+ * API's dump, libunwind for the stack walker, and, when an in-use trigger
+ * is set, the in-use callback. Registered when the library is loaded. */
+static const struct mprof_dumper hook_plain = {
+    .abi = MPROF_DUMPER_ABI,
+    .size = sizeof(struct mprof_dumper),
+    .dump_file = prof_dump_file,
+    .full_backtrace = unw_backtrace,
+};
+static const struct mprof_dumper hook_inuse = {
+    .abi = MPROF_DUMPER_ABI,
+    .size = sizeof(struct mprof_dumper),
+    .inuse = on_inuse,
+    .dump_file = prof_dump_file,
+    .full_backtrace = unw_backtrace,
+};
 
 /* ---- the stream ----------------------------------------------------------------------
  * One fd, kept for the life of the process (so the stream survives a later
@@ -263,7 +283,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UI
 static void rearm(int crossed_peak) {
   if (cfg.inuse_interval == 0 && trig_margin_off(&cfg.peak)) return;
   struct prof_totals t;
-  prof_get_totals(&t);
+  mprof_get_totals(&t);
   if (cfg.inuse_interval != 0) STORE_RELAXED(&growth_next, sat_add(t.inuse_bytes, cfg.inuse_interval));
   if (!trig_margin_off(&cfg.peak)) {
     if (crossed_peak) {
@@ -322,11 +342,11 @@ __attribute__((destructor)) static void trig_at_exit(void) {
   if (!armed || __atomic_exchange_n(&exit_started, 1, __ATOMIC_ACQ_REL)) return;
   /* exit() from a signal handler that interrupted this thread inside the
    * profiler: the profiler's lock may be ours already */
-  if (!prof_guard_enter()) {
+  if (!mprof_guard_enter()) {
     if (first_failure(FAIL_EXIT_WAIT)) say("exit profile not written: exit() was called from inside the profiler");
     return;
   }
-  prof_guard_exit();
+  mprof_guard_exit();
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += TRIG_EXIT_WAIT_MS / 1000;
@@ -345,7 +365,7 @@ __attribute__((destructor)) static void trig_at_exit(void) {
 /* Which of the growth and peak thresholds in-use has reached. */
 static unsigned thresholds_reached(void) {
   struct prof_totals t;
-  prof_get_totals(&t);
+  mprof_get_totals(&t);
   unsigned why = 0;
   if (t.inuse_bytes >= LOAD_RELAXED(&growth_next)) why |= TRIG_GROWTH;
   if (t.inuse_bytes >= LOAD_RELAXED(&peak_next)) why |= TRIG_PEAK;
@@ -429,9 +449,9 @@ static int thread_start(void) {
   pthread_t tid;
   /* pthread_create allocates: not a sample (a child's thread must not find
    * a threshold crossed before every fork handler has run) */
-  int entered = prof_guard_enter();
+  int entered = mprof_guard_enter();
   int e = pthread_create(&tid, &attr, profiler_thread, NULL);
-  if (entered) prof_guard_exit();
+  if (entered) mprof_guard_exit();
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return e;
@@ -441,7 +461,7 @@ static void thread_start_or_say(void) {
   int e = thread_start();
   if (e == 0) return;
   thread_wanted = 0;
-  __atomic_store_n(&prof_inuse_hook, NULL, __ATOMIC_RELEASE);
+  mprof_register_dumper(&hook_plain);
   if (first_failure(FAIL_THREAD))
     say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
 }
@@ -526,6 +546,7 @@ __attribute__((constructor)) static void trig_start(void) {
    * rate set here, and our fork handler must run after the allocator's. A
    * process that only dumps through the API needs it too (profile.c). */
   alloc_init_once();
+  if (mprof_register_dumper(&hook_plain) != 0) return; /* liballoc said why */
   pthread_atfork(NULL, NULL, fork_child);
   char cwd_buf[TRIG_PATH_MAX];
   const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
@@ -533,19 +554,18 @@ __attribute__((constructor)) static void trig_start(void) {
   int rc = trig_config_parse(env, cwd, &cfg, err, sizeof err);
   if (rc == TRIG_CONFIG_NONE) return;
   /* A bad ALLOCPROF_RATE: the sampler has said so, and that profiling is off */
-  if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), prof_rate())) return;
+  if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), mprof_rate())) return;
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
     say("%s; profiling is off", err);
-    prof_set_rate(0);
+    mprof_set_rate(0);
     return;
   }
   armed = 1;
   rearm(0);
   if (!trig_config_needs_thread(&cfg)) return;
   thread_wanted = 1;
-  if (cfg.inuse_interval != 0 || !trig_margin_off(&cfg.peak))
-    __atomic_store_n(&prof_inuse_hook, on_inuse, __ATOMIC_RELEASE);
+  if (cfg.inuse_interval != 0 || !trig_margin_off(&cfg.peak)) mprof_register_dumper(&hook_inuse);
   thread_start_or_say();
   if (!thread_wanted || cfg.signo == 0) return;
   struct sigaction sa;

@@ -40,6 +40,9 @@
  * standard error about 10%); noisy_new has 115 (+15%: within 3 standard
  * errors of both); noisy_big has 300 (+200%: a regression however noisy).
  *
+ * aslr_a.pb.gz, aslr_b.pb.gz, aslr_rebuilt.pb.gz: frames without a symbol
+ * at two load addresses; see aslr().
+ *
  * Hostile inputs, valid or nearly, each made to hurt a reader: deep.pb.gz
  * (one stack of 200,000 frames), empty_samples.pb.gz (10 MiB of empty Sample messages in about 10 KB of
  * gzip, nothing else), badutf8.pb.gz (function names that are not UTF-8),
@@ -190,6 +193,42 @@ static void label_huge(heap *h) {
   int64_t v[4] = {100, 6400, 100, 6400};
   profile_label l = {"sampling_period", NULL, (int64_t)1 << 40, "bytes"};
   if (profile_builder_add_sample(h->b, locs, 2, v, 4, &l, 1) != 0) die("add_sample", "failed");
+}
+
+/* aslr_a.pb.gz, aslr_b.pb.gz, aslr_rebuilt.pb.gz (rate 1): one program run
+ * three times, a stripped library (no symbol for its allocating functions)
+ * loaded at a different address each time (ASLR), as profiles from before
+ * liballoc named such frames by object and offset wrote them: leaf1 at file
+ * offset 0x1234 has a Function named by its raw address, leaf2 at 0x1456 no
+ * line at all. In use, stacks leaf first:
+ *
+ *   leaf1 <- run <- main      100 x 100 B     10000
+ *   leaf2 <- main              10 x 4096 B    40960
+ *
+ * aslr_b is aslr_a at another address (nothing changed); aslr_rebuilt has a
+ * library of the same file name but another build ID (its offsets mean other
+ * code). The library's segment has file offset 0x1000 and starts 0x1000 into
+ * its load address. */
+static void aslr(const char *name, uint64_t load, const char *build_id) {
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t start = load + 0x1000;
+  profile_mapping_info m = {start, start + 0x10000, 0x1000, "/usr/lib/libstripped.so.1",
+                            build_id, true, false, false, false};
+  uint64_t lib = profile_builder_add_mapping(h.b, &m);
+  char raw[32];
+  snprintf(raw, sizeof raw, "0x%llx", (unsigned long long)(start + 0x234));
+  uint64_t fn = profile_builder_add_function(h.b, raw, raw, "", 0);
+  profile_line line = {fn, 0, 0};
+  uint64_t leaf1 = profile_builder_add_location(h.b, lib, start + 0x234, &line, 1, false);
+  uint64_t leaf2 = profile_builder_add_location(h.b, lib, start + 0x456, NULL, 0, false);
+  uint64_t s1[3] = {leaf1, h.loc[F_RUN], h.loc[F_MAIN]}, s2[2] = {leaf2, h.loc[F_MAIN]};
+  int64_t v1[4] = {100, 10000, 100, 10000}, v2[4] = {10, 40960, 10, 40960};
+  if (profile_builder_add_sample(h.b, s1, 3, v1, 4, NULL, 0) != 0 ||
+      profile_builder_add_sample(h.b, s2, 2, v2, 4, NULL, 0) != 0)
+    die("add_sample", "failed");
+  heap_write(&h, name);
+  profile_builder_free(h.b);
 }
 
 static void noisy(heap *h, int samples) {
@@ -622,6 +661,9 @@ int main(int argc, char **argv) {
   label_huge(&h);
   heap_write(&h, "label_huge.pb.gz");
   profile_builder_free(h.b);
+  aslr("aslr_a.pb.gz", 0x7f3a1c200000, "feedfacecafe0123456789abcdef0123456789ab");
+  aslr("aslr_b.pb.gz", 0x7fd94e600000, "feedfacecafe0123456789abcdef0123456789ab");
+  aslr("aslr_rebuilt.pb.gz", 0x7f0b77a00000, "0badc0de00112233445566778899aabbccddeeff");
   cpu_profile();
   streams();
   bad_inputs();

@@ -3,7 +3,8 @@
 #
 #   prefix  `cmake --install BUILD_DIR --prefix P` into a fresh P: every file
 #           of cmake/install.cmake is there; P/bin/allocprof run profiles
-#           /bin/ls (finding P's liballoc.so); a program built with
+#           /bin/ls (finding P's liballoc.so, which needs libc alone, and
+#           liballoc_dump.so beside it); a program built with
 #           `pkg-config --cflags --libs allocprof` links liballoc and dumps a
 #           profile that allocprof top and go tool pprof open; a CMake project
 #           with find_package(allocprof) builds and runs the same program
@@ -20,11 +21,16 @@ fail() { echo "install_test.$case_: FAIL: $*" >&2; exit 1; }
 # check_tree P: the installed tree at P works
 check_tree() {
   local p=$1
-  for f in bin/allocprof lib/liballoc.so include/alloc.h include/allocprof.h \
+  for f in bin/allocprof lib/liballoc.so lib/liballoc_dump.so include/alloc.h include/allocprof.h \
            lib/pkgconfig/allocprof.pc lib/cmake/allocprof/allocprofConfig.cmake \
            share/man/man1/allocprof.1; do
     [ -e "$p/$f" ] || fail "$f is not installed"
   done
+  # the lean preload: the installed liballoc.so needs libc alone, and the
+  # profiler's half (found beside it) is loaded only by processes that dump
+  local needed
+  needed=$(readelf -d "$p/lib/liballoc.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v '^libc.so.6$' | grep -v '^ld-linux')
+  [ -z "$needed" ] || fail "the installed liballoc.so needs $needed"
   (cd "$tmp" && env -u ALLOCPROF_LIB "$p/bin/allocprof" run -o "$tmp/ls.pb.gz" -- /bin/ls / >/dev/null 2>"$tmp/run.err") ||
     { cat "$tmp/run.err" >&2; fail "allocprof run -- /bin/ls failed"; }
   [ -s "$tmp/ls.pb.gz" ] || fail "allocprof run wrote no profile"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks libprof's CFI interpreter (libprof/cfi.c) against readelf.
+"""Checks libprof's CFI interpreter (liballoc/mprof_cfi.c) against readelf.
 
 For every row of every FDE in each library given (readelf
 --debug-dump=frames-interp: one row per address where a rule changes), asks

@@ -1,6 +1,6 @@
 /* prof_cfi_rules LIBRARY: loads LIBRARY and, for each hexadecimal offset
  * read from stdin, prints the unwind rule libprof's CFI interpreter
- * (libprof/cfi.c) finds at that offset of the library's code:
+ * (liballoc/mprof_cfi.c) finds at that offset of the library's code:
  *   OFFSET KIND FLAGS CFA_OFFSET RBP_OFFSET
  * prof_cfi_rules --path LIBRARY prints the file dlopen found for LIBRARY.
  * The rule comes from prof_stack_rule_at, the walker's own uncached lookup
@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cfi.h"
+#include "mprof.h"
+#include "mprof_cfi.h"
 
 int main(int argc, char **argv) {
+  prof_stack_init(); /* libgcc's FDE lookup, as liballoc does before sampling */
   int path_only = argc == 3 && strcmp(argv[1], "--path") == 0;
   if (argc != 2 && !path_only) {
     fprintf(stderr, "usage: prof_cfi_rules [--path] LIBRARY < offsets\n");

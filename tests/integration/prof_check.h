@@ -1,7 +1,7 @@
 /* prof_check.h: reading back the profiles the profiler writes, for the
  * prof_* integration tests: load and validate with the formats library, walk
  * samples by the function at the top of their stack, and fail loudly.
- * Header-only: every function is static. The profiler itself: libprof/prof.h.
+ * Header-only: every function is static. The profiler itself: liballoc/mprof.h.
  */
 #ifndef PROF_CHECK_H
 #define PROF_CHECK_H

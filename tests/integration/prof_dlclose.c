@@ -1,5 +1,5 @@
 /* prof_dlclose: the names of stacks that run through a library closed
- * before the dump (libprof/objects.c). Each case opens a test library
+ * before the dump (liballoc/mprof_objects.c). Each case opens a test library
  * (prof_dlclose_lib.c), lets it allocate N blocks at rate 1 and keeps them,
  * closes it (no RTLD_NODELETE) and dumps through allocprof.h:
  *

@@ -22,14 +22,14 @@
 
 #include "alloc_entry.h"
 #include "dump.h"
-#include "prof.h"
+#include "mprof.h"
 #include "profile_io.h"
 #include "stream.h"
 
 static int setup(void **state) {
   (void)state;
   alloc_init_once();
-  prof_set_rate(0); /* samples are recorded by hand below */
+  mprof_set_rate(0); /* samples are recorded by hand below */
   return 0;
 }
 
@@ -78,11 +78,11 @@ static void check_unsampling(uint64_t rate, size_t size, int n, int nfree) {
   void **objs = calloc((size_t)n, sizeof *objs);
   /* allocated with sampling off, so that the sampler itself takes none */
   for (int i = 0; i < n; i++) assert_non_null(objs[i] = alloc_malloc(size));
-  prof_set_rate(rate);
+  mprof_set_rate(rate);
   for (int i = 0; i < n; i++) prof_record_sample(objs[i], size); /* as if the sampler had */
   for (int i = 0; i < nfree; i++) alloc_free(objs[i]);
   profile_pb *p = dump_now();
-  prof_set_rate(0);
+  mprof_set_rate(0);
   int64_t v[4];
   assert_int_equal(values_for_size(p, (int64_t)size, v), 1);
   double scale = rate <= 1 ? 1.0 : 1.0 / (1.0 - exp(-(double)size / (double)rate));
@@ -107,10 +107,10 @@ static void test_unsampling_like_go(void **state) {
 static void test_profile_fields(void **state) {
   (void)state;
   void *keep = alloc_malloc(4321);
-  prof_set_rate(1);
+  mprof_set_rate(1);
   prof_record_sample(keep, 4321);
   profile_pb *p = dump_now();
-  prof_set_rate(0);
+  mprof_set_rate(0);
   static const char *const types[4][2] = {
       {"alloc_objects", "count"}, {"alloc_space", "bytes"},
       {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
@@ -160,11 +160,11 @@ static void test_profile_fields(void **state) {
 static void test_freed_bucket_stays(void **state) {
   (void)state;
   void *q = alloc_malloc(5555);
-  prof_set_rate(1);
+  mprof_set_rate(1);
   prof_record_sample(q, 5555);
   alloc_free(q);
   profile_pb *p = dump_now();
-  prof_set_rate(0);
+  mprof_set_rate(0);
   int64_t v[4];
   assert_int_equal(values_for_size(p, 5555, v), 1);
   assert_int_equal(v[0], 1);
@@ -177,9 +177,9 @@ static void test_freed_bucket_stays(void **state) {
 static void test_outputs_agree(void **state) {
   (void)state;
   void *keep = alloc_malloc(2468);
-  prof_set_rate(1);
+  mprof_set_rate(1);
   prof_record_sample(keep, 2468);
-  prof_set_rate(0);
+  mprof_set_rate(0);
   const char *tmp = getenv("TMPDIR");
   char dir[256];
   snprintf(dir, sizeof dir, "%s/prof_unit_profile.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
@@ -227,13 +227,13 @@ static void test_outputs_agree(void **state) {
  * works and leaves the guard held. */
 static void test_dump_inside_guard(void **state) {
   (void)state;
-  assert_int_equal(prof_guard_enter(), 1);
+  assert_int_equal(mprof_guard_enter(), 1);
   profile_pb *p = dump_now();
   profile_free(p);
-  assert_int_equal(prof_guard_enter(), 0); /* still inside */
-  prof_guard_exit();
-  assert_int_equal(prof_guard_enter(), 1);
-  prof_guard_exit();
+  assert_int_equal(mprof_guard_enter(), 0); /* still inside */
+  mprof_guard_exit();
+  assert_int_equal(mprof_guard_enter(), 1);
+  mprof_guard_exit();
 }
 
 int main(void) {

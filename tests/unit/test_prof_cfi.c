@@ -1,4 +1,4 @@
-/* Unit tests of the CFI interpreter (libprof/cfi.c) on hand-assembled
+/* Unit tests of the CFI interpreter (liballoc/mprof_cfi.c) on hand-assembled
  * .eh_frame entries: each test writes one CIE and one FDE the way GCC lays
  * them out, then asks for the rule at addresses inside the function.
  * Covered: the frame-pointer prologue, remember/restore around an epilogue,
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cfi.h"
+#include "mprof_cfi.h"
 
 #define FUNC 0x1000u
 

@@ -1,4 +1,4 @@
-/* test_prof_config.c: the profiler's settings (libprof/settings.h): byte
+/* test_prof_config.c: the profiler's settings (liballoc/settings.h): byte
  * counts, seconds, peak margins and their thresholds, signal names and
  * numbers, and the whole configuration read through a fake environment,
  * with the one-line message each bad setting gets; then `allocprof run`'s
@@ -45,6 +45,20 @@ static void test_bytes(void **state) {
                        "18446744073709551616", "17179869184g"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(trig_parse_bytes(bad[i], &v), -1);
+}
+
+static void test_count(void **state) {
+  (void)state;
+  uint64_t v;
+  assert_int_equal(trig_parse_count("64", 1, 256, &v), 0);
+  assert_int_equal(v, 64);
+  assert_int_equal(trig_parse_count("1", 1, 256, &v), 0);
+  assert_int_equal(v, 1);
+  assert_int_equal(trig_parse_count("256", 1, 256, &v), 0);
+  assert_int_equal(v, 256);
+  const char *bad[] = {"", "0", "257", "300", "abc", "-1", "64 ", " 64", "6k", "99999999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(trig_parse_count(bad[i], 1, 256, &v), -1);
 }
 
 static void test_seconds(void **state) {
@@ -180,6 +194,22 @@ static void test_config_nothing(void **state) {
   assert_int_equal(parse(), TRIG_CONFIG_NONE);
   set_env("ALLOCPROF_RATE", "1"); /* a rate alone writes nothing */
   assert_int_equal(parse(), TRIG_CONFIG_NONE);
+  /* and needs no dumping half at load (liballoc/mprof_dumper.c) */
+  assert_int_equal(trig_config_wanted(get_env), 0);
+}
+
+/* Each setting the parse reads makes the dumping half wanted at load, even a
+ * bad one (the dumping half is what says it is bad). */
+static void test_config_wanted(void **state) {
+  (void)state;
+  const char *names[] = {"ALLOCPROF_OUT", "ALLOCPROF_STREAM", "ALLOCPROF_SIGNAL",
+                         "ALLOCPROF_INTERVAL", "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    reset_env(NULL);
+    set_env(names[i], "x");
+    assert_int_equal(trig_config_wanted(get_env), 1);
+    assert_int_not_equal(parse(), TRIG_CONFIG_NONE);
+  }
 }
 
 static void test_config_full(void **state) {
@@ -425,11 +455,13 @@ static void test_run_cwd_percent(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bytes),
+      cmocka_unit_test(test_count),
       cmocka_unit_test(test_seconds),
       cmocka_unit_test(test_margin),
       cmocka_unit_test(test_margin_next),
       cmocka_unit_test(test_signals),
       cmocka_unit_test_setup(test_config_nothing, reset_env),
+      cmocka_unit_test_setup(test_config_wanted, reset_env),
       cmocka_unit_test_setup(test_config_full, reset_env),
       cmocka_unit_test_setup(test_config_exit_only, reset_env),
       cmocka_unit_test_setup(test_config_bad, reset_env),

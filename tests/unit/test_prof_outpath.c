@@ -1,4 +1,4 @@
-/* test_prof_outpath.c: where profiles go (libprof/settings.h): checking,
+/* test_prof_outpath.c: where profiles go (liballoc/settings.h): checking,
  * expanding and anchoring ALLOCPROF_OUT and ALLOCPROF_STREAM patterns; then
  * the runtime's use of them in triggers.c: successive dumps take successive
  * %n, and the stream's fd is opened again when the program closed it or put

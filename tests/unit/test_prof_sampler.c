@@ -1,4 +1,4 @@
-/* Unit tests of the sampling half of the profiler (libprof/sampler.c,
+/* Unit tests of the sampling half of the profiler (liballoc/mprof_sampler.c,
  * buckets.c, sampled.c) through the allocator's internal entry points: the
  * libm-free log2 and exp against libm's, the distribution of sampling
  * distances (mean, coefficient of variation and shape of an exponential,
@@ -17,7 +17,7 @@
 
 #include "alloc_entry.h"
 #include "arena.h"
-#include "prof.h"
+#include "mprof.h"
 
 static int setup(void **state) {
   (void)state;
@@ -83,7 +83,7 @@ static void test_fastlog2_matches_log2(void **state) {
   assert_true(worst > 0.9 * 4.40e-5);
 }
 
-/* prof_exp(-x) against libm's exp(-x) over what prof_scale asks, x =
+/* prof_exp(-x) against libm's exp(-x) over what mprof_scale asks, x =
  * size / rate from 1e-9 to 1e3 (it asks only from 1/2 up; the rest is
  * checked too): within 4 ulps where the result is a normal double, within
  * 2 of the smallest subnormal below that, and 0 where libm says 0. */
@@ -116,7 +116,7 @@ static void test_distance_mean_and_cv(void **state) {
   enum { N = 100000 };
   const uint64_t rates[] = {1024, 65536, 524288, (uint64_t)64 << 20};
   for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
-    prof_set_rate(rates[r]);
+    mprof_set_rate(rates[r]);
     struct prof_sampler sm;
     sampler_fixed(&sm, 0x9e3779b97f4a7c15ull * (r + 1));
     double sum = 0, sum2 = 0;
@@ -133,7 +133,7 @@ static void test_distance_mean_and_cv(void **state) {
     assert_true(fabs(mean / rate - 1.0) < 5.0 / sqrt((double)N));
     assert_true(fabs(sd / mean - 1.0) < 5.0 * sqrt(2.0 / N));
   }
-  prof_set_rate(0);
+  mprof_set_rate(0);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -145,7 +145,7 @@ static void test_intervals_are_exponential(void **state) {
   (void)state;
   enum { N = 200000 };
   const uint64_t rate = 65536;
-  prof_set_rate(rate);
+  mprof_set_rate(rate);
   struct prof_sampler sm;
   sampler_fixed(&sm, 12345);
   static int64_t d[N];
@@ -155,7 +155,7 @@ static void test_intervals_are_exponential(void **state) {
     assert_true(d[i] >= 0);
     sum += (double)d[i];
   }
-  prof_set_rate(0);
+  mprof_set_rate(0);
   /* Mean: the standard error of the mean of N exponentials is rate/sqrt(N),
    * about 0.22% here; allow 5 of them. */
   double mean = sum / N;
@@ -178,24 +178,24 @@ static void test_intervals_are_exponential(void **state) {
 static void test_rate_one_and_zero(void **state) {
   (void)state;
   struct prof_sampler sm;
-  prof_set_rate(1);
+  mprof_set_rate(1);
   prof_sampler_init(&sm);
   for (int i = 0; i < 100; i++) assert_int_equal(prof_next_sample(&sm), 0);
-  prof_set_rate(0);
+  mprof_set_rate(0);
   int64_t off = prof_next_sample(&sm);
   assert_true(off > (int64_t)1 << 20); /* comes back rarely, to see the rate change */
 }
 
 static void test_scale(void **state) {
   (void)state;
-  assert_true(prof_scale(100, 1) == 1.0);
+  assert_true(mprof_scale(100, 1) == 1.0);
   /* An object as large as the rate is sampled with probability 1 - 1/e. */
-  assert_true(fabs(prof_scale(524288, 524288) - 1.0 / (1.0 - exp(-1.0))) < 1e-12);
+  assert_true(fabs(mprof_scale(524288, 524288) - 1.0 / (1.0 - exp(-1.0))) < 1e-12);
   /* Small objects: about rate / size. */
-  assert_true(fabs(prof_scale(64, 524288) / (524288.0 / 64) - 1.0) < 0.001);
+  assert_true(fabs(mprof_scale(64, 524288) / (524288.0 / 64) - 1.0) < 0.001);
 }
 
-/* prof_scale against Go's formula 1 / (1 - exp(-size / rate)) computed
+/* mprof_scale against Go's formula 1 / (1 - exp(-size / rate)) computed
  * with libm, for size / rate from 1e-9 to 1e3: within 1e-3 relative (the
  * libm formula itself is only good to about 1e-16 / x for a small x), and
  * within 1e-13 of the exact -1 / expm1(-x). */
@@ -206,45 +206,45 @@ static void test_scale_matches_libm(void **state) {
     double rate = (double)rates[r];
     for (int i = 0; i <= 12000; i++) {
       double x = pow(10.0, -9.0 + 12.0 * i / 12000.0);
-      double got = prof_scale(x * rate, rates[r]);
+      double got = mprof_scale(x * rate, rates[r]);
       double go = 1.0 / (1.0 - exp(-(x * rate) / rate));
       double exact = -1.0 / expm1(-(x * rate) / rate);
       assert_true(fabs(got / go - 1.0) < 1e-3);
       assert_true(fabs(got / exact - 1.0) < 1e-13);
     }
   }
-  assert_true(prof_scale(0, 524288) == 1.0);
-  assert_true(prof_scale(100, 0) == 1.0);
+  assert_true(mprof_scale(0, 524288) == 1.0);
+  assert_true(mprof_scale(100, 0) == 1.0);
 }
 
 static void test_rate_one_counts_exactly(void **state) {
   (void)state;
   struct prof_totals before, mid, after;
-  prof_set_rate(1);
-  prof_get_totals(&before);
+  mprof_set_rate(1);
+  mprof_get_totals(&before);
   enum { N = 500 };
   void *p[N];
   for (int i = 0; i < N; i++) p[i] = alloc_malloc(100 + (size_t)i % 3);
   void *big = alloc_malloc(200000);
-  prof_get_totals(&mid);
+  mprof_get_totals(&mid);
   assert_int_equal(mid.samples - before.samples, N + 1);
   /* Sampled objects flag their spans; freeing them is accounted. */
   assert_int_equal(span_of((uintptr_t)p[0])->sampled, 1);
   assert_int_equal(span_of((uintptr_t)big)->sampled, 1);
   for (int i = 0; i < N; i += 2) alloc_free(p[i]);
   alloc_free(big);
-  prof_get_totals(&after);
+  mprof_get_totals(&after);
   assert_int_equal(after.sampled_frees - mid.sampled_frees, N / 2 + 1);
   for (int i = 1; i < N; i += 2) alloc_free(p[i]);
-  prof_set_rate(0);
-  prof_get_totals(&after);
+  mprof_set_rate(0);
+  mprof_get_totals(&after);
   assert_int_equal(after.sampled_frees - mid.sampled_frees, N + 1);
   assert_int_equal(after.inuse_bytes, before.inuse_bytes);
   /* Buckets keyed by (stack, size): three sizes from one call site, one large. */
   size_t n;
-  assert_true(prof_guard_enter());
-  struct prof_bucket_snap *snap = prof_snapshot(&n);
-  prof_guard_exit();
+  assert_true(mprof_guard_enter());
+  struct prof_bucket_snap *snap = mprof_snapshot(&n);
+  mprof_guard_exit();
   assert_non_null(snap);
   uint64_t allocs = 0;
   for (size_t i = 0; i < n; i++) allocs += snap[i].alloc_count;
@@ -276,49 +276,49 @@ static void test_every_entry_point_samples(void **state) {
   void *(*const eps[])(void) = {ep_malloc_small, ep_malloc_large, ep_calloc_small,  ep_calloc_large,
                                 ep_memalign,     ep_memalign_large, ep_aligned_alloc, ep_valloc,
                                 ep_pvalloc,      ep_posix_memalign};
-  prof_set_rate(1);
+  mprof_set_rate(1);
   struct prof_totals a, b;
   for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
-    prof_get_totals(&a);
+    mprof_get_totals(&a);
     void *p = eps[i]();
     assert_non_null(p);
-    prof_get_totals(&b);
+    mprof_get_totals(&b);
     assert_int_equal(b.samples - a.samples, 1);
     alloc_free(p);
-    prof_get_totals(&a);
+    mprof_get_totals(&a);
     assert_int_equal(a.sampled_frees - b.sampled_frees, 1);
   }
   /* realloc to a larger class moves: the new block is a sample, the old
    * one's free is accounted. */
   void *p = alloc_malloc(100);
-  prof_get_totals(&a);
+  mprof_get_totals(&a);
   void *q = alloc_realloc(p, 5000);
   assert_non_null(q);
   assert_ptr_not_equal(q, p);
-  prof_get_totals(&b);
+  mprof_get_totals(&b);
   assert_int_equal(b.samples - a.samples, 1);
   assert_int_equal(b.sampled_frees - a.sampled_frees, 1);
   alloc_free(q);
-  prof_set_rate(0);
+  mprof_set_rate(0);
   /* Off, nothing is sampled. */
-  prof_get_totals(&a);
+  mprof_get_totals(&a);
   for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) alloc_free(eps[i]());
-  prof_get_totals(&b);
+  mprof_get_totals(&b);
   assert_int_equal(b.samples, a.samples);
 }
 
 static void test_guard_blocks_nested_samples(void **state) {
   (void)state;
   struct prof_totals a, b;
-  prof_set_rate(1);
-  prof_get_totals(&a);
-  assert_true(prof_guard_enter());
+  mprof_set_rate(1);
+  mprof_get_totals(&a);
+  assert_true(mprof_guard_enter());
   void *p = alloc_malloc(64); /* inside the profiler: not sampled */
-  prof_guard_exit();
-  prof_get_totals(&b);
+  mprof_guard_exit();
+  mprof_get_totals(&b);
   assert_int_equal(b.samples, a.samples);
   alloc_free(p);
-  prof_set_rate(0);
+  mprof_set_rate(0);
 }
 
 int main(void) {

@@ -1,8 +1,8 @@
-/* Unit tests of stack capture (libprof/stack.c): every stack the profiler
+/* Unit tests of stack capture (liballoc/mprof_stack.c): every stack the profiler
  * captures must equal the one libgcc's _Unwind_Backtrace gives at the same
  * place (libgcc rather than libunwind: libunwind's per-thread cache crashes
  * ThreadSanitizer at thread exit). Cases: nested calls, frames whose CFA is on rbp (alloca), stacks
- * deeper than PROF_MAX_FRAMES, new threads (their first capture), a
+ * deeper than PROF_DEFAULT_FRAMES, new threads (their first capture), a
  * signal handler (the walker hands signal frames to a full unwinder), a
  * makecontext stack, and many threads capturing from 1024 distinct call
  * sites at once while the shared rule table grows. Linked statically, so
@@ -22,12 +22,12 @@
 #include <unwind.h>
 #include <cmocka.h>
 
-#include "prof.h"
+#include "mprof.h"
 
 struct result {
-  uintptr_t got[PROF_MAX_FRAMES];
+  uintptr_t got[PROF_DEFAULT_FRAMES];
   int ngot;
-  void *want[PROF_MAX_FRAMES + 1];
+  void *want[PROF_DEFAULT_FRAMES + 1];
   int nwant;
 };
 
@@ -59,8 +59,8 @@ static inline __attribute__((always_inline)) int reference_backtrace(void **buf,
 
 /* Both captures from the same function, so the frames above it agree. */
 __attribute__((noinline)) static void probe(struct result *r) {
-  r->nwant = reference_backtrace(r->want, PROF_MAX_FRAMES + 1);
-  r->ngot = prof_capture_stack(r->got, PROF_MAX_FRAMES);
+  r->nwant = reference_backtrace(r->want, PROF_DEFAULT_FRAMES + 1);
+  r->ngot = prof_capture_stack(r->got, PROF_DEFAULT_FRAMES);
   __asm__ volatile("" ::: "memory");
 }
 
@@ -132,8 +132,8 @@ static void test_alloca_frames(void **state) {
 static void test_deeper_than_max(void **state) {
   (void)state;
   struct result r;
-  nest(3 * PROF_MAX_FRAMES, &r);
-  assert_int_equal(r.ngot, PROF_MAX_FRAMES);
+  nest(3 * PROF_DEFAULT_FRAMES, &r);
+  assert_int_equal(r.ngot, PROF_DEFAULT_FRAMES);
   for (int i = 0; i < r.ngot; i++) assert_int_equal(r.got[i], (uintptr_t)r.want[i + 1]);
 }
 
@@ -251,6 +251,7 @@ static void test_threads_share_the_rule_table(void **state) {
 }
 
 int main(void) {
+  prof_stack_init(); /* what liballoc does before the first sample */
   void *h = dlopen("libgcc_s.so.1", RTLD_NOW);
   if (h == NULL) return 1;
   *(void **)&gcc_backtrace = dlsym(h, "_Unwind_Backtrace");

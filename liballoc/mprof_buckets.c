@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "metalloc.h"
-#include "objects.h"
-#include "prof.h"
-#include "prof_state.h"
+#include "mprof_objects.h"
+#include "mprof.h"
+#include "mprof_state.h"
 #include "sys.h"
 
 /* The lock is adaptive: a waiter spins a little before it sleeps. Hold
@@ -42,7 +42,6 @@ void prof_lock_exit(void) {
 }
 
 int prof_lock_held_here(void) { return prof_lock_depth; }
-void (*prof_inuse_hook)(uint64_t inuse_bytes);
 
 static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = 0xcbf29ce484222325ull ^ size;
@@ -152,8 +151,8 @@ static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t 
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
   if (objvec >= 0) {
     b->objvec = (uint32_t)objvec;
-  } else if (n <= PROF_MAX_FRAMES) {
-    uint32_t ids[PROF_MAX_FRAMES];
+  } else if (n <= PROF_FRAMES_LIMIT + 1) {
+    uint32_t ids[PROF_FRAMES_LIMIT + 1];
     if (prof_objects_of_frames(frames, n, ids) > 0) retire_closed();
     b->objvec = prof_objects_vec(ids, n);
   }
@@ -178,23 +177,23 @@ struct prof_bucket *prof_bucket_resized(struct prof_bucket *old, uint64_t size) 
   return b != NULL ? b : bucket_make(old->frames, n, size, h, old->objvec);
 }
 
-uint32_t prof_objects_known(void) {
+uint32_t mprof_objects_known(void) {
   prof_lock_enter();
   uint32_t n = prof_objects_count();
   prof_lock_exit();
   return n;
 }
 
-void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+void mprof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
                         uint32_t upto) {
   prof_lock_enter();
   if (prof_objects_sweep(live, arg, upto) > 0) retire_closed();
   prof_lock_exit();
 }
 
-struct prof_object_view *prof_objects_snapshot(uint32_t *n) {
+struct prof_object_view *mprof_objects_snapshot(uint32_t *n) {
   *n = 0;
-  uint32_t want = prof_objects_known();
+  uint32_t want = mprof_objects_known();
   struct prof_object_view *v = calloc((size_t)want + 1, sizeof *v);
   if (v == NULL) return NULL;
   prof_lock_enter();
@@ -209,7 +208,7 @@ struct prof_object_view *prof_objects_snapshot(uint32_t *n) {
   return v;
 }
 
-struct prof_bucket_snap *prof_snapshot(size_t *n) {
+struct prof_bucket_snap *mprof_snapshot(size_t *n) {
   *n = 0;
   prof_lock_enter();
   size_t want = prof_hot.bucket_count;
@@ -241,9 +240,9 @@ struct prof_bucket_snap *prof_snapshot(size_t *n) {
   return out;
 }
 
-void prof_get_totals(struct prof_totals *out) {
+void mprof_get_totals(struct prof_totals *out) {
   prof_lock_enter();
-  out->rate = prof_rate();
+  out->rate = mprof_rate();
   out->samples = prof_hot.counters.samples;
   out->sampled_frees = prof_hot.counters.sampled_frees;
   out->buckets = prof_hot.bucket_count;

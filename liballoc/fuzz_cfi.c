@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfi.h"
+#include "mprof_cfi.h"
 
 /* Bytes of the entry at off, length field included, or 0 if it does not
  * fit in n (only 4-byte lengths: the 64-bit form is not worth fuzzing). */

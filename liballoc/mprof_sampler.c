@@ -3,7 +3,7 @@
  * samples form a Poisson process over allocated bytes: every byte has the
  * same chance 1/rate of being the one that triggers a sample, whatever the
  * size of the object holding it (the seed's nextSample). Also the factor
- * that undoes the sampling (prof_scale). Overview: prof.h; the one sampling
+ * that undoes the sampling (mprof_scale). Overview: prof.h; the one sampling
  * path of the allocator: liballoc/malloc.c, "Sampling".
  *
  * Why no libm. The distance needs a logarithm and the unsampling factor an
@@ -21,38 +21,34 @@
  * 65 points, off by at most 4.5e-5 (a distance off by 3.1e-5 of the rate,
  * about 16 bytes at the default rate), far inside the sampling noise. The
  * exponential is a reduction to e^r, |r| <= ln2 / 2, and its Taylor series,
- * as exact as libm's for what prof_scale asks of it. */
+ * as exact as libm's for what mprof_scale asks of it. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "prof.h"
+#include "mprof.h"
 #include "settings.h"
 
 static uint64_t rate_value;           /* relaxed atomic */
 static uint64_t seed_base;            /* ALLOCPROF_SEED, or from the clock */
+static int max_frames = PROF_DEFAULT_FRAMES; /* ALLOCPROF_MAX_FRAMES */
 static uint64_t seed_counter;         /* per-thread seeds: relaxed atomic */
 
 /* When profiling is off, threads still come back this often to see whether
- * the rate was turned on (prof_set_rate) since. */
+ * the rate was turned on (mprof_set_rate) since. */
 #define PROF_OFF_RECHECK ((int64_t)64 << 20)
 
 static __thread int prof_inside __attribute__((tls_model("initial-exec")));
 
-int prof_guard_enter(void) {
+int mprof_guard_enter(void) {
   if (prof_inside) return 0;
   prof_inside = 1;
   return 1;
 }
 
-void prof_guard_exit(void) { prof_inside = 0; }
+void mprof_guard_exit(void) { prof_inside = 0; }
 
 static void config_error(const char *var, const char *value, const char *what) {
-  alloc_write_str(2, "allocprof: ");
-  alloc_write_str(2, var);
-  alloc_write_str(2, "=");
-  alloc_write_str(2, value);
-  alloc_write_str(2, what);
-  alloc_write_str(2, "\n");
+  alloc_say(var, "=", value, what, NULL);
 }
 
 void prof_init(void) {
@@ -69,6 +65,14 @@ void prof_init(void) {
       rate = v;
     }
   }
+  const char *mf = alloc_env("ALLOCPROF_MAX_FRAMES");
+  if (mf != NULL && *mf) {
+    uint64_t v;
+    if (trig_parse_count(mf, 1, PROF_FRAMES_LIMIT, &v) != 0)
+      config_error("ALLOCPROF_MAX_FRAMES", mf, " is not a frame count from 1 to 256; keeping 64");
+    else
+      max_frames = (int)v;
+  }
   const char *sd = alloc_env("ALLOCPROF_SEED");
   uint64_t seed = 0;
   if (sd != NULL && *sd) {
@@ -84,9 +88,12 @@ void prof_init(void) {
   STORE_RELAXED(&rate_value, rate);
 }
 
-uint64_t prof_rate(void) { return LOAD_RELAXED(&rate_value); }
+uint64_t mprof_rate(void) { return LOAD_RELAXED(&rate_value); }
 
-void prof_set_rate(uint64_t rate) {
+int prof_max_frames(void) { return max_frames; }
+
+void mprof_set_rate(uint64_t rate) {
+  if (rate != 0) prof_stack_init();
   STORE_RELAXED(&rate_value, rate);
   alloc_reset_thread_sampler();
 }
@@ -156,7 +163,7 @@ static double pow2i(int k) {
 double prof_exp(double x) {
   if (x != x) return x;
   if (x < -746.0) return 0.0;
-  if (x > 709.0) x = 709.0; /* prof_scale never asks; keeps 2^k finite */
+  if (x > 709.0) x = 709.0; /* mprof_scale never asks; keeps 2^k finite */
   /* x = k ln2 + r with |r| <= ln2 / 2, so e^x = 2^k e^r. */
   int k = (int)(x * LOG2E + (x < 0 ? -0.5 : 0.5));
   double r = (x - (double)k * LN2_HI) - (double)k * LN2_LO;
@@ -209,7 +216,7 @@ static uint64_t rng_next(struct prof_sampler *s) {
 }
 
 int64_t prof_next_sample(struct prof_sampler *s) {
-  uint64_t rate = prof_rate();
+  uint64_t rate = mprof_rate();
   if (rate == 0) return PROF_OFF_RECHECK;
   if (rate == 1) return 0; /* every allocation of a byte or more */
   /* With u uniform in (0, 1], -ln(u) is exponential with mean 1. Here
@@ -222,7 +229,7 @@ int64_t prof_next_sample(struct prof_sampler *s) {
   return (int64_t)d;
 }
 
-double prof_scale(double avg_size, uint64_t rate) {
+double mprof_scale(double avg_size, uint64_t rate) {
   if (rate <= 1 || avg_size <= 0) return 1.0;
   return 1.0 / one_minus_exp_neg(avg_size / (double)rate);
 }

@@ -43,14 +43,14 @@
  * and every field but `closed` is written before the entry is published,
  * so a dump reads them without the lock once it has their pointers. */
 #define _GNU_SOURCE
-#include "objects.h"
+#include "mprof_objects.h"
 
 #include <dlfcn.h>
 #include <string.h>
 #include <sys/auxv.h>
 
 #include "metalloc.h"
-#include "prof_state.h"
+#include "mprof_state.h"
 #include "sys.h"
 
 /* ---- build IDs from memory ------------------------------------------------ */
@@ -103,7 +103,7 @@ static int note_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum,
   return 0;
 }
 
-int prof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex) {
+int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex) {
   hex[0] = '\0';
   for (size_t i = 0; i < phnum; i++)
     if (phdr[i].p_type == PT_NOTE && note_build_id(bias, phdr, phnum, &phdr[i], hex)) return 1;
@@ -176,7 +176,7 @@ static int probe(uintptr_t pc, struct obj_probe *p) {
   p->path = fo.dlfo_link_map->l_name ? fo.dlfo_link_map->l_name : "";
   p->is_main = 0;
   probe_headers(p);
-  prof_elf_build_id(p->bias, p->phdr, p->phnum, p->build_id);
+  mprof_elf_build_id(p->bias, p->phdr, p->phnum, p->build_id);
   return 0;
 #endif
 }

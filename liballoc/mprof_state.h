@@ -19,7 +19,7 @@ struct prof_bucket {
   uint64_t hash;
   uint64_t size;            /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
-  uint16_t nframes;         /* <= PROF_MAX_FRAMES */
+  uint16_t nframes;         /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
   uint16_t retired;         /* 1 once out of the table (prof_lock) */
   uint32_t objvec;          /* the objects of its frames: an interned vector
                                of registry ids (objects.h), 0 for none */

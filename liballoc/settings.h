@@ -32,6 +32,10 @@
  * (powers of 1024), the grammar of ALLOCPROF_RATE. Returns 0 and *out, or -1. */
 int trig_parse_bytes(const char *s, uint64_t *out);
 
+/* A plain decimal count from lo to hi (ALLOCPROF_MAX_FRAMES). Returns 0 and
+ * *out, or -1. */
+int trig_parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /* Seconds: decimal digits with an optional fraction and an optional "s"
  * ("30", "0.5", "2s"), at most 10^9. *ms gets milliseconds, rounded up to
  * 1 when the value is positive but under a millisecond; "0" gives 0 (off).
@@ -126,6 +130,10 @@ struct trig_config {
  * Returns one of TRIG_CONFIG_*. */
 int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
                       struct trig_config *cfg, char *err, size_t errlen);
+
+/* Whether any setting trig_config_parse reads is set (not empty): whether
+ * the process wants its dumping half at load (liballoc/mprof_dumper.c). */
+int trig_config_wanted(const char *(*get)(const char *name));
 
 /* Whether the sampler turned down ALLOCPROF_RATE=rate (NULL: unset): the
  * rate it runs at is 0 though rate is set and is not a zero. The sampler

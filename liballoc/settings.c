@@ -43,6 +43,18 @@ int trig_parse_bytes(const char *s, uint64_t *out) {
   return 0;
 }
 
+int trig_parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (s == NULL || !is_digit(*s)) return -1;
+  uint64_t v = 0;
+  for (; is_digit(*s); s++) {
+    v = v * 10 + (uint64_t)(*s - '0');
+    if (v > hi) return -1;
+  }
+  if (*s != 0 || v < lo) return -1;
+  *out = v;
+  return 0;
+}
+
 /* digits[.digits] into an integer part and millionths; *end after them.
  * Returns 0, or -1 when there are no digits or the integer part is over max. */
 static int parse_decimal(const char *s, uint64_t max, uint64_t *whole, uint64_t *micro,
@@ -362,6 +374,18 @@ int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
 static const char *setting(const char *(*get)(const char *), const char *name) {
   const char *v = get(name);
   return v != NULL && *v != 0 ? v : NULL;
+}
+
+/* Every setting trig_config_parse reads: one list, so that the question
+ * "is anything asked for" (trig_config_wanted) and the parse never differ. */
+static const char *const config_names[] = {"ALLOCPROF_OUT",      "ALLOCPROF_STREAM",
+                                           "ALLOCPROF_SIGNAL",   "ALLOCPROF_INTERVAL",
+                                           "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
+
+int trig_config_wanted(const char *(*get)(const char *name)) {
+  for (size_t i = 0; i < sizeof config_names / sizeof config_names[0]; i++)
+    if (setting(get, config_names[i]) != NULL) return 1;
+  return 0;
 }
 
 int trig_rate_rejected(const char *rate, uint64_t sampler_rate) {

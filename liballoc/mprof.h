@@ -1,27 +1,34 @@
-/* prof.h: the heap profiler's interface inside liballoc.
+/* mprof.h: the heap profiler's sampling half, inside liballoc, and how the
+ * dumping half meets it.
  *
- * The sampling side (sampler.c, stack.c, cfi.c, buckets.c, sampled.c) is
- * compiled into the allocator core: it runs on the allocation path, never
- * calls malloc, and takes one lock only after the stack is captured. The
- * dumping side (profile.c, symbolize.c, triggers.c, ...) runs later on a
- * thread with sampling disabled and may allocate.
+ * As in the Go runtime, where mprof.go keeps the sampling record beside
+ * malloc.go and runtime/pprof writes the profiles, the profiler is two
+ * layers. This one (mprof_sampler.c, mprof_stack.c with its CFI reader
+ * mprof_cfi.c, mprof_buckets.c, mprof_objects.c, mprof_sampled.c) runs on
+ * the allocation path, never calls malloc, and takes one lock only after
+ * the stack is captured. The dumping half (libprof/: profile.c,
+ * symbolize.c, triggers.c, ...) builds and writes profiles later, on a
+ * thread with sampling disabled, and may allocate. It is a library of its
+ * own that liballoc loads only when a process wants profiles; it reaches
+ * this layer through the functions marked ALLOC_FOR_DUMPER, and this layer
+ * reaches it only through the hook it registers ("The hook" below).
  *
  * How a sample happens (one path, liballoc/malloc.c "Sampling"): each
  * thread cache counts down bytes_until_sample; an allocation that takes it
  * below zero draws the next distance from an exponential distribution whose
- * mean is the rate (sampler.c) and is recorded (sampled.c): its stack
- * walked with unwind rules cached for the whole process (stack.c), its
- * bucket of (stack, size) charged (buckets.c). The object is entered in the
+ * mean is the rate (mprof_sampler.c) and is recorded (mprof_sampled.c): its stack
+ * walked with unwind rules cached for the whole process (mprof_stack.c), its
+ * bucket of (stack, size) charged (mprof_buckets.c). The object is entered in the
  * sampled-object table and its span flagged, so the free of a sampled
  * object can be charged to the same bucket while an unsampled free pays
  * only the test of that flag.
  *
  * Names after dlclose: a stack's addresses mean something only with the
  * objects that were loaded when it was captured. A new bucket records, per
- * frame, an entry of the registry of loaded objects (objects.c: path, build
+ * frame, an entry of the registry of loaded objects (mprof_objects.c: path, build
  * ID, range, executable segments, told apart by content, never by pointers
  * the loader frees); a dump symbolizes a frame of an object unloaded since
- * from that record (profile.c): its own mapping at the range it had, names
+ * from that record (libprof/profile.c): its own mapping at the range it had, names
  * from its file only if the file still has its build ID, else none, and
  * never from whatever is mapped at that address now. Existing buckets cost
  * nothing more per sample. */
@@ -35,7 +42,14 @@
 
 ALLOC_HIDDEN_BEGIN
 
-#define PROF_MAX_FRAMES 64
+/* Frames kept per stack: ALLOCPROF_MAX_FRAMES, PROF_DEFAULT_FRAMES unless
+ * set, at most PROF_FRAMES_LIMIT. A deeper stack keeps its innermost frames
+ * and ends in PROF_FRAME_TRUNCATED, an address no code has, which a dump
+ * writes as a frame named "(truncated)": the cut stack stays one tower,
+ * under a visible mark, instead of a new tower at the root. */
+#define PROF_DEFAULT_FRAMES 64
+#define PROF_FRAMES_LIMIT 256
+#define PROF_FRAME_TRUNCATED ((uintptr_t)1)
 #define PROF_DEFAULT_RATE 524288
 
 struct mcache;
@@ -53,12 +67,14 @@ struct prof_sampler {
 /* Reads ALLOCPROF_RATE and ALLOCPROF_SEED (allocator init). Bad values
  * print one line on stderr and leave profiling off. */
 void prof_init(void);
+/* Frames kept per stack (ALLOCPROF_MAX_FRAMES), 1..PROF_FRAMES_LIMIT. */
+int prof_max_frames(void);
 /* Bytes between samples (0: off, 1: every allocation). */
-uint64_t prof_rate(void);
+ALLOC_FOR_DUMPER uint64_t mprof_rate(void);
 /* Sets the rate for every thread. The calling thread redraws its distance
  * at once; others when their current distance runs out (at most 64 MiB of
  * allocation later when profiling was off). */
-void prof_set_rate(uint64_t rate);
+ALLOC_FOR_DUMPER void mprof_set_rate(uint64_t rate);
 /* malloc.c: redraws the calling thread's distance at the current rate. */
 void alloc_reset_thread_sampler(void);
 /* Sets up a new thread cache's sampler. */
@@ -76,8 +92,8 @@ double prof_exp(double x);
 /* ---- the per-thread guard ---------------------------------------------------
  * While a thread is inside the profiler (capturing, recording, dumping), its
  * own allocations are not sampled: no recursion, no self-deadlock. */
-int prof_guard_enter(void);  /* 0 if the thread was already inside */
-void prof_guard_exit(void);
+ALLOC_FOR_DUMPER int mprof_guard_enter(void);  /* 0 if the thread was already inside */
+ALLOC_FOR_DUMPER void mprof_guard_exit(void);
 
 /* ---- Hooks called by the allocator (malloc.c) ----------------------------- */
 
@@ -116,16 +132,16 @@ struct prof_bucket_snap {
 /* A snapshot of every bucket in a malloc'd array (free() it); *n gets the
  * count. Call with the guard held. NULL with *n = 0 when there are none or
  * memory is short. The frames stay valid forever (buckets are never freed). */
-struct prof_bucket_snap *prof_snapshot(size_t *n);
+ALLOC_FOR_DUMPER struct prof_bucket_snap *mprof_snapshot(size_t *n);
 
 /* The registry of loaded objects (objects.h), for dumps. Entries made so
  * far: */
 struct prof_object;
-uint32_t prof_objects_known(void);
+ALLOC_FOR_DUMPER uint32_t mprof_objects_known(void);
 /* Marks closed every entry with id <= upto that live() does not find among
  * the objects loaded now, and retires the buckets that name it. live runs
  * under prof_lock: it must not allocate. */
-void prof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
+ALLOC_FOR_DUMPER void mprof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
                         uint32_t upto);
 /* A malloc'd array v[0..*n] (free() it) of the entries (v[id], id >= 1)
  * and whether each is closed; NULL when memory is short. The entries stay
@@ -134,7 +150,7 @@ struct prof_object_view {
   const struct prof_object *object;
   int closed;
 };
-struct prof_object_view *prof_objects_snapshot(uint32_t *n);
+ALLOC_FOR_DUMPER struct prof_object_view *mprof_objects_snapshot(uint32_t *n);
 
 struct prof_totals {
   uint64_t rate;
@@ -146,22 +162,62 @@ struct prof_totals {
   uint64_t peak_inuse_bytes; /* highest inuse_bytes seen */
   uint64_t metadata_bytes;   /* memory the profiler itself holds */
 };
-void prof_get_totals(struct prof_totals *out);
+ALLOC_FOR_DUMPER void mprof_get_totals(struct prof_totals *out);
 
 /* Go's unsampling factor for objects of avg_size bytes at rate:
  * 1 / (1 - exp(-avg_size / rate)); 1 at rate 1 or less. */
-double prof_scale(double avg_size, uint64_t rate);
+ALLOC_FOR_DUMPER double mprof_scale(double avg_size, uint64_t rate);
 
-/* Set by the dump side: called after a sample or a sampled free, outside
- * every lock and with the guard held, with the new in-use estimate. The
- * triggers module uses it for in-use growth and peak dumps. */
-extern void (*prof_inuse_hook)(uint64_t inuse_bytes);
+/* ---- The hook: how the dumping half joins (mprof_dumper.c) -----------------
+ *
+ * The layers run one way. liballoc (the allocator and this sampling record)
+ * needs nothing but libc and never calls into libprof (the dumping half:
+ * building, symbolizing and writing profiles, the triggers) except through
+ * the one hook below, which libprof registers when it is loaded. libprof
+ * links to liballoc's functions marked ALLOC_FOR_DUMPER.
+ *
+ * libprof is liballoc_dump.so, installed beside liballoc.so. liballoc loads
+ * it with dlopen only when it is needed: at load when a setting asks for
+ * profiles (ALLOCPROF_OUT, ALLOCPROF_STREAM or a trigger), else at the first
+ * allocprof_dump(). Always on a thread of the program that holds no lock of
+ * liballoc's, never on the allocation path. A process that profiles nothing
+ * maps no library of the profiler's. */
+#define MPROF_DUMPER_ABI 1 /* bump when struct mprof_dumper changes */
+struct mprof_dumper {
+  uint32_t abi;  /* MPROF_DUMPER_ABI as the registering side was built */
+  uint32_t size; /* sizeof(struct mprof_dumper), likewise */
+  /* After a sample or a sampled free, outside every lock and with the
+   * guard held, with the new in-use estimate (in-use growth and peak
+   * dumps). NULL: not wanted. */
+  void (*inuse)(uint64_t inuse_bytes);
+  /* allocprof_dump(path): 0, or -1 with a one-line message in err. */
+  int (*dump_file)(const char *path, char *err, size_t errlen);
+  /* A full unwinder (libunwind's unw_backtrace) for the stacks the walker
+   * cannot follow, once a thread has used libgcc's for a while (stack.c).
+   * NULL: libgcc's for every such stack. */
+  int (*full_backtrace)(void **buf, int size);
+};
+/* Registers d (static storage; a later call replaces it, NULL removes it).
+ * Returns 0, or -1 (and a line on stderr) when d comes from another build
+ * of the profiler: the caller must then switch itself off. */
+ALLOC_FOR_DUMPER int mprof_register_dumper(const struct mprof_dumper *d);
+/* The registered dumper, or NULL. With load set, loads liballoc_dump.so
+ * first if nothing is registered yet (one line on stderr when that fails).
+ * Never call with load set on the allocation path or holding a lock. */
+const struct mprof_dumper *mprof_dumper(int load);
+/* malloc.c's fork child handler: a load in progress at fork is given up. */
+void mprof_dumper_fork_child(void);
 
 /* ---- stack.c --------------------------------------------------------------- */
 
 /* Captures the calling thread's stack into frames (at most max), skipping
  * the allocator's own frames. Returns the number of frames. */
 int prof_capture_stack(uintptr_t *frames, int max);
+/* Finds libgcc's unwinder (loading libgcc_s if need be), once: before the
+ * first sample, from a program thread that holds no lock of liballoc's (at
+ * load when sampling is on from the start, else when a rate is set).
+ * Until then a stack is empty. */
+void prof_stack_init(void);
 /* Bytes of the walker's unwind-rule tables (part of the profiler's memory). */
 uint64_t prof_stack_metadata_bytes(void);
 /* Fork: holds the rule table's writer flag across fork (buckets.c calls these). */

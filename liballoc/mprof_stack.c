@@ -30,20 +30,22 @@
  *
  * libgcc's functions are looked up in libgcc_s.so.1 itself: libunwind
  * exports its own _Unwind_Backtrace, which would otherwise win the symbol
- * lookup and bring back libunwind's costs. */
+ * lookup and bring back libunwind's costs. liballoc does not link
+ * libunwind (it needs nothing but libc): the dumping half, which does,
+ * hands its unw_backtrace over with its hook (mprof.h). A process that
+ * never loads the dumping half uses libgcc for every such stack, slower
+ * in a long-lived thread but as complete. */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
-#include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <unwind.h>
 
-#include "cfi.h"
+#include "mprof_cfi.h"
 #include "loaderfence.h"
-#include "prof.h"
+#include "mprof.h"
 #include "sys.h"
 
 static uintptr_t self_lo, self_hi; /* executable text of our object, if shared */
@@ -76,9 +78,9 @@ static int find_self_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void find_self(void) {
   struct find_self f = {.addr = (uintptr_t)&prof_capture_stack};
-  loader_enter();
+  alloc_loader_enter();
   dl_iterate_phdr(find_self_cb, &f);
-  loader_exit();
+  alloc_loader_exit();
   if (f.found && !f.is_main) {
     self_lo = f.lo;
     self_hi = f.hi;
@@ -112,9 +114,12 @@ static gcc_backtrace_fn gcc_backtrace; /* NULL: libunwind for everything */
 static gcc_getip_fn gcc_getip;
 static gcc_find_fde_fn gcc_find_fde; /* NULL: no walker, a full unwinder always */
 
-/* At load, before the program's threads: libgcc_s is already loaded in
- * most processes (C++, pthread_cancel); otherwise this loads it. */
-__attribute__((constructor)) static void find_libgcc(void) {
+/* libgcc_s is already loaded in most processes (C++, pthread_cancel);
+ * otherwise this loads it, once, when sampling is first switched on: a
+ * process that never samples does not pay for the dlopen at start. */
+void prof_stack_init(void) {
+  static int done;
+  if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
   void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL); /* not fenced: loaderfence.h */
   if (h == NULL) return;
   gcc_getip_fn getip = (gcc_getip_fn)dlsym(h, "_Unwind_GetIP");
@@ -241,9 +246,9 @@ struct cfi_rule prof_stack_rule_at(uintptr_t pc) {
   gcc_find_fde_fn find_fde = __atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE);
   if (find_fde == NULL) return (struct cfi_rule){.kind = CFI_UNSUPPORTED};
   struct dwarf_eh_bases bases;
-  loader_enter();
+  alloc_loader_enter();
   const uint8_t *fde = find_fde((void *)pc, &bases);
-  loader_exit();
+  alloc_loader_exit();
   return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc) : (struct cfi_rule){.kind = CFI_OUTERMOST};
 }
 
@@ -324,25 +329,28 @@ static inline __attribute__((always_inline)) int walk_stack(void **buf, int max)
  * the same on both paths. */
 static inline __attribute__((always_inline)) int full_unwind(void **buf, int want) {
   gcc_backtrace_fn bt = __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE);
-  if (bt != NULL && thread_full_unwinds < LIBGCC_FIRST) {
+  const struct mprof_dumper *d = mprof_dumper(0);
+  int (*unw)(void **, int) = d != NULL ? d->full_backtrace : NULL;
+  if (bt != NULL && (thread_full_unwinds < LIBGCC_FIRST || unw == NULL)) {
     thread_full_unwinds++;
     struct gcc_trace t = {buf, 0, want};
-    loader_enter();
+    alloc_loader_enter();
     bt(gcc_trace_frame, &t);
-    loader_exit();
+    alloc_loader_exit();
     return t.n;
   }
-  loader_enter();
-  int n = unw_backtrace(buf, want);
-  loader_exit();
+  if (unw == NULL) return 0; /* neither unwinder: no stack */
+  alloc_loader_enter();
+  int n = unw(buf, want);
+  alloc_loader_exit();
   return n;
 }
 
 int prof_capture_stack(uintptr_t *frames, int max) {
   if (self_known == 0) find_self();
-  void *buf[PROF_MAX_FRAMES + 16];
+  void *buf[PROF_FRAMES_LIMIT + 1 + 16];
   int want = max + 16;
-  if (want > PROF_MAX_FRAMES + 16) want = PROF_MAX_FRAMES + 16;
+  if (want > PROF_FRAMES_LIMIT + 1 + 16) want = PROF_FRAMES_LIMIT + 1 + 16;
   int n = -1;
 #if defined(__x86_64__)
   if (__atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE) != NULL) n = walk_stack(buf, want);

@@ -10,7 +10,7 @@
  * pointer, augmentation data, pointer encodings). Overview: prof.h. */
 #include <string.h>
 
-#include "cfi.h"
+#include "mprof_cfi.h"
 
 /* ---- Reading the bytes ----------------------------------------------------- */
 

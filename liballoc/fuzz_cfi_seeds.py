@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Writes seed inputs for fuzz_cfi (libprof/fuzz_cfi.c) from a real library's
+"""Writes seed inputs for fuzz_cfi (liballoc/fuzz_cfi.c) from a real library's
 .eh_frame: each seed is a 2-byte code offset, then one CIE and one FDE of the
 library, the FDE's CIE pointer rewritten to point at the copy in front of it.
 
 usage: fuzz_cfi_seeds.py LIBRARY OUTDIR [COUNT]
-(the seeds in libprof/fuzz_cfi_corpus came from Debian 12's libc.so.6 and
+(the seeds in liballoc/fuzz_cfi_corpus came from Debian 12's libc.so.6 and
 libstdc++.so.6)
 """
 import os

@@ -6,7 +6,7 @@
  * trigger variables (README.md). These calls do the same from inside the
  * program: change the sampling rate, write a profile now, read the running
  * totals. Profiles are pprof files (`go tool pprof` opens them as they
- * are). The profiler's design: libprof/prof.h.
+ * are). The profiler's design: liballoc/mprof.h.
  *
  * Every call is thread-safe and may be made at any time, including before
  * the first allocation. None may be made from a signal handler.

@@ -10,8 +10,8 @@
 #include "arena.h"
 #include "metalloc.h"
 #include "mspan.h"
-#include "prof.h"
-#include "prof_state.h"
+#include "mprof.h"
+#include "mprof_state.h"
 #include "sys.h"
 
 struct sampled_obj {
@@ -89,22 +89,22 @@ static uint64_t bucket_key(const struct mspan *s) {
 }
 
 static void call_hook(uint64_t inuse) {
-  void (*hook)(uint64_t) = __atomic_load_n(&prof_inuse_hook, __ATOMIC_ACQUIRE);
-  if (hook != NULL) hook(inuse);
+  const struct mprof_dumper *d = mprof_dumper(0);
+  if (d != NULL && d->inuse != NULL) d->inuse(inuse);
 }
 
 /* Whether to record a sample now: profiling is on and the thread was not
- * inside the profiler (it is now, until prof_guard_exit). */
+ * inside the profiler (it is now, until mprof_guard_exit). */
 static int sampling_enter(void) {
-  return prof_rate() != 0 && !prof_lock_held_here() && prof_guard_enter();
+  return mprof_rate() != 0 && !prof_lock_held_here() && mprof_guard_enter();
 }
 
 /* Charges p's bucket and enters p in the table: the sample's bookkeeping,
  * under prof_lock, once the stack is known. */
 static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
-  uint64_t rate = prof_rate();
+  uint64_t rate = mprof_rate();
   struct mspan *s = span_of((uintptr_t)p);
-  uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
+  uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
@@ -145,10 +145,13 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
 
 void *prof_record_sample(void *p, size_t size) {
   if (!sampling_enter()) return p;
-  uintptr_t frames[PROF_MAX_FRAMES];
-  int n = prof_capture_stack(frames, PROF_MAX_FRAMES);
+  /* one frame more than kept tells a cut stack from one that fits */
+  uintptr_t frames[PROF_FRAMES_LIMIT + 1];
+  int max = prof_max_frames();
+  int n = prof_capture_stack(frames, max + 1);
+  if (n > max) frames[max] = PROF_FRAME_TRUNCATED, n = max + 1;
   record_frames(p, size, frames, n);
-  prof_guard_exit();
+  mprof_guard_exit();
   return p;
 }
 
@@ -163,7 +166,7 @@ static struct sampled_obj *obj_find(uintptr_t a) {
 int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
   if (prof_lock_held_here()) return 0; /* a signal handler inside the lock */
   uint64_t key = bucket_key(s);
-  uint64_t rate = prof_rate();
+  uint64_t rate = mprof_rate();
   uint64_t inuse = 0;
   int found = 0;
   prof_lock_enter();
@@ -173,7 +176,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
      * bucket's bytes follow the object, so a buffer grown a line at a time
      * makes a handful of buckets, not one per size. */
     struct prof_bucket *b = o->bucket;
-    uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
+    uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
     if (size > o->size) b->alloc_bytes += size - o->size;
     else b->alloc_bytes -= o->size - size;
     prof_hot.counters.inuse_bytes += estimate - o->estimate;
@@ -189,7 +192,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     struct prof_bucket *b = o->bucket;
     struct prof_bucket *nb = prof_bucket_resized(b, key);
     if (nb != NULL) {
-      uint64_t estimate = (uint64_t)((double)size * prof_scale((double)size, rate));
+      uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
       b->free_count++;
       b->free_bytes += o->size;
       nb->alloc_count++;
@@ -206,9 +209,9 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     found = 1;
   }
   prof_lock_exit();
-  if (found && prof_guard_enter()) {
+  if (found && mprof_guard_enter()) {
     call_hook(inuse);
-    prof_guard_exit();
+    mprof_guard_exit();
   }
   return found;
 }
@@ -245,9 +248,9 @@ int prof_sampled_free(struct mspan *s, void *p) {
     }
   }
   prof_lock_exit();
-  if (found && prof_guard_enter()) {
+  if (found && mprof_guard_enter()) {
     call_hook(inuse);
-    prof_guard_exit();
+    mprof_guard_exit();
   }
   return found;
 }

@@ -80,7 +80,7 @@ const struct prof_object *prof_object_get(uint32_t id);
  * in lowercase hex into hex (2 * PROF_OBJECT_BUILD_ID_MAX + 1 bytes).
  * A note that is not inside a PT_LOAD segment's file part, a truncated
  * note or an ID longer than the maximum give "". Returns 1 if found. */
-int prof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex);
+ALLOC_FOR_DUMPER int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex);
 
 ALLOC_HIDDEN_END
 #endif /* PROF_OBJECTS_H */
