@@ -24,6 +24,7 @@ static size_t entry_size(const uint8_t *img, size_t n, size_t off) {
   return (size_t)len + 4;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); /* libFuzzer's entry */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
   uintptr_t pc_off = (uintptr_t)data[0] | (uintptr_t)data[1] << 8;

@@ -113,6 +113,11 @@ static inline void lock_acquire(alloc_lock *l) { pthread_mutex_lock(&l->m); }
 static inline void lock_release(alloc_lock *l) { pthread_mutex_unlock(&l->m); }
 static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL); }
 
+/* malloc.c: whether the calling thread has a thread cache of its own, so
+ * that the scavenger may start its thread from here (a thread being made
+ * or torn down by the C library has none). */
+int alloc_may_create_thread(void);
+
 /* Milliseconds on the monotonic clock. */
 ALLOC_FOR_DUMPER uint64_t alloc_now_ms(void);
 

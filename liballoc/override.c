@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "alloc_entry.h"
 #include "internal.h"
+#include "override.h"
 
 #define EXPORT ALLOC_EXPORT
 

@@ -10,6 +10,7 @@
 
 #include "alloc_entry.h"
 #include "internal.h"
+#include "override.h"
 
 #define EXPORT ALLOC_EXPORT
 

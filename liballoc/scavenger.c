@@ -23,8 +23,6 @@
 #include "mcentral.h"
 #include "mheap.h"
 
-int alloc_may_create_thread(void);
-
 #define SCAVENGE_TICK_MS 200
 
 static alloc_lock scav_lock = ALLOC_LOCK_INIT;

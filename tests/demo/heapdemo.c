@@ -74,6 +74,8 @@ static unsigned long scratch(unsigned rounds) {
     void *tmp[256];
     for (unsigned i = 0; i < 256; i++) {
       tmp[i] = malloc(16 + (i * 37) % 2000);
+      if (tmp[i] == NULL) exit(1);
+      ((char *)tmp[i])[0] = (char)i; /* touched, and never read uninitialised */
       sum += (unsigned long)((char *)tmp[i])[0] & 1;
     }
     for (unsigned i = 0; i < 256; i++) free(tmp[i]);

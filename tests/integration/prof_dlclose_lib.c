@@ -11,6 +11,10 @@
 #define DLC_LEAF DLC_CAT(dlc_, DLC_NAME, _leaf)
 #define DLC_ALLOC DLC_CAT(dlc_, DLC_NAME, _alloc)
 
+/* what the test dlsyms */
+void *DLC_LEAF(size_t size);
+int DLC_ALLOC(void **out, int n, size_t size);
+
 /* The allocator's caller: the first frame of every sample. The empty asm
  * keeps the call from becoming a tail call (the frame would vanish). */
 __attribute__((noinline, visibility("default"))) void *DLC_LEAF(size_t size) {

@@ -20,4 +20,5 @@ __attribute__((destructor)) static void lib_dtor(void) {
   for (int i = 0; i < KEPT; i++) free(kept[i]);
 }
 
+int prof_dlopen_lib_value(void); /* what the test dlsyms */
 int prof_dlopen_lib_value(void) { return 42; }

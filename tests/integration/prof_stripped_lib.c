@@ -14,6 +14,8 @@ static __attribute__((noinline)) void *stripped_leaf(size_t size) {
   return p;
 }
 
+int stripped_alloc(void **out, int n, size_t size); /* what the test dlsyms */
+
 /* Fills out[0..n) with blocks of size bytes; returns how many it got. */
 __attribute__((noinline, visibility("default"))) int stripped_alloc(void **out, int n,
                                                                     size_t size) {

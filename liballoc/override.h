@@ -1,0 +1,84 @@
+/* override.h: the entry points liballoc.so defines that no system header
+ * declares (override.c, override_compat.c, override_cxx.c): glibc's
+ * internal and obsolete names, C23's sized frees, jemalloc's and tcmalloc's
+ * extensions, and C++'s operator new and delete under their mangled names.
+ * Declared once here so every definition has its prototype
+ * (-Wmissing-prototypes) and a wrong signature is a compile error. */
+#ifndef ALLOC_OVERRIDE_H
+#define ALLOC_OVERRIDE_H
+
+#include <malloc.h>
+#include <stddef.h>
+
+/* ---- glibc (override.c) ---- */
+void cfree(void *p);
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t align, size_t size);
+void *__libc_malloc(size_t size);
+void __libc_free(void *p);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t align, size_t size);
+void *__libc_valloc(size_t size);
+void *__libc_pvalloc(size_t size);
+int __posix_memalign(void **out, size_t align, size_t size);
+
+/* ---- jemalloc (override_compat.c) ---- */
+void *mallocx(size_t size, int flags);
+size_t nallocx(size_t size, int flags);
+size_t sallocx(const void *p, int flags);
+void dallocx(void *p, int flags);
+void sdallocx(void *p, size_t size, int flags);
+void *rallocx(void *p, size_t size, int flags);
+size_t xallocx(void *p, size_t size, size_t extra, int flags);
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+
+/* ---- tcmalloc (override_compat.c) ---- */
+void *tc_malloc(size_t size);
+void *tc_malloc_skip_new_handler(size_t size);
+void tc_free(void *p);
+void tc_free_sized(void *p, size_t size);
+void *tc_realloc(void *p, size_t size);
+void *tc_calloc(size_t n, size_t size);
+void tc_cfree(void *p);
+void *tc_memalign(size_t align, size_t size);
+int tc_posix_memalign(void **out, size_t align, size_t size);
+void *tc_valloc(size_t size);
+void *tc_pvalloc(size_t size);
+size_t tc_malloc_size(void *p);
+size_t tc_nallocx(size_t size, int flags);
+int tc_mallopt(int cmd, int value);
+struct mallinfo tc_mallinfo(void);
+void tc_malloc_stats(void);
+int tc_set_new_mode(int flag);
+const char *tc_version(int *major, int *minor, const char **patch);
+int MallocExtension_GetNumericProperty(const char *property, size_t *value);
+void MallocExtension_ReleaseFreeMemory(void);
+size_t MallocExtension_GetAllocatedSize(const void *p);
+size_t MallocExtension_GetEstimatedAllocatedSize(size_t size);
+int MallocExtension_GetOwnership(const void *p);
+
+/* ---- C++ (override_cxx.c): std::nothrow_t and std::align_val_t by value
+ * or address, as the Itanium ABI passes them ---- */
+void *_Znwm(size_t n);
+void *_Znam(size_t n);
+void *_ZnwmRKSt9nothrow_t(size_t n, const void *t);
+void *_ZnamRKSt9nothrow_t(size_t n, const void *t);
+void *_ZnwmSt11align_val_t(size_t n, size_t a);
+void *_ZnamSt11align_val_t(size_t n, size_t a);
+void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t);
+void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t);
+void _ZdlPv(void *p);
+void _ZdaPv(void *p);
+void _ZdlPvRKSt9nothrow_t(void *p, const void *t);
+void _ZdaPvRKSt9nothrow_t(void *p, const void *t);
+void _ZdlPvm(void *p, size_t n);
+void _ZdaPvm(void *p, size_t n);
+void _ZdlPvSt11align_val_t(void *p, size_t a);
+void _ZdaPvSt11align_val_t(void *p, size_t a);
+void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a);
+void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a);
+void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t);
+void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t);
+
+#endif /* ALLOC_OVERRIDE_H */
