@@ -2,8 +2,11 @@
  *
  * Entries live in the caller's own arrays; the table stores only each entry's
  * hash and index, and the caller confirms a candidate by comparing the entry
- * itself. Used by the builder (dedup), the validator and the folded writer.
- * Not part of the public API. Overview: formats/README.md.
+ * itself. Used by the builder (dedup), the validator and the folded writer,
+ * and by the profiler's dumping half (libprof/profile.c): every table built
+ * at dump or command time. (The sampling half's tables, on the allocation
+ * path, must not call malloc and keep their own.) Not part of the public
+ * API. Overview: formats/README.md.
  */
 #ifndef FORMATS_HASHTAB_H
 #define FORMATS_HASHTAB_H

@@ -48,6 +48,7 @@
 #include "dump.h"
 #include "errmsg.h"
 #include "fileio.h"
+#include "hashtab.h"
 #include "mappings.h"
 #include "mprof_objects.h"
 #include "mprof.h"
@@ -113,64 +114,35 @@ struct addr_entry {
   struct prof_frame_info info;
 };
 
-struct addr_slot {
-  uintptr_t addr;
-  uint32_t idx;    /* entry index + 1, 0 = empty */
-  uint32_t object; /* as the entry's */
-};
-
 /* Stacks share most of their addresses: the table stays small (a few
- * thousand entries for 100,000 stacks) and its slots hold the address, so
- * a lookup reads one cache line. */
+ * thousand entries for 100,000 stacks). The index is formats' hashtab.h,
+ * seeded per process like every dump-side table. */
 struct addr_table {
-  struct addr_slot *slots;
-  size_t mask;
+  hashtab index; /* hash of (addr, object) -> entry index */
   struct addr_entry *v;
   size_t n, cap;
 };
 
 static uint64_t addr_hash(uintptr_t a, uint32_t object) {
-  uint64_t h = ((uint64_t)a ^ ((uint64_t)object << 48)) * 0x9e3779b97f4a7c15ull;
-  return h ^ (h >> 29);
+  return hash_combine(hash_mix((uint64_t)a), object);
 }
 
 static int addr_table_init(struct addr_table *t) {
-  size_t size = 1024;
   memset(t, 0, sizeof *t);
-  t->slots = calloc(size, sizeof *t->slots);
-  if (t->slots == NULL) return -1;
-  t->mask = size - 1;
   return 0;
 }
 
 static void addr_table_free(struct addr_table *t) {
-  free(t->slots);
+  hashtab_free(&t->index);
   free(t->v);
-}
-
-static int addr_table_grow(struct addr_table *t) {
-  size_t nsize = (t->mask + 1) * 2;
-  struct addr_slot *ns = calloc(nsize, sizeof *ns);
-  if (ns == NULL) return -1;
-  for (size_t i = 0; i < t->n; i++) {
-    size_t j = addr_hash(t->v[i].addr, t->v[i].object) & (nsize - 1);
-    while (ns[j].idx != 0) j = (j + 1) & (nsize - 1);
-    ns[j].addr = t->v[i].addr;
-    ns[j].object = t->v[i].object;
-    ns[j].idx = (uint32_t)(i + 1);
-  }
-  free(t->slots);
-  t->slots = ns;
-  t->mask = nsize - 1;
-  return 0;
 }
 
 /* Index of the entry of (addr, object), made if new; -1 when out of memory. */
 static long addr_table_get(struct addr_table *t, uintptr_t addr, uint32_t object) {
-  size_t j = addr_hash(addr, object) & t->mask;
-  for (; t->slots[j].idx != 0; j = (j + 1) & t->mask)
-    if (t->slots[j].addr == addr && t->slots[j].object == object)
-      return (long)t->slots[j].idx - 1;
+  uint64_t h = addr_hash(addr, object);
+  hashtab_probe pr;
+  for (uint32_t i = hashtab_first(&t->index, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
+    if (t->v[i].addr == addr && t->v[i].object == object) return (long)i;
   if (t->n >= UINT32_MAX - 1) return -1;
   if (t->n == t->cap) {
     size_t ncap = t->cap ? t->cap * 2 : 1024;
@@ -179,17 +151,13 @@ static long addr_table_get(struct addr_table *t, uintptr_t addr, uint32_t object
     t->v = nv;
     t->cap = ncap;
   }
+  if (hashtab_insert(&t->index, h, (uint32_t)t->n) != 0) return -1;
   struct addr_entry *e = &t->v[t->n];
   memset(e, 0, sizeof *e);
   e->addr = addr;
   e->object = object;
   e->mapping = -1;
-  t->slots[j].addr = addr;
-  t->slots[j].object = object;
-  t->slots[j].idx = (uint32_t)(t->n + 1);
-  long idx = (long)t->n++;
-  if (t->n * 2 > t->mask + 1 && addr_table_grow(t) != 0) return -1;
-  return idx;
+  return (long)t->n++;
 }
 
 /* ---- unloaded objects ---------------------------------------------------------------- */
