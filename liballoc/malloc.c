@@ -602,10 +602,18 @@ ALLOC_EXPORT size_t alloc_release_free_memory(void) {
  * holds); the loader fence waits for the profiler's calls into the loader and
  * the unwinders to finish (loaderfence.h: they may allocate, so this comes
  * before any allocator lock); then the allocator's locks, the profiler's
- * first. Parent and child undo it in the reverse order. The profiler's
- * dumping half registers its own child handlers later (triggers.c,
- * profile.c); glibc runs those after this one in the child, with every
- * allocator lock free again. */
+ * first. Parent and child undo it in the reverse order; the child also
+ * gives up a load of the dumping half that was in progress
+ * (mprof_dumper.c).
+ *
+ * Every pthread_atfork registration of the process's profiler, in order:
+ *   1. this one, when the allocator is first set up (alloc_init);
+ *   2. the dumping half's one child handler (libprof/triggers.c), when that
+ *      library is loaded, which is always later: glibc runs it after this
+ *      one in the child, with every allocator lock free again. It resets
+ *      profile.c's state, then the triggers', then restarts the profiler
+ *      thread.
+ * There are no others. */
 
 static sigset_t fork_saved_mask; /* written under the fence's fork lock */
 
