@@ -10,18 +10,58 @@
 
 #pragma GCC visibility push(hidden)
 
+/* What started a dump (bits: one dump may have several reasons). */
+enum {
+  PROF_TRIG_EXIT = 1,     /* the process exits */
+  PROF_TRIG_SIGNAL = 2,   /* ALLOCPROF_SIGNAL */
+  PROF_TRIG_INTERVAL = 4, /* ALLOCPROF_INTERVAL */
+  PROF_TRIG_GROWTH = 8,   /* ALLOCPROF_INUSE_INTERVAL */
+  PROF_TRIG_PEAK = 16,    /* ALLOCPROF_PEAK */
+  PROF_TRIG_API = 32,     /* allocprof_dump */
+};
+
+/* What a dump says about itself: written into the profile as pprof
+ * comments (trigger=..., seq=..., with pid, cmdline, time and rate). */
+struct prof_dump_meta {
+  unsigned trigger; /* PROF_TRIG_* bits; 0: none named */
+  int64_t seq;      /* the dump's sequence number (%n); -1: none */
+};
+
 /* Packs a pprof Profile of the heap as it is now (uncompressed protobuf) into
- * a malloc'd buffer. Returns 0, or -1 with a one-line message in err. */
-int prof_dump_packed(uint8_t **out, size_t *len, char *err, size_t errlen);
+ * a malloc'd buffer. meta may be NULL (no trigger, no seq). Returns 0, or -1
+ * with a one-line message in err. */
+int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *meta, char *err,
+                     size_t errlen);
 
 /* Writes the heap profile to path; the ending picks the container (.pb.gz
  * gzip, .pb.zst zstd, .pb raw). The file appears whole (temporary name, then
  * rename) or not at all. Returns 0, or -1 with a message in err. */
-int prof_dump_file(const char *path, char *err, size_t errlen);
+int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen);
 
 /* Appends one snapshot (one zstd frame holding a whole profile) to the
  * stream open at fd (O_APPEND). Returns 0, or -1 with a message in err. */
-int prof_dump_stream(int fd, char *err, size_t errlen);
+int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen);
+
+/* The profile's comments for meta (NULL: no trigger, no seq) at time_nanos
+ * (unix time in ns) and rate: trigger=exit, pid=1234, cmdline=..., time=
+ * 2026-11-30T03:12:00Z, rate=524288, seq=3 (dump_comments.c). Returns 0, or
+ * -1 when the builder ran out of memory. */
+struct profile_builder;
+int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_meta *meta,
+                           int64_t time_nanos, uint64_t rate);
+
+/* The trigger bits as the comment names them ("signal,interval"), in buf. */
+void prof_trigger_names(unsigned trigger, char *buf, size_t len);
+
+/* /proc/self/cmdline's bytes (NUL-separated arguments) as one printable
+ * line in buf: arguments joined by spaces, control bytes, backslashes and
+ * bytes that are not UTF-8 as \xNN, cut with "..." to fit len. */
+void prof_cmdline_printable(const char *raw, size_t rawlen, char *buf, size_t len);
+
+/* Appends path (made absolute) to the list `allocprof run` keeps of the
+ * profiles written (ALLOCPROF_RUN_LOG; runlog.c), if there is one. Call it
+ * after each profile file written. */
+void prof_runlog_note(const char *path);
 
 /* In a fork child, before anything else of the dumping half runs there
  * (triggers.c's fork handler calls it first): a dump the parent had in

@@ -373,8 +373,10 @@ static bool bucket_counts(const struct prof_bucket_snap *s) {
   return s->alloc_count != 0 || s->alloc_bytes != 0 || s->free_count != 0 || s->free_bytes != 0;
 }
 
-/* Builds and packs the profile; dump_mutex and the guard are held. */
-static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen) {
+/* Builds and packs the profile; dump_mutex and the guard are held. meta:
+ * what the comments say started the dump (NULL: nothing). */
+static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta, char *err,
+                        size_t errlen) {
   int rc = -1;
   uint64_t rate = mprof_rate();
   int64_t time_nanos = now_nanos();
@@ -495,6 +497,7 @@ static int build_packed(uint8_t **out, size_t *outlen, char *err, size_t errlen)
   profile_builder_set_period(b, "space", "bytes", (int64_t)rate);
   profile_builder_set_time(b, time_nanos, 0);
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
+  if (prof_dump_add_comments(b, meta, time_nanos, rate) != 0) goto done;
   if (add_mappings(b, maps, nmaps, fill) != 0) goto done;
   for (size_t i = 0; i < at.n; i++)
     if (add_location(b, &at.v[i], maps, fill, lines, maxlines) != 0) goto done;
@@ -568,14 +571,15 @@ enum dump_sink { SINK_NONE, SINK_FILE, SINK_STREAM };
 
 /* One whole dump under dump_mutex: two dumps never interleave, so two
  * writers never race for the same temporary file or stream. */
-static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **out, size_t *len,
-                       char *err, size_t errlen) {
+static int dump_locked(enum dump_sink sink, const char *path, int fd,
+                       const struct prof_dump_meta *meta, uint8_t **out, size_t *len, char *err,
+                       size_t errlen) {
   uint8_t *pb = NULL;
   size_t pblen = 0;
   int entered = mprof_guard_enter();
   pthread_mutex_lock(&dump_mutex);
   dump_busy = 1;
-  int rc = build_packed(&pb, &pblen, err, errlen);
+  int rc = build_packed(&pb, &pblen, meta, err, errlen);
   if (rc != 0) {
     errno = ENOMEM;
     if (sink == SINK_FILE) {
@@ -605,21 +609,22 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd, uint8_t **
   return rc;
 }
 
-int prof_dump_packed(uint8_t **out, size_t *len, char *err, size_t errlen) {
+int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *meta, char *err,
+                     size_t errlen) {
   *out = NULL;
   *len = 0;
-  return dump_locked(SINK_NONE, NULL, -1, out, len, err, errlen);
+  return dump_locked(SINK_NONE, NULL, -1, meta, out, len, err, errlen);
 }
 
-int prof_dump_file(const char *path, char *err, size_t errlen) {
+int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
   if (path == NULL || *path == 0) {
     formats_set_err(err, errlen, "no path to write the profile to");
     errno = EINVAL;
     return -1;
   }
-  return dump_locked(SINK_FILE, path, -1, NULL, NULL, err, errlen);
+  return dump_locked(SINK_FILE, path, -1, meta, NULL, NULL, err, errlen);
 }
 
-int prof_dump_stream(int fd, char *err, size_t errlen) {
-  return dump_locked(SINK_STREAM, NULL, fd, NULL, NULL, err, errlen);
+int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen) {
+  return dump_locked(SINK_STREAM, NULL, fd, meta, NULL, NULL, err, errlen);
 }

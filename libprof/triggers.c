@@ -31,8 +31,15 @@
  * Whenever ALLOCPROF_OUT or ALLOCPROF_STREAM is set, the process also dumps
  * once as it exits (exit() or a return from main, also in a forked child,
  * and when main ends with pthread_exit; not _exit() or a fatal signal),
- * whatever the rate, 0 included. Every dump writes the next ALLOCPROF_OUT file and appends a
- * frame to ALLOCPROF_STREAM. A bad setting (syntax, a directory that does
+ * unless it never took a sample (a shell that only forks and execs; rate 0):
+ * then the exit dump writes nothing. Every dump writes the next ALLOCPROF_OUT
+ * file and appends a frame to ALLOCPROF_STREAM, with comments saying what
+ * started it, its %n and the process (dump_comments.c), and tells
+ * `allocprof run` the file's name (runlog.c).
+ *
+ *   ALLOCPROF_ONLY_PID=pid    (set by allocprof run --no-children) only the
+ *                             process with this pid profiles; its fork
+ *                             children and the programs they run do not. A bad setting (syntax, a directory that does
  * not exist or is not writable, a stream that cannot be opened, a trigger
  * with nowhere to write) prints one line on stderr and switches profiling
  * off; the program itself runs on as if the profiler were not there. The
@@ -92,13 +99,14 @@
 
 /* ==== the runtime ============================================================== */
 
-/* Reasons for a dump (only told apart internally). */
+/* Reasons for a dump: dump.h's bits, which the profile's comments name
+ * (trigger=peak). */
 enum {
-  TRIG_EXIT = 1,
-  TRIG_SIGNAL = 2,
-  TRIG_INTERVAL = 4,
-  TRIG_GROWTH = 8,
-  TRIG_PEAK = 16,
+  TRIG_EXIT = PROF_TRIG_EXIT,
+  TRIG_SIGNAL = PROF_TRIG_SIGNAL,
+  TRIG_INTERVAL = PROF_TRIG_INTERVAL,
+  TRIG_GROWTH = PROF_TRIG_GROWTH,
+  TRIG_PEAK = PROF_TRIG_PEAK,
 };
 
 /* Failures reported once each. */
@@ -116,6 +124,7 @@ enum {
 #define TRIG_LIVENESS_MS 1000
 
 static struct trig_config cfg; /* written at start and in a fork child only */
+static long only_pid;          /* ALLOCPROF_ONLY_PID: profile this process only; 0 unset */
 static int armed;              /* cfg is valid and some output is set */
 static int thread_wanted;      /* cfg needs the thread and it could be made */
 
@@ -183,6 +192,17 @@ static void on_inuse(uint64_t inuse) {
   wake();
 }
 
+/* The API's dump (allocprof_dump, through the hook): its comments say
+ * trigger=api, and seq numbers the calls apart from the triggers' %n, whose
+ * files must stay 0, 1, 2... allocprof run hears of the file. */
+static int api_dump_file(const char *path, char *err, size_t errlen) {
+  static int64_t api_seq;
+  struct prof_dump_meta meta = {PROF_TRIG_API, __atomic_fetch_add(&api_seq, 1, __ATOMIC_RELAXED)};
+  int rc = prof_dump_file(path, &meta, err, errlen);
+  if (rc == 0) prof_runlog_note(path);
+  return rc;
+}
+
 /* ---- the hook ---------------------------------------------------------------------------
  * What this library offers liballoc (liballoc/mprof.h, "The hook"): the
  * API's dump, libunwind for the stack walker, and, when an in-use trigger
@@ -190,14 +210,14 @@ static void on_inuse(uint64_t inuse) {
 static const struct mprof_dumper hook_plain = {
     .abi = MPROF_DUMPER_ABI,
     .size = sizeof(struct mprof_dumper),
-    .dump_file = prof_dump_file,
+    .dump_file = api_dump_file,
     .full_backtrace = unw_backtrace,
 };
 static const struct mprof_dumper hook_inuse = {
     .abi = MPROF_DUMPER_ABI,
     .size = sizeof(struct mprof_dumper),
     .inuse = on_inuse,
-    .dump_file = prof_dump_file,
+    .dump_file = api_dump_file,
     .full_backtrace = unw_backtrace,
 };
 
@@ -298,6 +318,7 @@ static void rearm(int crossed_peak) {
 static void dump(unsigned why) {
   char err[640];
   uint64_t n = seq++;
+  struct prof_dump_meta meta = {why, (int64_t)n};
   if (cfg.out[0] != 0) {
     char path[TRIG_PATH_MAX];
     if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
@@ -310,15 +331,18 @@ static void dump(unsigned why) {
             "replace its parent's files", (long)getppid(), path);
       }
       err[0] = 0;
-      if (prof_dump_file(path, err, sizeof err) != 0 && first_failure(FAIL_OUT))
-        say("heap profile not written: %s", err[0] ? err : path);
+      if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
+        if (first_failure(FAIL_OUT)) say("heap profile not written: %s", err[0] ? err : path);
+      } else {
+        prof_runlog_note(path);
+      }
     }
   }
   if (cfg.stream[0] != 0) {
     err[0] = 0;
     int fd = stream_get(err, sizeof err);
     if (fd >= 0) {
-      if (prof_dump_stream(fd, err, sizeof err) != 0 && first_failure(FAIL_STREAM))
+      if (prof_dump_stream(fd, &meta, err, sizeof err) != 0 && first_failure(FAIL_STREAM))
         say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
     } else if (first_failure(FAIL_STREAM)) {
       say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
@@ -334,12 +358,27 @@ static void thread_dump(unsigned why) {
   pthread_mutex_unlock(&trig_lock);
 }
 
+/* Whether this process (with what a fork parent passed on) ever took a
+ * sample. A process that never did has nothing to show at exit: a shell
+ * that only forks and execs, a program run at rate 0. Its exit dump writes
+ * nothing, so a run over a script is not buried in empty profiles; a
+ * signal, interval or API dump, which someone asked for, still writes. */
+static int took_samples(void) {
+  struct prof_totals t;
+  mprof_get_totals(&t);
+  return t.samples != 0;
+}
+
 /* At exit, on the exiting thread, once. Other threads may still be running
  * and allocating: nothing here stops them, and the dump holds no lock of
  * theirs while it allocates. A dump already running on the profiler thread
  * is waited for (up to TRIG_EXIT_WAIT_MS); later ones are refused. */
 __attribute__((destructor)) static void trig_at_exit(void) {
   if (!armed || __atomic_exchange_n(&exit_started, 1, __ATOMIC_ACQ_REL)) return;
+  if (!took_samples()) {
+    wake(); /* the thread sees exit_started and ends */
+    return;
+  }
   /* exit() from a signal handler that interrupted this thread inside the
    * profiler: the profiler's lock may be ours already */
   if (!mprof_guard_enter()) {
@@ -479,6 +518,12 @@ static void thread_start_or_say(void) {
 static void fork_child(void) {
   prof_dump_fork_child();
   if (!armed) return;
+  if (only_pid != 0) { /* allocprof run --no-children: not this child */
+    armed = 0;
+    thread_wanted = 0;
+    mprof_set_rate(0);
+    return;
+  }
   pthread_mutex_init(&trig_lock, NULL);
   seq = 0;
   exiting = 0;
@@ -548,6 +593,26 @@ __attribute__((constructor)) static void trig_start(void) {
   alloc_init_once();
   if (mprof_register_dumper(&hook_plain) != 0) return; /* liballoc said why */
   pthread_atfork(NULL, NULL, fork_child);
+  /* allocprof run --no-children names the one process to profile; every
+   * other process that inherits the setting (a fork child, a program it
+   * execs) runs on unprofiled, silently. The same process after an exec (a
+   * wrapper script that execs the real program) is still the one. */
+  const char *only = alloc_env("ALLOCPROF_ONLY_PID");
+  if (only != NULL && *only != 0) {
+    char *end;
+    errno = 0;
+    long v = strtol(only, &end, 10);
+    if (errno != 0 || *end != 0 || v <= 0) {
+      say("ALLOCPROF_ONLY_PID=%s is not a process id; profiling is off", only);
+      mprof_set_rate(0);
+      return;
+    }
+    if (v != (long)getpid()) {
+      mprof_set_rate(0);
+      return;
+    }
+    only_pid = v;
+  }
   char cwd_buf[TRIG_PATH_MAX];
   const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
   char err[TRIG_PATH_MAX + 256];

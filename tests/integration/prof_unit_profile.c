@@ -17,6 +17,7 @@
 #include <string.h>
 #include <math.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -65,7 +66,7 @@ static profile_pb *dump_now(void) {
   uint8_t *pb = NULL;
   size_t len = 0;
   char err[256];
-  assert_int_equal(prof_dump_packed(&pb, &len, err, sizeof err), 0);
+  assert_int_equal(prof_dump_packed(&pb, &len, NULL, err, sizeof err), 0);
   profile_pb *p = NULL;
   assert_int_equal(profile_decode(pb, len, "dump", &p, err, sizeof err), 0);
   free(pb);
@@ -94,6 +95,84 @@ static void check_unsampling(uint64_t rate, size_t size, int n, int nfree) {
   profile_free(p);
   for (int i = nfree; i < n; i++) alloc_free(objs[i]);
   free(objs);
+}
+
+/* The comment of p that starts with prefix, or NULL. */
+static const char *find_comment(const profile_pb *p, const char *prefix) {
+  for (size_t i = 0; i < p->n_comment; i++) {
+    const char *c = p->string_table[p->comment[i]];
+    if (strncmp(c, prefix, strlen(prefix)) == 0) return c;
+  }
+  return NULL;
+}
+
+/* Every profile says what it is: trigger, pid, command line, time, rate,
+ * sequence number, one key=value comment each (dump_comments.c). */
+static void test_comments(void **state) {
+  (void)state;
+  mprof_set_rate(4096);
+  uint8_t *pb = NULL;
+  size_t len = 0;
+  char err[256], want[64];
+  struct prof_dump_meta meta = {PROF_TRIG_PEAK | PROF_TRIG_SIGNAL, 3};
+  time_t before = time(NULL);
+  assert_int_equal(prof_dump_packed(&pb, &len, &meta, err, sizeof err), 0);
+  mprof_set_rate(0);
+  profile_pb *p = NULL;
+  assert_int_equal(profile_decode(pb, len, "dump", &p, err, sizeof err), 0);
+  free(pb);
+  assert_string_equal(find_comment(p, "trigger="), "trigger=signal,peak");
+  snprintf(want, sizeof want, "pid=%ld", (long)getpid());
+  assert_string_equal(find_comment(p, "pid="), want);
+  assert_string_equal(find_comment(p, "rate="), "rate=4096");
+  assert_string_equal(find_comment(p, "seq="), "seq=3");
+  const char *cmd = find_comment(p, "cmdline=");
+  assert_non_null(cmd);
+  assert_non_null(strstr(cmd, "prof_unit_profile"));
+  /* time=YYYY-MM-DDTHH:MM:SSZ, UTC, the profile's own time */
+  const char *t = find_comment(p, "time=");
+  assert_non_null(t);
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end = strptime(t + 5, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  assert_non_null(end);
+  assert_int_equal(*end, 0);
+  time_t when = timegm(&tm);
+  assert_true(when >= before && when <= time(NULL));
+  assert_int_equal((int64_t)when, p->time_nanos / 1000000000);
+  profile_free(p);
+
+  /* no meta: the process's comments only */
+  pb = NULL;
+  assert_int_equal(prof_dump_packed(&pb, &len, NULL, err, sizeof err), 0);
+  assert_int_equal(profile_decode(pb, len, "dump", &p, err, sizeof err), 0);
+  free(pb);
+  assert_null(find_comment(p, "trigger="));
+  assert_null(find_comment(p, "seq="));
+  assert_string_equal(find_comment(p, "rate="), "rate=0");
+  profile_free(p);
+}
+
+/* The command line as a comment: arguments joined by spaces, anything
+ * unprintable escaped, bounded. */
+static void test_cmdline_printable(void **state) {
+  (void)state;
+  char buf[64];
+  prof_cmdline_printable("prog\0-x\0two words\0", 19, buf, sizeof buf);
+  assert_string_equal(buf, "prog -x two words");
+  prof_cmdline_printable("a\nb\0\x01\x7f\0", 7, buf, sizeof buf);
+  assert_string_equal(buf, "a\\x0ab \\x01\\x7f");
+  /* UTF-8 stays, a lone continuation byte or a cut sequence does not */
+  prof_cmdline_printable("caf\xc3\xa9\0\x80\0\xe2\x82", 10, buf, sizeof buf);
+  assert_string_equal(buf, "caf\xc3\xa9 \\x80 \\xe2\\x82");
+  /* too long: cut, and it says so */
+  char big[200];
+  memset(big, 'a', sizeof big);
+  prof_cmdline_printable(big, sizeof big, buf, 16);
+  assert_string_equal(buf, "aaaaaaaaaaaa...");
+  assert_true(strlen(buf) < 16);
+  prof_cmdline_printable("", 0, buf, sizeof buf);
+  assert_string_equal(buf, "");
 }
 
 static void test_unsampling_like_go(void **state) {
@@ -188,7 +267,7 @@ static void test_outputs_agree(void **state) {
   static const char *const names[] = {"a.pb.gz", "a.pb", "a.pb.zst"};
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    assert_int_equal(prof_dump_file(path, err, sizeof err), 0);
+    assert_int_equal(prof_dump_file(path, NULL, err, sizeof err), 0);
     profile_pb *p = NULL;
     assert_int_equal(profile_read_file(path, &p, err, sizeof err), 0);
     int64_t v[4];
@@ -201,8 +280,9 @@ static void test_outputs_agree(void **state) {
   snprintf(path, sizeof path, "%s/s.zst", dir);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
   assert_true(fd >= 0);
-  assert_int_equal(prof_dump_stream(fd, err, sizeof err), 0);
-  assert_int_equal(prof_dump_stream(fd, err, sizeof err), 0);
+  struct prof_dump_meta smeta = {PROF_TRIG_INTERVAL, 7};
+  assert_int_equal(prof_dump_stream(fd, &smeta, err, sizeof err), 0);
+  assert_int_equal(prof_dump_stream(fd, &smeta, err, sizeof err), 0);
   close(fd);
   profile_pb *last = NULL;
   size_t index = 0;
@@ -212,13 +292,15 @@ static void test_outputs_agree(void **state) {
   assert_int_equal(rep.frames, 2);
   int64_t v[4];
   assert_int_equal(values_for_size(last, 2468, v), 1);
+  assert_non_null(find_comment(last, "trigger=interval"));
+  assert_non_null(find_comment(last, "seq=7"));
   profile_free(last);
   unlink(path);
   /* a path that cannot be written: -1, the message names it, nothing left */
   snprintf(path, sizeof path, "%s/missing/x.pb.gz", dir);
-  assert_int_equal(prof_dump_file(path, err, sizeof err), -1);
+  assert_int_equal(prof_dump_file(path, NULL, err, sizeof err), -1);
   assert_non_null(strstr(err, path));
-  assert_int_equal(prof_dump_file("", err, sizeof err), -1);
+  assert_int_equal(prof_dump_file("", NULL, err, sizeof err), -1);
   assert_int_equal(rmdir(dir), 0); /* empty: no temporary file left */
   alloc_free(keep);
 }
@@ -243,6 +325,8 @@ int main(void) {
       cmocka_unit_test(test_freed_bucket_stays),
       cmocka_unit_test(test_outputs_agree),
       cmocka_unit_test(test_dump_inside_guard),
+      cmocka_unit_test(test_comments),
+      cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -21,19 +21,31 @@
 #include "../../libprof/triggers.c"
 
 static char dumped[8][TRIG_PATH_MAX]; /* paths prof_dump_file was given */
+static struct prof_dump_meta dumped_meta[8]; /* and what it was told about the dump */
 static int ndumped;
 static int stream_frames;             /* frames appended by prof_dump_stream */
+static struct prof_dump_meta stream_meta; /* the last frame's */
+static int noted;                     /* files reported by prof_runlog_note */
 
 void prof_dump_fork_child(void) {}
-int prof_dump_file(const char *path, char *err, size_t errlen) {
+int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
   (void)err, (void)errlen;
-  if (ndumped < 8) snprintf(dumped[ndumped], sizeof dumped[0], "%s", path);
+  if (ndumped < 8) {
+    snprintf(dumped[ndumped], sizeof dumped[0], "%s", path);
+    dumped_meta[ndumped] = *meta;
+  }
   ndumped++;
   return 0;
 }
 
-int prof_dump_stream(int fd, char *err, size_t errlen) {
+void prof_runlog_note(const char *path) {
+  (void)path;
+  noted++;
+}
+
+int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen) {
   (void)err, (void)errlen;
+  stream_meta = *meta;
   if (write(fd, "frame\n", 6) != 6) return -1;
   stream_frames++;
   return 0;
@@ -153,6 +165,9 @@ static void test_dump_sequence(void **state) {
     char want[TRIG_PATH_MAX];
     snprintf(want, sizeof want, "%s/heap.%ld.%d.pb.gz", dir, (long)getpid(), i);
     assert_string_equal(dumped[i], want);
+    /* the profile's comments will say why and which: trigger=interval, seq=i */
+    assert_int_equal(dumped_meta[i].trigger, PROF_TRIG_INTERVAL);
+    assert_int_equal(dumped_meta[i].seq, i);
   }
   /* a fork child starts again at 0 */
   armed = 1;
@@ -161,6 +176,9 @@ static void test_dump_sequence(void **state) {
   char want[TRIG_PATH_MAX];
   snprintf(want, sizeof want, "%s/heap.%ld.0.pb.gz", dir, (long)getpid());
   assert_string_equal(dumped[3], want);
+  assert_int_equal(dumped_meta[3].trigger, PROF_TRIG_EXIT);
+  assert_int_equal(dumped_meta[3].seq, 0);
+  assert_int_equal(noted, 4); /* every file written is told to allocprof run */
   armed = 0;
   cfg.out[0] = 0;
 }
@@ -233,6 +251,7 @@ static void test_stream_reopen(void **state) {
   assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
   dump(TRIG_SIGNAL);
   assert_int_equal(file_size(path), 6);
+  assert_int_equal(stream_meta.trigger, PROF_TRIG_SIGNAL);
 
   /* the program closes our fd and opens a file of its own at that number */
   int mine = open(other, O_WRONLY | O_CREAT | O_APPEND, 0644);
