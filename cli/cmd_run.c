@@ -1,7 +1,8 @@
 /* cmd_run.c: `allocprof run`: starts a program with liballoc.so preloaded and
  * the profiler configured through its environment (ALLOCPROF_RATE,
  * ALLOCPROF_OUT, ALLOCPROF_INTERVAL, ALLOCPROF_SIGNAL), passes signals on to
- * it, waits, says which profiles it wrote and exits with its status. The
+ * it, waits, says which profiles it and its children wrote and exits with
+ * its status. The
  * settings are checked before the program starts with the library's own
  * parsers (run_settings.c): a value the profiler would turn down is a usage
  * error here, not a program run with profiling silently off.
@@ -9,12 +10,29 @@
  * The library is found next to this executable, so the build tree and an
  * installation both work without configuration: build/cli/allocprof uses
  * build/liballoc/liballoc.so; PREFIX/bin/allocprof uses PREFIX/lib/ or
- * PREFIX/lib/allocprof/. ALLOCPROF_LIB overrides the search. */
+ * PREFIX/lib/allocprof/. ALLOCPROF_LIB overrides the search.
+ *
+ * Which profiles were written: every process of the run (children, the
+ * programs they exec, whatever the pattern makes of their names) appends
+ * the path of each profile it writes to a list run keeps in a private
+ * directory (ALLOCPROF_RUN_LOG; libprof/runlog.c). A directory listing
+ * before and after would miss names made by %p in a directory's name and
+ * take in files that other programs write there meanwhile. A run inside a
+ * run passes its list on to the outer one. Should the list be impossible
+ * to make (no writable TMPDIR), run falls back to the files that match the
+ * pattern for PROG's pid.
+ *
+ * --no-children: ALLOCPROF_ONLY_PID names PROG's pid; the library in any
+ * other process (a fork child, a program it runs) leaves profiling off, so
+ * they run as they would unprofiled, with liballoc as their malloc. PROG
+ * itself stays profiled across an exec (a wrapper script that execs the
+ * real program). */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,15 +45,16 @@
 
 const char cmd_run_help[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
-    "                     -- PROG [ARGS...]\n"
+    "                     [--no-children] -- PROG [ARGS...]\n"
     "\n"
     "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
     "put before any LD_PRELOAD already set) and its profile written at exit, on\n"
     "the signal and on the interval asked for. Signals sent to allocprof (INT,\n"
     "TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG; a\n"
-    "terminal's ^C reaches PROG directly. When PROG ends,\n"
-    "the profiles it wrote are listed on stderr and allocprof exits with PROG's\n"
-    "status (128+N when a signal N killed it; 127 when it cannot be started).\n"
+    "terminal's ^C reaches PROG directly. When PROG ends, the profiles it and\n"
+    "its child processes wrote are listed on stderr and allocprof exits with\n"
+    "PROG's status (128+N when a signal N killed it; 127 when it cannot be\n"
+    "started). A process that never took a sample writes no profile at exit.\n"
     "\n"
     "options:\n"
     "  -r, --rate N          mean bytes allocated between samples (ALLOCPROF_RATE;\n"
@@ -47,6 +66,9 @@ const char cmd_run_help[] =
     "                        (ALLOCPROF_INTERVAL)\n"
     "  -s, --signal SIG      also write a profile on signal SIG, e.g. USR2\n"
     "                        (ALLOCPROF_SIGNAL); it is passed on like the others\n"
+    "  --no-children         profile PROG only, not the processes it starts\n"
+    "                        (they run unprofiled; PROG stays profiled if it\n"
+    "                        execs another program)\n"
     "  -h, --help            this text\n"
     "\n"
     "liballoc.so is looked for at ../liballoc/, ../lib/ and ../lib/allocprof/\n"
@@ -149,6 +171,137 @@ static void report_profiles(const char *pattern, pid_t pid) {
   if (r == 0) globfree(&g);
 }
 
+/* ---- the list of profiles written (ALLOCPROF_RUN_LOG) ---- */
+
+struct run_log {
+  char dir[PATH_MAX];   /* private (0700), made by mkdtemp */
+  char path[PATH_MAX + 16]; /* the list: NUL-terminated absolute paths, appended */
+  char outer[PATH_MAX]; /* the list of a run we run inside, or "" */
+  bool made;
+};
+
+/* Makes the list and points ALLOCPROF_RUN_LOG at it. -1 when it cannot be
+ * made (the caller falls back to the pattern). */
+static int run_log_make(struct run_log *log) {
+  const char *tmp = getenv("TMPDIR");
+  const char *inherited = getenv("ALLOCPROF_RUN_LOG");
+  snprintf(log->outer, sizeof log->outer, "%s", inherited ? inherited : "");
+  log->made = false;
+  snprintf(log->dir, sizeof log->dir, "%s/allocprof-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp(log->dir) == NULL) {
+    snprintf(log->dir, sizeof log->dir, "/tmp/allocprof-run.XXXXXX");
+    if (mkdtemp(log->dir) == NULL) return -1;
+  }
+  snprintf(log->path, sizeof log->path, "%s/profiles", log->dir);
+  int fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || setenv("ALLOCPROF_RUN_LOG", log->path, 1) != 0) {
+    if (fd >= 0) close(fd), unlink(log->path);
+    rmdir(log->dir);
+    return -1;
+  }
+  close(fd);
+  log->made = true;
+  return 0;
+}
+
+static void run_log_remove(struct run_log *log) {
+  if (!log->made) return;
+  unlink(log->path);
+  rmdir(log->dir);
+  log->made = false;
+}
+
+/* The list's contents, NUL-terminated records, malloc'd; NULL if unreadable. */
+static char *run_log_read(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (buf == NULL) break;
+    if (n == cap) {
+      char *nb = realloc(buf, cap * 2 + 1);
+      if (nb == NULL) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  if (buf != NULL) buf[n] = 0; /* a record cut short still ends */
+  *len = n;
+  return buf;
+}
+
+struct record {
+  const char *path;
+  size_t order; /* position in the list: the order the files were written */
+  bool dup;
+};
+
+static int by_path(const void *a, const void *b) {
+  const struct record *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int by_order(const void *a, const void *b) {
+  const struct record *x = a, *y = b;
+  return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Appends path to the outer run's list, as the library would. */
+static void tell_outer(const char *outer, const char *path) {
+  int fd = open(outer, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return;
+  if (write(fd, path, strlen(path) + 1) < 0) { /* the outer list is a convenience */
+  }
+  close(fd);
+}
+
+/* Lists on stderr, once each and in the order they were first written, the
+ * profiles of the run that still exist; paths under cwd relative to it.
+ * Returns how many. */
+static size_t report_logged(const struct run_log *log, const char *cwd) {
+  size_t len = 0, n = 0, listed = 0;
+  char *buf = run_log_read(log->path, &len);
+  if (buf == NULL) return 0;
+  for (size_t i = 0; i < len; i += strlen(buf + i) + 1) n++;
+  struct record *r = calloc(n + 1, sizeof *r);
+  if (r == NULL) {
+    free(buf);
+    return 0;
+  }
+  n = 0;
+  for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+    if (buf[i] != 0) r[n].path = buf + i, r[n].order = n, n++;
+  /* a pattern without %n writes one name again and again: list it once */
+  qsort(r, n, sizeof *r, by_path);
+  for (size_t i = 1; i < n; i++) r[i].dup = strcmp(r[i].path, r[i - 1].path) == 0;
+  qsort(r, n, sizeof *r, by_order);
+  size_t cwdlen = cwd ? strlen(cwd) : 0;
+  for (size_t i = 0; i < n; i++) {
+    struct stat st;
+    if (r[i].dup || lstat(r[i].path, &st) != 0) continue; /* removed since */
+    const char *shown = r[i].path;
+    if (cwdlen > 1 && strncmp(shown, cwd, cwdlen) == 0 && shown[cwdlen] == '/')
+      shown += cwdlen + 1;
+    fprintf(stderr, "allocprof: profile written: %s\n", shown);
+    if (log->outer[0]) tell_outer(log->outer, r[i].path);
+    listed++;
+  }
+  free(r);
+  free(buf);
+  return listed;
+}
+
 /* ---- the settings ---- */
 
 static const char *environment(const char *name) { return getenv(name); }
@@ -193,10 +346,12 @@ int cmd_run(int argc, char **argv) {
       {"output", required_argument, NULL, 'o'},
       {"interval", required_argument, NULL, 'i'},
       {"signal", required_argument, NULL, 's'},
+      {"no-children", no_argument, NULL, 'C'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   struct run_options opt = {.out = "allocprof.%p.pb.gz"};
+  bool no_children = false;
   int c;
   while ((c = cli_getopt("run", argc, argv, "+r:o:i:s:h", longopts)) != -1) {
     switch (c) {
@@ -204,6 +359,7 @@ int cmd_run(int argc, char **argv) {
       case 'o': opt.out = optarg; break;
       case 'i': opt.interval = optarg; break;
       case 's': opt.signal = optarg; break;
+      case 'C': no_children = true; break;
       case 'h': cli_help("run", stdout); return cli_finish_stdout(CLI_EXIT_OK);
       default: return CLI_EXIT_USAGE;
     }
@@ -238,10 +394,16 @@ int cmd_run(int argc, char **argv) {
                (opt.interval ? setenv("ALLOCPROF_INTERVAL", opt.interval, 1) : 0) |
                (opt.signal ? setenv("ALLOCPROF_SIGNAL", opt.signal, 1) : 0);
   free(preload);
+  /* ours alone decides: an ALLOCPROF_ONLY_PID inherited from a run
+   * --no-children we run inside does not apply to the program we were asked
+   * to profile (the child sets its own below) */
+  env_rc |= unsetenv("ALLOCPROF_ONLY_PID");
   if (env_rc != 0) {
     cli_error("cannot set the environment: %s", strerror(errno));
     return CLI_EXIT_USAGE;
   }
+  struct run_log log;
+  bool logged = run_log_make(&log) == 0;
 
   /* Signals are blocked from before the fork until child_pid is set, so
    * none is lost or sent to nobody. The child unblocks them before exec
@@ -257,16 +419,28 @@ int cmd_run(int argc, char **argv) {
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) != 0) {
     cli_error("pipe: %s", strerror(errno));
+    run_log_remove(&log);
     return CLI_EXIT_USAGE;
   }
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     cli_error("fork: %s", strerror(errno));
+    run_log_remove(&log);
     return CLI_EXIT_USAGE;
   }
   if (pid == 0) {
     close(pfd[0]);
+    if (no_children) { /* PROG's own pid: the one process the library profiles */
+      char self[24];
+      snprintf(self, sizeof self, "%ld", (long)getpid());
+      if (setenv("ALLOCPROF_ONLY_PID", self, 1) != 0) {
+        int e = errno;
+        if (write(pfd[1], &e, sizeof e) < 0) { /* nothing more to do */
+        }
+        _exit(126);
+      }
+    }
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     for (size_t i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &dfl, NULL);
@@ -290,15 +464,22 @@ int cmd_run(int argc, char **argv) {
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
       cli_error("waitpid: %s", strerror(errno));
+      run_log_remove(&log);
       return CLI_EXIT_USAGE;
     }
   }
   child_pid = 0;
   if (got == (ssize_t)sizeof exec_errno) {
+    run_log_remove(&log);
     cli_error("%s: cannot run it: %s", prog[0], strerror(exec_errno));
     return exec_errno == ENOENT ? 127 : 126;
   }
-  report_profiles(opt.out, pid);
+  if (!logged)
+    report_profiles(opt.out, pid);
+  else if (report_logged(&log, cwd) == 0)
+    fprintf(stderr, "allocprof: no profile written (a process writes one at exit only if it "
+                    "took a sample; see --rate)\n");
+  run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
     fprintf(stderr, "allocprof: %s killed by signal %d (%s)\n", prog[0], WTERMSIG(status),

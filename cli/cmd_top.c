@@ -1,5 +1,7 @@
-/* cmd_top.c: `allocprof top`: a profile's totals, then its top functions by
- * flat and by cumulative value, in human units or as JSON. */
+/* cmd_top.c: `allocprof top`: a profile's comments (what it is: trigger,
+ * pid, command line, time, rate, sequence number, as liballoc writes them)
+ * and totals, then its top functions by flat and by cumulative value, in
+ * human units or as JSON. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +12,9 @@ const char cmd_top_help[] =
     "usage: allocprof top [-n N] [--sample-index TYPE] [--focus REGEX] [--hide REGEX]\n"
     "                     [--json] FILE\n"
     "\n"
-    "Prints the profile's sample types and totals, then the N functions with the\n"
+    "Prints the profile's comments (liballoc's say what started the dump, the\n"
+    "process, its command line, the time, the rate and the dump's sequence\n"
+    "number), its sample types and totals, then the N functions with the\n"
     "largest flat value (allocated in the function itself: the leaf frame of a\n"
     "stack) and the N with the largest cumulative value (the function anywhere on\n"
     "the stack, once per stack). Bytes are shown in B/KiB/MiB/GiB, counts with\n"
@@ -68,6 +72,18 @@ static void json_funcs(const cli_funcs *t, size_t n) {
            (long long)t->v[i].cum[0]);
   }
   printf("%s]", n ? "\n  " : "");
+}
+
+/* The profile's comments, one "Comment: " line each; a byte that would
+ * upset a terminal (a foreign profile may hold any) shows as '?'. */
+static void print_comments(const profile_pb *p) {
+  for (size_t i = 0; i < p->n_comment; i++) {
+    const char *c = cli_str(p, p->comment[i]);
+    fputs("Comment: ", stdout);
+    for (const unsigned char *u = (const unsigned char *)c; *u; u++)
+      putchar(*u < 0x20 || *u == 0x7f ? '?' : *u);
+    putchar('\n');
+  }
 }
 
 /* Totals of every sample type. */
@@ -175,6 +191,12 @@ int cmd_top(int argc, char **argv) {
     printf(",\n  \"period_unit\": ");
     cli_json_string(stdout, punit);
     printf(",\n  \"period\": %lld,", (long long)p->period);
+    printf("\n  \"comments\": [");
+    for (size_t i = 0; i < p->n_comment; i++) {
+      printf("%s", i ? ", " : "");
+      cli_json_string(stdout, cli_str(p, p->comment[i]));
+    }
+    printf("],");
     if (cli_filter_active(&filter)) {
       printf("\n  \"filter\": ");
       cli_json_string(stdout, cli_filter_text(&filter, title_buf, sizeof title_buf));
@@ -205,6 +227,7 @@ int cmd_top(int argc, char **argv) {
     printf("\n}\n");
   } else {
     printf("File: %s\n", file);
+    print_comments(p);
     printf("Type: %s (%s)", type, unit);
     cli_model m;
     cli_model_init(&m, p, (size_t)vi);
