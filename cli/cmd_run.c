@@ -477,8 +477,9 @@ int cmd_run(int argc, char **argv) {
   if (!logged)
     report_profiles(opt.out, pid);
   else if (report_logged(&log, cwd) == 0)
-    fprintf(stderr, "allocprof: no profile written (a process writes one at exit only if it "
-                    "took a sample; see --rate)\n");
+    fprintf(stderr, "allocprof: no profile written (%s)\n",
+            WIFSIGNALED(status) ? "a process killed by a signal writes none at exit"
+                                : "a process writes one at exit only if it took a sample; see --rate");
   run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
