@@ -22,11 +22,13 @@
  * to make (no writable TMPDIR), run falls back to the files that match the
  * pattern for PROG's pid.
  *
- * --no-children: ALLOCPROF_ONLY_PID names PROG's pid; the library in any
- * other process (a fork child, a program it runs) leaves profiling off, so
- * they run as they would unprofiled, with liballoc as their malloc. PROG
- * itself stays profiled across an exec (a wrapper script that execs the
- * real program). */
+ * ALLOCPROF_RUN_PID names PROG's pid: the other processes of the run add
+ * their pid to a pattern without %p (a fork child does anyway), so none
+ * replaces another's file. --no-children sets ALLOCPROF_NO_CHILDREN=1: the
+ * library in any process but PROG (a fork child, a program it runs) leaves
+ * profiling off, so they run as they would unprofiled, with liballoc as
+ * their malloc. PROG itself stays profiled across an exec (a wrapper
+ * script that execs the real program). */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -394,10 +396,9 @@ int cmd_run(int argc, char **argv) {
                (opt.interval ? setenv("ALLOCPROF_INTERVAL", opt.interval, 1) : 0) |
                (opt.signal ? setenv("ALLOCPROF_SIGNAL", opt.signal, 1) : 0);
   free(preload);
-  /* ours alone decides: an ALLOCPROF_ONLY_PID inherited from a run
-   * --no-children we run inside does not apply to the program we were asked
-   * to profile (the child sets its own below) */
-  env_rc |= unsetenv("ALLOCPROF_ONLY_PID");
+  /* ours alone decides: the settings of a run we run inside do not apply
+   * to the program we were asked to profile (the child sets its pid below) */
+  env_rc |= no_children ? setenv("ALLOCPROF_NO_CHILDREN", "1", 1) : unsetenv("ALLOCPROF_NO_CHILDREN");
   if (env_rc != 0) {
     cli_error("cannot set the environment: %s", strerror(errno));
     return CLI_EXIT_USAGE;
@@ -431,10 +432,10 @@ int cmd_run(int argc, char **argv) {
   }
   if (pid == 0) {
     close(pfd[0]);
-    if (no_children) { /* PROG's own pid: the one process the library profiles */
+    { /* PROG's own pid: the library tells PROG from the processes it starts */
       char self[24];
       snprintf(self, sizeof self, "%ld", (long)getpid());
-      if (setenv("ALLOCPROF_ONLY_PID", self, 1) != 0) {
+      if (setenv("ALLOCPROF_RUN_PID", self, 1) != 0) {
         int e = errno;
         if (write(pfd[1], &e, sizeof e) < 0) { /* nothing more to do */
         }

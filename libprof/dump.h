@@ -63,6 +63,9 @@ void prof_cmdline_printable(const char *raw, size_t rawlen, char *buf, size_t le
  * after each profile file written. */
 void prof_runlog_note(const char *path);
 
+/* Reads ALLOCPROF_RUN_LOG, once, at start (triggers.c's constructor). */
+void prof_runlog_init(void);
+
 /* In a fork child, before anything else of the dumping half runs there
  * (triggers.c's fork handler calls it first): a dump the parent had in
  * progress is forgotten, never waited for. */

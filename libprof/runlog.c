@@ -7,7 +7,12 @@
  * concurrent processes never interleave. The file is never created here
  * (a process that outlives the run finds it gone and writes nothing), never
  * opened through a symbolic link, and any failure is silent: the list is
- * run's convenience, the profile itself is already written. */
+ * run's convenience, the profile itself is already written.
+ *
+ * The variable is read once, at start (prof_runlog_init): a program may
+ * change its environment later (allocprof run itself does, when it runs
+ * inside another run), and its own profile belongs to the list it was
+ * started with. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +24,17 @@
 #include "dump.h"
 #include "mprof.h"
 
-void prof_runlog_note(const char *path) {
+static char log_path[PATH_MAX]; /* written once at start, then only read */
+
+void prof_runlog_init(void) {
   const char *log = alloc_env("ALLOCPROF_RUN_LOG");
-  if (log == NULL || *log == 0 || path == NULL || *path == 0) return;
+  if (log == NULL || strlen(log) >= sizeof log_path) return;
+  memcpy(log_path, log, strlen(log) + 1);
+}
+
+void prof_runlog_note(const char *path) {
+  const char *log = log_path;
+  if (*log == 0 || path == NULL || *path == 0) return;
   char rec[PATH_MAX * 2 + 2];
   int n;
   if (path[0] == '/') {

@@ -37,9 +37,12 @@
  * started it, its %n and the process (dump_comments.c), and tells
  * `allocprof run` the file's name (runlog.c).
  *
- *   ALLOCPROF_ONLY_PID=pid    (set by allocprof run --no-children) only the
- *                             process with this pid profiles; its fork
- *                             children and the programs they run do not. A bad setting (syntax, a directory that does
+ *   ALLOCPROF_RUN_PID=pid     (set by allocprof run) the program it started:
+ *                             other processes of the run add their pid to
+ *                             an ALLOCPROF_OUT without %p.
+ *   ALLOCPROF_NO_CHILDREN=1   (set by allocprof run --no-children) only the
+ *                             process ALLOCPROF_RUN_PID names profiles; its
+ *                             fork children and the programs they run do not. A bad setting (syntax, a directory that does
  * not exist or is not writable, a stream that cannot be opened, a trigger
  * with nowhere to write) prints one line on stderr and switches profiling
  * off; the program itself runs on as if the profiler were not there. The
@@ -124,7 +127,8 @@ enum {
 #define TRIG_LIVENESS_MS 1000
 
 static struct trig_config cfg; /* written at start and in a fork child only */
-static long only_pid;          /* ALLOCPROF_ONLY_PID: profile this process only; 0 unset */
+static long run_pid;           /* ALLOCPROF_RUN_PID: the program allocprof run started; 0 none */
+static int no_children;        /* ALLOCPROF_NO_CHILDREN=1: profile run_pid only */
 static int armed;              /* cfg is valid and some output is set */
 static int thread_wanted;      /* cfg needs the thread and it could be made */
 
@@ -518,7 +522,7 @@ static void thread_start_or_say(void) {
 static void fork_child(void) {
   prof_dump_fork_child();
   if (!armed) return;
-  if (only_pid != 0) { /* allocprof run --no-children: not this child */
+  if (no_children) { /* allocprof run --no-children: not this child */
     armed = 0;
     thread_wanted = 0;
     mprof_set_rate(0);
@@ -586,6 +590,49 @@ static int check_outputs(char *err, size_t errlen) {
   return 0;
 }
 
+/* allocprof run's settings for the processes of a run (cmd_run.c):
+ * ALLOCPROF_RUN_PID names the program run started, ALLOCPROF_NO_CHILDREN=1
+ * (--no-children) makes it the one process profiled: every other process
+ * that inherits the settings (a fork child, a program it execs) runs on
+ * unprofiled, silently. The same process after an exec (a wrapper script
+ * that execs the real program) is still the one. Returns -1 when this
+ * process is not to be profiled (the rate is then 0). */
+static int read_run_settings(void) {
+  const char *pid = alloc_env("ALLOCPROF_RUN_PID");
+  const char *only = alloc_env("ALLOCPROF_NO_CHILDREN");
+  if (pid != NULL && *pid != 0) {
+    char *end;
+    errno = 0;
+    long v = strtol(pid, &end, 10);
+    if (errno != 0 || *end != 0 || v <= 0) {
+      say("ALLOCPROF_RUN_PID=%s is not a process id; profiling is off", pid);
+      mprof_set_rate(0);
+      return -1;
+    }
+    run_pid = v;
+  }
+  if (only != NULL && strcmp(only, "1") == 0) {
+    if (run_pid != (long)getpid()) {
+      mprof_set_rate(0);
+      return -1;
+    }
+    no_children = 1;
+  }
+  return 0;
+}
+
+/* A program that the program of a run started (exec'd: a fork child has
+ * fork_child's rule) writes under its own pid when ALLOCPROF_OUT has none,
+ * so that the processes of a run never replace each other's files. No
+ * message: run lists every file. */
+static void run_child_pattern(void) {
+  if (run_pid == 0 || run_pid == (long)getpid() || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out))
+    return;
+  char renamed[TRIG_PATH_MAX];
+  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0)
+    memcpy(cfg.out, renamed, strlen(renamed) + 1);
+}
+
 __attribute__((constructor)) static void trig_start(void) {
   /* The allocator (and its fork handler) first: prof_init must not undo a
    * rate set here, and our fork handler must run after the allocator's. A
@@ -593,26 +640,8 @@ __attribute__((constructor)) static void trig_start(void) {
   alloc_init_once();
   if (mprof_register_dumper(&hook_plain) != 0) return; /* liballoc said why */
   pthread_atfork(NULL, NULL, fork_child);
-  /* allocprof run --no-children names the one process to profile; every
-   * other process that inherits the setting (a fork child, a program it
-   * execs) runs on unprofiled, silently. The same process after an exec (a
-   * wrapper script that execs the real program) is still the one. */
-  const char *only = alloc_env("ALLOCPROF_ONLY_PID");
-  if (only != NULL && *only != 0) {
-    char *end;
-    errno = 0;
-    long v = strtol(only, &end, 10);
-    if (errno != 0 || *end != 0 || v <= 0) {
-      say("ALLOCPROF_ONLY_PID=%s is not a process id; profiling is off", only);
-      mprof_set_rate(0);
-      return;
-    }
-    if (v != (long)getpid()) {
-      mprof_set_rate(0);
-      return;
-    }
-    only_pid = v;
-  }
+  prof_runlog_init();
+  if (read_run_settings() != 0) return;
   char cwd_buf[TRIG_PATH_MAX];
   const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
   char err[TRIG_PATH_MAX + 256];
@@ -620,6 +649,7 @@ __attribute__((constructor)) static void trig_start(void) {
   if (rc == TRIG_CONFIG_NONE) return;
   /* A bad ALLOCPROF_RATE: the sampler has said so, and that profiling is off */
   if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), mprof_rate())) return;
+  if (rc == TRIG_CONFIG_OK) run_child_pattern();
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
     say("%s; profiling is off", err);

@@ -4,6 +4,7 @@
  *   trig_check profile FILE...  each FILE must read and validate as a whole
  *                               profile; prints "FILE samples=N inuse=B"
  *   trig_check inuse FILE       prints the sum of FILE's inuse_space values
+ *   trig_check comments FILE    prints FILE's comments, one a line
  *   trig_check stream FILE      every complete frame of the snapshot stream
  *                               must decode and validate; prints
  *                               "frames=N bad=B truncated=T"
@@ -78,6 +79,16 @@ int main(int argc, char **argv) {
     profile_free(p);
     return 0;
   }
+  if (argc == 3 && strcmp(argv[1], "comments") == 0) {
+    profile_pb *p = NULL;
+    if (profile_read_file(argv[2], &p, err, sizeof err) != 0) {
+      fprintf(stderr, "trig_check: %s\n", err);
+      return 1;
+    }
+    for (size_t i = 0; i < p->n_comment; i++) printf("%s\n", p->string_table[p->comment[i]]);
+    profile_free(p);
+    return 0;
+  }
   if (argc == 3 && strcmp(argv[1], "stream") == 0) {
     size_t good = 0;
     stream_report rep;
@@ -94,6 +105,6 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  fprintf(stderr, "usage: trig_check profile FILE... | inuse FILE | stream FILE\n");
+  fprintf(stderr, "usage: trig_check profile FILE... | inuse FILE | comments FILE | stream FILE\n");
   return 2;
 }

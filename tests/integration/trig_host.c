@@ -29,6 +29,9 @@
  *   pthread_exit           a thread churns for 500 ms; main ends with
  *                          pthread_exit (the process must still end, status 0)
  *   forever                "ready", churns until killed
+ *   forkexit               forks a child that allocates and exit(0)s (no
+ *                          exec), waits for it, allocates, prints
+ *                          "parent=P child=C", returns 0
  *
  * Nothing here waits a fixed time for the profiler: dumps happen on its own
  * thread, later on a loaded machine. A mode that expects a dump waits for
@@ -380,10 +383,28 @@ static int mode_pthread_exit(void) {
   pthread_exit(NULL);
 }
 
+static int mode_forkexit(uint64_t *rng) {
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0) return 71;
+  if (child == 0) {
+    churn(rng, 1000);
+    exit(0);
+  }
+  int status;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    it_say(2, "trig_host: the forked child failed\n");
+    return 72;
+  }
+  churn(rng, 1000);
+  printf("parent=%ld child=%ld\n", (long)getpid(), (long)child);
+  return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static void usage(void) {
-  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever ...\n");
+  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever|forkexit ...\n");
   exit(2);
 }
 
@@ -420,6 +441,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "fork") == 0 && argc == 4) return mode_fork(argv[2], atoi(argv[3]));
   if (strcmp(mode, "threads") == 0 && argc == 3) return mode_threads(atoi(argv[2]));
   if (strcmp(mode, "pthread_exit") == 0 && argc == 2) return mode_pthread_exit();
+  if (strcmp(mode, "forkexit") == 0 && argc == 2) return mode_forkexit(&rng);
   if (strcmp(mode, "forever") == 0 && argc == 2) {
     say_line("ready");
     for (;;) churn_for(&rng, 1000);
