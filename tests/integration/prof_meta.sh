@@ -23,6 +23,10 @@
 #                  once, and nothing else; also with a pattern without %p
 #   run_nested     a run inside a run: the outer one lists the inner one's
 #                  profiles too, in another directory
+#   freed_note     a program that frees all it allocated before exit: top's
+#                  note names -i alloc_space and ALLOCPROF_PEAK; with
+#                  ALLOCPROF_PEAK=10% the last peak profile shows the heap
+#                  at its high, without the note
 #   run_no_children  --no-children: only PROG's profile (PROG execs
 #                  trig_host, which keeps its pid and stays profiled); its
 #                  children, forked and exec'd, run as usual and write none;
@@ -223,6 +227,30 @@ run_nested)
   [ -n "$(find "$D/inner" -name 'in.*.pb.gz')" ] || fail "the inner run wrote nothing"
   grep -q "profile written: $D/inner/in\." "$TMP/inner.stderr" || fail "the inner run did not list its own"
   [ "$(listed)" = "$(on_disk)" ] || fail "listed: $(listed) on disk: $(on_disk)"
+  ;;
+
+freed_note)
+  env ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=64k LD_PRELOAD="$LIB" "$HOST" freed 32 \
+    >"$TMP/stdout" 2>"$TMP/stderr" || fail "exit status $?"
+  [ "$(on_disk)" = "$D/heap.0.pb.gz" ] || fail "expected the exit profile only"
+  "$ALLOCPROF" top "$D/heap.0.pb.gz" >"$TMP/top" || fail "allocprof top failed"
+  note=$(sed -n 's/^Note: //p' "$TMP/top")
+  case $note in
+  "in use is "*"-i alloc_space"*"ALLOCPROF_PEAK=10%"*) ;;
+  *) fail "no note on a freed heap: $(head -12 "$TMP/top")" ;;
+  esac
+  "$ALLOCPROF" top -i alloc_space "$D/heap.0.pb.gz" | grep -q '^Note' && fail "a note for alloc_space"
+  # following its advice: the peak profiles hold the heap at its high
+  rm -f "$D"/*
+  env ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=64k ALLOCPROF_PEAK=10% LD_PRELOAD="$LIB" \
+    "$HOST" freed 32 >"$TMP/stdout" 2>"$TMP/stderr" || fail "ALLOCPROF_PEAK: exit status $?"
+  n=$(on_disk | wc -l)
+  [ "$n" -ge 2 ] || fail "ALLOCPROF_PEAK=10%: no peak profile"
+  last_peak=$D/heap.$((n - 2)).pb.gz
+  expect_comment "$last_peak" trigger peak
+  in=$("$CHECK" inuse "$last_peak")
+  [ "$in" -ge $((16 << 20)) ] || fail "the last peak profile holds $in bytes, not the heap's high"
+  "$ALLOCPROF" top "$last_peak" | grep -q '^Note' && fail "a note on the peak profile"
   ;;
 
 run_no_children)

@@ -29,6 +29,9 @@
  *   pthread_exit           a thread churns for 500 ms; main ends with
  *                          pthread_exit (the process must still end, status 0)
  *   forever                "ready", churns until killed
+ *   freed MB               grows to MB MiB in 256 KiB blocks (letting the
+ *                          profiler thread settle after each, as grow),
+ *                          frees them all, keeps 100 bytes, "freed"
  *   forkexit               forks a child that allocates and exit(0)s (no
  *                          exec), waits for it, allocates, prints
  *                          "parent=P child=C", returns 0
@@ -404,7 +407,7 @@ static int mode_forkexit(uint64_t *rng) {
 /* ---- main ------------------------------------------------------------------------ */
 
 static void usage(void) {
-  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever|forkexit ...\n");
+  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever|forkexit|freed ...\n");
   exit(2);
 }
 
@@ -441,6 +444,15 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "fork") == 0 && argc == 4) return mode_fork(argv[2], atoi(argv[3]));
   if (strcmp(mode, "threads") == 0 && argc == 3) return mode_threads(atoi(argv[2]));
   if (strcmp(mode, "pthread_exit") == 0 && argc == 2) return mode_pthread_exit();
+  if (strcmp(mode, "freed") == 0 && argc == 3) {
+    find_profiler();
+    settle();
+    grow_to((size_t)atoi(argv[2]));
+    free_all();
+    ring[0] = malloc(it_opaque(100));
+    say_line("freed");
+    return 0;
+  }
   if (strcmp(mode, "forkexit") == 0 && argc == 2) return mode_forkexit(&rng);
   if (strcmp(mode, "forever") == 0 && argc == 2) {
     say_line("ready");
