@@ -3,8 +3,10 @@
 #
 #   prefix  `cmake --install BUILD_DIR --prefix P` into a fresh P: every file
 #           of cmake/install.cmake is there; P/bin/allocprof run profiles
-#           /bin/ls (finding P's liballoc.so, which needs libc alone, and
-#           liballoc_dump.so beside it); a program built with
+#           /bin/ls at rate 1 (finding P's liballoc.so, which needs libc
+#           alone, and liballoc_dump.so beside it; at rate 1 ls surely takes
+#           a sample, and a process that took none writes no exit profile);
+#           a program built with
 #           `pkg-config --cflags --libs allocprof` links liballoc and dumps a
 #           profile that allocprof top and go tool pprof open; a CMake project
 #           with find_package(allocprof) builds and runs the same program
@@ -31,7 +33,7 @@ check_tree() {
   local needed
   needed=$(readelf -d "$p/lib/liballoc.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v '^libc.so.6$' | grep -v '^ld-linux')
   [ -z "$needed" ] || fail "the installed liballoc.so needs $needed"
-  (cd "$tmp" && env -u ALLOCPROF_LIB "$p/bin/allocprof" run -o "$tmp/ls.pb.gz" -- /bin/ls / >/dev/null 2>"$tmp/run.err") ||
+  (cd "$tmp" && env -u ALLOCPROF_LIB "$p/bin/allocprof" run --rate 1 -o "$tmp/ls.pb.gz" -- /bin/ls / >/dev/null 2>"$tmp/run.err") ||
     { cat "$tmp/run.err" >&2; fail "allocprof run -- /bin/ls failed"; }
   [ -s "$tmp/ls.pb.gz" ] || fail "allocprof run wrote no profile"
   "$p/bin/allocprof" top "$tmp/ls.pb.gz" >/dev/null || fail "allocprof top cannot read the run's profile"
