@@ -1,6 +1,8 @@
 /* profile_builder.c: a Profile kept as flat arrays and pools with a hash
  * index per table (strings, mappings, functions, locations, samples), turned
- * into protobuf-c structures only while packing. Contract: profile_builder.h. */
+ * into protobuf-c structures only while packing. Contract: profile_builder.h;
+ * the storage is in profile_builder_impl.h, which profile_merge.c (adding a
+ * whole decoded profile) shares. */
 #include "profile_builder.h"
 #include "errmsg.h"
 
@@ -10,71 +12,8 @@
 #include <string.h>
 
 #include "hashtab.h"
+#include "profile_builder_impl.h"
 #include "profile_io.h"
-
-/* ---- storage ---- */
-
-typedef struct vtype {
-  int64_t type, unit;
-} vtype;
-
-typedef struct bmapping {
-  uint64_t start, limit, offset;
-  int64_t filename, build_id;
-  unsigned flags; /* bit 0..3: has_functions, filenames, line_numbers, inline_frames */
-} bmapping;
-
-typedef struct bfunction {
-  int64_t name, system_name, filename, start_line;
-} bfunction;
-
-typedef struct blocation {
-  uint64_t mapping_id, address;
-  size_t line_off; /* into lines */
-  size_t nlines;
-  bool is_folded;
-} blocation;
-
-typedef struct blabel {
-  int64_t key, str, num, unit;
-} blabel;
-
-typedef struct bsample {
-  size_t loc_off, nlocs; /* into locpool */
-  size_t lab_off, nlabs; /* into labpool */
-  /* values: vals[index * nstypes ...] */
-} bsample;
-
-/* A growable array: items, count, capacity. */
-#define VEC(T) \
-  struct {     \
-    T *v;      \
-    size_t n, cap; \
-  }
-
-struct profile_builder {
-  int oom;
-  VEC(char) chars;      /* string bytes, each NUL-terminated */
-  VEC(size_t) strings;  /* offset of each string in chars */
-  hashtab string_ix;
-  VEC(vtype) stypes;
-  vtype period_type;
-  int64_t period, time_nanos, duration_nanos;
-  int64_t default_sample_type, drop_frames, keep_frames, doc_url;
-  VEC(int64_t) comments;
-  VEC(bmapping) mappings;
-  hashtab mapping_ix;
-  VEC(bfunction) functions;
-  hashtab function_ix;
-  VEC(blocation) locations;
-  hashtab location_ix;
-  VEC(profile_line) lines;
-  VEC(bsample) samples;
-  hashtab sample_ix;
-  VEC(uint64_t) locpool;
-  VEC(int64_t) vals;
-  VEC(blabel) labpool;
-};
 
 /* Makes room for `more` items in a VEC; sets oom on failure. */
 #define VEC_RESERVE(b, vec, more) \
@@ -364,370 +303,222 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
   return 0;
 }
 
-/* ---- merging a whole profile ---- */
+/* ---- packing ---- */
 
-typedef struct merge_ctx {
-  profile_builder *b;
-  const Perftools__Profiles__Profile *src;
-  hashtab map_ix, fn_ix, loc_ix; /* src id -> src index */
-  uint64_t *map_new, *fn_new, *loc_new; /* src index -> builder id (0 = not yet) */
-} merge_ctx;
+/* The protobuf-c messages of one pack, each table as an array of messages
+ * and the array of pointers to them that the Profile holds. They point into
+ * the builder's storage (strings, pools), which outlives the pack. */
+typedef struct pack_tables {
+  Perftools__Profiles__ValueType *vt, **vtp;
+  Perftools__Profiles__Sample *sm, **smp;
+  Perftools__Profiles__Label *lb, **lbp;
+  Perftools__Profiles__Mapping *mp, **mpp;
+  Perftools__Profiles__Location *lo, **lop;
+  Perftools__Profiles__Line *ln, **lnp;
+  Perftools__Profiles__Function *fn, **fnp;
+  char **strs;
+} pack_tables;
 
-static const char *src_str(const Perftools__Profiles__Profile *p, int64_t i) {
-  return i > 0 && (uint64_t)i < p->n_string_table ? p->string_table[i] : "";
+static void pack_free(pack_tables *t) {
+  free(t->vt);
+  free(t->vtp);
+  free(t->sm);
+  free(t->smp);
+  free(t->lb);
+  free(t->lbp);
+  free(t->mp);
+  free(t->mpp);
+  free(t->lo);
+  free(t->lop);
+  free(t->ln);
+  free(t->lnp);
+  free(t->fn);
+  free(t->fnp);
+  free(t->strs);
 }
 
-static uint64_t mapping_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->mapping[i]->id;
-}
-static uint64_t function_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->function[i]->id;
-}
-static uint64_t location_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->location[i]->id;
-}
-
-/* Index in src of the entry with this id, or -1. */
-static long src_index(const hashtab *t, const Perftools__Profiles__Profile *src, uint64_t id,
-                      uint64_t (*id_of)(const Perftools__Profiles__Profile *, size_t)) {
-  hashtab_probe pr;
-  for (uint32_t c = hashtab_first(t, hash_mix(id), &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
-    if (id_of(src, c) == id) return c;
+/* Room for every table of b; -1 (nothing left allocated) when out of memory. */
+static int pack_alloc(pack_tables *t, const profile_builder *b) {
+  /* +1: calloc(0) may return NULL. */
+#define PACK_ALLOC(arr, ptrs, n)                 \
+  do {                                           \
+    t->arr = calloc((n) + 1, sizeof *t->arr);    \
+    t->ptrs = calloc((n) + 1, sizeof *t->ptrs);  \
+    if (!t->arr || !t->ptrs) ok = false;         \
+  } while (0)
+  bool ok = true;
+  memset(t, 0, sizeof *t);
+  PACK_ALLOC(vt, vtp, b->stypes.n);
+  PACK_ALLOC(sm, smp, b->samples.n);
+  PACK_ALLOC(lb, lbp, b->labpool.n);
+  PACK_ALLOC(mp, mpp, b->mappings.n);
+  PACK_ALLOC(lo, lop, b->locations.n);
+  PACK_ALLOC(ln, lnp, b->lines.n);
+  PACK_ALLOC(fn, fnp, b->functions.n);
+#undef PACK_ALLOC
+  t->strs = calloc(b->strings.n + 1, sizeof *t->strs);
+  if (ok && t->strs) return 0;
+  pack_free(t);
   return -1;
 }
 
-static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
-  const Perftools__Profiles__Profile *s = m->src;
-  long li = src_index(&m->loc_ix, s, src_id, location_id);
-  if (li < 0) return 0;
-  if (m->loc_new[li]) return m->loc_new[li];
-  const Perftools__Profiles__Location *l = s->location[li];
-  uint64_t mid = 0;
-  if (l->mapping_id) {
-    long mi = src_index(&m->map_ix, s, l->mapping_id, mapping_id);
-    if (mi < 0) return 0;
-    if (!m->map_new[mi]) {
-      const Perftools__Profiles__Mapping *sm = s->mapping[mi];
-      profile_mapping_info info = {sm->memory_start,     sm->memory_limit,
-                                   sm->file_offset,      src_str(s, sm->filename),
-                                   src_str(s, sm->build_id), sm->has_functions,
-                                   sm->has_filenames,    sm->has_line_numbers,
-                                   sm->has_inline_frames};
-      m->map_new[mi] = profile_builder_add_mapping(m->b, &info);
-      if (!m->map_new[mi]) return 0;
-    }
-    mid = m->map_new[mi];
+static void pack_sample_types(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->stypes.n; i++) {
+    t->vt[i] = (Perftools__Profiles__ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+    t->vt[i].type = b->stypes.v[i].type;
+    t->vt[i].unit = b->stypes.v[i].unit;
+    t->vtp[i] = &t->vt[i];
   }
-  profile_line small[16];
-  profile_line *lines = l->n_line <= 16 ? small : malloc(l->n_line * sizeof *lines);
-  if (!lines) return 0;
-  uint64_t id = 0;
-  size_t j;
-  for (j = 0; j < l->n_line; j++) {
-    long fi = src_index(&m->fn_ix, s, l->line[j]->function_id, function_id);
-    if (fi < 0) break;
-    if (!m->fn_new[fi]) {
-      const Perftools__Profiles__Function *f = s->function[fi];
-      m->fn_new[fi] = profile_builder_add_function(m->b, src_str(s, f->name),
-                                                   src_str(s, f->system_name),
-                                                   src_str(s, f->filename), f->start_line);
-      if (!m->fn_new[fi]) break;
-    }
-    lines[j] = (profile_line){m->fn_new[fi], l->line[j]->line, l->line[j]->column};
-  }
-  if (j == l->n_line)
-    id = profile_builder_add_location(m->b, mid, l->address, lines, l->n_line, l->is_folded);
-  if (lines != small) free(lines);
-  m->loc_new[li] = id;
-  return id;
 }
 
-static int same_type(const profile_builder *b, const vtype *t,
-                     const Perftools__Profiles__Profile *src, const Perftools__Profiles__ValueType *st) {
-  return strcmp(b->chars.v + b->strings.v[t->type], src_str(src, st->type)) == 0 &&
-         strcmp(b->chars.v + b->strings.v[t->unit], src_str(src, st->unit)) == 0;
+static void pack_labels(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->labpool.n; i++) {
+    const blabel *l = &b->labpool.v[i];
+    t->lb[i] = (Perftools__Profiles__Label)PERFTOOLS__PROFILES__LABEL__INIT;
+    t->lb[i].key = l->key;
+    t->lb[i].str = l->str;
+    t->lb[i].num = l->num;
+    t->lb[i].num_unit = l->unit;
+    t->lbp[i] = &t->lb[i];
+  }
 }
 
-int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
-                                int64_t multiplier, char *err, size_t errlen) {
-  return profile_builder_add_profile_labeled(b, src, multiplier, NULL, err, errlen);
+/* After pack_labels: a sample's labels are a run of the label pointers. */
+static void pack_samples(const profile_builder *b, pack_tables *t) {
+  size_t nst = b->stypes.n;
+  for (size_t i = 0; i < b->samples.n; i++) {
+    const bsample *s = &b->samples.v[i];
+    t->sm[i] = (Perftools__Profiles__Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
+    t->sm[i].n_location_id = s->nlocs;
+    t->sm[i].location_id = b->locpool.v + s->loc_off;
+    t->sm[i].n_value = nst;
+    t->sm[i].value = b->vals.v + i * nst;
+    t->sm[i].n_label = s->nlabs;
+    t->sm[i].label = t->lbp + s->lab_off;
+    t->smp[i] = &t->sm[i];
+  }
 }
 
-int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
-                                        int64_t multiplier, const profile_label *extra, char *err,
-                                        size_t errlen) {
-  if (b->oom) {
-    formats_set_err(err, errlen, "out of memory");
-    return -1;
+static void pack_mappings(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->mappings.n; i++) {
+    const bmapping *m = &b->mappings.v[i];
+    Perftools__Profiles__Mapping *mp = &t->mp[i];
+    *mp = (Perftools__Profiles__Mapping)PERFTOOLS__PROFILES__MAPPING__INIT;
+    mp->id = i + 1;
+    mp->memory_start = m->start;
+    mp->memory_limit = m->limit;
+    mp->file_offset = m->offset;
+    mp->filename = m->filename;
+    mp->build_id = m->build_id;
+    mp->has_functions = (m->flags & 1) != 0;
+    mp->has_filenames = (m->flags & 2) != 0;
+    mp->has_line_numbers = (m->flags & 4) != 0;
+    mp->has_inline_frames = (m->flags & 8) != 0;
+    t->mpp[i] = mp;
   }
-  if (b->stypes.n == 0 && b->samples.n == 0) {
-    for (size_t i = 0; i < src->n_sample_type; i++)
-      profile_builder_add_sample_type(b, src_str(src, src->sample_type[i]->type),
-                                      src_str(src, src->sample_type[i]->unit));
-    if (src->period_type)
-      profile_builder_set_period(b, src_str(src, src->period_type->type),
-                                 src_str(src, src->period_type->unit), src->period);
-    else
-      b->period = src->period;
-    profile_builder_set_time(b, src->time_nanos, src->duration_nanos);
-    profile_builder_set_default_sample_type(b, src_str(src, src->default_sample_type));
-    profile_builder_set_drop_frames(b, src_str(src, src->drop_frames));
-    profile_builder_set_keep_frames(b, src_str(src, src->keep_frames));
-    profile_builder_set_doc_url(b, src_str(src, src->doc_url));
-    for (size_t i = 0; i < src->n_comment; i++)
-      profile_builder_add_comment(b, src_str(src, src->comment[i]));
-  } else {
-    if (b->stypes.n != src->n_sample_type) {
-      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
-              src->n_sample_type);
-      return -1;
-    }
-    for (size_t i = 0; i < b->stypes.n; i++)
-      if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
-        formats_set_err(err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
-                b->chars.v + b->strings.v[b->stypes.v[i].type],
-                b->chars.v + b->strings.v[b->stypes.v[i].unit],
-                src_str(src, src->sample_type[i]->type), src_str(src, src->sample_type[i]->unit));
-        return -1;
-      }
-    if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
-      b->time_nanos = src->time_nanos;
-  }
-
-  merge_ctx m = {.b = b, .src = src};
-  m.map_new = calloc(src->n_mapping + 1, sizeof *m.map_new);
-  m.fn_new = calloc(src->n_function + 1, sizeof *m.fn_new);
-  m.loc_new = calloc(src->n_location + 1, sizeof *m.loc_new);
-  int64_t *vals = calloc(src->n_sample_type + 1, sizeof *vals);
-  uint64_t *locs = NULL;
-  profile_label *labs = NULL;
-  size_t loccap = 0, labcap = 0;
-  int rc = -1;
-  if (!m.map_new || !m.fn_new || !m.loc_new || !vals) goto oom;
-  for (size_t i = 0; i < src->n_mapping; i++)
-    if (hashtab_insert(&m.map_ix, hash_mix(src->mapping[i]->id), (uint32_t)i) != 0) goto oom;
-  for (size_t i = 0; i < src->n_function; i++)
-    if (hashtab_insert(&m.fn_ix, hash_mix(src->function[i]->id), (uint32_t)i) != 0) goto oom;
-  for (size_t i = 0; i < src->n_location; i++)
-    if (hashtab_insert(&m.loc_ix, hash_mix(src->location[i]->id), (uint32_t)i) != 0) goto oom;
-
-  for (size_t i = 0; i < src->n_sample; i++) {
-    const Perftools__Profiles__Sample *s = src->sample[i];
-    if (s->n_value != b->stypes.n) {
-      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value, b->stypes.n);
-      goto done;
-    }
-    if (s->n_location_id > loccap) {
-      free(locs);
-      loccap = s->n_location_id;
-      locs = malloc(loccap * sizeof *locs);
-      if (!locs) goto oom;
-    }
-    if (s->n_label + 1 > labcap) {
-      free(labs);
-      labcap = s->n_label + 1;
-      labs = malloc(labcap * sizeof *labs);
-      if (!labs) goto oom;
-    }
-    for (size_t j = 0; j < s->n_location_id; j++) {
-      locs[j] = merge_location(&m, s->location_id[j]);
-      if (!locs[j]) {
-        if (b->oom) goto oom;
-        formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
-                (unsigned long long)s->location_id[j]);
-        goto done;
-      }
-    }
-    for (size_t j = 0; j < s->n_label; j++) {
-      const Perftools__Profiles__Label *l = s->label[j];
-      labs[j] = (profile_label){src_str(src, l->key), l->str ? src_str(src, l->str) : NULL, l->num,
-                                l->num_unit ? src_str(src, l->num_unit) : NULL};
-    }
-    size_t nlabs = s->n_label;
-    if (extra) {
-      bool has = false;
-      for (size_t j = 0; j < s->n_label && !has; j++) has = strcmp(labs[j].key, extra->key) == 0;
-      if (!has) labs[nlabs++] = *extra;
-    }
-    for (size_t k = 0; k < s->n_value; k++)
-      vals[k] = (int64_t)((uint64_t)s->value[k] * (uint64_t)multiplier);
-    if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, nlabs) != 0)
-      goto oom;
-  }
-  rc = 0;
-  goto done;
-oom:
-  formats_set_err(err, errlen, "out of memory");
-done:
-  hashtab_free(&m.map_ix);
-  hashtab_free(&m.fn_ix);
-  hashtab_free(&m.loc_ix);
-  free(m.map_new);
-  free(m.fn_new);
-  free(m.loc_new);
-  free(vals);
-  free(locs);
-  free(labs);
-  if (rc == 0 && b->oom) {
-    formats_set_err(err, errlen, "out of memory");
-    rc = -1;
-  }
-  return rc;
 }
 
-/* ---- packing ---- */
+static void pack_lines(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->lines.n; i++) {
+    t->ln[i] = (Perftools__Profiles__Line)PERFTOOLS__PROFILES__LINE__INIT;
+    t->ln[i].function_id = b->lines.v[i].function_id;
+    t->ln[i].line = b->lines.v[i].line;
+    t->ln[i].column = b->lines.v[i].column;
+    t->lnp[i] = &t->ln[i];
+  }
+}
+
+/* After pack_lines: a location's lines are a run of the line pointers. */
+static void pack_locations(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->locations.n; i++) {
+    const blocation *l = &b->locations.v[i];
+    t->lo[i] = (Perftools__Profiles__Location)PERFTOOLS__PROFILES__LOCATION__INIT;
+    t->lo[i].id = i + 1;
+    t->lo[i].mapping_id = l->mapping_id;
+    t->lo[i].address = l->address;
+    t->lo[i].n_line = l->nlines;
+    t->lo[i].line = t->lnp + l->line_off;
+    t->lo[i].is_folded = l->is_folded;
+    t->lop[i] = &t->lo[i];
+  }
+}
+
+static void pack_functions(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->functions.n; i++) {
+    const bfunction *f = &b->functions.v[i];
+    t->fn[i] = (Perftools__Profiles__Function)PERFTOOLS__PROFILES__FUNCTION__INIT;
+    t->fn[i].id = i + 1;
+    t->fn[i].name = f->name;
+    t->fn[i].system_name = f->system_name;
+    t->fn[i].filename = f->filename;
+    t->fn[i].start_line = f->start_line;
+    t->fnp[i] = &t->fn[i];
+  }
+}
+
+static void pack_strings(const profile_builder *b, pack_tables *t) {
+  for (size_t i = 0; i < b->strings.n; i++) t->strs[i] = b->chars.v + b->strings.v[i];
+}
+
+/* The Profile message: the tables, then the profile-wide fields. period
+ * holds the period type when there is one. */
+static void pack_profile(const profile_builder *b, const pack_tables *t,
+                         Perftools__Profiles__Profile *P, Perftools__Profiles__ValueType *period) {
+  P->n_sample_type = b->stypes.n;
+  P->sample_type = t->vtp;
+  P->n_sample = b->samples.n;
+  P->sample = t->smp;
+  P->n_mapping = b->mappings.n;
+  P->mapping = t->mpp;
+  P->n_location = b->locations.n;
+  P->location = t->lop;
+  P->n_function = b->functions.n;
+  P->function = t->fnp;
+  P->n_string_table = b->strings.n;
+  P->string_table = t->strs;
+  P->drop_frames = b->drop_frames;
+  P->keep_frames = b->keep_frames;
+  P->time_nanos = b->time_nanos;
+  P->duration_nanos = b->duration_nanos;
+  if (b->period_type.type || b->period_type.unit) {
+    period->type = b->period_type.type;
+    period->unit = b->period_type.unit;
+    P->period_type = period;
+  }
+  P->period = b->period;
+  P->n_comment = b->comments.n;
+  P->comment = b->comments.v;
+  P->default_sample_type = b->default_sample_type;
+  P->doc_url = b->doc_url;
+}
 
 int profile_builder_pack(const profile_builder *b, uint8_t **out, size_t *outlen) {
   if (b->oom) return -1;
+  pack_tables t;
+  if (pack_alloc(&t, b) != 0) return -1;
+  pack_sample_types(b, &t);
+  pack_labels(b, &t);
+  pack_samples(b, &t);
+  pack_mappings(b, &t);
+  pack_lines(b, &t);
+  pack_locations(b, &t);
+  pack_functions(b, &t);
+  pack_strings(b, &t);
   Perftools__Profiles__Profile P = PERFTOOLS__PROFILES__PROFILE__INIT;
   Perftools__Profiles__ValueType period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-  size_t nst = b->stypes.n, ns = b->samples.n, nl = b->labpool.n, nm = b->mappings.n;
-  size_t nloc = b->locations.n, nln = b->lines.n, nf = b->functions.n, nstr = b->strings.n;
-  /* +1: calloc(0) may return NULL. */
-  Perftools__Profiles__ValueType *vt = calloc(nst + 1, sizeof *vt);
-  Perftools__Profiles__ValueType **vtp = calloc(nst + 1, sizeof *vtp);
-  Perftools__Profiles__Sample *sm = calloc(ns + 1, sizeof *sm);
-  Perftools__Profiles__Sample **smp = calloc(ns + 1, sizeof *smp);
-  Perftools__Profiles__Label *lb = calloc(nl + 1, sizeof *lb);
-  Perftools__Profiles__Label **lbp = calloc(nl + 1, sizeof *lbp);
-  Perftools__Profiles__Mapping *mp = calloc(nm + 1, sizeof *mp);
-  Perftools__Profiles__Mapping **mpp = calloc(nm + 1, sizeof *mpp);
-  Perftools__Profiles__Location *lo = calloc(nloc + 1, sizeof *lo);
-  Perftools__Profiles__Location **lop = calloc(nloc + 1, sizeof *lop);
-  Perftools__Profiles__Line *ln = calloc(nln + 1, sizeof *ln);
-  Perftools__Profiles__Line **lnp = calloc(nln + 1, sizeof *lnp);
-  Perftools__Profiles__Function *fn = calloc(nf + 1, sizeof *fn);
-  Perftools__Profiles__Function **fnp = calloc(nf + 1, sizeof *fnp);
-  char **strs = calloc(nstr + 1, sizeof *strs);
-  uint8_t *buf = NULL;
+  pack_profile(b, &t, &P, &period);
+
   int rc = -1;
-  if (!vt || !vtp || !sm || !smp || !lb || !lbp || !mp || !mpp || !lo || !lop || !ln || !lnp ||
-      !fn || !fnp || !strs)
-    goto done;
-
-  for (size_t i = 0; i < nst; i++) {
-    vt[i] = (Perftools__Profiles__ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-    vt[i].type = b->stypes.v[i].type;
-    vt[i].unit = b->stypes.v[i].unit;
-    vtp[i] = &vt[i];
-  }
-  for (size_t i = 0; i < nl; i++) {
-    const blabel *l = &b->labpool.v[i];
-    lb[i] = (Perftools__Profiles__Label)PERFTOOLS__PROFILES__LABEL__INIT;
-    lb[i].key = l->key;
-    lb[i].str = l->str;
-    lb[i].num = l->num;
-    lb[i].num_unit = l->unit;
-    lbp[i] = &lb[i];
-  }
-  for (size_t i = 0; i < ns; i++) {
-    const bsample *s = &b->samples.v[i];
-    sm[i] = (Perftools__Profiles__Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
-    sm[i].n_location_id = s->nlocs;
-    sm[i].location_id = b->locpool.v + s->loc_off;
-    sm[i].n_value = nst;
-    sm[i].value = b->vals.v + i * nst;
-    sm[i].n_label = s->nlabs;
-    sm[i].label = lbp + s->lab_off;
-    smp[i] = &sm[i];
-  }
-  for (size_t i = 0; i < nm; i++) {
-    const bmapping *m = &b->mappings.v[i];
-    mp[i] = (Perftools__Profiles__Mapping)PERFTOOLS__PROFILES__MAPPING__INIT;
-    mp[i].id = i + 1;
-    mp[i].memory_start = m->start;
-    mp[i].memory_limit = m->limit;
-    mp[i].file_offset = m->offset;
-    mp[i].filename = m->filename;
-    mp[i].build_id = m->build_id;
-    mp[i].has_functions = (m->flags & 1) != 0;
-    mp[i].has_filenames = (m->flags & 2) != 0;
-    mp[i].has_line_numbers = (m->flags & 4) != 0;
-    mp[i].has_inline_frames = (m->flags & 8) != 0;
-    mpp[i] = &mp[i];
-  }
-  for (size_t i = 0; i < nln; i++) {
-    ln[i] = (Perftools__Profiles__Line)PERFTOOLS__PROFILES__LINE__INIT;
-    ln[i].function_id = b->lines.v[i].function_id;
-    ln[i].line = b->lines.v[i].line;
-    ln[i].column = b->lines.v[i].column;
-    lnp[i] = &ln[i];
-  }
-  for (size_t i = 0; i < nloc; i++) {
-    const blocation *l = &b->locations.v[i];
-    lo[i] = (Perftools__Profiles__Location)PERFTOOLS__PROFILES__LOCATION__INIT;
-    lo[i].id = i + 1;
-    lo[i].mapping_id = l->mapping_id;
-    lo[i].address = l->address;
-    lo[i].n_line = l->nlines;
-    lo[i].line = lnp + l->line_off;
-    lo[i].is_folded = l->is_folded;
-    lop[i] = &lo[i];
-  }
-  for (size_t i = 0; i < nf; i++) {
-    const bfunction *f = &b->functions.v[i];
-    fn[i] = (Perftools__Profiles__Function)PERFTOOLS__PROFILES__FUNCTION__INIT;
-    fn[i].id = i + 1;
-    fn[i].name = f->name;
-    fn[i].system_name = f->system_name;
-    fn[i].filename = f->filename;
-    fn[i].start_line = f->start_line;
-    fnp[i] = &fn[i];
-  }
-  for (size_t i = 0; i < nstr; i++) strs[i] = b->chars.v + b->strings.v[i];
-
-  P.n_sample_type = nst;
-  P.sample_type = vtp;
-  P.n_sample = ns;
-  P.sample = smp;
-  P.n_mapping = nm;
-  P.mapping = mpp;
-  P.n_location = nloc;
-  P.location = lop;
-  P.n_function = nf;
-  P.function = fnp;
-  P.n_string_table = nstr;
-  P.string_table = strs;
-  P.drop_frames = b->drop_frames;
-  P.keep_frames = b->keep_frames;
-  P.time_nanos = b->time_nanos;
-  P.duration_nanos = b->duration_nanos;
-  if (b->period_type.type || b->period_type.unit) {
-    period.type = b->period_type.type;
-    period.unit = b->period_type.unit;
-    P.period_type = &period;
-  }
-  P.period = b->period;
-  P.n_comment = b->comments.n;
-  P.comment = b->comments.v;
-  P.default_sample_type = b->default_sample_type;
-  P.doc_url = b->doc_url;
-
   size_t n = perftools__profiles__profile__get_packed_size(&P);
-  buf = malloc(n ? n : 1);
-  if (!buf) goto done;
-  if (perftools__profiles__profile__pack(&P, buf) != n) goto done;
-  *out = buf;
-  *outlen = n;
-  buf = NULL;
-  rc = 0;
-done:
+  uint8_t *buf = malloc(n ? n : 1);
+  if (buf && perftools__profiles__profile__pack(&P, buf) == n) {
+    *out = buf;
+    *outlen = n;
+    buf = NULL;
+    rc = 0;
+  }
   free(buf);
-  free(vt);
-  free(vtp);
-  free(sm);
-  free(smp);
-  free(lb);
-  free(lbp);
-  free(mp);
-  free(mpp);
-  free(lo);
-  free(lop);
-  free(ln);
-  free(lnp);
-  free(fn);
-  free(fnp);
-  free(strs);
+  pack_free(&t);
   return rc;
 }
 

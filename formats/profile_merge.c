@@ -1,0 +1,222 @@
+/* profile_merge.c: adding a whole decoded profile to a builder
+ * (profile_builder_add_profile, _labeled; contract: profile_builder.h).
+ * The source's mappings, functions and locations are added on first use,
+ * through the builder's own deduplicating calls, so that profiles merged
+ * share one table of each; samples are scaled by the multiplier and may get
+ * one extra label. Split from profile_builder.c, whose storage it reads
+ * through profile_builder_impl.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "errmsg.h"
+#include "hashtab.h"
+#include "profile_builder_impl.h"
+
+typedef struct merge_ctx {
+  profile_builder *b;
+  const Perftools__Profiles__Profile *src;
+  hashtab map_ix, fn_ix, loc_ix; /* src id -> src index */
+  uint64_t *map_new, *fn_new, *loc_new; /* src index -> builder id (0 = not yet) */
+} merge_ctx;
+
+static const char *src_str(const Perftools__Profiles__Profile *p, int64_t i) {
+  return i > 0 && (uint64_t)i < p->n_string_table ? p->string_table[i] : "";
+}
+
+static uint64_t mapping_id(const Perftools__Profiles__Profile *p, size_t i) {
+  return p->mapping[i]->id;
+}
+static uint64_t function_id(const Perftools__Profiles__Profile *p, size_t i) {
+  return p->function[i]->id;
+}
+static uint64_t location_id(const Perftools__Profiles__Profile *p, size_t i) {
+  return p->location[i]->id;
+}
+
+/* Index in src of the entry with this id, or -1. */
+static long src_index(const hashtab *t, const Perftools__Profiles__Profile *src, uint64_t id,
+                      uint64_t (*id_of)(const Perftools__Profiles__Profile *, size_t)) {
+  hashtab_probe pr;
+  for (uint32_t c = hashtab_first(t, hash_mix(id), &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
+    if (id_of(src, c) == id) return c;
+  return -1;
+}
+
+static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
+  const Perftools__Profiles__Profile *s = m->src;
+  long li = src_index(&m->loc_ix, s, src_id, location_id);
+  if (li < 0) return 0;
+  if (m->loc_new[li]) return m->loc_new[li];
+  const Perftools__Profiles__Location *l = s->location[li];
+  uint64_t mid = 0;
+  if (l->mapping_id) {
+    long mi = src_index(&m->map_ix, s, l->mapping_id, mapping_id);
+    if (mi < 0) return 0;
+    if (!m->map_new[mi]) {
+      const Perftools__Profiles__Mapping *sm = s->mapping[mi];
+      profile_mapping_info info = {sm->memory_start,     sm->memory_limit,
+                                   sm->file_offset,      src_str(s, sm->filename),
+                                   src_str(s, sm->build_id), sm->has_functions,
+                                   sm->has_filenames,    sm->has_line_numbers,
+                                   sm->has_inline_frames};
+      m->map_new[mi] = profile_builder_add_mapping(m->b, &info);
+      if (!m->map_new[mi]) return 0;
+    }
+    mid = m->map_new[mi];
+  }
+  profile_line small[16];
+  profile_line *lines = l->n_line <= 16 ? small : malloc(l->n_line * sizeof *lines);
+  if (!lines) return 0;
+  uint64_t id = 0;
+  size_t j;
+  for (j = 0; j < l->n_line; j++) {
+    long fi = src_index(&m->fn_ix, s, l->line[j]->function_id, function_id);
+    if (fi < 0) break;
+    if (!m->fn_new[fi]) {
+      const Perftools__Profiles__Function *f = s->function[fi];
+      m->fn_new[fi] = profile_builder_add_function(m->b, src_str(s, f->name),
+                                                   src_str(s, f->system_name),
+                                                   src_str(s, f->filename), f->start_line);
+      if (!m->fn_new[fi]) break;
+    }
+    lines[j] = (profile_line){m->fn_new[fi], l->line[j]->line, l->line[j]->column};
+  }
+  if (j == l->n_line)
+    id = profile_builder_add_location(m->b, mid, l->address, lines, l->n_line, l->is_folded);
+  if (lines != small) free(lines);
+  m->loc_new[li] = id;
+  return id;
+}
+
+static int same_type(const profile_builder *b, const vtype *t,
+                     const Perftools__Profiles__Profile *src, const Perftools__Profiles__ValueType *st) {
+  return strcmp(b->chars.v + b->strings.v[t->type], src_str(src, st->type)) == 0 &&
+         strcmp(b->chars.v + b->strings.v[t->unit], src_str(src, st->unit)) == 0;
+}
+
+int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
+                                int64_t multiplier, char *err, size_t errlen) {
+  return profile_builder_add_profile_labeled(b, src, multiplier, NULL, err, errlen);
+}
+
+int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
+                                        int64_t multiplier, const profile_label *extra, char *err,
+                                        size_t errlen) {
+  if (b->oom) {
+    formats_set_err(err, errlen, "out of memory");
+    return -1;
+  }
+  if (b->stypes.n == 0 && b->samples.n == 0) {
+    for (size_t i = 0; i < src->n_sample_type; i++)
+      profile_builder_add_sample_type(b, src_str(src, src->sample_type[i]->type),
+                                      src_str(src, src->sample_type[i]->unit));
+    if (src->period_type)
+      profile_builder_set_period(b, src_str(src, src->period_type->type),
+                                 src_str(src, src->period_type->unit), src->period);
+    else
+      b->period = src->period;
+    profile_builder_set_time(b, src->time_nanos, src->duration_nanos);
+    profile_builder_set_default_sample_type(b, src_str(src, src->default_sample_type));
+    profile_builder_set_drop_frames(b, src_str(src, src->drop_frames));
+    profile_builder_set_keep_frames(b, src_str(src, src->keep_frames));
+    profile_builder_set_doc_url(b, src_str(src, src->doc_url));
+    for (size_t i = 0; i < src->n_comment; i++)
+      profile_builder_add_comment(b, src_str(src, src->comment[i]));
+  } else {
+    if (b->stypes.n != src->n_sample_type) {
+      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
+              src->n_sample_type);
+      return -1;
+    }
+    for (size_t i = 0; i < b->stypes.n; i++)
+      if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
+        formats_set_err(err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
+                b->chars.v + b->strings.v[b->stypes.v[i].type],
+                b->chars.v + b->strings.v[b->stypes.v[i].unit],
+                src_str(src, src->sample_type[i]->type), src_str(src, src->sample_type[i]->unit));
+        return -1;
+      }
+    if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
+      b->time_nanos = src->time_nanos;
+  }
+
+  merge_ctx m = {.b = b, .src = src};
+  m.map_new = calloc(src->n_mapping + 1, sizeof *m.map_new);
+  m.fn_new = calloc(src->n_function + 1, sizeof *m.fn_new);
+  m.loc_new = calloc(src->n_location + 1, sizeof *m.loc_new);
+  int64_t *vals = calloc(src->n_sample_type + 1, sizeof *vals);
+  uint64_t *locs = NULL;
+  profile_label *labs = NULL;
+  size_t loccap = 0, labcap = 0;
+  int rc = -1;
+  if (!m.map_new || !m.fn_new || !m.loc_new || !vals) goto oom;
+  for (size_t i = 0; i < src->n_mapping; i++)
+    if (hashtab_insert(&m.map_ix, hash_mix(src->mapping[i]->id), (uint32_t)i) != 0) goto oom;
+  for (size_t i = 0; i < src->n_function; i++)
+    if (hashtab_insert(&m.fn_ix, hash_mix(src->function[i]->id), (uint32_t)i) != 0) goto oom;
+  for (size_t i = 0; i < src->n_location; i++)
+    if (hashtab_insert(&m.loc_ix, hash_mix(src->location[i]->id), (uint32_t)i) != 0) goto oom;
+
+  for (size_t i = 0; i < src->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = src->sample[i];
+    if (s->n_value != b->stypes.n) {
+      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value, b->stypes.n);
+      goto done;
+    }
+    if (s->n_location_id > loccap) {
+      free(locs);
+      loccap = s->n_location_id;
+      locs = malloc(loccap * sizeof *locs);
+      if (!locs) goto oom;
+    }
+    if (s->n_label + 1 > labcap) {
+      free(labs);
+      labcap = s->n_label + 1;
+      labs = malloc(labcap * sizeof *labs);
+      if (!labs) goto oom;
+    }
+    for (size_t j = 0; j < s->n_location_id; j++) {
+      locs[j] = merge_location(&m, s->location_id[j]);
+      if (!locs[j]) {
+        if (b->oom) goto oom;
+        formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
+                (unsigned long long)s->location_id[j]);
+        goto done;
+      }
+    }
+    for (size_t j = 0; j < s->n_label; j++) {
+      const Perftools__Profiles__Label *l = s->label[j];
+      labs[j] = (profile_label){src_str(src, l->key), l->str ? src_str(src, l->str) : NULL, l->num,
+                                l->num_unit ? src_str(src, l->num_unit) : NULL};
+    }
+    size_t nlabs = s->n_label;
+    if (extra) {
+      bool has = false;
+      for (size_t j = 0; j < s->n_label && !has; j++) has = strcmp(labs[j].key, extra->key) == 0;
+      if (!has) labs[nlabs++] = *extra;
+    }
+    for (size_t k = 0; k < s->n_value; k++)
+      vals[k] = (int64_t)((uint64_t)s->value[k] * (uint64_t)multiplier);
+    if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, nlabs) != 0)
+      goto oom;
+  }
+  rc = 0;
+  goto done;
+oom:
+  formats_set_err(err, errlen, "out of memory");
+done:
+  hashtab_free(&m.map_ix);
+  hashtab_free(&m.fn_ix);
+  hashtab_free(&m.loc_ix);
+  free(m.map_new);
+  free(m.fn_new);
+  free(m.loc_new);
+  free(vals);
+  free(locs);
+  free(labs);
+  if (rc == 0 && b->oom) {
+    formats_set_err(err, errlen, "out of memory");
+    rc = -1;
+  }
+  return rc;
+}
