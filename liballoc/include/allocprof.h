@@ -59,7 +59,9 @@ ALLOCPROF_API uint64_t allocprof_get_rate(void);
  * estimated from the samples (exact at rate 1), one sample per (stack,
  * object size) with a numeric "bytes" label, stacks that start at the
  * caller of malloc or new, and function names, files and lines filled in,
- * so the file stands alone on another machine.
+ * so the file stands alone on another machine. Its pprof comments say
+ * trigger=api, seq=N (this call's number among the process's
+ * allocprof_dump calls, from 0), and the pid, cmdline, time and rate.
  *
  * The file appears whole or not at all (a temporary name in the same
  * directory, then rename), replacing any file of that name. Other threads

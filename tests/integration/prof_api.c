@@ -2,7 +2,8 @@
  * and starts with profiling off (no ALLOCPROF_* in its environment):
  * setting and reading the rate, the totals, allocprof_dump's errors (errno
  * and one line on stderr) and containers, and that a dump leaves no
- * temporary file behind and replaces an existing file whole.
+ * temporary file behind and replaces an existing file whole; each profile's
+ * comments say trigger=api and number the calls (seq=).
  *
  *   prof_api [DIR]
  */
@@ -69,6 +70,13 @@ static int dir_has(const char *dir, const char *part) {
   while (d != NULL && (e = readdir(d)) != NULL) found |= strstr(e->d_name, part) != NULL;
   if (d != NULL) closedir(d);
   return found;
+}
+
+/* Whether p has the comment text. */
+static int has_comment(const profile_pb *p, const char *text) {
+  for (size_t i = 0; i < p->n_comment; i++)
+    if (strcmp(pc_str(p, p->comment[i]), text) == 0) return 1;
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -152,6 +160,11 @@ int main(int argc, char **argv) {
     free(data);
     profile_pb *p = pc_load(path);
     pc_check_header(p, 0); /* dumped with the rate back at 0 */
+    /* the call into a missing directory had seq 0: a number per call */
+    char seq[32];
+    snprintf(seq, sizeof seq, "seq=%zu", k + 1);
+    PC_CHECK(has_comment(p, "trigger=api") && has_comment(p, seq) && has_comment(p, "rate=0"),
+             "%s: comments trigger=api, %s, rate=0 missing", path, seq);
     int64_t v[PC_NVALUES];
     pc_sum_leaf(p, "api_alloc", v);
     /* the rate in force at the dump is 0 (as 1: no scaling) */
