@@ -142,6 +142,8 @@ __attribute__((constructor)) static void profiler_at_load(void) {
   alloc_init_once(); /* reads ALLOCPROF_RATE */
   if (mprof_rate() != 0) prof_stack_init();
   find_library();
-  if (lib_path[0] == 0 || mprof_dumper(0) != NULL || !trig_config_wanted(alloc_env)) return;
+  if (lib_path[0] == 0 || mprof_dumper(0) != NULL || !trig_config_wanted(alloc_env) ||
+      trig_run_excluded(alloc_env, (long)getpid())) /* run --no-children: not us */
+    return;
   if (mprof_dumper(1) == NULL) mprof_set_rate(0);
 }

@@ -24,6 +24,7 @@
  * as exact as libm's for what mprof_scale asks of it. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mprof.h"
 #include "settings.h"
@@ -85,6 +86,9 @@ void prof_init(void) {
   }
   if (seed == 0) seed = alloc_now_ms() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&seed;
   seed_base = seed;
+  /* allocprof run --no-children: a process of the run but its program
+   * samples nothing (settings.h) */
+  if (trig_run_excluded(alloc_env, (long)getpid())) rate = 0;
   STORE_RELAXED(&rate_value, rate);
 }
 

@@ -388,6 +388,15 @@ int trig_config_wanted(const char *(*get)(const char *name)) {
   return 0;
 }
 
+int trig_run_excluded(const char *(*get)(const char *name), long pid) {
+  const char *only = setting(get, "ALLOCPROF_NO_CHILDREN");
+  if (only == NULL || strcmp(only, "1") != 0) return 0;
+  const char *named = setting(get, "ALLOCPROF_RUN_PID");
+  uint64_t v;
+  /* without a valid pid nobody is the one: everyone is left alone */
+  return named == NULL || trig_parse_count(named, 1, INT64_MAX, &v) != 0 || (long)v != pid;
+}
+
 int trig_rate_rejected(const char *rate, uint64_t sampler_rate) {
   uint64_t v;
   if (rate == NULL || *rate == 0 || sampler_rate != 0) return 0;

@@ -135,6 +135,11 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
  * the process wants its dumping half at load (liballoc/mprof_dumper.c). */
 int trig_config_wanted(const char *(*get)(const char *name));
 
+/* allocprof run --no-children (cli/cmd_run.c): ALLOCPROF_NO_CHILDREN=1
+ * profiles only the process ALLOCPROF_RUN_PID names. Whether process pid is
+ * another, left unprofiled: no sampling, no dumping half loaded, no dump. */
+int trig_run_excluded(const char *(*get)(const char *name), long pid);
+
 /* Whether the sampler turned down ALLOCPROF_RATE=rate (NULL: unset): the
  * rate it runs at is 0 though rate is set and is not a zero. The sampler
  * has then printed its line and profiling is off; the triggers stay off

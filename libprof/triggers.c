@@ -595,29 +595,20 @@ static int check_outputs(char *err, size_t errlen) {
  * (--no-children) makes it the one process profiled: every other process
  * that inherits the settings (a fork child, a program it execs) runs on
  * unprofiled, silently. The same process after an exec (a wrapper script
- * that execs the real program) is still the one. Returns -1 when this
- * process is not to be profiled (the rate is then 0). */
+ * that execs the real program) is still the one. liballoc applies the same
+ * rule (trig_run_excluded) before it samples or loads this library at all;
+ * this is for a process that loaded it anyway (allocprof_dump). Returns -1
+ * when this process is not to be profiled (the rate is then 0). */
 static int read_run_settings(void) {
+  if (trig_run_excluded(env, (long)getpid())) {
+    mprof_set_rate(0);
+    return -1;
+  }
   const char *pid = alloc_env("ALLOCPROF_RUN_PID");
+  uint64_t v;
+  if (pid != NULL && *pid != 0 && trig_parse_count(pid, 1, INT64_MAX, &v) == 0) run_pid = (long)v;
   const char *only = alloc_env("ALLOCPROF_NO_CHILDREN");
-  if (pid != NULL && *pid != 0) {
-    char *end;
-    errno = 0;
-    long v = strtol(pid, &end, 10);
-    if (errno != 0 || *end != 0 || v <= 0) {
-      say("ALLOCPROF_RUN_PID=%s is not a process id; profiling is off", pid);
-      mprof_set_rate(0);
-      return -1;
-    }
-    run_pid = v;
-  }
-  if (only != NULL && strcmp(only, "1") == 0) {
-    if (run_pid != (long)getpid()) {
-      mprof_set_rate(0);
-      return -1;
-    }
-    no_children = 1;
-  }
+  no_children = only != NULL && strcmp(only, "1") == 0; /* and we are the one (above) */
   return 0;
 }
 

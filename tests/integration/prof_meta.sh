@@ -31,7 +31,8 @@
 #                  trig_host, which keeps its pid and stays profiled); its
 #                  children, forked and exec'd, run as usual and write none;
 #                  a forked child that exit()s writes none either (control:
-#                  without --no-children it does)
+#                  without --no-children it does); an exec'd child does not
+#                  even load the dumping half (liballoc_dump.so)
 set -u
 
 if [ $# -ne 6 ]; then
@@ -256,7 +257,7 @@ freed_note)
 run_no_children)
   # PROG is sh; it runs a child (fork + exec) that allocates, then execs
   # trig_host, which keeps PROG's pid
-  script='echo "prog=$$"; "$1" hello 4; echo "child=$?"; exec "$1" run 20 0 return'
+  script='echo "prog=$$"; "$1" hello 4; echo "child=$?"; grep -q liballoc_dump /proc/self/maps && echo "child: dumping half loaded"; exec "$1" run 20 0 return'
   "$ALLOCPROF" run --no-children --rate 1 -o "$D/h.%p.pb.gz" -- sh -c "$script" sh "$HOST" \
     >"$TMP/stdout" 2>"$TMP/stderr"
   STATUS=$?

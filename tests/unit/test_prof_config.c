@@ -212,6 +212,25 @@ static void test_config_wanted(void **state) {
   }
 }
 
+/* allocprof run --no-children: only the process ALLOCPROF_RUN_PID names is
+ * profiled; without ALLOCPROF_NO_CHILDREN=1 nobody is left out. */
+static void test_run_excluded(void **state) {
+  (void)state;
+  assert_int_equal(trig_run_excluded(get_env, 42), 0);
+  set_env("ALLOCPROF_RUN_PID", "42");
+  assert_int_equal(trig_run_excluded(get_env, 43), 0); /* a run with children */
+  set_env("ALLOCPROF_NO_CHILDREN", "1");
+  assert_int_equal(trig_run_excluded(get_env, 42), 0);
+  assert_int_equal(trig_run_excluded(get_env, 43), 1);
+  set_env("ALLOCPROF_NO_CHILDREN", "0");
+  assert_int_equal(trig_run_excluded(get_env, 43), 0);
+  set_env("ALLOCPROF_NO_CHILDREN", "1");
+  set_env("ALLOCPROF_RUN_PID", "42x"); /* no valid pid: nobody is the one */
+  assert_int_equal(trig_run_excluded(get_env, 42), 1);
+  set_env("ALLOCPROF_RUN_PID", "");
+  assert_int_equal(trig_run_excluded(get_env, 42), 1);
+}
+
 static void test_config_full(void **state) {
   (void)state;
   set_env("ALLOCPROF_OUT", "heap.%p.%n.pb.gz");
@@ -463,6 +482,7 @@ int main(void) {
       cmocka_unit_test_setup(test_config_nothing, reset_env),
       cmocka_unit_test_setup(test_config_wanted, reset_env),
       cmocka_unit_test_setup(test_config_full, reset_env),
+      cmocka_unit_test_setup(test_run_excluded, reset_env),
       cmocka_unit_test_setup(test_config_exit_only, reset_env),
       cmocka_unit_test_setup(test_config_bad, reset_env),
       cmocka_unit_test(test_rate_rejected),
