@@ -3,7 +3,9 @@
  * The source's mappings, functions and locations are added on first use,
  * through the builder's own deduplicating calls, so that profiles merged
  * share one table of each; samples are scaled by the multiplier and may get
- * one extra label. Split from profile_builder.c, whose storage it reads
+ * one extra label. Comments are those of every source, each once, in order
+ * (as pprof's own merge keeps them): a merge of two processes' profiles
+ * says pid= of both, not only of the first. Split from profile_builder.c, whose storage it reads
  * through profile_builder_impl.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,17 @@ static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
   return id;
 }
 
+/* Adds the comments of src that b does not have yet. */
+static void merge_comments(profile_builder *b, const Perftools__Profiles__Profile *src) {
+  for (size_t i = 0; i < src->n_comment; i++) {
+    int64_t s = profile_builder_string(b, src_str(src, src->comment[i]));
+    if (s < 0) return; /* out of memory: the builder says so */
+    bool have = false;
+    for (size_t k = 0; k < b->comments.n && !have; k++) have = b->comments.v[k] == s;
+    if (!have) profile_builder_add_comment(b, src_str(src, src->comment[i]));
+  }
+}
+
 static int same_type(const profile_builder *b, const vtype *t,
                      const Perftools__Profiles__Profile *src, const Perftools__Profiles__ValueType *st) {
   return strcmp(b->chars.v + b->strings.v[t->type], src_str(src, st->type)) == 0 &&
@@ -120,8 +133,6 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
     profile_builder_set_drop_frames(b, src_str(src, src->drop_frames));
     profile_builder_set_keep_frames(b, src_str(src, src->keep_frames));
     profile_builder_set_doc_url(b, src_str(src, src->doc_url));
-    for (size_t i = 0; i < src->n_comment; i++)
-      profile_builder_add_comment(b, src_str(src, src->comment[i]));
   } else {
     if (b->stypes.n != src->n_sample_type) {
       formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
@@ -139,6 +150,7 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
     if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
       b->time_nanos = src->time_nanos;
   }
+  merge_comments(b, src);
 
   merge_ctx m = {.b = b, .src = src};
   m.map_new = calloc(src->n_mapping + 1, sizeof *m.map_new);

@@ -251,6 +251,41 @@ static void test_add_profile(void **state) {
   profile_free(odd);
 }
 
+/* A profile with the sample types of small() and comments, no samples. */
+static profile_pb *commented(const char *c1, const char *c2) {
+  profile_builder *b = profile_builder_new();
+  profile_builder_add_sample_type(b, "alloc_objects", "count");
+  profile_builder_add_sample_type(b, "alloc_space", "bytes");
+  profile_builder_add_comment(b, c1);
+  profile_builder_add_comment(b, c2);
+  profile_pb *p = NULL;
+  assert_int_equal(profile_builder_build(b, &p), 0);
+  profile_builder_free(b);
+  return p;
+}
+
+/* Merged comments are every input's, each once, in order (as pprof's
+ * merge): a merge of two processes' profiles names both pids. */
+static void test_add_profile_comments(void **state) {
+  (void)state;
+  profile_pb *p1 = commented("trigger=exit", "pid=1"), *p2 = commented("trigger=exit", "pid=2");
+  char err[256];
+  profile_builder *b = profile_builder_new();
+  assert_int_equal(profile_builder_add_profile(b, p1, 1, err, sizeof err), 0);
+  assert_int_equal(profile_builder_add_profile(b, p2, 1, err, sizeof err), 0);
+  assert_int_equal(profile_builder_add_profile(b, p1, 1, err, sizeof err), 0);
+  profile_pb *m = NULL;
+  assert_int_equal(profile_builder_build(b, &m), 0);
+  assert_int_equal(m->n_comment, 3);
+  assert_string_equal(str(m, m->comment[0]), "trigger=exit");
+  assert_string_equal(str(m, m->comment[1]), "pid=1");
+  assert_string_equal(str(m, m->comment[2]), "pid=2");
+  profile_free(m);
+  profile_builder_free(b);
+  profile_free(p1);
+  profile_free(p2);
+}
+
 /* add_profile_labeled: the extra label goes on the samples without one of
  * its key, and keeps samples of different labels apart (merge puts each
  * input's sampling period on its samples this way). */
@@ -353,6 +388,7 @@ int main(void) {
       cmocka_unit_test(test_profile_fields),
       cmocka_unit_test(test_add_profile),
       cmocka_unit_test(test_add_profile_labeled),
+      cmocka_unit_test(test_add_profile_comments),
       cmocka_unit_test(test_many_stacks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
