@@ -19,8 +19,8 @@
  * before and after would miss names made by %p in a directory's name and
  * take in files that other programs write there meanwhile. A run inside a
  * run passes its list on to the outer one. Should the list be impossible
- * to make (no writable TMPDIR), run falls back to the files that match the
- * pattern for PROG's pid.
+ * to make (neither TMPDIR nor /tmp writable), run falls back to the files
+ * that match the pattern for PROG's pid.
  *
  * ALLOCPROF_RUN_PID names PROG's pid: the other processes of the run add
  * their pid to a pattern without %p (a fork child does anyway), so none
@@ -197,7 +197,10 @@ static int run_log_make(struct run_log *log) {
   snprintf(log->path, sizeof log->path, "%s/profiles", log->dir);
   int fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || setenv("ALLOCPROF_RUN_LOG", log->path, 1) != 0) {
-    if (fd >= 0) close(fd), unlink(log->path);
+    if (fd >= 0) {
+      close(fd);
+      unlink(log->path);
+    }
     rmdir(log->dir);
     return -1;
   }
