@@ -7,6 +7,7 @@
 
 #include "cmds.h"
 #include "common.h"
+#include "frames.h"
 
 const char cmd_top_help[] =
     "usage: allocprof top [-n N] [--sample-index TYPE] [--focus REGEX] [--hide REGEX]\n"
@@ -164,6 +165,9 @@ int cmd_top(int argc, char **argv) {
   int rc = CLI_EXIT_USAGE;
   cli_funcs t = {0};
   int64_t *totals = NULL;
+  /* frames an older profile names by raw address get their object and
+   * offset, as in diff and flame (frames.h) */
+  if (cli_name_frames(&p, 1) != 0) goto done;
   ssize_t vi = cli_sample_index(p, index_name, file);
   if (vi < 0 || cli_filter_apply(&filter, p) != 0) goto done;
   if (cli_funcs_add(&t, p, (size_t)vi, 0) != 0) goto done;
