@@ -1,5 +1,6 @@
 /* triggers.c: when heap profiles are written, and where. Overview of the
- * profiler: prof.h; building and writing one profile: profile.c (dump.h).
+ * profiler: liballoc/mprof.h; building and writing one profile: profile.c
+ * (dump.h); the snapshot stream's fd: trigger_stream.c.
  *
  * Settings (read once, when liballoc is loaded; each off unless set; an
  * empty value counts as unset, and 0 switches a trigger off):
@@ -42,11 +43,14 @@
  *                             an ALLOCPROF_OUT without %p.
  *   ALLOCPROF_NO_CHILDREN=1   (set by allocprof run --no-children) only the
  *                             process ALLOCPROF_RUN_PID names profiles; its
- *                             fork children and the programs they run do not. A bad setting (syntax, a directory that does
- * not exist or is not writable, a stream that cannot be opened, a trigger
- * with nowhere to write) prints one line on stderr and switches profiling
- * off; the program itself runs on as if the profiler were not there. The
- * settings are parsed and checked by settings.c (settings.h).
+ *                             fork children and the programs they run do not.
+ *
+ * A bad setting (syntax, a directory that does not exist or is not
+ * writable, a stream that cannot be opened, a trigger with nowhere to
+ * write) prints one line on stderr (alloc_say, liballoc's one writer to
+ * fd 2) and switches profiling off; the program itself runs on as if the
+ * profiler were not there. The settings are parsed and checked by
+ * settings.c (settings.h).
  *
  * Threads. The program's threads only ever run the signal handler and
  * prof_inuse_hook, which set a flag and wake the profiler thread with a
@@ -60,9 +64,10 @@
  * allocator lock while they allocate.
  *
  * Locking: trig_lock serializes the dumps started here and guards seq,
- * peak_level, the stream's fd and exiting. The thresholds the hook reads
- * (growth_next, peak_next) are relaxed atomics written by dumps; the flags
- * (sig_pending, hook_pending, exit_started) are atomics.
+ * peak_level, the stream's fd (trigger_stream.c) and exiting. The
+ * thresholds the hook reads (growth_next, peak_next) are relaxed atomics
+ * written by dumps; the flags (sig_pending, hook_pending, exit_started)
+ * are atomics.
  *
  * fork: the child profiles into its own files. Its sequence number restarts
  * at 0, %p names its own pid, a stream whose name has %p or %t is reopened
@@ -84,7 +89,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -93,9 +97,9 @@
 #include "alloc_entry.h"
 #include "dump.h"
 #include "errmsg.h"
-#include "stream.h"
 #include "mprof.h"
 #include "settings.h"
+#include "trigger_stream.h"
 
 /* The settings are parsed and checked by settings.c (settings.h), which
  * allocprof run links too; this file acts on them. */
@@ -136,9 +140,6 @@ static pthread_mutex_t trig_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t seq;            /* trig_lock: the next dump's %n */
 static int exiting;             /* trig_lock: the exit dump is done or running */
 static uint64_t peak_level;     /* trig_lock: in-use at the last peak dump */
-static int stream_fd = -1;      /* trig_lock: open on the stream, or -1 */
-static dev_t stream_dev;        /* trig_lock: what stream_fd was opened on */
-static ino_t stream_ino;
 
 static uint64_t growth_next = UINT64_MAX; /* relaxed: growth dump at this in-use */
 static uint64_t peak_next = UINT64_MAX;   /* relaxed: peak dump at this in-use */
@@ -151,20 +152,18 @@ static int out_renamed;                   /* trig_lock: a fork child added its p
 
 /* ---- messages -------------------------------------------------------------------- */
 
-/* One line on stderr in one write (lines of two threads don't mix). */
+/* One line on stderr in one write (lines of two threads don't mix):
+ * formatted here, written by liballoc's alloc_say (internal.h), which adds
+ * the "allocprof: " prefix and the newline, and is the profiler's only
+ * writer to fd 2. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...) {
-  char line[1024];
-  int n = snprintf(line, sizeof line, "allocprof: ");
+  char line[640];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  size_t len = strlen(line);
-  line[len++] = '\n';
-  ssize_t w;
-  do w = write(2, line, len);
-  while (w < 0 && errno == EINTR);
+  alloc_say(line, NULL);
 }
 
 /* The first failure of each kind is reported; later ones are silent. */
@@ -225,79 +224,6 @@ static const struct mprof_dumper hook_inuse = {
     .full_backtrace = unw_backtrace,
 };
 
-/* ---- the stream ----------------------------------------------------------------------
- * One fd, kept for the life of the process (so the stream survives a later
- * chdir, chroot or drop of privileges), moved out of the low numbers that
- * programs and shells pick for themselves, close-on-exec. A program may
- * still close it or reuse its number: before each frame the fd is checked
- * to be still the file we opened, and the file is opened again if not, or
- * if someone removed it. */
-
-static int fd_move_high(int fd) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return fd;
-  rlim_t base = rl.rlim_cur / 2;
-  if (base > 1000) base = 1000;
-  if ((rlim_t)fd >= base) return fd;
-  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
-  if (nfd < 0) return fd;
-  close(fd);
-  return nfd;
-}
-
-/* Opens the stream (trig_lock held, or at start). Returns 0, or -1 with err. */
-static int stream_open(char *err, size_t errlen) {
-  char path[TRIG_PATH_MAX];
-  if (trig_pattern_expand(cfg.stream, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
-      0) {
-    formats_set_err(err, errlen, "the stream's name is too long");
-    return -1;
-  }
-  /* never through a symlink someone planted at the name, never a fifo or a
-   * device; readable by the owner only, as perf's files and core dumps are */
-  int fd = stream_open_append(path, err, errlen);
-  struct stat st;
-  if (fd < 0) return -1;
-  if (fstat(fd, &st) != 0) {
-    formats_set_err(err, errlen, "%s: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
-  stream_fd = fd_move_high(fd);
-  stream_dev = st.st_dev;
-  stream_ino = st.st_ino;
-  return 0;
-}
-
-/* Whether stream_fd is still open on the file we opened; *linked is
- * whether that file still has a name. */
-static int stream_still_ours(int *linked) {
-  struct stat st;
-  int fl = fcntl(stream_fd, F_GETFL);
-  if (fl < 0 || !(fl & O_APPEND) || fstat(stream_fd, &st) != 0 || st.st_dev != stream_dev ||
-      st.st_ino != stream_ino)
-    return 0;
-  *linked = st.st_nlink > 0;
-  return 1;
-}
-
-/* Gives the stream's fd up; closed only if it is still ours. */
-static void stream_forget(void) {
-  int linked;
-  if (stream_fd >= 0 && stream_still_ours(&linked)) close(stream_fd);
-  stream_fd = -1;
-}
-
-/* The stream's fd, opened again if the program closed or reused it, or if
- * the file was removed (nobody could read what we append). trig_lock held.
- * -1 with err on failure. */
-static int stream_get(char *err, size_t errlen) {
-  int linked;
-  if (stream_fd >= 0 && stream_still_ours(&linked) && linked) return stream_fd;
-  stream_forget();
-  return stream_open(err, errlen) == 0 ? stream_fd : -1;
-}
-
 /* ---- dumping --------------------------------------------------------------------------- */
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
@@ -344,7 +270,7 @@ static void dump(unsigned why) {
   }
   if (cfg.stream[0] != 0) {
     err[0] = 0;
-    int fd = stream_get(err, sizeof err);
+    int fd = trig_stream_get(cfg.stream, err, sizeof err);
     if (fd >= 0) {
       if (prof_dump_stream(fd, &meta, err, sizeof err) != 0 && first_failure(FAIL_STREAM))
         say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
@@ -547,7 +473,7 @@ static void fork_child(void) {
   }
   /* a stream named by the parent's pid or time: the child opens its own at
    * its first frame */
-  if (trig_pattern_per_process(cfg.stream)) stream_forget();
+  if (trig_pattern_per_process(cfg.stream)) trig_stream_forget();
   if (thread_wanted) thread_start_or_say();
 }
 
@@ -582,7 +508,7 @@ static int check_outputs(char *err, size_t errlen) {
   }
   if (cfg.stream[0] != 0) {
     char why[TRIG_PATH_MAX + 128];
-    if (stream_open(why, sizeof why) != 0) {
+    if (trig_stream_open(cfg.stream, why, sizeof why) != 0) {
       formats_set_err(err, errlen, "ALLOCPROF_STREAM=%s: %s", alloc_env("ALLOCPROF_STREAM"), why);
       return -1;
     }

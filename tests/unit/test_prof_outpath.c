@@ -4,11 +4,11 @@
  * %n, and the stream's fd is opened again when the program closed it or put
  * another file at its number.
  *
- * triggers.c is compiled into this test (it is part of prof_dump, which the
- * unit tests do not link; its settings come from prof_settings, which
- * alloc_core links); its two dump calls are stubbed and record what
- * they were asked. Its constructor runs here too and, with no ALLOCPROF_* in
- * the environment, does nothing. */
+ * triggers.c is compiled into this test, with its stream, trigger_stream.c
+ * (they are part of prof_dump, which the unit tests do not link; their
+ * settings come from prof_settings, which alloc_core links); its two dump
+ * calls are stubbed and record what they were asked. Its constructor runs
+ * here too and, with no ALLOCPROF_* in the environment, does nothing. */
 #define _GNU_SOURCE /* before any system header, as triggers.c needs */
 #include <dirent.h>
 #include <setjmp.h>
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../../libprof/triggers.c"
+#include "../../libprof/trigger_stream.c"
 
 static char dumped[8][TRIG_PATH_MAX]; /* paths prof_dump_file was given */
 static struct prof_dump_meta dumped_meta[8]; /* and what it was told about the dump */
@@ -246,7 +247,7 @@ static void test_stream_reopen(void **state) {
   snprintf(other, sizeof other, "%s/program.log", dir);
   stream_fd = -1;
   stream_frames = 0;
-  assert_int_equal(stream_open(err, sizeof err), 0);
+  assert_int_equal(trig_stream_open(cfg.stream, err, sizeof err), 0);
   int fd = stream_fd;
   assert_true(fd >= 3);
   assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
