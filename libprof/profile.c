@@ -1,5 +1,5 @@
 /* profile.c: the heap as a pprof Profile (dump.h). Overview of the
- * profiler: prof.h.
+ * profiler: liballoc/mprof.h.
  *
  * A dump reads a snapshot of the buckets (mprof_snapshot: the only moment the
  * profiler lock is held; the program's threads keep allocating meanwhile),
@@ -15,7 +15,7 @@
  *      mapped there now: it gets a mapping of its own, at the range the
  *      object had, with its path and build ID, and its names come from the
  *      object's file if the file still carries that build ID (a second,
- *      files-only symbolizer), else it stays unnamed ("unloaded objects");
+ *      files-only symbolizer), else it stays unnamed (unloaded.c);
  *   3. adds the mappings, each flagged with what the symbolizer filled in
  *      for the addresses that fall in it (add_mappings), then functions,
  *      locations and samples to a profile builder
@@ -56,6 +56,7 @@
 #include "profile_io.h"
 #include "stream.h"
 #include "symbolize.h"
+#include "unloaded.h"
 
 /* The allocator's entry points, in pprof's regular expression syntax (RE2,
  * matched whole against a function name cut at its first '('). Stacks
@@ -74,14 +75,6 @@
 
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct prof_symbolizer *symbolizer; /* dump_mutex */
-/* Files of unloaded objects (dump_mutex): entry id is added, if at all, at
- * FILES_BASE(id), so that objects once loaded at one address do not
- * overlap. files_added[id]: 1 added. */
-static struct prof_symbolizer *files_symbolizer;
-static uint8_t *files_added;
-static uint32_t files_added_n;
-#define FILES_BASE(id) ((uintptr_t)(id) << 40)
-#define FILES_MAX_ID ((uint32_t)1 << 23) /* FILES_BASE below 2^63 */
 static int dump_busy;                      /* dump_mutex: a dump is running */
 
 /* A fork while another thread dumps leaves the child with dump_mutex held by
@@ -93,9 +86,7 @@ static int dump_busy;                      /* dump_mutex: a dump is running */
 void prof_dump_fork_child(void) {
   if (dump_busy) {
     symbolizer = NULL;
-    files_symbolizer = NULL;
-    files_added = NULL;
-    files_added_n = 0;
+    unloaded_fork_child();
   }
   dump_busy = 0;
   pthread_mutex_init(&dump_mutex, NULL);
@@ -103,25 +94,8 @@ void prof_dump_fork_child(void) {
 
 /* ---- distinct addresses -----------------------------------------------------------
  * An open-addressing table from an address to its entry; entries sit in an
- * array in order of first appearance. */
-
-struct addr_entry {
-  uintptr_t addr;        /* return address - 1 */
-  uint32_t object;       /* id of the unloaded object it was in, else 0 */
-  uint64_t location_id;  /* in the builder */
-  int mapping;           /* index into the mapping array, -1 if none */
-  int sym_rc;            /* PROF_SYM_* */
-  struct prof_frame_info info;
-};
-
-/* Stacks share most of their addresses: the table stays small (a few
- * thousand entries for 100,000 stacks). The index is formats' hashtab.h,
- * seeded per process like every dump-side table. */
-struct addr_table {
-  hashtab index; /* hash of (addr, object) -> entry index */
-  struct addr_entry *v;
-  size_t n, cap;
-};
+ * array in order of first appearance. The entry and the table: unloaded.h,
+ * whose calls read them too. */
 
 static uint64_t addr_hash(uintptr_t a, uint32_t object) {
   return hash_combine(hash_mix((uint64_t)a), object);
@@ -158,97 +132,6 @@ static long addr_table_get(struct addr_table *t, uintptr_t addr, uint32_t object
   e->object = object;
   e->mapping = -1;
   return (long)t->n++;
-}
-
-/* ---- unloaded objects ---------------------------------------------------------------- */
-
-struct live_maps {
-  const struct prof_mapping *m;
-  size_t n;
-};
-
-/* mprof_objects_check's test, run under prof_lock (no allocation): is entry
- * o among the objects loaded now? The same first executable segment and
- * build ID, and the same path when there is no build ID to compare. */
-static int object_live(const struct prof_object *o, void *arg) {
-  const struct live_maps *lm = arg;
-  if (o->nsegs == 0) return 1; /* nothing to compare it with: leave it */
-  const struct prof_mapping *m = prof_mapping_find(lm->m, lm->n, o->segs[0].start);
-  if (m == NULL || m->start != o->segs[0].start || strcmp(m->build_id, o->build_id) != 0) return 0;
-  return o->build_id[0] != '\0' || strcmp(m->path, o->path) == 0;
-}
-
-/* The registry as this dump sees it. */
-struct closed_objects {
-  uint32_t n;                  /* entries 1..n */
-  struct prof_object_view *v;  /* v[id], NULL: none known closed */
-  long *first;                 /* first[id]: its first mapping in maps, -1 none yet */
-};
-
-static uint32_t closed_id(const struct closed_objects *co, uint32_t id) {
-  return co->v != NULL && id >= 1 && id <= co->n && co->v[id].closed ? id : 0;
-}
-
-/* Appends to *maps (sorted part first, left as it is) the executable
- * segments of each unloaded object some address of the dump is in, at the
- * range it had, with its path and build ID. */
-static int add_closed_mappings(struct prof_mapping **maps, size_t *nmaps, struct closed_objects *co,
-                               const struct addr_table *at) {
-  for (size_t i = 0; i < at->n; i++) {
-    uint32_t id = at->v[i].object;
-    if (id == 0 || co->first[id] != -1) continue;
-    const struct prof_object *o = co->v[id].object;
-    co->first[id] = (long)*nmaps;
-    if (o == NULL || o->nsegs == 0) continue;
-    struct prof_mapping *nm = realloc(*maps, (*nmaps + o->nsegs) * sizeof *nm);
-    if (nm == NULL) return -1;
-    *maps = nm;
-    for (unsigned k = 0; k < o->nsegs; k++) {
-      struct prof_mapping *m = &nm[(*nmaps)++];
-      memset(m, 0, sizeof *m);
-      m->start = o->segs[k].start;
-      m->limit = o->segs[k].limit;
-      m->file_offset = o->segs[k].file_offset;
-      snprintf(m->path, sizeof m->path, "%s", o->path);
-      snprintf(m->build_id, sizeof m->build_id, "%s", o->build_id);
-    }
-  }
-  return 0;
-}
-
-/* The mapping of unloaded object o that holds e's address, or -1. */
-static int closed_mapping(const struct prof_mapping *maps, const struct closed_objects *co,
-                          const struct prof_object *o, const struct addr_entry *e) {
-  long first = co->first[e->object];
-  for (unsigned k = 0; o != NULL && first >= 0 && k < o->nsegs; k++)
-    if (e->addr >= maps[first + k].start && e->addr < maps[first + k].limit) return (int)(first + k);
-  return -1;
-}
-
-/* Symbolizes e, an address of unloaded object o, from o's file if the file
- * still has o's build ID; otherwise e stays unnamed (PROF_SYM_NO_MODULE).
- * dump_mutex held. */
-static int symbolize_closed(struct addr_entry *e, const struct prof_object *o) {
-  uint32_t id = e->object;
-  e->info.nlines = 0;
-  if (o == NULL || id >= FILES_MAX_ID) return PROF_SYM_NO_MODULE;
-  if (files_symbolizer == NULL) files_symbolizer = prof_symbolizer_new_files();
-  if (files_symbolizer == NULL) return PROF_SYM_NO_MODULE;
-  if (id >= files_added_n) {
-    uint32_t n = id + 64;
-    uint8_t *v = realloc(files_added, n);
-    if (v == NULL) return PROF_SYM_NO_MEMORY;
-    memset(v + files_added_n, 0, n - files_added_n);
-    files_added = v;
-    files_added_n = n;
-  }
-  if (!files_added[id]) {
-    /* tried again at each dump: the file may come back */
-    if (prof_symbolizer_add_file(files_symbolizer, o->path, o->build_id, FILES_BASE(id)) != 0)
-      return PROF_SYM_NO_MODULE;
-    files_added[id] = 1;
-  }
-  return prof_symbolize(files_symbolizer, FILES_BASE(id) + (e->addr - o->bias), &e->info);
 }
 
 /* ---- mappings ------------------------------------------------------------------------ */
@@ -409,7 +292,7 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
   size_t nlive = nmaps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
   if (have_maps && nmaps > 0) {
     struct live_maps lm = {maps, nmaps};
-    mprof_objects_check(object_live, &lm, known);
+    mprof_objects_check(unloaded_live, &lm, known);
   }
   co.v = mprof_objects_snapshot(&co.n);
   co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
@@ -438,7 +321,7 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
       frame_entry[nidx++] = (uint32_t)e;
     }
   }
-  if (add_closed_mappings(&maps, &nmaps, &co, &at) != 0) goto done;
+  if (unloaded_add_mappings(&maps, &nmaps, &co, &at) != 0) goto done;
   fill = calloc(nmaps + 1, sizeof *fill);
   if (fill == NULL) goto done;
 
@@ -457,7 +340,7 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
       continue;
     }
     if (e->object != 0) {
-      e->sym_rc = symbolize_closed(e, closed);
+      e->sym_rc = unloaded_symbolize(e, closed);
     } else if (symbolizer != NULL) {
       e->sym_rc = prof_symbolize(symbolizer, e->addr, &e->info);
     } else {
@@ -473,7 +356,7 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
       maxlines = e->info.nlines;
     }
     if (e->object != 0) {
-      e->mapping = closed_mapping(maps, &co, closed, e);
+      e->mapping = unloaded_mapping(maps, &co, closed, e);
     } else {
       const struct prof_mapping *m = prof_mapping_find(maps, nlive, e->addr);
       e->mapping = m != NULL ? (int)(m - maps) : -1;
