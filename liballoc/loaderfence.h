@@ -1,5 +1,6 @@
 /* loaderfence.h: keeps the profiler's calls into the dynamic loader and the
- * unwinders out of fork. Design overview: malloc.c ("fork").
+ * unwinders out of fork. Design overview: malloc.c; the fork handlers:
+ * malloc_fork.c.
  *
  * glibc 2.36 does not reset every loader lock in a fork child: a thread
  * inside dl_iterate_phdr at the fork (it holds _dl_load_write_lock) leaves
@@ -35,8 +36,8 @@ ALLOC_HIDDEN_BEGIN
 ALLOC_FOR_DUMPER void alloc_loader_enter(void);
 ALLOC_FOR_DUMPER void alloc_loader_exit(void);
 
-/* The fork handlers (malloc.c's, first in its prepare, last in parent and
- * child). */
+/* The fork handlers (malloc_fork.c's, first in its prepare, last in parent
+ * and child). */
 void loader_fence_fork_prepare(void);
 void loader_fence_fork_parent(void);
 void loader_fence_fork_child(void);

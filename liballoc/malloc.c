@@ -66,7 +66,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,8 +73,8 @@
 #include "alloc.h"
 #include "arena.h"
 #include "internal.h"
-#include "loaderfence.h"
 #include "mcache.h"
+#include "malloc_fork.h"
 #include "mcentral.h"
 #include "mheap.h"
 #include "mprof.h"
@@ -87,8 +86,9 @@
 enum thread_state { THREAD_NEW = 0, THREAD_CREATING, THREAD_HAS_CACHE, THREAD_EXITED };
 
 /* initial-exec: one %fs-relative load, no __tls_get_addr call, which matters
- * on the fast path and keeps TLS access from ever allocating. */
-static __thread struct mcache *tls_cache __attribute__((tls_model("initial-exec")));
+ * on the fast path and keeps TLS access from ever allocating. tls_cache and
+ * the global cache are also read by the fork handlers (malloc_fork.h). */
+__thread struct mcache *tls_cache __attribute__((tls_model("initial-exec")));
 static __thread int tls_state __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t thread_key;
@@ -97,8 +97,8 @@ static alloc_lock init_lock = ALLOC_LOCK_INIT;
 
 /* Threads with no cache of their own (exiting ones, or when a cache cannot
  * be had) share this one under its lock. */
-static struct mcache *global_cache;
-static alloc_lock global_cache_lock = ALLOC_LOCK_INIT;
+struct mcache *global_cache;
+alloc_lock global_cache_lock = ALLOC_LOCK_INIT;
 static int stats_at_exit;
 /* A copy of stderr taken at start: programs such as sort(1) close fd 2
  * before they exit, and the statistics would be lost. */
@@ -110,10 +110,6 @@ static void thread_exit(void *arg) {
   tls_state = THREAD_EXITED;
   if (c != NULL) mcache_destroy(c);
 }
-
-static void fork_prepare(void);
-static void fork_parent(void);
-static void fork_child(void);
 
 /* Sets the allocator up. Returns 0 when it is ready, or -1 when the OS
  * refused what it needs to start (under a tight `ulimit -v`): the request
@@ -148,7 +144,7 @@ static int alloc_init(void) {
   __atomic_store_n(&alloc_ready, 1, __ATOMIC_RELEASE);
   lock_release(&init_lock);
   /* After alloc_ready: glibc may call malloc while registering. */
-  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  alloc_fork_register();
   return 0;
 }
 
@@ -589,72 +585,4 @@ ALLOC_EXPORT size_t alloc_release_free_memory(void) {
   if (c != NULL) mcache_release_all(c);
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain(&mcentral[k]);
   return mheap_scavenge(0, 0);
-}
-
-/* ---- fork ----------------------------------------------------------------
- * Every lock is taken before fork and released after it in both processes,
- * so the child never inherits a lock held by a thread that does not exist
- * there (in the child, the forking thread owns them all). The child then
- * forgets the other threads' caches.
- *
- * The order, in the prepare handler: signals are blocked on the forking
- * thread (a handler that allocated now would wait for a lock its own thread
- * holds); the loader fence waits for the profiler's calls into the loader and
- * the unwinders to finish (loaderfence.h: they may allocate, so this comes
- * before any allocator lock); then the allocator's locks, the profiler's
- * first. Parent and child undo it in the reverse order; the child also
- * gives up a load of the dumping half that was in progress
- * (mprof_dumper.c).
- *
- * Every pthread_atfork registration of the process's profiler, in order:
- *   1. this one, when the allocator is first set up (alloc_init);
- *   2. the dumping half's one child handler (libprof/triggers.c), when that
- *      library is loaded, which is always later: glibc runs it after this
- *      one in the child, with every allocator lock free again. It resets
- *      profile.c's state, then the triggers', then restarts the profiler
- *      thread.
- * There are no others. */
-
-static sigset_t fork_saved_mask; /* written under the fence's fork lock */
-
-static void fork_prepare(void) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  loader_fence_fork_prepare();
-  fork_saved_mask = old;
-  lock_acquire(&global_cache_lock);
-  prof_fork_prepare(); /* the profiler lock is taken before persistentalloc's */
-  lock_acquire(&mcache_all_lock);
-  for (unsigned k = 0; k < SIZECLASS_COUNT; k++) lock_acquire(&mcentral[k].lock);
-  lock_acquire(&mheap.lock);
-  persistentalloc_lock();
-}
-
-static void release_fork_locks(void) {
-  persistentalloc_unlock();
-  prof_fork_parent();
-  lock_release(&mheap.lock);
-  for (unsigned k = SIZECLASS_COUNT; k-- > 0;) lock_release(&mcentral[k].lock);
-  lock_release(&mcache_all_lock);
-  lock_release(&global_cache_lock);
-}
-
-static void fork_parent(void) {
-  release_fork_locks();
-  sigset_t mask = fork_saved_mask;
-  loader_fence_fork_parent();
-  pthread_sigmask(SIG_SETMASK, &mask, NULL);
-}
-
-static void fork_child(void) {
-  /* The forking thread holds every lock in the child too: clean up under
-   * them, then release them as the parent does. */
-  mcache_after_fork_child(tls_cache, global_cache);
-  scavenger_after_fork_child();
-  release_fork_locks();
-  sigset_t mask = fork_saved_mask;
-  loader_fence_fork_child();
-  mprof_dumper_fork_child();
-  pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }

@@ -205,7 +205,7 @@ ALLOC_FOR_DUMPER int mprof_register_dumper(const struct mprof_dumper *d);
  * first if nothing is registered yet (one line on stderr when that fails).
  * Never call with load set on the allocation path or holding a lock. */
 const struct mprof_dumper *mprof_dumper(int load);
-/* malloc.c's fork child handler: a load in progress at fork is given up. */
+/* malloc_fork.c's fork child handler: a load in progress at fork is given up. */
 void mprof_dumper_fork_child(void);
 
 /* ---- stack.c --------------------------------------------------------------- */
@@ -225,7 +225,7 @@ void prof_stack_fork_prepare(void);
 void prof_stack_fork_release(void);
 
 /* Fork: the profiler's lock, taken before fork and released after it in
- * both processes (malloc.c's handlers call these). */
+ * both processes (malloc_fork.c's handlers call these). */
 void prof_fork_prepare(void);
 void prof_fork_parent(void);
 
