@@ -1,10 +1,10 @@
-/* buckets.c: the profile's records. A bucket is one (stack, object size)
+/* mprof_buckets.c: the profile's records. A bucket is one (stack, object size)
  * pair with the counts and bytes of its sampled allocations and frees
  * (Go's mprof.go keeps the same records, for the same reason: unsampling
  * needs the size, and a stack with two sizes is two buckets). Buckets live
  * forever in metadata memory, so a dump can read a bucket's frames without a
  * lock. The profiler lock guards the table, the counts and the totals; it is
- * taken only after the stack has been captured. Overview: prof.h.
+ * taken only after the stack has been captured. Overview: mprof.h.
  *
  * A new bucket also records, per frame, the loaded object that holds it
  * (objects.c: an interned vector of registry ids, by index), so that a dump

@@ -1,4 +1,4 @@
-/* cfi.c: runs a function's DWARF call frame program (its CIE's initial
+/* mprof_cfi.c: runs a function's DWARF call frame program (its CIE's initial
  * instructions, then its FDE's) up to one code address and keeps the three
  * rules a stack walker needs: the CFA, the return address and rbp. Every
  * other register's rule is parsed and dropped. Anything the walker cannot
@@ -7,7 +7,7 @@
  * CFA - 8) makes the rule CFI_UNSUPPORTED, and stack.c hands that stack to
  * a full unwinder. Format: the DWARF 4 standard, section 6.4, with the
  * .eh_frame changes of the Linux Standard Base (CIE id 0, a relative CIE
- * pointer, augmentation data, pointer encodings). Overview: prof.h. */
+ * pointer, augmentation data, pointer encodings). Overview: mprof.h. */
 #include <string.h>
 
 #include "mprof_cfi.h"

@@ -3,7 +3,7 @@
  * caller's stack pointer (the CFA) is, where the return address and the
  * caller's rbp were saved. stack.c caches one rule per code address for the
  * whole process and walks stacks with them; this file only interprets the
- * CFI bytes, so a unit test can feed it hand-made ones. Overview: prof.h. */
+ * CFI bytes, so a unit test can feed it hand-made ones. Overview: mprof.h. */
 #ifndef PROF_CFI_H
 #define PROF_CFI_H
 

@@ -1,4 +1,4 @@
-/* objects.c: the registry of loaded objects (objects.h). Overview: prof.h.
+/* mprof_objects.c: the registry of loaded objects (mprof_objects.h). Overview: mprof.h.
  *
  * Why. A bucket keeps return addresses; a dump used to name them after the
  * objects mapped at dump time. A library that allocated and was then closed

@@ -1,7 +1,7 @@
 /* objects.h: the registry of the loaded objects that stacks have passed
  * through, so that a dump names a frame after the object that held it when
  * it was sampled, not after whatever is mapped at that address at dump
- * time. Part of the sampling half (prof.h): entries are made under
+ * time. Part of the sampling half (mprof.h): entries are made under
  * prof_lock, in metadata memory, when a new bucket is made, and are never
  * freed. Why and how an object is told from another: objects.c.
  */

@@ -1,10 +1,10 @@
-/* sampled.c: recording a sample, and the table of sampled objects that are
+/* mprof_sampled.c: recording a sample, and the table of sampled objects that are
  * still live, so that their free is charged to the bucket their allocation
  * was. The table maps an address to its bucket, size and the in-use
  * estimate it added. A span with at least one sampled object has its
  * `sampled` flag set, and a small one a bitmap of which objects: the flag
  * is all an unsampled free looks at, and in a flagged span the bit.
- * Overview: prof.h. */
+ * Overview: mprof.h. */
 #include <string.h>
 
 #include "arena.h"

@@ -1,9 +1,9 @@
-/* sampler.c: when to sample. Each thread draws the number of bytes until
+/* mprof_sampler.c: when to sample. Each thread draws the number of bytes until
  * its next sample from an exponential distribution with mean = the rate, so
  * samples form a Poisson process over allocated bytes: every byte has the
  * same chance 1/rate of being the one that triggers a sample, whatever the
  * size of the object holding it (the seed's nextSample). Also the factor
- * that undoes the sampling (mprof_scale). Overview: prof.h; the one sampling
+ * that undoes the sampling (mprof_scale). Overview: mprof.h; the one sampling
  * path of the allocator: liballoc/malloc.c, "Sampling".
  *
  * Why no libm. The distance needs a logarithm and the unsampling factor an

@@ -1,9 +1,9 @@
-/* stack.c: stack capture for samples, into a fixed buffer (no allocation,
+/* mprof_stack.c: stack capture for samples, into a fixed buffer (no allocation,
  * no lock of ours held while walking). The allocator's own frames are
  * dropped so a stack starts at the caller of malloc or new: they are the
  * frames inside the object that holds this code (liballoc.so). When the
  * allocator is linked statically into a program there is no such boundary,
- * and a fixed number of frames is dropped instead. Overview: prof.h.
+ * and a fixed number of frames is dropped instead. Overview: mprof.h.
  *
  * The walker. Each frame is one lookup in a process-wide table from code
  * address to unwind rule (cfi.h: where the CFA is, whether rbp was saved)

@@ -1,5 +1,5 @@
 /* prof_state.h: the state buckets.c and sampled.c share under the profiler
- * lock. Overview: prof.h. */
+ * lock. Overview: mprof.h. */
 #ifndef PROF_STATE_H
 #define PROF_STATE_H
 

@@ -1,7 +1,7 @@
 /* dump.h: writing heap profiles (the dumping half of the profiler). These
  * run on an ordinary thread (never in a signal handler), take the profiler
  * guard themselves so their own allocations are not sampled, and may
- * allocate. Overview: prof.h. */
+ * allocate. Overview: liballoc/mprof.h. */
 #ifndef PROF_DUMP_H
 #define PROF_DUMP_H
 

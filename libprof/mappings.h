@@ -4,8 +4,8 @@
  * off for its thread). Symbolizing the addresses that fall in these
  * mappings: symbolize.h. The objects unloaded since their stacks were
  * sampled are not here: their mappings come from the registry that the
- * sampling half keeps (objects.h, profile.c). Overview of the profiler:
- * prof.h.
+ * sampling half keeps (liballoc/mprof_objects.h, unloaded.c). Overview of the profiler:
+ * liballoc/mprof.h.
  */
 #ifndef PROF_MAPPINGS_H
 #define PROF_MAPPINGS_H

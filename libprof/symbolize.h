@@ -3,7 +3,7 @@
  * Used at dump time only, never on the allocation path: it allocates with
  * malloc (the caller switches sampling off for its thread) and reads ELF and
  * DWARF through elfutils' libdwfl. Which loaded object an address is in, with
- * its build ID: mappings.h. Overview of the profiler: prof.h.
+ * its build ID: mappings.h. Overview of the profiler: liballoc/mprof.h.
  *
  * Results are cached by address: the first lookup of an address costs a few
  * microseconds (more when the object has DWARF to read), the next ones a hash
