@@ -1,4 +1,4 @@
-/* cfi.h: unwind rules read from a function's DWARF call frame information
+/* mprof_cfi.h: unwind rules read from a function's DWARF call frame information
  * (.eh_frame), reduced to what a stack walker needs on x86-64: where the
  * caller's stack pointer (the CFA) is, where the return address and the
  * caller's rbp were saved. stack.c caches one rule per code address for the

@@ -1,4 +1,4 @@
-/* objects.h: the registry of the loaded objects that stacks have passed
+/* mprof_objects.h: the registry of the loaded objects that stacks have passed
  * through, so that a dump names a frame after the object that held it when
  * it was sampled, not after whatever is mapped at that address at dump
  * time. Part of the sampling half (mprof.h): entries are made under

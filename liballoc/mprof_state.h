@@ -1,4 +1,4 @@
-/* prof_state.h: the state buckets.c and sampled.c share under the profiler
+/* mprof_state.h: the state mprof_buckets.c and mprof_sampled.c share under the profiler
  * lock. Overview: mprof.h. */
 #ifndef PROF_STATE_H
 #define PROF_STATE_H
