@@ -106,7 +106,8 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
 /* Serialized Profile (malloc'd) in *out. The builder stays usable. */
 int profile_builder_pack(const profile_builder *b, uint8_t **out, size_t *outlen);
 
-/* The same profile unpacked; free with profile_free() (profile_io.h). */
+/* The same profile unpacked, with its id index (profile_index_of); free
+ * with profile_free() (profile_io.h). */
 int profile_builder_build(const profile_builder *b, Perftools__Profiles__Profile **out);
 
 /* Packs and writes to path in the container its ending names, all or nothing
