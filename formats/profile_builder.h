@@ -91,7 +91,9 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
 /* Adds every sample of a valid profile (profile_validate), remapping its
  * strings, mappings, functions and locations, each value multiplied by
  * multiplier (1 merges, -1 subtracts for a diff). An empty builder takes src's
- * sample types, period and time; otherwise the sample types must match. */
+ * sample types, period and time; otherwise the sample types must match.
+ * src's ids are looked up in its index (profile_index.h), or one built
+ * here for a profile without. */
 int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
                                 int64_t multiplier, char *err, size_t errlen);
 
