@@ -42,8 +42,7 @@ typedef struct profile_index profile_index;
  * has id 0") or a repeated id ("invalid profile: duplicate function id
  * 7"), or when out of memory. Returns the index (it keeps p's address: it
  * is p's alone), or NULL with a message in err[errlen]. */
-profile_index *profile_index_build(const Perftools__Profiles__Profile *p, char *err,
-                                   size_t errlen);
+profile_index *profile_index_build(const Perftools__Profiles__Profile *p, char *err, size_t errlen);
 
 /* Frees an index (NULL is fine). Not one attached to a profile: that one
  * goes with profile_free. */

@@ -50,8 +50,7 @@ static made *make(size_t nm, size_t nf, size_t nl, uint64_t (*map_id)(size_t),
   m->fns = calloc(nf + 1, sizeof *m->fns), m->fnp = calloc(nf + 1, sizeof *m->fnp);
   m->locs = calloc(nl + 1, sizeof *m->locs), m->locp = calloc(nl + 1, sizeof *m->locp);
   m->lines = calloc(nl + 1, sizeof *m->lines), m->linep = calloc(nl + 1, sizeof *m->linep);
-  assert_true(m->maps && m->mapp && m->fns && m->fnp && m->locs && m->locp && m->lines &&
-              m->linep);
+  assert_true(m->maps && m->mapp && m->fns && m->fnp && m->locs && m->locp && m->lines && m->linep);
   for (size_t i = 0; i < nm; i++) {
     perftools__profiles__mapping__init(&m->maps[i]);
     m->maps[i].id = map_id(i);
@@ -376,10 +375,14 @@ static void test_adversarial_ids(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_every_id),        cmocka_unit_test(test_missing_and_zero),
-      cmocka_unit_test(test_duplicates_refused), cmocka_unit_test(test_zero_refused),
-      cmocka_unit_test(test_builder_and_use), cmocka_unit_test(test_add_function),
-      cmocka_unit_test(test_many_profiles),   cmocka_unit_test(test_adversarial_ids),
+      cmocka_unit_test(test_every_id),
+      cmocka_unit_test(test_missing_and_zero),
+      cmocka_unit_test(test_duplicates_refused),
+      cmocka_unit_test(test_zero_refused),
+      cmocka_unit_test(test_builder_and_use),
+      cmocka_unit_test(test_add_function),
+      cmocka_unit_test(test_many_profiles),
+      cmocka_unit_test(test_adversarial_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
