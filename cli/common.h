@@ -5,7 +5,7 @@
  * subcommand lives in its own cmd_*.c behind the table in main.c.
  *
  * One header, one file per concern behind it: options.c (options), load.c
- * (loading, ids), model.c (the sampling-error model), funcs.c (hashing
+ * (loading), model.c (the sampling-error model), funcs.c (hashing
  * names, aggregation by function), filter.c (frame filters), output.c
  * (messages, units, escaping, output files).
  *
@@ -105,21 +105,10 @@ const char *cli_str(const profile_pb *p, int64_t i);
 
 /* ---- ids ----
  *
- * Samples refer to locations, locations to functions and mappings, by id:
- * an index sorted by id finds each in O(log n). */
-typedef struct cli_id_ix {
-  uint64_t id;
-  size_t ix; /* index in the profile's array */
-} cli_id_ix;
-
-/* Indexes of p's locations, functions, mappings (n + 1 entries allocated,
- * n used), for cli_id_find; free() them. NULL when out of memory. */
-cli_id_ix *cli_location_index(const profile_pb *p);
-cli_id_ix *cli_function_index(const profile_pb *p);
-cli_id_ix *cli_mapping_index(const profile_pb *p);
-
-/* The array index of id in an index of n entries, or -1. */
-long cli_id_find(const cli_id_ix *v, size_t n, uint64_t id);
+ * Samples refer to locations, locations to functions and mappings, by id.
+ * Every profile loaded here carries the index the validator built
+ * (profile_index.h: profile_index_of, profile_index_use); the rule for code
+ * that changes a profile's tables is there. */
 
 /* ---- frame filters (--hide, --focus) ----
  *
@@ -246,9 +235,9 @@ typedef struct cli_funcs {
 int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot);
 
 /* The name of frame j of location l, as above: the function's name, else
- * its system name, else the location's address written into addr. fns is
- * cli_function_index(p). */
-const char *cli_frame_name(const profile_pb *p, const cli_id_ix *fns,
+ * its system name, else the location's address written into addr. ix is
+ * p's index (profile_index.h). */
+const char *cli_frame_name(const profile_pb *p, const profile_index *ix,
                            const Perftools__Profiles__Location *l, size_t j, char addr[24]);
 void cli_funcs_free(cli_funcs *t);
 

@@ -48,13 +48,15 @@ void cli_filter_free(cli_filter *f) {
 int cli_filter_apply(const cli_filter *f, profile_pb *p) {
   if (!cli_filter_active(f)) return 0;
   int rc = -1;
-  cli_id_ix *locs = cli_location_index(p);
-  cli_id_ix *fns = cli_function_index(p);
+  char err[CLI_ERRLEN];
+  /* Only lines and samples go: positions stay right (profile_index.h). */
+  profile_index *own_ix = NULL; /* for a profile without one of its own */
+  const profile_index *ix = profile_index_use(p, &own_ix, err, sizeof err);
   bool *focused = calloc(p->n_location + 1, sizeof *focused);
   bool *hidden = calloc(p->n_location + 1, sizeof *hidden);
   bool *flags = NULL; /* per frame of one location: hidden */
   size_t nflags = 0;
-  if (!locs || !fns || !focused || !hidden) goto done;
+  if (!ix || !focused || !hidden) goto done;
   /* Per location: whether a frame matches --focus (names before hiding),
    * then its lines without the hidden ones; a location left with no frame
    * is hidden as a whole. */
@@ -68,7 +70,7 @@ int cli_filter_apply(const cli_filter *f, profile_pb *p) {
     }
     for (size_t j = 0; j < n; j++) {
       char addr[24];
-      const char *name = cli_frame_name(p, fns, l, j, addr);
+      const char *name = cli_frame_name(p, ix, l, j, addr);
       if (f->has_focus && !focused[i] && regexec(&f->focus, name, 0, NULL, 0) == 0)
         focused[i] = true;
       flags[j] = f->has_hide && regexec(&f->hide, name, 0, NULL, 0) == 0;
@@ -92,7 +94,7 @@ int cli_filter_apply(const cli_filter *f, profile_pb *p) {
     bool keep = !f->has_focus;
     size_t w = 0;
     for (size_t k = 0; k < s->n_location_id; k++) {
-      long li = cli_id_find(locs, p->n_location, s->location_id[k]);
+      long li = profile_index_location(ix, s->location_id[k]);
       if (li >= 0 && focused[li]) keep = true;
       if (li < 0 || !hidden[li]) s->location_id[w++] = s->location_id[k];
     }
@@ -105,9 +107,11 @@ int cli_filter_apply(const cli_filter *f, profile_pb *p) {
   p->n_sample = kept;
   rc = 0;
 done:
-  if (rc != 0) cli_error("out of memory filtering frames");
-  free(locs);
-  free(fns);
+  if (rc != 0 && !ix)
+    cli_error("%s", err);
+  else if (rc != 0)
+    cli_error("out of memory filtering frames");
+  profile_index_free(own_ix);
   free(focused);
   free(hidden);
   free(flags);

@@ -7,9 +7,9 @@
  * appended where two builds share a basename. Then each profile's frames:
  * a frame without a symbol in a mapping gets a new Function named
  * "OBJECT+0xOFFSET" (its line points there; a location without lines gets
- * one line). Functions and strings are only appended, each complete before
- * anything refers to it, so a profile stays valid if memory runs out
- * half-way. */
+ * one line). Functions and strings are only appended, each complete (and
+ * in the profile's index) before anything refers to it, so a profile stays
+ * valid if memory runs out half-way. */
 #include "frames.h"
 
 #include <ctype.h>
@@ -122,21 +122,22 @@ static bool is_object_name(const char *s, const char *base, const char *label, u
 }
 
 /* Whether line j of l (j == n_line: a location without lines) names no
- * symbol; fns[0..nfns) are p's functions by id. */
-static bool unnamed(const profile_pb *p, const cli_id_ix *fns, size_t nfns,
+ * symbol; ix is p's index. */
+static bool unnamed(const profile_pb *p, const profile_index *ix,
                     const Perftools__Profiles__Location *l, size_t j, const char *base,
                     const char *label, uint64_t off) {
   if (j >= l->n_line) return true;
-  long fi = cli_id_find(fns, nfns, l->line[j]->function_id);
+  long fi = profile_index_function(ix, l->line[j]->function_id);
   if (fi < 0) return true;
   const char *name = cli_str(p, p->function[fi]->name);
   if (!*name) name = cli_str(p, p->function[fi]->system_name);
   return !*name || is_raw_address(name) || is_object_name(name, base, label, off);
 }
 
-/* Appends a Function called name to p (arrays already large enough);
+/* Appends a Function called name to p (arrays already large enough) and to
+ * its index ix, as profile_index.h's rule asks of an appended function;
  * its id, or 0 when out of memory. */
-static uint64_t add_function(profile_pb *p, const char *name, uint64_t id) {
+static uint64_t add_function(profile_pb *p, profile_index *ix, const char *name, uint64_t id) {
   char *s = strdup(name);
   Perftools__Profiles__Function *f = malloc(sizeof *f);
   if (!s || !f) {
@@ -151,6 +152,11 @@ static uint64_t add_function(profile_pb *p, const char *name, uint64_t id) {
   f->name = si;
   f->system_name = si;
   p->function[p->n_function++] = f;
+  if (profile_index_add_function(ix, p->n_function - 1, NULL, 0) != 0) {
+    /* not indexed, so not kept: nothing refers to it yet */
+    perftools__profiles__function__free_unpacked(p->function[--p->n_function], NULL);
+    return 0;
+  }
   return id;
 }
 
@@ -158,15 +164,17 @@ static uint64_t add_function(profile_pb *p, const char *name, uint64_t id) {
  * label[i] (NULL: not an object to name by). */
 static int name_profile(profile_pb *p, const char *const *label) {
   int rc = -1;
-  cli_id_ix *maps = cli_mapping_index(p);
-  cli_id_ix *fns = cli_function_index(p);
-  if (!maps || !fns) goto done;
+  /* Functions are appended, and recorded in the index as they are (the
+   * rule in profile_index.h). Lookups only ever ask for the functions
+   * the profile came with: a line is read before it is renamed, once. */
+  profile_index *own_ix = NULL; /* for a profile without one of its own */
+  profile_index *ix = profile_index_of_mut(p);
+  if (!ix && !(ix = own_ix = profile_index_build(p, NULL, 0))) goto done;
   uint64_t max_id = 0;
   for (size_t i = 0; i < p->n_function; i++)
     if (p->function[i]->id > max_id) max_id = p->function[i]->id;
-  size_t nfns = p->n_function; /* the lookups see the functions as they came */
 
-  /* pass 0 counts the frames to name, pass 1 names them */
+/* pass 0 counts the frames to name, pass 1 names them */
   size_t count = 0;
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
@@ -180,7 +188,7 @@ static int name_profile(profile_pb *p, const char *const *label) {
     }
     for (size_t i = 0; i < p->n_location; i++) {
       Perftools__Profiles__Location *l = p->location[i];
-      long mi = l->mapping_id ? cli_id_find(maps, p->n_mapping, l->mapping_id) : -1;
+      long mi = profile_index_mapping(ix, l->mapping_id); /* -1 for id 0 */
       if (mi < 0 || !label[mi]) continue;
       const Perftools__Profiles__Mapping *m = p->mapping[mi];
       if (l->address < m->memory_start || l->address >= m->memory_limit) continue;
@@ -190,12 +198,12 @@ static int name_profile(profile_pb *p, const char *const *label) {
       char name[NAME_LEN];
       snprintf(name, sizeof name, "%s+0x%" PRIx64, label[mi], off);
       for (size_t j = 0; j < nframes; j++) {
-        if (!unnamed(p, fns, nfns, l, j, base, label[mi], off)) continue;
+        if (!unnamed(p, ix, l, j, base, label[mi], off)) continue;
         if (pass == 0) {
           count++;
           continue;
         }
-        uint64_t fid = add_function(p, name, ++max_id);
+        uint64_t fid = add_function(p, ix, name, ++max_id);
         if (!fid) goto done;
         if (l->n_line == 0) {
           Perftools__Profiles__Line **lv = realloc(l->line, sizeof *lv);
@@ -214,8 +222,7 @@ static int name_profile(profile_pb *p, const char *const *label) {
   }
   rc = 0;
 done:
-  free(maps);
-  free(fns);
+  profile_index_free(own_ix);
   return rc;
 }
 

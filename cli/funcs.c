@@ -74,11 +74,11 @@ static long funcs_intern(cli_funcs *t, const char *name) {
   return (long)t->n++;
 }
 
-const char *cli_frame_name(const profile_pb *p, const cli_id_ix *fns,
+const char *cli_frame_name(const profile_pb *p, const profile_index *ix,
                            const Perftools__Profiles__Location *l, size_t j, char addr[24]) {
   const char *name = "";
   if (j < l->n_line) {
-    long fi = cli_id_find(fns, p->n_function, l->line[j]->function_id);
+    long fi = profile_index_function(ix, l->line[j]->function_id);
     if (fi >= 0) {
       name = cli_str(p, p->function[fi]->name);
       if (!*name) name = cli_str(p, p->function[fi]->system_name);
@@ -95,12 +95,17 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
   int rc = -1;
   cli_model model;
   cli_model_init(&model, p, vi);
-  cli_id_ix *locs = cli_location_index(p);
-  cli_id_ix *fns = cli_function_index(p);
+  char err[CLI_ERRLEN];
+  profile_index *own_ix = NULL; /* for a profile without one of its own */
+  const profile_index *ix = profile_index_use(p, &own_ix, err, sizeof err);
   /* Per location: its frames' function indices, innermost first. */
   long **loc_funcs = calloc(p->n_location + 1, sizeof *loc_funcs);
   size_t *loc_nfuncs = calloc(p->n_location + 1, sizeof *loc_nfuncs);
-  if (!locs || !fns || !loc_funcs || !loc_nfuncs) goto oom;
+  if (!ix) {
+    cli_error("%s", err);
+    goto done;
+  }
+  if (!loc_funcs || !loc_nfuncs) goto oom;
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
     size_t n = l->n_line ? l->n_line : 1;
@@ -109,7 +114,7 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     loc_nfuncs[i] = n;
     for (size_t j = 0; j < n; j++) {
       char addr[24];
-      long f = funcs_intern(t, cli_frame_name(p, fns, l, j, addr));
+      long f = funcs_intern(t, cli_frame_name(p, ix, l, j, addr));
       if (f < 0) goto oom;
       loc_funcs[i][j] = f;
     }
@@ -135,7 +140,7 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
       continue;
     }
     for (size_t k = 0; k < s->n_location_id; k++) {
-      long li = cli_id_find(locs, p->n_location, s->location_id[k]);
+      long li = profile_index_location(ix, s->location_id[k]);
       if (li < 0) continue; /* validated profiles have none */
       for (size_t j = 0; j < loc_nfuncs[li]; j++) {
         cli_func *f = &t->v[loc_funcs[li][j]];
@@ -161,8 +166,7 @@ done:
     for (size_t i = 0; i < p->n_location; i++) free(loc_funcs[i]);
   free(loc_funcs);
   free(loc_nfuncs);
-  free(locs);
-  free(fns);
+  profile_index_free(own_ix);
   return rc;
 }
 

@@ -1,7 +1,7 @@
 /* load.c: loading profiles (any container; a snapshot stream gives its last
  * snapshot), pairs of them for a comparison, choosing the sample type, and
- * looking things up in a loaded profile (strings, types, ids). Contracts in
- * common.h ("loading", "ids"). */
+ * looking things up in a loaded profile (strings, types; ids have the
+ * profile's own index, profile_index.h). Contracts in common.h ("loading"). */
 #include "common.h"
 
 #include <stdlib.h>
@@ -129,39 +129,3 @@ ssize_t cli_sample_index(const profile_pb *p, const char *name, const char *file
   cli_error("%s: no sample type '%s' (it has %s)", file, name, list);
   return -1;
 }
-
-/* ---- ids ---- */
-
-static int id_cmp(const void *a, const void *b) {
-  uint64_t x = ((const cli_id_ix *)a)->id, y = ((const cli_id_ix *)b)->id;
-  return x < y ? -1 : x > y;
-}
-
-long cli_id_find(const cli_id_ix *v, size_t n, uint64_t id) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (v[mid].id < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && v[lo].id == id ? (long)v[lo].ix : -1;
-}
-
-static cli_id_ix *id_table(size_t n, uint64_t (*id_of)(const profile_pb *, size_t),
-                           const profile_pb *p) {
-  cli_id_ix *v = malloc((n + 1) * sizeof *v);
-  if (!v) return NULL;
-  for (size_t i = 0; i < n; i++) v[i] = (cli_id_ix){id_of(p, i), i};
-  qsort(v, n, sizeof *v, id_cmp);
-  return v;
-}
-
-static uint64_t loc_id(const profile_pb *p, size_t i) { return p->location[i]->id; }
-static uint64_t fn_id(const profile_pb *p, size_t i) { return p->function[i]->id; }
-static uint64_t map_id(const profile_pb *p, size_t i) { return p->mapping[i]->id; }
-
-cli_id_ix *cli_location_index(const profile_pb *p) { return id_table(p->n_location, loc_id, p); }
-cli_id_ix *cli_function_index(const profile_pb *p) { return id_table(p->n_function, fn_id, p); }
-cli_id_ix *cli_mapping_index(const profile_pb *p) { return id_table(p->n_mapping, map_id, p); }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hashtab.h"
+#include "profile_index.h"
 
 typedef Perftools__Profiles__Profile profile_t;
 
@@ -65,26 +66,10 @@ static void put_addr(sbuf *b, uint64_t addr) {
 
 typedef struct folder {
   const profile_t *p;
-  hashtab locs, funcs;
+  const profile_index *ix; /* p's ids (profile_index.h) */
   char **loc_text; /* per location: its frames root first, ';'-joined; lazily */
   size_t used, limit; /* bytes of text kept (location texts, stacks, output) */
 } folder;
-
-static const Perftools__Profiles__Function *find_function(const folder *f, uint64_t id) {
-  hashtab_probe pr;
-  for (uint32_t c = hashtab_first(&f->funcs, hash_mix(id), &pr); c != HASHTAB_NONE;
-       c = hashtab_next(&pr))
-    if (f->p->function[c]->id == id) return f->p->function[c];
-  return NULL;
-}
-
-static long find_location(const folder *f, uint64_t id) {
-  hashtab_probe pr;
-  for (uint32_t c = hashtab_first(&f->locs, hash_mix(id), &pr); c != HASHTAB_NONE;
-       c = hashtab_next(&pr))
-    if (f->p->location[c]->id == id) return c;
-  return -1;
-}
 
 /* Frames of one location, caller (last line) first. NULL when out of memory. */
 static const char *location_text(folder *f, size_t li) {
@@ -93,7 +78,8 @@ static const char *location_text(folder *f, size_t li) {
   sbuf b = {0};
   if (l->n_line == 0) put_addr(&b, l->address);
   for (size_t j = l->n_line; j-- > 0;) {
-    const Perftools__Profiles__Function *fn = find_function(f, l->line[j]->function_id);
+    long fi = profile_index_function(f->ix, l->line[j]->function_id);
+    const Perftools__Profiles__Function *fn = fi >= 0 ? f->p->function[fi] : NULL;
     const char *name = fn ? str_at(f->p, fn->name) : "";
     if (!*name && fn) name = str_at(f->p, fn->system_name);
     if (j + 1 < l->n_line) sb_puts(&b, ";");
@@ -140,19 +126,17 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
   size_t nstacks = 0, capstacks = 0;
   sbuf line = {0}, text = {0};
   int rc = -1;
+  profile_index *own_ix = NULL; /* for a profile without one of its own */
+  if (!(f.ix = profile_index_use(p, &own_ix, err, errlen))) goto done;
   f.loc_text = calloc(p->n_location + 1, sizeof *f.loc_text);
   if (!f.loc_text) goto oom;
-  for (size_t i = 0; i < p->n_location; i++)
-    if (hashtab_insert(&f.locs, hash_mix(p->location[i]->id), (uint32_t)i) != 0) goto oom;
-  for (size_t i = 0; i < p->n_function; i++)
-    if (hashtab_insert(&f.funcs, hash_mix(p->function[i]->id), (uint32_t)i) != 0) goto oom;
 
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (value_index >= s->n_value) continue;
     line.len = 0;
     for (size_t j = s->n_location_id; j-- > 0;) {
-      long li = find_location(&f, s->location_id[j]);
+      long li = profile_index_location(f.ix, s->location_id[j]);
       const char *t = li >= 0 ? location_text(&f, (size_t)li) : "[unknown]";
       if (!t) goto oom;
       if (j + 1 < s->n_location_id) sb_puts(&line, ";");
@@ -219,8 +203,7 @@ done:
   if (f.loc_text)
     for (size_t i = 0; i < p->n_location; i++) free(f.loc_text[i]);
   free(f.loc_text);
-  hashtab_free(&f.locs);
-  hashtab_free(&f.funcs);
+  profile_index_free(own_ix);
   hashtab_free(&stacks_ix);
   free(line.s);
   free(text.s);

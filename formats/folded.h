@@ -9,7 +9,8 @@
 #include "profile.pb-c.h"
 
 /* Folded stacks of sample value number value_index of a valid profile
- * (profile_validate): one line per distinct stack, root frame first, frames
+ * (profile_validate; ids are looked up in its index, profile_index.h, or
+ * one built here for a profile without): one line per distinct stack, root frame first, frames
  * joined by ';', a space, then the sum of that value over the samples with
  * that stack. Inlined frames appear as frames of their own. A frame is named
  * by Function.name, else Function.system_name, else the location's address

@@ -2,11 +2,11 @@
  *
  * Entries live in the caller's own arrays; the table stores only each entry's
  * hash and index, and the caller confirms a candidate by comparing the entry
- * itself. Used by the builder (dedup), the validator and the folded writer,
- * and by the profiler's dumping half (libprof/profile.c): every table built
- * at dump or command time. (The sampling half's tables, on the allocation
- * path, must not call malloc and keep their own.) Not part of the public
- * API. Overview: formats/README.md.
+ * itself. Used by the builder (dedup), the id index of decoded profiles
+ * (profile_index.c), the folded writer, and by the profiler's dumping half
+ * (libprof/profile.c): every table built at dump or command time. (The
+ * sampling half's tables, on the allocation path, must not call malloc and
+ * keep their own.) Not part of the public API. Overview: formats/README.md.
  */
 #ifndef FORMATS_HASHTAB_H
 #define FORMATS_HASHTAB_H
@@ -112,26 +112,42 @@ static inline void hashtab_place(uint64_t *hash, uint32_t *slot, size_t cap, uin
   hash[pos] = h;
 }
 
+/* Moves the entries to a table of ncap slots (a power of two). Returns 0,
+ * or -1 when out of memory (the table is unchanged). */
+static inline int hashtab_resize(hashtab *t, size_t ncap) {
+  uint64_t *nh = malloc(ncap * sizeof *nh);
+  uint32_t *ns = calloc(ncap, sizeof *ns);
+  if (!nh || !ns) {
+    free(nh);
+    free(ns);
+    return -1;
+  }
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slot[i]) hashtab_place(nh, ns, ncap, t->hash[i], t->slot[i]);
+  free(t->hash);
+  free(t->slot);
+  t->hash = nh;
+  t->slot = ns;
+  t->cap = ncap;
+  return 0;
+}
+
+/* Makes room for n entries in all, so that inserting up to n allocates
+ * nothing more: one table of the final size instead of a doubling series
+ * (which holds the old and the new table at once as it grows). Returns 0,
+ * or -1 when out of memory. */
+static inline int hashtab_reserve(hashtab *t, size_t n) {
+  size_t cap = t->cap ? t->cap : 64;
+  if (n == 0) return 0;
+  if (n > SIZE_MAX / 4) return -1;
+  while (cap < 2 * n) cap *= 2;
+  return cap == t->cap ? 0 : hashtab_resize(t, cap);
+}
+
 /* Records entry idx under hash h (duplicates allowed: the caller looks first).
  * Keeps the load at most one half. Returns 0, or -1 when out of memory. */
 static inline int hashtab_insert(hashtab *t, uint64_t h, uint32_t idx) {
-  if ((t->count + 1) * 2 > t->cap) {
-    size_t ncap = t->cap ? t->cap * 2 : 64;
-    uint64_t *nh = malloc(ncap * sizeof *nh);
-    uint32_t *ns = calloc(ncap, sizeof *ns);
-    if (!nh || !ns) {
-      free(nh);
-      free(ns);
-      return -1;
-    }
-    for (size_t i = 0; i < t->cap; i++)
-      if (t->slot[i]) hashtab_place(nh, ns, ncap, t->hash[i], t->slot[i]);
-    free(t->hash);
-    free(t->slot);
-    t->hash = nh;
-    t->slot = ns;
-    t->cap = ncap;
-  }
+  if ((t->count + 1) * 2 > t->cap && hashtab_resize(t, t->cap ? t->cap * 2 : 64) != 0) return -1;
   hashtab_place(t->hash, t->slot, t->cap, h, idx + 1);
   t->count++;
   return 0;

@@ -527,9 +527,17 @@ int profile_builder_build(const profile_builder *b, Perftools__Profiles__Profile
   size_t len = 0;
   *out = NULL;
   if (profile_builder_pack(b, &pb, &len) != 0) return -1;
-  *out = perftools__profiles__profile__unpack(NULL, len, pb);
+  profile_pb *p = perftools__profiles__profile__unpack(NULL, len, pb);
   free(pb);
-  return *out ? 0 : -1;
+  /* Indexed like a profile read from a file (profile_index.h); the
+   * builder's ids are nonzero and unique, so only memory can fail. */
+  profile_index *ix = p ? profile_index_build(p, NULL, 0) : NULL;
+  if (!ix || profile_index_attach(p, ix) != 0) {
+    profile_free(p);
+    return -1;
+  }
+  *out = p;
+  return 0;
 }
 
 int profile_builder_write_file(const profile_builder *b, const char *path, char *err,

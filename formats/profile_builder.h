@@ -91,7 +91,9 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
 /* Adds every sample of a valid profile (profile_validate), remapping its
  * strings, mappings, functions and locations, each value multiplied by
  * multiplier (1 merges, -1 subtracts for a diff). An empty builder takes src's
- * sample types, period and time; otherwise the sample types must match. */
+ * sample types, period and time; otherwise the sample types must match.
+ * src's ids are looked up in its index (profile_index.h), or one built
+ * here for a profile without. */
 int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__Profile *src,
                                 int64_t multiplier, char *err, size_t errlen);
 
@@ -106,7 +108,8 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
 /* Serialized Profile (malloc'd) in *out. The builder stays usable. */
 int profile_builder_pack(const profile_builder *b, uint8_t **out, size_t *outlen);
 
-/* The same profile unpacked; free with profile_free() (profile_io.h). */
+/* The same profile unpacked, with its id index (profile_index_of); free
+ * with profile_free() (profile_io.h). */
 int profile_builder_build(const profile_builder *b, Perftools__Profiles__Profile **out);
 
 /* Packs and writes to path in the container its ending names, all or nothing

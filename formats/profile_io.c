@@ -10,7 +10,7 @@
 
 #include "fileio.h"
 #include "folded.h"
-#include "hashtab.h"
+#include "profile_index.h"
 #include "wire_budget.h"
 
 /* ---- helpers ---- */
@@ -49,42 +49,11 @@ static int str_ok(const vctx *v, int64_t idx, const char *what, const char *fiel
   return 0;
 }
 
-typedef uint64_t (*id_fn)(const profile_pb *p, size_t i);
-static uint64_t mapping_id(const profile_pb *p, size_t i) { return p->mapping[i]->id; }
-static uint64_t location_id(const profile_pb *p, size_t i) { return p->location[i]->id; }
-static uint64_t function_id(const profile_pb *p, size_t i) { return p->function[i]->id; }
-
-static int has_id(const hashtab *t, const profile_pb *p, uint64_t id, id_fn id_of) {
-  hashtab_probe pr;
-  for (uint32_t c = hashtab_first(t, hash_mix(id), &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
-    if (id_of(p, c) == id) return 1;
-  return 0;
-}
-
-/* Indexes count entries by id, failing on a zero or repeated id. */
-static int build_ids(const vctx *v, hashtab *t, size_t count, id_fn id_of, const char *what) {
-  for (size_t i = 0; i < count; i++) {
-    uint64_t id = id_of(v->p, i);
-    if (id == 0) {
-      formats_set_err(v->err, v->errlen, "invalid profile: %s %zu has id 0", what, i);
-      return -1;
-    }
-    if (has_id(t, v->p, id, id_of)) {
-      formats_set_err(v->err, v->errlen, "invalid profile: duplicate %s id %llu", what,
-              (unsigned long long)id);
-      return -1;
-    }
-    if (hashtab_insert(t, hash_mix(id), (uint32_t)i) != 0) {
-      formats_set_err(v->err, v->errlen, "out of memory");
-      return -1;
-    }
-  }
-  return 0;
-}
-
-int profile_validate(const profile_pb *p, char *err, size_t errlen) {
+/* profile_validate, keeping the id index it builds in *keep (NULL: not
+ * kept). */
+static int validate(const profile_pb *p, profile_index **keep, char *err, size_t errlen) {
   vctx v = {p, err, errlen};
-  hashtab maps = {0}, locs = {0}, funcs = {0};
+  profile_index *ix = NULL;
   if (p->n_string_table == 0) {
     formats_set_err(err, errlen, "invalid profile: no string table");
     return -1;
@@ -115,10 +84,8 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
   for (size_t i = 0; i < p->n_comment; i++)
     if (!str_ok(&v, p->comment[i], "comment", "text", i)) return -1;
 
-  if (build_ids(&v, &maps, p->n_mapping, mapping_id, "mapping") != 0 ||
-      build_ids(&v, &locs, p->n_location, location_id, "location") != 0 ||
-      build_ids(&v, &funcs, p->n_function, function_id, "function") != 0)
-    goto fail;
+  /* Building the index checks that ids are nonzero and unique. */
+  if (!(ix = profile_index_build(p, err, errlen))) goto fail;
 
   for (size_t i = 0; i < p->n_mapping; i++) {
     const Perftools__Profiles__Mapping *m = p->mapping[i];
@@ -135,14 +102,14 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
   }
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
-    if (l->mapping_id != 0 && !has_id(&maps, p, l->mapping_id, mapping_id)) {
+    if (l->mapping_id != 0 && profile_index_mapping(ix, l->mapping_id) < 0) {
       formats_set_err(err, errlen, "bad reference: location id %llu: mapping id %llu does not exist",
               (unsigned long long)l->id, (unsigned long long)l->mapping_id);
       goto fail;
     }
     for (size_t j = 0; j < l->n_line; j++) {
       uint64_t fid = l->line[j]->function_id;
-      if (fid == 0 || !has_id(&funcs, p, fid, function_id)) {
+      if (profile_index_function(ix, fid) < 0) { /* id 0 included */
         formats_set_err(err, errlen, "bad reference: location id %llu: line %zu: function id %llu does "
                              "not exist",
                 (unsigned long long)l->id, j, (unsigned long long)fid);
@@ -159,7 +126,7 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
       goto fail;
     }
     for (size_t j = 0; j < s->n_location_id; j++) {
-      if (!has_id(&locs, p, s->location_id[j], location_id)) {
+      if (profile_index_location(ix, s->location_id[j]) < 0) {
         formats_set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist", i,
                 (unsigned long long)s->location_id[j]);
         goto fail;
@@ -173,21 +140,26 @@ int profile_validate(const profile_pb *p, char *err, size_t errlen) {
         goto fail;
     }
   }
-  hashtab_free(&maps);
-  hashtab_free(&locs);
-  hashtab_free(&funcs);
+  if (keep)
+    *keep = ix;
+  else
+    profile_index_free(ix);
   return 0;
 fail:
-  hashtab_free(&maps);
-  hashtab_free(&locs);
-  hashtab_free(&funcs);
+  profile_index_free(ix);
   return -1;
+}
+
+int profile_validate(const profile_pb *p, char *err, size_t errlen) {
+  return validate(p, NULL, err, errlen);
 }
 
 /* ---- reading ---- */
 
 void profile_free(profile_pb *p) {
-  if (p) perftools__profiles__profile__free_unpacked(p, NULL);
+  if (!p) return;
+  profile_index_detach(p);
+  perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 /* Whether a message carries an unknown field numbered 0. protobuf-c keeps
@@ -259,8 +231,15 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
               name ? name : "<buffer>", len);
     return -1;
   }
-  if (profile_validate(p, err, errlen) != 0) {
+  profile_index *ix = NULL;
+  if (validate(p, &ix, err, errlen) != 0) {
     prefix_err(err, errlen, name);
+    profile_free(p);
+    return -1;
+  }
+  /* The index stays with the profile: its readers look ids up in it. */
+  if (profile_index_attach(p, ix) != 0) {
+    formats_set_err(err, errlen, "%s: out of memory", name ? name : "<buffer>");
     profile_free(p);
     return -1;
   }

@@ -4,7 +4,8 @@
  * Calls that can fail return 0 on success and -1 on failure, with a one-line
  * message (no newline) in err[errlen] that starts with the file name (or the
  * name given for a buffer) and says what is wrong. Profiles returned here are
- * freed with profile_free().
+ * freed with profile_free(). Each carries the id index the validator built
+ * (profile_index.h: profile_index_of), freed with it.
  */
 #ifndef FORMATS_PROFILE_IO_H
 #define FORMATS_PROFILE_IO_H
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 
 #include "container.h"
+#include "profile_index.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile profile_pb;
@@ -50,10 +52,12 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
  * range; ids of mappings, locations and functions nonzero and unique; every
  * sample's location ids, every location's mapping id (when nonzero) and every
  * line's function id exist; each sample has one value per sample type.
- * The message does not name a file. */
+ * The message does not name a file. The readers above keep the id index
+ * this builds (profile_index.h); called alone it keeps nothing. */
 int profile_validate(const profile_pb *p, char *err, size_t errlen);
 
-/* Frees a profile from any call in this header (NULL is fine). */
+/* Frees a profile from any call in this header, with its index (NULL is
+ * fine). */
 void profile_free(profile_pb *p);
 
 /* Index of the value that tools show by default: the sample type named by

@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "errmsg.h"
-#include "hashtab.h"
+#include "profile_index.h"
 #include "profile_builder_impl.h"
 
 typedef struct merge_ctx {
   profile_builder *b;
   const Perftools__Profiles__Profile *src;
-  hashtab map_ix, fn_ix, loc_ix; /* src id -> src index */
+  const profile_index *ix; /* src's ids (profile_index.h) */
   uint64_t *map_new, *fn_new, *loc_new; /* src index -> builder id (0 = not yet) */
 } merge_ctx;
 
@@ -25,34 +25,15 @@ static const char *src_str(const Perftools__Profiles__Profile *p, int64_t i) {
   return i > 0 && (uint64_t)i < p->n_string_table ? p->string_table[i] : "";
 }
 
-static uint64_t mapping_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->mapping[i]->id;
-}
-static uint64_t function_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->function[i]->id;
-}
-static uint64_t location_id(const Perftools__Profiles__Profile *p, size_t i) {
-  return p->location[i]->id;
-}
-
-/* Index in src of the entry with this id, or -1. */
-static long src_index(const hashtab *t, const Perftools__Profiles__Profile *src, uint64_t id,
-                      uint64_t (*id_of)(const Perftools__Profiles__Profile *, size_t)) {
-  hashtab_probe pr;
-  for (uint32_t c = hashtab_first(t, hash_mix(id), &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
-    if (id_of(src, c) == id) return c;
-  return -1;
-}
-
 static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
   const Perftools__Profiles__Profile *s = m->src;
-  long li = src_index(&m->loc_ix, s, src_id, location_id);
+  long li = profile_index_location(m->ix, src_id);
   if (li < 0) return 0;
   if (m->loc_new[li]) return m->loc_new[li];
   const Perftools__Profiles__Location *l = s->location[li];
   uint64_t mid = 0;
   if (l->mapping_id) {
-    long mi = src_index(&m->map_ix, s, l->mapping_id, mapping_id);
+    long mi = profile_index_mapping(m->ix, l->mapping_id);
     if (mi < 0) return 0;
     if (!m->map_new[mi]) {
       const Perftools__Profiles__Mapping *sm = s->mapping[mi];
@@ -72,7 +53,7 @@ static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
   uint64_t id = 0;
   size_t j;
   for (j = 0; j < l->n_line; j++) {
-    long fi = src_index(&m->fn_ix, s, l->line[j]->function_id, function_id);
+    long fi = profile_index_function(m->ix, l->line[j]->function_id);
     if (fi < 0) break;
     if (!m->fn_new[fi]) {
       const Perftools__Profiles__Function *f = s->function[fi];
@@ -161,13 +142,9 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
   profile_label *labs = NULL;
   size_t loccap = 0, labcap = 0;
   int rc = -1;
+  profile_index *own_ix = NULL; /* for a source without an index of its own */
   if (!m.map_new || !m.fn_new || !m.loc_new || !vals) goto oom;
-  for (size_t i = 0; i < src->n_mapping; i++)
-    if (hashtab_insert(&m.map_ix, hash_mix(src->mapping[i]->id), (uint32_t)i) != 0) goto oom;
-  for (size_t i = 0; i < src->n_function; i++)
-    if (hashtab_insert(&m.fn_ix, hash_mix(src->function[i]->id), (uint32_t)i) != 0) goto oom;
-  for (size_t i = 0; i < src->n_location; i++)
-    if (hashtab_insert(&m.loc_ix, hash_mix(src->location[i]->id), (uint32_t)i) != 0) goto oom;
+  if (!(m.ix = profile_index_use(src, &own_ix, err, errlen))) goto done;
 
   for (size_t i = 0; i < src->n_sample; i++) {
     const Perftools__Profiles__Sample *s = src->sample[i];
@@ -217,9 +194,7 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
 oom:
   formats_set_err(err, errlen, "out of memory");
 done:
-  hashtab_free(&m.map_ix);
-  hashtab_free(&m.fn_ix);
-  hashtab_free(&m.loc_ix);
+  profile_index_free(own_ix);
   free(m.map_new);
   free(m.fn_new);
   free(m.loc_new);

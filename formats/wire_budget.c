@@ -76,8 +76,10 @@ broken:
  * message; an unknown field costs its record and a copy of its bytes. */
 #define SCANNED 32
 #define UNKNOWN(len) (24 + 16 + (uint64_t)(len))
-/* What readers add per element after unpacking: validation's hash indexes
- * and the CLI's per-location frame tables (cli_funcs_add, folded). */
+/* What readers add per element after unpacking: the id index the
+ * validator builds and the profile keeps (profile_index.h: at most 48
+ * bytes per entry) and the CLI's per-location frame tables (cli_funcs_add,
+ * folded). */
 #define READER_PER_ENTRY 112
 
 /* Elements of a repeated varint field: packed (wire type 2) or one. */

@@ -6,8 +6,8 @@
  * bytes of input (an empty Sample) become about 130 bytes of memory, and a
  * 10 KB gzip file of 10 MiB of empty samples took over 600 MiB before the
  * validator could say anything. The walk counts the elements each message
- * holds and prices them as protobuf-c and the readers after it (validation
- * indexes, the CLI's per-location tables) will; profile_io refuses a
+ * holds and prices them as protobuf-c and the readers after it (the id
+ * index, profile_index.h; the CLI's per-location tables) will; profile_io refuses a
  * profile whose price exceeds WIRE_BUDGET_BASE + WIRE_BUDGET_PER_BYTE times
  * its size. Real profiles cost 3 to 15 times their size.
  */

@@ -95,25 +95,27 @@ static inline const char *pc_str(const profile_pb *p, int64_t i) {
   return i >= 0 && (size_t)i < p->n_string_table ? p->string_table[i] : "";
 }
 
+/* Ids are looked up in the index every profile read carries
+ * (profile_index.h); pc_load's profiles all have one. */
+static inline const profile_index *pc_index(const profile_pb *p) {
+  const profile_index *ix = profile_index_of(p);
+  if (!ix) pc_die("a profile without an id index (not read with the formats library)");
+  return ix;
+}
+
 static inline const Perftools__Profiles__Location *pc_location(const profile_pb *p, uint64_t id) {
-  /* the profiler hands out ids 1, 2, 3... in order; fall back to a scan */
-  if (id >= 1 && id <= p->n_location && p->location[id - 1]->id == id) return p->location[id - 1];
-  for (size_t i = 0; i < p->n_location; i++)
-    if (p->location[i]->id == id) return p->location[i];
-  return NULL;
+  long i = profile_index_location(pc_index(p), id);
+  return i >= 0 ? p->location[i] : NULL;
 }
 
 static inline const Perftools__Profiles__Function *pc_function(const profile_pb *p, uint64_t id) {
-  if (id >= 1 && id <= p->n_function && p->function[id - 1]->id == id) return p->function[id - 1];
-  for (size_t i = 0; i < p->n_function; i++)
-    if (p->function[i]->id == id) return p->function[i];
-  return NULL;
+  long i = profile_index_function(pc_index(p), id);
+  return i >= 0 ? p->function[i] : NULL;
 }
 
 static inline const Perftools__Profiles__Mapping *pc_mapping(const profile_pb *p, uint64_t id) {
-  for (size_t i = 0; i < p->n_mapping; i++)
-    if (p->mapping[i]->id == id) return p->mapping[i];
-  return NULL;
+  long i = profile_index_mapping(pc_index(p), id);
+  return i >= 0 ? p->mapping[i] : NULL;
 }
 
 /* Name of line k of location id (0: the innermost inlined call), or "". */
