@@ -4,7 +4,7 @@
 # PLAIN are dumplib_load.c linked against liballoc.so and not; ABI_LIB and
 # REENTER_LIB are dumplib_foreign.c's impostors. The cases:
 #   threads      16 threads make the first allocprof_dump at once, 40 times
-#   fork         fork in a loop during the first allocprof_dump, 8 times
+#   fork         fork in a loop during the first allocprof_dump, 6 times
 #   signal       a malloc'ing signal handler runs during the first dump
 #   relative     LD_PRELOAD=lib/liballoc.so from the directory above, the
 #                program chdir()s before its first dump: the library is found
@@ -45,7 +45,7 @@ threads)
   ;;
 fork)
   mkdir "$tmp/out"
-  ALLOCPROF_RATE=4096 "$linked" fork 8 "$tmp/out" >"$tmp/log" 2>"$tmp/err"
+  ALLOCPROF_RATE=4096 "$linked" fork 6 "$tmp/out" >"$tmp/log" 2>"$tmp/err"
   rc=$?
   cat "$tmp/log"
   [ $rc -eq 0 ] || { cat "$tmp/err" >&2; fail "a round failed"; }
