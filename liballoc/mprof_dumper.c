@@ -81,6 +81,18 @@ static void futex_wake_all(uint32_t *word) {
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+/* Whether the process's malloc is this liballoc's. Not when a program
+ * dlopen()s liballoc.so (its malloc, and liballoc's own calls of malloc,
+ * are bound to libc's already) or another allocator comes first: then no
+ * allocation of the program is ever sampled, and a profile would be empty
+ * and misleading. */
+static int malloc_is_ours(void) {
+  void *m = dlsym(RTLD_DEFAULT, "malloc");
+  Dl_info theirs, ours;
+  return m != NULL && dladdr(m, &theirs) != 0 && dladdr((void *)malloc_is_ours, &ours) != 0 &&
+         theirs.dli_fbase == ours.dli_fbase;
+}
+
 /* Loads the library once per process. Returns when the load is over, or at
  * once on the loading thread itself. */
 static void load_library(void) {
@@ -91,6 +103,9 @@ static void load_library(void) {
     if (lib_path[0] == 0) {
       alloc_say("profiling unavailable: liballoc is linked into the program without its "
                 "dumping half (link prof_dump)", NULL);
+    } else if (!malloc_is_ours()) {
+      alloc_say("profiling unavailable: liballoc.so is not this process's malloc (opened with "
+                "dlopen? preload it or link it)", NULL);
     } else {
       /* the profiler's own loading is not the program's: not sampled */
       int guarded = mprof_guard_enter();

@@ -19,8 +19,9 @@
 #   reenter      a liballoc_dump.so whose constructor calls allocprof_dump:
 #                no deadlock, one line
 #   dlopen       the program dlopen()s liballoc.so and dumps through dlsym
-#                (RTLD_LOCAL, RTLD_GLOBAL, and with ALLOCPROF_OUT set): a
-#                profile or one clear line, never a crash
+#                (RTLD_LOCAL, RTLD_GLOBAL, and with ALLOCPROF_OUT set), then
+#                dlclose()s it: a profile or one clear line, never a crash
+#                (liballoc is then not the process's malloc: one line)
 set -u
 lib=$(readlink -f "$1")
 linked=$2 plain=$3 abi_lib=$4 reenter_lib=$5 case_=$6
@@ -98,12 +99,16 @@ setuid)
   chown root:root "$tmp/plain" "$tmp/suid" && chmod 755 "$tmp/plain" && chmod 4755 "$tmp/suid"
   # an attacker's library everywhere the environment could point
   cp "$abi_lib" "$tmp/evil/liballoc_dump.so" && cp "$abi_lib" "$tmp/evil/liballoc.so"
-  as_nobody() { # NAME ARGS...
-    local name=$1
+  # as_nobody NAME ARGS...: from the attacker's directory, with every
+  # ALLOCPROF_* trigger set and, for the setuid copy, LD_LIBRARY_PATH there
+  # too (the plain copy would rightly load the impostor liballoc.so)
+  as_nobody() {
+    local name=$1 llp=
     shift
+    [ "$name" = suid ] && llp=$tmp/evil
     (cd "$tmp/evil" && setpriv --reuid=65534 --regid=65534 --clear-groups env \
       ALLOCPROF_RATE=1 ALLOCPROF_OUT="$tmp/out/$name.pb.gz" ALLOCPROF_STREAM="$tmp/out/$name.st" \
-      ALLOCPROF_SIGNAL=USR2 ALLOCPROF_INTERVAL=1 LD_LIBRARY_PATH="$tmp/evil" \
+      ALLOCPROF_SIGNAL=USR2 ALLOCPROF_INTERVAL=1 ${llp:+LD_LIBRARY_PATH=$llp} \
       "$tmp/$name" "$@")
   }
   as_nobody plain maps >"$tmp/plain.out" 2>"$tmp/plain.err" || fail "the plain copy failed"
@@ -149,6 +154,7 @@ dlopen)
       quiet "$tmp/$flags.err" "$flags"
     else
       one_line "$tmp/$flags.err" "$flags"
+      grep -q "profiling unavailable" "$tmp/$flags.err" || fail "$flags: the line does not say profiling is unavailable"
       grep -qx "again=-1" "$tmp/$flags.out" || fail "$flags: the second dump did not fail alike"
     fi
   done
