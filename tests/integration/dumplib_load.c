@@ -21,6 +21,9 @@
  *   maps [DIR]            prints "secure=S" (AT_SECURE) and "dumplib=PATH" (or "dumplib=none") for the
  *                         liballoc_dump.so mapped after a little allocating
  *                         (and an allocprof_dump into DIR, if given)
+ *   preinit DIR           the first allocprof_dump from the program's
+ *                         .preinit_array, before any library's constructor
+ *                         (liballoc's included) has run
  *   dlopen LIB FLAGS DIR  dlopen(LIB) (FLAGS: local or global), allocprof_dump
  *                         via dlsym: prints "dump=0" or "dump=-1 errno=E"
  *
@@ -422,6 +425,29 @@ static int mode_dlopen(const char *lib, const char *flags, const char *dir) {
   return 0;
 }
 
+/* Runs before every constructor of every library, liballoc's included. */
+static int preinit_rc = 1;
+static void preinit_dump(int argc, char **argv, char **envp) {
+  (void)envp;
+  if (argc != 3 || strcmp(argv[1], "preinit") != 0) return;
+  dump_fn f = (dump_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "allocprof_dump");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/preinit.pb.gz", argv[2]);
+  preinit_rc = f != NULL ? f(path) : 2;
+}
+__attribute__((section(".preinit_array"), used)) static void (*const preinit_entry)(int, char **,
+                                                                                     char **) =
+    preinit_dump;
+
+static int mode_preinit(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/preinit.pb.gz", dir);
+  printf("preinit: allocprof_dump = %d\n", preinit_rc);
+  if (preinit_rc != 0) die("the dump before the constructors failed");
+  if (!file_nonempty(path)) die("no profile");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) die("usage: dumplib_load MODE ARGS...");
@@ -433,6 +459,7 @@ int main(int argc, char **argv) {
   if (strcmp(m, "fork") == 0 && argc == 4) return mode_fork(atoi(argv[2]), argv[3]);
   if (strcmp(m, "signal") == 0 && argc == 3) return mode_signal(argv[2]);
   if (strcmp(m, "chdir") == 0 && argc == 3) return mode_chdir(argv[2]);
+  if (strcmp(m, "preinit") == 0 && argc == 3) return mode_preinit(argv[2]);
   if (strcmp(m, "maps") == 0 && (argc == 2 || argc == 3)) return mode_maps(argc == 3 ? argv[2] : NULL);
   die("bad arguments");
 }

@@ -11,6 +11,8 @@
 #   symlink      liballoc.so reached through a symbolic link in another
 #                directory (absolute and relative links): liballoc_dump.so is
 #                the one beside the link's target, the file liballoc.so is
+#   preinit      the first allocprof_dump from the program's .preinit_array,
+#                before liballoc's constructor has run: the library is found
 #   setuid       a setuid program with ALLOCPROF_* set maps no
 #                liballoc_dump.so; its own allocprof_dump loads the one beside
 #                liballoc.so (root only, else 77)
@@ -66,6 +68,10 @@ relative)
   (cd "$tmp/app" && LD_LIBRARY_PATH=lib LD_PRELOAD=liballoc.so "$plain" chdir "$tmp") 2>"$tmp/err2" ||
     { cat "$tmp/err2" >&2; fail "the dump after chdir failed (LD_LIBRARY_PATH=lib)"; }
   quiet "$tmp/err2" relative
+  ;;
+preinit)
+  env -u ALLOCPROF_OUT "$linked" preinit "$tmp" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "preinit failed"; }
+  quiet "$tmp/err" preinit
   ;;
 symlink)
   # the pair lives in real/, the operator links liballoc.so from elsewhere
