@@ -81,6 +81,8 @@ static void futex_wake_all(uint32_t *word) {
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+static void find_library(void);
+
 /* Whether the process's malloc is this liballoc's. Not when a program
  * dlopen()s liballoc.so (its malloc, and liballoc's own calls of malloc,
  * are bound to libc's already) or another allocator comes first: then no
@@ -100,6 +102,10 @@ static void load_library(void) {
   uint32_t expect = LOAD_NONE;
   if (__atomic_compare_exchange_n(&load_state, &expect, self, 0, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
+    /* a dump before liballoc's constructor (from the program's
+     * .preinit_array, or the constructor of a library initialised first)
+     * finds the library now */
+    if (lib_path[0] == 0) find_library();
     if (lib_path[0] == 0) {
       alloc_say("profiling unavailable: liballoc is linked into the program without its "
                 "dumping half (link prof_dump)", NULL);
@@ -194,7 +200,7 @@ static void find_library(void) {
 __attribute__((constructor)) static void profiler_at_load(void) {
   alloc_init_once(); /* reads ALLOCPROF_RATE */
   if (mprof_rate() != 0) prof_stack_init();
-  find_library();
+  if (lib_path[0] == 0) find_library(); /* (a dump before this constructor found it) */
   if (lib_path[0] == 0 || mprof_dumper(0) != NULL || !trig_config_wanted(alloc_env) ||
       trig_run_excluded(alloc_env, (long)getpid())) /* run --no-children: not us */
     return;
