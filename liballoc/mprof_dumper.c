@@ -40,8 +40,8 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
-#include <stdint.h>
 #include <linux/futex.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -84,15 +84,18 @@ static void futex_wake_all(uint32_t *word) {
 static void find_library(void);
 
 /* Whether the process's malloc is this liballoc's. Not when a program
- * dlopen()s liballoc.so (its malloc, and liballoc's own calls of malloc,
- * are bound to libc's already) or another allocator comes first: then no
- * allocation of the program is ever sampled, and a profile would be empty
- * and misleading. */
+ * dlopen()s liballoc.so (the program's malloc, and liballoc's own calls of
+ * malloc, are bound to libc's already) or another allocator comes first:
+ * then no allocation of the program is ever sampled, and a profile would
+ * be empty and misleading. Asked of a block, not of symbol addresses: this
+ * call of malloc goes where the program's go (the loader binds liballoc's
+ * calls as the program's), and a non-PIE program's canonical PLT entry would
+ * make an address comparison wrong. */
 static int malloc_is_ours(void) {
-  void *m = dlsym(RTLD_DEFAULT, "malloc");
-  Dl_info theirs, ours;
-  return m != NULL && dladdr(m, &theirs) != 0 && dladdr((void *)malloc_is_ours, &ours) != 0 &&
-         theirs.dli_fbase == ours.dli_fbase;
+  void *p = malloc(1);
+  int ours = p != NULL && alloc_owns(p);
+  free(p); /* the same binding as the malloc: the owner frees it */
+  return ours;
 }
 
 /* Loads the library once per process. Returns when the load is over, or at
