@@ -16,15 +16,14 @@
  * gives up a load of the dumping half that was in progress
  * (mprof_dumper.c).
  *
- * Every pthread_atfork registration of the process's profiler, in order:
- *   1. this one (alloc_fork_register), when the allocator is first set
- *      up (malloc.c, alloc_init);
- *   2. the dumping half's one child handler (libprof/triggers.c), when that
- *      library is loaded, which is always later: glibc runs it after this
- *      one in the child, with every allocator lock free again. It resets
- *      profile.c's state, then the triggers', then restarts the profiler
- *      thread.
- * There are no others. */
+ * This is the process's profiler's only pthread_atfork registration
+ * (alloc_fork_register), made when the allocator is first set up
+ * (malloc.c, alloc_init). The dumping half's child handler
+ * (libprof/triggers.c: profile.c's state, then the triggers', then the
+ * profiler thread) is its hook's fork_child, which mprof_dumper_fork_child
+ * calls last in the child handler here, with every allocator lock free
+ * again: a pthread_atfork made while a load raced a fork would not run in
+ * that fork's child (mprof.h). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>

@@ -182,7 +182,7 @@ ALLOC_FOR_DUMPER double mprof_scale(double avg_size, uint64_t rate);
  * allocprof_dump(). Always on a thread of the program that holds no lock of
  * liballoc's, never on the allocation path. A process that profiles nothing
  * maps no library of the profiler's. */
-#define MPROF_DUMPER_ABI 1 /* bump when struct mprof_dumper changes */
+#define MPROF_DUMPER_ABI 2 /* bump when struct mprof_dumper changes */
 struct mprof_dumper {
   uint32_t abi;  /* MPROF_DUMPER_ABI as the registering side was built */
   uint32_t size; /* sizeof(struct mprof_dumper), likewise */
@@ -196,6 +196,13 @@ struct mprof_dumper {
    * cannot follow, once a thread has used libgcc's for a while (stack.c).
    * NULL: libgcc's for every such stack. */
   int (*full_backtrace)(void **buf, int size);
+  /* In a fork child, from liballoc's own child handler once every
+   * allocator lock is free again: resets the dumping half (a dump in
+   * progress is forgotten) and restarts its thread. Called by liballoc, not
+   * registered with pthread_atfork: a handler registered while another
+   * thread is inside fork() (a load racing a fork) is not run in that
+   * fork's child, which would inherit the dump's lock held. NULL: nothing. */
+  void (*fork_child)(void);
 };
 /* Registers d (static storage; a later call replaces it, NULL removes it).
  * Returns 0, or -1 (and a line on stderr) when d comes from another build

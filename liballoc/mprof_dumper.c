@@ -2,9 +2,15 @@
  * profiler, and the loading of that half (liballoc_dump.so) when a process
  * first needs it. The design: mprof.h ("The hook").
  *
- * Where the library is: beside liballoc.so, as the loader found liballoc
- * (dladdr at load, made absolute then, before the program can change
- * directory). The build tree and an install put the two side by side.
+ * Where the library is: beside the file liballoc.so is, found at load
+ * (dladdr1's name for liballoc, made absolute and rid of symbolic links
+ * then, before the program can change directory). The build tree, an
+ * install and the Debian package put the two files side by side; an
+ * operator's link to liballoc.so from elsewhere (LD_PRELOAD=/x/liballoc.so,
+ * a link to /opt/allocprof/lib/liballoc.so) finds the liballoc_dump.so of
+ * the same build, never a file that happens to sit beside the link. The
+ * name comes only from the loader, never from the environment: a
+ * privileged process loads nothing an unprivileged user chose.
  *
  * When: at load, from this file's constructor, if a setting asks for
  * profiles (trig_config_wanted); otherwise at the first allocprof_dump().
@@ -15,9 +21,17 @@
  *
  * One thread loads; another that needs the library meanwhile waits on a
  * futex until the load is over, unless it is the loading thread itself (a
- * constructor of the library calling back): it gets NULL. A fork child of
- * a process that was loading gives up (the loader's state in the child is
- * the loader's business; ours must not wait for a thread that is gone).
+ * constructor of the library calling back, or a signal handler on that
+ * thread): it gets NULL. The futex word holds the loading thread's id, set
+ * by the one compare-and-swap that elects it, so a signal arriving on that
+ * thread at any moment of the load sees itself as the loader. A fork child
+ * of a process that was loading gives up (the loader's state in the child
+ * is the loader's business; ours must not wait for a thread that is gone)
+ * and says so once, at its first dump, if the library had not registered
+ * by then.
+ *
+ * The dumping half's fork child handler is its hook's fork_child, called
+ * from mprof_dumper_fork_child (mprof.h says why not pthread_atfork).
  *
  * When liballoc is linked into the program itself (unit and integration
  * tests link the static core), nothing is ever loaded: a program that wants
@@ -27,6 +41,7 @@
 #include <limits.h>
 #include <link.h>
 #include <linux/futex.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -39,11 +54,15 @@
 
 #define DUMP_LIB_NAME "liballoc_dump.so"
 
-enum { LOAD_NONE, LOAD_BUSY, LOAD_DONE };
+/* load_state, a futex word: LOAD_NONE, the loading thread's id while it
+ * loads (thread ids are below 2^22), LOAD_DONE, or LOAD_GAVE_UP in a fork
+ * child of a process that was loading, until its first dump has said so. */
+#define LOAD_NONE 0u
+#define LOAD_DONE UINT32_MAX
+#define LOAD_GAVE_UP (UINT32_MAX - 1)
 
 static const struct mprof_dumper *registered;
-static uint32_t load_state; /* LOAD_*, a futex word */
-static pid_t load_tid;      /* the thread in LOAD_BUSY */
+static uint32_t load_state;
 static char lib_path[PATH_MAX]; /* "" when liballoc is part of the program */
 static int refused;             /* a dumper of another build tried to register */
 
@@ -62,16 +81,40 @@ static void futex_wake_all(uint32_t *word) {
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
+static void find_library(void);
+
+/* Whether the process's malloc is this liballoc's. Not when a program
+ * dlopen()s liballoc.so (the program's malloc, and liballoc's own calls of
+ * malloc, are bound to libc's already) or another allocator comes first:
+ * then no allocation of the program is ever sampled, and a profile would
+ * be empty and misleading. Asked of a block, not of symbol addresses: this
+ * call of malloc goes where the program's go (the loader binds liballoc's
+ * calls as the program's), and a non-PIE program's canonical PLT entry would
+ * make an address comparison wrong. */
+static int malloc_is_ours(void) {
+  void *p = malloc(1);
+  int ours = p != NULL && alloc_owns(p);
+  free(p); /* the same binding as the malloc: the owner frees it */
+  return ours;
+}
+
 /* Loads the library once per process. Returns when the load is over, or at
  * once on the loading thread itself. */
 static void load_library(void) {
+  uint32_t self = (uint32_t)syscall(SYS_gettid);
   uint32_t expect = LOAD_NONE;
-  if (__atomic_compare_exchange_n(&load_state, &expect, LOAD_BUSY, 0, __ATOMIC_ACQ_REL,
+  if (__atomic_compare_exchange_n(&load_state, &expect, self, 0, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
-    __atomic_store_n(&load_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELAXED);
+    /* a dump before liballoc's constructor (from the program's
+     * .preinit_array, or the constructor of a library initialised first)
+     * finds the library now */
+    if (lib_path[0] == 0) find_library();
     if (lib_path[0] == 0) {
       alloc_say("profiling unavailable: liballoc is linked into the program without its "
                 "dumping half (link prof_dump)", NULL);
+    } else if (!malloc_is_ours()) {
+      alloc_say("profiling unavailable: liballoc.so is not this process's malloc (opened with "
+                "dlopen? preload it or link it)", NULL);
     } else {
       /* the profiler's own loading is not the program's: not sampled */
       int guarded = mprof_guard_enter();
@@ -88,9 +131,10 @@ static void load_library(void) {
     futex_wake_all(&load_state);
     return;
   }
-  while (__atomic_load_n(&load_state, __ATOMIC_ACQUIRE) == LOAD_BUSY) {
-    if (__atomic_load_n(&load_tid, __ATOMIC_RELAXED) == (pid_t)syscall(SYS_gettid)) return;
-    syscall(SYS_futex, &load_state, FUTEX_WAIT_PRIVATE, LOAD_BUSY, NULL, NULL, 0);
+  for (;;) {
+    uint32_t w = __atomic_load_n(&load_state, __ATOMIC_ACQUIRE);
+    if (w == LOAD_DONE || w == LOAD_GAVE_UP || w == self) return;
+    syscall(SYS_futex, &load_state, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
   }
 }
 
@@ -98,16 +142,29 @@ const struct mprof_dumper *mprof_dumper(int load) {
   const struct mprof_dumper *d = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
   if (d != NULL || !load) return d;
   load_library();
-  return __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+  d = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+  uint32_t gave_up = LOAD_GAVE_UP;
+  if (d == NULL && __atomic_compare_exchange_n(&load_state, &gave_up, LOAD_DONE, 0,
+                                               __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    alloc_say("profiling unavailable: the process was forked while its parent was loading ",
+              lib_path, NULL);
+  return d;
 }
 
+/* The forking thread is the child's only one: a load in progress (a thread
+ * id in load_state, even this thread's, whose id is new) will never end. The
+ * library's own state is reset by its hook, if it registered before the
+ * fork. */
 void mprof_dumper_fork_child(void) {
-  if (__atomic_load_n(&load_state, __ATOMIC_RELAXED) == LOAD_BUSY)
-    __atomic_store_n(&load_state, LOAD_DONE, __ATOMIC_RELAXED);
+  uint32_t w = __atomic_load_n(&load_state, __ATOMIC_RELAXED);
+  if (w != LOAD_NONE && w != LOAD_DONE && w != LOAD_GAVE_UP)
+    __atomic_store_n(&load_state, LOAD_GAVE_UP, __ATOMIC_RELAXED);
+  const struct mprof_dumper *d = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+  if (d != NULL && d->fork_child != NULL) d->fork_child();
 }
 
-/* lib_path: DUMP_LIB_NAME in the directory of the object holding this code,
- * unless that object is the program itself. */
+/* lib_path: DUMP_LIB_NAME in the directory of the file holding this code
+ * (symbolic links resolved), unless that object is the program itself. */
 static void find_library(void) {
   Dl_info info;
   struct link_map *self = NULL;
@@ -126,6 +183,11 @@ static void find_library(void) {
   size_t len = strlen(self->l_name);
   if (n + len >= sizeof dir) return;
   memcpy(dir + n, self->l_name, len + 1);
+  /* The file itself, not a link to it: its pair sits beside it. Should the
+   * name no longer resolve (renamed since the loader opened it), the
+   * loader's name as it is. */
+  char real[PATH_MAX];
+  if (realpath(dir, real) != NULL) memcpy(dir, real, strlen(real) + 1);
   char *slash = strrchr(dir, '/');
   size_t dlen = (size_t)(slash - dir) + 1;
   if (dlen + sizeof DUMP_LIB_NAME > sizeof lib_path) return;
@@ -141,7 +203,7 @@ static void find_library(void) {
 __attribute__((constructor)) static void profiler_at_load(void) {
   alloc_init_once(); /* reads ALLOCPROF_RATE */
   if (mprof_rate() != 0) prof_stack_init();
-  find_library();
+  if (lib_path[0] == 0) find_library(); /* (a dump before this constructor found it) */
   if (lib_path[0] == 0 || mprof_dumper(0) != NULL || !trig_config_wanted(alloc_env) ||
       trig_run_excluded(alloc_env, (long)getpid())) /* run --no-children: not us */
     return;

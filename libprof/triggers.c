@@ -210,11 +210,13 @@ static int api_dump_file(const char *path, char *err, size_t errlen) {
  * What this library offers liballoc (liballoc/mprof.h, "The hook"): the
  * API's dump, libunwind for the stack walker, and, when an in-use trigger
  * is set, the in-use callback. Registered when the library is loaded. */
+static void fork_child(void);
 static const struct mprof_dumper hook_plain = {
     .abi = MPROF_DUMPER_ABI,
     .size = sizeof(struct mprof_dumper),
     .dump_file = api_dump_file,
     .full_backtrace = unw_backtrace,
+    .fork_child = fork_child,
 };
 static const struct mprof_dumper hook_inuse = {
     .abi = MPROF_DUMPER_ABI,
@@ -222,6 +224,7 @@ static const struct mprof_dumper hook_inuse = {
     .inuse = on_inuse,
     .dump_file = api_dump_file,
     .full_backtrace = unw_backtrace,
+    .fork_child = fork_child,
 };
 
 /* ---- dumping --------------------------------------------------------------------------- */
@@ -436,9 +439,9 @@ static void thread_start_or_say(void) {
 }
 
 /* ---- fork --------------------------------------------------------------------------------
- * The forking thread is the child's only thread. One handler, registered at
- * load after the allocator's (glibc runs child handlers in the order they
- * were registered, so every allocator lock is free again here), resets the
+ * The forking thread is the child's only thread. One handler, the hook's
+ * fork_child, which liballoc's own child handler calls once every allocator
+ * lock is free again (not pthread_atfork: mprof.h says why), resets the
  * dumping half in order: profile.c's state first (a dump the parent had in
  * progress is forgotten, never waited for), then ours, then the profiler
  * thread is made again, which may dump at once. Profiling the child needs no
@@ -556,7 +559,6 @@ __attribute__((constructor)) static void trig_start(void) {
    * process that only dumps through the API needs it too (profile.c). */
   alloc_init_once();
   if (mprof_register_dumper(&hook_plain) != 0) return; /* liballoc said why */
-  pthread_atfork(NULL, NULL, fork_child);
   prof_runlog_init();
   if (read_run_settings() != 0) return;
   char cwd_buf[TRIG_PATH_MAX];
