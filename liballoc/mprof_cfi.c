@@ -301,8 +301,19 @@ struct cfi_rule cfi_rule_at(const uint8_t *fde, uintptr_t func, uintptr_t pc) {
   struct cie_info cie;
   if (parse_cie(body - cie_ptr, &cie) != 0 || cie.signal_frame || cie.ra_reg != CFI_REG_RA)
     return unsupported();
-  skip_encoded(&c, cie.fde_enc);        /* pc_begin: func already has it */
-  skip_encoded(&c, cie.fde_enc & 0x0f); /* pc_range */
+  skip_encoded(&c, cie.fde_enc); /* pc_begin: func already has it */
+  /* pc_range: an FDE found by a search of the sorted table (stack.c) is
+   * the last that starts at or before pc, which need not cover it (code
+   * without CFI lies between FDEs): such a pc has no rule */
+  uint64_t range = 0;
+  switch (cie.fde_enc & 0x0f) {
+  case 0x00: case 0x04: case 0x0c: range = read_fixed(&c, 8); break;
+  case 0x02: case 0x0a: range = read_fixed(&c, 2); break;
+  case 0x03: case 0x0b: range = read_fixed(&c, 4); break;
+  default: skip_encoded(&c, cie.fde_enc & 0x0f); range = UINT64_MAX; break;
+  }
+  if (c.bad) return unsupported();
+  if (pc < func || pc - func >= range) return (struct cfi_rule){.kind = CFI_OUTERMOST};
   if (cie.has_aug_data) {
     uint64_t len = read_uleb(&c);
     if (c.bad || len > (uint64_t)(c.end - c.p)) return unsupported();

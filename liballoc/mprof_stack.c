@@ -6,10 +6,11 @@
  * and a fixed number of frames is dropped instead. Overview: mprof.h.
  *
  * The walker. Each frame is one lookup in a process-wide table from code
- * address to unwind rule (cfi.h: where the CFA is, whether rbp was saved)
- * and two loads from the stack: about 20 instructions a frame. A miss
- * finds the function's FDE with libgcc's _Unwind_Find_FDE (glibc's
- * lock-free _dl_find_object underneath), runs its CFI program (cfi.c) and
+ * address to unwind rule (mprof_cfi.h: where the CFA is, whether rbp was
+ * saved) and two loads from the stack: about 20 instructions a frame. A
+ * miss finds the function's FDE in its object's .eh_frame_hdr (the object
+ * from glibc's lock-free _dl_find_object; libgcc's _Unwind_Find_FDE only
+ * for what that cannot find), runs its CFI program (mprof_cfi.c) and
  * publishes the rule; a program has a few thousand distinct return
  * addresses, so misses stop early in a process's life and, unlike
  * libunwind's per-thread caches, a new thread finds the table warm. Every
@@ -242,12 +243,56 @@ static void rule_insert(uintptr_t pc, uint64_t w) {
   __atomic_store_n(&rule_writer, 0, __ATOMIC_RELEASE);
 }
 
+/* The FDE of pc from its object's .eh_frame_hdr, the table of (function
+ * start, FDE) pairs sorted by start that the linker writes for exactly this
+ * search; the object is found with glibc's _dl_find_object, lock-free and
+ * async-signal-safe, so this works from the first sample on, before libgcc
+ * is loaded, in a signal handler and across fork. Handles the encodings
+ * GNU ld and lld write (a 4-byte count, 4-byte entries relative to the
+ * table); NULL for anything else, and for code outside every object (JIT
+ * code registered with libgcc), which libgcc's lookup then gets. */
+static const uint8_t *eh_frame_hdr_find(uintptr_t pc, uintptr_t *func) {
+  struct dl_find_object o;
+  if (_dl_find_object((void *)pc, &o) != 0 || o.dlfo_eh_frame == NULL) return NULL;
+  const uint8_t *h = o.dlfo_eh_frame;
+  enum { UDATA4 = 0x03, DATAREL_SDATA4 = 0x3b };
+  if (h[0] != 1 || h[2] != UDATA4 || h[3] != DATAREL_SDATA4) return NULL;
+  size_t off = 4;
+  switch (h[1] & 0x0f) { /* eh_frame_ptr, not needed */
+  case 0x03: case 0x0b: off += 4; break;
+  case 0x00: case 0x04: case 0x0c: off += 8; break;
+  default: return NULL;
+  }
+  uint32_t count;
+  memcpy(&count, h + off, 4);
+  const uint8_t *table = h + off + 4;
+  if (count == 0) return NULL;
+  /* the last entry whose start is at or before pc */
+  size_t lo = 0, hi = count;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    int32_t start;
+    memcpy(&start, table + 8 * mid, 4);
+    if ((uintptr_t)h + (intptr_t)start <= pc) lo = mid;
+    else hi = mid;
+  }
+  int32_t start, fde;
+  memcpy(&start, table + 8 * lo, 4);
+  memcpy(&fde, table + 8 * lo + 4, 4);
+  if ((uintptr_t)h + (intptr_t)start > pc) return NULL;
+  *func = (uintptr_t)h + (intptr_t)start;
+  return h + fde;
+}
+
 struct cfi_rule prof_stack_rule_at(uintptr_t pc) {
+  uintptr_t func;
+  const uint8_t *fde = eh_frame_hdr_find(pc, &func);
+  if (fde != NULL) return cfi_rule_at(fde, func, pc);
   gcc_find_fde_fn find_fde = __atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE);
   if (find_fde == NULL) return (struct cfi_rule){.kind = CFI_UNSUPPORTED};
   struct dwarf_eh_bases bases;
   alloc_loader_enter();
-  const uint8_t *fde = find_fde((void *)pc, &bases);
+  fde = find_fde((void *)pc, &bases);
   alloc_loader_exit();
   return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc) : (struct cfi_rule){.kind = CFI_OUTERMOST};
 }
@@ -353,7 +398,7 @@ int prof_capture_stack(uintptr_t *frames, int max) {
   if (want > PROF_FRAMES_LIMIT + 1 + 16) want = PROF_FRAMES_LIMIT + 1 + 16;
   int n = -1;
 #if defined(__x86_64__)
-  if (__atomic_load_n(&gcc_find_fde, __ATOMIC_ACQUIRE) != NULL) n = walk_stack(buf, want);
+  n = walk_stack(buf, want); /* its FDEs come from .eh_frame_hdr (eh_frame_hdr_find) */
 #endif
   if (n < 0) n = full_unwind(buf, want);
   int i = 0;

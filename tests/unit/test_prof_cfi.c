@@ -61,7 +61,7 @@ static void put_fde(struct image *im, const uint8_t *ins, size_t n) {
   put32(im, 0);
   put32(im, (uint32_t)(im->n - 0)); /* back to the CIE at offset 0 */
   put32(im, 0);                     /* pc_begin (func is passed in) */
-  put32(im, 0x100);                 /* pc_range */
+  put32(im, 0x20000);               /* pc_range */
   uint8_t auglen = 0;
   put(im, &auglen, 1);
   put(im, ins, n);
@@ -134,7 +134,7 @@ static void test_remember_restore(void **state) {
 static void test_wide_advances_and_sf_forms(void **state) {
   (void)state;
   const uint8_t ins[] = {
-      0x03, 0x00, 0x01,             /* advance_loc2 256: past the range, fine */
+      0x03, 0x00, 0x01,             /* advance_loc2 256 */
       0x12, 6, 0x7e,                /* def_cfa_sf rbp, -2 * -8 = 16 */
       0x04, 0x00, 0x00, 0x01, 0x00, /* advance_loc4 65536 */
       0x13, 0x7c,                   /* def_cfa_offset_sf -4 * -8 = 32 */
@@ -188,6 +188,13 @@ static void test_outermost(void **state) {
   const uint8_t undef[] = {0x07, 16}; /* undefined rip: _start, clone */
   struct image im = make("zR", undef, sizeof undef);
   assert_int_equal(at(&im, 0).kind, CFI_OUTERMOST);
+  /* a pc past the FDE's range has no rule, whatever its program says (an
+   * FDE found by the sorted search need not cover the pc) */
+  const uint8_t step[] = {0x0e, 16};
+  im = make("zR", step, sizeof step);
+  assert_int_equal(at(&im, 0x1ffff).kind, CFI_STEP);
+  assert_int_equal(at(&im, 0x20000).kind, CFI_OUTERMOST);
+  assert_int_equal(at(&im, 0x7fffffff).kind, CFI_OUTERMOST);
 }
 
 static void test_corrupt_entries(void **state) {
