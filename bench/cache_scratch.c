@@ -17,61 +17,55 @@
 #define OBJSIZE 8
 
 struct worker {
-    unsigned char *given;
-    size_t iterations;
-    size_t writes;
-    uint64_t sum;
+  unsigned char *given;
+  size_t iterations;
+  size_t writes;
+  uint64_t sum;
 };
 
 static pthread_barrier_t start;
 
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    uint64_t sum = 0;
-    /* start together so that the threads' writing phases overlap */
-    pthread_barrier_wait(&start);
-    free(w->given);
-    for (size_t i = 0; i < w->iterations; i++) {
-        volatile unsigned char *p = must_malloc(OBJSIZE);
-        for (size_t k = 0; k < OBJSIZE; k++)
-            p[k] = (unsigned char)(i + k);
-        for (size_t j = 0; j < w->writes; j++) {
-            for (size_t k = 0; k < OBJSIZE; k++)
-                p[k] = (unsigned char)(p[k] + 1);
-        }
-        for (size_t k = 0; k < OBJSIZE; k++)
-            sum += (uint64_t)p[k] << (k * 4);
-        free((void *)p);
+static void *worker_main(void *arg) {
+  struct worker *w = arg;
+  uint64_t sum = 0;
+  /* start together so that the threads' writing phases overlap */
+  pthread_barrier_wait(&start);
+  free(w->given);
+  for (size_t i = 0; i < w->iterations; i++) {
+    volatile unsigned char *p = must_malloc(OBJSIZE);
+    for (size_t k = 0; k < OBJSIZE; k++) p[k] = (unsigned char)(i + k);
+    for (size_t j = 0; j < w->writes; j++) {
+      for (size_t k = 0; k < OBJSIZE; k++) p[k] = (unsigned char)(p[k] + 1);
     }
-    w->sum = sum;
-    return NULL;
+    for (size_t k = 0; k < OBJSIZE; k++) sum += (uint64_t)p[k] << (k * 4);
+    free((void *)p);
+  }
+  w->sum = sum;
+  return NULL;
 }
 
-int main(int argc, char **argv)
-{
-    double scale = bench_scale(argc, argv);
-    struct worker w[THREADS];
-    pthread_t t[THREADS];
-    uint64_t sum = 0;
+int main(int argc, char **argv) {
+  double scale = bench_scale(argc, argv);
+  struct worker w[THREADS];
+  pthread_t t[THREADS];
+  uint64_t sum = 0;
 
-    pthread_barrier_init(&start, NULL, THREADS);
-    for (int i = 0; i < THREADS; i++) {
-        w[i].given = must_malloc(OBJSIZE);
-        memset(w[i].given, i, OBJSIZE);
-        w[i].iterations = scaled(scale, 50000);
-        w[i].writes = 1000;
-        w[i].sum = 0;
-    }
-    for (int i = 0; i < THREADS; i++) {
-        if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0)
-            return 4;
-    }
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
-        sum += mix64(w[i].sum + (uint64_t)i);
-    }
-    pthread_barrier_destroy(&start);
-    bench_print_checksum("cache_scratch", sum);
-    return 0;
+  pthread_barrier_init(&start, NULL, THREADS);
+  for (int i = 0; i < THREADS; i++) {
+    w[i].given = must_malloc(OBJSIZE);
+    memset(w[i].given, i, OBJSIZE);
+    w[i].iterations = scaled(scale, 50000);
+    w[i].writes = 1000;
+    w[i].sum = 0;
+  }
+  for (int i = 0; i < THREADS; i++) {
+    if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) return 4;
+  }
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(t[i], NULL);
+    sum += mix64(w[i].sum + (uint64_t)i);
+  }
+  pthread_barrier_destroy(&start);
+  bench_print_checksum("cache_scratch", sum);
+  return 0;
 }

@@ -102,10 +102,11 @@ int main(int argc, char **argv) {
   double w0 = median(warm[0], ROUNDS), w1 = median(warm[1], ROUNDS);
   double c0 = median(cold[0], ROUNDS), c1 = median(cold[1], ROUNDS);
   printf("stack depth %d (the program's frames above malloc)\n", depth);
-  printf("warm thread: %.0f ns per malloc+free sampled, %.0f ns unsampled: %.0f ns per sample\n", w1,
-         w0, w1 - w0);
-  printf("new threads: %.0f ns per malloc+free sampled, %.0f ns unsampled: %.0f ns per sample "
-         "(first %d samples of %d threads)\n",
-         c1, c0, c1 - c0, COLD_ALLOCS, COLD_THREADS);
+  printf("warm thread: %.0f ns per malloc+free sampled, %.0f ns unsampled: %.0f ns per sample\n",
+         w1, w0, w1 - w0);
+  printf(
+      "new threads: %.0f ns per malloc+free sampled, %.0f ns unsampled: %.0f ns per sample "
+      "(first %d samples of %d threads)\n",
+      c1, c0, c1 - c0, COLD_ALLOCS, COLD_THREADS);
   return 0;
 }

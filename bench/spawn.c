@@ -121,7 +121,8 @@ int main(int argc, char **argv) {
   for (int k = 0; k < n; k++) {
     qsort(allocs[k].wall_us, (size_t)reps, sizeof(double), cmp_double);
     qsort(allocs[k].rss_kib, (size_t)reps, sizeof(long), cmp_long);
-    printf("%s %.1f %ld\n", allocs[k].name, allocs[k].wall_us[reps / 2], allocs[k].rss_kib[reps / 2]);
+    printf("%s %.1f %ld\n", allocs[k].name, allocs[k].wall_us[reps / 2],
+           allocs[k].rss_kib[reps / 2]);
   }
   return 0;
 }

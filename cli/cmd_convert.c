@@ -104,8 +104,8 @@ static int write_profile(const char *out, const profile_pb *p, const char *index
 typedef struct walk {
   const char *in, *out, *index_name;
   bool all;
-  long want;       /* the snapshot to keep, or -1: the last */
-  uint8_t *kept;   /* its serialized profile */
+  long want;     /* the snapshot to keep, or -1: the last */
+  uint8_t *kept; /* its serialized profile */
   size_t kept_len, kept_index;
   bool have;
   size_t written;
@@ -161,12 +161,9 @@ static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb,
 
 int cmd_convert(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'},
-      {"index", required_argument, NULL, 'x'},
-      {"all", no_argument, NULL, 'a'},
-      {"sample-index", required_argument, NULL, 'i'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
+      {"output", required_argument, NULL, 'o'}, {"index", required_argument, NULL, 'x'},
+      {"all", no_argument, NULL, 'a'},          {"sample-index", required_argument, NULL, 'i'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
   walk w = {.want = -1};
   int c;
@@ -186,9 +183,11 @@ int cmd_convert(int argc, char **argv) {
   if (!w.out) return cli_usage_error("convert", "no output file (-o OUT)");
   if (argc - optind != 1)
     return cli_usage_error("convert", argc == optind ? "no input given" : "one input at a time");
-  if (w.all && w.want >= 0) return cli_usage_error("convert", "--index and --all exclude each other");
+  if (w.all && w.want >= 0)
+    return cli_usage_error("convert", "--index and --all exclude each other");
   if (w.all && !strstr(w.out, "%n"))
-    return cli_usage_error("convert", "with --all the output name needs %%n for the snapshot index");
+    return cli_usage_error("convert",
+                           "with --all the output name needs %%n for the snapshot index");
   w.in = argv[optind];
   if (!w.all && cli_check_output(w.out) != 0) return CLI_EXIT_USAGE;
 
@@ -197,13 +196,13 @@ int cmd_convert(int argc, char **argv) {
   size_t len = 0;
   profile_pb *p = NULL;
   int rc = CLI_EXIT_USAGE;
-  if (fileio_read_all_checked(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL,
-                              &buf, &len, err, sizeof err) != 0) {
+  if (fileio_read_all_checked(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
+                              &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return CLI_EXIT_USAGE;
   }
-  bool stream = container_detect(buf, len) == CONTAINER_ZSTD &&
-                container_zstd_frames(buf, len) != 1;
+  bool stream =
+      container_detect(buf, len) == CONTAINER_ZSTD && container_zstd_frames(buf, len) != 1;
   if (!stream) {
     /* One profile: a stream of one snapshot for --index 0 and --all. */
     if (profile_read_buffer(buf, len, w.in, &p, err, sizeof err) != 0) {

@@ -186,11 +186,12 @@ static void print_json(const char *base_file, const char *new_file, const profil
     if (f->flat[0] == f->flat[1] && f->cum[0] == f->cum[1]) continue;
     printf("%s\n    {\"function\": ", shown++ ? "," : "");
     cli_json_string(stdout, f->name);
-    printf(", \"base_flat\": %lld, \"new_flat\": %lld, \"delta_flat\": %lld, "
-           "\"base_cum\": %lld, \"new_cum\": %lld, \"delta_cum\": %lld}",
-           (long long)f->flat[0], (long long)f->flat[1],
-           (long long)((uint64_t)f->flat[1] - (uint64_t)f->flat[0]), (long long)f->cum[0],
-           (long long)f->cum[1], (long long)((uint64_t)f->cum[1] - (uint64_t)f->cum[0]));
+    printf(
+        ", \"base_flat\": %lld, \"new_flat\": %lld, \"delta_flat\": %lld, "
+        "\"base_cum\": %lld, \"new_cum\": %lld, \"delta_cum\": %lld}",
+        (long long)f->flat[0], (long long)f->flat[1],
+        (long long)((uint64_t)f->flat[1] - (uint64_t)f->flat[0]), (long long)f->cum[0],
+        (long long)f->cum[1], (long long)((uint64_t)f->cum[1] - (uint64_t)f->cum[0]));
   }
   printf("%s]\n}\n", shown ? "\n  " : "");
 }

@@ -132,8 +132,8 @@ int cmd_flame(int argc, char **argv) {
     if (cli_filter_apply(&filter, bp) != 0) goto done;
     if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
     if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
-      cli_error("%s: %s is in %s, not %s as in %s", base_file, type,
-                cli_type_unit(bp, (size_t)bvi), unit, file);
+      cli_error("%s: %s is in %s, not %s as in %s", base_file, type, cli_type_unit(bp, (size_t)bvi),
+                unit, file);
       goto done;
     }
   }
@@ -148,9 +148,10 @@ int cmd_flame(int argc, char **argv) {
   flame_tree_add_folded(&t, text, false);
   if (btext) flame_tree_add_folded(&t, btext, true);
   if (t.too_big) {
-    cli_error("%s: the flame graph would need more than %zu boxes (%zu + one per %d bytes of "
-              "profile)",
-              file, t.max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
+    cli_error(
+        "%s: the flame graph would need more than %zu boxes (%zu + one per %d bytes of "
+        "profile)",
+        file, t.max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
     goto done;
   }
   if (t.oom || flame_tree_sort_children(&t) != 0) goto oom;

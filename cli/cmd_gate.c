@@ -60,13 +60,13 @@ const char cmd_gate_help[] =
     "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
 
 typedef struct limit {
-  char name[64];     /* the option as given: "--max-growth 5%" */
-  bool total;        /* a ceiling on NEW's total, not on the growth */
-  double allowed;    /* the growth (or total) allowed, in the value's unit */
-  double excess;     /* growth (or total) beyond allowed after the slack */
-  bool fail, noisy;  /* noisy: over the limit, but within the sampling error */
+  char name[64];    /* the option as given: "--max-growth 5%" */
+  bool total;       /* a ceiling on NEW's total, not on the growth */
+  double allowed;   /* the growth (or total) allowed, in the value's unit */
+  double excess;    /* growth (or total) beyond allowed after the slack */
+  bool fail, noisy; /* noisy: over the limit, but within the sampling error */
   char verdict[320];
-  char advice[320];  /* the rate that would decide it, when the noise cannot */
+  char advice[320]; /* the rate that would decide it, when the noise cannot */
 } limit;
 
 /* "12.3%" with more digits for small values. */
@@ -152,8 +152,7 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   }
   size_t show = nfuncs == 0 || nfuncs > grew ? grew : nfuncs;
   fprintf(f, "\n%zu function%s grew", grew, grew == 1 ? "" : "s");
-  if (shrank)
-    fprintf(f, ", %zu shrank (%s in all)", shrank, cli_human(a, shrink_sum, unit, true));
+  if (shrank) fprintf(f, ", %zu shrank (%s in all)", shrank, cli_human(a, shrink_sum, unit, true));
   if (!show) {
     fprintf(f, "\n");
     return;
@@ -162,8 +161,8 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
     fprintf(f, "; the %zu largest (flat %s):\n", show, type);
   else
     fprintf(f, " (flat %s):\n", type);
-  fprintf(f, "%10s %10s %11s %9s %12s  %s\n", "base", "new", "growth", "growth%",
-          "± noise", "function");
+  fprintf(f, "%10s %10s %11s %9s %12s  %s\n", "base", "new", "growth", "growth%", "± noise",
+          "function");
   size_t shown = 0;
   for (size_t i = 0; i < t->n && shown < show; i++) {
     const cli_func *fn = &t->v[i];
@@ -235,8 +234,8 @@ static char *rate_text(char *buf, int64_t rate) {
  * (cur_period): otherwise the growth is merely close to the limit, and a
  * lower rate would not settle much. Bytes only; a limit of 0 names none
  * (only rate 1 decides it). */
-static void advise(limit *l, double value, double noise, double heap, double cur_period,
-                   double B, const char *unit, double k) {
+static void advise(limit *l, double value, double noise, double heap, double cur_period, double B,
+                   const char *unit, double k) {
   l->advice[0] = 0;
   if (noise <= 0 || k <= 0 || l->allowed <= 0 || heap <= 0 || strcmp(unit, "bytes") != 0) return;
   if (fabs(value - l->allowed) > noise) return; /* decided */
@@ -280,8 +279,10 @@ static void judge(limit *l, double value, double noise, double B, const char *un
     snprintf(allowed, sizeof allowed, "%s", cli_human(a, l->allowed, unit, true));
   snprintf(l->verdict, sizeof l->verdict, "growth %s %s the limit of %s%s",
            growth_text(g, sizeof g, value, noise, B, unit, k),
-           l->fail ? "is over" : l->noisy ? "is over" : "is within", allowed,
-           l->noisy ? " by less than the sampling error" : "");
+           l->fail    ? "is over"
+           : l->noisy ? "is over"
+                      : "is within",
+           allowed, l->noisy ? " by less than the sampling error" : "");
 }
 
 int cmd_gate(int argc, char **argv) {
@@ -316,13 +317,14 @@ int cmd_gate(int argc, char **argv) {
         break;
       case 'm':
         if (cli_parse_size(optarg, &max_bytes) != 0)
-          return cli_usage_error("gate", "--max-bytes wants a size such as 1048576 or 1MiB, not '%s'",
-                                 optarg);
+          return cli_usage_error(
+              "gate", "--max-bytes wants a size such as 1048576 or 1MiB, not '%s'", optarg);
         bytes_arg = optarg;
         break;
       case 't':
         if (cli_parse_size(optarg, &max_total) != 0)
-          return cli_usage_error("gate", "--max-total wants a size such as 64MiB, not '%s'", optarg);
+          return cli_usage_error("gate", "--max-total wants a size such as 64MiB, not '%s'",
+                                 optarg);
         total_arg = optarg;
         break;
       case 'k': {
@@ -348,8 +350,8 @@ int cmd_gate(int argc, char **argv) {
   }
   if (!base_file) return cli_usage_error("gate", "no base profile (--base BASE)");
   if (argc - optind != 1)
-    return cli_usage_error("gate", argc == optind ? "no new profile given"
-                                                  : "one new profile at a time");
+    return cli_usage_error("gate",
+                           argc == optind ? "no new profile given" : "one new profile at a time");
   const char *new_file = argv[optind];
   if (junit && cli_check_output(junit) != 0) return CLI_EXIT_USAGE;
 

@@ -116,8 +116,9 @@ int cmd_merge(int argc, char **argv) {
     }
   }
   if (label)
-    profile_builder_add_comment(b, "allocprof merge: inputs sampled at different rates; each "
-                                   "sample's rate is its " CLI_PERIOD_LABEL " label");
+    profile_builder_add_comment(b,
+                                "allocprof merge: inputs sampled at different rates; each "
+                                "sample's rate is its " CLI_PERIOD_LABEL " label");
   if (profile_builder_write_file(b, out, err, sizeof err) != 0) {
     cli_error("%s", err);
     goto done;

@@ -114,9 +114,10 @@ static int find_library(char *out, size_t len) {
     }
     free(real);
   }
-  cli_error("liballoc.so not found in %s/../liballoc, ../lib or ../lib/allocprof "
-            "(set ALLOCPROF_LIB to its path)",
-            exe);
+  cli_error(
+      "liballoc.so not found in %s/../liballoc, ../lib or ../lib/allocprof "
+      "(set ALLOCPROF_LIB to its path)",
+      exe);
   return -1;
 }
 
@@ -165,8 +166,8 @@ static void report_profiles(const char *pattern, pid_t pid) {
   glob_t g;
   int r = glob(pat, 0, NULL, &g);
   if (r == 0 && g.gl_pathc) {
-    for (size_t i = 0; i < g.gl_pathc; i++) fprintf(stderr, "allocprof: profile written: %s\n",
-                                                    g.gl_pathv[i]);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+      fprintf(stderr, "allocprof: profile written: %s\n", g.gl_pathv[i]);
   } else {
     fprintf(stderr, "allocprof: no profile written (none matches %s)\n", pat);
   }
@@ -176,9 +177,9 @@ static void report_profiles(const char *pattern, pid_t pid) {
 /* ---- the list of profiles written (ALLOCPROF_RUN_LOG) ---- */
 
 struct run_log {
-  char dir[PATH_MAX];   /* private (0700), made by mkdtemp */
+  char dir[PATH_MAX];       /* private (0700), made by mkdtemp */
   char path[PATH_MAX + 16]; /* the list: NUL-terminated absolute paths, appended */
-  char outer[PATH_MAX]; /* the list of a run we run inside, or "" */
+  char outer[PATH_MAX];     /* the list of a run we run inside, or "" */
   bool made;
 };
 
@@ -296,8 +297,7 @@ static size_t report_logged(const struct run_log *log, const char *cwd) {
     struct stat st;
     if (r[i].dup || lstat(r[i].path, &st) != 0) continue; /* removed since */
     const char *shown = r[i].path;
-    if (cwdlen > 1 && strncmp(shown, cwd, cwdlen) == 0 && shown[cwdlen] == '/')
-      shown += cwdlen + 1;
+    if (cwdlen > 1 && strncmp(shown, cwd, cwdlen) == 0 && shown[cwdlen] == '/') shown += cwdlen + 1;
     fprintf(stderr, "allocprof: profile written: %s\n", shown);
     if (log->outer[0]) tell_outer(log->outer, r[i].path);
     listed++;
@@ -369,7 +369,8 @@ int cmd_run(int argc, char **argv) {
       default: return CLI_EXIT_USAGE;
     }
   }
-  if (optind == argc) return cli_usage_error("run", "no program to run (allocprof run -- PROG ARGS...)");
+  if (optind == argc)
+    return cli_usage_error("run", "no program to run (allocprof run -- PROG ARGS...)");
   char **prog = argv + optind;
 
   /* Everything the program's profiler will read, checked as it will check
@@ -401,7 +402,8 @@ int cmd_run(int argc, char **argv) {
   free(preload);
   /* ours alone decides: the settings of a run we run inside do not apply
    * to the program we were asked to profile (the child sets its pid below) */
-  env_rc |= no_children ? setenv("ALLOCPROF_NO_CHILDREN", "1", 1) : unsetenv("ALLOCPROF_NO_CHILDREN");
+  env_rc |=
+      no_children ? setenv("ALLOCPROF_NO_CHILDREN", "1", 1) : unsetenv("ALLOCPROF_NO_CHILDREN");
   if (env_rc != 0) {
     cli_error("cannot set the environment: %s", strerror(errno));
     return CLI_EXIT_USAGE;
@@ -482,8 +484,9 @@ int cmd_run(int argc, char **argv) {
     report_profiles(opt.out, pid);
   else if (report_logged(&log, cwd) == 0)
     fprintf(stderr, "allocprof: no profile written (%s)\n",
-            WIFSIGNALED(status) ? "a process killed by a signal writes none at exit"
-                                : "a process writes one at exit only if it took a sample; see --rate");
+            WIFSIGNALED(status)
+                ? "a process killed by a signal writes none at exit"
+                : "a process writes one at exit only if it took a sample; see --rate");
   run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {

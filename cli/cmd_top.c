@@ -121,19 +121,16 @@ static void freed_note(char *buf, size_t len, const profile_pb *p, const int64_t
            "in use is %s of allocated (%s of %s): the program freed nearly everything before "
            "this profile was written. Where it allocated: -i alloc_space. What it held at its "
            "peak: %sALLOCPROF_PEAK=10%% (a profile at each new high of in-use memory).",
-           cli_percent(a, (double)inuse, (double)alloc), cli_human(b, (double)inuse, "bytes", false),
-           cli_human(c, (double)alloc, "bytes", false),
+           cli_percent(a, (double)inuse, (double)alloc),
+           cli_human(b, (double)inuse, "bytes", false), cli_human(c, (double)alloc, "bytes", false),
            peak ? "-i peak_inuse_space, or run with " : "run with ");
 }
 
 int cmd_top(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"count", required_argument, NULL, 'n'},
-      {"sample-index", required_argument, NULL, 'i'},
-      {"json", no_argument, NULL, 'j'},
-      CLI_FILTER_OPTIONS,
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
+      {"count", required_argument, NULL, 'n'}, {"sample-index", required_argument, NULL, 'i'},
+      {"json", no_argument, NULL, 'j'},        CLI_FILTER_OPTIONS,
+      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
   };
   long count = 10;
   const char *index_name = NULL;
@@ -243,7 +240,8 @@ int cmd_top(int argc, char **argv) {
     else if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
       printf("; every allocation recorded");
     else if (*ptype && !strcmp(punit, "bytes"))
-      printf("; sampled every %s allocated on average", cli_human(a, (double)p->period, punit, false));
+      printf("; sampled every %s allocated on average",
+             cli_human(a, (double)p->period, punit, false));
     else if (*ptype)
       printf("; period %lld %s of %s", (long long)p->period, punit, ptype);
     printf("\nTotals:");

@@ -88,8 +88,8 @@ int cli_load(const char *path, profile_pb **out);
  * name in BASE, which must have the same unit. On failure prints one line
  * and returns -1; the profiles loaded so far are left in *base / *new for
  * the caller to free. */
-int cli_load_pair(const char *base_file, const char *new_file, const char *index_name, profile_pb **base,
-                  profile_pb **new, size_t *bi, size_t *ni);
+int cli_load_pair(const char *base_file, const char *new_file, const char *index_name,
+                  profile_pb **base, profile_pb **new, size_t *bi, size_t *ni);
 
 /* Index of the sample type called name (a type such as "inuse_space", or its
  * position as a number), or profile_default_value_index() when name is NULL.
@@ -128,9 +128,10 @@ typedef struct cli_filter {
 /* The long options of the filters, for a command's option table: they
  * come back from cli_getopt as CLI_OPT_HIDE and CLI_OPT_FOCUS. */
 enum { CLI_OPT_HIDE = 0x1001, CLI_OPT_FOCUS = 0x1002 };
-#define CLI_FILTER_OPTIONS                                  \
-  {"hide", required_argument, NULL, CLI_OPT_HIDE},          \
-  {"focus", required_argument, NULL, CLI_OPT_FOCUS}
+#define CLI_FILTER_OPTIONS                           \
+  {"hide", required_argument, NULL, CLI_OPT_HIDE}, { \
+    "focus", required_argument, NULL, CLI_OPT_FOCUS  \
+  }
 
 /* Compiles re for option opt (CLI_OPT_HIDE or CLI_OPT_FOCUS); a second one
  * of the same option replaces the first. An invalid expression prints one
@@ -170,13 +171,13 @@ void cli_filter_free(cli_filter *f);
 #define CLI_PERIOD_LABEL "sampling_period"
 
 typedef struct cli_model {
-  double period;   /* P; 0 = exact values */
+  double period;     /* P; 0 = exact values */
   int64_t label_key; /* string index of CLI_PERIOD_LABEL in the profile, or 0 */
   double pmin, pmax; /* the smallest and largest P of any sample (0 = exact) */
-  size_t vi;       /* the value modelled */
-  ssize_t pair;    /* its paired value (bytes <-> count), or -1 */
-  bool bytes;      /* vi is in bytes (else a count) */
-  bool known;      /* the model gives an error estimate for vi */
+  size_t vi;         /* the value modelled */
+  ssize_t pair;      /* its paired value (bytes <-> count), or -1 */
+  bool bytes;        /* vi is in bytes (else a count) */
+  bool known;        /* the model gives an error estimate for vi */
 } cli_model;
 
 void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
@@ -224,8 +225,8 @@ typedef struct cli_funcs {
   uint32_t *slots; /* open addressing over v, by name */
   size_t nslots;
   size_t stamp;
-  int64_t total[2];      /* sum of the value over all samples */
-  int64_t abs_total[2];  /* sum of its absolute values (percentages) */
+  int64_t total[2];     /* sum of the value over all samples */
+  int64_t abs_total[2]; /* sum of its absolute values (percentages) */
   double var_total[2];
   size_t samples[2];
 } cli_funcs;

@@ -16,8 +16,8 @@ int cli_filter_set(cli_filter *f, const char *cmd, int opt, const char *re) {
   if (e != 0) {
     char msg[160];
     regerror(e, &fresh, msg, sizeof msg);
-    cli_usage_error(cmd, "--%s: invalid regular expression '%s': %s", hide ? "hide" : "focus",
-                    re, msg);
+    cli_usage_error(cmd, "--%s: invalid regular expression '%s': %s", hide ? "hide" : "focus", re,
+                    msg);
     return -1;
   }
   if (*has) regfree(rx);
@@ -33,9 +33,9 @@ int cli_filter_set(cli_filter *f, const char *cmd, int opt, const char *re) {
 bool cli_filter_active(const cli_filter *f) { return f->has_hide || f->has_focus; }
 
 char *cli_filter_text(const cli_filter *f, char *buf, size_t len) {
-  snprintf(buf, len, "%s%s%s%s%s", f->has_focus ? "--focus " : "",
-           f->has_focus ? f->focus_src : "", f->has_focus && f->has_hide ? " " : "",
-           f->has_hide ? "--hide " : "", f->has_hide ? f->hide_src : "");
+  snprintf(buf, len, "%s%s%s%s%s", f->has_focus ? "--focus " : "", f->has_focus ? f->focus_src : "",
+           f->has_focus && f->has_hide ? " " : "", f->has_hide ? "--hide " : "",
+           f->has_hide ? f->hide_src : "");
   return buf;
 }
 

@@ -14,11 +14,11 @@
 #define FLAME_MAX_DEPTH 512
 
 typedef struct node {
-  const char *name;        /* NUL-terminated inside the folded text (or static) */
-  int64_t value, base;     /* cumulative: FILE's and BASE's */
+  const char *name;             /* NUL-terminated inside the folded text (or static) */
+  int64_t value, base;          /* cumulative: FILE's and BASE's */
   uint32_t parent, child, next; /* indices; 0 = none (node 0 is the root) */
   uint32_t depth;
-  bool cut;                /* the marker for frames beyond FLAME_MAX_DEPTH */
+  bool cut; /* the marker for frames beyond FLAME_MAX_DEPTH */
 } node;
 
 typedef struct tree {
@@ -27,7 +27,7 @@ typedef struct tree {
   uint32_t *slots; /* (parent, name) -> node */
   size_t nslots;
   uint32_t max_depth;
-  size_t deepest;  /* frames in the deepest stack seen, cut or not */
+  size_t deepest;    /* frames in the deepest stack seen, cut or not */
   size_t cut_stacks; /* stacks that were cut */
   size_t max_nodes;  /* refused beyond: FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE */
   int oom, too_big;

@@ -196,7 +196,8 @@ static const char flame_js[] =
     "  }\n"
     "\n"
     "  function reset() {\n"
-    "    for (var i = 0; i < boxes.length; i++) place(boxes[i], boxes[i].x, boxes[i].w, true, false);\n"
+    "    for (var i = 0; i < boxes.length; i++) place(boxes[i], boxes[i].x, boxes[i].w, true, "
+    "false);\n"
     "    zoomed = null;\n"
     "    resetBtn.style.display = \"none\";\n"
     "  }\n"
@@ -205,7 +206,8 @@ static const char flame_js[] =
     "   * of the whole: the union of their spans, so nested matches count once. */\n"
     "  function search(re) {\n"
     "    var rx;\n"
-    "    try { rx = new RegExp(re); } catch (e) { matched.textContent = \"bad expression: \" + re; return; }\n"
+    "    try { rx = new RegExp(re); } catch (e) { matched.textContent = \"bad expression: \" + re; "
+    "return; }\n"
     "    var spans = [];\n"
     "    for (var i = 0; i < boxes.length; i++) {\n"
     "      var b = boxes[i], hit = rx.test(b.name);\n"
@@ -221,7 +223,8 @@ static const char flame_js[] =
     "    }\n"
     "    searching = re;\n"
     "    searchBtn.textContent = \"Clear search\";\n"
-    "    matched.textContent = \"Matched: \" + (100 * total / WIDTH).toFixed(1) + \"% (\" + re + \")\";\n"
+    "    matched.textContent = \"Matched: \" + (100 * total / WIDTH).toFixed(1) + \"% (\" + re + "
+    "\")\";\n"
     "  }\n"
     "\n"
     "  function clearSearch() {\n"
@@ -232,7 +235,8 @@ static const char flame_js[] =
     "  }\n"
     "\n"
     "  function askSearch() {\n"
-    "    var re = window.prompt(\"Highlight functions matching (regular expression):\", searching || \"\");\n"
+    "    var re = window.prompt(\"Highlight functions matching (regular expression):\", searching "
+    "|| \"\");\n"
     "    if (re) search(re); else if (re !== null) clearSearch();\n"
     "  }\n"
     "\n"
@@ -240,7 +244,8 @@ static const char flame_js[] =
     "  for (var i = 0; i < gs.length; i++) {\n"
     "    var g = gs[i];\n"
     "    if (!/(^| )f( |$)/.test(g.getAttribute(\"class\") || \"\")) continue;\n"
-    "    var r = g.getElementsByTagName(\"rect\")[0], title = g.getElementsByTagName(\"title\")[0];\n"
+    "    var r = g.getElementsByTagName(\"rect\")[0], title = "
+    "g.getElementsByTagName(\"title\")[0];\n"
     "    var t = g.getElementsByTagName(\"text\")[0];\n"
     "    if (!t) {\n"
     "      t = document.createElementNS(NS, \"text\");\n"
@@ -254,18 +259,20 @@ static const char flame_js[] =
     "    g.addEventListener(\"click\", (function (b) { return function () { zoom(b); }; })(b));\n"
     "  }\n"
     "  resetBtn.addEventListener(\"click\", reset);\n"
-    "  searchBtn.addEventListener(\"click\", function () { if (searching) clearSearch(); else askSearch(); });\n"
+    "  searchBtn.addEventListener(\"click\", function () { if (searching) clearSearch(); else "
+    "askSearch(); });\n"
     "  document.addEventListener(\"keydown\", function (e) {\n"
-    "    if ((e.ctrlKey || e.metaKey) && (e.key === \"f\" || e.key === \"F\")) { e.preventDefault(); askSearch(); }\n"
+    "    if ((e.ctrlKey || e.metaKey) && (e.key === \"f\" || e.key === \"F\")) { "
+    "e.preventDefault(); askSearch(); }\n"
     "    else if (e.key === \"Escape\") { reset(); clearSearch(); }\n"
     "  });\n"
     "  /* for tests and the console */\n"
     "  window.flame = {zoom: function (name) {\n"
-    "    for (var i = 0; i < boxes.length; i++) if (boxes[i].name === name) { zoom(boxes[i]); return true; }\n"
+    "    for (var i = 0; i < boxes.length; i++) if (boxes[i].name === name) { zoom(boxes[i]); "
+    "return true; }\n"
     "    return false;\n"
     "  }, reset: reset, search: search, clearSearch: clearSearch};\n"
-    "})();\n"
-    ;
+    "})();\n";
 
 int flame_write_svg(FILE *f, const tree *t, const char *title, const char *subtitle,
                     const char *unit, bool diff, double image_w) {
@@ -279,16 +286,18 @@ int flame_write_svg(FILE *f, const tree *t, const char *title, const char *subti
           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
           "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
           image_w, h, image_w, h);
-  fprintf(f, "<style>\n"
-             "text { font-family: monospace; font-size: 11px; fill: #000; }\n"
-             "g.f text { pointer-events: none; }\n"
-             "g.f:hover rect { stroke: #000; stroke-width: 0.8; }\n"
-             "g.f { cursor: pointer; }\n"
-             ".btn { font-size: 12px; font-family: sans-serif; fill: #0645ad; cursor: pointer; }\n"
-             ".title { font-size: 16px; font-family: sans-serif; }\n"
-             ".sub { font-size: 12px; font-family: sans-serif; fill: #444; }\n"
-             "%s"
-             "</style>\n", t->cut_stacks ? "g.cut text { fill: #fff; font-weight: bold; }\n" : "");
+  fprintf(f,
+          "<style>\n"
+          "text { font-family: monospace; font-size: 11px; fill: #000; }\n"
+          "g.f text { pointer-events: none; }\n"
+          "g.f:hover rect { stroke: #000; stroke-width: 0.8; }\n"
+          "g.f { cursor: pointer; }\n"
+          ".btn { font-size: 12px; font-family: sans-serif; fill: #0645ad; cursor: pointer; }\n"
+          ".title { font-size: 16px; font-family: sans-serif; }\n"
+          ".sub { font-size: 12px; font-family: sans-serif; fill: #444; }\n"
+          "%s"
+          "</style>\n",
+          t->cut_stacks ? "g.cut text { fill: #fff; font-weight: bold; }\n" : "");
   fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fdfdf8\"/>\n", image_w,
           h);
   fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"22\" text-anchor=\"middle\">", image_w / 2);
@@ -297,12 +306,17 @@ int flame_write_svg(FILE *f, const tree *t, const char *title, const char *subti
           image_w / 2);
   cli_xml_text(f, subtitle);
   fprintf(f, "</text>\n");
-  fprintf(f, "<text id=\"reset\" class=\"btn\" x=\"10\" y=\"22\" style=\"display:none\">"
-             "Reset zoom</text>\n");
-  fprintf(f, "<text id=\"search\" class=\"btn\" x=\"%.1f\" y=\"22\" text-anchor=\"end\">"
-             "Search</text>\n", image_w - 10);
-  fprintf(f, "<text id=\"matched\" class=\"sub\" x=\"%.1f\" y=\"%.1f\" "
-             "text-anchor=\"end\"></text>\n", image_w - 10, h - 7);
+  fprintf(f,
+          "<text id=\"reset\" class=\"btn\" x=\"10\" y=\"22\" style=\"display:none\">"
+          "Reset zoom</text>\n");
+  fprintf(f,
+          "<text id=\"search\" class=\"btn\" x=\"%.1f\" y=\"22\" text-anchor=\"end\">"
+          "Search</text>\n",
+          image_w - 10);
+  fprintf(f,
+          "<text id=\"matched\" class=\"sub\" x=\"%.1f\" y=\"%.1f\" "
+          "text-anchor=\"end\"></text>\n",
+          image_w - 10, h - 7);
   if (t->v[0].value > 0) {
     if (draw(&c) != 0) return -1;
   } else {

@@ -93,7 +93,8 @@ void flame_tree_add_folded(tree *t, char *text, bool is_base) {
         if (!semi) semi = end;
         *semi = 0;
         frames++;
-        if (t->v[at].depth + 1 < FLAME_MAX_DEPTH || (semi == end && t->v[at].depth + 1 == FLAME_MAX_DEPTH)) {
+        if (t->v[at].depth + 1 < FLAME_MAX_DEPTH ||
+            (semi == end && t->v[at].depth + 1 == FLAME_MAX_DEPTH)) {
           at = tree_child(t, at, f, (size_t)(semi - f), true);
         } else if (!t->v[at].cut) {
           /* the marker; the rest of this stack only counts */

@@ -174,7 +174,7 @@ static int name_profile(profile_pb *p, const char *const *label) {
   for (size_t i = 0; i < p->n_function; i++)
     if (p->function[i]->id > max_id) max_id = p->function[i]->id;
 
-/* pass 0 counts the frames to name, pass 1 names them */
+  /* pass 0 counts the frames to name, pass 1 names them */
   size_t count = 0;
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {

@@ -224,5 +224,7 @@ void cli_funcs_sort(cli_funcs *t, enum cli_sort how, int slot) {
   sort_slot = slot;
   if (t->n)
     qsort(t->v, t->n, sizeof *t->v,
-          how == CLI_SORT_FLAT ? by_flat : how == CLI_SORT_CUM ? by_cum : by_flat_delta);
+          how == CLI_SORT_FLAT  ? by_flat
+          : how == CLI_SORT_CUM ? by_cum
+                                : by_flat_delta);
 }

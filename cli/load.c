@@ -88,8 +88,8 @@ int cli_load(const char *path, profile_pb **out) {
   return rc;
 }
 
-int cli_load_pair(const char *base_file, const char *new_file, const char *index_name, profile_pb **base,
-                  profile_pb **new, size_t *bi, size_t *ni) {
+int cli_load_pair(const char *base_file, const char *new_file, const char *index_name,
+                  profile_pb **base, profile_pb **new, size_t *bi, size_t *ni) {
   if (cli_load(base_file, base) != 0 || cli_load(new_file, new) != 0) return -1;
   /* frames without a symbol compared by object and offset, not address */
   if (cli_name_frames((profile_pb *const[]){*base, *new}, 2) != 0) return -1;
@@ -99,8 +99,8 @@ int cli_load_pair(const char *base_file, const char *new_file, const char *index
   ssize_t b = cli_sample_index(*base, type, base_file);
   if (b < 0) return -1;
   if (strcmp(cli_type_unit(*base, (size_t)b), unit) != 0) {
-    cli_error("%s: %s is in %s, not %s as in %s", base_file, type, cli_type_unit(*base, (size_t)b), unit,
-              new_file);
+    cli_error("%s: %s is in %s, not %s as in %s", base_file, type, cli_type_unit(*base, (size_t)b),
+              unit, new_file);
     return -1;
   }
   *ni = (size_t)n;

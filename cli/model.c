@@ -79,9 +79,10 @@ int cli_check_period(const profile_pb *p, const char *file) {
     return -1;
   }
   if (p->period >= 1 && p->period <= CLI_MAX_PERIOD) return 0;
-  cli_error("%s: implausible sampling period %lld bytes (a heap profile's period is from 1, "
-            "every allocation, to 1 GiB)",
-            file, (long long)p->period);
+  cli_error(
+      "%s: implausible sampling period %lld bytes (a heap profile's period is from 1, "
+      "every allocation, to 1 GiB)",
+      file, (long long)p->period);
   return -1;
 }
 

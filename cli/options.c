@@ -50,7 +50,10 @@ int cli_parse_size(const char *s, int64_t *out) {
   if (end == s || errno || !(v >= 0) || isinf(v)) return -1;
   while (*end == ' ') end++;
   double mul = 1;
-  static const struct { const char *suffix[4]; double mul; } units[] = {
+  static const struct {
+    const char *suffix[4];
+    double mul;
+  } units[] = {
       {{"", "B", "b", NULL}, 1},
       {{"k", "K", "KB", "KiB"}, 1024.0},
       {{"M", "m", "MB", "MiB"}, 1024.0 * 1024},

@@ -105,12 +105,16 @@ static size_t utf8_len(const unsigned char *s) {
     n = 2;
   } else if (c >= 0xe0 && c <= 0xef) {
     n = 3;
-    if (c == 0xe0) lo = 0xa0;      /* overlong */
-    else if (c == 0xed) hi = 0x9f; /* surrogates */
+    if (c == 0xe0)
+      lo = 0xa0; /* overlong */
+    else if (c == 0xed)
+      hi = 0x9f; /* surrogates */
   } else if (c >= 0xf0 && c <= 0xf4) {
     n = 4;
-    if (c == 0xf0) lo = 0x90;      /* overlong */
-    else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
+    if (c == 0xf0)
+      lo = 0x90; /* overlong */
+    else if (c == 0xf4)
+      hi = 0x8f; /* above U+10FFFF */
   } else {
     return 0;
   }
@@ -146,11 +150,26 @@ void cli_json_string(FILE *f, const char *s) {
 void cli_xml_text(FILE *f, const char *s) {
   for (const unsigned char *c = (const unsigned char *)s; *c;) {
     switch (*c) {
-      case '&': fputs("&amp;", f); c++; continue;
-      case '<': fputs("&lt;", f); c++; continue;
-      case '>': fputs("&gt;", f); c++; continue;
-      case '"': fputs("&quot;", f); c++; continue;
-      case '\'': fputs("&apos;", f); c++; continue;
+      case '&':
+        fputs("&amp;", f);
+        c++;
+        continue;
+      case '<':
+        fputs("&lt;", f);
+        c++;
+        continue;
+      case '>':
+        fputs("&gt;", f);
+        c++;
+        continue;
+      case '"':
+        fputs("&quot;", f);
+        c++;
+        continue;
+      case '\'':
+        fputs("&apos;", f);
+        c++;
+        continue;
       default: break;
     }
     size_t n = *c < 0x20 && *c != '\n' && *c != '\t' ? 0 : utf8_len(c);

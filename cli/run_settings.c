@@ -24,10 +24,14 @@ static char checking_rate[24];
 
 static const char *program_env(const char *name) {
   const char *mine = NULL;
-  if (strcmp(name, "ALLOCPROF_RATE") == 0) mine = checking->rate ? checking_rate : NULL;
-  else if (strcmp(name, "ALLOCPROF_OUT") == 0) mine = checking->out;
-  else if (strcmp(name, "ALLOCPROF_INTERVAL") == 0) mine = checking->interval;
-  else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0) mine = checking->signal;
+  if (strcmp(name, "ALLOCPROF_RATE") == 0)
+    mine = checking->rate ? checking_rate : NULL;
+  else if (strcmp(name, "ALLOCPROF_OUT") == 0)
+    mine = checking->out;
+  else if (strcmp(name, "ALLOCPROF_INTERVAL") == 0)
+    mine = checking->interval;
+  else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0)
+    mine = checking->signal;
   if (mine != NULL) return mine;
   return checking_inherit ? checking_inherit(name) : NULL;
 }
@@ -40,7 +44,7 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
     uint64_t v;
     if (trig_parse_bytes(opt->rate, &v) != 0) {
       formats_set_err(err, errlen, "--rate wants bytes per sample such as 524288 or 512k, not '%s'",
-              opt->rate);
+                      opt->rate);
       return -1;
     }
     snprintf(env->rate, sizeof env->rate, "%llu", (unsigned long long)v);
@@ -63,14 +67,16 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
   if (opt->interval != NULL) {
     uint64_t ms;
     if (trig_parse_seconds(opt->interval, &ms) != 0) {
-      formats_set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'", opt->interval);
+      formats_set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'",
+                      opt->interval);
       return -1;
     }
   }
   if (opt->signal != NULL) {
     int signo = trig_parse_signal(opt->signal);
     if (signo == TRIG_SIG_UNKNOWN) {
-      formats_set_err(err, errlen, "--signal wants a signal such as USR2 or 12, not '%s'", opt->signal);
+      formats_set_err(err, errlen, "--signal wants a signal such as USR2 or 12, not '%s'",
+                      opt->signal);
       return -1;
     }
     if (signo < 0) {
@@ -94,7 +100,8 @@ int run_settings_check(const struct run_options *opt, const char *(*inherit)(con
   const char *rate = opt->rate ? env->rate : inherit ? inherit("ALLOCPROF_RATE") : NULL;
   uint64_t v;
   if (rate != NULL && *rate != 0 && trig_parse_bytes(rate, &v) != 0) {
-    formats_set_err(err, errlen, "ALLOCPROF_RATE=%s is not a byte count (e.g. 524288 or 512k)", rate);
+    formats_set_err(err, errlen, "ALLOCPROF_RATE=%s is not a byte count (e.g. 524288 or 512k)",
+                    rate);
     return -1;
   }
 

@@ -22,9 +22,9 @@ struct run_options {
 
 /* What the program's environment gets from the options. */
 struct run_env {
-  char rate[24];          /* --rate as a decimal byte count; "" when not given */
+  char rate[24];           /* --rate as a decimal byte count; "" when not given */
   char out[TRIG_PATH_MAX]; /* -o made absolute against cwd; "" when not given */
-  int signo;              /* --signal's number; 0 when not given */
+  int signo;               /* --signal's number; 0 when not given */
 };
 
 /* Checks each option with the library's parser for its setting, then the

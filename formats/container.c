@@ -13,7 +13,6 @@
 
 /* ---- helpers ---- */
 
-
 static int has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -31,7 +30,6 @@ static int grow(uint8_t **buf, size_t *cap, size_t max) {
   *cap = ncap;
   return 0;
 }
-
 
 static int zstd_is_skippable(const uint8_t *p, size_t len) {
   return len >= 4 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d && p[3] == 0x18;
@@ -53,10 +51,12 @@ static const char *size_text(size_t n, char *buf, size_t buflen) {
 
 /* The output buffer is full: grows it, or says why it cannot (the limit
  * on decompressed size, or memory) and returns -1. */
-static int make_room(uint8_t **buf, size_t *cap, size_t limit, const char *what, char *err, size_t errlen) {
+static int make_room(uint8_t **buf, size_t *cap, size_t limit, const char *what, char *err,
+                     size_t errlen) {
   if (*cap > limit) {
     char sz[32];
-    formats_set_err(err, errlen, "decompressed size exceeds the limit of %s", size_text(limit, sz, sizeof sz));
+    formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
+                    size_text(limit, sz, sizeof sz));
     return -1;
   }
   if (grow(buf, cap, limit + 1) != 0) {
@@ -164,7 +164,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
     used += room - zs.avail_out;
     if (used > limit) {
       formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
-              size_text(limit, sz, sizeof sz));
+                      size_text(limit, sz, sizeof sz));
       break;
     }
     if (ret == Z_STREAM_END) {
@@ -287,7 +287,7 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t 
     }
     if (used > limit) {
       formats_set_err(err, errlen, "decompressed size exceeds the limit of %s",
-              size_text(limit, sz, sizeof sz));
+                      size_text(limit, sz, sizeof sz));
       break;
     }
     pending = r;

@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 typedef enum container_kind {
-  CONTAINER_RAW,     /* a serialized perftools.profiles.Profile */
-  CONTAINER_GZIP,    /* gzip (RFC 1952) around it: what `go tool pprof` reads */
-  CONTAINER_ZSTD,    /* zstd frame(s) around it */
-  CONTAINER_FOLDED,  /* folded stacks text (written only) */
+  CONTAINER_RAW,    /* a serialized perftools.profiles.Profile */
+  CONTAINER_GZIP,   /* gzip (RFC 1952) around it: what `go tool pprof` reads */
+  CONTAINER_ZSTD,   /* zstd frame(s) around it */
+  CONTAINER_FOLDED, /* folded stacks text (written only) */
 } container_kind;
 
 /* Refused above this many decompressed bytes (1 GiB). */

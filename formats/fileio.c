@@ -95,7 +95,7 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
   }
   if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
     formats_set_err(err, errlen, "%s: file too large (%lld bytes, limit %zu)", path,
-            (long long)st.st_size, max);
+                    (long long)st.st_size, max);
     close(fd);
     return -1;
   }
@@ -290,8 +290,7 @@ static const char *write_sync(int fd, const void *data, size_t len, int *saved) 
   return what;
 }
 
-static void set_write_err(char *err, size_t errlen, const char *path, const char *what,
-                          int saved) {
+static void set_write_err(char *err, size_t errlen, const char *path, const char *what, int saved) {
   if (saved == EFBIG)
     formats_set_err(err, errlen, "%s: %s failed: %s (EFBIG: over the file size limit, ulimit -f)",
                     path, what, strerror(saved));
@@ -377,8 +376,7 @@ fail_quiet:
   return -1;
 }
 
-int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
-                        size_t errlen) {
+int fileio_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
   char *tmp = NULL, *dir = NULL;
   if (write_tmp(path, data, len, true, &tmp, &dir, err, errlen) != 0) return -1;
   int rc = 0;

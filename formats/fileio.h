@@ -45,8 +45,7 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
  *  - SIGXFSZ is blocked while writing: a file size limit (ulimit -f) gives
  *    an "EFBIG" message instead of killing the process;
  *  - on any failure nothing is left behind and path is as it was. */
-int fileio_write_atomic(const char *path, const void *data, size_t len, char *err,
-                        size_t errlen);
+int fileio_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 /* 0 when path names a regular file or nothing; -1 with "PATH: is a
  * symbolic link, not a regular file: refusing to replace it" (or fifo,
@@ -64,7 +63,7 @@ int fileio_check_regular(const char *path, char *err, size_t errlen);
 typedef struct fileio_batch {
   struct {
     char *path, *tmp;
-  } *v;
+  } * v;
   size_t n, cap;
 } fileio_batch;
 

@@ -43,7 +43,6 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
 
 static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
-
 /* ---- frames ---- */
 
 static const char *str_at(const profile_t *p, int64_t i) {
@@ -67,8 +66,8 @@ static void put_addr(sbuf *b, uint64_t addr) {
 typedef struct folder {
   const profile_t *p;
   const profile_index *ix; /* p's ids (profile_index.h) */
-  char **loc_text; /* per location: its frames root first, ';'-joined; lazily */
-  size_t used, limit; /* bytes of text kept (location texts, stacks, output) */
+  char **loc_text;         /* per location: its frames root first, ';'-joined; lazily */
+  size_t used, limit;      /* bytes of text kept (location texts, stacks, output) */
 } folder;
 
 /* Frames of one location, caller (last line) first. NULL when out of memory. */
@@ -113,7 +112,7 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
                   size_t errlen) {
   if (value_index >= p->n_sample_type) {
     formats_set_err(err, errlen, "value index %zu out of range (profile has %zu sample types)",
-            value_index, p->n_sample_type);
+                    value_index, p->n_sample_type);
     return -1;
   }
   folder f = {.p = p};

@@ -42,8 +42,8 @@ static profile_builder *small_profile(int variant) {
   profile_builder_set_period(b, "space", "bytes", 524288);
   profile_builder_set_time(b, 1700000000000000000LL + variant, 1000000000LL);
   profile_builder_add_comment(b, "seed");
-  profile_mapping_info mi = {0x400000, 0x500000, 0, "/usr/bin/seed", "abc123", true, true, true,
-                             true};
+  profile_mapping_info mi = {0x400000, 0x500000, 0,   "/usr/bin/seed", "abc123", true,
+                             true,     true,     true};
   uint64_t m = profile_builder_add_mapping(b, &mi);
   uint64_t fmain = profile_builder_add_function(b, "main", "main", "seed.c", 10);
   uint64_t fwork = profile_builder_add_function(b, "work", "work", "seed.c", 20);

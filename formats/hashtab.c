@@ -14,8 +14,8 @@ static void seed_init(void) {
   if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    seed = hash_mix(((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-                    ((uint64_t)getpid() << 16));
+    seed =
+        hash_mix(((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16));
   }
 }
 

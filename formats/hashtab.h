@@ -18,9 +18,9 @@
 #define HASHTAB_NONE UINT32_MAX
 
 typedef struct hashtab {
-  uint64_t *hash;  /* hash of the entry in each slot */
-  uint32_t *slot;  /* entry index + 1; 0 = empty */
-  size_t cap;      /* power of two, or 0 before the first insert */
+  uint64_t *hash; /* hash of the entry in each slot */
+  uint32_t *slot; /* entry index + 1; 0 = empty */
+  size_t cap;     /* power of two, or 0 before the first insert */
   size_t count;
 } hashtab;
 

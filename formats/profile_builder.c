@@ -43,7 +43,6 @@ static int index_insert(profile_builder *b, hashtab *t, uint64_t h, size_t idx) 
   return 0;
 }
 
-
 /* ---- lifecycle and strings ---- */
 
 profile_builder *profile_builder_new(void) {
@@ -88,8 +87,7 @@ int64_t profile_builder_string(profile_builder *b, const char *s) {
   size_t len = strlen(s);
   uint64_t h = hash_bytes(s, len);
   hashtab_probe pr;
-  for (uint32_t c = hashtab_first(&b->string_ix, h, &pr); c != HASHTAB_NONE;
-       c = hashtab_next(&pr))
+  for (uint32_t c = hashtab_first(&b->string_ix, h, &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
     if (strcmp(b->chars.v + b->strings.v[c], s) == 0) return c;
   if (VEC_RESERVE(b, b->chars, len + 1) != 0 || VEC_RESERVE(b, b->strings, 1) != 0) return -1;
   size_t idx = b->strings.n;
@@ -161,7 +159,11 @@ int profile_builder_add_comment(profile_builder *b, const char *text) {
 uint64_t profile_builder_add_mapping(profile_builder *b, const profile_mapping_info *m) {
   int64_t fn = profile_builder_string(b, m->filename), bid = profile_builder_string(b, m->build_id);
   if (fn < 0 || bid < 0) return 0;
-  bmapping e = {m->memory_start, m->memory_limit, m->file_offset, fn, bid,
+  bmapping e = {m->memory_start,
+                m->memory_limit,
+                m->file_offset,
+                fn,
+                bid,
                 (m->has_functions ? 1u : 0) | (m->has_filenames ? 2u : 0) |
                     (m->has_line_numbers ? 4u : 0) | (m->has_inline_frames ? 8u : 0)};
   uint64_t h = hash_combine(hash_combine(hash_combine(hash_mix(e.start), e.limit), e.offset),
@@ -180,16 +182,15 @@ uint64_t profile_builder_add_mapping(profile_builder *b, const profile_mapping_i
   return b->mappings.n;
 }
 
-uint64_t profile_builder_add_function(profile_builder *b, const char *name,
-                                      const char *system_name, const char *filename,
-                                      int64_t start_line) {
+uint64_t profile_builder_add_function(profile_builder *b, const char *name, const char *system_name,
+                                      const char *filename, int64_t start_line) {
   int64_t n = profile_builder_string(b, name), s = profile_builder_string(b, system_name),
           f = profile_builder_string(b, filename);
   if (n < 0 || s < 0 || f < 0) return 0;
   bfunction e = {n, s, f, start_line};
-  uint64_t h = hash_combine(hash_combine(hash_combine(hash_mix((uint64_t)n), (uint64_t)s),
-                                         (uint64_t)f),
-                            (uint64_t)start_line);
+  uint64_t h =
+      hash_combine(hash_combine(hash_combine(hash_mix((uint64_t)n), (uint64_t)s), (uint64_t)f),
+                   (uint64_t)start_line);
   hashtab_probe pr;
   for (uint32_t c = hashtab_first(&b->function_ix, h, &pr); c != HASHTAB_NONE;
        c = hashtab_next(&pr)) {
@@ -221,14 +222,15 @@ uint64_t profile_builder_add_location(profile_builder *b, uint64_t mapping_id, u
       continue;
     const profile_line *ol = b->lines.v + o->line_off;
     size_t i = 0;
-    while (i < nlines && ol[i].function_id == lines[i].function_id &&
-           ol[i].line == lines[i].line && ol[i].column == lines[i].column)
+    while (i < nlines && ol[i].function_id == lines[i].function_id && ol[i].line == lines[i].line &&
+           ol[i].column == lines[i].column)
       i++;
     if (i == nlines) return (uint64_t)c + 1;
   }
   if (VEC_RESERVE(b, b->locations, 1) != 0 || VEC_RESERVE(b, b->lines, nlines) != 0) return 0;
   if (index_insert(b, &b->location_ix, h, b->locations.n) != 0) return 0;
-  b->locations.v[b->locations.n++] = (blocation){mapping_id, address, b->lines.n, nlines, is_folded};
+  b->locations.v[b->locations.n++] =
+      (blocation){mapping_id, address, b->lines.n, nlines, is_folded};
   if (nlines) memcpy(b->lines.v + b->lines.n, lines, nlines * sizeof *lines);
   b->lines.n += nlines;
   return b->locations.n;
@@ -248,8 +250,8 @@ static int label_cmp(const blabel *a, const blabel *b) {
 }
 
 int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids, size_t nlocs,
-                               const int64_t *values, size_t nvalues,
-                               const profile_label *labels, size_t nlabels) {
+                               const int64_t *values, size_t nvalues, const profile_label *labels,
+                               size_t nlabels) {
   if (b->oom || nvalues != b->stypes.n) return -1;
   for (size_t i = 0; i < nlocs; i++)
     if (location_ids[i] == 0 || location_ids[i] > b->locations.n) return -1;
@@ -340,11 +342,11 @@ static void pack_free(pack_tables *t) {
 /* Room for every table of b; -1 (nothing left allocated) when out of memory. */
 static int pack_alloc(pack_tables *t, const profile_builder *b) {
   /* +1: calloc(0) may return NULL. */
-#define PACK_ALLOC(arr, ptrs, n)                 \
-  do {                                           \
-    t->arr = calloc((n) + 1, sizeof *t->arr);    \
-    t->ptrs = calloc((n) + 1, sizeof *t->ptrs);  \
-    if (!t->arr || !t->ptrs) ok = false;         \
+#define PACK_ALLOC(arr, ptrs, n)                \
+  do {                                          \
+    t->arr = calloc((n) + 1, sizeof *t->arr);   \
+    t->ptrs = calloc((n) + 1, sizeof *t->ptrs); \
+    if (!t->arr || !t->ptrs) ok = false;        \
   } while (0)
   bool ok = true;
   memset(t, 0, sizeof *t);

@@ -71,9 +71,8 @@ uint64_t profile_builder_add_mapping(profile_builder *b, const profile_mapping_i
 
 /* Function id, deduplicated by (name, system_name, filename, start_line).
  * NULL strings are "". */
-uint64_t profile_builder_add_function(profile_builder *b, const char *name,
-                                      const char *system_name, const char *filename,
-                                      int64_t start_line);
+uint64_t profile_builder_add_function(profile_builder *b, const char *name, const char *system_name,
+                                      const char *filename, int64_t start_line);
 
 /* Location id, deduplicated by (mapping_id, address, lines, is_folded).
  * mapping_id is 0 (none) or an id from add_mapping; lines[0] is the innermost
@@ -85,8 +84,8 @@ uint64_t profile_builder_add_location(profile_builder *b, uint64_t mapping_id, u
  * sample with the same locations and labels as an earlier one is merged into
  * it (values summed). */
 int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids, size_t nlocs,
-                               const int64_t *values, size_t nvalues,
-                               const profile_label *labels, size_t nlabels);
+                               const int64_t *values, size_t nvalues, const profile_label *labels,
+                               size_t nlabels);
 
 /* Adds every sample of a valid profile (profile_validate), remapping its
  * strings, mappings, functions and locations, each value multiplied by

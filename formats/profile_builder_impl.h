@@ -40,16 +40,16 @@ typedef struct bsample {
 } bsample;
 
 /* A growable array: items, count, capacity. */
-#define VEC(T) \
-  struct {     \
-    T *v;      \
+#define VEC(T)     \
+  struct {         \
+    T *v;          \
     size_t n, cap; \
   }
 
 struct profile_builder {
   int oom;
-  VEC(char) chars;      /* string bytes, each NUL-terminated */
-  VEC(size_t) strings;  /* offset of each string in chars */
+  VEC(char) chars;     /* string bytes, each NUL-terminated */
+  VEC(size_t) strings; /* offset of each string in chars */
   hashtab string_ix;
   VEC(vtype) stypes;
   vtype period_type;

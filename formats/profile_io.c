@@ -15,7 +15,6 @@
 
 /* ---- helpers ---- */
 
-
 /* Puts "name: " in front of the message already in err. */
 static void prefix_err(char *err, size_t errlen, const char *name) {
   if (!err || errlen == 0) return;
@@ -43,9 +42,9 @@ typedef struct vctx {
 static int str_ok(const vctx *v, int64_t idx, const char *what, const char *field, size_t n) {
   if (idx >= 0 && (uint64_t)idx < v->p->n_string_table) return 1;
   formats_set_err(v->err, v->errlen,
-          "bad reference: %s %zu: %s string index %lld out of range (string table has %zu "
-          "entries)",
-          what, n, field, (long long)idx, v->p->n_string_table);
+                  "bad reference: %s %zu: %s string index %lld out of range (string table has %zu "
+                  "entries)",
+                  what, n, field, (long long)idx, v->p->n_string_table);
   return 0;
 }
 
@@ -103,16 +102,18 @@ static int validate(const profile_pb *p, profile_index **keep, char *err, size_t
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
     if (l->mapping_id != 0 && profile_index_mapping(ix, l->mapping_id) < 0) {
-      formats_set_err(err, errlen, "bad reference: location id %llu: mapping id %llu does not exist",
-              (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+      formats_set_err(err, errlen,
+                      "bad reference: location id %llu: mapping id %llu does not exist",
+                      (unsigned long long)l->id, (unsigned long long)l->mapping_id);
       goto fail;
     }
     for (size_t j = 0; j < l->n_line; j++) {
       uint64_t fid = l->line[j]->function_id;
       if (profile_index_function(ix, fid) < 0) { /* id 0 included */
-        formats_set_err(err, errlen, "bad reference: location id %llu: line %zu: function id %llu does "
-                             "not exist",
-                (unsigned long long)l->id, j, (unsigned long long)fid);
+        formats_set_err(err, errlen,
+                        "bad reference: location id %llu: line %zu: function id %llu does "
+                        "not exist",
+                        (unsigned long long)l->id, j, (unsigned long long)fid);
         goto fail;
       }
     }
@@ -120,15 +121,16 @@ static int validate(const profile_pb *p, profile_index **keep, char *err, size_t
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (s->n_value != p->n_sample_type) {
-      formats_set_err(err, errlen, "invalid profile: sample %zu has %zu values but the profile has %zu "
-                           "sample types",
-              i, s->n_value, p->n_sample_type);
+      formats_set_err(err, errlen,
+                      "invalid profile: sample %zu has %zu values but the profile has %zu "
+                      "sample types",
+                      i, s->n_value, p->n_sample_type);
       goto fail;
     }
     for (size_t j = 0; j < s->n_location_id; j++) {
       if (profile_index_location(ix, s->location_id[j]) < 0) {
-        formats_set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist", i,
-                (unsigned long long)s->location_id[j]);
+        formats_set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist",
+                        i, (unsigned long long)s->location_id[j]);
         goto fail;
       }
     }
@@ -174,7 +176,8 @@ static int has_field_zero(const ProtobufCMessage *m) {
 }
 
 static int profile_has_field_zero(const profile_pb *p) {
-  if (has_field_zero(&p->base) || (p->period_type && has_field_zero(&p->period_type->base))) return 1;
+  if (has_field_zero(&p->base) || (p->period_type && has_field_zero(&p->period_type->base)))
+    return 1;
   for (size_t i = 0; i < p->n_sample_type; i++)
     if (has_field_zero(&p->sample_type[i]->base)) return 1;
   for (size_t i = 0; i < p->n_sample; i++) {
@@ -225,10 +228,11 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
   if (!p) {
     if (looks_like_text(pb, len))
       formats_set_err(err, errlen, "%s: not a profile (looks like text, not a pprof protobuf)",
-              name ? name : "<buffer>");
+                      name ? name : "<buffer>");
     else
-      formats_set_err(err, errlen, "%s: corrupt protobuf (cannot decode a pprof Profile from %zu bytes)",
-              name ? name : "<buffer>", len);
+      formats_set_err(err, errlen,
+                      "%s: corrupt protobuf (cannot decode a pprof Profile from %zu bytes)",
+                      name ? name : "<buffer>", len);
     return -1;
   }
   profile_index *ix = NULL;
@@ -267,8 +271,8 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   if (kind == CONTAINER_ZSTD) {
     long frames = container_zstd_frames(buf, len);
     if (frames > 1) {
-      formats_set_err(err, errlen, "%s: a snapshot stream of %ld profiles, not a single profile", name,
-              frames);
+      formats_set_err(err, errlen, "%s: a snapshot stream of %ld profiles, not a single profile",
+                      name, frames);
       return -1;
     }
   }
@@ -281,7 +285,7 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   int rc;
   if (rawlen == 0) {
     formats_set_err(err, errlen, "%s: empty profile (%s data decompresses to nothing)", name,
-            container_name(kind));
+                    container_name(kind));
     rc = -1;
   } else {
     rc = profile_decode(raw, rawlen, name, out, err, errlen);
@@ -290,8 +294,8 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
   return rc;
 }
 
-int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out,
-                        char *err, size_t errlen) {
+int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out, char *err,
+                        size_t errlen) {
   return profile_read_buffer_limit(buf, len, name, 0, out, err, errlen);
 }
 

@@ -34,8 +34,8 @@ int profile_read_file(const char *path, profile_pb **out, char *err, size_t errl
 int profile_input_check(void *ctx, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
 /* The same for a buffer; name (may be NULL) stands for the file in messages. */
-int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out,
-                        char *err, size_t errlen);
+int profile_read_buffer(const void *buf, size_t len, const char *name, profile_pb **out, char *err,
+                        size_t errlen);
 
 /* profile_read_buffer with its own decompressed size limit (0 = default). */
 int profile_read_buffer_limit(const void *buf, size_t len, const char *name, size_t limit,

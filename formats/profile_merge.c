@@ -17,7 +17,7 @@
 typedef struct merge_ctx {
   profile_builder *b;
   const Perftools__Profiles__Profile *src;
-  const profile_index *ix; /* src's ids (profile_index.h) */
+  const profile_index *ix;              /* src's ids (profile_index.h) */
   uint64_t *map_new, *fn_new, *loc_new; /* src index -> builder id (0 = not yet) */
 } merge_ctx;
 
@@ -37,11 +37,10 @@ static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
     if (mi < 0) return 0;
     if (!m->map_new[mi]) {
       const Perftools__Profiles__Mapping *sm = s->mapping[mi];
-      profile_mapping_info info = {sm->memory_start,     sm->memory_limit,
-                                   sm->file_offset,      src_str(s, sm->filename),
-                                   src_str(s, sm->build_id), sm->has_functions,
-                                   sm->has_filenames,    sm->has_line_numbers,
-                                   sm->has_inline_frames};
+      profile_mapping_info info = {
+          sm->memory_start,         sm->memory_limit,         sm->file_offset,
+          src_str(s, sm->filename), src_str(s, sm->build_id), sm->has_functions,
+          sm->has_filenames,        sm->has_line_numbers,     sm->has_inline_frames};
       m->map_new[mi] = profile_builder_add_mapping(m->b, &info);
       if (!m->map_new[mi]) return 0;
     }
@@ -57,9 +56,9 @@ static uint64_t merge_location(merge_ctx *m, uint64_t src_id) {
     if (fi < 0) break;
     if (!m->fn_new[fi]) {
       const Perftools__Profiles__Function *f = s->function[fi];
-      m->fn_new[fi] = profile_builder_add_function(m->b, src_str(s, f->name),
-                                                   src_str(s, f->system_name),
-                                                   src_str(s, f->filename), f->start_line);
+      m->fn_new[fi] =
+          profile_builder_add_function(m->b, src_str(s, f->name), src_str(s, f->system_name),
+                                       src_str(s, f->filename), f->start_line);
       if (!m->fn_new[fi]) break;
     }
     lines[j] = (profile_line){m->fn_new[fi], l->line[j]->line, l->line[j]->column};
@@ -83,7 +82,8 @@ static void merge_comments(profile_builder *b, const Perftools__Profiles__Profil
 }
 
 static int same_type(const profile_builder *b, const vtype *t,
-                     const Perftools__Profiles__Profile *src, const Perftools__Profiles__ValueType *st) {
+                     const Perftools__Profiles__Profile *src,
+                     const Perftools__Profiles__ValueType *st) {
   return strcmp(b->chars.v + b->strings.v[t->type], src_str(src, st->type)) == 0 &&
          strcmp(b->chars.v + b->strings.v[t->unit], src_str(src, st->unit)) == 0;
 }
@@ -116,16 +116,17 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
     profile_builder_set_doc_url(b, src_str(src, src->doc_url));
   } else {
     if (b->stypes.n != src->n_sample_type) {
-      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added", b->stypes.n,
-              src->n_sample_type);
+      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added",
+                      b->stypes.n, src->n_sample_type);
       return -1;
     }
     for (size_t i = 0; i < b->stypes.n; i++)
       if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
-        formats_set_err(err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
-                b->chars.v + b->strings.v[b->stypes.v[i].type],
-                b->chars.v + b->strings.v[b->stypes.v[i].unit],
-                src_str(src, src->sample_type[i]->type), src_str(src, src->sample_type[i]->unit));
+        formats_set_err(
+            err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
+            b->chars.v + b->strings.v[b->stypes.v[i].type],
+            b->chars.v + b->strings.v[b->stypes.v[i].unit], src_str(src, src->sample_type[i]->type),
+            src_str(src, src->sample_type[i]->unit));
         return -1;
       }
     if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
@@ -149,7 +150,8 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
   for (size_t i = 0; i < src->n_sample; i++) {
     const Perftools__Profiles__Sample *s = src->sample[i];
     if (s->n_value != b->stypes.n) {
-      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value, b->stypes.n);
+      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value,
+                      b->stypes.n);
       goto done;
     }
     if (s->n_location_id > loccap) {
@@ -169,7 +171,7 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
       if (!locs[j]) {
         if (b->oom) goto oom;
         formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
-                (unsigned long long)s->location_id[j]);
+                        (unsigned long long)s->location_id[j]);
         goto done;
       }
     }

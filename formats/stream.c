@@ -18,7 +18,6 @@
 #include "fileio.h"
 #include "profile_io.h"
 
-
 static const uint8_t frame_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
 static int is_frame(const uint8_t *p, size_t len) {
@@ -43,14 +42,17 @@ int stream_append_fd(int fd, const void *pb, size_t len, int level, char *err, s
   free(frame);
   if (wrc == 0) return 0;
   if (before >= 0 && fstat(fd, &st) == 0 && st.st_size > before && ftruncate(fd, before) != 0) {
-    formats_set_err(err, errlen, "cannot append a %zu-byte frame (%s), and cutting it off "
-                         "failed: %s",
-            flen, strerror(saved), strerror(errno));
+    formats_set_err(err, errlen,
+                    "cannot append a %zu-byte frame (%s), and cutting it off "
+                    "failed: %s",
+                    flen, strerror(saved), strerror(errno));
     return -1;
   }
   if (saved == EFBIG)
-    formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s (EFBIG: over the file size "
-                    "limit, ulimit -f)", flen, strerror(saved));
+    formats_set_err(err, errlen,
+                    "cannot append a %zu-byte frame: %s (EFBIG: over the file size "
+                    "limit, ulimit -f)",
+                    flen, strerror(saved));
   else
     formats_set_err(err, errlen, "cannot append a %zu-byte frame: %s", flen, strerror(saved));
   return -1;
@@ -116,8 +118,8 @@ static void describe(stream_report *r) {
     used += (size_t)snprintf(m + used, n - used, "%zu corrupt frame%s skipped; ", r->bad_frames,
                              r->bad_frames == 1 ? "" : "s");
   if (r->skipped_bytes && used < n)
-    used += (size_t)snprintf(m + used, n - used, "%zu unreadable bytes skipped; ",
-                             r->skipped_bytes);
+    used +=
+        (size_t)snprintf(m + used, n - used, "%zu unreadable bytes skipped; ", r->skipped_bytes);
   if (r->truncated && used < n)
     used += (size_t)snprintf(m + used, n - used,
                              "truncated final frame at offset %llu (%zu bytes) ignored; ",
@@ -169,7 +171,8 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
     uint8_t *pb = NULL;
     size_t pblen = 0;
     char why[128];
-    if (container_decompress(CONTAINER_ZSTD, at, n, frame_limit, &pb, &pblen, why, sizeof why) != 0) {
+    if (container_decompress(CONTAINER_ZSTD, at, n, frame_limit, &pb, &pblen, why, sizeof why) !=
+        0) {
       r->bad_frames++;
       off += n;
       continue;
@@ -184,13 +187,13 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
   return rc;
 }
 
-int stream_read_buffer(const void *buf, size_t len, const char *name, stream_frame_fn fn,
-                       void *ctx, stream_report *rep, char *err, size_t errlen) {
+int stream_read_buffer(const void *buf, size_t len, const char *name, stream_frame_fn fn, void *ctx,
+                       stream_report *rep, char *err, size_t errlen) {
   return stream_read_buffer_limit(buf, len, name, 0, fn, ctx, rep, err, errlen);
 }
 
-int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep,
-                     char *err, size_t errlen) {
+int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
+                     size_t errlen) {
   uint8_t *buf = NULL;
   size_t len = 0;
   if (rep) memset(rep, 0, sizeof *rep);

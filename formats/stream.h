@@ -34,13 +34,13 @@ int stream_append(const char *path, const void *pb, size_t len, char *err, size_
 
 /* What a read found besides the good frames. */
 typedef struct stream_report {
-  size_t frames;            /* good frames handed to the callback */
-  size_t bad_frames;        /* complete frames that failed to decompress (skipped) */
-  size_t skipped_bytes;     /* unparseable bytes skipped to reach the next frame */
-  int truncated;            /* the data ends inside a frame */
+  size_t frames;        /* good frames handed to the callback */
+  size_t bad_frames;    /* complete frames that failed to decompress (skipped) */
+  size_t skipped_bytes; /* unparseable bytes skipped to reach the next frame */
+  int truncated;        /* the data ends inside a frame */
   uint64_t truncated_offset;
-  size_t truncated_bytes;   /* length of that partial frame */
-  char message[256];        /* one line about any damage; "" when there is none */
+  size_t truncated_bytes; /* length of that partial frame */
+  char message[256];      /* one line about any damage; "" when there is none */
 } stream_report;
 
 /* Called with each good frame's uncompressed bytes (valid during the call
@@ -55,8 +55,8 @@ typedef int (*stream_frame_fn)(void *ctx, size_t index, uint64_t offset, const u
  * NULL) and is not an error. Returns 0, the callback's nonzero value, or -1
  * when the data is not a stream at all (err names the input, or name). An
  * empty input is a stream of no frames. */
-int stream_read_buffer(const void *buf, size_t len, const char *name, stream_frame_fn fn,
-                       void *ctx, stream_report *rep, char *err, size_t errlen);
+int stream_read_buffer(const void *buf, size_t len, const char *name, stream_frame_fn fn, void *ctx,
+                       stream_report *rep, char *err, size_t errlen);
 
 /* stream_read_buffer with its own limit on each frame's decompressed size
  * (0 = CONTAINER_MAX_DECOMPRESSED); a frame over it counts as corrupt. */
@@ -65,8 +65,8 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
                              size_t errlen);
 
 /* The same for the file at path (read whole). */
-int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep,
-                     char *err, size_t errlen);
+int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
+                     size_t errlen);
 
 /* The last good snapshot of the stream at path, unpacked and validated (free
  * with profile_free), and its frame index in *index (may be NULL). Fails when

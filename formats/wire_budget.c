@@ -162,7 +162,7 @@ int wire_profile_cost(const uint8_t *buf, size_t len, wire_cost *c) {
     cost += SCANNED;
     int rc = 0;
     switch (f.num) {
-      case 1: /* sample_type */
+      case 1:  /* sample_type */
       case 11: /* period_type */
         if (f.wt != 2) break;
         cost += CHUNK(sizeof(Perftools__Profiles__ValueType));
@@ -223,7 +223,7 @@ int wire_profile_prefix_ok(const uint8_t *buf, size_t len, size_t *bad_offset) {
       /* A field the buffer's end cut is not (yet) broken. */
       rd t = {at, at, buf + len, 0};
       uint64_t tag = varint(&t);
-      if (t.broken && t.p == t.end) return 0;                 /* the tag itself is cut */
+      if (t.broken && t.p == t.end) return 0; /* the tag itself is cut */
       int wt = (int)(tag & 7);
       if ((tag >> 3) == 0 || (tag >> 32) || (wt != 0 && wt != 1 && wt != 2 && wt != 5)) {
         *bad_offset = (size_t)(at - buf);

@@ -21,9 +21,9 @@
 #define WIRE_BUDGET_PER_BYTE 32
 
 typedef struct wire_cost {
-  uint64_t bytes;                /* estimated peak heap bytes */
+  uint64_t bytes; /* estimated peak heap bytes */
   uint64_t samples, locations, functions, mappings, strings, unknown;
-  size_t bad_offset;             /* where the wire format broke (when -1) */
+  size_t bad_offset; /* where the wire format broke (when -1) */
 } wire_cost;
 
 /* Walks buf[0..len) as a Profile. Returns 0 with *c filled, or -1 when the

@@ -37,9 +37,9 @@ struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = 
 
 #define ARENA_HINTS 128
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
-#define HINT_RANGE ((uintptr_t)1 << 40)      /* one terabyte per hint */
-#define USER_ADDR_END ((uintptr_t)1 << 47)   /* x86-64 user space */
-#define MAP_PAGE ((uintptr_t)4096)           /* a page of the span map */
+#define HINT_RANGE ((uintptr_t)1 << 40)    /* one terabyte per hint */
+#define USER_ADDR_END ((uintptr_t)1 << 47) /* x86-64 user space */
+#define MAP_PAGE ((uintptr_t)4096)         /* a page of the span map */
 #define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
 
 _Static_assert(sizeof(struct heap_arena) % MAP_PAGE == 0, "records are whole pages");
@@ -121,7 +121,8 @@ void arena_set_span(uintptr_t p, struct mspan *s) {
     /* Never written: the entry reads NULL. Anything else is a caller that
      * skipped arena_prepare, and the store would fault. */
     if (s == NULL) return;
-    if (arena_prepare(align_down(p, PAGE_BYTES), 1) != 0) alloc_throw("cannot commit span map metadata");
+    if (arena_prepare(align_down(p, PAGE_BYTES), 1) != 0)
+      alloc_throw("cannot commit span map metadata");
   }
   STORE_RELAXED(e, s);
 }
@@ -201,7 +202,8 @@ uintptr_t arena_reserve(uintptr_t n, uintptr_t *got) {
 
 void arena_unreserve(uintptr_t base, uintptr_t n) {
   sys_free((void *)base, n);
-  if (last_hint >= 0 && base == last_base && n == last_len && hint_start(last_hint) + hint_used[last_hint] == base + n)
+  if (last_hint >= 0 && base == last_base && n == last_len &&
+      hint_start(last_hint) + hint_used[last_hint] == base + n)
     hint_used[last_hint] -= n;
   last_hint = -1;
 }

@@ -62,7 +62,9 @@ struct arena_leaf {
 };
 extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
 
-static inline uintptr_t arena_l2_index(uintptr_t p) { return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1); }
+static inline uintptr_t arena_l2_index(uintptr_t p) {
+  return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1);
+}
 
 static inline struct heap_arena *arena_of(uintptr_t p) {
   uintptr_t i1 = p >> ARENA_L1_SHIFT; /* in range exactly when p fits HEAP_ADDR_BITS */

@@ -18,11 +18,11 @@ ALLOC_HIDDEN_BEGIN
 
 /* ---- Geometry ------------------------------------------------------------ */
 
-#define PAGE_SHIFT 13                      /* the heap's page: 8 KiB */
+#define PAGE_SHIFT 13 /* the heap's page: 8 KiB */
 #define PAGE_BYTES ((uintptr_t)1 << PAGE_SHIFT)
 #define PAGE_MASK (PAGE_BYTES - 1)
 
-#define ARENA_SHIFT 26                     /* heap arenas: 64 MiB, aligned */
+#define ARENA_SHIFT 26 /* heap arenas: 64 MiB, aligned */
 #define ARENA_BYTES ((uintptr_t)1 << ARENA_SHIFT)
 #define PAGES_PER_ARENA (ARENA_BYTES / PAGE_BYTES)
 
@@ -91,14 +91,14 @@ char *alloc_fmt_u64(char *buf, uint64_t v, int hex);
 #endif
 #define ALLOC_STR2(x) #x
 #define ALLOC_STR(x) ALLOC_STR2(x)
-#define ALLOC_ASSERT(c)                                                        \
-  do {                                                                         \
-    if (ALLOC_DEBUG >= 1 && !(c))                                              \
+#define ALLOC_ASSERT(c)                                                             \
+  do {                                                                              \
+    if (ALLOC_DEBUG >= 1 && !(c))                                                   \
       alloc_throw("assertion failed: " #c " at " __FILE__ ":" ALLOC_STR(__LINE__)); \
   } while (0)
-#define ALLOC_ASSERT_EXPENSIVE(c)                                              \
-  do {                                                                         \
-    if (ALLOC_DEBUG >= 2 && !(c))                                              \
+#define ALLOC_ASSERT_EXPENSIVE(c)                                                             \
+  do {                                                                                        \
+    if (ALLOC_DEBUG >= 2 && !(c))                                                             \
       alloc_throw("expensive assertion failed: " #c " at " __FILE__ ":" ALLOC_STR(__LINE__)); \
   } while (0)
 
@@ -108,7 +108,8 @@ char *alloc_fmt_u64(char *buf, uint64_t v, int hex);
 typedef struct {
   pthread_mutex_t m;
 } alloc_lock;
-#define ALLOC_LOCK_INIT {PTHREAD_MUTEX_INITIALIZER}
+#define ALLOC_LOCK_INIT \
+  { PTHREAD_MUTEX_INITIALIZER }
 static inline void lock_acquire(alloc_lock *l) { pthread_mutex_lock(&l->m); }
 static inline void lock_release(alloc_lock *l) { pthread_mutex_unlock(&l->m); }
 static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL); }

@@ -78,4 +78,6 @@ void loader_fence_fork_child(void) {
   pthread_mutex_init(&fork_lock, NULL);
 }
 
-unsigned loader_fence_inside(void) { return __atomic_load_n(&fence_word, __ATOMIC_RELAXED) & ~FORKING; }
+unsigned loader_fence_inside(void) {
+  return __atomic_load_n(&fence_word, __ATOMIC_RELAXED) & ~FORKING;
+}

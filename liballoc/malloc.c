@@ -126,7 +126,8 @@ static int alloc_init(void) {
     sizeclass_init();
     mheap_init();
     prof_init();
-    for (unsigned k = 0; k < SIZECLASS_COUNT; k++) mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
+    for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
+      mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
     core_done = 1;
   }
   if (!key_done && pthread_key_create(&thread_key, thread_exit) == 0) key_done = 1;
@@ -185,7 +186,6 @@ int alloc_may_create_thread(void) { return tls_cache != NULL; }
 __attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *what, const void *p) {
   alloc_throw_ptr(what, p);
 }
-
 
 /* An object of class k from the thread's cache without a refill: the last
  * one freed, else the next slot of the span's window; NULL when both are
@@ -313,9 +313,10 @@ static __attribute__((noinline)) void *sample_take(struct prof_sampler *sm, void
 }
 
 /* Charges c's sampler with charge bytes for p, of size bytes; returns p. */
-static inline __attribute__((always_inline)) void *sample_charge(struct mcache *c, void *p, size_t charge,
-                                                                 size_t size) {
-  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)charge) < 0)) return sample_take(&c->sampler, p, size);
+static inline __attribute__((always_inline)) void *sample_charge(struct mcache *c, void *p,
+                                                                 size_t charge, size_t size) {
+  if (unlikely((c->sampler.bytes_until_sample -= (int64_t)charge) < 0))
+    return sample_take(&c->sampler, p, size);
   return p;
 }
 
@@ -411,8 +412,10 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
     return;
   }
   struct mcache *c = thread_cache_slow();
-  if (c != NULL) small_free(c, s, p);
-  else small_free_global(s, p);
+  if (c != NULL)
+    small_free(c, s, p);
+  else
+    small_free_global(s, p);
 }
 
 /* free() of an object of a small span that holds a sampled object, by a
@@ -420,8 +423,10 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
  * test is added to the fast path's work. While a sampled object lives, every
  * free in its span comes here, so this skips free_slow's second span lookup
  * (larson: about 9 such frees per sampled one). */
-static __attribute__((noinline)) void free_small_flagged(struct mcache *c, struct mspan *s, void *p) {
-  if (unlikely(!mspan_is_object_start(s, (uintptr_t)p))) bad_pointer("free(): pointer not allocated by liballoc", p);
+static __attribute__((noinline)) void free_small_flagged(struct mcache *c, struct mspan *s,
+                                                         void *p) {
+  if (unlikely(!mspan_is_object_start(s, (uintptr_t)p)))
+    bad_pointer("free(): pointer not allocated by liballoc", p);
   if (prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
   small_free(c, s, p);
 }
@@ -433,7 +438,8 @@ void alloc_free(void *p) {
   struct mcache *c = tls_cache;
   if (likely(s != NULL && mspan_small_unsampled(s) && c != NULL)) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
-    if (unlikely(!mspan_is_object_start(s, a))) bad_pointer("free(): pointer not allocated by liballoc", p);
+    if (unlikely(!mspan_is_object_start(s, a)))
+      bad_pointer("free(): pointer not allocated by liballoc", p);
     small_free(c, s, p);
     return;
   }
@@ -558,7 +564,8 @@ void *alloc_pvalloc(size_t size) {
 
 size_t alloc_usable_size(const void *p) {
   if (p == NULL) return 0;
-  return usable_size_of(span_of_object(p, "malloc_usable_size(): pointer not allocated by liballoc"));
+  return usable_size_of(
+      span_of_object(p, "malloc_usable_size(): pointer not allocated by liballoc"));
 }
 
 /* What the paths above would hand out, without allocating (nallocx). */

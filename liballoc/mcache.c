@@ -123,8 +123,10 @@ struct mcache *mcache_create(void) {
 }
 
 static void mcache_unlink(struct mcache *c) {
-  if (c->all_prev != NULL) c->all_prev->all_next = c->all_next;
-  else mcache_all = c->all_next;
+  if (c->all_prev != NULL)
+    c->all_prev->all_next = c->all_next;
+  else
+    mcache_all = c->all_next;
   if (c->all_next != NULL) c->all_next->all_prev = c->all_prev;
 }
 

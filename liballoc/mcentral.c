@@ -184,9 +184,9 @@ void mcentral_drain_if_idle(struct mcentral *c) {
   lock_acquire(&c->lock);
   if (!c->active)
     while (c->nbatches != 0) {
-    STORE_RELAXED(&c->nbatches, c->nbatches - 1);
-    free_to_spans(c, c->batches[c->nbatches], &empty);
-  }
+      STORE_RELAXED(&c->nbatches, c->nbatches - 1);
+      free_to_spans(c, c->batches[c->nbatches], &empty);
+    }
   c->active = 0;
   lock_release(&c->lock);
   free_empty_spans(c, empty);
@@ -198,7 +198,8 @@ int mcentral_valid(struct mcentral *c) {
   uintptr_t n = 0;
   for (struct mspan *s = c->partial.first; s != NULL && ok; s = s->next, n++) {
     unsigned set = 0;
-    for (unsigned w = 0; w < s->nwords; w++) set += (unsigned)__builtin_popcountll(s->allocBits[w] & word_mask(s, w));
+    for (unsigned w = 0; w < s->nwords; w++)
+      set += (unsigned)__builtin_popcountll(s->allocBits[w] & word_mask(s, w));
     if (s->state != SPAN_SMALL || s->sizeclass != c->sizeclass || !s->onpartial || s->incache ||
         s->allocCount == 0 || s->allocCount >= s->nelems || set != s->allocCount)
       ok = 0;

@@ -28,11 +28,11 @@ struct mcentral_backend {
 struct mcentral {
   alloc_lock lock;
   uint32_t sizeclass;
-  uint32_t nbatches;                  /* batches in the transfer cache */
-  uint32_t active;                    /* transfer cache used since the last idle check */
-  struct mspan_list partial;          /* uncached spans with free slots */
-  void *batches[MCENTRAL_MAX_BATCHES];/* each a list of class_to_batch objects */
-  uint64_t nspans;                    /* spans of this class taken from the backend */
+  uint32_t nbatches;                   /* batches in the transfer cache */
+  uint32_t active;                     /* transfer cache used since the last idle check */
+  struct mspan_list partial;           /* uncached spans with free slots */
+  void *batches[MCENTRAL_MAX_BATCHES]; /* each a list of class_to_batch objects */
+  uint64_t nspans;                     /* spans of this class taken from the backend */
   const struct mcentral_backend *backend;
 } __attribute__((aligned(CACHE_LINE)));
 

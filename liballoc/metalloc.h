@@ -34,15 +34,15 @@ struct fixalloc_link {
 };
 
 struct fixalloc {
-  size_t size;                 /* object size, >= sizeof(void *) */
+  size_t size; /* object size, >= sizeof(void *) */
   /* Where chunks come from when the OS refuses new mappings (an exhausted
    * address space under ulimit -v): the page heap's own free pages. NULL
    * for none. Called with the owner's lock held; returns zeroed memory. */
   void *(*fallback_chunk)(size_t size);
-  struct fixalloc_link *list;  /* freed objects */
-  uintptr_t chunk;             /* unused tail of the current chunk */
-  size_t nchunk;               /* bytes left in it */
-  size_t inuse;                /* bytes in objects handed out */
+  struct fixalloc_link *list; /* freed objects */
+  uintptr_t chunk;            /* unused tail of the current chunk */
+  size_t nchunk;              /* bytes left in it */
+  size_t inuse;               /* bytes in objects handed out */
 };
 
 void fixalloc_init(struct fixalloc *f, size_t size);

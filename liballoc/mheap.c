@@ -76,8 +76,10 @@ static uintptr_t released_walk(uintptr_t base, uintptr_t npages, int want, int s
       if (fn) fn(run_start, run_len);
       run_len = 0;
     }
-    if (set_to == 1 && !bit) bitmap_set(released, i);
-    else if (set_to == 0 && bit) bitmap_clear(released, i);
+    if (set_to == 1 && !bit)
+      bitmap_set(released, i);
+    else if (set_to == 0 && bit)
+      bitmap_clear(released, i);
     p += PAGE_BYTES;
   }
   if (run_len != 0 && fn) fn(run_start, run_len);
@@ -98,7 +100,8 @@ static void free_list_insert(struct mspan *s) {
 static void free_list_remove(struct mspan *s) {
   if (s->npages < HEAP_SMALL_RUNS) {
     mspan_list_remove(&mheap.free_small[s->npages], s);
-    if (mheap.free_small[s->npages].first == NULL) bitmap_clear(mheap.free_small_nonempty, s->npages);
+    if (mheap.free_small[s->npages].first == NULL)
+      bitmap_clear(mheap.free_small_nonempty, s->npages);
   } else {
     mspan_list_remove(&mheap.free_large, s);
   }
@@ -117,7 +120,9 @@ static struct mspan *free_run_find(uintptr_t need) {
   struct mspan *best = NULL;
   for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next) {
     if (s->npages < need) continue;
-    if (best == NULL || s->npages < best->npages || (s->npages == best->npages && s->base < best->base)) best = s;
+    if (best == NULL || s->npages < best->npages ||
+        (s->npages == best->npages && s->base < best->base))
+      best = s;
   }
   return best;
 }
@@ -127,7 +132,9 @@ static struct mspan *free_run_find(uintptr_t need) {
  * NULL between; a small span has every page (arena.h says why). These keep
  * that true through splits and merges with O(1) stores, whatever the size. */
 
-static uintptr_t span_last_page(const struct mspan *s) { return s->base + (s->npages - 1) * PAGE_BYTES; }
+static uintptr_t span_last_page(const struct mspan *s) {
+  return s->base + (s->npages - 1) * PAGE_BYTES;
+}
 
 static void span_map_ends(struct mspan *s) {
   arena_set_span(s->base, s);
@@ -271,7 +278,8 @@ fail:
 
 static int heap_grow(uintptr_t npages) {
   uintptr_t need = npages * PAGE_BYTES;
-  uintptr_t step = LOAD_RELAXED(&sys_stats.mapped) < HEAP_SMALL_BYTES ? HEAP_GROW_SMALL : HEAP_GROW_BYTES;
+  uintptr_t step =
+      LOAD_RELAXED(&sys_stats.mapped) < HEAP_SMALL_BYTES ? HEAP_GROW_SMALL : HEAP_GROW_BYTES;
   uintptr_t ask = align_up(need, step);
   if (ask < need) return -1;
   if (heap_grow_by(need, ask) == 0) return 0;
@@ -417,7 +425,8 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   int ok = 0;
   uintptr_t extra = npages - s->npages;
-  if (spare != NULL && after != NULL && after->state == SPAN_FREE && s->npages + after->npages >= npages &&
+  if (spare != NULL && after != NULL && after->state == SPAN_FREE &&
+      s->npages + after->npages >= npages &&
       (after->npages == extra || split_prepare(after->base, extra) == 0)) {
     free_list_remove(after);
     if (after->npages > extra) {
@@ -469,7 +478,8 @@ static struct mspan *scavenge_candidate(uint64_t now, uint64_t min_age_ms) {
   uintptr_t best_backed = 0;
   for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next) {
     uintptr_t backed = s->npages - s->nreleased;
-    if (backed > best_backed && now - s->free_since_ms >= min_age_ms) best = s, best_backed = backed;
+    if (backed > best_backed && now - s->free_since_ms >= min_age_ms)
+      best = s, best_backed = backed;
   }
   if (best != NULL) return best;
   for (int i = HEAP_SMALL_RUNS - 1; i > 0; i--) {

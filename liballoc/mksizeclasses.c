@@ -56,17 +56,17 @@
 /* ---- parameters ------------------------------------------------------- */
 
 enum {
-	PAGE_SIZE = 8192,
-	MAX_SMALL = 32768,
-	SMALL_DIV = 8,       /* granularity of size_to_class8 */
-	SMALL_MAX = 1024,    /* sizes <= this use size_to_class8 */
-	LARGE_DIV = 128,     /* granularity of size_to_class128 */
-	MIN_ALIGN = 16,      /* classes >= 16 bytes are multiples of this */
-	TINY_LIMIT = 128,    /* below this, classes are bounded by TINY_STEP */
-	TINY_STEP = 16,
-	MAX_CLASSES = 128,
-	CLASS8_LEN = SMALL_MAX / SMALL_DIV + 1,
-	CLASS128_LEN = (MAX_SMALL - SMALL_MAX) / LARGE_DIV + 1,
+  PAGE_SIZE = 8192,
+  MAX_SMALL = 32768,
+  SMALL_DIV = 8,    /* granularity of size_to_class8 */
+  SMALL_MAX = 1024, /* sizes <= this use size_to_class8 */
+  LARGE_DIV = 128,  /* granularity of size_to_class128 */
+  MIN_ALIGN = 16,   /* classes >= 16 bytes are multiples of this */
+  TINY_LIMIT = 128, /* below this, classes are bounded by TINY_STEP */
+  TINY_STEP = 16,
+  MAX_CLASSES = 128,
+  CLASS8_LEN = SMALL_MAX / SMALL_DIV + 1,
+  CLASS128_LEN = (MAX_SMALL - SMALL_MAX) / LARGE_DIV + 1,
 };
 
 /* Worst-case waste allowed for classes of TINY_LIMIT bytes or more, percent.
@@ -77,370 +77,320 @@ enum {
 #define MAXWASTE_LARGE_PCT 17.0
 
 struct sizeclass {
-	uint32_t size;
-	uint32_t npages;
-	uint32_t nelems;
-	uint32_t divmagic;
+  uint32_t size;
+  uint32_t npages;
+  uint32_t nelems;
+  uint32_t divmagic;
 };
 
 static struct sizeclass classes[MAX_CLASSES];
-static int nclasses;    /* including class 0 */
+static int nclasses; /* including class 0 */
 static uint8_t class8[CLASS8_LEN];
 static uint8_t class128[CLASS128_LEN];
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
+static _Noreturn void fail(const char *fmt, ...) {
+  va_list ap;
 
-	fputs("mksizeclasses: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+  fputs("mksizeclasses: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(1);
 }
 
-static int is_pow2(uint32_t x)
-{
-	return x != 0 && (x & (x - 1)) == 0;
-}
+static int is_pow2(uint32_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 /* Smallest number of pages whose span leaves a tail of at most 1/8. */
-static uint32_t span_pages(uint32_t size)
-{
-	uint32_t bytes = PAGE_SIZE;
+static uint32_t span_pages(uint32_t size) {
+  uint32_t bytes = PAGE_SIZE;
 
-	while (bytes % size > bytes / 8)
-		bytes += PAGE_SIZE;
-	return bytes / PAGE_SIZE;
+  while (bytes % size > bytes / 8) bytes += PAGE_SIZE;
+  return bytes / PAGE_SIZE;
 }
 
-static uint32_t span_bytes(const struct sizeclass *c)
-{
-	return c->npages * PAGE_SIZE;
-}
+static uint32_t span_bytes(const struct sizeclass *c) { return c->npages * PAGE_SIZE; }
 
-static uint32_t tail_waste(const struct sizeclass *c)
-{
-	return span_bytes(c) - c->nelems * c->size;
+static uint32_t tail_waste(const struct sizeclass *c) {
+  return span_bytes(c) - c->nelems * c->size;
 }
 
 /* Worst case, in percent of the span: every object holds a request one byte
  * above the previous class, and the tail is unused. */
-static double max_waste_pct(int i)
-{
-	const struct sizeclass *c = &classes[i];
-	uint32_t prev = classes[i - 1].size;
-	uint64_t lost = (uint64_t)(c->size - prev - 1) * c->nelems + tail_waste(c);
+static double max_waste_pct(int i) {
+  const struct sizeclass *c = &classes[i];
+  uint32_t prev = classes[i - 1].size;
+  uint64_t lost = (uint64_t)(c->size - prev - 1) * c->nelems + tail_waste(c);
 
-	return 100.0 * (double)lost / (double)span_bytes(c);
+  return 100.0 * (double)lost / (double)span_bytes(c);
 }
 
 /* ceil(2^32 / size): then (offset * magic) >> 32 == offset / size for every
  * offset in the span, since offset * (magic*size - 2^32) stays below 2^32
  * when offset * size does. check_divmagic confirms it offset by offset. */
-static uint32_t div_magic(uint32_t size)
-{
-	return (uint32_t)(((UINT64_C(1) << 32) + size - 1) / size);
+static uint32_t div_magic(uint32_t size) {
+  return (uint32_t)(((UINT64_C(1) << 32) + size - 1) / size);
 }
 
 /* ---- building the table ----------------------------------------------- */
 
-static void add_class(uint32_t size, uint32_t npages)
-{
-	if (nclasses == MAX_CLASSES)
-		fail("more than %d classes", MAX_CLASSES - 1);
-	classes[nclasses].size = size;
-	classes[nclasses].npages = npages;
-	nclasses++;
+static void add_class(uint32_t size, uint32_t npages) {
+  if (nclasses == MAX_CLASSES) fail("more than %d classes", MAX_CLASSES - 1);
+  classes[nclasses].size = size;
+  classes[nclasses].npages = npages;
+  nclasses++;
 }
 
-static void make_classes(void)
-{
-	uint32_t step = 8;
+static void make_classes(void) {
+  uint32_t step = 8;
 
-	add_class(0, 0);    /* class 0: large objects, served by the page heap */
-	for (uint32_t size = 8; size <= MAX_SMALL; size += step) {
-		if (is_pow2(size)) {
-			if (size >= 2048)
-				step = 256;
-			else if (size >= 128)
-				step = size / 8;
-			else if (size >= 16)
-				step = MIN_ALIGN;
-		}
-		uint32_t npages = span_pages(size);
-		uint32_t span = npages * PAGE_SIZE;
-		struct sizeclass *last = &classes[nclasses - 1];
+  add_class(0, 0); /* class 0: large objects, served by the page heap */
+  for (uint32_t size = 8; size <= MAX_SMALL; size += step) {
+    if (is_pow2(size)) {
+      if (size >= 2048)
+        step = 256;
+      else if (size >= 128)
+        step = size / 8;
+      else if (size >= 16)
+        step = MIN_ALIGN;
+    }
+    uint32_t npages = span_pages(size);
+    uint32_t span = npages * PAGE_SIZE;
+    struct sizeclass *last = &classes[nclasses - 1];
 
-		if (nclasses > 1 && !is_pow2(last->size) &&
-		    last->npages == npages && span / last->size == span / size) {
-			last->size = size;
-			continue;
-		}
-		add_class(size, npages);
-	}
+    if (nclasses > 1 && !is_pow2(last->size) && last->npages == npages &&
+        span / last->size == span / size) {
+      last->size = size;
+      continue;
+    }
+    add_class(size, npages);
+  }
 
-	/* Widen each class while its span still holds as many objects. */
-	for (int i = 1; i < nclasses; i++) {
-		struct sizeclass *c = &classes[i];
-		uint32_t span = span_bytes(c);
-		uint32_t wide = span / (span / c->size) / LARGE_DIV * LARGE_DIV;
+  /* Widen each class while its span still holds as many objects. */
+  for (int i = 1; i < nclasses; i++) {
+    struct sizeclass *c = &classes[i];
+    uint32_t span = span_bytes(c);
+    uint32_t wide = span / (span / c->size) / LARGE_DIV * LARGE_DIV;
 
-		if (wide > c->size)
-			c->size = wide;
-	}
+    if (wide > c->size) c->size = wide;
+  }
 
-	for (int i = 1; i < nclasses; i++) {
-		struct sizeclass *c = &classes[i];
+  for (int i = 1; i < nclasses; i++) {
+    struct sizeclass *c = &classes[i];
 
-		c->nelems = span_bytes(c) / c->size;
-		c->divmagic = div_magic(c->size);
-	}
+    c->nelems = span_bytes(c) / c->size;
+    c->divmagic = div_magic(c->size);
+  }
 }
 
 /* Smallest class whose size is >= request, by linear search. */
-static int class_for(uint32_t request)
-{
-	for (int i = 1; i < nclasses; i++)
-		if (classes[i].size >= request)
-			return i;
-	fail("no class holds %" PRIu32 " bytes", request);
+static int class_for(uint32_t request) {
+  for (int i = 1; i < nclasses; i++)
+    if (classes[i].size >= request) return i;
+  fail("no class holds %" PRIu32 " bytes", request);
 }
 
-static void make_lookup(void)
-{
-	for (uint32_t i = 0; i < CLASS8_LEN; i++)
-		class8[i] = (uint8_t)class_for(i * SMALL_DIV);
-	for (uint32_t i = 0; i < CLASS128_LEN; i++)
-		class128[i] = (uint8_t)class_for(SMALL_MAX + i * LARGE_DIV);
+static void make_lookup(void) {
+  for (uint32_t i = 0; i < CLASS8_LEN; i++) class8[i] = (uint8_t)class_for(i * SMALL_DIV);
+  for (uint32_t i = 0; i < CLASS128_LEN; i++)
+    class128[i] = (uint8_t)class_for(SMALL_MAX + i * LARGE_DIV);
 }
 
 /* ---- checks ----------------------------------------------------------- */
 
-static void check_shape(void)
-{
-	if (classes[nclasses - 1].size != MAX_SMALL)
-		fail("largest class is %" PRIu32 ", want %d",
-		     classes[nclasses - 1].size, MAX_SMALL);
-	if (nclasses > 255)
-		fail("%d classes do not fit the uint8_t lookup tables", nclasses);
-	for (int i = 1; i < nclasses; i++) {
-		const struct sizeclass *c = &classes[i];
+static void check_shape(void) {
+  if (classes[nclasses - 1].size != MAX_SMALL)
+    fail("largest class is %" PRIu32 ", want %d", classes[nclasses - 1].size, MAX_SMALL);
+  if (nclasses > 255) fail("%d classes do not fit the uint8_t lookup tables", nclasses);
+  for (int i = 1; i < nclasses; i++) {
+    const struct sizeclass *c = &classes[i];
 
-		if (c->size <= classes[i - 1].size)
-			fail("class %d (%" PRIu32 " bytes) is not above class %d",
-			     i, c->size, i - 1);
-		if (c->size >= MIN_ALIGN && c->size % MIN_ALIGN != 0)
-			fail("class %d (%" PRIu32 " bytes) is not a multiple of %d",
-			     i, c->size, MIN_ALIGN);
-		if (c->npages == 0 || c->npages > UINT8_MAX)
-			fail("class %d: %" PRIu32 " pages per span does not fit uint8_t",
-			     i, c->npages);
-		if (c->nelems == 0 || c->nelems > UINT16_MAX)
-			fail("class %d: %" PRIu32 " objects per span does not fit uint16_t",
-			     i, c->nelems);
-	}
-	for (uint32_t p = MIN_ALIGN; p <= MAX_SMALL; p *= 2) {
-		int found = 0;
+    if (c->size <= classes[i - 1].size)
+      fail("class %d (%" PRIu32 " bytes) is not above class %d", i, c->size, i - 1);
+    if (c->size >= MIN_ALIGN && c->size % MIN_ALIGN != 0)
+      fail("class %d (%" PRIu32 " bytes) is not a multiple of %d", i, c->size, MIN_ALIGN);
+    if (c->npages == 0 || c->npages > UINT8_MAX)
+      fail("class %d: %" PRIu32 " pages per span does not fit uint8_t", i, c->npages);
+    if (c->nelems == 0 || c->nelems > UINT16_MAX)
+      fail("class %d: %" PRIu32 " objects per span does not fit uint16_t", i, c->nelems);
+  }
+  for (uint32_t p = MIN_ALIGN; p <= MAX_SMALL; p *= 2) {
+    int found = 0;
 
-		for (int i = 1; i < nclasses; i++)
-			found |= classes[i].size == p;
-		if (!found)
-			fail("power of two %" PRIu32 " is not a class", p);
-	}
+    for (int i = 1; i < nclasses; i++) found |= classes[i].size == p;
+    if (!found) fail("power of two %" PRIu32 " is not a class", p);
+  }
 }
 
-static void check_waste(void)
-{
-	for (int i = 1; i < nclasses; i++) {
-		const struct sizeclass *c = &classes[i];
-		double pct = max_waste_pct(i);
+static void check_waste(void) {
+  for (int i = 1; i < nclasses; i++) {
+    const struct sizeclass *c = &classes[i];
+    double pct = max_waste_pct(i);
 
-		if (tail_waste(c) > span_bytes(c) / 8)
-			fail("class %d: tail waste %" PRIu32 " is over 1/8 of %" PRIu32,
-			     i, tail_waste(c), span_bytes(c));
-		if (c->size < TINY_LIMIT) {
-			if (c->size - classes[i - 1].size > TINY_STEP)
-				fail("class %d: %" PRIu32 " bytes is more than %d above "
-				     "the previous class", i, c->size, TINY_STEP);
-		} else if (pct > MAXWASTE_LARGE_PCT) {
-			fail("class %d (%" PRIu32 " bytes): max waste %.2f%% over %.2f%%",
-			     i, c->size, pct, MAXWASTE_LARGE_PCT);
-		}
-	}
+    if (tail_waste(c) > span_bytes(c) / 8)
+      fail("class %d: tail waste %" PRIu32 " is over 1/8 of %" PRIu32, i, tail_waste(c),
+           span_bytes(c));
+    if (c->size < TINY_LIMIT) {
+      if (c->size - classes[i - 1].size > TINY_STEP)
+        fail("class %d: %" PRIu32
+             " bytes is more than %d above "
+             "the previous class",
+             i, c->size, TINY_STEP);
+    } else if (pct > MAXWASTE_LARGE_PCT) {
+      fail("class %d (%" PRIu32 " bytes): max waste %.2f%% over %.2f%%", i, c->size, pct,
+           MAXWASTE_LARGE_PCT);
+    }
+  }
 }
 
-static void check_divmagic(void)
-{
-	for (int i = 1; i < nclasses; i++) {
-		const struct sizeclass *c = &classes[i];
+static void check_divmagic(void) {
+  for (int i = 1; i < nclasses; i++) {
+    const struct sizeclass *c = &classes[i];
 
-		for (uint32_t off = 0; off < span_bytes(c); off++) {
-			uint32_t q = (uint32_t)(((uint64_t)off * c->divmagic) >> 32);
+    for (uint32_t off = 0; off < span_bytes(c); off++) {
+      uint32_t q = (uint32_t)(((uint64_t)off * c->divmagic) >> 32);
 
-			if (q != off / c->size)
-				fail("class %d: magic %" PRIu32 " gives %" PRIu32
-				     " for offset %" PRIu32 " / %" PRIu32,
-				     i, c->divmagic, q, off, c->size);
-		}
-	}
+      if (q != off / c->size)
+        fail("class %d: magic %" PRIu32 " gives %" PRIu32 " for offset %" PRIu32 " / %" PRIu32, i,
+             c->divmagic, q, off, c->size);
+    }
+  }
 }
 
-static void check_lookup(void)
-{
-	for (uint32_t n = 0; n <= MAX_SMALL; n++) {
-		int want = n == 0 ? 1 : class_for(n);
-		int got;
+static void check_lookup(void) {
+  for (uint32_t n = 0; n <= MAX_SMALL; n++) {
+    int want = n == 0 ? 1 : class_for(n);
+    int got;
 
-		if (n <= SMALL_MAX)
-			got = class8[(n + SMALL_DIV - 1) / SMALL_DIV];
-		else
-			got = class128[(n - SMALL_MAX + LARGE_DIV - 1) / LARGE_DIV];
-		if (got != want)
-			fail("request %" PRIu32 " looks up class %d, want %d", n, got, want);
-		/* independent of class_for: the class fits, the one below does not */
-		if (classes[got].size < n || (got > 1 && classes[got - 1].size >= n))
-			fail("request %" PRIu32 " gets class %d of %" PRIu32 " bytes",
-			     n, got, classes[got].size);
-	}
+    if (n <= SMALL_MAX)
+      got = class8[(n + SMALL_DIV - 1) / SMALL_DIV];
+    else
+      got = class128[(n - SMALL_MAX + LARGE_DIV - 1) / LARGE_DIV];
+    if (got != want) fail("request %" PRIu32 " looks up class %d, want %d", n, got, want);
+    /* independent of class_for: the class fits, the one below does not */
+    if (classes[got].size < n || (got > 1 && classes[got - 1].size >= n))
+      fail("request %" PRIu32 " gets class %d of %" PRIu32 " bytes", n, got, classes[got].size);
+  }
 }
 
 /* ---- output ----------------------------------------------------------- */
 
-static void print_comment(FILE *f)
-{
-	fprintf(f, "/* class  bytes/obj  bytes/span  objects  tail waste  max waste\n");
-	for (int i = 1; i < nclasses; i++) {
-		const struct sizeclass *c = &classes[i];
+static void print_comment(FILE *f) {
+  fprintf(f, "/* class  bytes/obj  bytes/span  objects  tail waste  max waste\n");
+  for (int i = 1; i < nclasses; i++) {
+    const struct sizeclass *c = &classes[i];
 
-		fprintf(f, " * %5d  %9" PRIu32 "  %10" PRIu32 "  %7" PRIu32
-			"  %10" PRIu32 "  %8.2f%%\n",
-			i, c->size, span_bytes(c), c->nelems, tail_waste(c),
-			max_waste_pct(i));
-	}
-	fprintf(f, " */\n\n");
+    fprintf(f, " * %5d  %9" PRIu32 "  %10" PRIu32 "  %7" PRIu32 "  %10" PRIu32 "  %8.2f%%\n", i,
+            c->size, span_bytes(c), c->nelems, tail_waste(c), max_waste_pct(i));
+  }
+  fprintf(f, " */\n\n");
 }
 
 #define ARRAY_ATTR "__attribute__((unused))"
 
-static void print_u32_array(FILE *f, const char *type, const char *name,
-			    const char *len, const uint32_t *v, int n)
-{
-	fprintf(f, "static const %s %s[%s] %s = {", type, name, len, ARRAY_ATTR);
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s%" PRIu32 ",", i % 8 == 0 ? "\n\t" : " ", v[i]);
-	fprintf(f, "\n};\n\n");
+static void print_u32_array(FILE *f, const char *type, const char *name, const char *len,
+                            const uint32_t *v, int n) {
+  fprintf(f, "static const %s %s[%s] %s = {", type, name, len, ARRAY_ATTR);
+  for (int i = 0; i < n; i++) fprintf(f, "%s%" PRIu32 ",", i % 8 == 0 ? "\n\t" : " ", v[i]);
+  fprintf(f, "\n};\n\n");
 }
 
-static void print_header(FILE *f)
-{
-	uint32_t v[MAX_CLASSES > CLASS128_LEN ? MAX_CLASSES : CLASS128_LEN];
+static void print_header(FILE *f) {
+  uint32_t v[MAX_CLASSES > CLASS128_LEN ? MAX_CLASSES : CLASS128_LEN];
 
-	fprintf(f,
-		"/* sizeclasses.h: small-object size classes.\n"
-		" *\n"
-		" * generated by mksizeclasses.c, do not edit.\n"
-		" * The rules, bounds and checks are described in mksizeclasses.c.\n"
-		" * Class 0 stands for large objects (> SIZECLASS_MAX_SMALL) and has\n"
-		" * size 0. Objects of a class sit at k * size from an 8 KiB-aligned\n"
-		" * span base; every class of 16 bytes or more is a multiple of 16.\n"
-		" *\n"
-		" * Lookup of a request n <= SIZECLASS_MAX_SMALL:\n"
-		" *   n <= SIZECLASS_SMALL_MAX: size_to_class8[(n + 7) / 8]\n"
-		" *   otherwise:                size_to_class128[(n - 1024 + 127) / 128]\n"
-		" * gives the smallest class whose size is >= n (n == 0 gives class 1).\n"
-		" *\n"
-		" * Object index from a byte offset in a span, without a division:\n"
-		" *   (uint32_t)(((uint64_t)offset * class_to_divmagic[c]) >> 32)\n"
-		" * equals offset / class_to_size[c] for every offset < the span size.\n"
-		" */\n"
-		"#ifndef ALLOC_SIZECLASSES_H\n"
-		"#define ALLOC_SIZECLASSES_H\n\n"
-		"#include <stdint.h>\n\n");
-	fprintf(f, "#define SIZECLASS_COUNT %d\n", nclasses);
-	fprintf(f, "#define SIZECLASS_MAX_SMALL %d\n", MAX_SMALL);
-	fprintf(f, "#define SIZECLASS_SMALL_DIV %d    /* granularity of size_to_class8 */\n",
-		SMALL_DIV);
-	fprintf(f, "#define SIZECLASS_SMALL_MAX %d /* sizes <= this use size_to_class8 */\n",
-		SMALL_MAX);
-	fprintf(f, "#define SIZECLASS_LARGE_DIV %d  /* granularity of size_to_class128 */\n\n",
-		LARGE_DIV);
+  fprintf(f,
+          "/* sizeclasses.h: small-object size classes.\n"
+          " *\n"
+          " * generated by mksizeclasses.c, do not edit.\n"
+          " * The rules, bounds and checks are described in mksizeclasses.c.\n"
+          " * Class 0 stands for large objects (> SIZECLASS_MAX_SMALL) and has\n"
+          " * size 0. Objects of a class sit at k * size from an 8 KiB-aligned\n"
+          " * span base; every class of 16 bytes or more is a multiple of 16.\n"
+          " *\n"
+          " * Lookup of a request n <= SIZECLASS_MAX_SMALL:\n"
+          " *   n <= SIZECLASS_SMALL_MAX: size_to_class8[(n + 7) / 8]\n"
+          " *   otherwise:                size_to_class128[(n - 1024 + 127) / 128]\n"
+          " * gives the smallest class whose size is >= n (n == 0 gives class 1).\n"
+          " *\n"
+          " * Object index from a byte offset in a span, without a division:\n"
+          " *   (uint32_t)(((uint64_t)offset * class_to_divmagic[c]) >> 32)\n"
+          " * equals offset / class_to_size[c] for every offset < the span size.\n"
+          " */\n"
+          "#ifndef ALLOC_SIZECLASSES_H\n"
+          "#define ALLOC_SIZECLASSES_H\n\n"
+          "#include <stdint.h>\n\n");
+  fprintf(f, "#define SIZECLASS_COUNT %d\n", nclasses);
+  fprintf(f, "#define SIZECLASS_MAX_SMALL %d\n", MAX_SMALL);
+  fprintf(f, "#define SIZECLASS_SMALL_DIV %d    /* granularity of size_to_class8 */\n", SMALL_DIV);
+  fprintf(f, "#define SIZECLASS_SMALL_MAX %d /* sizes <= this use size_to_class8 */\n", SMALL_MAX);
+  fprintf(f, "#define SIZECLASS_LARGE_DIV %d  /* granularity of size_to_class128 */\n\n",
+          LARGE_DIV);
 
-	print_comment(f);
+  print_comment(f);
 
-	for (int i = 0; i < nclasses; i++)
-		v[i] = classes[i].size;
-	print_u32_array(f, "uint32_t", "class_to_size", "SIZECLASS_COUNT", v, nclasses);
-	fprintf(f, "/* 8 KiB pages per span */\n");
-	for (int i = 0; i < nclasses; i++)
-		v[i] = classes[i].npages;
-	print_u32_array(f, "uint8_t", "class_to_npages", "SIZECLASS_COUNT", v, nclasses);
-	fprintf(f, "/* objects per span */\n");
-	for (int i = 0; i < nclasses; i++)
-		v[i] = classes[i].nelems;
-	print_u32_array(f, "uint16_t", "class_to_nelems", "SIZECLASS_COUNT", v, nclasses);
-	fprintf(f, "/* offset / size == ((uint64_t)offset * magic) >> 32 in a span */\n");
-	for (int i = 0; i < nclasses; i++)
-		v[i] = classes[i].divmagic;
-	print_u32_array(f, "uint32_t", "class_to_divmagic", "SIZECLASS_COUNT", v, nclasses);
-	fprintf(f, "/* index (size + 7) / 8, for size <= SIZECLASS_SMALL_MAX */\n");
-	for (int i = 0; i < CLASS8_LEN; i++)
-		v[i] = class8[i];
-	print_u32_array(f, "uint8_t", "size_to_class8",
-			"SIZECLASS_SMALL_MAX / SIZECLASS_SMALL_DIV + 1", v, CLASS8_LEN);
-	fprintf(f, "/* index (size - 1024 + 127) / 128, for SIZECLASS_SMALL_MAX < size"
-		" <= SIZECLASS_MAX_SMALL */\n");
-	for (int i = 0; i < CLASS128_LEN; i++)
-		v[i] = class128[i];
-	print_u32_array(f, "uint8_t", "size_to_class128",
-			"(SIZECLASS_MAX_SMALL - SIZECLASS_SMALL_MAX) / SIZECLASS_LARGE_DIV + 1",
-			v, CLASS128_LEN);
-	fprintf(f, "#endif /* ALLOC_SIZECLASSES_H */\n");
+  for (int i = 0; i < nclasses; i++) v[i] = classes[i].size;
+  print_u32_array(f, "uint32_t", "class_to_size", "SIZECLASS_COUNT", v, nclasses);
+  fprintf(f, "/* 8 KiB pages per span */\n");
+  for (int i = 0; i < nclasses; i++) v[i] = classes[i].npages;
+  print_u32_array(f, "uint8_t", "class_to_npages", "SIZECLASS_COUNT", v, nclasses);
+  fprintf(f, "/* objects per span */\n");
+  for (int i = 0; i < nclasses; i++) v[i] = classes[i].nelems;
+  print_u32_array(f, "uint16_t", "class_to_nelems", "SIZECLASS_COUNT", v, nclasses);
+  fprintf(f, "/* offset / size == ((uint64_t)offset * magic) >> 32 in a span */\n");
+  for (int i = 0; i < nclasses; i++) v[i] = classes[i].divmagic;
+  print_u32_array(f, "uint32_t", "class_to_divmagic", "SIZECLASS_COUNT", v, nclasses);
+  fprintf(f, "/* index (size + 7) / 8, for size <= SIZECLASS_SMALL_MAX */\n");
+  for (int i = 0; i < CLASS8_LEN; i++) v[i] = class8[i];
+  print_u32_array(f, "uint8_t", "size_to_class8", "SIZECLASS_SMALL_MAX / SIZECLASS_SMALL_DIV + 1",
+                  v, CLASS8_LEN);
+  fprintf(f,
+          "/* index (size - 1024 + 127) / 128, for SIZECLASS_SMALL_MAX < size"
+          " <= SIZECLASS_MAX_SMALL */\n");
+  for (int i = 0; i < CLASS128_LEN; i++) v[i] = class128[i];
+  print_u32_array(f, "uint8_t", "size_to_class128",
+                  "(SIZECLASS_MAX_SMALL - SIZECLASS_SMALL_MAX) / SIZECLASS_LARGE_DIV + 1", v,
+                  CLASS128_LEN);
+  fprintf(f, "#endif /* ALLOC_SIZECLASSES_H */\n");
 }
 
-static void write_header(const char *path)
-{
-	size_t len = strlen(path) + 32;
-	char *tmp = malloc(len);
-	FILE *f;
+static void write_header(const char *path) {
+  size_t len = strlen(path) + 32;
+  char *tmp = malloc(len);
+  FILE *f;
 
-	if (tmp == NULL)
-		fail("out of memory");
-	snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		fail("cannot create %s: %s", tmp, strerror(errno));
-	print_header(f);
-	if (ferror(f) || fclose(f) != 0) {
-		int err = errno;
+  if (tmp == NULL) fail("out of memory");
+  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+  f = fopen(tmp, "w");
+  if (f == NULL) fail("cannot create %s: %s", tmp, strerror(errno));
+  print_header(f);
+  if (ferror(f) || fclose(f) != 0) {
+    int err = errno;
 
-		remove(tmp);
-		fail("cannot write %s: %s", tmp, strerror(err));
-	}
-	if (rename(tmp, path) != 0) {
-		int err = errno;
+    remove(tmp);
+    fail("cannot write %s: %s", tmp, strerror(err));
+  }
+  if (rename(tmp, path) != 0) {
+    int err = errno;
 
-		remove(tmp);
-		fail("cannot rename %s to %s: %s", tmp, path, strerror(err));
-	}
-	free(tmp);
+    remove(tmp);
+    fail("cannot rename %s to %s: %s", tmp, path, strerror(err));
+  }
+  free(tmp);
 }
 
-int main(int argc, char **argv)
-{
-	if (argc != 2) {
-		fprintf(stderr, "usage: mksizeclasses OUTPUT.h\n");
-		return 2;
-	}
-	make_classes();
-	make_lookup();
-	check_shape();
-	check_waste();
-	check_divmagic();
-	check_lookup();
-	write_header(argv[1]);
-	return 0;
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: mksizeclasses OUTPUT.h\n");
+    return 2;
+  }
+  make_classes();
+  make_lookup();
+  check_shape();
+  check_waste();
+  check_divmagic();
+  check_lookup();
+  write_header(argv[1]);
+  return 0;
 }

@@ -92,7 +92,7 @@ double prof_exp(double x);
 /* ---- the per-thread guard ---------------------------------------------------
  * While a thread is inside the profiler (capturing, recording, dumping), its
  * own allocations are not sampled: no recursion, no self-deadlock. */
-ALLOC_FOR_DUMPER int mprof_guard_enter(void);  /* 0 if the thread was already inside */
+ALLOC_FOR_DUMPER int mprof_guard_enter(void); /* 0 if the thread was already inside */
 ALLOC_FOR_DUMPER void mprof_guard_exit(void);
 
 /* ---- Hooks called by the allocator (malloc.c) ----------------------------- */
@@ -124,7 +124,7 @@ struct prof_bucket_snap {
                               held it when the stack was first seen
                               (objects.h), 0 if none; NULL: none known */
   uint32_t nframes;
-  uint64_t size;           /* block size of its objects (size class or pages) */
+  uint64_t size;                     /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */
   uint64_t free_count, free_bytes;   /* sampled, raw */
 };
@@ -141,8 +141,8 @@ ALLOC_FOR_DUMPER uint32_t mprof_objects_known(void);
 /* Marks closed every entry with id <= upto that live() does not find among
  * the objects loaded now, and retires the buckets that name it. live runs
  * under prof_lock: it must not allocate. */
-ALLOC_FOR_DUMPER void mprof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
-                        uint32_t upto);
+ALLOC_FOR_DUMPER void mprof_objects_check(int (*live)(const struct prof_object *o, void *arg),
+                                          void *arg, uint32_t upto);
 /* A malloc'd array v[0..*n] (free() it) of the entries (v[id], id >= 1)
  * and whether each is closed; NULL when memory is short. The entries stay
  * valid forever. Call with the guard held. */
@@ -154,8 +154,8 @@ ALLOC_FOR_DUMPER struct prof_object_view *mprof_objects_snapshot(uint32_t *n);
 
 struct prof_totals {
   uint64_t rate;
-  uint64_t samples;          /* sampled allocations, cumulative */
-  uint64_t sampled_frees;    /* sampled objects freed */
+  uint64_t samples;       /* sampled allocations, cumulative */
+  uint64_t sampled_frees; /* sampled objects freed */
   uint64_t buckets;
   uint64_t inuse_bytes;      /* estimated (unsampled) bytes in use */
   uint64_t alloc_bytes;      /* estimated bytes allocated, cumulative */

@@ -57,7 +57,8 @@ struct chain_node {
   struct chain_node *next;
 };
 
-void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*slot)(const void *, size_t)) {
+void **prof_table_grow(void **table, size_t old_size, size_t new_size,
+                       size_t (*slot)(const void *, size_t)) {
   struct chain_node **nt = sys_alloc(new_size * sizeof *nt);
   if (nt == NULL) return NULL;
   for (size_t i = 0; i < old_size; i++) {
@@ -81,7 +82,8 @@ static size_t bucket_slot(const void *node, size_t size) {
 
 static int table_grow(void) {
   size_t nsize = prof_hot.bucket_table_size ? prof_hot.bucket_table_size * 2 : 512; /* a page */
-  void **nt = prof_table_grow((void **)prof_hot.bucket_table, prof_hot.bucket_table_size, nsize, bucket_slot);
+  void **nt = prof_table_grow((void **)prof_hot.bucket_table, prof_hot.bucket_table_size, nsize,
+                              bucket_slot);
   if (nt == NULL) return -1;
   prof_hot.bucket_table = (struct prof_bucket **)nt;
   prof_hot.bucket_table_size = nsize;
@@ -185,7 +187,7 @@ uint32_t mprof_objects_known(void) {
 }
 
 void mprof_objects_check(int (*live)(const struct prof_object *o, void *arg), void *arg,
-                        uint32_t upto) {
+                         uint32_t upto) {
   prof_lock_enter();
   if (prof_objects_sweep(live, arg, upto) > 0) retire_closed();
   prof_lock_exit();

@@ -74,12 +74,16 @@ static void skip_encoded(struct cursor *c, uint8_t enc) {
     return;
   }
   switch (enc & 0x0f) {
-  case 0x00: read_fixed(c, 8); break;           /* absptr */
-  case 0x01: case 0x09: read_uleb(c); break;    /* uleb128, sleb128 */
-  case 0x02: case 0x0a: read_fixed(c, 2); break; /* udata2, sdata2 */
-  case 0x03: case 0x0b: read_fixed(c, 4); break; /* udata4, sdata4 */
-  case 0x04: case 0x0c: read_fixed(c, 8); break; /* udata8, sdata8 */
-  default: c->bad = 1;
+    case 0x00: read_fixed(c, 8); break; /* absptr */
+    case 0x01:
+    case 0x09: read_uleb(c); break; /* uleb128, sleb128 */
+    case 0x02:
+    case 0x0a: read_fixed(c, 2); break; /* udata2, sdata2 */
+    case 0x03:
+    case 0x0b: read_fixed(c, 4); break; /* udata4, sdata4 */
+    case 0x04:
+    case 0x0c: read_fixed(c, 8); break; /* udata8, sdata8 */
+    default: c->bad = 1;
   }
 }
 
@@ -128,7 +132,7 @@ static int parse_cie(const uint8_t *cie, struct cie_info *out) {
   while (read_u8(&c) != 0 && !c.bad) {
   }
   if (c.bad || (aug[0] != 0 && aug[0] != 'z')) return -1; /* "eh" and the like: pre-2000 */
-  if (version == 4) read_fixed(&c, 2);                      /* address and segment sizes */
+  if (version == 4) read_fixed(&c, 2);                    /* address and segment sizes */
   out->code_align = read_uleb(&c);
   out->data_align = read_sleb(&c);
   out->ra_reg = version == 1 ? read_u8(&c) : read_uleb(&c);
@@ -141,10 +145,14 @@ static int parse_cie(const uint8_t *cie, struct cie_info *out) {
     struct cursor a = {c.p, c.p + len, 0};
     /* An unknown letter ends the walk: the length skips what is left. */
     for (const uint8_t *k = aug + 1; *k != 0 && !a.bad && strchr("RLPS", *k) != NULL; k++) {
-      if (*k == 'R') out->fde_enc = (uint8_t)read_u8(&a);
-      else if (*k == 'L') read_u8(&a); /* LSDA encoding: FDE data is skipped whole */
-      else if (*k == 'P') skip_encoded(&a, (uint8_t)read_u8(&a));
-      else out->signal_frame = 1; /* 'S' */
+      if (*k == 'R')
+        out->fde_enc = (uint8_t)read_u8(&a);
+      else if (*k == 'L')
+        read_u8(&a); /* LSDA encoding: FDE data is skipped whole */
+      else if (*k == 'P')
+        skip_encoded(&a, (uint8_t)read_u8(&a));
+      else
+        out->signal_frame = 1; /* 'S' */
     }
     if (a.bad) return -1;
     c.p += len;
@@ -194,83 +202,75 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
     uint8_t low = op & 0x3f;
     uint64_t reg, delta = 0;
     switch (op >> 6) {
-    case 1: /* DW_CFA_advance_loc */
-      delta = low;
-      goto advance;
-    case 2: /* DW_CFA_offset */
-      set_reg(st, low, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
-      continue;
-    case 3: /* DW_CFA_restore */
-      restore_reg(st, initial, low);
-      continue;
+      case 1: /* DW_CFA_advance_loc */ delta = low; goto advance;
+      case 2: /* DW_CFA_offset */
+        set_reg(st, low, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
+        continue;
+      case 3: /* DW_CFA_restore */ restore_reg(st, initial, low); continue;
     }
     switch (op) {
-    case 0x00: continue;                         /* nop */
-    case 0x01: return -1;                        /* set_loc: not emitted by GCC or Clang */
-    case 0x02: delta = read_fixed(&c, 1); goto advance;
-    case 0x03: delta = read_fixed(&c, 2); goto advance;
-    case 0x04: delta = read_fixed(&c, 4); goto advance;
-    case 0x05: /* offset_extended */
-      reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
-      continue;
-    case 0x06: restore_reg(st, initial, read_uleb(&c)); continue;
-    case 0x07: set_reg(st, read_uleb(&c), UNDEFINED, 0); continue;
-    case 0x08: set_reg(st, read_uleb(&c), SAME, 0); continue;
-    case 0x09: /* register: reg is in another register */
-      reg = read_uleb(&c);
-      read_uleb(&c);
-      set_reg(st, reg, OTHER, 0);
-      continue;
-    case 0x0a: /* remember_state */
-      if (nsaved == REMEMBER_DEPTH) return -1;
-      saved[nsaved++] = *st;
-      continue;
-    case 0x0b: /* restore_state: the whole row, CFA included (an epilogue's
+      case 0x00: continue;  /* nop */
+      case 0x01: return -1; /* set_loc: not emitted by GCC or Clang */
+      case 0x02: delta = read_fixed(&c, 1); goto advance;
+      case 0x03: delta = read_fixed(&c, 2); goto advance;
+      case 0x04: delta = read_fixed(&c, 4); goto advance;
+      case 0x05: /* offset_extended */
+        reg = read_uleb(&c);
+        set_reg(st, reg, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
+        continue;
+      case 0x06: restore_reg(st, initial, read_uleb(&c)); continue;
+      case 0x07: set_reg(st, read_uleb(&c), UNDEFINED, 0); continue;
+      case 0x08: set_reg(st, read_uleb(&c), SAME, 0); continue;
+      case 0x09: /* register: reg is in another register */
+        reg = read_uleb(&c);
+        read_uleb(&c);
+        set_reg(st, reg, OTHER, 0);
+        continue;
+      case 0x0a: /* remember_state */
+        if (nsaved == REMEMBER_DEPTH) return -1;
+        saved[nsaved++] = *st;
+        continue;
+      case 0x0b: /* restore_state: the whole row, CFA included (an epilogue's
                   remember_state ... restore_state brings back the body's CFA) */
-      if (nsaved == 0) return -1;
-      *st = saved[--nsaved];
-      continue;
-    case 0x0c: /* def_cfa */
-      st->cfa_reg = read_uleb(&c);
-      st->cfa_offset = (int64_t)read_uleb(&c);
-      st->cfa_expr = 0;
-      continue;
-    case 0x0d: st->cfa_reg = read_uleb(&c); continue;
-    case 0x0e: st->cfa_offset = (int64_t)read_uleb(&c); continue;
-    case 0x0f: /* def_cfa_expression */
-      st->cfa_expr = 1;
-      goto skip_block;
-    case 0x10: /* expression */
-    case 0x16: /* val_expression */
-      set_reg(st, read_uleb(&c), OTHER, 0);
-      goto skip_block;
-    case 0x11: /* offset_extended_sf */
-      reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, scaled(read_sleb(&c), cie->data_align));
-      continue;
-    case 0x12: /* def_cfa_sf */
-      st->cfa_reg = read_uleb(&c);
-      st->cfa_offset = scaled(read_sleb(&c), cie->data_align);
-      st->cfa_expr = 0;
-      continue;
-    case 0x13: st->cfa_offset = scaled(read_sleb(&c), cie->data_align); continue;
-    case 0x14: /* val_offset */
-      reg = read_uleb(&c);
-      read_uleb(&c);
-      set_reg(st, reg, OTHER, 0);
-      continue;
-    case 0x15: /* val_offset_sf */
-      reg = read_uleb(&c);
-      read_sleb(&c);
-      set_reg(st, reg, OTHER, 0);
-      continue;
-    case 0x2e: read_uleb(&c); continue; /* GNU_args_size: for landing pads only */
-    case 0x2f: /* GNU_negative_offset_extended */
-      reg = read_uleb(&c);
-      set_reg(st, reg, AT_OFFSET, scaled(scaled((int64_t)read_uleb(&c), cie->data_align), -1));
-      continue;
-    default: return -1;
+        if (nsaved == 0) return -1;
+        *st = saved[--nsaved];
+        continue;
+      case 0x0c: /* def_cfa */
+        st->cfa_reg = read_uleb(&c);
+        st->cfa_offset = (int64_t)read_uleb(&c);
+        st->cfa_expr = 0;
+        continue;
+      case 0x0d: st->cfa_reg = read_uleb(&c); continue;
+      case 0x0e: st->cfa_offset = (int64_t)read_uleb(&c); continue;
+      case 0x0f: /* def_cfa_expression */ st->cfa_expr = 1; goto skip_block;
+      case 0x10: /* expression */
+      case 0x16: /* val_expression */ set_reg(st, read_uleb(&c), OTHER, 0); goto skip_block;
+      case 0x11: /* offset_extended_sf */
+        reg = read_uleb(&c);
+        set_reg(st, reg, AT_OFFSET, scaled(read_sleb(&c), cie->data_align));
+        continue;
+      case 0x12: /* def_cfa_sf */
+        st->cfa_reg = read_uleb(&c);
+        st->cfa_offset = scaled(read_sleb(&c), cie->data_align);
+        st->cfa_expr = 0;
+        continue;
+      case 0x13: st->cfa_offset = scaled(read_sleb(&c), cie->data_align); continue;
+      case 0x14: /* val_offset */
+        reg = read_uleb(&c);
+        read_uleb(&c);
+        set_reg(st, reg, OTHER, 0);
+        continue;
+      case 0x15: /* val_offset_sf */
+        reg = read_uleb(&c);
+        read_sleb(&c);
+        set_reg(st, reg, OTHER, 0);
+        continue;
+      case 0x2e: read_uleb(&c); continue; /* GNU_args_size: for landing pads only */
+      case 0x2f:                          /* GNU_negative_offset_extended */
+        reg = read_uleb(&c);
+        set_reg(st, reg, AT_OFFSET, scaled(scaled((int64_t)read_uleb(&c), cie->data_align), -1));
+        continue;
+      default: return -1;
     }
   advance:
     if (c.bad) return -1;
@@ -280,7 +280,7 @@ static int run_program(struct cursor c, const struct cie_info *cie, struct frame
       *loc = next;
     }
     continue;
-  skip_block: {
+  skip_block : {
     uint64_t len = read_uleb(&c);
     if (c.bad || len > (uint64_t)(c.end - c.p)) return -1;
     c.p += len;
@@ -307,10 +307,17 @@ struct cfi_rule cfi_rule_at(const uint8_t *fde, uintptr_t func, uintptr_t pc) {
    * without CFI lies between FDEs): such a pc has no rule */
   uint64_t range = 0;
   switch (cie.fde_enc & 0x0f) {
-  case 0x00: case 0x04: case 0x0c: range = read_fixed(&c, 8); break;
-  case 0x02: case 0x0a: range = read_fixed(&c, 2); break;
-  case 0x03: case 0x0b: range = read_fixed(&c, 4); break;
-  default: skip_encoded(&c, cie.fde_enc & 0x0f); range = UINT64_MAX; break;
+    case 0x00:
+    case 0x04:
+    case 0x0c: range = read_fixed(&c, 8); break;
+    case 0x02:
+    case 0x0a: range = read_fixed(&c, 2); break;
+    case 0x03:
+    case 0x0b: range = read_fixed(&c, 4); break;
+    default:
+      skip_encoded(&c, cie.fde_enc & 0x0f);
+      range = UINT64_MAX;
+      break;
   }
   if (c.bad) return unsupported();
   if (pc < func || pc - func >= range) return (struct cfi_rule){.kind = CFI_OUTERMOST};

@@ -31,8 +31,9 @@ enum cfi_kind {
  * publish it with a single store. The return address is always at CFA - 8
  * (the CFA is, by definition on x86-64, rsp before the call pushed it);
  * CFI that says otherwise gives CFI_UNSUPPORTED. */
-#define CFI_CFA_RBP 1   /* CFA = rbp + cfa_offset (else rsp + cfa_offset) */
-#define CFI_RBP_SAVED 2 /* the caller's rbp is at CFA + rbp_offset (else
+#define CFI_CFA_RBP 1 /* CFA = rbp + cfa_offset (else rsp + cfa_offset) */
+#define CFI_RBP_SAVED \
+  2 /* the caller's rbp is at CFA + rbp_offset (else
                            rbp is unchanged in the caller) */
 struct cfi_rule {
   uint8_t kind;  /* enum cfi_kind */

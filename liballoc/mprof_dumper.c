@@ -110,11 +110,15 @@ static void load_library(void) {
      * finds the library now */
     if (lib_path[0] == 0) find_library();
     if (lib_path[0] == 0) {
-      alloc_say("profiling unavailable: liballoc is linked into the program without its "
-                "dumping half (link prof_dump)", NULL);
+      alloc_say(
+          "profiling unavailable: liballoc is linked into the program without its "
+          "dumping half (link prof_dump)",
+          NULL);
     } else if (!malloc_is_ours()) {
-      alloc_say("profiling unavailable: liballoc.so is not this process's malloc (opened with "
-                "dlopen? preload it or link it)", NULL);
+      alloc_say(
+          "profiling unavailable: liballoc.so is not this process's malloc (opened with "
+          "dlopen? preload it or link it)",
+          NULL);
     } else {
       /* the profiler's own loading is not the program's: not sampled */
       int guarded = mprof_guard_enter();

@@ -66,7 +66,8 @@ static void hex_encode(char *dst, const unsigned char *bits, size_t len) {
 
 /* Is [vaddr, vaddr + size) inside the file part of one PT_LOAD segment, so
  * that reading it at bias + vaddr touches mapped memory? */
-static int in_loaded_segment(const ElfW(Phdr) *phdr, size_t phnum, uintptr_t vaddr, uintptr_t size) {
+static int in_loaded_segment(const ElfW(Phdr) * phdr, size_t phnum, uintptr_t vaddr,
+                             uintptr_t size) {
   for (size_t i = 0; i < phnum; i++) {
     const ElfW(Phdr) *ph = &phdr[i];
     if (ph->p_type != PT_LOAD) continue;
@@ -77,8 +78,8 @@ static int in_loaded_segment(const ElfW(Phdr) *phdr, size_t phnum, uintptr_t vad
 }
 
 /* NT_GNU_BUILD_ID among the notes of one PT_NOTE segment. */
-static int note_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum,
-                         const ElfW(Phdr) *ph, char *hex) {
+static int note_build_id(uintptr_t bias, const ElfW(Phdr) * phdr, size_t phnum,
+                         const ElfW(Phdr) * ph, char *hex) {
   if (ph->p_filesz == 0 || !in_loaded_segment(phdr, phnum, ph->p_vaddr, ph->p_filesz)) return 0;
   const unsigned char *p = (const unsigned char *)(bias + ph->p_vaddr);
   size_t left = ph->p_filesz;
@@ -103,7 +104,7 @@ static int note_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum,
   return 0;
 }
 
-int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex) {
+int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) * phdr, size_t phnum, char *hex) {
   hex[0] = '\0';
   for (size_t i = 0; i < phnum; i++)
     if (phdr[i].p_type == PT_NOTE && note_build_id(bias, phdr, phnum, &phdr[i], hex)) return 1;
@@ -133,7 +134,7 @@ struct obj_probe {
   uintptr_t start, end, bias;
   const char *path;
   int is_main;
-  const ElfW(Phdr) *phdr;
+  const ElfW(Phdr) * phdr;
   size_t phnum;
   char build_id[2 * PROF_OBJECT_BUILD_ID_MAX + 1];
 };
@@ -303,14 +304,14 @@ int prof_objects_sweep(int (*live)(const struct prof_object *o, void *arg), void
 struct obj_vec {
   struct obj_vec *next; /* hash chain (first: prof_table_grow moves nodes by it) */
   uint64_t hash;
-  uint32_t index;       /* in vec_v, + 1 */
+  uint32_t index; /* in vec_v, + 1 */
   uint32_t n;
   uint32_t ids[];
 };
 
 static struct obj_vec **vec_table; /* prof_lock */
 static size_t vec_table_size;
-static struct obj_vec **vec_v;     /* vec_v[index - 1] */
+static struct obj_vec **vec_v; /* vec_v[index - 1] */
 static uint32_t vec_n, vec_cap;
 
 static uint64_t vec_hash(const uint32_t *ids, int n) {

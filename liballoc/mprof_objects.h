@@ -30,12 +30,12 @@ struct prof_object_seg {
 /* One load of one object at one address. Every field is written once,
  * before the entry is published, except `closed` (prof_lock). */
 struct prof_object {
-  struct prof_object *hash_next; /* chain of the entries with the same start */
-  uint32_t id;                   /* 1, 2, ... (0 means "no object") */
-  uint32_t closed;               /* 1 once it is known to be unloaded */
-  uintptr_t start, end;          /* the loader's range for it (dlfo_map_*) */
-  uintptr_t bias;                /* l_addr: memory address - ELF address */
-  const char *path;              /* the loader's name ("" for the main program) */
+  struct prof_object *hash_next;                   /* chain of the entries with the same start */
+  uint32_t id;                                     /* 1, 2, ... (0 means "no object") */
+  uint32_t closed;                                 /* 1 once it is known to be unloaded */
+  uintptr_t start, end;                            /* the loader's range for it (dlfo_map_*) */
+  uintptr_t bias;                                  /* l_addr: memory address - ELF address */
+  const char *path;                                /* the loader's name ("" for the main program) */
   char build_id[2 * PROF_OBJECT_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */
   uint8_t is_main;
   uint8_t nsegs;
@@ -80,7 +80,8 @@ const struct prof_object *prof_object_get(uint32_t id);
  * in lowercase hex into hex (2 * PROF_OBJECT_BUILD_ID_MAX + 1 bytes).
  * A note that is not inside a PT_LOAD segment's file part, a truncated
  * note or an ID longer than the maximum give "". Returns 1 if found. */
-ALLOC_FOR_DUMPER int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) *phdr, size_t phnum, char *hex);
+ALLOC_FOR_DUMPER int mprof_elf_build_id(uintptr_t bias, const ElfW(Phdr) * phdr, size_t phnum,
+                                        char *hex);
 
 ALLOC_HIDDEN_END
 #endif /* PROF_OBJECTS_H */

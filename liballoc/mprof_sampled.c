@@ -72,7 +72,8 @@ static size_t obj_node_slot(const void *node, size_t size) {
 
 static int obj_table_grow(void) {
   size_t nsize = prof_hot.obj_table_size ? prof_hot.obj_table_size * 2 : 512; /* a page */
-  void **nt = prof_table_grow((void **)prof_hot.obj_table, prof_hot.obj_table_size, nsize, obj_node_slot);
+  void **nt =
+      prof_table_grow((void **)prof_hot.obj_table, prof_hot.obj_table_size, nsize, obj_node_slot);
   if (nt == NULL) return -1;
   prof_hot.obj_table = (struct sampled_obj **)nt;
   prof_hot.obj_table_size = nsize;
@@ -177,8 +178,10 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
      * makes a handful of buckets, not one per size. */
     struct prof_bucket *b = o->bucket;
     uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
-    if (size > o->size) b->alloc_bytes += size - o->size;
-    else b->alloc_bytes -= o->size - size;
+    if (size > o->size)
+      b->alloc_bytes += size - o->size;
+    else
+      b->alloc_bytes -= o->size - size;
     prof_hot.counters.inuse_bytes += estimate - o->estimate;
     if (estimate > o->estimate) prof_hot.counters.alloc_bytes += estimate - o->estimate;
     if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)

@@ -29,10 +29,10 @@
 #include "mprof.h"
 #include "settings.h"
 
-static uint64_t rate_value;           /* relaxed atomic */
-static uint64_t seed_base;            /* ALLOCPROF_SEED, or from the clock */
+static uint64_t rate_value;                  /* relaxed atomic */
+static uint64_t seed_base;                   /* ALLOCPROF_SEED, or from the clock */
 static int max_frames = PROF_DEFAULT_FRAMES; /* ALLOCPROF_MAX_FRAMES */
-static uint64_t seed_counter;         /* per-thread seeds: relaxed atomic */
+static uint64_t seed_counter;                /* per-thread seeds: relaxed atomic */
 
 /* When profiling is off, threads still come back this often to see whether
  * the rate was turned on (mprof_set_rate) since. */
@@ -60,7 +60,8 @@ void prof_init(void) {
   if (r != NULL && *r) {
     uint64_t v;
     if (trig_parse_bytes(r, &v) != 0) {
-      config_error("ALLOCPROF_RATE", r, " is not a byte count (e.g. 524288 or 512k); profiling is off");
+      config_error("ALLOCPROF_RATE", r,
+                   " is not a byte count (e.g. 524288 or 512k); profiling is off");
       rate = 0;
     } else {
       rate = v;
@@ -109,22 +110,70 @@ void mprof_set_rate(uint64_t rate) {
  * and checked entry by entry against libm's log2 by test_prof_sampler. */
 #define LOG2_TABLE_BITS 6
 static const double log2_table[(1 << LOG2_TABLE_BITS) + 1] = {
-    0x0.0p+0, 0x1.6e79685c2d22ap-6, 0x1.6bad3758efd87p-5, 0x1.0eb389fa29f9bp-4,
-    0x1.663f6fac91316p-4, 0x1.bc84240adabbap-4, 0x1.08c588cda79e4p-3, 0x1.32ae9e278ae1ap-3,
-    0x1.5c01a39fbd688p-3, 0x1.84c2bd02f03b3p-3, 0x1.acf5e2db4ec94p-3, 0x1.d49ee4c325970p-3,
-    0x1.fbc16b902680ap-3, 0x1.11307dad30b76p-2, 0x1.24407ab0e073ap-2, 0x1.37124cea4cdedp-2,
-    0x1.49a784bcd1b8bp-2, 0x1.5c01a39fbd688p-2, 0x1.6e221cd9d0cdep-2, 0x1.800a563161c54p-2,
-    0x1.91bba891f1709p-2, 0x1.a33760a7f6051p-2, 0x1.b47ebf73882a1p-2, 0x1.c592fad295b56p-2,
-    0x1.d6753e032ea0fp-2, 0x1.e726aa1e754d2p-2, 0x1.f7a8568cb06cfp-2, 0x1.03fda8b97997fp-1,
-    0x1.0c10500d63aa6p-1, 0x1.140c9faa1e544p-1, 0x1.1bf311e95d00ep-1, 0x1.23c41d42727c8p-1,
-    0x1.2b803473f7ad1p-1, 0x1.3327c6ab49ca7p-1, 0x1.3abb3faa02167p-1, 0x1.423b07e986aa9p-1,
-    0x1.49a784bcd1b8bp-1, 0x1.510118708a8f9p-1, 0x1.5848226989d34p-1, 0x1.5f7cff41e09afp-1,
-    0x1.66a008e4788ccp-1, 0x1.6db196a76194ap-1, 0x1.74b1fd64e0754p-1, 0x1.7ba18f93502e4p-1,
-    0x1.82809d5be7073p-1, 0x1.894f74b06ef8bp-1, 0x1.900e6160002cdp-1, 0x1.96bdad2acb5f6p-1,
-    0x1.9d5d9fd5010b3p-1, 0x1.a3ee7f38e181fp-1, 0x1.aa708f58014d3p-1, 0x1.b0e4126bcc86cp-1,
-    0x1.b74948f5532dap-1, 0x1.bda071cc67e6ep-1, 0x1.c3e9ca2e1a055p-1, 0x1.ca258dca93316p-1,
-    0x1.d053f6d260896p-1, 0x1.d6753e032ea0fp-1, 0x1.dc899ab3ff56cp-1, 0x1.e29142e0e0140p-1,
-    0x1.e88c6b3626a73p-1, 0x1.ee7b471b3a950p-1, 0x1.f45e08bcf0655p-1, 0x1.fa34e1177c233p-1,
+    0x0.0p+0,
+    0x1.6e79685c2d22ap-6,
+    0x1.6bad3758efd87p-5,
+    0x1.0eb389fa29f9bp-4,
+    0x1.663f6fac91316p-4,
+    0x1.bc84240adabbap-4,
+    0x1.08c588cda79e4p-3,
+    0x1.32ae9e278ae1ap-3,
+    0x1.5c01a39fbd688p-3,
+    0x1.84c2bd02f03b3p-3,
+    0x1.acf5e2db4ec94p-3,
+    0x1.d49ee4c325970p-3,
+    0x1.fbc16b902680ap-3,
+    0x1.11307dad30b76p-2,
+    0x1.24407ab0e073ap-2,
+    0x1.37124cea4cdedp-2,
+    0x1.49a784bcd1b8bp-2,
+    0x1.5c01a39fbd688p-2,
+    0x1.6e221cd9d0cdep-2,
+    0x1.800a563161c54p-2,
+    0x1.91bba891f1709p-2,
+    0x1.a33760a7f6051p-2,
+    0x1.b47ebf73882a1p-2,
+    0x1.c592fad295b56p-2,
+    0x1.d6753e032ea0fp-2,
+    0x1.e726aa1e754d2p-2,
+    0x1.f7a8568cb06cfp-2,
+    0x1.03fda8b97997fp-1,
+    0x1.0c10500d63aa6p-1,
+    0x1.140c9faa1e544p-1,
+    0x1.1bf311e95d00ep-1,
+    0x1.23c41d42727c8p-1,
+    0x1.2b803473f7ad1p-1,
+    0x1.3327c6ab49ca7p-1,
+    0x1.3abb3faa02167p-1,
+    0x1.423b07e986aa9p-1,
+    0x1.49a784bcd1b8bp-1,
+    0x1.510118708a8f9p-1,
+    0x1.5848226989d34p-1,
+    0x1.5f7cff41e09afp-1,
+    0x1.66a008e4788ccp-1,
+    0x1.6db196a76194ap-1,
+    0x1.74b1fd64e0754p-1,
+    0x1.7ba18f93502e4p-1,
+    0x1.82809d5be7073p-1,
+    0x1.894f74b06ef8bp-1,
+    0x1.900e6160002cdp-1,
+    0x1.96bdad2acb5f6p-1,
+    0x1.9d5d9fd5010b3p-1,
+    0x1.a3ee7f38e181fp-1,
+    0x1.aa708f58014d3p-1,
+    0x1.b0e4126bcc86cp-1,
+    0x1.b74948f5532dap-1,
+    0x1.bda071cc67e6ep-1,
+    0x1.c3e9ca2e1a055p-1,
+    0x1.ca258dca93316p-1,
+    0x1.d053f6d260896p-1,
+    0x1.d6753e032ea0fp-1,
+    0x1.dc899ab3ff56cp-1,
+    0x1.e29142e0e0140p-1,
+    0x1.e88c6b3626a73p-1,
+    0x1.ee7b471b3a950p-1,
+    0x1.f45e08bcf0655p-1,
+    0x1.fa34e1177c233p-1,
     0x1.0000000000000p+0,
 };
 
@@ -150,10 +199,25 @@ double prof_fastlog2(double x) {
 /* 1/n! for n = 0..18: the Taylor coefficients of e^x. 18! < 2^53, so each
  * is 1 over an exact integer, rounded once. */
 static const double inv_fact[19] = {
-    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-    1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
-    1.0 / 6227020800.0, 1.0 / 87178291200.0, 1.0 / 1307674368000.0,
-    1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
+    1.0,
+    1.0,
+    1.0 / 2,
+    1.0 / 6,
+    1.0 / 24,
+    1.0 / 120,
+    1.0 / 720,
+    1.0 / 5040,
+    1.0 / 40320,
+    1.0 / 362880,
+    1.0 / 3628800,
+    1.0 / 39916800,
+    1.0 / 479001600,
+    1.0 / 6227020800.0,
+    1.0 / 87178291200.0,
+    1.0 / 1307674368000.0,
+    1.0 / 20922789888000.0,
+    1.0 / 355687428096000.0,
+    1.0 / 6402373705728000.0,
 };
 
 /* 2^k as a double, for a normal result (-1022 <= k <= 1023). */

@@ -259,9 +259,12 @@ static const uint8_t *eh_frame_hdr_find(uintptr_t pc, uintptr_t *func) {
   if (h[0] != 1 || h[2] != UDATA4 || h[3] != DATAREL_SDATA4) return NULL;
   size_t off = 4;
   switch (h[1] & 0x0f) { /* eh_frame_ptr, not needed */
-  case 0x03: case 0x0b: off += 4; break;
-  case 0x00: case 0x04: case 0x0c: off += 8; break;
-  default: return NULL;
+    case 0x03:
+    case 0x0b: off += 4; break;
+    case 0x00:
+    case 0x04:
+    case 0x0c: off += 8; break;
+    default: return NULL;
   }
   uint32_t count;
   memcpy(&count, h + off, 4);
@@ -273,8 +276,10 @@ static const uint8_t *eh_frame_hdr_find(uintptr_t pc, uintptr_t *func) {
     size_t mid = lo + (hi - lo) / 2;
     int32_t start;
     memcpy(&start, table + 8 * mid, 4);
-    if ((uintptr_t)h + (intptr_t)start <= pc) lo = mid;
-    else hi = mid;
+    if ((uintptr_t)h + (intptr_t)start <= pc)
+      lo = mid;
+    else
+      hi = mid;
   }
   int32_t start, fde;
   memcpy(&start, table + 8 * lo, 4);
@@ -294,7 +299,8 @@ struct cfi_rule prof_stack_rule_at(uintptr_t pc) {
   alloc_loader_enter();
   fde = find_fde((void *)pc, &bases);
   alloc_loader_exit();
-  return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc) : (struct cfi_rule){.kind = CFI_OUTERMOST};
+  return fde != NULL ? cfi_rule_at(fde, (uintptr_t)bases.func, pc)
+                     : (struct cfi_rule){.kind = CFI_OUTERMOST};
 }
 
 /* The rule at pc, computed from its FDE and cached. */
@@ -304,7 +310,9 @@ static struct cfi_rule rule_miss(uintptr_t pc) {
   return r;
 }
 
-uint64_t prof_stack_metadata_bytes(void) { return __atomic_load_n(&rule_table_bytes, __ATOMIC_RELAXED); }
+uint64_t prof_stack_metadata_bytes(void) {
+  return __atomic_load_n(&rule_table_bytes, __ATOMIC_RELAXED);
+}
 
 void prof_stack_fork_prepare(void) {
   while (__atomic_exchange_n(&rule_writer, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
@@ -339,7 +347,8 @@ static uintptr_t stack_top(uintptr_t sp) {
  * prof_capture_stack so that the registers read here are its own. */
 static inline __attribute__((always_inline)) int walk_stack(void **buf, int max) {
   uintptr_t ip, sp, bp;
-  __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
+  __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
+                   : "=r"(ip), "=r"(sp), "=r"(bp));
   uintptr_t lo = sp, hi = stack_top(sp);
   if (hi == 0) return -1;
   const struct rule_table *t = __atomic_load_n(&rule_table, __ATOMIC_ACQUIRE);

@@ -17,13 +17,13 @@ ALLOC_HIDDEN_BEGIN
 struct prof_bucket {
   struct prof_bucket *next; /* hash chain, or the retired list */
   uint64_t hash;
-  uint64_t size;            /* block size of its objects (size class or pages) */
+  uint64_t size; /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
-  uint16_t nframes;         /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
-  uint16_t retired;         /* 1 once out of the table (prof_lock) */
-  uint32_t objvec;          /* the objects of its frames: an interned vector
+  uint16_t nframes;   /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
+  uint16_t retired;   /* 1 once out of the table (prof_lock) */
+  uint32_t objvec;    /* the objects of its frames: an interned vector
                                of registry ids (objects.h), 0 for none */
-  uintptr_t frames[];       /* the allocator's caller first */
+  uintptr_t frames[]; /* the allocator's caller first */
 };
 
 struct prof_counters {
@@ -39,7 +39,7 @@ struct prof_counters {
  * segments these were seven lines, here they are three. */
 struct sampled_obj;
 struct prof_hot {
-  alloc_lock lock;                 /* "prof_lock" in comments */
+  alloc_lock lock; /* "prof_lock" in comments */
   struct prof_counters counters;
   /* buckets.c: the bucket table (chained, never shrinks) */
   struct prof_bucket **bucket_table;
@@ -64,7 +64,8 @@ int prof_lock_held_here(void);
  * new_size heads (metadata memory), moving every node to slot(node,
  * new_size), and frees the old heads. Returns the new heads or NULL (the
  * old table is then untouched). prof_lock held. */
-void **prof_table_grow(void **table, size_t old_size, size_t new_size, size_t (*slot)(const void *, size_t));
+void **prof_table_grow(void **table, size_t old_size, size_t new_size,
+                       size_t (*slot)(const void *, size_t));
 
 /* The bucket of (frames, size), made if new; NULL when memory is short.
  * frames must be the stack just captured on this thread: a new bucket

@@ -43,33 +43,33 @@ struct mcache;
 
 /* The first 64 bytes hold everything free() reads. */
 struct mspan {
-  struct mspan *next, *prev;  /* list links: heap free list or mcentral list */
-  uintptr_t base;             /* first byte */
-  uintptr_t npages;           /* length in pages */
-  uint8_t state;              /* enum span_state */
+  struct mspan *next, *prev; /* list links: heap free list or mcentral list */
+  uintptr_t base;            /* first byte */
+  uintptr_t npages;          /* length in pages */
+  uint8_t state;             /* enum span_state */
   /* 1 while some object of the span is in the profiler's sampled-object
    * table (written under the profiler lock, read by free() without it).
    * It sits right after state so that free() tests both with one 16-bit
    * compare (mspan_small_unsampled). */
   uint8_t sampled;
-  uint8_t sizeclass;          /* 0 for large and free spans */
-  uint8_t needzero;           /* 1 if some byte may be non-zero */
-  uint8_t incache;            /* small: a thread cache owns the free slots (mcentral lock) */
-  uint8_t onpartial;          /* small: on its mcentral's partial list (mcentral lock) */
-  uint16_t nelems;            /* small: objects in the span */
-  uint16_t allocCount;        /* small: slots not free in the span (mcentral lock) */
-  uint16_t nwords;            /* small: 64-bit words per bitmap */
-  uint16_t freeindex;         /* small: next cacheBits word to load (owning cache) */
-  uint32_t elemsize;          /* small: object size; large: 0 */
-  uint32_t divmagic;          /* small: offset/elemsize == (offset*divmagic)>>32 */
+  uint8_t sizeclass;   /* 0 for large and free spans */
+  uint8_t needzero;    /* 1 if some byte may be non-zero */
+  uint8_t incache;     /* small: a thread cache owns the free slots (mcentral lock) */
+  uint8_t onpartial;   /* small: on its mcentral's partial list (mcentral lock) */
+  uint16_t nelems;     /* small: objects in the span */
+  uint16_t allocCount; /* small: slots not free in the span (mcentral lock) */
+  uint16_t nwords;     /* small: 64-bit words per bitmap */
+  uint16_t freeindex;  /* small: next cacheBits word to load (owning cache) */
+  uint32_t elemsize;   /* small: object size; large: 0 */
+  uint32_t divmagic;   /* small: offset/elemsize == (offset*divmagic)>>32 */
   /* small: the thread cache carving the span, or NULL. Written under the
    * mcentral lock, read by free() without it (a hint: see mcache.h). */
   struct mcache *owner;
-  uint64_t *allocBits;        /* small: see above (mcentral lock) */
-  uint64_t *cacheBits;        /* small: see above (owning cache) */
-  uint64_t free_since_ms;     /* free: when it last grew (scavenger age) */
-  uintptr_t nreleased;        /* free: pages of it returned to the OS */
-  uint32_t nsampled;          /* objects of the span the profiler tracks (profiler lock) */
+  uint64_t *allocBits;    /* small: see above (mcentral lock) */
+  uint64_t *cacheBits;    /* small: see above (owning cache) */
+  uint64_t free_since_ms; /* free: when it last grew (scavenger age) */
+  uintptr_t nreleased;    /* free: pages of it returned to the OS */
+  uint32_t nsampled;      /* objects of the span the profiler tracks (profiler lock) */
   /* small, while nsampled > 0: bit i set when object i is sampled. Written
    * under the profiler lock, read by free() without it, so that freeing an
    * unsampled object of a span that holds a sampled one costs a bit test,
@@ -104,8 +104,10 @@ static inline void mspan_list_insert(struct mspan_list *l, struct mspan *s) {
 }
 
 static inline void mspan_list_remove(struct mspan_list *l, struct mspan *s) {
-  if (s->prev != NULL) s->prev->next = s->next;
-  else l->first = s->next;
+  if (s->prev != NULL)
+    s->prev->next = s->next;
+  else
+    l->first = s->next;
   if (s->next != NULL) s->next->prev = s->prev;
   s->next = s->prev = NULL;
   l->count--;
@@ -126,9 +128,13 @@ static inline int mspan_is_object_start(const struct mspan *s, uintptr_t p) {
   return (uint32_t)((uint64_t)(p - s->base) * s->divmagic) < s->divmagic;
 }
 
-static inline int bitmap_get(const uint64_t *b, uintptr_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
+static inline int bitmap_get(const uint64_t *b, uintptr_t i) {
+  return (int)((b[i >> 6] >> (i & 63)) & 1);
+}
 static inline void bitmap_set(uint64_t *b, uintptr_t i) { b[i >> 6] |= (uint64_t)1 << (i & 63); }
-static inline void bitmap_clear(uint64_t *b, uintptr_t i) { b[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+static inline void bitmap_clear(uint64_t *b, uintptr_t i) {
+  b[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
 
 /* Cheap consistency check of one small span (ALLOC_DEBUG >= 2 walks it). */
 int mspan_valid(const struct mspan *s);

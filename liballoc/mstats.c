@@ -127,8 +127,10 @@ ALLOC_EXPORT void alloc_print_stats(int fd) {
     if (cs->nmalloc == 0) continue;
     put(&l, "liballoc: ");
     put_num(&l, k, 5);
-    if (k == 0) put(&l, "    large");
-    else put_num(&l, cs->size, 9);
+    if (k == 0)
+      put(&l, "    large");
+    else
+      put_num(&l, cs->size, 9);
     put_num(&l, cs->nmalloc, 13);
     put_num(&l, cs->nfree, 13);
     put_num(&l, cs->nmalloc > cs->nfree ? cs->nmalloc - cs->nfree : 0, 13);

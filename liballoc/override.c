@@ -24,7 +24,9 @@ EXPORT void free(void *p) { alloc_free(p); }
 EXPORT void *calloc(size_t n, size_t size) { return alloc_calloc(n, size); }
 EXPORT void *realloc(void *p, size_t size) { return alloc_realloc(p, size); }
 EXPORT void *reallocarray(void *p, size_t n, size_t size) { return alloc_reallocarray(p, n, size); }
-EXPORT int posix_memalign(void **out, size_t align, size_t size) { return alloc_posix_memalign(out, align, size); }
+EXPORT int posix_memalign(void **out, size_t align, size_t size) {
+  return alloc_posix_memalign(out, align, size);
+}
 EXPORT void *aligned_alloc(size_t align, size_t size) { return alloc_aligned_alloc(align, size); }
 EXPORT void *memalign(size_t align, size_t size) { return alloc_memalign(align, size); }
 EXPORT void *valloc(size_t size) { return alloc_valloc(size); }
@@ -47,7 +49,9 @@ EXPORT void *__libc_realloc(void *p, size_t size) { return alloc_realloc(p, size
 EXPORT void *__libc_memalign(size_t align, size_t size) { return alloc_memalign(align, size); }
 EXPORT void *__libc_valloc(size_t size) { return alloc_valloc(size); }
 EXPORT void *__libc_pvalloc(size_t size) { return alloc_pvalloc(size); }
-EXPORT int __posix_memalign(void **out, size_t align, size_t size) { return alloc_posix_memalign(out, align, size); }
+EXPORT int __posix_memalign(void **out, size_t align, size_t size) {
+  return alloc_posix_memalign(out, align, size);
+}
 
 /* glibc's malloc control and introspection, answered from our own state. */
 EXPORT int malloc_trim(size_t pad) {
@@ -97,7 +101,9 @@ EXPORT int malloc_info(int options, FILE *fp) {
   alloc_get_stats(&st);
   fprintf(fp,
           "<malloc version=\"liballoc-1\">\n<total type=\"mapped\" size=\"%llu\"/>\n"
-          "<total type=\"in_use\" size=\"%llu\"/>\n<total type=\"released\" size=\"%llu\"/>\n</malloc>\n",
-          (unsigned long long)st.mapped, (unsigned long long)st.in_use, (unsigned long long)st.released);
+          "<total type=\"in_use\" size=\"%llu\"/>\n<total type=\"released\" "
+          "size=\"%llu\"/>\n</malloc>\n",
+          (unsigned long long)st.mapped, (unsigned long long)st.in_use,
+          (unsigned long long)st.released);
   return 0;
 }

@@ -211,6 +211,10 @@ EXPORT int MallocExtension_GetNumericProperty(const char *property, size_t *valu
 }
 EXPORT void MallocExtension_ReleaseFreeMemory(void) { alloc_release_free_memory(); }
 EXPORT size_t MallocExtension_GetAllocatedSize(const void *p) { return alloc_usable_size(p); }
-EXPORT size_t MallocExtension_GetEstimatedAllocatedSize(size_t size) { return alloc_good_size(size, 0); }
+EXPORT size_t MallocExtension_GetEstimatedAllocatedSize(size_t size) {
+  return alloc_good_size(size, 0);
+}
 /* 0: unknown ownership, 1: ours (kOwned), 2: not ours (kNotOwned) */
-EXPORT int MallocExtension_GetOwnership(const void *p) { return p == NULL ? 0 : alloc_owns(p) ? 1 : 2; }
+EXPORT int MallocExtension_GetOwnership(const void *p) {
+  return p == NULL ? 0 : alloc_owns(p) ? 1 : 2;
+}

@@ -48,23 +48,61 @@ static inline void *cxx_new(size_t size, size_t align, int nothrow) {
 /* new */
 EXPORT void *_Znwm(size_t n) { return cxx_new(n, 0, 0); }
 EXPORT void *_Znam(size_t n) { return cxx_new(n, 0, 0); }
-EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *t) { (void)t; return cxx_new(n, 0, 1); }
-EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *t) { (void)t; return cxx_new(n, 0, 1); }
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *t) {
+  (void)t;
+  return cxx_new(n, 0, 1);
+}
+EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *t) {
+  (void)t;
+  return cxx_new(n, 0, 1);
+}
 EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return cxx_new(n, a, 0); }
 EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return cxx_new(n, a, 0); }
-EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) { (void)t; return cxx_new(n, a, 1); }
-EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) { (void)t; return cxx_new(n, a, 1); }
+EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) {
+  (void)t;
+  return cxx_new(n, a, 1);
+}
+EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const void *t) {
+  (void)t;
+  return cxx_new(n, a, 1);
+}
 
 /* delete: the size and alignment are known from the span. */
 EXPORT void _ZdlPv(void *p) { alloc_free(p); }
 EXPORT void _ZdaPv(void *p) { alloc_free(p); }
-EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *t) { (void)t; alloc_free(p); }
-EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *t) { (void)t; alloc_free(p); }
+EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *t) {
+  (void)t;
+  alloc_free(p);
+}
+EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *t) {
+  (void)t;
+  alloc_free(p);
+}
 EXPORT void _ZdlPvm(void *p, size_t n) { alloc_free_sized(p, n); }
 EXPORT void _ZdaPvm(void *p, size_t n) { alloc_free_sized(p, n); }
-EXPORT void _ZdlPvSt11align_val_t(void *p, size_t a) { (void)a; alloc_free(p); }
-EXPORT void _ZdaPvSt11align_val_t(void *p, size_t a) { (void)a; alloc_free(p); }
-EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)a; alloc_free_sized(p, n); }
-EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)a; alloc_free_sized(p, n); }
-EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) { (void)a; (void)t; alloc_free(p); }
-EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) { (void)a; (void)t; alloc_free(p); }
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t a) {
+  (void)a;
+  alloc_free(p);
+}
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t a) {
+  (void)a;
+  alloc_free(p);
+}
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) {
+  (void)a;
+  alloc_free_sized(p, n);
+}
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) {
+  (void)a;
+  alloc_free_sized(p, n);
+}
+EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) {
+  (void)a;
+  (void)t;
+  alloc_free(p);
+}
+EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t) {
+  (void)a;
+  (void)t;
+  alloc_free(p);
+}

@@ -27,8 +27,8 @@
 
 static alloc_lock scav_lock = ALLOC_LOCK_INIT;
 static pthread_cond_t scav_cond = PTHREAD_COND_INITIALIZER;
-static int scav_started;   /* the thread exists (scav_lock) */
-static int scav_wanted;    /* there is work: the thread should poll */
+static int scav_started; /* the thread exists (scav_lock) */
+static int scav_wanted;  /* there is work: the thread should poll */
 static int scav_config_read;
 static int scav_disabled;
 static uint64_t scav_delay_ms = 500;
@@ -86,8 +86,10 @@ void scavenger_notify(void) {
   if (!scav_config_read) scav_read_config();
   if (!scav_disabled) {
     STORE_RELAXED(&scav_wanted, 1);
-    if (scav_started) pthread_cond_signal(&scav_cond);
-    else if (alloc_may_create_thread()) start = scav_started = 1;
+    if (scav_started)
+      pthread_cond_signal(&scav_cond);
+    else if (alloc_may_create_thread())
+      start = scav_started = 1;
   }
   lock_release(&scav_lock);
   if (start && scavenger_start() != 0) {

@@ -33,9 +33,12 @@ int trig_parse_bytes(const char *s, uint64_t *out) {
   if (p == s) return -1;
   unsigned shift = 0;
   switch (*p) {
-    case 'k': case 'K': shift = 10, p++; break;
-    case 'm': case 'M': shift = 20, p++; break;
-    case 'g': case 'G': shift = 30, p++; break;
+    case 'k':
+    case 'K': shift = 10, p++; break;
+    case 'm':
+    case 'M': shift = 20, p++; break;
+    case 'g':
+    case 'G': shift = 30, p++; break;
     default: break;
   }
   if (*p != 0 || (shift && v > (UINT64_MAX >> shift))) return -1;
@@ -136,17 +139,17 @@ static const struct {
   const char *name;
   int signo;
 } signal_names[] = {
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-    {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
-    {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+    {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},     {"IOT", SIGIOT},   {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},
 #ifdef SIGSTKFLT
     {"STKFLT", SIGSTKFLT},
 #endif
-    {"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},   {"WINCH", SIGWINCH},
-    {"IO", SIGIO},       {"POLL", SIGPOLL},     {"PWR", SIGPWR},     {"SYS", SIGSYS},
+    {"CHLD", SIGCHLD},     {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+    {"IO", SIGIO},         {"POLL", SIGPOLL},     {"PWR", SIGPWR},   {"SYS", SIGSYS},
 };
 
 /* Case-insensitive: does s start with the upper-case word w? */
@@ -346,7 +349,8 @@ int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
       at = i;
       break;
     }
-    i++;   }
+    i++;
+  }
   char pidtext[32];
   if (at == n) {
     static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
@@ -378,9 +382,9 @@ static const char *setting(const char *(*get)(const char *), const char *name) {
 
 /* Every setting trig_config_parse reads: one list, so that the question
  * "is anything asked for" (trig_config_wanted) and the parse never differ. */
-static const char *const config_names[] = {"ALLOCPROF_OUT",      "ALLOCPROF_STREAM",
-                                           "ALLOCPROF_SIGNAL",   "ALLOCPROF_INTERVAL",
-                                           "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
+static const char *const config_names[] = {
+    "ALLOCPROF_OUT",      "ALLOCPROF_STREAM",         "ALLOCPROF_SIGNAL",
+    "ALLOCPROF_INTERVAL", "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
 
 int trig_config_wanted(const char *(*get)(const char *name)) {
   for (size_t i = 0; i < sizeof config_names / sizeof config_names[0]; i++)

@@ -49,7 +49,9 @@ struct trig_margin {
   uint64_t ppm;   /* a percentage in millionths (10% = 100000), or 0 */
 };
 int trig_parse_margin(const char *s, struct trig_margin *m);
-static inline int trig_margin_off(const struct trig_margin *m) { return m->bytes == 0 && m->ppm == 0; }
+static inline int trig_margin_off(const struct trig_margin *m) {
+  return m->bytes == 0 && m->ppm == 0;
+}
 
 /* Below this the percentage of a peak level means little: the first peak
  * dump under a percentage margin waits for in-use to reach it. */

@@ -15,8 +15,10 @@ ALLOC_HIDDEN_BEGIN
 
 /* Class for a request of size bytes, size <= SIZECLASS_MAX_SMALL. */
 static inline unsigned size_to_class(size_t size) {
-  if (size <= SIZECLASS_SMALL_MAX) return size_to_class8[(size + SIZECLASS_SMALL_DIV - 1) / SIZECLASS_SMALL_DIV];
-  return size_to_class128[(size - SIZECLASS_SMALL_MAX + SIZECLASS_LARGE_DIV - 1) / SIZECLASS_LARGE_DIV];
+  if (size <= SIZECLASS_SMALL_MAX)
+    return size_to_class8[(size + SIZECLASS_SMALL_DIV - 1) / SIZECLASS_SMALL_DIV];
+  return size_to_class128[(size - SIZECLASS_SMALL_MAX + SIZECLASS_LARGE_DIV - 1) /
+                          SIZECLASS_LARGE_DIV];
 }
 
 /* The class of memalign(align, size), for size <= SIZECLASS_MAX_SMALL and a

@@ -31,10 +31,10 @@ ALLOC_HIDDEN_BEGIN
 
 /* Byte counts per state, updated with relaxed atomics. */
 struct sys_stats {
-  uint64_t reserved;   /* heap address space in any state but None */
-  uint64_t mapped;     /* heap bytes Prepared or Ready */
-  uint64_t released;   /* heap bytes returned with sys_unused and not yet reused */
-  uint64_t metadata;   /* bytes from sys_alloc for the allocator's own use */
+  uint64_t reserved; /* heap address space in any state but None */
+  uint64_t mapped;   /* heap bytes Prepared or Ready */
+  uint64_t released; /* heap bytes returned with sys_unused and not yet reused */
+  uint64_t metadata; /* bytes from sys_alloc for the allocator's own use */
 };
 extern struct sys_stats sys_stats;
 
@@ -74,14 +74,14 @@ void sys_fault(void *v, size_t n);
 
 /* ---- sys_linux.c: the only code that talks to the kernel about memory. ---- */
 enum {
-  SYS_OS_RW = 1,       /* readable and writable (else PROT_NONE) */
-  SYS_OS_FIXED = 2,    /* exactly at hint, replacing what is there */
+  SYS_OS_RW = 1,    /* readable and writable (else PROT_NONE) */
+  SYS_OS_FIXED = 2, /* exactly at hint, replacing what is there */
   /* Subject to the kernel's commit accounting: when the range becomes
    * writable (now or by a later sys_os_protect), the kernel charges it and
    * may refuse with ENOMEM, as it would refuse glibc's mmap. Without it the
    * mapping is MAP_NORESERVE and is never refused for want of memory. */
   SYS_OS_ACCOUNT = 4,
-  SYS_OS_READ = 8,     /* readable only (reads of untouched pages see zeros) */
+  SYS_OS_READ = 8, /* readable only (reads of untouched pages see zeros) */
 };
 /* mmap of anonymous private memory with SYS_OS_* flags. NULL on failure. */
 void *sys_os_mmap(void *hint, size_t n, unsigned flags);

@@ -15,7 +15,9 @@
  * it refuses a single charge above RAM + swap, under mode 2 anything past
  * CommitLimit, under mode 1 nothing. A PROT_NONE mapping is never charged. */
 void *sys_os_mmap(void *hint, size_t n, unsigned how) {
-  int prot = (how & SYS_OS_RW) ? PROT_READ | PROT_WRITE : (how & SYS_OS_READ) ? PROT_READ : PROT_NONE;
+  int prot = (how & SYS_OS_RW)     ? PROT_READ | PROT_WRITE
+             : (how & SYS_OS_READ) ? PROT_READ
+                                   : PROT_NONE;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
   if (!(how & SYS_OS_ACCOUNT)) flags |= MAP_NORESERVE;
   if (how & SYS_OS_FIXED) flags |= MAP_FIXED;
@@ -48,7 +50,8 @@ int sys_os_release(void *v, size_t n) {
   int m = LOAD_RELAXED(&release_method);
   if (m != RELEASE_REMAP) {
     r = madvise(v, n, MADV_DONTNEED);
-    if (m == RELEASE_UNKNOWN) STORE_RELAXED(&release_method, r == 0 ? RELEASE_DONTNEED : RELEASE_REMAP);
+    if (m == RELEASE_UNKNOWN)
+      STORE_RELAXED(&release_method, r == 0 ? RELEASE_DONTNEED : RELEASE_REMAP);
   }
   if (r != 0) r = sys_os_mmap(v, n, SYS_OS_RW | SYS_OS_FIXED | SYS_OS_ACCOUNT) == v ? 0 : -1;
   errno = saved;

@@ -29,7 +29,10 @@ char *alloc_fmt_u64(char *buf, uint64_t v, int hex) {
     v /= base;
   } while (v != 0);
   char *o = buf;
-  if (hex) { *o++ = '0'; *o++ = 'x'; }
+  if (hex) {
+    *o++ = '0';
+    *o++ = 'x';
+  }
   while (n > 0) *o++ = tmp[--n];
   *o = 0;
   return buf;

@@ -24,8 +24,8 @@
 #define MAX_NEST 256
 
 static int is_ident(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '$';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '$';
 }
 
 static int starts_with(const char *s, const char *prefix) {
@@ -40,12 +40,12 @@ static int starts_with(const char *s, const char *prefix) {
 static size_t operator_len(const char *s) {
   /* Longest first, so that "<<=" is not taken for "<<" then "=". */
   static const char *const symbols[] = {
-      "<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "->", "==", "!=", "&&",
-      "||",  "++",  "--",  "+=",  "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<",  ">",  "+",
-      "-",   "*",   "/",   "%",   "^",  "&",  "|",  "~",  "!",  "=",  ",",
+      "<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "->", "==", "!=",
+      "&&",  "||",  "++",  "--",  "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<",
+      ">",   "+",   "-",   "*",   "/",  "%",  "^",  "&",  "|",  "~",  "!",  "=",  ",",
   };
-  static const char *const words[] = {" new[]", " new", " delete[]", " delete", " co_await",
-                                      "\"\" ", "\"\""};
+  static const char *const words[] = {" new[]",    " new",  " delete[]", " delete",
+                                      " co_await", "\"\" ", "\"\""};
   if (!starts_with(s, "operator") || is_ident(s[8])) return 0;
   const char *p = s + 8;
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
@@ -96,20 +96,17 @@ static const char *skip_group(const char *begin, const char *s) {
   return s;
 }
 
-static int is_anonymous_namespace(const char *s) {
-  return starts_with(s, "(anonymous namespace)");
-}
+static int is_anonymous_namespace(const char *s) { return starts_with(s, "(anonymous namespace)"); }
 
 /* GCC's " [clone .cold]" (tested first on its space: called at every
  * character). */
-static int is_clone_suffix(const char *s) {
-  return s[0] == ' ' && starts_with(s, " [clone ");
-}
+static int is_clone_suffix(const char *s) { return s[0] == ' ' && starts_with(s, " [clone "); }
 
 /* Whether the '(' at s follows "decltype" (a return type's "decltype (...)"). */
 static int after_decltype(const char *begin, const char *s) {
   if (s > begin && s[-1] == ' ') s--;
-  return s - begin >= 8 && strncmp(s - 8, "decltype", 8) == 0 && (s - 8 == begin || !is_ident(s[-9]));
+  return s - begin >= 8 && strncmp(s - 8, "decltype", 8) == 0 &&
+         (s - 8 == begin || !is_ident(s[-9]));
 }
 
 /* Where the name starts in "RETURN-TYPE NAME(PARAMS)": after the last
@@ -172,10 +169,18 @@ static char *copy_without_targs(const char *begin, const char *s, const char *en
 
 /* Prefixes of special names, kept as they are before the name they name. */
 static const char *const special_prefixes[] = {
-    "non-virtual thunk to ", "virtual thunk to ",       "covariant return thunk to ",
-    "transaction clone for ", "TLS init function for ", "TLS wrapper function for ",
-    "guard variable for ",   "typeinfo name for ",      "typeinfo for ",
-    "vtable for ",           "construction vtable for ", "VTT for ",
+    "non-virtual thunk to ",
+    "virtual thunk to ",
+    "covariant return thunk to ",
+    "transaction clone for ",
+    "TLS init function for ",
+    "TLS wrapper function for ",
+    "guard variable for ",
+    "typeinfo name for ",
+    "typeinfo for ",
+    "vtable for ",
+    "construction vtable for ",
+    "VTT for ",
 };
 
 static size_t special_prefix_len(const char *s) {

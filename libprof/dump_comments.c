@@ -53,10 +53,14 @@ void prof_trigger_names(unsigned trigger, char *buf, size_t len) {
 static size_t utf8_len(const unsigned char *s, size_t n) {
   size_t len;
   unsigned min;
-  if (s[0] >= 0xc2 && s[0] <= 0xdf) len = 2, min = 0x80;
-  else if (s[0] >= 0xe0 && s[0] <= 0xef) len = 3, min = 0x800;
-  else if (s[0] >= 0xf0 && s[0] <= 0xf4) len = 4, min = 0x10000;
-  else return 0;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    len = 2, min = 0x80;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    len = 3, min = 0x800;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    len = 4, min = 0x10000;
+  else
+    return 0;
   if (len > n) return 0;
   unsigned cp = s[0] & (0x7f >> len);
   for (size_t i = 1; i < len; i++) {

@@ -36,10 +36,10 @@ struct collect_state {
   struct prof_mapping *v;
   size_t n, cap;
   int failed;
-  unsigned index;          /* objects seen so far */
-  uintptr_t main_phdr;     /* AT_PHDR: the main program's program headers */
-  uintptr_t vdso_ehdr;     /* AT_SYSINFO_EHDR: the vDSO's ELF header, or 0 */
-  char exe[PATH_MAX];      /* /proc/self/exe's target, or "" */
+  unsigned index;      /* objects seen so far */
+  uintptr_t main_phdr; /* AT_PHDR: the main program's program headers */
+  uintptr_t vdso_ehdr; /* AT_SYSINFO_EHDR: the vDSO's ELF header, or 0 */
+  char exe[PATH_MAX];  /* /proc/self/exe's target, or "" */
 };
 
 static int collect_object(struct dl_phdr_info *info, size_t size, void *arg) {

@@ -20,17 +20,17 @@
 
 /* One executable PT_LOAD segment of one loaded object. */
 struct prof_mapping {
-  uintptr_t start;       /* first byte of the segment in memory */
-  uintptr_t limit;       /* one past its last byte (start + p_memsz) */
-  uintptr_t file_offset; /* p_offset of the segment in its file */
-  uintptr_t bias;        /* the object's load bias (dlpi_addr): an address
+  uintptr_t start;                          /* first byte of the segment in memory */
+  uintptr_t limit;                          /* one past its last byte (start + p_memsz) */
+  uintptr_t file_offset;                    /* p_offset of the segment in its file */
+  uintptr_t bias;                           /* the object's load bias (dlpi_addr): an address
                             in its ELF file + bias = the address in memory;
                             0 for a mapping not from collect */
-  char path[PATH_MAX];   /* the file: /proc/self/exe's target for the main
+  char path[PATH_MAX];                      /* the file: /proc/self/exe's target for the main
                             program, "[vdso]" for the vDSO, the loader's name
                             otherwise; "" if unknown */
   char build_id[2 * PROF_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */
-  int is_main;           /* 1 for the main program's segments, else 0 */
+  int is_main;                              /* 1 for the main program's segments, else 0 */
 };
 
 /* Collects one mapping per executable PT_LOAD segment of every object the

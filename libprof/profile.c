@@ -63,9 +63,9 @@
  * already start at the caller of these, so pprof finds nothing to drop; the
  * field tells tools that merge our profiles with others what we consider
  * allocator frames. */
-#define PROF_DROP_FRAMES                                                              \
-  "malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|"       \
-  "memalign|valloc|pvalloc|malloc_usable_size|operator new|operator new\\[\\]|"       \
+#define PROF_DROP_FRAMES                                                        \
+  "malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|" \
+  "memalign|valloc|pvalloc|malloc_usable_size|operator new|operator new\\[\\]|" \
   "operator delete|operator delete\\[\\]"
 
 /* ---- messages ---------------------------------------------------------------- */
@@ -138,9 +138,9 @@ static long addr_table_get(struct addr_table *t, uintptr_t addr, uint32_t object
 
 /* What the addresses of one mapping resolved to. */
 struct mapping_fill {
-  size_t looked_up;    /* addresses the symbolizer searched the object for */
+  size_t looked_up;               /* addresses the symbolizer searched the object for */
   size_t filenames, line_numbers; /* addresses that got a file, a line */
-  uint64_t id;         /* in the builder */
+  uint64_t id;                    /* in the builder */
 };
 
 /* Adds every mapping, the main program's first (pprof takes the first
@@ -230,8 +230,8 @@ static int add_location(profile_builder *b, struct addr_entry *e, const struct p
   for (size_t i = 0; i < e->info.nlines && n < maxlines; i++) {
     const struct prof_frame_line *l = &e->info.lines[i];
     if (l->function[0] == 0) continue;
-    uint64_t fid = profile_builder_add_function(b, l->function, l->system_name, l->file,
-                                                l->start_line);
+    uint64_t fid =
+        profile_builder_add_function(b, l->function, l->system_name, l->file, l->start_line);
     if (fid == 0) return -1;
     lines[n].function_id = fid;
     lines[n].line = l->line;
@@ -392,8 +392,8 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
     uint32_t nf = s->nframes;
     for (uint32_t k = 0; k < nf; k++) locs[k] = at.v[frame_entry[nidx++]].location_id;
     /* Go's scaleHeapSample: the factor of the bucket's average size */
-    double scale = s->alloc_count ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate)
-                                  : 1.0;
+    double scale =
+        s->alloc_count ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate) : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
     int64_t values[4] = {
         (int64_t)((double)s->alloc_count * scale),

@@ -164,8 +164,8 @@ static const char *intern(struct strtab *t, struct arena_block **arena, const ch
 
 struct sym_record {
   const char *module;
-  int status;     /* PROF_SYM_* */
-  unsigned gen;   /* object-list generation of a PROF_SYM_NO_MODULE answer */
+  int status;   /* PROF_SYM_* */
+  unsigned gen; /* object-list generation of a PROF_SYM_NO_MODULE answer */
   size_t nlines;
   struct prof_frame_line lines[];
 };
@@ -282,7 +282,7 @@ static demangle_fn *find_demangler(void) {
   if (__cxa_demangle != NULL) return __cxa_demangle;
   demangle_fn *fn;
   void *sym = dlsym(RTLD_DEFAULT, "__cxa_demangle"); /* not fenced: loaderfence.h */
-  memcpy(&fn, &sym, sizeof fn); /* object pointer -> function pointer */
+  memcpy(&fn, &sym, sizeof fn);                      /* object pointer -> function pointer */
   return fn;
 }
 
@@ -383,8 +383,8 @@ int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const 
   return 0;
 }
 
-static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name,
-                             Dwarf_Addr base, void *arg) {
+static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                             void *arg) {
   sym_index_free(*userdata);
   *userdata = NULL;
   return DWARF_CB_OK;
@@ -402,9 +402,7 @@ void prof_symbolizer_free(struct prof_symbolizer *s) {
   free(s);
 }
 
-size_t prof_symbolizer_cached(const struct prof_symbolizer *s) {
-  return s ? s->cache.count : 0;
-}
+size_t prof_symbolizer_cached(const struct prof_symbolizer *s) { return s ? s->cache.count : 0; }
 
 /* ---- resolving one address ---- */
 
@@ -436,8 +434,8 @@ static int set_names(struct prof_symbolizer *s, struct prof_frame_line *l, const
   l->function = l->system_name;
   if (l->system_name != NULL && (full == demangled || prof_cxx_looks_demangled(l->system_name))) {
     char *simple = malloc(strlen(l->system_name) + 1);
-    l->function = simple ? intern(&s->strings, &s->arena, prof_cxx_simplify(l->system_name, simple))
-                         : NULL;
+    l->function =
+        simple ? intern(&s->strings, &s->arena, prof_cxx_simplify(l->system_name, simple)) : NULL;
     free(simple);
   }
   free(demangled);

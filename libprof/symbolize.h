@@ -57,7 +57,7 @@ enum {
   PROF_SYM_NO_SYMBOL = -2, /* in an object (module is set), but neither a
                               symbol nor debug info covers it */
   PROF_SYM_NO_MEMORY = -3,
-  PROF_SYM_INVALID = -4,   /* NULL argument, or a symbolizer that failed */
+  PROF_SYM_INVALID = -4, /* NULL argument, or a symbolizer that failed */
 };
 
 /* A symbolizer over the objects loaded now (later ones are found when an

@@ -54,7 +54,7 @@ static int open_deleted(const char *modname, char **file_name) {
 }
 
 int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                    char **file_name, Elf **elfp) {
+                 char **file_name, Elf **elfp) {
   int fd = dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
   if (fd >= 0 || *elfp != NULL) return fd;
   static const char deleted[] = " (deleted)";
@@ -85,8 +85,7 @@ static int same_build_id(Dwfl_Module *mod, int fd) {
  * under /usr/lib/debug with the file's directory. */
 static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char *link,
                              char **debuginfo_file_name) {
-  if (file_name == NULL || link == NULL || link[0] == '\0' || strchr(link, '/') != NULL)
-    return -1;
+  if (file_name == NULL || link == NULL || link[0] == '\0' || strchr(link, '/') != NULL) return -1;
   const char *slash = strrchr(file_name, '/');
   if (slash == NULL) return -1;
   int dirlen = (int)(slash - file_name);
@@ -114,8 +113,8 @@ static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char
  * process and maybe download, in the middle of a dump. This one looks by
  * build ID under /usr/lib/debug/.build-id, then by .gnu_debuglink. */
 int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                          const char *file_name, const char *debuglink_file,
-                          GElf_Word debuglink_crc, char **debuginfo_file_name) {
+                       const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                       char **debuginfo_file_name) {
   int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                         debuglink_crc, debuginfo_file_name);
   if (fd >= 0) return fd;

@@ -22,8 +22,8 @@
 #include "stream.h"
 #include "trigger_stream.h"
 
-static int stream_fd = -1;      /* trig_lock: open on the stream, or -1 */
-static dev_t stream_dev;        /* trig_lock: what stream_fd was opened on */
+static int stream_fd = -1; /* trig_lock: open on the stream, or -1 */
+static dev_t stream_dev;   /* trig_lock: what stream_fd was opened on */
 static ino_t stream_ino;
 
 static int fd_move_high(int fd) {

@@ -137,9 +137,9 @@ static int armed;              /* cfg is valid and some output is set */
 static int thread_wanted;      /* cfg needs the thread and it could be made */
 
 static pthread_mutex_t trig_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t seq;            /* trig_lock: the next dump's %n */
-static int exiting;             /* trig_lock: the exit dump is done or running */
-static uint64_t peak_level;     /* trig_lock: in-use at the last peak dump */
+static uint64_t seq;        /* trig_lock: the next dump's %n */
+static int exiting;         /* trig_lock: the exit dump is done or running */
+static uint64_t peak_level; /* trig_lock: in-use at the last peak dump */
 
 static uint64_t growth_next = UINT64_MAX; /* relaxed: growth dump at this in-use */
 static uint64_t peak_next = UINT64_MAX;   /* relaxed: peak dump at this in-use */
@@ -237,7 +237,8 @@ static void rearm(int crossed_peak) {
   if (cfg.inuse_interval == 0 && trig_margin_off(&cfg.peak)) return;
   struct prof_totals t;
   mprof_get_totals(&t);
-  if (cfg.inuse_interval != 0) STORE_RELAXED(&growth_next, sat_add(t.inuse_bytes, cfg.inuse_interval));
+  if (cfg.inuse_interval != 0)
+    STORE_RELAXED(&growth_next, sat_add(t.inuse_bytes, cfg.inuse_interval));
   if (!trig_margin_off(&cfg.peak)) {
     if (crossed_peak) {
       uint64_t reached = LOAD_RELAXED(&peak_next);
@@ -256,12 +257,14 @@ static void dump(unsigned why) {
     char path[TRIG_PATH_MAX];
     if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
         0) {
-      if (first_failure(FAIL_OUT)) say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
+      if (first_failure(FAIL_OUT))
+        say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
       if (out_renamed) {
         out_renamed = 0;
         say("ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
-            "replace its parent's files", (long)getppid(), path);
+            "replace its parent's files",
+            (long)getppid(), path);
       }
       err[0] = 0;
       if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
@@ -315,7 +318,8 @@ __attribute__((destructor)) static void trig_at_exit(void) {
   /* exit() from a signal handler that interrupted this thread inside the
    * profiler: the profiler's lock may be ours already */
   if (!mprof_guard_enter()) {
-    if (first_failure(FAIL_EXIT_WAIT)) say("exit profile not written: exit() was called from inside the profiler");
+    if (first_failure(FAIL_EXIT_WAIT))
+      say("exit profile not written: exit() was called from inside the profiler");
     return;
   }
   mprof_guard_exit();
@@ -323,7 +327,8 @@ __attribute__((destructor)) static void trig_at_exit(void) {
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += TRIG_EXIT_WAIT_MS / 1000;
   if (pthread_mutex_timedlock(&trig_lock, &until) != 0) {
-    if (first_failure(FAIL_EXIT_WAIT)) say("exit profile not written: a dump in progress did not finish");
+    if (first_failure(FAIL_EXIT_WAIT))
+      say("exit profile not written: a dump in progress did not finish");
     return;
   }
   exiting = 1;
@@ -490,14 +495,15 @@ static int check_outputs(char *err, size_t errlen) {
     const char *value = alloc_env("ALLOCPROF_OUT");
     char path[TRIG_PATH_MAX], dir[TRIG_PATH_MAX];
     struct stat st;
-    if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) != 0 ||
+    if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
+            0 ||
         trig_dirname(path, dir, sizeof dir) != 0) {
       formats_set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
       return -1;
     }
     if (stat(dir, &st) != 0) {
       formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
-              errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+                      errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
       return -1;
     }
     if (!S_ISDIR(st.st_mode)) {

@@ -82,7 +82,8 @@ int unloaded_mapping(const struct prof_mapping *maps, const struct closed_object
                      const struct prof_object *o, const struct addr_entry *e) {
   long first = co->first[e->object];
   for (unsigned k = 0; o != NULL && first >= 0 && k < o->nsegs; k++)
-    if (e->addr >= maps[first + k].start && e->addr < maps[first + k].limit) return (int)(first + k);
+    if (e->addr >= maps[first + k].start && e->addr < maps[first + k].limit)
+      return (int)(first + k);
   return -1;
 }
 

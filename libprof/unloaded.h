@@ -21,11 +21,11 @@
  * array in order of first appearance. */
 
 struct addr_entry {
-  uintptr_t addr;        /* return address - 1 */
-  uint32_t object;       /* id of the unloaded object it was in, else 0 */
-  uint64_t location_id;  /* in the builder */
-  int mapping;           /* index into the mapping array, -1 if none */
-  int sym_rc;            /* PROF_SYM_* */
+  uintptr_t addr;       /* return address - 1 */
+  uint32_t object;      /* id of the unloaded object it was in, else 0 */
+  uint64_t location_id; /* in the builder */
+  int mapping;          /* index into the mapping array, -1 if none */
+  int sym_rc;           /* PROF_SYM_* */
   struct prof_frame_info info;
 };
 
@@ -48,9 +48,9 @@ struct live_maps {
 
 /* The registry as this dump sees it. */
 struct closed_objects {
-  uint32_t n;                  /* entries 1..n */
-  struct prof_object_view *v;  /* v[id], NULL: none known closed */
-  long *first;                 /* first[id]: its first mapping in maps, -1 none yet */
+  uint32_t n;                 /* entries 1..n */
+  struct prof_object_view *v; /* v[id], NULL: none known closed */
+  long *first;                /* first[id]: its first mapping in maps, -1 none yet */
 };
 
 /* id if entry id of the registry is an unloaded object, else 0. */

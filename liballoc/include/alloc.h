@@ -21,27 +21,27 @@ extern "C" {
 /* One size class's counters. Objects are counted when a thread hands them to
  * the program (nmalloc) and when the program frees them (nfree). */
 struct alloc_class_stats {
-  uint32_t size;       /* object size of the class in bytes */
-  uint32_t npages;     /* 8 KiB pages per span of the class */
-  uint64_t nmalloc;    /* objects handed out, cumulative */
-  uint64_t nfree;      /* objects freed, cumulative */
-  uint64_t nspans;     /* spans of this class currently allocated from the heap */
+  uint32_t size;    /* object size of the class in bytes */
+  uint32_t npages;  /* 8 KiB pages per span of the class */
+  uint64_t nmalloc; /* objects handed out, cumulative */
+  uint64_t nfree;   /* objects freed, cumulative */
+  uint64_t nspans;  /* spans of this class currently allocated from the heap */
 };
 
 struct alloc_stats {
-  uint64_t mapped;          /* bytes of heap address space made usable (Prepared or Ready) */
-  uint64_t reserved;        /* bytes of address space reserved for the heap (any state) */
-  uint64_t in_use;          /* bytes in objects handed out and not yet freed (by class size) */
-  uint64_t heap_in_spans;   /* bytes of pages held by spans (small and large) */
-  uint64_t heap_free;       /* bytes of free pages still backed by memory */
-  uint64_t released;        /* bytes of free pages returned to the OS */
-  uint64_t metadata;        /* bytes mapped for the allocator's own structures */
-  uint64_t profiler;        /* of metadata: bytes the heap profiler holds (buckets, sampled objects) */
-  uint64_t large_in_use;    /* bytes in large (> 32 KiB) objects */
-  uint64_t nlarge_alloc;    /* large objects allocated, cumulative */
-  uint64_t nlarge_free;     /* large objects freed, cumulative */
-  uint64_t nthreads;        /* thread caches currently live */
-  uint32_t nclasses;        /* entries used in by_class (class 0 = large) */
+  uint64_t mapped;        /* bytes of heap address space made usable (Prepared or Ready) */
+  uint64_t reserved;      /* bytes of address space reserved for the heap (any state) */
+  uint64_t in_use;        /* bytes in objects handed out and not yet freed (by class size) */
+  uint64_t heap_in_spans; /* bytes of pages held by spans (small and large) */
+  uint64_t heap_free;     /* bytes of free pages still backed by memory */
+  uint64_t released;      /* bytes of free pages returned to the OS */
+  uint64_t metadata;      /* bytes mapped for the allocator's own structures */
+  uint64_t profiler;     /* of metadata: bytes the heap profiler holds (buckets, sampled objects) */
+  uint64_t large_in_use; /* bytes in large (> 32 KiB) objects */
+  uint64_t nlarge_alloc; /* large objects allocated, cumulative */
+  uint64_t nlarge_free;  /* large objects freed, cumulative */
+  uint64_t nthreads;     /* thread caches currently live */
+  uint32_t nclasses;     /* entries used in by_class (class 0 = large) */
   struct alloc_class_stats by_class[ALLOC_STATS_MAX_CLASSES];
 };
 

@@ -82,18 +82,33 @@ typedef struct heap {
   uint64_t fn[16], loc[16], map;
 } heap;
 
-enum { F_MAIN, F_RUN, F_F, F_G, F_H, F_R, F_K, F_PARSE, F_LOAD, F_XMALLOC, F_ZMALLOC,
-       F_ZMALLOC_USABLE, F_G_MALLOC, F_LAST = F_G_MALLOC };
+enum {
+  F_MAIN,
+  F_RUN,
+  F_F,
+  F_G,
+  F_H,
+  F_R,
+  F_K,
+  F_PARSE,
+  F_LOAD,
+  F_XMALLOC,
+  F_ZMALLOC,
+  F_ZMALLOC_USABLE,
+  F_G_MALLOC,
+  F_LAST = F_G_MALLOC
+};
 
 /* Set while wrapped() builds its profile: heap_begin adds the wrappers. */
 static int with_wrappers;
 
 static void heap_begin(heap *h, int64_t period) {
-  static const char *const names[] = {"main", "run", "f", "g", "h", "r", "k", "parse", "load",
-                                      "xmalloc", "zmalloc", "zmalloc_usable", "g_malloc"};
-  static const char *const files[] = {"main.c", "main.c", "f.c", "g.c", "h.c", "r.c", "k.c",
-                                      "parse.c", "load.c", "xmalloc.c", "zmalloc.c", "zmalloc.c",
-                                      "gmem.c"};
+  static const char *const names[] = {
+      "main",           "run",     "f", "g", "h", "r", "k", "parse", "load", "xmalloc", "zmalloc",
+      "zmalloc_usable", "g_malloc"};
+  static const char *const files[] = {"main.c",    "main.c",    "f.c",     "g.c",    "h.c",
+                                      "r.c",       "k.c",       "parse.c", "load.c", "xmalloc.c",
+                                      "zmalloc.c", "zmalloc.c", "gmem.c"};
   h->b = profile_builder_new();
   profile_builder_add_sample_type(h->b, "alloc_objects", "count");
   profile_builder_add_sample_type(h->b, "alloc_space", "bytes");
@@ -102,8 +117,8 @@ static void heap_begin(heap *h, int64_t period) {
   profile_builder_set_default_sample_type(h->b, "inuse_space");
   profile_builder_set_period(h->b, "space", "bytes", period);
   profile_builder_set_time(h->b, 1700000000000000000LL, 1000000000LL);
-  profile_mapping_info m = {0x400000, 0x500000, 0, "/usr/bin/known", "0123456789abcdef", true,
-                            true, true, false};
+  profile_mapping_info m = {0x400000, 0x500000, 0,    "/usr/bin/known", "0123456789abcdef", true,
+                            true,     true,     false};
   uint64_t map = profile_builder_add_mapping(h->b, &m);
   h->map = map;
   /* the wrappers (F_PARSE on) only in wrapped.pb.gz: the other profiles
@@ -111,8 +126,8 @@ static void heap_begin(heap *h, int64_t period) {
   for (int i = 0; i <= (with_wrappers ? F_LAST : F_K); i++) {
     h->fn[i] = profile_builder_add_function(h->b, names[i], names[i], files[i], 10 * (i + 1));
     profile_line line = {h->fn[i], 10 * (i + 1) + 2, 0};
-    h->loc[i] = profile_builder_add_location(h->b, map, 0x401000 + 0x100 * (uint64_t)i, &line, 1,
-                                             false);
+    h->loc[i] =
+        profile_builder_add_location(h->b, map, 0x401000 + 0x100 * (uint64_t)i, &line, 1, false);
   }
 }
 
@@ -213,8 +228,9 @@ static void aslr(const char *name, uint64_t load, const char *build_id) {
   heap h;
   heap_begin(&h, 1);
   uint64_t start = load + 0x1000;
-  profile_mapping_info m = {start, start + 0x10000, 0x1000, "/usr/lib/libstripped.so.1",
-                            build_id, true, false, false, false};
+  profile_mapping_info m = {
+      start, start + 0x10000, 0x1000, "/usr/lib/libstripped.so.1", build_id, true,
+      false, false,           false};
   uint64_t lib = profile_builder_add_mapping(h.b, &m);
   char raw[32];
   snprintf(raw, sizeof raw, "0x%llx", (unsigned long long)(start + 0x234));
@@ -318,17 +334,21 @@ static void bad_inputs(void) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     switch (i % 4) {
       case 0: /* flip a few bytes */
-        for (int k = 0; k < 1 + (int)(x % 4); k++) m[(x >> (8 * k + 8)) % rawlen] ^= (uint8_t)(x >> 3);
+        for (int k = 0; k < 1 + (int)(x % 4); k++)
+          m[(x >> (8 * k + 8)) % rawlen] ^= (uint8_t)(x >> 3);
         break;
       case 1: mlen = 1 + x % (rawlen - 1); break; /* cut short */
-      case 2: m[x % rawlen] = 0xff; m[(x >> 20) % rawlen] = 0x80; break; /* varint trouble */
+      case 2:
+        m[x % rawlen] = 0xff;
+        m[(x >> 20) % rawlen] = 0x80;
+        break; /* varint trouble */
       default: /* duplicate a slice */
-        {
-          size_t at = x % rawlen, n = (x >> 24) % 48;
-          if (at + n > rawlen) n = rawlen - at;
-          memmove(m + at + n, m + at, rawlen - at);
-          mlen = rawlen + n;
-        }
+      {
+        size_t at = x % rawlen, n = (x >> 24) % 48;
+        if (at + n > rawlen) n = rawlen - at;
+        memmove(m + at + n, m + at, rawlen - at);
+        mlen = rawlen + n;
+      }
     }
     char name[64];
     snprintf(name, sizeof name, "mutants/m%03d.pb", i);
@@ -435,10 +455,9 @@ static void empty_samples(void) {
 static void badutf8(void) {
   heap h;
   heap_begin(&h, 1);
-  static const char *const names[] = {"bad\xff\xfe",      "surrogate\xed\xa0\x80",
-                                      "overlong\xc0\xaf", "cut\xe2\x82",
-                                      "ctl\x01\x1f",      "quote\"back\\slash",
-                                      "ok_\xc3\xa9\xe2\x82\xac"};
+  static const char *const names[] = {
+      "bad\xff\xfe", "surrogate\xed\xa0\x80", "overlong\xc0\xaf",       "cut\xe2\x82",
+      "ctl\x01\x1f", "quote\"back\\slash",    "ok_\xc3\xa9\xe2\x82\xac"};
   for (int i = 0; i < 7; i++) {
     uint64_t fn = profile_builder_add_function(h.b, names[i], names[i], "u.c", i);
     profile_line line = {fn, 1, 0};
@@ -594,9 +613,11 @@ static void diverge(int n, int d, const char *out) {
     snprintf(name, sizeof name, "root_%d", i);
     uint64_t fn = profile_builder_add_function(h.b, name, name, "d.c", i);
     profile_line line = {fn, 1, 0};
-    locs[d - 1] = profile_builder_add_location(h.b, 0, 0xb00000 + 16 * (uint64_t)i, &line, 1, false);
+    locs[d - 1] =
+        profile_builder_add_location(h.b, 0, 0xb00000 + 16 * (uint64_t)i, &line, 1, false);
     int64_t v[4] = {1, 64, 1, 64};
-    if (profile_builder_add_sample(h.b, locs, (size_t)d, v, 4, NULL, 0) != 0) die("diverge", "add_sample");
+    if (profile_builder_add_sample(h.b, locs, (size_t)d, v, 4, NULL, 0) != 0)
+      die("diverge", "add_sample");
   }
   char err[512];
   if (profile_builder_write_file(h.b, out, err, sizeof err) != 0) die(out, err);
@@ -628,8 +649,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc != 2) {
-    fprintf(stderr, "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
-                    "gen_profiles --wide|--collide|--fat N FILE | gen_profiles --diverge N D FILE\n");
+    fprintf(stderr,
+            "usage: gen_profiles DIR | gen_profiles --bench DIR N [STACKS] | "
+            "gen_profiles --wide|--collide|--fat N FILE | gen_profiles --diverge N D FILE\n");
     return 2;
   }
   dir = argv[1];

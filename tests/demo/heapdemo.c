@@ -92,8 +92,8 @@ int main(void) {
   unsigned words = 0;
   for (unsigned b = 0; b < BUCKETS; b++)
     for (struct word *w = index[b]; w != NULL; w = w->next) words++;
-  printf("heapdemo: %u words indexed, %u cache buffers of 64 KiB, log of %zu bytes (scratch %lu)\n", words, 64u,
-         log_len, s & 1);
+  printf("heapdemo: %u words indexed, %u cache buffers of 64 KiB, log of %zu bytes (scratch %lu)\n",
+         words, 64u, log_len, s & 1);
   (void)cache;
   (void)log;
   return 0; /* the index, cache and log are still live at exit, on purpose */

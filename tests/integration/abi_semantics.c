@@ -59,9 +59,9 @@ static int is_aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1))
 
 static void test_symbols_are_liballoc(void **state) {
   (void)state;
-  static const char *const names[] = {"malloc", "free", "calloc", "realloc", "reallocarray",
-                                      "posix_memalign", "aligned_alloc", "memalign", "valloc",
-                                      "pvalloc", "malloc_usable_size", "alloc_get_stats"};
+  static const char *const names[] = {
+      "malloc",        "free",     "calloc", "realloc", "reallocarray",       "posix_memalign",
+      "aligned_alloc", "memalign", "valloc", "pvalloc", "malloc_usable_size", "alloc_get_stats"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     if (!it_symbol_is_liballoc(names[i])) {
       const char *f = it_symbol_file(names[i]);
@@ -137,8 +137,8 @@ static void test_malloc_alignment(void **state) {
   (void)state;
   for (size_t n = 1; n <= 2048; n++) check_size_alignment(n);
   for (size_t n = 2049; n <= 70000; n += 61) check_size_alignment(n);
-  static const size_t edges[] = {4095, 4096, 4097, 8191, 8192, 8193, 32767, 32768, 32769,
-                                 65535, 65536, 65537, 69999, 70000};
+  static const size_t edges[] = {4095,  4096,  4097,  8191,  8192,  8193,  32767,
+                                 32768, 32769, 65535, 65536, 65537, 69999, 70000};
   for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) check_size_alignment(edges[i]);
 }
 
@@ -150,15 +150,13 @@ static const char *const via_name[] = {"posix_memalign", "aligned_alloc", "memal
 static void *aligned_via(int via, size_t align, size_t n) {
   void *p = NULL;
   switch (via) {
-  case VIA_POSIX_MEMALIGN: {
-    int rc = posix_memalign(&p, it_opaque(align), it_opaque(n));
-    if (rc != 0) fail_msg("posix_memalign(%zu, %zu) = %d", align, n, rc);
-    return p;
-  }
-  case VIA_ALIGNED_ALLOC:
-    return aligned_alloc(it_opaque(align), it_opaque(n));
-  default:
-    return memalign(it_opaque(align), it_opaque(n));
+    case VIA_POSIX_MEMALIGN: {
+      int rc = posix_memalign(&p, it_opaque(align), it_opaque(n));
+      if (rc != 0) fail_msg("posix_memalign(%zu, %zu) = %d", align, n, rc);
+      return p;
+    }
+    case VIA_ALIGNED_ALLOC: return aligned_alloc(it_opaque(align), it_opaque(n));
+    default: return memalign(it_opaque(align), it_opaque(n));
   }
 }
 
@@ -188,7 +186,8 @@ static void test_aligned_all_powers(void **state) {
         size_t n = sizes[si];
         unsigned char *p = aligned_via(via, a, n);
         if (!p) fail_msg("%s(%zu, %zu) returned NULL (errno %d)", via_name[via], a, n, errno);
-        if (!is_aligned(p, a)) fail_msg("%s(%zu, %zu) = %p misaligned", via_name[via], a, n, (void *)p);
+        if (!is_aligned(p, a))
+          fail_msg("%s(%zu, %zu) = %p misaligned", via_name[via], a, n, (void *)p);
         if (malloc_usable_size(p) < n)
           fail_msg("%s(%zu, %zu): usable size %zu", via_name[via], a, n, malloc_usable_size(p));
         memset(p, 0xa0 + si, n);
@@ -207,8 +206,8 @@ static void test_aligned_all_powers(void **state) {
 
 static void test_aligned_einval(void **state) {
   (void)state;
-  static const size_t bad[] = {0, 3, 5, 6, 12, 24, 48, 96, 1000, 4095, 4097, 3 << 20,
-                               SIZE_MAX / 2 + 2, SIZE_MAX};
+  static const size_t bad[] = {
+      0, 3, 5, 6, 12, 24, 48, 96, 1000, 4095, 4097, 3 << 20, SIZE_MAX / 2 + 2, SIZE_MAX};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t a = bad[i];
     void *p = (void *)1;
@@ -240,12 +239,12 @@ static void test_aligned_einval(void **state) {
 
 /* ---- impossible sizes -------------------------------------------------------- */
 
-#define ASSERT_ENOMEM(call, what)                                                     \
-  do {                                                                                \
-    errno = 0;                                                                        \
-    void *r_ = (call);                                                                \
-    if (r_ != NULL || errno != ENOMEM)                                                \
-      fail_msg("%s = %p errno %d, want NULL ENOMEM", what, r_, errno);                \
+#define ASSERT_ENOMEM(call, what)                                      \
+  do {                                                                 \
+    errno = 0;                                                         \
+    void *r_ = (call);                                                 \
+    if (r_ != NULL || errno != ENOMEM)                                 \
+      fail_msg("%s = %p errno %d, want NULL ENOMEM", what, r_, errno); \
   } while (0)
 
 static void test_enomem_huge(void **state) {
@@ -258,9 +257,11 @@ static void test_enomem_huge(void **state) {
   ASSERT_ENOMEM(malloc(it_opaque((size_t)1 << 47)), "malloc(128 TiB)");
   ASSERT_ENOMEM(calloc(it_opaque(SIZE_MAX / 2), it_opaque(3)), "calloc(SIZE_MAX/2, 3)");
   ASSERT_ENOMEM(calloc(it_opaque(3), it_opaque(SIZE_MAX / 2)), "calloc(3, SIZE_MAX/2)");
-  ASSERT_ENOMEM(calloc(it_opaque((size_t)1 << 32), it_opaque((size_t)1 << 32)), "calloc(2^32, 2^32)");
+  ASSERT_ENOMEM(calloc(it_opaque((size_t)1 << 32), it_opaque((size_t)1 << 32)),
+                "calloc(2^32, 2^32)");
   ASSERT_ENOMEM(calloc(it_opaque(pmax / 2 + 1), it_opaque(2)), "calloc(PTRDIFF_MAX/2+1, 2)");
-  ASSERT_ENOMEM(aligned_alloc(it_opaque(4096), it_opaque(SIZE_MAX - 100)), "aligned_alloc(4096, SIZE_MAX-100)");
+  ASSERT_ENOMEM(aligned_alloc(it_opaque(4096), it_opaque(SIZE_MAX - 100)),
+                "aligned_alloc(4096, SIZE_MAX-100)");
   ASSERT_ENOMEM(memalign(it_opaque(64), it_opaque(SIZE_MAX)), "memalign(64, SIZE_MAX)");
   ASSERT_ENOMEM(memalign(it_opaque((size_t)1 << 62), it_opaque(16)), "memalign(2^62, 16)");
   ASSERT_ENOMEM(valloc(it_opaque(SIZE_MAX)), "valloc(SIZE_MAX)");
@@ -280,9 +281,11 @@ static void check_realloc_failure_keeps_block(size_t n) {
 
   ASSERT_ENOMEM(realloc(it_launder(p), it_opaque(SIZE_MAX)), "realloc(p, SIZE_MAX)");
   assert_true(it_check(p, 0, n, n) == (size_t)-1);
-  ASSERT_ENOMEM(realloc(it_launder(p), it_opaque((size_t)PTRDIFF_MAX + 1)), "realloc(p, PTRDIFF_MAX+1)");
+  ASSERT_ENOMEM(realloc(it_launder(p), it_opaque((size_t)PTRDIFF_MAX + 1)),
+                "realloc(p, PTRDIFF_MAX+1)");
   assert_true(it_check(p, 0, n, n) == (size_t)-1);
-  ASSERT_ENOMEM(reallocarray(it_launder(p), it_opaque(SIZE_MAX / 2), it_opaque(3)), "reallocarray(p, SIZE_MAX/2, 3)");
+  ASSERT_ENOMEM(reallocarray(it_launder(p), it_opaque(SIZE_MAX / 2), it_opaque(3)),
+                "reallocarray(p, SIZE_MAX/2, 3)");
   assert_true(it_check(p, 0, n, n) == (size_t)-1);
   ASSERT_ENOMEM(reallocarray(it_launder(p), it_opaque((size_t)1 << 33), it_opaque((size_t)1 << 33)),
                 "reallocarray(p, 2^33, 2^33)");
@@ -312,8 +315,9 @@ static void assert_all_zero(const unsigned char *p, size_t n, const char *what) 
 
 static void test_calloc_zeroes(void **state) {
   (void)state;
-  static const size_t sizes[] = {1, 8, 16, 24, 100, 512, 1000, 4096, 10000, 32768, 32769,
-                                 40000, 65536, 100000, 1 << 20, 3 << 20, 8 << 20};
+  static const size_t sizes[] = {1,     8,      16,      24,      100,    512,
+                                 1000,  4096,   10000,   32768,   32769,  40000,
+                                 65536, 100000, 1 << 20, 3 << 20, 8 << 20};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     size_t n = sizes[i];
     int k = n >= (1 << 20) ? 4 : n >= 32768 ? 16 : 64;
@@ -376,8 +380,8 @@ static void test_calloc_zeroes_after_large_free(void **state) {
 
 static void test_realloc_preserves(void **state) {
   (void)state;
-  static const size_t up[] = {1, 7, 16, 100, 1000, 4000, 32768, 32769, 70000,
-                              1 << 20, (1 << 20) + 1, 5 << 20};
+  static const size_t up[] = {1,     7,     16,    100,     1000,          4000,
+                              32768, 32769, 70000, 1 << 20, (1 << 20) + 1, 5 << 20};
   const size_t nup = sizeof up / sizeof up[0];
   const uint64_t key = 0x1234567;
   unsigned char *p = realloc(NULL, it_opaque(up[0]));
@@ -461,7 +465,8 @@ static void test_usable_size(void **state) {
     }
     for (int k = 0; k < K; k++) {
       size_t bad = it_check(p[k], 0, u[k], n * 31 + (size_t)k);
-      if (bad != (size_t)-1) fail_msg("size %zu: byte %zu of the usable %zu was overwritten", n, bad, u[k]);
+      if (bad != (size_t)-1)
+        fail_msg("size %zu: byte %zu of the usable %zu was overwritten", n, bad, u[k]);
       assert_int_equal(malloc_usable_size(p[k]), u[k]);
     }
     for (int k = 0; k < K; k++) free(p[k]);
@@ -529,7 +534,8 @@ static void test_many_blocks_disjoint(void **state) {
   }
   for (int i = 0; i < N; i++) {
     for (size_t j = 0; j < sz[i]; j++)
-      if (p[i][j] != (unsigned char)i) fail_msg("block %d (%zu bytes) byte %zu overwritten", i, sz[i], j);
+      if (p[i][j] != (unsigned char)i)
+        fail_msg("block %d (%zu bytes) byte %zu overwritten", i, sz[i], j);
   }
   /* free in a shuffled order */
   for (int i = N - 1; i > 0; i--) {

@@ -41,8 +41,8 @@ int MallocExtension_GetOwnership(const void *p);
  * every kind and every alignment up to 64 KiB. */
 static void test_nallocx_matches(void **state) {
   (void)state;
-  static const size_t sizes[] = {0,     1,     7,     8,     9,      16,     17,     100,
-                                 1000,  4095,  4096,  4097,  8192,   20000,  32768,  32769,
+  static const size_t sizes[] = {0,     1,     7,     8,      9,      16,      17,     100,
+                                 1000,  4095,  4096,  4097,   8192,   20000,   32768,  32769,
                                  40000, 65536, 65537, 100000, 262144, 1000000, 3000001};
   for (int lg = 0; lg <= 16; lg++) {
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {

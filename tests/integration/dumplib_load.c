@@ -309,9 +309,10 @@ static int mode_fork(int rounds, const char *dir) {
       fprintf(stderr, "fork round %d failed (status %#x)\n", round, st);
       failed++;
     }
-    printf("fork round %d: %d children forked during the first dump; %d profiles, %d clean "
-           "errors\n",
-           round, counts[2], counts[0], counts[1]);
+    printf(
+        "fork round %d: %d children forked during the first dump; %d profiles, %d clean "
+        "errors\n",
+        round, counts[2], counts[0], counts[1]);
   }
   return failed != 0;
 }
@@ -435,9 +436,8 @@ static void preinit_dump(int argc, char **argv, char **envp) {
   snprintf(path, sizeof path, "%s/preinit.pb.gz", argv[2]);
   preinit_rc = f != NULL ? f(path) : 2;
 }
-__attribute__((section(".preinit_array"), used)) static void (*const preinit_entry)(int, char **,
-                                                                                     char **) =
-    preinit_dump;
+__attribute__((section(".preinit_array"),
+               used)) static void (*const preinit_entry)(int, char **, char **) = preinit_dump;
 
 static int mode_preinit(const char *dir) {
   char path[4096];
@@ -455,11 +455,13 @@ int main(int argc, char **argv) {
   if (strcmp(m, "dlopen") == 0 && argc == 5) return mode_dlopen(argv[2], argv[3], argv[4]);
   dump = (dump_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "allocprof_dump");
   if (dump == NULL) die("allocprof_dump not found: liballoc.so is neither linked nor preloaded");
-  if (strcmp(m, "threads") == 0 && argc == 5) return mode_threads(atoi(argv[2]), atoi(argv[3]), argv[4]);
+  if (strcmp(m, "threads") == 0 && argc == 5)
+    return mode_threads(atoi(argv[2]), atoi(argv[3]), argv[4]);
   if (strcmp(m, "fork") == 0 && argc == 4) return mode_fork(atoi(argv[2]), argv[3]);
   if (strcmp(m, "signal") == 0 && argc == 3) return mode_signal(argv[2]);
   if (strcmp(m, "chdir") == 0 && argc == 3) return mode_chdir(argv[2]);
   if (strcmp(m, "preinit") == 0 && argc == 3) return mode_preinit(argv[2]);
-  if (strcmp(m, "maps") == 0 && (argc == 2 || argc == 3)) return mode_maps(argc == 3 ? argv[2] : NULL);
+  if (strcmp(m, "maps") == 0 && (argc == 2 || argc == 3))
+    return mode_maps(argc == 3 ? argv[2] : NULL);
   die("bad arguments");
 }

@@ -35,12 +35,12 @@ static unsigned char **blocks;
 static size_t *sizes;
 static size_t nblocks;
 
-#define FAIL(...)                   \
-  do {                              \
+#define FAIL(...)                    \
+  do {                               \
     it_say(2, "exhaust_as: FAIL: "); \
-    it_say(2, __VA_ARGS__);         \
-    it_say(2, "\n");                \
-    _exit(1);                       \
+    it_say(2, __VA_ARGS__);          \
+    it_say(2, "\n");                 \
+    _exit(1);                        \
   } while (0)
 
 static size_t vm_size_now(void) {
@@ -80,7 +80,8 @@ static size_t fill_large(const char *phase) {
     errno = 0;
     unsigned char *p = malloc(n);
     if (!p) {
-      if (errno != ENOMEM) FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
+      if (errno != ENOMEM)
+        FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
       break;
     }
     mark(p, n, nblocks);
@@ -100,7 +101,8 @@ static size_t fill_small(const char *phase, uint64_t *rng) {
     errno = 0;
     unsigned char *p = malloc(n);
     if (!p) {
-      if (errno != ENOMEM) FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
+      if (errno != ENOMEM)
+        FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
       break;
     }
     mark(p, n, nblocks);
@@ -113,7 +115,8 @@ static size_t fill_small(const char *phase, uint64_t *rng) {
 
 static void check_all(const char *phase) {
   for (size_t i = 0; i < nblocks; i++)
-    if (!marked(blocks[i], sizes[i], i)) FAIL("%s: block %zu (%zu bytes) was overwritten", phase, i, sizes[i]);
+    if (!marked(blocks[i], sizes[i], i))
+      FAIL("%s: block %zu (%zu bytes) was overwritten", phase, i, sizes[i]);
 }
 
 static void free_all(void) {
@@ -126,8 +129,10 @@ static void child(size_t limit_mib) {
   setrlimit(RLIMIT_CORE, &core);
   free(malloc(1)); /* the allocator is initialised before the limit */
 
-  blocks = mmap(NULL, CAP * sizeof *blocks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  sizes = mmap(NULL, CAP * sizeof *sizes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  blocks = mmap(NULL, CAP * sizeof *blocks, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  sizes = mmap(NULL, CAP * sizeof *sizes, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (blocks == MAP_FAILED || sizes == MAP_FAILED) FAIL("mmap of the block table");
 
   size_t limit = vm_size_now() + limit_mib * MIB;
@@ -150,11 +155,13 @@ static void child(size_t limit_mib) {
   if (rc != ENOMEM) FAIL("posix_memalign(4096, 64 MiB) when exhausted = %d", rc);
   errno = 0;
   q = aligned_alloc(MIB, 64 * MIB);
-  if (q || errno != ENOMEM) FAIL("aligned_alloc(1 MiB, 64 MiB) when exhausted = %p errno %d", q, errno);
+  if (q || errno != ENOMEM)
+    FAIL("aligned_alloc(1 MiB, 64 MiB) when exhausted = %p errno %d", q, errno);
   if (nblocks > 0) {
     errno = 0;
     q = realloc(blocks[0], 256 * MIB);
-    if (q || errno != ENOMEM) FAIL("realloc(block, 256 MiB) when exhausted = %p errno %d", q, errno);
+    if (q || errno != ENOMEM)
+      FAIL("realloc(block, 256 MiB) when exhausted = %p errno %d", q, errno);
   }
   check_all("after round 1");
 

@@ -146,7 +146,8 @@ static void *dlopen_thread(void *arg) {
 
 static int run(const char *trigger, int use_exit, int forks, const char *blocking_lib) {
   pthread_t alloc_tid[2], sig_tid, dl_tid;
-  for (int i = 0; i < 2; i++) pthread_create(&alloc_tid[i], NULL, allocator_thread, (void *)(uintptr_t)(i + 1));
+  for (int i = 0; i < 2; i++)
+    pthread_create(&alloc_tid[i], NULL, allocator_thread, (void *)(uintptr_t)(i + 1));
   int with_signal = strcmp(trigger, "signal") == 0;
   if (with_signal) pthread_create(&sig_tid, NULL, signal_thread, NULL);
 
@@ -251,7 +252,8 @@ static int file_mentions(const char *path, const char *needle, char *line, size_
 
 static void check_outputs(const char *trigger, int use_exit, pid_t parent) {
   char line[512], path[256];
-  static const char *const bad_words[] = {"not written", "not appended", "did not finish", "cannot"};
+  static const char *const bad_words[] = {"not written", "not appended", "did not finish",
+                                          "cannot"};
   for (size_t i = 0; i < sizeof bad_words / sizeof bad_words[0]; i++)
     if (file_mentions("stderr", bad_words[i], line, sizeof line)) fail("the run said: %s", line);
 
@@ -285,9 +287,11 @@ static void check_outputs(const char *trigger, int use_exit, pid_t parent) {
     /* said once per child that wrote, naming where it writes instead */
     int said = 0;
     FILE *e = fopen("stderr", "r");
-    while (e != NULL && fgets(line, sizeof line, e) != NULL) said += strstr(line, "has no %p") != NULL;
+    while (e != NULL && fgets(line, sizeof line, e) != NULL)
+      said += strstr(line, "has no %p") != NULL;
     if (e != NULL) fclose(e);
-    if (said != children) fail("%d children said their profile's name has no %%p, expected %d", said, children);
+    if (said != children)
+      fail("%d children said their profile's name has no %%p, expected %d", said, children);
   }
   printf("fork_profiler: %d children checked\n", children);
 }
@@ -316,9 +320,11 @@ static int drive(char **argv) {
   /* the run's own messages, for the log */
   char line[512];
   FILE *e = fopen("stderr", "r");
-  for (int n = 0; e != NULL && n < 20 && fgets(line, sizeof line, e) != NULL; n++) fputs(line, stderr);
+  for (int n = 0; e != NULL && n < 20 && fgets(line, sizeof line, e) != NULL; n++)
+    fputs(line, stderr);
   if (e != NULL) fclose(e);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the run ended with status 0x%x", status);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail("the run ended with status 0x%x", status);
   check_outputs(argv[1], use_exit, pid);
   if (failures == 0) {
     char cmd[128];
@@ -332,7 +338,9 @@ static int drive(char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 4 || (strcmp(argv[2], "exit") != 0 && strcmp(argv[2], "_exit") != 0)) {
-    fprintf(stderr, "usage: fork_profiler interval|signal|inuse|peak|stream|nopid exit|_exit FORKS [BLOCKING_LIB]\n");
+    fprintf(stderr,
+            "usage: fork_profiler interval|signal|inuse|peak|stream|nopid exit|_exit FORKS "
+            "[BLOCKING_LIB]\n");
     return 2;
   }
   int forks = atoi(argv[3]);

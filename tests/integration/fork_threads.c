@@ -139,7 +139,8 @@ static void run_child(int i) {
   /* a thread in the child */
   if (IT_CHILD_THREAD) {
     pthread_t t;
-    if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)it_seed(2000, (uint64_t)i))) _exit(13);
+    if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)it_seed(2000, (uint64_t)i)))
+      _exit(13);
     void *ok = NULL;
     pthread_join(t, &ok);
     if (!ok) _exit(14);

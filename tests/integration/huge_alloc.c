@@ -44,12 +44,12 @@
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
 
-#define FAIL(...)                     \
-  do {                                \
-    it_say(2, "huge_alloc: FAIL: ");  \
-    it_say(2, __VA_ARGS__);           \
-    it_say(2, "\n");                  \
-    _exit(1);                         \
+#define FAIL(...)                    \
+  do {                               \
+    it_say(2, "huge_alloc: FAIL: "); \
+    it_say(2, __VA_ARGS__);          \
+    it_say(2, "\n");                 \
+    _exit(1);                        \
   } while (0)
 
 /* Field (0 = size, 1 = resident) of /proc/self/statm, in bytes. */
@@ -93,11 +93,11 @@ static void expect_null(const char *what, size_t size, void *p, int err) {
   if (err != ENOMEM) FAIL("%s(%zu) = NULL with errno %d, want ENOMEM", what, size, err);
 }
 
-#define TRY(what, size, call)            \
-  do {                                   \
-    errno = 0;                           \
-    void *q_ = (call);                   \
-    expect_null(what, size, q_, errno);  \
+#define TRY(what, size, call)           \
+  do {                                  \
+    errno = 0;                          \
+    void *q_ = (call);                  \
+    expect_null(what, size, q_, errno); \
   } while (0)
 
 static unsigned char *small_block, *big_block;
@@ -107,7 +107,8 @@ static unsigned char *small_block, *big_block;
 static void check_blocks(const char *after, size_t size) {
   if (it_check_block(small_block, SMALL_N, 11) != (size_t)-1)
     FAIL("small block damaged after %s(%zu) failed", after, size);
-  if (it_check_block(big_block, BIG_N, 12) != (size_t)-1) FAIL("large block damaged after %s(%zu) failed", after, size);
+  if (it_check_block(big_block, BIG_N, 12) != (size_t)-1)
+    FAIL("large block damaged after %s(%zu) failed", after, size);
 }
 
 /* Every entry point with a size the kernel refuses. */
@@ -128,20 +129,25 @@ static void refuse_all(size_t s) {
   TRY("pvalloc", s, pvalloc(it_opaque(s)));
   void *q = &q;
   int rc = posix_memalign(&q, 64, it_opaque(s));
-  if (rc != ENOMEM || q != &q) FAIL("posix_memalign(64, %zu) = %d (out %p), want ENOMEM and no store", s, rc, q);
+  if (rc != ENOMEM || q != &q)
+    FAIL("posix_memalign(64, %zu) = %d (out %p), want ENOMEM and no store", s, rc, q);
   rc = posix_memalign(&q, 2 * MIB, it_opaque(s));
-  if (rc != ENOMEM || q != &q) FAIL("posix_memalign(2 MiB, %zu) = %d (out %p), want ENOMEM and no store", s, rc, q);
+  if (rc != ENOMEM || q != &q)
+    FAIL("posix_memalign(2 MiB, %zu) = %d (out %p), want ENOMEM and no store", s, rc, q);
 }
 
 static void overflows(void) {
   TRY("calloc(SIZE_MAX/2, 3)", SIZE_MAX / 2, calloc(it_opaque(SIZE_MAX / 2), 3));
   TRY("calloc(2^32, 2^32)", (size_t)1 << 32, calloc(it_opaque((size_t)1 << 32), (size_t)1 << 32));
-  TRY("reallocarray(large, SIZE_MAX/2, 3)", SIZE_MAX / 2, reallocarray(big_block, it_opaque(SIZE_MAX / 2), 3));
+  TRY("reallocarray(large, SIZE_MAX/2, 3)", SIZE_MAX / 2,
+      reallocarray(big_block, it_opaque(SIZE_MAX / 2), 3));
   check_blocks("reallocarray", SIZE_MAX / 2);
   /* alignment + size past the address space */
   TRY("memalign(2^62, 16)", 16, memalign(it_opaque((size_t)1 << 62), 16));
-  TRY("memalign(2^62, 2^62)", (size_t)1 << 62, memalign(it_opaque((size_t)1 << 62), (size_t)1 << 62));
-  TRY("aligned_alloc(2^46, 2^46)", (size_t)1 << 46, aligned_alloc(it_opaque((size_t)1 << 46), (size_t)1 << 46));
+  TRY("memalign(2^62, 2^62)", (size_t)1 << 62,
+      memalign(it_opaque((size_t)1 << 62), (size_t)1 << 62));
+  TRY("aligned_alloc(2^46, 2^46)", (size_t)1 << 46,
+      aligned_alloc(it_opaque((size_t)1 << 46), (size_t)1 << 46));
   void *q = &q;
   int rc = posix_memalign(&q, it_opaque((size_t)1 << 63), 16);
   if (rc != ENOMEM || q != &q) FAIL("posix_memalign(2^63, 16) = %d, want ENOMEM", rc);
@@ -155,8 +161,9 @@ static void get_stats(struct alloc_stats *st) {
 
 static void part_refused(size_t ram) {
   size_t sizes[] = {
-      (size_t)1 << 40, (size_t)1 << 44, (size_t)1 << 46, (size_t)1 << 47, SIZE_MAX / 2, SIZE_MAX / 2 + 1,
-      SIZE_MAX - 4095, SIZE_MAX, (size_t)PTRDIFF_MAX, 2 * ram + GIB, 4 * ram,
+      (size_t)1 << 40,     (size_t)1 << 44,  (size_t)1 << 46, (size_t)1 << 47,
+      SIZE_MAX / 2,        SIZE_MAX / 2 + 1, SIZE_MAX - 4095, SIZE_MAX,
+      (size_t)PTRDIFF_MAX, 2 * ram + GIB,    4 * ram,
   };
   size_t nsizes = sizeof sizes / sizeof sizes[0];
   /* warm up: every path has set up its structures before the baseline */
@@ -184,15 +191,19 @@ static void part_refused(size_t ram) {
   overflows();
   get_stats(&st1);
   size_t rss1 = statm(1), vm1 = statm(0);
-  if (refused < 4) FAIL("only %zu of the sizes were refused by the kernel: the test cannot judge", refused);
-  it_say(1, "huge_alloc: %zu sizes refused; growth: VmRSS %zu KiB, VmSize %zu KiB, mapped %llu KiB, "
-            "reserved %llu KiB, metadata %llu KiB\n",
+  if (refused < 4)
+    FAIL("only %zu of the sizes were refused by the kernel: the test cannot judge", refused);
+  it_say(1,
+         "huge_alloc: %zu sizes refused; growth: VmRSS %zu KiB, VmSize %zu KiB, mapped %llu KiB, "
+         "reserved %llu KiB, metadata %llu KiB\n",
          refused, GROWTH(rss1, rss0) / KIB, GROWTH(vm1, vm0) / KIB,
          (unsigned long long)GROWTH(st1.mapped, st0.mapped) / KIB,
          (unsigned long long)GROWTH(st1.reserved, st0.reserved) / KIB,
          (unsigned long long)GROWTH(st1.metadata, st0.metadata) / KIB);
-  if (GROWTH(rss1, rss0) > 2 * MIB) FAIL("failed requests grew VmRSS by %zu KiB", GROWTH(rss1, rss0) / KIB);
-  if (GROWTH(vm1, vm0) > 8 * MIB) FAIL("failed requests kept %zu KiB of address space", GROWTH(vm1, vm0) / KIB);
+  if (GROWTH(rss1, rss0) > 2 * MIB)
+    FAIL("failed requests grew VmRSS by %zu KiB", GROWTH(rss1, rss0) / KIB);
+  if (GROWTH(vm1, vm0) > 8 * MIB)
+    FAIL("failed requests kept %zu KiB of address space", GROWTH(vm1, vm0) / KIB);
   if (GROWTH(st1.metadata, st0.metadata) > 256 * KIB)
     FAIL("failed requests grew the allocator's metadata by %llu KiB",
          (unsigned long long)GROWTH(st1.metadata, st0.metadata) / KIB);
@@ -208,7 +219,8 @@ static void part_freed(size_t ram) {
   size_t g = 16 * GIB;
   while (g > ram / 2) g /= 2;
   if (g < 2 * GIB || !kernel_commits(g)) {
-    it_say(1, "huge_alloc: no block of 2 GiB or more that the kernel commits here: part 2 skipped\n");
+    it_say(1,
+           "huge_alloc: no block of 2 GiB or more that the kernel commits here: part 2 skipped\n");
     return;
   }
   alloc_release_free_memory();
@@ -229,10 +241,13 @@ static void part_freed(size_t ram) {
    * allow an eighth of that (at least 512 KiB, for noise). */
   size_t per_page = g / 1024;
   size_t allowed = per_page / 8 > 512 * KIB ? per_page / 8 : 512 * KIB;
-  it_say(1, "huge_alloc: %zu MiB block: VmRSS +%zu KiB, metadata +%llu KiB (a pointer per page: %zu KiB)\n",
-         g / MIB, GROWTH(rss1, rss0) / KIB, (unsigned long long)GROWTH(st1.metadata, st0.metadata) / KIB,
-         per_page / KIB);
-  if (GROWTH(rss1, rss0) > allowed) FAIL("a %zu MiB block grew VmRSS by %zu KiB", g / MIB, GROWTH(rss1, rss0) / KIB);
+  it_say(1,
+         "huge_alloc: %zu MiB block: VmRSS +%zu KiB, metadata +%llu KiB (a pointer per page: %zu "
+         "KiB)\n",
+         g / MIB, GROWTH(rss1, rss0) / KIB,
+         (unsigned long long)GROWTH(st1.metadata, st0.metadata) / KIB, per_page / KIB);
+  if (GROWTH(rss1, rss0) > allowed)
+    FAIL("a %zu MiB block grew VmRSS by %zu KiB", g / MIB, GROWTH(rss1, rss0) / KIB);
   if (GROWTH(st1.metadata, st0.metadata) > allowed)
     FAIL("a %zu MiB block grew the metadata by %llu KiB", g / MIB,
          (unsigned long long)GROWTH(st1.metadata, st0.metadata) / KIB);
@@ -245,7 +260,8 @@ static void part_freed(size_t ram) {
          GROWTH(rss2, rss0) / KIB, (unsigned long long)GROWTH(st2.metadata, st0.metadata) / KIB,
          (unsigned long long)GROWTH(st2.in_use, st0.in_use) / KIB);
   if (st2.large_in_use != st0.large_in_use) FAIL("large_in_use did not come back after free");
-  if (st2.heap_free > st0.heap_free + 8 * MIB) FAIL("the freed block is still backed after a release");
+  if (st2.heap_free > st0.heap_free + 8 * MIB)
+    FAIL("the freed block is still backed after a release");
   if (GROWTH(rss2, rss0) > 2 * allowed)
     FAIL("after free and release VmRSS is still +%zu KiB", GROWTH(rss2, rss0) / KIB);
   if (GROWTH(st2.metadata, st0.metadata) > allowed)

@@ -37,7 +37,8 @@ static inline int it_get_stats(struct alloc_stats *st) { return alloc_get_stats(
 #define A_MEMALIGN(a, n) memalign(a, n)
 #define A_USABLE(p) malloc_usable_size(p)
 static inline int it_get_stats(struct alloc_stats *st) {
-  int (*f)(struct alloc_stats *) = (int (*)(struct alloc_stats *))(uintptr_t)dlsym(RTLD_DEFAULT, "alloc_get_stats");
+  int (*f)(struct alloc_stats *) =
+      (int (*)(struct alloc_stats *))(uintptr_t)dlsym(RTLD_DEFAULT, "alloc_get_stats");
   return f && f(st) == 0;
 }
 #endif

@@ -121,7 +121,8 @@ static inline void it_fill_block(unsigned char *p, size_t n, uint64_t key) {
 
 /* Checks what it_fill_block wrote, from byte `from` on (from < 4096): the
  * index of the first bad byte or -1. */
-static inline size_t it_check_block_from(const unsigned char *p, size_t n, uint64_t key, size_t from) {
+static inline size_t it_check_block_from(const unsigned char *p, size_t n, uint64_t key,
+                                         size_t from) {
   size_t bad;
   if (n <= IT_FULL_FILL_MAX) return it_check(p, from, n, key);
   if ((bad = it_check(p, from, 4096, key)) != (size_t)-1) return bad;
@@ -214,7 +215,8 @@ static inline int it_wait_child(pid_t pid, const char *prog) {
     return 1;
   }
   if (WIFSIGNALED(st)) {
-    fprintf(stderr, "%s: FAIL: child killed by signal %d (%s)\n", prog, WTERMSIG(st), strsignal(WTERMSIG(st)));
+    fprintf(stderr, "%s: FAIL: child killed by signal %d (%s)\n", prog, WTERMSIG(st),
+            strsignal(WTERMSIG(st)));
     return 1;
   }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

@@ -110,8 +110,8 @@ int main(int argc, char **argv) {
   allocprof_get_totals(&t2);
   PC_CHECK(t2.samples == t1.samples, "sampled with the rate at 0: %" PRIu64 " -> %" PRIu64,
            t1.samples, t2.samples);
-  PC_CHECK(t1.samples >= N_OBJ && t1.sampled_frees >= N_OBJ / 2, "samples %" PRIu64
-           " frees %" PRIu64, t1.samples, t1.sampled_frees);
+  PC_CHECK(t1.samples >= N_OBJ && t1.sampled_frees >= N_OBJ / 2,
+           "samples %" PRIu64 " frees %" PRIu64, t1.samples, t1.sampled_frees);
   PC_CHECK(t1.inuse_bytes >= (uint64_t)(N_OBJ / 2) * OBJ_SIZE, "inuse %" PRIu64, t1.inuse_bytes);
   PC_CHECK(t1.alloc_bytes >= (uint64_t)N_OBJ * OBJ_SIZE, "alloc %" PRIu64, t1.alloc_bytes);
   PC_CHECK(t1.buckets >= 1 && t1.profiler_bytes > 0, "buckets %" PRIu64 " profiler bytes %" PRIu64,
@@ -137,8 +137,10 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     container_kind kind;
-  } outs[] = {{"p.pb.gz", CONTAINER_GZIP}, {"p.pb", CONTAINER_RAW},
-              {"p.pb.zst", CONTAINER_ZSTD}, {"p.heap", CONTAINER_GZIP}};
+  } outs[] = {{"p.pb.gz", CONTAINER_GZIP},
+              {"p.pb", CONTAINER_RAW},
+              {"p.pb.zst", CONTAINER_ZSTD},
+              {"p.heap", CONTAINER_GZIP}};
   for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
     char path[sizeof pc_dir + 64];
     snprintf(path, sizeof path, "%s/%s", dir, outs[k].name);

@@ -29,14 +29,14 @@ enum { PC_ALLOC_OBJECTS, PC_ALLOC_SPACE, PC_INUSE_OBJECTS, PC_INUSE_SPACE, PC_NV
 
 static int pc_failures;
 
-#define PC_CHECK(cond, ...)                                                 \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define PC_CHECK(cond, ...)                                                    \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                         \
-      fputc('\n', stderr);                                                  \
-      pc_failures++;                                                        \
-    }                                                                       \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+      pc_failures++;                                                           \
+    }                                                                          \
   } while (0)
 
 static inline void pc_die(const char *fmt, ...) {
@@ -168,9 +168,10 @@ static inline void pc_sum_leaf(const profile_pb *p, const char *name, int64_t ou
 
 /* Checks the profile-wide fields every heap profile has. */
 static inline void pc_check_header(const profile_pb *p, int64_t rate) {
-  static const char *const types[PC_NVALUES][2] = {
-      {"alloc_objects", "count"}, {"alloc_space", "bytes"},
-      {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  static const char *const types[PC_NVALUES][2] = {{"alloc_objects", "count"},
+                                                   {"alloc_space", "bytes"},
+                                                   {"inuse_objects", "count"},
+                                                   {"inuse_space", "bytes"}};
   PC_CHECK(p->n_sample_type == PC_NVALUES, "%zu sample types", p->n_sample_type);
   for (size_t i = 0; i < p->n_sample_type && i < PC_NVALUES; i++) {
     PC_CHECK(strcmp(pc_str(p, p->sample_type[i]->type), types[i][0]) == 0, "type %zu is %s", i,
@@ -192,8 +193,9 @@ static inline void pc_check_header(const profile_pb *p, int64_t rate) {
    * function holding the first address is looked at: ld.so inlines
    * wrappers named malloc and calloc (rtld-malloc.h) into its callers, and
    * those are rightly the innermost lines of their locations. */
-  static const char *const entry[] = {"malloc", "calloc", "realloc", "free", "posix_memalign",
-                                      "aligned_alloc", "memalign", "valloc", "pvalloc"};
+  static const char *const entry[] = {"malloc",   "calloc",         "realloc",
+                                      "free",     "posix_memalign", "aligned_alloc",
+                                      "memalign", "valloc",         "pvalloc"};
   for (size_t i = 0; i < p->n_sample; i++) {
     const char *leaf = pc_leaf_outer(p, p->sample[i]);
     for (size_t k = 0; k < sizeof entry / sizeof entry[0]; k++)
@@ -201,7 +203,8 @@ static inline void pc_check_header(const profile_pb *p, int64_t rate) {
     PC_CHECK(strncmp(leaf, "operator new", 12) != 0, "sample %zu starts in %s", i, leaf);
     const Perftools__Profiles__Location *l0 =
         p->sample[i]->n_location_id ? pc_location(p, p->sample[i]->location_id[0]) : NULL;
-    const Perftools__Profiles__Mapping *m0 = l0 && l0->mapping_id ? pc_mapping(p, l0->mapping_id) : NULL;
+    const Perftools__Profiles__Mapping *m0 =
+        l0 && l0->mapping_id ? pc_mapping(p, l0->mapping_id) : NULL;
     PC_CHECK(m0 == NULL || strstr(pc_str(p, m0->filename), "liballoc") == NULL,
              "sample %zu starts inside %s (%s)", i, pc_str(p, m0->filename), leaf);
     PC_CHECK(pc_bytes_label(p, p->sample[i]) > 0, "sample %zu has no bytes label", i);

@@ -113,8 +113,8 @@ int main(int argc, char **argv) {
   if (argc < 2) pc_die("usage: prof_concurrency LIBRARY.so [DIR]");
   lib_path = argv[1];
   const char *dir = pc_tmpdir(argc, argv, 2);
-  if (allocprof_get_rate() != 1) pc_die("run with ALLOCPROF_RATE=1 (rate is %llu)",
-                                       (unsigned long long)allocprof_get_rate());
+  if (allocprof_get_rate() != 1)
+    pc_die("run with ALLOCPROF_RATE=1 (rate is %llu)", (unsigned long long)allocprof_get_rate());
   signal(SIGALRM, on_watchdog);
   alarm(120);
   struct sigaction sa;
@@ -129,7 +129,8 @@ int main(int argc, char **argv) {
   if (pthread_create(&sig, NULL, signaller, NULL) != 0) pc_die("pthread_create");
   if (pthread_create(&dl, NULL, dlopener, NULL) != 0) pc_die("pthread_create");
   for (int i = 0; i < NTHREADS; i++)
-    if (pthread_create(&workers[i], NULL, worker, (void *)(uintptr_t)(i + 1)) != 0) pc_die("pthread_create");
+    if (pthread_create(&workers[i], NULL, worker, (void *)(uintptr_t)(i + 1)) != 0)
+      pc_die("pthread_create");
   char path[sizeof pc_dir + 64];
   for (int d = 0; d < 5; d++) {
     snprintf(path, sizeof path, "%s/mid%d.pb.gz", dir, d);
@@ -156,13 +157,15 @@ int main(int argc, char **argv) {
   profile_pb *p = pc_load(path);
   int64_t v[PC_NVALUES];
   pc_sum_leaf(p, "worker_alloc", v);
-  PC_CHECK(v[PC_ALLOC_OBJECTS] == (int64_t)NTHREADS * PER_THREAD, "worker_alloc: %lld allocations, want %d",
-           (long long)v[PC_ALLOC_OBJECTS], NTHREADS * PER_THREAD);
+  PC_CHECK(v[PC_ALLOC_OBJECTS] == (int64_t)NTHREADS * PER_THREAD,
+           "worker_alloc: %lld allocations, want %d", (long long)v[PC_ALLOC_OBJECTS],
+           NTHREADS * PER_THREAD);
   pc_sum_leaf(p, "handler_alloc", v);
   PC_CHECK(v[PC_ALLOC_OBJECTS] >= 1 && v[PC_ALLOC_OBJECTS] <= atomic_load(&handler_allocs),
            "handler_alloc: %lld allocations sampled, %ld made", (long long)v[PC_ALLOC_OBJECTS],
            (long)atomic_load(&handler_allocs));
-  PC_CHECK(v[PC_INUSE_OBJECTS] == 0, "handler_alloc: %lld still in use", (long long)v[PC_INUSE_OBJECTS]);
+  PC_CHECK(v[PC_INUSE_OBJECTS] == 0, "handler_alloc: %lld still in use",
+           (long long)v[PC_INUSE_OBJECTS]);
   /* The constructor's samples: their first location is in the library.
    * (Counted by mapping, not by name: with the library loaded and unloaded
    * a thousand times under it, naming is the symbolizer's business, tested
@@ -173,14 +176,18 @@ int main(int argc, char **argv) {
     if (s->n_location_id == 0) continue;
     const Perftools__Profiles__Location *l = pc_location(p, s->location_id[0]);
     const Perftools__Profiles__Mapping *m = l ? pc_mapping(p, l->mapping_id) : NULL;
-    if (m != NULL && strstr(pc_str(p, m->filename), "prof_dlopen_lib") != NULL) in_lib += s->value[PC_ALLOC_OBJECTS];
+    if (m != NULL && strstr(pc_str(p, m->filename), "prof_dlopen_lib") != NULL)
+      in_lib += s->value[PC_ALLOC_OBJECTS];
   }
-  PC_CHECK(in_lib >= 80, "%lld allocations sampled in the library's constructor, inside dlopen", (long long)in_lib);
+  PC_CHECK(in_lib >= 80, "%lld allocations sampled in the library's constructor, inside dlopen",
+           (long long)in_lib);
   profile_free(p);
   dlclose(lib);
   for (int i = 0; i < SLOTS; i++) free(atomic_load(&slots[i]));
-  printf("prof_concurrency: %d threads x %d allocations, %d dlopens, %ld signal-handler allocations, 6 dumps\n",
-         NTHREADS, PER_THREAD, atomic_load(&dlopens), (long)atomic_load(&handler_allocs));
+  printf(
+      "prof_concurrency: %d threads x %d allocations, %d dlopens, %ld signal-handler allocations, "
+      "6 dumps\n",
+      NTHREADS, PER_THREAD, atomic_load(&dlopens), (long)atomic_load(&handler_allocs));
   pc_tmpdir_cleanup();
   return pc_failures ? 1 : 0;
 }

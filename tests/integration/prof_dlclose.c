@@ -68,7 +68,8 @@ static struct lib open_lib(const char *path, const char *prefix) {
 
 /* One call site for every allocation through a library, so that two
  * libraries of one layout at one address make the same stacks. */
-__attribute__((noinline)) static void lib_alloc(const struct lib *l, void **out, int n, size_t size) {
+__attribute__((noinline)) static void lib_alloc(const struct lib *l, void **out, int n,
+                                                size_t size) {
   int got = l->alloc(out, n, size);
   if (got != n) pc_die("allocated %d of %d blocks", got, n);
   __asm__ volatile("" : : : "memory");
@@ -108,15 +109,16 @@ static const Perftools__Profiles__Mapping *mapping_of(const profile_pb *p, uint6
 
 /* What the samples of one library's blocks look like. */
 struct lib_view {
-  int64_t inuse;          /* objects in use, summed */
+  int64_t inuse; /* objects in use, summed */
   int samples;
-  int named;              /* samples whose first two frames carry the names */
-  int unnamed;            /* samples whose first two frames carry no name */
-  char build_id[200];     /* of the mapping of their first frame */
-  uint64_t start, limit;  /* its range */
+  int named;             /* samples whose first two frames carry the names */
+  int unnamed;           /* samples whose first two frames carry no name */
+  char build_id[200];    /* of the mapping of their first frame */
+  uint64_t start, limit; /* its range */
 };
 
-static struct lib_view view(const profile_pb *p, const char *path, size_t size, const char *prefix) {
+static struct lib_view view(const profile_pb *p, const char *path, size_t size,
+                            const char *prefix) {
   struct lib_view v;
   memset(&v, 0, sizeof v);
   int64_t block = pc_block_size(size);
@@ -196,15 +198,16 @@ static int run_reuse(const char *liba, const char *libb, const char *dir, int du
   struct lib_view va = view(p, liba, SIZE_A, "dlc_a");
   struct lib_view vb = view(p, libb, SIZE_A, "dlc_b");
   PC_CHECK(va.inuse == N_A && va.samples > 0 && va.named == va.samples,
-           "closed library: %" PRId64 " of %d blocks, %d/%d samples named", va.inuse, N_A,
-           va.named, va.samples);
+           "closed library: %" PRId64 " of %d blocks, %d/%d samples named", va.inuse, N_A, va.named,
+           va.samples);
   PC_CHECK(vb.inuse == N_B && vb.samples > 0 && vb.named == vb.samples,
-           "loaded library: %" PRId64 " of %d blocks, %d/%d samples named", vb.inuse, N_B,
-           vb.named, vb.samples);
+           "loaded library: %" PRId64 " of %d blocks, %d/%d samples named", vb.inuse, N_B, vb.named,
+           vb.samples);
   if (!dump_between) {
     struct lib_view vb2 = view(p, libb, SIZE_B, "dlc_b");
-    PC_CHECK(vb2.inuse == N_B && vb2.named == vb2.samples, "loaded library, its own size: %" PRId64
-             " of %d blocks, %d/%d samples named", vb2.inuse, N_B, vb2.named, vb2.samples);
+    PC_CHECK(vb2.inuse == N_B && vb2.named == vb2.samples,
+             "loaded library, its own size: %" PRId64 " of %d blocks, %d/%d samples named",
+             vb2.inuse, N_B, vb2.named, vb2.samples);
   }
   PC_CHECK(va.start < vb.limit && vb.start < va.limit, "the mappings do not overlap");
   PC_CHECK(va.build_id[0] != '\0' && strcmp(va.build_id, vb.build_id) != 0, "build IDs %s and %s",
@@ -218,7 +221,8 @@ static int run_reuse(const char *liba, const char *libb, const char *dir, int du
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) pc_die("usage: prof_dlclose named|reuse|reuse_dump|deleted|replaced LIBA LIBB|- [DIR]");
+  if (argc < 4)
+    pc_die("usage: prof_dlclose named|reuse|reuse_dump|deleted|replaced LIBA LIBB|- [DIR]");
   it_require_liballoc("prof_dlclose");
   const char *mode = argv[1], *liba = argv[2], *libb = argv[3];
   const char *dir = pc_tmpdir(argc, argv, 4);
@@ -262,8 +266,8 @@ int main(int argc, char **argv) {
     profile_pb *p = dump(dir, "named");
     struct lib_view v = view(p, path_a, SIZE_A, "dlc_a");
     PC_CHECK(v.inuse == N_A, "%" PRId64 " of %d blocks found in %s", v.inuse, N_A, path_a);
-    PC_CHECK(v.samples > 0 && v.named == v.samples, "%d of %d samples named dlc_a_leaf <- dlc_a_alloc",
-             v.named, v.samples);
+    PC_CHECK(v.samples > 0 && v.named == v.samples,
+             "%d of %d samples named dlc_a_leaf <- dlc_a_alloc", v.named, v.samples);
     PC_CHECK(v.build_id[0] != '\0', "the closed library's mapping has no build ID");
     pc_check_header(p, 1);
     profile_free(p);

@@ -50,12 +50,14 @@ static inline __attribute__((always_inline)) int step(int d, unsigned x) {
 }
 
 /* The asm makes every body distinct, so no two functions are merged. */
-#define FN(k)                                                                  \
-  __attribute__((noinline)) static int fn_##k(int d, unsigned x) {             \
-    int r = step(d, x);                                                        \
-    __asm__ volatile("# " #k : "+r"(r));                                       \
-    return r + 1;                                                              \
+#define FN(k)                                                      \
+  __attribute__((noinline)) static int fn_##k(int d, unsigned x) { \
+    int r = step(d, x);                                            \
+    __asm__ volatile("# " #k : "+r"(r));                           \
+    return r + 1;                                                  \
   }
+/* (the tables of macros read best as laid out) */
+/* clang-format off */
 #define F16(p, M)                                                              \
   M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) M(p##5) M(p##6) M(p##7) M(p##8)    \
   M(p##9) M(p##a) M(p##b) M(p##c) M(p##d) M(p##e) M(p##f)
@@ -64,6 +66,7 @@ static inline __attribute__((always_inline)) int step(int d, unsigned x) {
   F16(p##5, M) F16(p##6, M) F16(p##7, M) F16(p##8, M) F16(p##9, M)           \
   F16(p##a, M) F16(p##b, M) F16(p##c, M) F16(p##d, M) F16(p##e, M)           \
   F16(p##f, M)
+/* clang-format on */
 #define F1024(M) F256(x0, M) F256(x1, M) F256(x2, M) F256(x3, M)
 #define ENTRY(k) fn_##k,
 
@@ -118,7 +121,7 @@ int main(int argc, char **argv) {
   /* the first dump, three cached ones (the best counts: the machine may be
    * busy with other tests), then the other containers */
   static const char *const names[] = {"speed.pb.gz", "speed.pb.gz", "speed.pb.gz",
-                                      "speed.pb.gz", "speed.pb", "speed.pb.zst"};
+                                      "speed.pb.gz", "speed.pb",    "speed.pb.zst"};
   enum { NDUMPS = sizeof names / sizeof names[0] };
   double ms[NDUMPS], cpu[NDUMPS];
   for (int k = 0; k < NDUMPS; k++) {

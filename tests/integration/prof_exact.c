@@ -36,21 +36,22 @@
 #define E_SIZE 640
 
 /* global: the compiler may not drop stores it cannot see read */
-void *a_keep[A_COUNT], *b_keep[B_COUNT], *c_keep[C_COUNT], *d_keep[D_COUNT],
-    *e_keep[E_COUNT];
+void *a_keep[A_COUNT], *b_keep[B_COUNT], *c_keep[C_COUNT], *d_keep[D_COUNT], *e_keep[E_COUNT];
 static int line_a, line_b;
 
 /* Each maker stores what it allocates after the call, so the call is not a
  * tail call and the maker's frame is on the stack. */
 __attribute__((noinline)) static void make_a(void) {
   for (int i = 0; i < A_COUNT; i++) {
-    a_keep[i] = malloc(it_opaque(A_SIZE)); line_a = __LINE__;
+    a_keep[i] = malloc(it_opaque(A_SIZE));
+    line_a = __LINE__;
   }
 }
 
 __attribute__((noinline)) static void make_b(void) {
   for (int i = 0; i < B_COUNT; i++) {
-    b_keep[i] = malloc(it_opaque(B_SIZE)); line_b = __LINE__;
+    b_keep[i] = malloc(it_opaque(B_SIZE));
+    line_b = __LINE__;
   }
 }
 
@@ -79,11 +80,11 @@ struct expect {
 };
 
 static const struct expect expected[] = {
-    {"make_a", {A_COUNT, A_COUNT * A_SIZE, A_COUNT - A_FREED, (A_COUNT - A_FREED) * A_SIZE}},
-    {"make_b", {B_COUNT, B_COUNT * B_SIZE, B_COUNT, B_COUNT * B_SIZE}},
-    {"make_c", {C_COUNT, C_COUNT * C_N * C_SIZE, C_COUNT, C_COUNT * C_N * C_SIZE}},
-    {"make_d", {2 * D_COUNT, D_COUNT * (D_FROM + D_TO), D_COUNT, D_COUNT * D_TO}},
-    {"make_e", {E_COUNT, E_COUNT * E_SIZE, E_COUNT, E_COUNT * E_SIZE}},
+    {"make_a", {A_COUNT, A_COUNT *A_SIZE, A_COUNT - A_FREED, (A_COUNT - A_FREED) * A_SIZE}},
+    {"make_b", {B_COUNT, B_COUNT *B_SIZE, B_COUNT, B_COUNT *B_SIZE}},
+    {"make_c", {C_COUNT, C_COUNT *C_N *C_SIZE, C_COUNT, C_COUNT *C_N *C_SIZE}},
+    {"make_d", {2 * D_COUNT, D_COUNT *(D_FROM + D_TO), D_COUNT, D_COUNT *D_TO}},
+    {"make_e", {E_COUNT, E_COUNT *E_SIZE, E_COUNT, E_COUNT *E_SIZE}},
 };
 
 static void check_profile(const char *path) {
@@ -92,8 +93,8 @@ static void check_profile(const char *path) {
   for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
     int64_t got[PC_NVALUES];
     pc_sum_leaf(p, expected[i].fn, got);
-    static const char *const what[PC_NVALUES] = {"alloc_objects", "alloc_space",
-                                                 "inuse_objects", "inuse_space"};
+    static const char *const what[PC_NVALUES] = {"alloc_objects", "alloc_space", "inuse_objects",
+                                                 "inuse_space"};
     for (int v = 0; v < PC_NVALUES; v++)
       PC_CHECK(got[v] == expected[i].v[v], "%s: %s %s = %" PRId64 ", want %" PRId64, path,
                expected[i].fn, what[v], got[v], expected[i].v[v]);
@@ -110,8 +111,10 @@ static void check_profile(const char *path) {
     samples_a++;
     PC_CHECK(pc_bytes_label(p, s) == pc_block_size(A_SIZE), "make_a: bytes label %" PRId64,
              pc_bytes_label(p, s));
-    PC_CHECK(s->n_location_id >= 2 && strcmp(pc_line_function(p, s->location_id[1], 0), "main") == 0,
-             "make_a's caller is %s", s->n_location_id >= 2 ? pc_line_function(p, s->location_id[1], 0) : "none");
+    PC_CHECK(
+        s->n_location_id >= 2 && strcmp(pc_line_function(p, s->location_id[1], 0), "main") == 0,
+        "make_a's caller is %s",
+        s->n_location_id >= 2 ? pc_line_function(p, s->location_id[1], 0) : "none");
     const Perftools__Profiles__Location *l = pc_location(p, s->location_id[0]);
     PC_CHECK(l->mapping_id == main_map->id, "make_a's location is in mapping %" PRIu64,
              l->mapping_id);

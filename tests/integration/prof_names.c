@@ -18,10 +18,10 @@
 /* name with the parts that may hold brackets removed: operator names,
  * "(anonymous namespace)", "{lambda(int)#1}" and the like. */
 static void strip_allowed(const char *name, char *out) {
-  static const char *const ops[] = {"operator<=>", "operator<<=", "operator>>=", "operator->*",
-                                    "operator->",  "operator<<",  "operator>>",  "operator<=",
-                                    "operator>=",  "operator<",   "operator>",   "operator()",
-                                    "(anonymous namespace)"};
+  static const char *const ops[] = {
+      "operator<=>", "operator<<=", "operator>>=",          "operator->*", "operator->",
+      "operator<<",  "operator>>",  "operator<=",           "operator>=",  "operator<",
+      "operator>",   "operator()",  "(anonymous namespace)"};
   while (*name) {
     size_t skip = 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0] && !skip; i++)

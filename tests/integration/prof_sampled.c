@@ -91,8 +91,8 @@ static int child(const char *path) {
 
 #define NFUNCS 4
 static const char *const funcs[NFUNCS] = {"s_small", "s_medium", "s_large", "s_mixed"};
-static const char *const value_names[PC_NVALUES] = {"alloc_objects", "alloc_space",
-                                                    "inuse_objects", "inuse_space"};
+static const char *const value_names[PC_NVALUES] = {"alloc_objects", "alloc_space", "inuse_objects",
+                                                    "inuse_space"};
 
 struct theory {
   double truth[PC_NVALUES];
@@ -201,9 +201,10 @@ int main(int argc, char **argv) {
        * lost per sample */
       double slack = trunc[f] + 1;
       double se = sd / sqrt(SEEDS);
-      printf("%-8s %-13s truth %12.0f mean %14.1f (%+6.2f%%, %+5.2f SE) sd %10.1f measured %10.1f\n",
-             funcs[f], value_names[k], truth, mean, truth ? 100 * (mean - truth) / truth : 0,
-             se > 0 ? (mean - truth) / se : 0, sd, measured_sd);
+      printf(
+          "%-8s %-13s truth %12.0f mean %14.1f (%+6.2f%%, %+5.2f SE) sd %10.1f measured %10.1f\n",
+          funcs[f], value_names[k], truth, mean, truth ? 100 * (mean - truth) / truth : 0,
+          se > 0 ? (mean - truth) / se : 0, sd, measured_sd);
       PC_CHECK(fabs(mean - truth) <= 4 * se + slack,
                "%s %s: mean %.1f over %d seeds, truth %.0f, standard error %.1f", funcs[f],
                value_names[k], mean, SEEDS, truth, se);
@@ -216,8 +217,8 @@ int main(int argc, char **argv) {
                  "%s %s: spread over seeds %.1f, theory %.1f", funcs[f], value_names[k],
                  measured_sd, sd);
       else
-        PC_CHECK(measured_sd == 0 && mean == truth, "%s %s: %.1f, exactly %.0f expected",
-                 funcs[f], value_names[k], mean, truth);
+        PC_CHECK(measured_sd == 0 && mean == truth, "%s %s: %.1f, exactly %.0f expected", funcs[f],
+                 value_names[k], mean, truth);
       PC_CHECK(est[SEEDS][f][k] == est[0][f][k], "%s %s: seed 1 gave %.0f, then %.0f", funcs[f],
                value_names[k], est[0][f][k], est[SEEDS][f][k]);
     }

@@ -190,9 +190,10 @@ static void test_profile_fields(void **state) {
   prof_record_sample(keep, 4321);
   profile_pb *p = dump_now();
   mprof_set_rate(0);
-  static const char *const types[4][2] = {
-      {"alloc_objects", "count"}, {"alloc_space", "bytes"},
-      {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  static const char *const types[4][2] = {{"alloc_objects", "count"},
+                                          {"alloc_space", "bytes"},
+                                          {"inuse_objects", "count"},
+                                          {"inuse_space", "bytes"}};
   assert_int_equal(p->n_sample_type, 4);
   for (int i = 0; i < 4; i++) {
     assert_string_equal(p->string_table[p->sample_type[i]->type], types[i][0]);
@@ -221,7 +222,8 @@ static void test_profile_fields(void **state) {
    * a mapping with names claims has_functions */
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
-    for (size_t j = i + 1; j < p->n_location; j++) assert_true(p->location[j]->address != l->address);
+    for (size_t j = i + 1; j < p->n_location; j++)
+      assert_true(p->location[j]->address != l->address);
     if (l->mapping_id == 0) continue;
     const Perftools__Profiles__Mapping *m = NULL;
     for (size_t k = 0; k < p->n_mapping; k++)
@@ -320,12 +322,9 @@ static void test_dump_inside_guard(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_unsampling_like_go),
-      cmocka_unit_test(test_profile_fields),
-      cmocka_unit_test(test_freed_bucket_stays),
-      cmocka_unit_test(test_outputs_agree),
-      cmocka_unit_test(test_dump_inside_guard),
-      cmocka_unit_test(test_comments),
+      cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
+      cmocka_unit_test(test_freed_bucket_stays), cmocka_unit_test(test_outputs_agree),
+      cmocka_unit_test(test_dump_inside_guard),  cmocka_unit_test(test_comments),
       cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

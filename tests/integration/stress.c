@@ -58,9 +58,9 @@
 #endif
 
 #define COOKIE 0xC0FFEE5EED5A17EDULL
-#define HDR 24           /* header bytes of a self-describing block */
-#define LOCAL_SLOTS 300  /* blocks a thread holds */
-#define TRANSFER 1000    /* shared slots */
+#define HDR 24          /* header bytes of a self-describing block */
+#define LOCAL_SLOTS 300 /* blocks a thread holds */
+#define TRANSFER 1000   /* shared slots */
 #define MAX_SIZE ((size_t)1 << 20)
 
 struct obj {
@@ -87,22 +87,26 @@ static void fill_obj(struct obj *o) {
 static void check_obj(const struct obj *o, const char *when) {
   size_t from = 0;
   if (o->align && ((uintptr_t)o->p & (o->align - 1)))
-    it_die(S_NAME ": %s: block %p of %zu bytes not aligned to %zu", when, (void *)o->p, o->n, o->align);
+    it_die(S_NAME ": %s: block %p of %zu bytes not aligned to %zu", when, (void *)o->p, o->n,
+           o->align);
   if (o->n >= HDR) {
     uint64_t h[3];
     memcpy(h, o->p, sizeof h);
     if (h[0] != o->n || h[1] != o->key || h[2] != (o->n ^ o->key ^ COOKIE))
-      it_die(S_NAME ": %s: header of block %p corrupt: size %llu key %llx check %llx (want %zu %llx)", when,
-             (void *)o->p, (unsigned long long)h[0], (unsigned long long)h[1], (unsigned long long)h[2], o->n,
-             (unsigned long long)o->key);
+      it_die(S_NAME
+             ": %s: header of block %p corrupt: size %llu key %llx check %llx (want %zu %llx)",
+             when, (void *)o->p, (unsigned long long)h[0], (unsigned long long)h[1],
+             (unsigned long long)h[2], o->n, (unsigned long long)o->key);
     from = HDR;
   }
   size_t bad = it_check_block_from(o->p, o->n, o->key, from);
   if (bad != (size_t)-1)
     it_die(S_NAME ": %s: block %p of %zu bytes (key %llx): byte %zu is 0x%02x, want 0x%02x", when,
-           (void *)o->p, o->n, (unsigned long long)o->key, bad, o->p[bad], it_pattern_byte(o->key, bad));
+           (void *)o->p, o->n, (unsigned long long)o->key, bad, o->p[bad],
+           it_pattern_byte(o->key, bad));
   if (S_USABLE(o->p) < o->n)
-    it_die(S_NAME ": %s: usable size of %p is %zu < %zu", when, (void *)o->p, (size_t)S_USABLE(o->p), o->n);
+    it_die(S_NAME ": %s: usable size of %p is %zu < %zu", when, (void *)o->p,
+           (size_t)S_USABLE(o->p), o->n);
 }
 
 /* Reads a block received through the transfer array from its header. */
@@ -150,17 +154,13 @@ static void make(struct obj *o, uint64_t *rng, uint64_t key) {
     if (x % 389 == 0) a = (size_t)1 << 20;
     void *p = NULL;
     switch (x % 3) {
-    case 0: {
-      int rc = S_POSIX_MEMALIGN(&p, a, n);
-      if (rc) it_die(S_NAME ": posix_memalign(%zu, %zu) = %d", a, n, rc);
-      break;
-    }
-    case 1:
-      p = S_MEMALIGN(a, n);
-      break;
-    default:
-      p = S_ALIGNED_ALLOC(a, n);
-      break;
+      case 0: {
+        int rc = S_POSIX_MEMALIGN(&p, a, n);
+        if (rc) it_die(S_NAME ": posix_memalign(%zu, %zu) = %d", a, n, rc);
+        break;
+      }
+      case 1: p = S_MEMALIGN(a, n); break;
+      default: p = S_ALIGNED_ALLOC(a, n); break;
     }
     if (!p) it_die(S_NAME ": aligned allocation of %zu bytes at %zu failed", n, a);
     o->p = p;
@@ -169,7 +169,8 @@ static void make(struct obj *o, uint64_t *rng, uint64_t key) {
     o->p = S_CALLOC(1, n);
     if (!o->p) it_die(S_NAME ": calloc(1, %zu) failed", n);
     size_t bad = it_check_zero_block(o->p, n);
-    if (bad != (size_t)-1) it_die(S_NAME ": calloc(1, %zu) = %p: byte %zu is 0x%02x", n, (void *)o->p, bad, o->p[bad]);
+    if (bad != (size_t)-1)
+      it_die(S_NAME ": calloc(1, %zu) = %p: byte %zu is 0x%02x", n, (void *)o->p, bad, o->p[bad]);
     o->align = n >= 16 ? 16 : 0;
   } else {
     o->p = S_MALLOC(n);
@@ -194,7 +195,8 @@ static void grow_or_shrink(struct obj *o, uint64_t *rng, uint64_t key) {
     uint64_t h[3];
     memcpy(h, q, sizeof h);
     if (h[0] != o->n || h[1] != o->key)
-      it_die(S_NAME ": realloc %zu -> %zu (%p -> %p) lost the header", o->n, n, (void *)was, (void *)q);
+      it_die(S_NAME ": realloc %zu -> %zu (%p -> %p) lost the header", o->n, n, (void *)was,
+             (void *)q);
     from = HDR;
   } else if (o->n >= HDR) {
     from = keep; /* only header bytes were kept */
@@ -202,7 +204,8 @@ static void grow_or_shrink(struct obj *o, uint64_t *rng, uint64_t key) {
   size_t lim = o->n <= IT_FULL_FILL_MAX ? keep : (keep < 4096 ? keep : 4096);
   size_t bad = it_check(q, from, lim, o->key);
   if (bad != (size_t)-1)
-    it_die(S_NAME ": realloc %zu -> %zu (%p -> %p) lost byte %zu", o->n, n, (void *)was, (void *)q, bad);
+    it_die(S_NAME ": realloc %zu -> %zu (%p -> %p) lost byte %zu", o->n, n, (void *)was, (void *)q,
+           bad);
   o->p = q;
   o->n = n;
   o->key = key;
@@ -303,7 +306,8 @@ int main(int argc, char **argv) {
     }
   }
   unsigned long long a = atomic_load(&n_alloc), f = atomic_load(&n_free);
-  printf(S_NAME ": %d threads x %d rounds x %ld iterations: %llu allocations, %llu frees, %llu blocks "
+  printf(S_NAME
+         ": %d threads x %d rounds x %ld iterations: %llu allocations, %llu frees, %llu blocks "
          "passed between threads\n",
          nthreads, rounds, iters_per_thread, a, f, (unsigned long long)atomic_load(&n_cross));
   if (a != f) {

@@ -141,7 +141,8 @@ int main(int argc, char **argv) {
     printf("thread_churn: thread caches: %llu at start, %llu with %d threads alive\n",
            (unsigned long long)st0.nthreads, (unsigned long long)st.nthreads, batch);
     if (st.nthreads < st0.nthreads + (uint64_t)batch) {
-      fprintf(stderr, "thread_churn: FAIL: %d live threads allocated but nthreads went from %llu to %llu\n",
+      fprintf(stderr,
+              "thread_churn: FAIL: %d live threads allocated but nthreads went from %llu to %llu\n",
               batch, (unsigned long long)st0.nthreads, (unsigned long long)st.nthreads);
       atomic_store(&failed, 1);
     }
@@ -197,17 +198,22 @@ int main(int argc, char **argv) {
       if (st.nthreads <= st0.nthreads) break;
       sleep_ms(10);
     }
-    printf("thread_churn: %d threads: thread caches %llu at start, %llu at the end; in use %llu -> %llu bytes\n",
-           total, (unsigned long long)st0.nthreads, (unsigned long long)st.nthreads,
-           (unsigned long long)st0.in_use, (unsigned long long)st.in_use);
+    printf(
+        "thread_churn: %d threads: thread caches %llu at start, %llu at the end; in use %llu -> "
+        "%llu bytes\n",
+        total, (unsigned long long)st0.nthreads, (unsigned long long)st.nthreads,
+        (unsigned long long)st0.in_use, (unsigned long long)st.in_use);
     /* one more is allowed: a helper thread of the allocator's own may have started */
     if (st.nthreads > st0.nthreads + 1) {
-      fprintf(stderr, "thread_churn: FAIL: %llu thread caches live after all threads exited (%llu at start)\n",
-              (unsigned long long)st.nthreads, (unsigned long long)st0.nthreads);
+      fprintf(
+          stderr,
+          "thread_churn: FAIL: %llu thread caches live after all threads exited (%llu at start)\n",
+          (unsigned long long)st.nthreads, (unsigned long long)st0.nthreads);
       atomic_store(&failed, 1);
     }
     if (st.in_use > st0.in_use + ((uint64_t)4 << 20)) {
-      fprintf(stderr, "thread_churn: FAIL: %llu bytes in use after everything was freed (%llu at start)\n",
+      fprintf(stderr,
+              "thread_churn: FAIL: %llu bytes in use after everything was freed (%llu at start)\n",
               (unsigned long long)st.in_use, (unsigned long long)st0.in_use);
       atomic_store(&failed, 1);
     }

@@ -27,12 +27,12 @@ static unsigned char *blocks[CAP];
 static size_t sizes[CAP];
 static size_t nblocks;
 
-#define FAIL(...)                    \
-  do {                               \
-    it_say(2, "tight_as: FAIL: ");   \
-    it_say(2, __VA_ARGS__);          \
-    it_say(2, "\n");                 \
-    _exit(1);                        \
+#define FAIL(...)                  \
+  do {                             \
+    it_say(2, "tight_as: FAIL: "); \
+    it_say(2, __VA_ARGS__);        \
+    it_say(2, "\n");               \
+    _exit(1);                      \
   } while (0)
 
 static void keep(unsigned char *p, size_t n) {
@@ -61,7 +61,8 @@ static size_t fill(const char *phase, size_t (*size)(uint64_t *), uint64_t *rng)
     errno = 0;
     unsigned char *p = malloc(n);
     if (!p) {
-      if (errno != ENOMEM) FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
+      if (errno != ENOMEM)
+        FAIL("%s: malloc(%zu) = NULL with errno %d, not ENOMEM", phase, n, errno);
       return count;
     }
     keep(p, n);
@@ -97,7 +98,8 @@ int main(void) {
   for (size_t n = 16; n <= 2 * MIB; n *= 2) {
     unsigned char *q = realloc(buf, n);
     if (!q) FAIL("realloc to %zu failed before the heap was full", n);
-    if (buf != NULL && it_check(q, 0, n / 2, 99) != (size_t)-1) FAIL("realloc to %zu lost the contents", n);
+    if (buf != NULL && it_check(q, 0, n / 2, 99) != (size_t)-1)
+      FAIL("realloc to %zu lost the contents", n);
     it_fill(q, n / 2 * (buf != NULL), n, 99);
     buf = q;
   }
@@ -118,7 +120,8 @@ int main(void) {
 
   /* and recover */
   size_t again = fill("large again", one_mib, &rng);
-  if (again < nlarge / 4 * 3) FAIL("after freeing everything only %zu blocks of 1 MiB fit (first time %zu)", again, nlarge);
+  if (again < nlarge / 4 * 3)
+    FAIL("after freeing everything only %zu blocks of 1 MiB fit (first time %zu)", again, nlarge);
   check_all("large again");
   free_all();
   for (size_t i = 0; i < 5000; i++) {

@@ -97,7 +97,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "trig_check: %s\n", err);
       return 1;
     }
-    printf("frames=%zu bad=%zu truncated=%d\n", good, rep.bad_frames + rep.skipped_bytes, rep.truncated);
+    printf("frames=%zu bad=%zu truncated=%d\n", good, rep.bad_frames + rep.skipped_bytes,
+           rep.truncated);
     if (rc != 0) return 1;
     if (rep.bad_frames != 0 || rep.skipped_bytes != 0) {
       fprintf(stderr, "trig_check: %s: %s\n", argv[2], rep.message);

@@ -112,9 +112,7 @@ static void churn_for(uint64_t *rng, unsigned ms) {
   }
 }
 
-static void say_line(const char *s) {
-  it_say(1, "%s\n", s);
-}
+static void say_line(const char *s) { it_say(1, "%s\n", s); }
 
 /* Churns until path exists (the profiler wrote it); exit 70 after
  * WAIT_MAX_MS. */
@@ -216,8 +214,8 @@ static void settle(void) {
 /* ---- wait --------------------------------------------------------------- */
 
 static int feed_fd;
-static int feeding = 1;                  /* atomic */
-static void *volatile feed_ring[RING];   /* the feeder's own ring */
+static int feeding = 1;                /* atomic */
+static void *volatile feed_ring[RING]; /* the feeder's own ring */
 
 static void *feeder(void *arg) {
   uint64_t rng = it_seed(2, 0);
@@ -407,7 +405,9 @@ static int mode_forkexit(uint64_t *rng) {
 /* ---- main ------------------------------------------------------------------------ */
 
 static void usage(void) {
-  it_say(2, "usage: trig_host hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever|forkexit|freed ...\n");
+  it_say(2,
+         "usage: trig_host "
+         "hello|run|until|wait|grow|peak|fork|threads|pthread_exit|forever|forkexit|freed ...\n");
   exit(2);
 }
 

@@ -76,7 +76,8 @@ static void test_small_span_has_every_page(void **state) {
   while (class_to_npages[cls] < 4) cls++;
   struct mspan *s = mheap_alloc_span(class_to_npages[cls], 1, (int)cls);
   assert_non_null(s);
-  for (uintptr_t i = 0; i < s->npages; i++) assert_ptr_equal(span_of(s->base + i * PAGE_BYTES + 100), s);
+  for (uintptr_t i = 0; i < s->npages; i++)
+    assert_ptr_equal(span_of(s->base + i * PAGE_BYTES + 100), s);
   uintptr_t base = s->base, n = s->npages;
   mheap_free_span(s);
   /* once free (and merged or not) no page between the free run's ends
@@ -216,9 +217,12 @@ static void test_map_lookups(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_large_span_has_ends_only), cmocka_unit_test(test_small_span_has_every_page),
-      cmocka_unit_test(test_released_bits_mixed),      cmocka_unit_test(test_large_span_metadata),
-      cmocka_unit_test(test_refused_leaves_nothing),   cmocka_unit_test(test_map_lookups),
+      cmocka_unit_test(test_large_span_has_ends_only),
+      cmocka_unit_test(test_small_span_has_every_page),
+      cmocka_unit_test(test_released_bits_mixed),
+      cmocka_unit_test(test_large_span_metadata),
+      cmocka_unit_test(test_refused_leaves_nothing),
+      cmocka_unit_test(test_map_lookups),
       cmocka_unit_test(test_span_map_given_back),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

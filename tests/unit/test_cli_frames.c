@@ -33,10 +33,10 @@
 static profile_pb *program(uint64_t load, const char *lib_path, const char *lib_build) {
   profile_builder *b = profile_builder_new();
   profile_builder_add_sample_type(b, "inuse_space", "bytes");
-  profile_mapping_info mm = {0x400000, 0x500000, 0, "/usr/bin/prog", MAIN_BUILD, true,
-                             false, false, false};
-  profile_mapping_info lm = {load + 0x1000, load + 0x9000, 0x1000, lib_path, lib_build, true,
-                             false, false, false};
+  profile_mapping_info mm = {0x400000, 0x500000, 0,    "/usr/bin/prog", MAIN_BUILD, true,
+                             false,    false,    false};
+  profile_mapping_info lm = {load + 0x1000, load + 0x9000, 0x1000, lib_path, lib_build,
+                             true,          false,         false,  false};
   uint64_t main_map = profile_builder_add_mapping(b, &mm);
   uint64_t lib_map = profile_builder_add_mapping(b, &lm);
   char raw[32];
@@ -183,10 +183,8 @@ static void test_no_file_name(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_one_profile),
-      cmocka_unit_test(test_same_build_two_names),
-      cmocka_unit_test(test_two_builds_one_name),
-      cmocka_unit_test(test_no_build_id),
+      cmocka_unit_test(test_one_profile),         cmocka_unit_test(test_same_build_two_names),
+      cmocka_unit_test(test_two_builds_one_name), cmocka_unit_test(test_no_build_id),
       cmocka_unit_test(test_no_file_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

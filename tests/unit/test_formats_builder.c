@@ -242,8 +242,7 @@ static void test_add_profile(void **state) {
   assert_int_equal(profile_builder_add_profile(b, a, -1, err, sizeof err), 0);
   assert_int_equal(profile_builder_build(b, &m), 0);
   for (size_t i = 0; i < m->n_sample; i++)
-    for (size_t k = 0; k < m->sample[i]->n_value; k++)
-      assert_int_equal(m->sample[i]->value[k], 0);
+    for (size_t k = 0; k < m->sample[i]->n_value; k++) assert_int_equal(m->sample[i]->value[k], 0);
   profile_free(m);
   profile_builder_free(b);
   profile_free(a);

@@ -75,8 +75,8 @@ static void test_roundtrips(void **state) {
   assert_int_equal(clen, 3);
   assert_memory_equal(c, "abc", 3);
   free(c);
-  assert_int_equal(
-      container_compress(CONTAINER_FOLDED, "abc", 3, 0, &c, &clen, err, sizeof err), -1);
+  assert_int_equal(container_compress(CONTAINER_FOLDED, "abc", 3, 0, &c, &clen, err, sizeof err),
+                   -1);
 }
 
 static void test_gzip_members_and_padding(void **state) {
@@ -84,21 +84,27 @@ static void test_gzip_members_and_padding(void **state) {
   uint8_t *a = NULL, *b = NULL, *d = NULL;
   size_t alen, blen, dlen;
   char err[256];
-  assert_int_equal(container_compress(CONTAINER_GZIP, "hello ", 6, 0, &a, &alen, err, sizeof err), 0);
-  assert_int_equal(container_compress(CONTAINER_GZIP, "world", 5, 0, &b, &blen, err, sizeof err), 0);
+  assert_int_equal(container_compress(CONTAINER_GZIP, "hello ", 6, 0, &a, &alen, err, sizeof err),
+                   0);
+  assert_int_equal(container_compress(CONTAINER_GZIP, "world", 5, 0, &b, &blen, err, sizeof err),
+                   0);
   uint8_t *cat = malloc(alen + blen + 8);
   memcpy(cat, a, alen);
   memcpy(cat + alen, b, blen);
-  assert_int_equal(container_decompress(CONTAINER_GZIP, cat, alen + blen, 0, &d, &dlen, err, sizeof err), 0);
+  assert_int_equal(
+      container_decompress(CONTAINER_GZIP, cat, alen + blen, 0, &d, &dlen, err, sizeof err), 0);
   assert_int_equal(dlen, 11);
   assert_memory_equal(d, "hello world", 11);
   free(d);
   /* Zero padding after the last member is accepted, other bytes are not. */
   memset(cat + alen + blen, 0, 8);
-  assert_int_equal(container_decompress(CONTAINER_GZIP, cat, alen + blen + 8, 0, &d, &dlen, err, sizeof err), 0);
+  assert_int_equal(
+      container_decompress(CONTAINER_GZIP, cat, alen + blen + 8, 0, &d, &dlen, err, sizeof err), 0);
   free(d);
   cat[alen + blen + 3] = 'x';
-  assert_int_equal(container_decompress(CONTAINER_GZIP, cat, alen + blen + 8, 0, &d, &dlen, err, sizeof err), -1);
+  assert_int_equal(
+      container_decompress(CONTAINER_GZIP, cat, alen + blen + 8, 0, &d, &dlen, err, sizeof err),
+      -1);
   assert_non_null(strstr(err, "trailing garbage"));
   free(cat);
   free(a);
@@ -165,12 +171,14 @@ static void test_limit(void **state) {
     uint8_t *c = NULL;
     size_t clen = 0, dlen = 0;
     assert_int_equal(container_compress(kinds[k], zeros, len, 0, &c, &clen, err, sizeof err), 0);
-    assert_int_equal(container_decompress(kinds[k], c, clen, 1 << 20, &d, &dlen, err, sizeof err), -1);
+    assert_int_equal(container_decompress(kinds[k], c, clen, 1 << 20, &d, &dlen, err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "exceeds the limit of 1 MiB"));
     assert_int_equal(container_decompress(kinds[k], c, clen, len, &d, &dlen, err, sizeof err), 0);
     assert_int_equal(dlen, len);
     free(d);
-    assert_int_equal(container_decompress(kinds[k], c, clen, len - 1, &d, &dlen, err, sizeof err), -1);
+    assert_int_equal(container_decompress(kinds[k], c, clen, len - 1, &d, &dlen, err, sizeof err),
+                     -1);
     free(c);
   }
   free(zeros);
@@ -192,13 +200,15 @@ static void test_zstd_frames(void **state) {
   assert_int_equal(container_zstd_frames(a, alen), 1);
   assert_int_equal(container_zstd_frames(cat, clen), 2);
   assert_int_equal(container_zstd_frames(cat, clen - 1), -1);
-  assert_int_equal(container_decompress(CONTAINER_ZSTD, cat, clen, 0, &d, &dlen, err, sizeof err), 0);
+  assert_int_equal(container_decompress(CONTAINER_ZSTD, cat, clen, 0, &d, &dlen, err, sizeof err),
+                   0);
   assert_int_equal(dlen, 6);
   assert_memory_equal(d, "abcabc", 6);
   free(d);
   cat[clen - 1] = 0; /* replace the end with garbage */
   memcpy(cat + alen + sizeof skip, "junkjunk", 8);
-  assert_int_equal(container_decompress(CONTAINER_ZSTD, cat, clen, 0, &d, &dlen, err, sizeof err), -1);
+  assert_int_equal(container_decompress(CONTAINER_ZSTD, cat, clen, 0, &d, &dlen, err, sizeof err),
+                   -1);
   assert_non_null(strstr(err, "trailing garbage"));
   free(cat);
   free(a);
@@ -206,14 +216,10 @@ static void test_zstd_frames(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_detect),
-      cmocka_unit_test(test_for_path),
-      cmocka_unit_test(test_roundtrips),
-      cmocka_unit_test(test_gzip_members_and_padding),
-      cmocka_unit_test(test_truncated),
-      cmocka_unit_test(test_corrupt),
-      cmocka_unit_test(test_limit),
-      cmocka_unit_test(test_zstd_frames),
+      cmocka_unit_test(test_detect),     cmocka_unit_test(test_for_path),
+      cmocka_unit_test(test_roundtrips), cmocka_unit_test(test_gzip_members_and_padding),
+      cmocka_unit_test(test_truncated),  cmocka_unit_test(test_corrupt),
+      cmocka_unit_test(test_limit),      cmocka_unit_test(test_zstd_frames),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,8 +244,8 @@ static void test_read_checked_stops(void **state) {
   uint8_t *buf = NULL;
   size_t len = 0, calls = 0;
   if (access("/dev/zero", R_OK) != 0) skip();
-  assert_int_equal(fileio_read_all_checked("/dev/zero", (size_t)1 << 30, refuse_zeros, &calls,
-                                           &buf, &len, err, sizeof err),
+  assert_int_equal(fileio_read_all_checked("/dev/zero", (size_t)1 << 30, refuse_zeros, &calls, &buf,
+                                           &len, err, sizeof err),
                    -1);
   assert_int_equal(calls, 1);
   assert_string_equal(err, "/dev/zero: starts with a zero byte");
@@ -256,9 +256,8 @@ static void test_read_checked_stops(void **state) {
   /* A regular file passes a check that likes it. */
   put_text(at("ok"), "abc");
   calls = 0;
-  assert_int_equal(fileio_read_all_checked(at("ok"), 100, refuse_zeros, &calls, &buf, &len, err,
-                                           sizeof err),
-                   0);
+  assert_int_equal(
+      fileio_read_all_checked(at("ok"), 100, refuse_zeros, &calls, &buf, &len, err, sizeof err), 0);
   assert_int_equal(len, 3);
   assert_true(calls >= 1);
   free(buf);

@@ -43,8 +43,6 @@ static int find_go(void) {
   return found;
 }
 
-
-
 /* A heap profile as libprof writes it: four sample types, the period,
  * a mapping with a build id, functions with files and lines, an inlined
  * frame, numeric labels with units. */
@@ -58,17 +56,26 @@ static profile_builder *heap_profile(void) {
   profile_builder_set_period(b, "space", "bytes", 524288);
   profile_builder_set_time(b, 1700000000000000000LL, 2000000000LL);
   profile_builder_add_comment(b, "allocprof formats test");
-  profile_mapping_info exe = {0x555555554000, 0x555555600000, 0, "/usr/bin/allocprof-test",
-                              "0123456789abcdef", true, true, true, true};
-  profile_mapping_info libc = {0x7ffff7c00000, 0x7ffff7e00000, 0x28000,
-                               "/usr/lib/x86_64-linux-gnu/libc.so.6", "fedcba9876543210",
-                               true, true, true, true};
+  profile_mapping_info exe = {
+      0x555555554000, 0x555555600000, 0,   "/usr/bin/allocprof-test", "0123456789abcdef", true,
+      true,           true,           true};
+  profile_mapping_info libc = {0x7ffff7c00000,
+                               0x7ffff7e00000,
+                               0x28000,
+                               "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                               "fedcba9876543210",
+                               true,
+                               true,
+                               true,
+                               true};
   uint64_t me = profile_builder_add_mapping(b, &exe), ml = profile_builder_add_mapping(b, &libc);
   uint64_t fmain = profile_builder_add_function(b, "main", "main", "/src/main.c", 10);
-  uint64_t fload = profile_builder_add_function(b, "load_config", "load_config", "/src/config.c", 40);
-  uint64_t fparse = profile_builder_add_function(b, "parse_line", "parse_line", "/src/config.c", 90);
-  uint64_t fstart = profile_builder_add_function(b, "__libc_start_main", "__libc_start_main",
-                                                 "", 0);
+  uint64_t fload =
+      profile_builder_add_function(b, "load_config", "load_config", "/src/config.c", 40);
+  uint64_t fparse =
+      profile_builder_add_function(b, "parse_line", "parse_line", "/src/config.c", 90);
+  uint64_t fstart =
+      profile_builder_add_function(b, "__libc_start_main", "__libc_start_main", "", 0);
   profile_line lm = {fmain, 17, 5}, ls = {fstart, 0, 0};
   profile_line lp[2] = {{fparse, 95, 9}, {fload, 52, 3}}; /* parse_line inlined in load_config */
   uint64_t Lstart = profile_builder_add_location(b, ml, 0x7ffff7c29d90, &ls, 1, false);
@@ -89,8 +96,8 @@ static int run_pprof(const char *args, const char *file, char **out, char **errt
   char cmd[2048], outp[512], errp[512];
   snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
   snprintf(errp, sizeof errp, "%s/stderr.txt", dir);
-  snprintf(cmd, sizeof cmd, "'%s' tool pprof %s '%s' >'%s' 2>'%s' </dev/null", go, args, file,
-           outp, errp);
+  snprintf(cmd, sizeof cmd, "'%s' tool pprof %s '%s' >'%s' 2>'%s' </dev/null", go, args, file, outp,
+           errp);
   int st = system(cmd);
   uint8_t *o = NULL, *e = NULL;
   size_t olen, elen;
@@ -136,12 +143,17 @@ static void test_go_pprof_reads_our_profiles(void **state) {
   assert_int_equal(profile_builder_write_file(m, merged, err, sizeof err), 0);
   profile_free(p);
 
-  const char *raw_want[] = {"alloc_objects/count alloc_space/bytes inuse_objects/count "
-                            "inuse_space/bytes",
-                            "PeriodType: space bytes", "Period: 524288",
-                            "parse_line /src/config.c:95", "load_config /src/config.c:52",
-                            "bytes:[4096 bytes]", "/usr/bin/allocprof-test 0123456789abcdef",
-                            "allocprof formats test", NULL};
+  const char *raw_want[] = {
+      "alloc_objects/count alloc_space/bytes inuse_objects/count "
+      "inuse_space/bytes",
+      "PeriodType: space bytes",
+      "Period: 524288",
+      "parse_line /src/config.c:95",
+      "load_config /src/config.c:52",
+      "bytes:[4096 bytes]",
+      "/usr/bin/allocprof-test 0123456789abcdef",
+      "allocprof formats test",
+      NULL};
   expect_clean("-raw", gz, raw_want);
   expect_clean("-raw", raw, raw_want);
   const char *top_want[] = {"Type: inuse_space", "main", "load_config", "parse_line", NULL};

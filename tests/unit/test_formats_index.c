@@ -375,14 +375,10 @@ static void test_adversarial_ids(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_every_id),
-      cmocka_unit_test(test_missing_and_zero),
-      cmocka_unit_test(test_duplicates_refused),
-      cmocka_unit_test(test_zero_refused),
-      cmocka_unit_test(test_builder_and_use),
-      cmocka_unit_test(test_add_function),
-      cmocka_unit_test(test_many_profiles),
-      cmocka_unit_test(test_adversarial_ids),
+      cmocka_unit_test(test_every_id),           cmocka_unit_test(test_missing_and_zero),
+      cmocka_unit_test(test_duplicates_refused), cmocka_unit_test(test_zero_refused),
+      cmocka_unit_test(test_builder_and_use),    cmocka_unit_test(test_add_function),
+      cmocka_unit_test(test_many_profiles),      cmocka_unit_test(test_adversarial_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

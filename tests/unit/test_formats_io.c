@@ -175,7 +175,8 @@ static void expect_read_error(const char *path, const char *what) {
   profile_pb *p = (profile_pb *)1;
   assert_int_equal(profile_read_file(path, &p, err, sizeof err), -1);
   assert_null(p);
-  if (!strstr(err, path) || !strstr(err, what)) fail_msg("got \"%s\", want %s and %s", err, path, what);
+  if (!strstr(err, path) || !strstr(err, what))
+    fail_msg("got \"%s\", want %s and %s", err, path, what);
   assert_null(strchr(err, '\n'));
   print_message("%s\n", err);
 }
@@ -315,10 +316,8 @@ static void test_bad_references(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip_files),
-      cmocka_unit_test(test_folded_file),
-      cmocka_unit_test(test_write_failures),
-      cmocka_unit_test(test_read_errors),
+      cmocka_unit_test(test_roundtrip_files), cmocka_unit_test(test_folded_file),
+      cmocka_unit_test(test_write_failures),  cmocka_unit_test(test_read_errors),
       cmocka_unit_test(test_bad_references),
   };
   return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -79,7 +79,8 @@ static void test_fresh_span_all_free(void **state) {
   unsigned n = take_all(s, objs);
   assert_int_equal(n, class_to_nelems[CLASS]);
   /* Objects are distinct and in bounds. */
-  for (unsigned i = 1; i < n; i++) assert_int_equal((uintptr_t)objs[i] - (uintptr_t)objs[i - 1], 128);
+  for (unsigned i = 1; i < n; i++)
+    assert_int_equal((uintptr_t)objs[i] - (uintptr_t)objs[i - 1], 128);
   mcentral_uncache_span(&central, s, 0);
   assert_int_equal(s->incache, 0);
   assert_int_equal(s->onpartial, 0); /* full: on no list */
@@ -172,7 +173,8 @@ static void test_transfer_cache_is_bounded(void **state) {
     n += take_all(s, objs + n);
     mcentral_uncache_span(&central, s, 0);
   }
-  for (unsigned i = 0; i + batch <= n; i += batch) mcentral_put_list(&central, link_list(objs + i, batch), batch);
+  for (unsigned i = 0; i + batch <= n; i += batch)
+    mcentral_put_list(&central, link_list(objs + i, batch), batch);
   assert_int_equal(central.nbatches, maxb);
   mcentral_drain(&central);
   unsigned rest = n - (n / batch) * batch;

@@ -39,7 +39,8 @@ static void test_arena_map_finds_spans(void **state) {
   while (class_to_npages[cls] < 3) cls++;
   struct mspan *k = mheap_alloc_span(class_to_npages[cls], 1, (int)cls);
   assert_non_null(k);
-  for (uintptr_t off = 0; off < k->npages * PAGE_BYTES; off += 1000) assert_ptr_equal(span_of(k->base + off), k);
+  for (uintptr_t off = 0; off < k->npages * PAGE_BYTES; off += 1000)
+    assert_ptr_equal(span_of(k->base + off), k);
   mheap_free_span(k);
   assert_true(mheap_valid());
   /* Addresses that are not ours map to nothing. */
@@ -171,7 +172,8 @@ static void test_small_span_setup(void **state) {
   assert_int_equal(s->nwords, 2);
   assert_non_null(s->allocBits);
   assert_int_equal(s->allocBits[0] | s->allocBits[1], 0);
-  for (uintptr_t i = 0; i < s->nelems; i++) assert_int_equal(mspan_object_index(s, s->base + i * 64 + 63), i);
+  for (uintptr_t i = 0; i < s->nelems; i++)
+    assert_int_equal(mspan_object_index(s, s->base + i * 64 + 63), i);
   mheap_free_span(s);
   assert_true(mheap_valid());
 }
@@ -189,10 +191,14 @@ static void test_accounting(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_arena_map_finds_spans), cmocka_unit_test(test_first_arena_at_hint),
-      cmocka_unit_test(test_alignment),             cmocka_unit_test(test_coalescing),
-      cmocka_unit_test(test_grow_and_shrink_in_place), cmocka_unit_test(test_release_to_os),
-      cmocka_unit_test(test_young_pages_are_kept),  cmocka_unit_test(test_small_span_setup),
+      cmocka_unit_test(test_arena_map_finds_spans),
+      cmocka_unit_test(test_first_arena_at_hint),
+      cmocka_unit_test(test_alignment),
+      cmocka_unit_test(test_coalescing),
+      cmocka_unit_test(test_grow_and_shrink_in_place),
+      cmocka_unit_test(test_release_to_os),
+      cmocka_unit_test(test_young_pages_are_kept),
+      cmocka_unit_test(test_small_span_setup),
       cmocka_unit_test(test_accounting),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -81,7 +81,8 @@ static struct cfi_rule at(const struct image *im, uintptr_t off) {
   return cfi_rule_at(im->b + im->fde, FUNC, FUNC + off);
 }
 
-static void assert_step(struct cfi_rule r, int on_rbp, int32_t cfa, int rbp_saved, int16_t rbp_off) {
+static void assert_step(struct cfi_rule r, int on_rbp, int32_t cfa, int rbp_saved,
+                        int16_t rbp_off) {
   assert_int_equal(r.kind, CFI_STEP);
   assert_int_equal(!!(r.flags & CFI_CFA_RBP), on_rbp);
   assert_int_equal(r.cfa_offset, cfa);
@@ -93,13 +94,13 @@ static void assert_step(struct cfi_rule r, int on_rbp, int32_t cfa, int rbp_save
 static void test_frame_pointer_prologue(void **state) {
   (void)state;
   const uint8_t ins[] = {
-      0x41,       /* advance_loc 1 */
-      0x0e, 16,   /* def_cfa_offset 16 */
-      0x86, 2,    /* offset rbp, 2 * -8 */
-      0x43,       /* advance_loc 3 */
-      0x0d, 6,    /* def_cfa_register rbp */
-      0x02, 0x20, /* advance_loc1 32 (to 0x24) */
-      0x0c, 7, 8, /* def_cfa rsp+8 */
+      0x41,          /* advance_loc 1 */
+      0x0e, 16,      /* def_cfa_offset 16 */
+      0x86, 2,       /* offset rbp, 2 * -8 */
+      0x43,          /* advance_loc 3 */
+      0x0d, 6,       /* def_cfa_register rbp */
+      0x02, 0x20,    /* advance_loc1 32 (to 0x24) */
+      0x0c, 7,    8, /* def_cfa rsp+8 */
   };
   struct image im = make("zR", ins, sizeof ins);
   assert_step(at(&im, 0), 0, 8, 0, 0);
@@ -115,13 +116,12 @@ static void test_frame_pointer_prologue(void **state) {
 static void test_remember_restore(void **state) {
   (void)state;
   const uint8_t ins[] = {
-      0x41, 0x0e, 16, 0x86, 2, /* at 1: push rbp */
-      0x44, 0x0e, 48,          /* at 5: sub $32,%rsp */
-      0x45, 0x0a,              /* at 10: remember_state */
-      0x0e, 16,                /*   add $32,%rsp */
-      0x41, 0xc6,              /* at 11: pop rbp: restore rbp */
-      0x0e, 8,
-      0x41, 0x0b,              /* at 12 (after ret): restore_state */
+      0x41, 0x0e, 16,   0x86, 2, /* at 1: push rbp */
+      0x44, 0x0e, 48,            /* at 5: sub $32,%rsp */
+      0x45, 0x0a,                /* at 10: remember_state */
+      0x0e, 16,                  /*   add $32,%rsp */
+      0x41, 0xc6,                /* at 11: pop rbp: restore rbp */
+      0x0e, 8,    0x41, 0x0b,    /* at 12 (after ret): restore_state */
   };
   struct image im = make("zR", ins, sizeof ins);
   assert_step(at(&im, 5), 0, 48, 1, -16);
@@ -135,10 +135,10 @@ static void test_wide_advances_and_sf_forms(void **state) {
   (void)state;
   const uint8_t ins[] = {
       0x03, 0x00, 0x01,             /* advance_loc2 256 */
-      0x12, 6, 0x7e,                /* def_cfa_sf rbp, -2 * -8 = 16 */
+      0x12, 6,    0x7e,             /* def_cfa_sf rbp, -2 * -8 = 16 */
       0x04, 0x00, 0x00, 0x01, 0x00, /* advance_loc4 65536 */
       0x13, 0x7c,                   /* def_cfa_offset_sf -4 * -8 = 32 */
-      0x11, 6, 0x7d,                /* offset_extended_sf rbp, -3 * -8 = +24 */
+      0x11, 6,    0x7d,             /* offset_extended_sf rbp, -3 * -8 = +24 */
       0x2e, 0x10,                   /* GNU_args_size: ignored */
   };
   struct image im = make("zR", ins, sizeof ins);
@@ -221,13 +221,16 @@ static void test_corrupt_entries(void **state) {
   assert_int_equal(at(&im, 0).kind, CFI_UNSUPPORTED);
   /* offsets whose product with the data alignment overflows (found by
    * fuzz_cfi: UBSan caught the signed overflow) */
-  const uint8_t huge_offset[] = {0x41, 0x86, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}; /* 2^62 */
+  const uint8_t huge_offset[] = {0x41, 0x86, 0x80, 0x80, 0x80, 0x80,
+                                 0x80, 0x80, 0x80, 0x80, 0x40}; /* 2^62 */
   im = make("zR", huge_offset, sizeof huge_offset);
   assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
-  const uint8_t huge_cfa[] = {0x41, 0x13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f};
+  const uint8_t huge_cfa[] = {0x41, 0x13, 0x80, 0x80, 0x80, 0x80,
+                              0x80, 0x80, 0x80, 0x80, 0x80, 0x7f};
   im = make("zR", huge_cfa, sizeof huge_cfa);
   assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
-  const uint8_t huge_negative[] = {0x41, 0x2f, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+  const uint8_t huge_negative[] = {0x41, 0x2f, 6,    0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
   im = make("zR", huge_negative, sizeof huge_negative);
   assert_int_equal(at(&im, 1).kind, CFI_UNSUPPORTED);
   /* a return address column other than 16 */
@@ -239,9 +242,12 @@ static void test_corrupt_entries(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_frame_pointer_prologue), cmocka_unit_test(test_remember_restore),
-      cmocka_unit_test(test_wide_advances_and_sf_forms), cmocka_unit_test(test_unsupported),
-      cmocka_unit_test(test_outermost), cmocka_unit_test(test_corrupt_entries),
+      cmocka_unit_test(test_frame_pointer_prologue),
+      cmocka_unit_test(test_remember_restore),
+      cmocka_unit_test(test_wide_advances_and_sf_forms),
+      cmocka_unit_test(test_unsupported),
+      cmocka_unit_test(test_outermost),
+      cmocka_unit_test(test_corrupt_entries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,8 @@ static void test_bytes(void **state) {
    * by it): a conservative overflow check */
   assert_int_equal(trig_parse_bytes("1844674407370955161", &v), 0);
   assert_true(v == 1844674407370955161ull);
-  const char *bad[] = {"", "k", "-5", "12kb", "1.5m", " 1", "1 ", "0x10",
-                       "18446744073709551616", "17179869184g"};
+  const char *bad[] = {
+      "", "k", "-5", "12kb", "1.5m", " 1", "1 ", "0x10", "18446744073709551616", "17179869184g"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(trig_parse_bytes(bad[i], &v), -1);
 }
@@ -56,7 +56,8 @@ static void test_count(void **state) {
   assert_int_equal(v, 1);
   assert_int_equal(trig_parse_count("256", 1, 256, &v), 0);
   assert_int_equal(v, 256);
-  const char *bad[] = {"", "0", "257", "300", "abc", "-1", "64 ", " 64", "6k", "99999999999999999999999"};
+  const char *bad[] = {"",   "0",   "257", "300", "abc",
+                       "-1", "64 ", " 64", "6k",  "99999999999999999999999"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(trig_parse_count(bad[i], 1, 256, &v), -1);
 }
@@ -138,8 +139,8 @@ static void test_signals(void **state) {
   assert_int_equal(trig_parse_signal("rtmax-1"), SIGRTMAX - 1);
   assert_int_equal(trig_parse_signal("RTMAX"), SIGRTMAX);
 
-  const char *unknown[] = {"", "FOO", "SIG", "USR3", "SIGUSR2X", "0", "65", "-1", "12a",
-                           "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+99", " USR2"};
+  const char *unknown[] = {"",   "FOO", "SIG",     "USR3",    "SIGUSR2X", "0",        "65",
+                           "-1", "12a", "RTMIN-1", "RTMAX+1", "RTMIN+",   "RTMIN+99", " USR2"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
     assert_int_equal(trig_parse_signal(unknown[i]), TRIG_SIG_UNKNOWN);
   assert_int_equal(trig_parse_signal("KILL"), TRIG_SIG_UNCATCHABLE);
@@ -202,7 +203,7 @@ static void test_config_nothing(void **state) {
  * bad one (the dumping half is what says it is bad). */
 static void test_config_wanted(void **state) {
   (void)state;
-  const char *names[] = {"ALLOCPROF_OUT", "ALLOCPROF_STREAM", "ALLOCPROF_SIGNAL",
+  const char *names[] = {"ALLOCPROF_OUT",      "ALLOCPROF_STREAM",         "ALLOCPROF_SIGNAL",
                          "ALLOCPROF_INTERVAL", "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     reset_env(NULL);
@@ -253,7 +254,7 @@ static void test_config_exit_only(void **state) {
   (void)state;
   set_env("ALLOCPROF_OUT", "/tmp/heap.pb");
   set_env("ALLOCPROF_INTERVAL", "0"); /* 0: off */
-  set_env("ALLOCPROF_RATE", "0");      /* rate 0 still writes at exit */
+  set_env("ALLOCPROF_RATE", "0");     /* rate 0 still writes at exit */
   assert_int_equal(parse(), TRIG_CONFIG_OK);
   assert_string_equal(cfg_got.out, "/tmp/heap.pb");
   assert_false(trig_config_needs_thread(&cfg_got));
@@ -297,11 +298,13 @@ static void test_config_bad(void **state) {
   reset_env(NULL);
   set_env("ALLOCPROF_SIGNAL", "USR2");
   assert_int_equal(parse(), TRIG_CONFIG_BAD);
-  assert_string_equal(err_got, "ALLOCPROF_SIGNAL is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
+  assert_string_equal(err_got,
+                      "ALLOCPROF_SIGNAL is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
   reset_env(NULL);
   set_env("ALLOCPROF_PEAK", "10%");
   assert_int_equal(parse(), TRIG_CONFIG_BAD);
-  assert_string_equal(err_got, "ALLOCPROF_PEAK is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
+  assert_string_equal(err_got,
+                      "ALLOCPROF_PEAK is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is");
 }
 
 static void test_rate_rejected(void **state) {
@@ -312,7 +315,7 @@ static void test_rate_rejected(void **state) {
   /* it took it */
   assert_false(trig_rate_rejected("512k", 524288));
   assert_false(trig_rate_rejected("abc", 524288)); /* a grammar wider than ours */
-  assert_false(trig_rate_rejected("0", 0));         /* a rate of 0 is a setting */
+  assert_false(trig_rate_rejected("0", 0));        /* a rate of 0 is a setting */
   assert_false(trig_rate_rejected("0k", 0));
   assert_false(trig_rate_rejected(NULL, 0));
   assert_false(trig_rate_rejected("", 0));
@@ -329,26 +332,71 @@ struct agree_case {
 
 static const struct agree_case agree_cases[] = {
     /* --interval: the library's grammar, digits[.digits][s] */
-    {'i', "30", 1},     {'i', "0.5", 1},   {'i', "30s", 1},    {'i', "0", 1},
-    {'i', ".25", 1},    {'i', "2.", 1},    {'i', "1e-1", 0},   {'i', "1E3", 0},
-    {'i', "0x10", 0},   {'i', "-1", 0},    {'i', "+1", 0},     {'i', " 5", 0},
-    {'i', "5 ", 0},     {'i', "inf", 0},   {'i', "nan", 0},    {'i', "1ms", 0},
-    {'i', "5m", 0},     {'i', "", 0},      {'i', "1000000001", 0},
+    {'i', "30", 1},
+    {'i', "0.5", 1},
+    {'i', "30s", 1},
+    {'i', "0", 1},
+    {'i', ".25", 1},
+    {'i', "2.", 1},
+    {'i', "1e-1", 0},
+    {'i', "1E3", 0},
+    {'i', "0x10", 0},
+    {'i', "-1", 0},
+    {'i', "+1", 0},
+    {'i', " 5", 0},
+    {'i', "5 ", 0},
+    {'i', "inf", 0},
+    {'i', "nan", 0},
+    {'i', "1ms", 0},
+    {'i', "5m", 0},
+    {'i', "", 0},
+    {'i', "1000000001", 0},
     /* --signal: names in any case, with or without SIG; no faults */
-    {'s', "USR2", 1},   {'s', "usr2", 1},  {'s', "SigUsr1", 1}, {'s', "12", 1},
-    {'s', "hup", 1},    {'s', "rtmin+1", 1}, {'s', "SIGRTMAX-2", 1}, {'s', "io", 1},
-    {'s', "11", 0},     {'s', "SEGV", 0},  {'s', "sigbus", 0}, {'s', "4", 0},
-    {'s', "9", 0},      {'s', "STOP", 0},  {'s', "33", 0},     {'s', "0", 0},
-    {'s', "NOPE", 0},   {'s', "USR2 ", 0}, {'s', "-1", 0},     {'s', "", 0},
+    {'s', "USR2", 1},
+    {'s', "usr2", 1},
+    {'s', "SigUsr1", 1},
+    {'s', "12", 1},
+    {'s', "hup", 1},
+    {'s', "rtmin+1", 1},
+    {'s', "SIGRTMAX-2", 1},
+    {'s', "io", 1},
+    {'s', "11", 0},
+    {'s', "SEGV", 0},
+    {'s', "sigbus", 0},
+    {'s', "4", 0},
+    {'s', "9", 0},
+    {'s', "STOP", 0},
+    {'s', "33", 0},
+    {'s', "0", 0},
+    {'s', "NOPE", 0},
+    {'s', "USR2 ", 0},
+    {'s', "-1", 0},
+    {'s', "", 0},
     /* --rate: the sampler's byte counts */
-    {'r', "0", 1},      {'r', "1", 1},     {'r', "512k", 1},   {'r', "64M", 1},
-    {'r', "2g", 1},     {'r', "1.5k", 0},  {'r', "1e3", 0},    {'r', "512 KB", 0},
-    {'r', "512KiB", 0}, {'r', "1T", 0},    {'r', "-1", 0},     {'r', "lots", 0},
-    {'r', "", 0},       {'r', "99999999999999999999", 0},
+    {'r', "0", 1},
+    {'r', "1", 1},
+    {'r', "512k", 1},
+    {'r', "64M", 1},
+    {'r', "2g", 1},
+    {'r', "1.5k", 0},
+    {'r', "1e3", 0},
+    {'r', "512 KB", 0},
+    {'r', "512KiB", 0},
+    {'r', "1T", 0},
+    {'r', "-1", 0},
+    {'r', "lots", 0},
+    {'r', "", 0},
+    {'r', "99999999999999999999", 0},
     /* -o: the endings and escapes of ALLOCPROF_OUT */
-    {'o', "heap.pb.gz", 1}, {'o', "h.%p.%n.%t.pb.zst", 1}, {'o', "100%%.pb", 1},
-    {'o', "/abs/h.pb", 1},  {'o', "heap.txt", 0}, {'o', "h.%d.pb", 0},
-    {'o', "h.pb.gz%", 0},   {'o', "dir/", 0},     {'o', "", 0},
+    {'o', "heap.pb.gz", 1},
+    {'o', "h.%p.%n.%t.pb.zst", 1},
+    {'o', "100%%.pb", 1},
+    {'o', "/abs/h.pb", 1},
+    {'o', "heap.txt", 0},
+    {'o', "h.%d.pb", 0},
+    {'o', "h.pb.gz%", 0},
+    {'o', "dir/", 0},
+    {'o', "", 0},
 };
 
 static const char *agree_env[2][2];
@@ -433,8 +481,9 @@ static void test_run_inherited(void **state) {
   assert_string_equal(env.out, "/w/h.pb.gz");
   inherited[0][1] = "lots";
   assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
-  assert_string_equal(err, "ALLOCPROF_PEAK=lots is not a margin (a percentage such as 10% or a "
-                           "byte count such as 64m)");
+  assert_string_equal(err,
+                      "ALLOCPROF_PEAK=lots is not a margin (a percentage such as 10% or a "
+                      "byte count such as 64m)");
   inherited[0][1] = "10%";
   inherited[1][1] = "s.%n.zst";
   assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
@@ -465,7 +514,8 @@ static void test_run_cwd_percent(void **state) {
   memset(agree_env, 0, sizeof agree_env);
   agree_env[0][0] = "ALLOCPROF_OUT", agree_env[0][1] = env.out;
   struct trig_config cfg;
-  assert_int_equal(trig_config_parse(agree_get, "/elsewhere", &cfg, err, sizeof err), TRIG_CONFIG_OK);
+  assert_int_equal(trig_config_parse(agree_get, "/elsewhere", &cfg, err, sizeof err),
+                   TRIG_CONFIG_OK);
   char path[TRIG_PATH_MAX];
   assert_int_equal(trig_pattern_expand(cfg.out, 7, 3, 0, path, sizeof path), 0);
   assert_string_equal(path, "/srv/50%d/h.3.pb");

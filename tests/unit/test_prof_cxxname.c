@@ -59,7 +59,8 @@ static void test_std_containers(void **state) {
       {"__gnu_cxx::new_allocator<char>::allocate(unsigned long, void const*)",
        "__gnu_cxx::new_allocator::allocate"},
       {"std::ios_base::Init::Init()", "std::ios_base::Init::Init"},
-      {"std::thread::_State_impl<std::thread::_Invoker<std::tuple<main::{lambda()#1}> > >::_M_run()",
+      {"std::thread::_State_impl<std::thread::_Invoker<std::tuple<main::{lambda()#1}> > "
+       ">::_M_run()",
        "std::thread::_State_impl::_M_run"},
   };
   CHECK(cases);
@@ -177,10 +178,38 @@ static void test_c_names_untouched(void **state) {
  * input was. Includes unbalanced brackets and nesting past the limit. */
 static void test_malformed(void **state) {
   static const char *const inputs[] = {
-      "(", ")", "<", ">", "{", "}", "[", "]", "()", "<>", "f(", "f<", "f<int", "f(int",
-      "f)(", "a::b<c>(d", "operator", "operator<", "operator<<<", "(anonymous namespace",
-      " ", "   ", "a ", " [clone .cold]", "{lambda(", "x [abi:", "void (*", "void (*&",
-      "decltype (", "operator\"\"", "a::operator new", "f() const::",
+      "(",
+      ")",
+      "<",
+      ">",
+      "{",
+      "}",
+      "[",
+      "]",
+      "()",
+      "<>",
+      "f(",
+      "f<",
+      "f<int",
+      "f(int",
+      "f)(",
+      "a::b<c>(d",
+      "operator",
+      "operator<",
+      "operator<<<",
+      "(anonymous namespace",
+      " ",
+      "   ",
+      "a ",
+      " [clone .cold]",
+      "{lambda(",
+      "x [abi:",
+      "void (*",
+      "void (*&",
+      "decltype (",
+      "operator\"\"",
+      "a::operator new",
+      "f() const::",
   };
   for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
     size_t len = strlen(inputs[i]);
@@ -214,12 +243,9 @@ static void test_malformed(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_std_containers),
-      cmocka_unit_test(test_function_pointers),
-      cmocka_unit_test(test_operators),
-      cmocka_unit_test(test_lambdas_and_local_names),
-      cmocka_unit_test(test_suffixes_and_tags),
-      cmocka_unit_test(test_c_names_untouched),
+      cmocka_unit_test(test_std_containers),    cmocka_unit_test(test_function_pointers),
+      cmocka_unit_test(test_operators),         cmocka_unit_test(test_lambdas_and_local_names),
+      cmocka_unit_test(test_suffixes_and_tags), cmocka_unit_test(test_c_names_untouched),
       cmocka_unit_test(test_malformed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,7 +67,7 @@ static void test_bias(void **state) {
  * remove counter. */
 static void test_loader_counts(void **state) {
   unsigned long long adds0, subs0, adds1, subs1, adds2, subs2;
-  if (!prof_loader_counts(&adds0, &subs0)) skip(); /* a loader without them */
+  if (!prof_loader_counts(&adds0, &subs0)) skip();                     /* a loader without them */
   if (dlopen("libcrypt.so.1", RTLD_NOW | RTLD_NOLOAD) != NULL) skip(); /* can't unload it */
   void *h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) skip();

@@ -21,12 +21,12 @@
 #include "../../libprof/triggers.c"
 #include "../../libprof/trigger_stream.c"
 
-static char dumped[8][TRIG_PATH_MAX]; /* paths prof_dump_file was given */
+static char dumped[8][TRIG_PATH_MAX];        /* paths prof_dump_file was given */
 static struct prof_dump_meta dumped_meta[8]; /* and what it was told about the dump */
 static int ndumped;
-static int stream_frames;             /* frames appended by prof_dump_stream */
+static int stream_frames;                 /* frames appended by prof_dump_stream */
 static struct prof_dump_meta stream_meta; /* the last frame's */
-static int noted;                     /* files reported by prof_runlog_note */
+static int noted;                         /* files reported by prof_runlog_note */
 
 void prof_dump_fork_child(void) {}
 int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
@@ -56,16 +56,13 @@ int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_
 #define TMPDIR_FIXTURE_NAME "test_prof_outpath"
 #include "tmpdir_fixture.h"
 
-
-
-
 /* ---- patterns ------------------------------------------------------------------- */
 
 static void test_check(void **state) {
   (void)state;
   char err[256];
-  const char *good_out[] = {"heap.pb.gz", "/v/heap.%p.%n.%t.pb.zst", "x.pb", "%%.pb",
-                            "/a%%b/h.%n.pb.gz", "rel/dir/h.pb"};
+  const char *good_out[] = {"heap.pb.gz", "/v/heap.%p.%n.%t.pb.zst", "x.pb",
+                            "%%.pb",      "/a%%b/h.%n.pb.gz",        "rel/dir/h.pb"};
   for (size_t i = 0; i < sizeof good_out / sizeof good_out[0]; i++)
     assert_int_equal(trig_pattern_check(good_out[i], TRIG_PATTERN_OUT, err, sizeof err), 0);
   assert_int_equal(trig_pattern_check("s.%p.%t.zst", TRIG_PATTERN_STREAM, err, sizeof err), 0);
@@ -129,14 +126,18 @@ static void test_absolute(void **state) {
   assert_string_equal(buf, "/abs/h.pb");
   assert_int_equal(trig_pattern_absolute("h.pb", NULL, buf, sizeof buf), 0);
   assert_string_equal(buf, "h.pb");
-  assert_int_equal(trig_pattern_absolute("h.pb", "/a/very/long/directory/name/indeed", buf, 20), -1);
+  assert_int_equal(trig_pattern_absolute("h.pb", "/a/very/long/directory/name/indeed", buf, 20),
+                   -1);
 }
 
 static void test_dirname(void **state) {
   (void)state;
   char buf[64];
   static const char *cases[][2] = {
-      {"heap.pb", "."}, {"/heap.pb", "/"}, {"/a/b/heap.pb", "/a/b"}, {"a/heap.pb", "a"},
+      {"heap.pb", "."},
+      {"/heap.pb", "/"},
+      {"/a/b/heap.pb", "/a/b"},
+      {"a/heap.pb", "a"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_int_equal(trig_dirname(cases[i][0], buf, sizeof buf), 0);
@@ -283,11 +284,15 @@ static void test_stream_reopen(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_check),         cmocka_unit_test(test_expand),
-      cmocka_unit_test(test_absolute),      cmocka_unit_test(test_dirname),
-      cmocka_unit_test(test_per_process),   cmocka_unit_test(test_dump_sequence),
+      cmocka_unit_test(test_check),
+      cmocka_unit_test(test_expand),
+      cmocka_unit_test(test_absolute),
+      cmocka_unit_test(test_dirname),
+      cmocka_unit_test(test_per_process),
+      cmocka_unit_test(test_dump_sequence),
       cmocka_unit_test(test_fork_child_adds_pid),
-      cmocka_unit_test(test_check_outputs), cmocka_unit_test(test_stream_reopen),
+      cmocka_unit_test(test_check_outputs),
+      cmocka_unit_test(test_stream_reopen),
   };
   return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

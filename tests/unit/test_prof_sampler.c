@@ -103,7 +103,8 @@ static void test_exp_matches_libm(void **state) {
     }
   }
   /* Positive arguments, which nothing asks yet, work too. */
-  for (double x = 0.001; x < 700; x *= 1.01) assert_true(fabs(prof_exp(x) - exp(x)) <= 4 * DBL_EPSILON * exp(x));
+  for (double x = 0.001; x < 700; x *= 1.01)
+    assert_true(fabs(prof_exp(x) - exp(x)) <= 4 * DBL_EPSILON * exp(x));
   assert_true(worst > 0); /* the loop compared something */
 }
 
@@ -273,9 +274,9 @@ static void *ep_posix_memalign(void) {
 
 static void test_every_entry_point_samples(void **state) {
   (void)state;
-  void *(*const eps[])(void) = {ep_malloc_small, ep_malloc_large, ep_calloc_small,  ep_calloc_large,
-                                ep_memalign,     ep_memalign_large, ep_aligned_alloc, ep_valloc,
-                                ep_pvalloc,      ep_posix_memalign};
+  void *(*const eps[])(void) = {
+      ep_malloc_small,   ep_malloc_large,  ep_calloc_small, ep_calloc_large, ep_memalign,
+      ep_memalign_large, ep_aligned_alloc, ep_valloc,       ep_pvalloc,      ep_posix_memalign};
   mprof_set_rate(1);
   struct prof_totals a, b;
   for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {

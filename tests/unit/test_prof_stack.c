@@ -149,7 +149,8 @@ static void test_new_threads(void **state) {
   for (int round = 0; round < 4; round++) {
     pthread_t t[4];
     static struct result r[4][2];
-    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, thread_captures, r[i]), 0);
+    for (int i = 0; i < 4; i++)
+      assert_int_equal(pthread_create(&t[i], NULL, thread_captures, r[i]), 0);
     for (int i = 0; i < 4; i++) {
       assert_int_equal(pthread_join(t[i], NULL), 0);
       check(&r[i][0]);
@@ -206,16 +207,19 @@ static void test_makecontext_stack(void **state) {
  * rule table's first size holds at half load, so it grows while threads
  * read it. */
 typedef void (*site_fn)(struct result *);
-#define SITE(k)                                                               \
-  __attribute__((noinline)) static void site_##k(struct result *r) {          \
-    nest(k & 3, r);                                                           \
-    __asm__ volatile("# " #k ::: "memory");                                   \
+#define SITE(k)                                                      \
+  __attribute__((noinline)) static void site_##k(struct result *r) { \
+    nest(k & 3, r);                                                  \
+    __asm__ volatile("# " #k ::: "memory");                          \
   }
+/* (the tables of macros read best as laid out) */
+/* clang-format off */
 #define S16(p, M) M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) M(p##5) M(p##6) M(p##7) \
   M(p##8) M(p##9) M(p##a) M(p##b) M(p##c) M(p##d) M(p##e) M(p##f)
 #define S256(p, M) S16(p##0, M) S16(p##1, M) S16(p##2, M) S16(p##3, M) S16(p##4, M) \
   S16(p##5, M) S16(p##6, M) S16(p##7, M) S16(p##8, M) S16(p##9, M) S16(p##a, M)  \
   S16(p##b, M) S16(p##c, M) S16(p##d, M) S16(p##e, M) S16(p##f, M)
+/* clang-format on */
 #define S1024(M) S256(0x0, M) S256(0x1, M) S256(0x2, M) S256(0x3, M)
 #define SITE_ENTRY(k) site_##k,
 S1024(SITE)
@@ -242,7 +246,8 @@ static void test_threads_share_the_rule_table(void **state) {
   (void)state;
   uint64_t before = prof_stack_metadata_bytes();
   pthread_t t[6];
-  for (uintptr_t i = 0; i < 6; i++) assert_int_equal(pthread_create(&t[i], NULL, site_worker, (void *)(i + 1)), 0);
+  for (uintptr_t i = 0; i < 6; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, site_worker, (void *)(i + 1)), 0);
   for (int i = 0; i < 6; i++) assert_int_equal(pthread_join(t[i], NULL), 0);
   assert_int_equal(site_failures, 0);
   /* the table grew to thousands of slots, and the profiler counts them */

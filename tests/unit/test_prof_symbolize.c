@@ -360,9 +360,10 @@ static void test_timing(void **state) {
   size_t named2 = 0;
   for (size_t i = 0; i < N; i++) named2 += prof_symbolize(s, addrs[i], &fi) == PROF_SYM_OK;
   double t2 = now_sec();
-  printf("symbolize: %d distinct addresses over %s (%zu KiB of text): first %.1f ms, cached "
-         "%.1f ms, %zu named\n",
-         N, libc->path, (size_t)(span / 1024), (t1 - t0) * 1e3, (t2 - t1) * 1e3, named);
+  printf(
+      "symbolize: %d distinct addresses over %s (%zu KiB of text): first %.1f ms, cached "
+      "%.1f ms, %zu named\n",
+      N, libc->path, (size_t)(span / 1024), (t1 - t0) * 1e3, (t2 - t1) * 1e3, named);
   assert_int_equal(prof_symbolizer_cached(s), N);
   assert_int_equal(named, named2);
   assert_true(named > N / 100); /* a third without libc debug info, nearly all with it */
@@ -374,16 +375,11 @@ static void test_timing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_static_function),
-      cmocka_unit_test(test_return_address),
-      cmocka_unit_test(test_inlined_chain),
-      cmocka_unit_test(test_cxx_demangle_after_dlopen),
-      cmocka_unit_test(test_libc_function),
-      cmocka_unit_test(test_dlclose),
-      cmocka_unit_test(test_files_only),
-      cmocka_unit_test(test_mappings),
-      cmocka_unit_test(test_no_module),
-      cmocka_unit_test(test_timing),
+      cmocka_unit_test(test_static_function), cmocka_unit_test(test_return_address),
+      cmocka_unit_test(test_inlined_chain),   cmocka_unit_test(test_cxx_demangle_after_dlopen),
+      cmocka_unit_test(test_libc_function),   cmocka_unit_test(test_dlclose),
+      cmocka_unit_test(test_files_only),      cmocka_unit_test(test_mappings),
+      cmocka_unit_test(test_no_module),       cmocka_unit_test(test_timing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
