@@ -43,15 +43,15 @@ static int line_a, line_b;
  * tail call and the maker's frame is on the stack. */
 __attribute__((noinline)) static void make_a(void) {
   for (int i = 0; i < A_COUNT; i++) {
+    line_a = __LINE__ + 1; /* the line of the call, the next one */
     a_keep[i] = malloc(it_opaque(A_SIZE));
-    line_a = __LINE__;
   }
 }
 
 __attribute__((noinline)) static void make_b(void) {
   for (int i = 0; i < B_COUNT; i++) {
+    line_b = __LINE__ + 1; /* the line of the call, the next one */
     b_keep[i] = malloc(it_opaque(B_SIZE));
-    line_b = __LINE__;
   }
 }
 
