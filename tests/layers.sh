@@ -8,9 +8,12 @@
 #   - liballoc.so needs a library other than libc and the loader;
 #   - liballoc.so exports a symbol outside its public API and the
 #     functions it lends the dumping half (ALLOC_FOR_DUMPER).
-# usage: layers.sh SOURCE_DIR liballoc_core.a libprof_dump.a liballoc.so
+# usage: layers.sh SOURCE_DIR liballoc_core.a libprof_dump.a liballoc.so [SANITIZER]
+# Under a sanitizer (ALLOC_SANITIZE), liballoc.so also needs the
+# sanitizer's runtime and what that needs (libgcc_s, libstdc++, libm): then
+# only the dumping half's libraries are refused.
 set -u
-src=$1 core=$2 dump=$3 so=$4
+src=$1 core=$2 dump=$3 so=$4 sanitizer=${5:-}
 fail=0
 bad() { echo "layers: $*"; fail=1; }
 
@@ -35,8 +38,9 @@ done
 for lib in $(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
   case $lib in
     libc.so.6 | ld-linux-*.so.*) ;;
-    libubsan.so.* | libtsan.so.* | libasan.so.*) ;;   # a sanitizer build's runtime
-    *) bad "liballoc.so needs $lib (only libc and the loader allowed)" ;;
+    libprotobuf-c* | libzstd* | libz.so* | libdw* | libelf* | libunwind* | liblzma* | libbz2* | liballoc_dump*)
+      bad "liballoc.so needs $lib, a library of the dumping half" ;;
+    *) [ -n "$sanitizer" ] || bad "liballoc.so needs $lib (only libc and the loader allowed)" ;;
   esac
 done
 

@@ -24,16 +24,8 @@ LIB=$(readlink -f "$1")
 HOST=$(readlink -f "$2")
 CHECK=$(readlink -f "$3")
 CASE=$4
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-files.XXXXXX") || exit 1
-BG=
-cleanup() {
-  [ -n "$BG" ] && kill -9 "$BG" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export LC_ALL=C
-unset ALLOCPROF_OUT ALLOCPROF_STREAM ALLOCPROF_SIGNAL ALLOCPROF_INTERVAL \
-      ALLOCPROF_INUSE_INTERVAL ALLOCPROF_PEAK ALLOCPROF_RATE ALLOCPROF_SEED
+. "$(dirname "$0")/trig_lib.sh"
+trig_setup files
 D=$TMP/out
 mkdir "$D"
 VICTIM=$TMP/victim
@@ -64,14 +56,6 @@ no_temporaries() {
   [ -z "$left" ] || fail "files other than whole profiles left: $left"
 }
 
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.05
-  done
-}
 
 count_profiles() { [ "$(cd "$D" && ls | grep -c '\.pb\.gz$')" -ge "$1" ]; }
 

@@ -45,17 +45,8 @@ CHECK=$(readlink -f "$3")
 ALLOCPROF=$(readlink -f "$4")
 GO=$5
 CASE=$6
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-meta.XXXXXX") || exit 1
-BG=
-cleanup() {
-  [ -n "$BG" ] && kill -9 "$BG" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export LC_ALL=C
-unset ALLOCPROF_OUT ALLOCPROF_STREAM ALLOCPROF_SIGNAL ALLOCPROF_INTERVAL \
-      ALLOCPROF_INUSE_INTERVAL ALLOCPROF_PEAK ALLOCPROF_RATE ALLOCPROF_SEED \
-      ALLOCPROF_RUN_LOG ALLOCPROF_RUN_PID ALLOCPROF_NO_CHILDREN LD_PRELOAD
+. "$(dirname "$0")/trig_lib.sh"
+trig_setup meta
 D=$TMP/out
 mkdir "$D"
 cd / || exit 1 # run lists paths under its working directory relative to it
@@ -70,16 +61,6 @@ fail() {
   exit 1
 }
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.05
-  done
-}
-have_file() { [ -s "$1" ]; }
-has_line() { grep -qx "$2" "$1" 2>/dev/null; }
 
 # comment FILE KEY: the value of FILE's comment KEY=...
 comment() {

@@ -61,17 +61,8 @@ LIB=$(readlink -f "$1")
 HOST=$(readlink -f "$2")
 CHECK=$(readlink -f "$3")
 CASE=$4
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-trig.XXXXXX") || exit 1
-BG=
-cleanup() {
-  [ -n "$BG" ] && kill -9 "$BG" 2>/dev/null
-  chmod -R u+w "$TMP" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-export LC_ALL=C
-unset ALLOCPROF_OUT ALLOCPROF_STREAM ALLOCPROF_SIGNAL ALLOCPROF_INTERVAL \
-      ALLOCPROF_INUSE_INTERVAL ALLOCPROF_PEAK ALLOCPROF_RATE ALLOCPROF_SEED
+. "$(dirname "$0")/trig_lib.sh"
+trig_setup trig
 D=$TMP/out
 mkdir "$D"
 
@@ -130,17 +121,7 @@ expect_no_stderr() {
   [ ! -s "$TMP/stderr" ] || fail "unexpected stderr: $(cat "$TMP/stderr")"
 }
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.05
-  done
-}
 
-have_file() { [ -s "$1" ]; }
-has_line() { grep -qx "$2" "$1" 2>/dev/null; }
 
 signal_case() { # signal_case SIGNAL_SETTING
   env ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_SIGNAL="$1" LD_PRELOAD="$LIB" \
