@@ -61,6 +61,7 @@
 #include "profile_io.h"
 #include "stream.h"
 #include "container.h"
+#include "../hash_unmix.h"
 
 static const char *dir;
 
@@ -504,25 +505,6 @@ static void hostile(void) {
 }
 
 /* ---- hash flooding ---- */
-
-static uint64_t mul_inverse(uint64_t c) {
-  uint64_t inv = c; /* Newton: each step doubles the correct low bits */
-  for (int i = 0; i < 6; i++) inv *= 2 - c * inv;
-  return inv;
-}
-
-/* The x with splitmix64's finalizer (hashtab.h's hash_mix) of x == y. */
-static uint64_t unmix(uint64_t y) {
-  y ^= y >> 31;
-  y ^= y >> 62;
-  y *= mul_inverse(0x94d049bb133111ebULL);
-  y ^= y >> 27;
-  y ^= y >> 54;
-  y *= mul_inverse(0xbf58476d1ce4e5b9ULL);
-  y ^= y >> 30;
-  y ^= y >> 60;
-  return y;
-}
 
 /* n locations whose ids all had the same unseeded hash position (the low
  * 24 bits of hash_mix(id) are 0), one function, one sample through the

@@ -18,6 +18,7 @@
 #include "profile_builder.h"
 #include "profile_index.h"
 #include "profile_io.h"
+#include "../hash_unmix.h"
 
 /* ---- a profile with chosen ids, assembled with protobuf-c ---- */
 
@@ -332,25 +333,6 @@ static void test_many_profiles(void **state) {
 }
 
 /* ---- hash flooding ---- */
-
-static uint64_t mul_inverse(uint64_t c) {
-  uint64_t inv = c; /* Newton: each step doubles the correct low bits */
-  for (int i = 0; i < 6; i++) inv *= 2 - c * inv;
-  return inv;
-}
-
-/* The x whose hash_mix (hashtab.h) is y. */
-static uint64_t unmix(uint64_t y) {
-  y ^= y >> 31;
-  y ^= y >> 62;
-  y *= mul_inverse(0x94d049bb133111ebULL);
-  y ^= y >> 27;
-  y ^= y >> 54;
-  y *= mul_inverse(0xbf58476d1ce4e5b9ULL);
-  y ^= y >> 30;
-  y ^= y >> 60;
-  return y;
-}
 
 /* Ids whose unseeded hashes all have their low 24 bits 0: one probe chain
  * in a table of up to 16 million slots without the seed. */
