@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "cxxname.h"
+#include "hashtab.h"
 #include "mappings.h"
 #include "symbolize_elf.h"
 #include "symbolize_files.h"
@@ -104,60 +105,41 @@ static void arena_free(struct arena_block *b) {
   }
 }
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-  return sym_mix64(h);
-}
-
-/* ---- interned strings: one copy of each name and path ---- */
+/* ---- interned strings: one copy of each name and path ----
+ * The copies live in the arena; v lists them, indexed by hashtab.h as
+ * every dump-side table is. */
 
 struct strtab {
-  const char **slot; /* NULL = empty */
-  uint64_t *hash;
-  size_t cap, count; /* cap: power of two */
+  const char **v;
+  size_t n, cap;
+  hashtab index; /* hash of the string -> position in v */
 };
-
-static int strtab_grow(struct strtab *t) {
-  size_t cap = t->cap ? 2 * t->cap : 1024;
-  const char **slot = calloc(cap, sizeof *slot);
-  uint64_t *hash = malloc(cap * sizeof *hash);
-  if (slot == NULL || hash == NULL) {
-    free(slot);
-    free(hash);
-    return -1;
-  }
-  for (size_t i = 0; i < t->cap; i++) {
-    if (t->slot[i] == NULL) continue;
-    size_t j = t->hash[i] & (cap - 1);
-    while (slot[j] != NULL) j = (j + 1) & (cap - 1);
-    slot[j] = t->slot[i];
-    hash[j] = t->hash[i];
-  }
-  free(t->slot);
-  free(t->hash);
-  t->slot = slot;
-  t->hash = hash;
-  t->cap = cap;
-  return 0;
-}
 
 /* The interned copy of s (NULL = ""), or NULL when out of memory. */
 static const char *intern(struct strtab *t, struct arena_block **arena, const char *s) {
   if (s == NULL || s[0] == '\0') return "";
-  if (4 * (t->count + 1) > 3 * t->cap && strtab_grow(t) != 0) return NULL;
-  uint64_t h = hash_str(s);
-  size_t i = h & (t->cap - 1);
-  for (; t->slot[i] != NULL; i = (i + 1) & (t->cap - 1))
-    if (t->hash[i] == h && strcmp(t->slot[i], s) == 0) return t->slot[i];
   size_t len = strlen(s) + 1;
+  uint64_t h = hash_bytes(s, len - 1);
+  hashtab_probe pr;
+  for (uint32_t i = hashtab_first(&t->index, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
+    if (strcmp(t->v[i], s) == 0) return t->v[i];
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 1024;
+    const char **v = realloc(t->v, cap * sizeof *v);
+    if (v == NULL) return NULL;
+    t->v = v;
+    t->cap = cap;
+  }
   char *copy = arena_alloc(arena, len);
-  if (copy == NULL) return NULL;
+  if (copy == NULL || hashtab_insert(&t->index, h, (uint32_t)t->n) != 0) return NULL;
   memcpy(copy, s, len);
-  t->slot[i] = copy;
-  t->hash[i] = h;
-  t->count++;
+  t->v[t->n++] = copy;
   return copy;
+}
+
+static void strtab_free(struct strtab *t) {
+  free(t->v);
+  hashtab_free(&t->index);
 }
 
 /* ---- the cache: address -> record ---- */
@@ -170,58 +152,58 @@ struct sym_record {
   struct prof_frame_line lines[];
 };
 
-struct addr_cache {
-  uintptr_t *key;
-  struct sym_record **val; /* NULL = empty */
-  size_t cap, count;       /* cap: power of two */
+struct cache_entry {
+  uintptr_t addr;
+  struct sym_record *record;
 };
 
-static struct sym_record *cache_get(const struct addr_cache *c, uintptr_t addr) {
-  if (c->cap == 0) return NULL;
-  for (size_t i = sym_mix64(addr) & (c->cap - 1); c->val[i] != NULL; i = (i + 1) & (c->cap - 1))
-    if (c->key[i] == addr) return c->val[i];
+struct addr_cache {
+  struct cache_entry *v;
+  size_t n, cap;
+  hashtab index; /* hash of the address -> position in v */
+};
+
+static struct cache_entry *cache_find(const struct addr_cache *c, uintptr_t addr) {
+  hashtab_probe pr;
+  for (uint32_t i = hashtab_first(&c->index, hash_mix(addr), &pr); i != HASHTAB_NONE;
+       i = hashtab_next(&pr))
+    if (c->v[i].addr == addr) return &c->v[i];
   return NULL;
 }
 
-static int cache_grow(struct addr_cache *c) {
-  size_t cap = c->cap ? 2 * c->cap : 4096;
-  uintptr_t *key = malloc(cap * sizeof *key);
-  struct sym_record **val = calloc(cap, sizeof *val);
-  if (key == NULL || val == NULL) {
-    free(key);
-    free(val);
-    return -1;
-  }
-  for (size_t i = 0; i < c->cap; i++) {
-    if (c->val[i] == NULL) continue;
-    size_t j = sym_mix64(c->key[i]) & (cap - 1);
-    while (val[j] != NULL) j = (j + 1) & (cap - 1);
-    key[j] = c->key[i];
-    val[j] = c->val[i];
-  }
-  free(c->key);
-  free(c->val);
-  c->key = key;
-  c->val = val;
-  c->cap = cap;
-  return 0;
+static struct sym_record *cache_get(const struct addr_cache *c, uintptr_t addr) {
+  struct cache_entry *e = cache_find(c, addr);
+  return e != NULL ? e->record : NULL;
 }
 
 /* Inserts or replaces. */
 static int cache_put(struct addr_cache *c, uintptr_t addr, struct sym_record *r) {
-  if (4 * (c->count + 1) > 3 * c->cap && cache_grow(c) != 0) return -1;
-  size_t i = sym_mix64(addr) & (c->cap - 1);
-  for (; c->val[i] != NULL; i = (i + 1) & (c->cap - 1))
-    if (c->key[i] == addr) break;
-  if (c->val[i] == NULL) c->count++;
-  c->key[i] = addr;
-  c->val[i] = r;
+  struct cache_entry *e = cache_find(c, addr);
+  if (e != NULL) {
+    e->record = r;
+    return 0;
+  }
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 4096;
+    struct cache_entry *v = realloc(c->v, cap * sizeof *v);
+    if (v == NULL) return -1;
+    c->v = v;
+    c->cap = cap;
+  }
+  if (hashtab_insert(&c->index, hash_mix(addr), (uint32_t)c->n) != 0) return -1;
+  c->v[c->n++] = (struct cache_entry){addr, r};
   return 0;
 }
 
+/* Forgets every address (the records stay in the arena). */
 static void cache_clear(struct addr_cache *c) {
-  if (c->cap) memset(c->val, 0, c->cap * sizeof *c->val);
-  c->count = 0;
+  hashtab_free(&c->index);
+  c->n = 0;
+}
+
+static void cache_free(struct addr_cache *c) {
+  free(c->v);
+  hashtab_free(&c->index);
 }
 
 /* ---- the symbolizer and the list of objects ---- */
@@ -394,15 +376,13 @@ void prof_symbolizer_free(struct prof_symbolizer *s) {
   if (s == NULL) return;
   dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
   dwfl_end(s->dwfl);
-  free(s->cache.key);
-  free(s->cache.val);
-  free(s->strings.slot);
-  free(s->strings.hash);
+  cache_free(&s->cache);
+  strtab_free(&s->strings);
   arena_free(s->arena);
   free(s);
 }
 
-size_t prof_symbolizer_cached(const struct prof_symbolizer *s) { return s ? s->cache.count : 0; }
+size_t prof_symbolizer_cached(const struct prof_symbolizer *s) { return s ? s->cache.n : 0; }
 
 /* ---- resolving one address ---- */
 

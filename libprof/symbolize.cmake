@@ -31,7 +31,8 @@ set(PROF_SYMBOLIZE_SOURCES
 add_library(prof_symbolize STATIC ${PROF_SYMBOLIZE_SOURCES})
 target_include_directories(prof_symbolize PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # alloc_core for the loader fence (liballoc/loaderfence.h) around dl_iterate_phdr
-target_link_libraries(prof_symbolize PUBLIC alloc_core ${PROF_SYMBOLIZE_DW} ${CMAKE_DL_LIBS})
+# formats for hashtab.h, the index of the symbolizer's tables
+target_link_libraries(prof_symbolize PUBLIC alloc_core formats ${PROF_SYMBOLIZE_DW} ${CMAKE_DL_LIBS})
 set_target_properties(prof_symbolize PROPERTIES POSITION_INDEPENDENT_CODE ON
                                                 C_VISIBILITY_PRESET hidden)
 target_compile_options(prof_symbolize PRIVATE -fvisibility=hidden)

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
+
 /* ---- the index: function symbols, and DWARF functions per CU ---- */
 
 /* One address range of a DW_TAG_subprogram at the top of a CU (or in a
@@ -41,8 +43,9 @@ struct cu_funcs {
 struct mod_index {
   struct msym *syms;
   size_t nsyms;
-  struct cu_funcs **cus; /* open addressing by CU offset; NULL = empty */
-  size_t cu_cap, cu_count;
+  struct cu_funcs **cus; /* the CUs indexed so far */
+  size_t ncus, cus_cap;
+  hashtab cu_index; /* hash of the CU's offset -> position in cus */
 };
 
 static unsigned leading_underscores(const char *s) {
@@ -153,24 +156,15 @@ static int collect_funcs(struct cu_funcs *cf, Dwarf_Die *parent, int depth) {
 }
 
 static int cu_table_insert(struct mod_index *ix, struct cu_funcs *cf) {
-  if (4 * (ix->cu_count + 1) > 3 * ix->cu_cap) {
-    size_t cap = ix->cu_cap ? 2 * ix->cu_cap : 64;
-    struct cu_funcs **slot = calloc(cap, sizeof *slot);
-    if (slot == NULL) return -1;
-    for (size_t i = 0; i < ix->cu_cap; i++) {
-      if (ix->cus[i] == NULL) continue;
-      size_t j = sym_mix64(ix->cus[i]->off) & (cap - 1);
-      while (slot[j] != NULL) j = (j + 1) & (cap - 1);
-      slot[j] = ix->cus[i];
-    }
-    free(ix->cus);
-    ix->cus = slot;
-    ix->cu_cap = cap;
+  if (ix->ncus == ix->cus_cap) {
+    size_t cap = ix->cus_cap ? 2 * ix->cus_cap : 64;
+    struct cu_funcs **v = realloc(ix->cus, cap * sizeof *v);
+    if (v == NULL) return -1;
+    ix->cus = v;
+    ix->cus_cap = cap;
   }
-  size_t i = sym_mix64(cf->off) & (ix->cu_cap - 1);
-  while (ix->cus[i] != NULL) i = (i + 1) & (ix->cu_cap - 1);
-  ix->cus[i] = cf;
-  ix->cu_count++;
+  if (hashtab_insert(&ix->cu_index, hash_mix(cf->off), (uint32_t)ix->ncus) != 0) return -1;
+  ix->cus[ix->ncus++] = cf;
   return 0;
 }
 
@@ -179,10 +173,10 @@ static int cu_table_insert(struct mod_index *ix, struct cu_funcs *cf) {
  * the CU's tree (which dwarf_getscopes does on every call). */
 static struct cu_funcs *cu_funcs_get(struct mod_index *ix, Dwarf_Die *cudie) {
   Dwarf_Off off = dwarf_dieoffset(cudie);
-  size_t mask = ix->cu_cap - 1;
-  if (ix->cu_cap != 0)
-    for (size_t i = sym_mix64(off) & mask; ix->cus[i] != NULL; i = (i + 1) & mask)
-      if (ix->cus[i]->off == off) return ix->cus[i];
+  hashtab_probe pr;
+  for (uint32_t i = hashtab_first(&ix->cu_index, hash_mix(off), &pr); i != HASHTAB_NONE;
+       i = hashtab_next(&pr))
+    if (ix->cus[i]->off == off) return ix->cus[i];
   struct cu_funcs *cf = calloc(1, sizeof *cf);
   if (cf == NULL) return NULL;
   cf->off = off;
@@ -218,8 +212,9 @@ const Dwarf_Die *sym_find_function(struct mod_index *ix, Dwarf_Die *cudie, Dwarf
 void sym_index_free(struct mod_index *ix) {
   if (ix == NULL) return;
   free(ix->syms);
-  for (size_t i = 0; i < ix->cu_cap; i++) cu_funcs_free(ix->cus[i]);
+  for (size_t i = 0; i < ix->ncus; i++) cu_funcs_free(ix->cus[i]);
   free(ix->cus);
+  hashtab_free(&ix->cu_index);
   free(ix);
 }
 

@@ -25,16 +25,6 @@ struct msym {
 /* A module's index, kept in its libdwfl userdata. */
 struct mod_index;
 
-/* The hash mix of the symbolizer's open-addressing tables. */
-static inline uint64_t sym_mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 /* The module's index, created empty and filled with its symbols on first
  * use; NULL when out of memory. */
 struct mod_index *sym_module_index(Dwfl_Module *mod);
