@@ -80,9 +80,13 @@ run() {
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  env "${envs[@]}" LD_PRELOAD="$LIB" "$HOST" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  "${AS_USER[@]}" env "${envs[@]}" LD_PRELOAD="$LIB" "$HOST" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
   STATUS=$?
 }
+
+# The command prefix run() and bad_case() put before the program: empty, or
+# for bad.not_writable as root, one that drops to user nobody.
+AS_USER=()
 
 # The profile files in $D matching a glob, sorted by their %n (the last
 # dot-separated number before .pb.gz).
@@ -151,7 +155,7 @@ signal_case() { # signal_case SIGNAL_SETTING
 bad_case() { # bad_case VARIABLE ENV...: one line naming VARIABLE
   local var=$1
   shift
-  "$HOST" hello 3 >"$TMP/plain.stdout" 2>"$TMP/plain.stderr"
+  "${AS_USER[@]}" "$HOST" hello 3 >"$TMP/plain.stdout" 2>"$TMP/plain.stderr"
   local plain=$?
   run "$@" -- hello 3
   [ "$STATUS" = "$plain" ] || fail "exit status $STATUS, $plain without the profiler"
@@ -362,10 +366,20 @@ bad.stream_dir) bad_case ALLOCPROF_STREAM ALLOCPROF_STREAM="$D/nope/snap.zst" ;;
 bad.no_output) bad_case ALLOCPROF_SIGNAL ALLOCPROF_SIGNAL=USR2 ;;
 bad.not_writable)
   if [ "$(id -u)" = 0 ]; then
-    echo "trig.$CASE: skipped: root may write anywhere"
-    exit 77
+    # root may write anywhere (CI runs as root): the program runs as user
+    # nobody, without capabilities, from copies it can read
+    command -v setpriv >/dev/null || { echo "trig.$CASE: skipped: root and no setpriv"; exit 77; }
+    AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
+    mkdir "$TMP/bin"
+    cp "$LIB" "$(dirname "$LIB")/liballoc_dump.so" "$HOST" "$TMP/bin/"
+    LIB=$TMP/bin/$(basename "$LIB")
+    HOST=$TMP/bin/$(basename "$HOST")
+    chmod 755 "$TMP" "$TMP/bin" "$D"
   fi
   mkdir "$D/ro" && chmod 555 "$D/ro"
+  # the directory really is closed to the user the program runs as
+  "${AS_USER[@]}" sh -c 'touch "$1/probe"' sh "$D/ro" 2>/dev/null &&
+    fail "the program's user can write into $D/ro: the case tests nothing"
   D=$D/ro
   bad_case ALLOCPROF_OUT ALLOCPROF_OUT="$D/heap.%n.pb.gz"
   ;;
