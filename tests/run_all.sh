@@ -36,6 +36,6 @@ run_config build "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_config build-ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DALLOC_SANITIZE=undefined -DALLOC_DEBUG=2
 run_config build-tsan "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALLOC_SANITIZE=thread
 run_config build-asan "allocprof cli_gen_profiles heapdemo" '^cli\.' -DCMAKE_BUILD_TYPE=Debug -DALLOC_SANITIZE=address
-run_config build-fuzz "fuzz_profile_read fuzz_cfi" '^(formats\.fuzz_bounded|prof\.fuzz_cfi_bounded)$' -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+run_config build-fuzz "fuzz_profile_read fuzz_cfi fuzz_ub_probe" '^(formats\.fuzz_bounded|formats\.fuzz_ub_fatal|prof\.fuzz_cfi_bounded)$' -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DALLOCPROF_FUZZ=ON -DFUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 echo "run_all: all configurations passed"
