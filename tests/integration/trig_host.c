@@ -25,7 +25,8 @@
  *                          the parent has made two dumps; prints
  *                          "parent=P a=A b=B" (dumps: DIR/heap.PID.N.pb.gz)
  *   threads STATUS         4 threads churn without end; main exit(STATUS)s
- *                          after 300 ms while they run
+ *                          while they run, 300 ms after each made its first
+ *                          round
  *   pthread_exit           a thread churns for 500 ms; main ends with
  *                          pthread_exit (the process must still end, status 0)
  *   forever                "ready", churns until killed
@@ -104,12 +105,14 @@ static void churn_ring(void *volatile *slots, uint64_t *rng, int n) {
  * churns in a mode) */
 static void churn(uint64_t *rng, int n) { churn_ring(ring, rng, n); }
 
+/* At least one round of 200, however late the clock is read: a case that
+ * expects an exit profile needs a sample (trig_tests.sh). */
 static void churn_for(uint64_t *rng, unsigned ms) {
   uint64_t end = now_ms() + ms;
-  while (now_ms() < end) {
+  do {
     churn(rng, 200);
     sleep_ms(2);
-  }
+  } while (now_ms() < end);
 }
 
 static void say_line(const char *s) { it_say(1, "%s\n", s); }
@@ -233,8 +236,9 @@ static int mode_wait(const char *file, int status) {
   feed_fd = fds[1];
   pthread_t t;
   if (pthread_create(&t, NULL, feeder, NULL) != 0) it_die("trig_host: pthread_create");
-  say_line("ready");
   uint64_t rng = it_seed(1, 0);
+  churn(&rng, 200); /* whatever the loop below does: enough for a sample */
+  say_line("ready");
   struct stat st;
   while (stat(file, &st) != 0) {
     char c;
@@ -349,22 +353,32 @@ static int mode_fork(const char *dir, int late) {
 
 /* ---- threads ------------------------------------------------------------------- */
 
+static int churners_started; /* threads that made their first round */
+
 static void *churner(void *arg) {
   uint64_t rng = it_seed((uint64_t)(uintptr_t)arg, 7);
   void *mine[256] = {0};
-  for (;;) {
+  for (int round = 0;; round++) {
     for (int i = 0; i < 256; i++) {
       free(mine[i]);
       mine[i] = malloc(it_opaque(32 + (it_rand(&rng) % 2048)));
     }
+    if (round == 0) __atomic_fetch_add(&churners_started, 1, __ATOMIC_RELEASE);
   }
   return NULL;
 }
 
+/* main exits while the threads allocate: once each has made a round (so
+ * they do allocate, and the exit profile has samples to write), 300 ms on */
 static int mode_threads(int status) {
   for (uintptr_t i = 1; i <= 4; i++) {
     pthread_t t;
     if (pthread_create(&t, NULL, churner, (void *)i) != 0) it_die("trig_host: pthread_create");
+  }
+  uint64_t end = now_ms() + WAIT_MAX_MS;
+  while (__atomic_load_n(&churners_started, __ATOMIC_ACQUIRE) < 4) {
+    if (now_ms() > end) it_die("trig_host: the threads made no round in %d s", WAIT_MAX_MS / 1000);
+    sleep_ms(1);
   }
   sleep_ms(300);
   say_line("exiting");

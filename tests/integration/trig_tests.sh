@@ -6,6 +6,14 @@
 # trig_check (the formats library). Every profile written must read as a
 # whole profile, and no temporary file may be left behind. CASE is one of:
 #
+# A process writes an exit profile only if it took a sample. Every case that
+# expects one samples at 4 KiB (ALLOCPROF_RATE=4k, $SURE_RATE): trig_host
+# makes at least one round of 200 allocations of 16..4111 bytes in every
+# mode (a round of the threads mode: 256 of 32..2079, per thread), from
+# which a 4 KiB rate draws about 75 samples on average (the default rate:
+# less than 1). The cases of a sampled estimate (inuse, peak) use 256 KiB
+# blocks at 64 KiB, each sampled with probability 0.98.
+#
 # Nothing here waits a fixed time: the dumps come from the profiler's own
 # thread, later on a loaded machine, so a case waits for the files it
 # expects (wait_for, or trig_host waits for them itself) and gives up only
@@ -61,6 +69,7 @@ LIB=$(readlink -f "$1")
 HOST=$(readlink -f "$2")
 CHECK=$(readlink -f "$3")
 CASE=$4
+SURE_RATE=ALLOCPROF_RATE=4k
 . "$(dirname "$0")/trig_lib.sh"
 trig_setup trig
 D=$TMP/out
@@ -128,7 +137,7 @@ expect_no_stderr() {
 
 
 signal_case() { # signal_case SIGNAL_SETTING
-  env ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_SIGNAL="$1" LD_PRELOAD="$LIB" \
+  env ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_SIGNAL="$1" $SURE_RATE LD_PRELOAD="$LIB" \
     "$HOST" wait "$TMP/stop" 7 >"$TMP/stdout" 2>"$TMP/stderr" &
   BG=$!
   wait_for 60 has_line "$TMP/stdout" ready || fail "the program did not start"
@@ -172,7 +181,7 @@ signal_number) signal_case 12 ;;
 
 interval)
   start=$SECONDS
-  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=1 -- until "$D/heap.2.pb.gz" 0 return
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=1 $SURE_RATE -- until "$D/heap.2.pb.gz" 0 return
   took=$((SECONDS - start))
   expect_status 0
   expect_no_stderr
@@ -186,7 +195,7 @@ interval)
   ;;
 
 exit_return)
-  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" -- run 200 4 return
+  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" $SURE_RATE -- run 200 4 return
   expect_status 4
   expect_no_stderr
   [ "$(cat "$TMP/stdout")" = done ] || fail "stdout changed"
@@ -198,7 +207,7 @@ exit_return)
 exit_threads)
   for i in 1 2 3 4 5; do
     rm -f "$D"/*
-    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=4096 -- threads 4
+    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" $SURE_RATE -- threads 4
     expect_status 4
     expect_no_stderr
     [ "$(ls "$D")" = heap.0.pb.gz ] || fail "run $i: expected exactly heap.0.pb.gz"
@@ -208,7 +217,7 @@ exit_threads)
   # the middle of one, and waits for it
   for i in 1 2 3 4 5; do
     rm -f "$D"/*
-    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_RATE=4096 ALLOCPROF_INTERVAL=0.01 -- threads 4
+    run ALLOCPROF_OUT="$D/heap.%n.pb.gz" $SURE_RATE ALLOCPROF_INTERVAL=0.01 -- threads 4
     expect_status 4
     expect_no_stderr
     check_sequence "$(profiles 'heap.*.pb.gz' 2)"
@@ -221,7 +230,7 @@ pthread_exit)
   # looks once a second whether it is the last); lingering until the first
   # interval dump would leave a second file.
   start=$SECONDS
-  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=60 -- pthread_exit
+  run ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=60 $SURE_RATE -- pthread_exit
   expect_status 0
   expect_no_stderr
   [ $((SECONDS - start)) -lt 50 ] || fail "the process lingered $((SECONDS - start)) s"
@@ -281,7 +290,7 @@ peak_percent | peak_bytes)
 fork | fork_late)
   late=0
   [ "$CASE" = fork_late ] && late=1
-  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_INTERVAL=1 -- fork "$D" $late
+  run ALLOCPROF_OUT="$D/heap.%p.%n.pb.gz" ALLOCPROF_INTERVAL=1 $SURE_RATE -- fork "$D" $late
   expect_status 0
   expect_no_stderr
   read -r parent a b < <(sed -n 's/^parent=\([0-9]*\) a=\([0-9]*\) b=\([0-9]*\)$/\1 \2 \3/p' "$TMP/stdout")
@@ -316,7 +325,7 @@ stream_kill)
   ;;
 
 stream_exit)
-  run ALLOCPROF_STREAM="$D/snap.%p.zst" ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=0.5 -- until "$D/heap.2.pb.gz" 0 exit
+  run ALLOCPROF_STREAM="$D/snap.%p.zst" ALLOCPROF_OUT="$D/heap.%n.pb.gz" ALLOCPROF_INTERVAL=0.5 $SURE_RATE -- until "$D/heap.2.pb.gz" 0 exit
   expect_status 0
   expect_no_stderr
   nfiles=$(ls "$D" | grep -c '\.pb\.gz$')
