@@ -72,6 +72,7 @@ static int render(const char *out, const profile_pb *p, const char *index_name, 
   char err[CLI_ERRLEN];
   container_kind kind = container_for_path(out);
   ssize_t vi = -1;
+  if (cli_check_types(p, in) != 0) return -1;
   if (kind == CONTAINER_FOLDED || index_name) {
     vi = cli_sample_index(p, index_name, in);
     if (vi < 0) return -1;

@@ -7,6 +7,7 @@
 #include "cmds.h"
 #include "common.h"
 #include "profile_builder.h"
+#include "satint.h"
 
 const char cmd_diff_help[] =
     "usage: allocprof diff [--json] [-n N] [--sample-index TYPE] [--focus REGEX]\n"
@@ -40,8 +41,7 @@ static int64_t total_of(const profile_pb *p, const char *type, bool *found) {
     if (strcmp(cli_type_name(p, k), type) != 0) continue;
     *found = true;
     int64_t t = 0;
-    for (size_t i = 0; i < p->n_sample; i++)
-      t = (int64_t)((uint64_t)t + (uint64_t)p->sample[i]->value[k]);
+    for (size_t i = 0; i < p->n_sample; i++) t = sat_add(t, p->sample[i]->value[k]);
     return t;
   }
   return 0;
@@ -164,7 +164,7 @@ static void print_json(const char *base_file, const char *new_file, const profil
   }
   printf(",\n  \"base_total\": %lld,\n  \"new_total\": %lld,\n  \"delta\": %lld,\n  \"totals\": [",
          (long long)t->total[0], (long long)t->total[1],
-         (long long)((uint64_t)t->total[1] - (uint64_t)t->total[0]));
+         (long long)sat_sub(t->total[1], t->total[0]));
   for (size_t k = 0; k < new->n_sample_type; k++) {
     bool found;
     const char *ty = cli_type_name(new, k);
@@ -175,7 +175,7 @@ static void print_json(const char *base_file, const char *new_file, const profil
     cli_json_string(stdout, cli_type_unit(new, k));
     if (found)
       printf(", \"base\": %lld, \"new\": %lld, \"delta\": %lld}", (long long)bt, (long long)nt,
-             (long long)((uint64_t)nt - (uint64_t)bt));
+             (long long)sat_sub(nt, bt));
     else
       printf(", \"base\": null, \"new\": %lld, \"delta\": null}", (long long)nt);
   }
@@ -189,9 +189,8 @@ static void print_json(const char *base_file, const char *new_file, const profil
     printf(
         ", \"base_flat\": %lld, \"new_flat\": %lld, \"delta_flat\": %lld, "
         "\"base_cum\": %lld, \"new_cum\": %lld, \"delta_cum\": %lld}",
-        (long long)f->flat[0], (long long)f->flat[1],
-        (long long)((uint64_t)f->flat[1] - (uint64_t)f->flat[0]), (long long)f->cum[0],
-        (long long)f->cum[1], (long long)((uint64_t)f->cum[1] - (uint64_t)f->cum[0]));
+        (long long)f->flat[0], (long long)f->flat[1], (long long)sat_sub(f->flat[1], f->flat[0]),
+        (long long)f->cum[0], (long long)f->cum[1], (long long)sat_sub(f->cum[1], f->cum[0]));
   }
   printf("%s]\n}\n", shown ? "\n  " : "");
 }

@@ -155,6 +155,14 @@ int cmd_flame(int argc, char **argv) {
     goto done;
   }
   if (t.oom || flame_tree_sort_children(&t) != 0) goto oom;
+  if (t.v[0].value <= 0) {
+    /* widths are FILE's values: with none, nothing to draw */
+    cli_error("%s: nothing to draw: %s", file,
+              cli_filter_active(&filter) ? "no sample the filters keep has a positive value"
+              : p->n_sample == 0         ? "the profile has no samples"
+                                         : "no sample has a positive value");
+    goto done;
+  }
 
   char title[256], sub[512], a[32], b[32], d[32], e[32];
   if (title_arg)

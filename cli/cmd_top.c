@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "common.h"
 #include "frames.h"
+#include "satint.h"
 
 const char cmd_top_help[] =
     "usage: allocprof top [-n N] [--sample-index TYPE] [--focus REGEX] [--hide REGEX]\n"
@@ -92,8 +93,7 @@ static int64_t *type_totals(const profile_pb *p) {
   int64_t *tot = calloc(p->n_sample_type + 1, sizeof *tot);
   if (!tot) return NULL;
   for (size_t i = 0; i < p->n_sample; i++)
-    for (size_t k = 0; k < p->n_sample_type; k++)
-      tot[k] = (int64_t)((uint64_t)tot[k] + (uint64_t)p->sample[i]->value[k]);
+    for (size_t k = 0; k < p->n_sample_type; k++) tot[k] = sat_add(tot[k], p->sample[i]->value[k]);
   return tot;
 }
 

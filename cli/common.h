@@ -91,6 +91,11 @@ int cli_load(const char *path, profile_pb **out);
 int cli_load_pair(const char *base_file, const char *new_file, const char *index_name,
                   profile_pb **base, profile_pb **new, size_t *bi, size_t *ni);
 
+/* Whether p has sample types: a profile without any holds no values (every
+ * command refuses it). Otherwise prints "allocprof: FILE: the profile has
+ * no sample types" and returns -1. */
+int cli_check_types(const profile_pb *p, const char *file);
+
 /* Index of the sample type called name (a type such as "inuse_space", or its
  * position as a number), or profile_default_value_index() when name is NULL.
  * On failure prints "allocprof: FILE: ..." listing the types and returns -1. */

@@ -12,6 +12,7 @@
 
 #include "hashtab.h"
 #include "profile_index.h"
+#include "satint.h"
 
 typedef Perftools__Profiles__Profile profile_t;
 
@@ -150,7 +151,7 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
     for (c = hashtab_first(&stacks_ix, h, &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
       if (stacks[c].len == line.len && memcmp(stacks[c].text, line.s, line.len) == 0) break;
     if (c != HASHTAB_NONE) {
-      stacks[c].sum = (int64_t)((uint64_t)stacks[c].sum + (uint64_t)s->value[value_index]);
+      stacks[c].sum = sat_add(stacks[c].sum, s->value[value_index]);
       continue;
     }
     if (nstacks == capstacks) {

@@ -13,6 +13,7 @@
 #include "errmsg.h"
 #include "profile_index.h"
 #include "profile_builder_impl.h"
+#include "satint.h"
 
 typedef struct merge_ctx {
   profile_builder *b;
@@ -186,8 +187,7 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
       for (size_t j = 0; j < s->n_label && !has; j++) has = strcmp(labs[j].key, extra->key) == 0;
       if (!has) labs[nlabs++] = *extra;
     }
-    for (size_t k = 0; k < s->n_value; k++)
-      vals[k] = (int64_t)((uint64_t)s->value[k] * (uint64_t)multiplier);
+    for (size_t k = 0; k < s->n_value; k++) vals[k] = sat_mul(s->value[k], multiplier);
     if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, nlabs) != 0)
       goto oom;
   }
