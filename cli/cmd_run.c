@@ -44,6 +44,7 @@
 #include "cmds.h"
 #include "common.h"
 #include "run_settings.h"
+#include "static_prog.h"
 
 const char cmd_run_help[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
@@ -343,6 +344,23 @@ static int check_out_dir(const char *pattern, const char *abs_pattern) {
   return 0;
 }
 
+/* Why PROG wrote no profile: a static program cannot be entered by
+ * LD_PRELOAD (static_prog.h); a process killed by a signal writes none; one
+ * that took no sample neither. */
+static void say_why_none(const char *prog, int status) {
+  char path[PATH_MAX];
+  if (run_prog_is_static(prog, path, sizeof path))
+    fprintf(stderr,
+            "allocprof: no profile written: %s is statically linked, and a static program "
+            "cannot be profiled by preloading (LD_PRELOAD)\n",
+            path);
+  else
+    fprintf(stderr, "allocprof: no profile written (%s)\n",
+            WIFSIGNALED(status)
+                ? "a process killed by a signal writes none at exit"
+                : "a process writes one at exit only if it took a sample; see --rate");
+}
+
 /* ---- the command ---- */
 
 int cmd_run(int argc, char **argv) {
@@ -483,10 +501,7 @@ int cmd_run(int argc, char **argv) {
   if (!logged)
     report_profiles(opt.out, pid);
   else if (report_logged(&log, cwd) == 0)
-    fprintf(stderr, "allocprof: no profile written (%s)\n",
-            WIFSIGNALED(status)
-                ? "a process killed by a signal writes none at exit"
-                : "a process writes one at exit only if it took a sample; see --rate");
+    say_why_none(prog[0], status);
   run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
