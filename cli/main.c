@@ -6,6 +6,7 @@
 
 #include "cmds.h"
 #include "common.h"
+#include "fileio.h"
 
 typedef struct command {
   const char *name;
@@ -46,9 +47,9 @@ static const char overview_tail[] =
     "\n"
     "Run 'allocprof COMMAND --help' for the options of one command.\n"
     "\n"
-    "Output files are written whole or not at all (temporary file, then rename);\n"
-    "their ending picks the container: .pb.gz gzip (what go tool pprof reads),\n"
-    ".pb.zst zstd, .pb raw, .folded folded stacks.\n"
+    "Output files are written whole or not at all (temporary file, then rename),\n"
+    "with mode 0666 less the umask; their ending picks the container: .pb.gz gzip\n"
+    "(what go tool pprof reads), .pb.zst zstd, .pb raw, .folded folded stacks.\n"
     "\n"
     "exit status: 0 success; 1 gate: a regression; 2 bad arguments or an input or\n"
     "output file that cannot be used (one line on stderr names the file and the\n"
@@ -87,5 +88,8 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   cli_getopt_reset();
+  /* the command's outputs are the user's files: 0666 less the umask, as cp
+   * and gzip make theirs (the library's profiles keep 0600) */
+  fileio_set_create_mode(0666);
   return c->run(argc - 1, argv + 1);
 }

@@ -173,6 +173,11 @@ static bool use_tmpfile = true;
 
 void fileio_set_use_tmpfile(bool use) { use_tmpfile = use; }
 
+/* The mode files are created with, less the umask (fileio.h). */
+static mode_t create_mode = 0600;
+
+void fileio_set_create_mode(unsigned mode) { create_mode = (mode_t)(mode & 0777); }
+
 /* The directory part of path ("." for a bare name), malloc'd. */
 static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -271,7 +276,7 @@ static int link_tmpfile(int fd, const char *path, char *tmp, size_t cap) {
 static int open_named_tmp(const char *path, char *tmp, size_t cap) {
   for (int tries = 0; tries < 16; tries++) {
     random_name(tmp, cap, path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   errno = EEXIST;
@@ -321,7 +326,7 @@ static int write_tmp(const char *path, const void *data, size_t len, bool direct
   bool named = false; /* tmp names a complete file of ours */
 
   if (use_tmpfile) {
-    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, create_mode);
     if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
       formats_set_err(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir,
                       strerror(errno));
