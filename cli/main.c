@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build_id.h"
 #include "cmds.h"
 #include "common.h"
 #include "fileio.h"
@@ -45,7 +46,8 @@ static const char overview_head[] =
 
 static const char overview_tail[] =
     "\n"
-    "Run 'allocprof COMMAND --help' for the options of one command.\n"
+    "Run 'allocprof COMMAND --help' for the options of one command, 'allocprof\n"
+    "--version' (-V) for the version and the git commit of this build.\n"
     "\n"
     "Output files are written whole or not at all (temporary file, then rename),\n"
     "with mode 0666 less the umask; their ending picks the container: .pb.gz gzip\n"
@@ -74,6 +76,11 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   const char *name = argv[1];
+  if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+    printf("allocprof %s (git %s, %s build)\n", ALLOCPROF_VERSION, ALLOCPROF_GIT_ID,
+           *ALLOCPROF_BUILD_TYPE ? ALLOCPROF_BUILD_TYPE : "default");
+    return cli_finish_stdout(CLI_EXIT_OK);
+  }
   if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
     if (argc > 2 && strcmp(name, "help") == 0 && !find_command(argv[2])) {
       cli_error("unknown command '%s' (see allocprof --help)", argv[2]);
