@@ -32,7 +32,7 @@
 #include "frames.h"
 #include "profile_builder.h"
 
-const char cmd_merge_help[] =
+static const char merge_intro[] =
     "usage: allocprof merge -o OUT IN...\n"
     "\n"
     "Writes one profile holding the sum of the inputs: samples with the same stack\n"
@@ -47,10 +47,22 @@ const char cmd_merge_help[] =
     "(bytes), which gate's sampling error uses, so the merged profile's noise is\n"
     "that of its parts. OUT's ending picks its container (.pb.gz, .pb.zst, .pb,\n"
     ".folded).\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT      the merged profile (required)\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option merge_options[] = {
+    {"output", 'o', "OUT", 'o', "the merged profile (required)"},
+    {NULL},
+};
+
+static int run_merge(int argc, char **argv);
+
+const cli_command cmd_merge = {
+    .name = "merge",
+    .summary = "sum profiles into one",
+    .run = run_merge,
+    .intro = merge_intro,
+    .options = merge_options,
+};
 
 static bool is_heap(const profile_pb *p) {
   return p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
@@ -127,20 +139,12 @@ static bool different_programs(profile_pb *const *in, char **names, size_t n) {
   return false;
 }
 
-int cmd_merge(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
+static int run_merge(int argc, char **argv) {
   const char *out = NULL;
   int c;
-  while ((c = cli_getopt("merge", argc, argv, "o:h", longopts)) != -1) {
-    switch (c) {
-      case 'o': out = optarg; break;
-      case 'h': cli_help("merge", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
-    }
+  while ((c = cli_option_next(&cmd_merge, argc, argv)) != -1) {
+    if (c != 'o') return cli_option_end(&cmd_merge, c);
+    out = optarg;
   }
   if (!out) return cli_usage_error("merge", "no output file (-o OUT)");
   if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
