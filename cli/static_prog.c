@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +36,39 @@ static int resolve(const char *prog, char *out, size_t len) {
   }
 }
 
-/* 1: an ELF executable of this machine's class without PT_INTERP; 0: one
- * with it; -1: not ELF of our class, or unreadable (not judged). */
-static int elf_is_static(int fd) {
-  Elf64_Ehdr eh;
-  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) return -1;
-  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 4096)
-    return -1;
-  for (unsigned i = 0; i < eh.e_phnum; i++) {
-    Elf64_Phdr ph;
-    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+/* Whether the ELF file's program headers (phnum of them at phoff, each
+ * entsize bytes, PT_INTERP's p_type first in each) name an interpreter:
+ * 1 yes, 0 no, -1 unreadable. */
+static int has_interp(int fd, uint64_t phoff, unsigned phnum, unsigned entsize) {
+  for (unsigned i = 0; i < phnum; i++) {
+    uint32_t type;
+    if (pread(fd, &type, sizeof type, (off_t)(phoff + (uint64_t)i * entsize)) != sizeof type)
       return -1;
-    if (ph.p_type == PT_INTERP) return 0;
+    if (type == PT_INTERP) return 1;
   }
-  return 1;
+  return 0;
+}
+
+/* 1: an ELF executable (32- or 64-bit, this machine's byte order) without
+ * PT_INTERP; 0: one with it; -1: not ELF, or unreadable (not judged). */
+static int elf_is_static(int fd) {
+  Elf64_Ehdr eh; /* the 32-bit header is shorter: read apart below */
+  ssize_t n = pread(fd, &eh, sizeof eh, 0);
+  if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return -1;
+  const unsigned char native =
+      __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+  if (eh.e_ident[EI_DATA] != native) return -1;
+  int r = -1;
+  if (eh.e_ident[EI_CLASS] == ELFCLASS64 && n == (ssize_t)sizeof eh &&
+      eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum <= 4096)
+    r = has_interp(fd, eh.e_phoff, eh.e_phnum, eh.e_phentsize);
+  if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
+    Elf32_Ehdr e32;
+    memcpy(&e32, &eh, sizeof e32);
+    if (e32.e_phentsize == sizeof(Elf32_Phdr) && e32.e_phnum <= 4096)
+      r = has_interp(fd, e32.e_phoff, e32.e_phnum, e32.e_phentsize);
+  }
+  return r < 0 ? -1 : !r;
 }
 
 bool run_prog_is_static(const char *prog, char *shown, size_t len) {
