@@ -11,7 +11,7 @@
 #include "folded.h"
 #include "stream.h"
 
-const char cmd_convert_help[] =
+static const char convert_intro[] =
     "usage: allocprof convert [--sample-index TYPE] -o OUT IN\n"
     "       allocprof convert [--index N | --all] [--sample-index TYPE] -o OUT STREAM\n"
     "\n"
@@ -25,17 +25,31 @@ const char cmd_convert_help[] =
     "--all every snapshot, each to OUT with %n replaced by its index. A damaged\n"
     "stream (a process killed while writing) is read up to its last good frame,\n"
     "with a warning.\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT      the output file (required; with --all it must hold %n)\n"
-    "  -x, --index N         the snapshot of a stream to write, from 0 (default: the\n"
-    "                        last)\n"
-    "  -a, --all             every snapshot of a stream, all or nothing: when one\n"
-    "                        cannot be written, none is\n"
-    "  -i, --sample-index TYPE\n"
-    "                        for .folded: the value to fold (default: the profile's\n"
-    "                        default sample type, else its last one)\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option convert_options[] = {
+    {"output", 'o', "OUT", 'o', "the output file (required; with --all it must hold %n)"},
+    {"index", 'x', "N", 'x',
+     "the snapshot of a stream to write, from 0 (default: the\n"
+     "last)"},
+    {"all", 'a', NULL, 'a',
+     "every snapshot of a stream, all or nothing: when one\n"
+     "cannot be written, none is"},
+    {"sample-index", 'i', "TYPE", 'i',
+     "for .folded: the value to fold (default: the profile's\n"
+     "default sample type, else its last one)"},
+    {NULL},
+};
+
+static int run_convert(int argc, char **argv);
+
+const cli_command cmd_convert = {
+    .name = "convert",
+    .summary = "change container, fold stacks, unpack snapshot streams",
+    .run = run_convert,
+    .intro = convert_intro,
+    .options = convert_options,
+};
 
 /* OUT with each %n replaced by index and %% by %. NULL when out of memory. */
 static char *expand_index(const char *pattern, size_t index) {
@@ -72,6 +86,7 @@ static int render(const char *out, const profile_pb *p, const char *index_name, 
   char err[CLI_ERRLEN];
   container_kind kind = container_for_path(out);
   ssize_t vi = -1;
+  if (cli_check_types(p, in) != 0) return -1;
   if (kind == CONTAINER_FOLDED || index_name) {
     vi = cli_sample_index(p, index_name, in);
     if (vi < 0) return -1;
@@ -159,111 +174,125 @@ static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb,
   return w->want >= 0; /* found the one asked for: stop */
 }
 
-int cmd_convert(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'}, {"index", required_argument, NULL, 'x'},
-      {"all", no_argument, NULL, 'a'},          {"sample-index", required_argument, NULL, 'i'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-  };
-  walk w = {.want = -1};
+/* Options and the operand into w; returns -1 to go on, else the exit
+ * status. */
+static int parse_convert(walk *w, int argc, char **argv) {
   int c;
-  while ((c = cli_getopt("convert", argc, argv, "o:x:ai:h", longopts)) != -1) {
+  while ((c = cli_option_next(&cmd_convert, argc, argv)) != -1) {
     switch (c) {
-      case 'o': w.out = optarg; break;
+      case 'o': w->out = optarg; break;
       case 'x':
-        if (cli_parse_count(optarg, &w.want) != 0)
+        if (cli_parse_count(optarg, &w->want) != 0)
           return cli_usage_error("convert", "--index wants a snapshot number, not '%s'", optarg);
         break;
-      case 'a': w.all = true; break;
-      case 'i': w.index_name = optarg; break;
-      case 'h': cli_help("convert", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
+      case 'a': w->all = true; break;
+      case 'i': w->index_name = optarg; break;
+      default: return cli_option_end(&cmd_convert, c);
     }
   }
-  if (!w.out) return cli_usage_error("convert", "no output file (-o OUT)");
+  if (!w->out) return cli_usage_error("convert", "no output file (-o OUT)");
   if (argc - optind != 1)
     return cli_usage_error("convert", argc == optind ? "no input given" : "one input at a time");
-  if (w.all && w.want >= 0)
+  if (w->all && w->want >= 0)
     return cli_usage_error("convert", "--index and --all exclude each other");
-  if (w.all && !strstr(w.out, "%n"))
+  if (w->all && !strstr(w->out, "%n"))
     return cli_usage_error("convert",
                            "with --all the output name needs %%n for the snapshot index");
-  w.in = argv[optind];
-  if (!w.all && cli_check_output(w.out) != 0) return CLI_EXIT_USAGE;
+  w->in = argv[optind];
+  if (!w->all && cli_check_output(w->out) != 0) return CLI_EXIT_USAGE;
+  return -1;
+}
 
+/* One profile (buf: not a stream): a stream of one snapshot for --index 0
+ * and --all. Returns the exit status. */
+static int convert_one(walk *w, const uint8_t *buf, size_t len) {
+  char err[CLI_ERRLEN];
+  profile_pb *p = NULL;
+  int rc = CLI_EXIT_USAGE;
+  if (profile_read_buffer(buf, len, w->in, &p, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    return rc;
+  }
+  char *path = NULL;
+  if (w->want > 0)
+    cli_error("%s: not a snapshot stream: there is no snapshot %ld", w->in, w->want);
+  else if (w->all && !(path = expand_index(w->out, 0)))
+    cli_error("out of memory");
+  else if (write_profile(path ? path : w->out, p, w->index_name, w->in) == 0)
+    rc = CLI_EXIT_OK;
+  free(path);
+  profile_free(p);
+  return rc;
+}
+
+/* The snapshot w kept (the last, or --index's) written to w->out. Returns
+ * the exit status. */
+static int write_kept(walk *w, size_t frames) {
+  char err[CLI_ERRLEN], name[CLI_ERRLEN];
+  if (!w->have) {
+    cli_error("%s: no snapshot %ld (the stream has %zu, from 0)", w->in, w->want, frames);
+    return CLI_EXIT_USAGE;
+  }
+  snprintf(name, sizeof name, "%s[%zu]", w->in, w->kept_index);
+  profile_pb *p = NULL;
+  if (profile_decode(w->kept, w->kept_len, name, &p, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  int rc = write_profile(w->out, p, w->index_name, name) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  profile_free(p);
+  return rc;
+}
+
+/* A snapshot stream: one snapshot, or --all of them. Returns the exit
+ * status. */
+static int convert_stream(walk *w, const uint8_t *buf, size_t len) {
+  char err[CLI_ERRLEN];
+  stream_report rep;
+  int src = stream_read_buffer(buf, len, w->in, on_frame, w, &rep, err, sizeof err);
+  if (w->failed) return CLI_EXIT_USAGE;
+  if (src < 0) {
+    cli_error("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  if (rep.frames == 0) {
+    /* Nothing usable: the single-profile reader says best what is wrong. */
+    profile_pb *p = NULL;
+    if (profile_read_buffer(buf, len, w->in, &p, err, sizeof err) != 0)
+      cli_error("%s", err);
+    else
+      cli_error("%s: no complete snapshot in the stream", w->in);
+    profile_free(p);
+    return CLI_EXIT_USAGE;
+  }
+  if (rep.message[0]) cli_error("%s: warning: %s", w->in, rep.message);
+  if (!w->all) return write_kept(w, rep.frames);
+  if (fileio_batch_commit(&w->batch, err, sizeof err) != 0) {
+    cli_error("%s", err);
+    return CLI_EXIT_USAGE;
+  }
+  fprintf(stderr, "allocprof: %s: wrote %zu snapshots\n", w->in, w->written);
+  return CLI_EXIT_OK;
+}
+
+static int run_convert(int argc, char **argv) {
+  walk w = {.want = -1};
+  int rc = parse_convert(&w, argc, argv);
+  if (rc >= 0) return rc;
   char err[CLI_ERRLEN];
   uint8_t *buf = NULL;
   size_t len = 0;
-  profile_pb *p = NULL;
-  int rc = CLI_EXIT_USAGE;
   if (fileio_read_all_checked(w.in, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
                               &len, err, sizeof err) != 0) {
     cli_error("%s", err);
     return CLI_EXIT_USAGE;
   }
-  bool stream =
-      container_detect(buf, len) == CONTAINER_ZSTD && container_zstd_frames(buf, len) != 1;
-  if (!stream) {
-    /* One profile: a stream of one snapshot for --index 0 and --all. */
-    if (profile_read_buffer(buf, len, w.in, &p, err, sizeof err) != 0) {
-      cli_error("%s", err);
-      goto done;
-    }
-    if (w.want > 0) {
-      cli_error("%s: not a snapshot stream: there is no snapshot %ld", w.in, w.want);
-      goto done;
-    }
-    char *path = w.all ? expand_index(w.out, 0) : NULL;
-    if (w.all && !path) {
-      cli_error("out of memory");
-      goto done;
-    }
-    int r = write_profile(path ? path : w.out, p, w.index_name, w.in);
-    free(path);
-    if (r == 0) rc = CLI_EXIT_OK;
-    goto done;
-  }
-
-  stream_report rep;
-  int src = stream_read_buffer(buf, len, w.in, on_frame, &w, &rep, err, sizeof err);
-  if (w.failed) goto done;
-  if (src < 0) {
-    cli_error("%s", err);
-    goto done;
-  }
-  if (rep.frames == 0) {
-    /* Nothing usable: the single-profile reader says best what is wrong. */
-    if (profile_read_buffer(buf, len, w.in, &p, err, sizeof err) != 0)
-      cli_error("%s", err);
-    else
-      cli_error("%s: no complete snapshot in the stream", w.in);
-    goto done;
-  }
-  if (rep.message[0]) cli_error("%s: warning: %s", w.in, rep.message);
-  if (w.all) {
-    if (fileio_batch_commit(&w.batch, err, sizeof err) != 0) {
-      cli_error("%s", err);
-      goto done;
-    }
-    fprintf(stderr, "allocprof: %s: wrote %zu snapshots\n", w.in, w.written);
-    rc = CLI_EXIT_OK;
-    goto done;
-  }
-  if (!w.have) {
-    cli_error("%s: no snapshot %ld (the stream has %zu, from 0)", w.in, w.want, rep.frames);
-    goto done;
-  }
-  char name[CLI_ERRLEN];
-  snprintf(name, sizeof name, "%s[%zu]", w.in, w.kept_index);
-  if (profile_decode(w.kept, w.kept_len, name, &p, err, sizeof err) != 0) {
-    cli_error("%s", err);
-    goto done;
-  }
-  if (write_profile(w.out, p, w.index_name, name) == 0) rc = CLI_EXIT_OK;
-done:
+  if (container_detect(buf, len) == CONTAINER_ZSTD && container_zstd_frames(buf, len) != 1)
+    rc = convert_stream(&w, buf, len);
+  else
+    rc = convert_one(&w, buf, len);
   fileio_batch_abort(&w.batch); /* nothing after a commit */
   free(w.kept);
   free(buf);
-  profile_free(p);
   return rc;
 }

@@ -7,31 +7,42 @@
 #include "cmds.h"
 #include "common.h"
 #include "profile_builder.h"
+#include "satint.h"
 
-const char cmd_diff_help[] =
+static const char diff_intro[] =
     "usage: allocprof diff [--json] [-n N] [--sample-index TYPE] [--focus REGEX]\n"
     "                      [--hide REGEX] [-o OUT] BASE NEW\n"
     "\n"
     "Prints the totals of every sample type in BASE and NEW and their change, then\n"
     "the functions whose value changed, largest absolute change of the flat value\n"
     "first (flat: allocated in the function itself; cum: anywhere below it).\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT      also write NEW minus BASE as a profile (negative values\n"
-    "                        are shrinkage; samples that cancel out are left out);\n"
-    "                        BASE and NEW must have the same sample types\n"
-    "  -n, --count N         functions to list (default 20 in text, all in JSON;\n"
-    "                        0 = all)\n"
-    "  -i, --sample-index TYPE\n"
-    "                        the value to compare (default: NEW's default sample\n"
-    "                        type, else its last one); BASE must have it too\n"
-    "  --json                one JSON object with the same content, exact values\n"
-    "  --focus REGEX         only the stacks through a function matching REGEX\n"
-    "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
-    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
-    "                        to their callers\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option diff_options[] = {
+    {"output", 'o', "OUT", 'o',
+     "also write NEW minus BASE as a profile (negative values\n"
+     "are shrinkage; samples that cancel out are left out);\n"
+     "BASE and NEW must have the same sample types"},
+    {"count", 'n', "N", 'n',
+     "functions to list (default 20 in text, all in JSON;\n"
+     "0 = all)"},
+    {"sample-index", 'i', "TYPE", 'i',
+     "the value to compare (default: NEW's default sample\n"
+     "type, else its last one); BASE must have it too"},
+    {"json", 0, NULL, CLI_OPT_JSON, "one JSON object with the same content, exact values"},
+    CLI_FILTER_OPTIONS,
+    {NULL},
+};
+
+static int run_diff(int argc, char **argv);
+
+const cli_command cmd_diff = {
+    .name = "diff",
+    .summary = "what changed from one profile to another",
+    .run = run_diff,
+    .intro = diff_intro,
+    .options = diff_options,
+};
 
 /* Total of the sample type called type in p; 0 with *found false if none. */
 static int64_t total_of(const profile_pb *p, const char *type, bool *found) {
@@ -40,8 +51,7 @@ static int64_t total_of(const profile_pb *p, const char *type, bool *found) {
     if (strcmp(cli_type_name(p, k), type) != 0) continue;
     *found = true;
     int64_t t = 0;
-    for (size_t i = 0; i < p->n_sample; i++)
-      t = (int64_t)((uint64_t)t + (uint64_t)p->sample[i]->value[k]);
+    for (size_t i = 0; i < p->n_sample; i++) t = sat_add(t, p->sample[i]->value[k]);
     return t;
   }
   return 0;
@@ -164,7 +174,7 @@ static void print_json(const char *base_file, const char *new_file, const profil
   }
   printf(",\n  \"base_total\": %lld,\n  \"new_total\": %lld,\n  \"delta\": %lld,\n  \"totals\": [",
          (long long)t->total[0], (long long)t->total[1],
-         (long long)((uint64_t)t->total[1] - (uint64_t)t->total[0]));
+         (long long)sat_sub(t->total[1], t->total[0]));
   for (size_t k = 0; k < new->n_sample_type; k++) {
     bool found;
     const char *ty = cli_type_name(new, k);
@@ -175,7 +185,7 @@ static void print_json(const char *base_file, const char *new_file, const profil
     cli_json_string(stdout, cli_type_unit(new, k));
     if (found)
       printf(", \"base\": %lld, \"new\": %lld, \"delta\": %lld}", (long long)bt, (long long)nt,
-             (long long)((uint64_t)nt - (uint64_t)bt));
+             (long long)sat_sub(nt, bt));
     else
       printf(", \"base\": null, \"new\": %lld, \"delta\": null}", (long long)nt);
   }
@@ -189,29 +199,19 @@ static void print_json(const char *base_file, const char *new_file, const profil
     printf(
         ", \"base_flat\": %lld, \"new_flat\": %lld, \"delta_flat\": %lld, "
         "\"base_cum\": %lld, \"new_cum\": %lld, \"delta_cum\": %lld}",
-        (long long)f->flat[0], (long long)f->flat[1],
-        (long long)((uint64_t)f->flat[1] - (uint64_t)f->flat[0]), (long long)f->cum[0],
-        (long long)f->cum[1], (long long)((uint64_t)f->cum[1] - (uint64_t)f->cum[0]));
+        (long long)f->flat[0], (long long)f->flat[1], (long long)sat_sub(f->flat[1], f->flat[0]),
+        (long long)f->cum[0], (long long)f->cum[1], (long long)sat_sub(f->cum[1], f->cum[0]));
   }
   printf("%s]\n}\n", shown ? "\n  " : "");
 }
 
-int cmd_diff(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'},
-      {"count", required_argument, NULL, 'n'},
-      {"sample-index", required_argument, NULL, 'i'},
-      {"json", no_argument, NULL, 'j'},
-      CLI_FILTER_OPTIONS,
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
+static int run_diff(int argc, char **argv) {
   const char *out = NULL, *index_name = NULL;
   long count = -1;
   bool json = false;
   static cli_filter filter; /* static: reachable until exit on early returns */
   int c;
-  while ((c = cli_getopt("diff", argc, argv, "o:n:i:h", longopts)) != -1) {
+  while ((c = cli_option_next(&cmd_diff, argc, argv)) != -1) {
     switch (c) {
       case 'o': out = optarg; break;
       case 'n':
@@ -219,13 +219,12 @@ int cmd_diff(int argc, char **argv) {
           return cli_usage_error("diff", "-n wants a number of functions, not '%s'", optarg);
         break;
       case 'i': index_name = optarg; break;
-      case 'j': json = true; break;
+      case CLI_OPT_JSON: json = true; break;
       case CLI_OPT_HIDE:
       case CLI_OPT_FOCUS:
         if (cli_filter_set(&filter, "diff", c, optarg) != 0) return CLI_EXIT_USAGE;
         break;
-      case 'h': cli_help("diff", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
+      default: return cli_option_end(&cmd_diff, c);
     }
   }
   if (argc - optind != 2) return cli_usage_error("diff", "wants two profiles: BASE NEW");

@@ -28,7 +28,7 @@
 #include "folded.h"
 #include "frames.h"
 
-const char cmd_flame_help[] =
+static const char flame_intro[] =
     "usage: allocprof flame [--sample-index TYPE] [--base BASE] [--title TEXT]\n"
     "                       [--width PX] [--focus REGEX] [--hide REGEX]\n"
     "                       -o OUT.svg FILE\n"
@@ -45,21 +45,29 @@ const char cmd_flame_help[] =
     "change from BASE: red grew, blue shrank, the deeper the larger the change\n"
     "relative to the box's size (hover for the values); paths found only in BASE\n"
     "have no width and are summed in the subtitle.\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT.svg  the SVG file (required)\n"
-    "  -b, --base BASE       draw the change from BASE (same sample type needed)\n"
-    "  -i, --sample-index TYPE\n"
-    "                        the value drawn (default: FILE's default sample type,\n"
-    "                        else its last one)\n"
-    "  -t, --title TEXT      the title (default: \"Flame graph: TYPE\")\n"
-    "  -w, --width PX        image width (default 1200)\n"
-    "  --focus REGEX         only the stacks through a function matching REGEX\n"
-    "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
-    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
-    "                        to their callers\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option flame_options[] = {
+    {"output", 'o', "OUT.svg", 'o', "the SVG file (required)"},
+    {"base", 'b', "BASE", 'b', "draw the change from BASE (same sample type needed)"},
+    {"sample-index", 'i', "TYPE", 'i',
+     "the value drawn (default: FILE's default sample type,\n"
+     "else its last one)"},
+    {"title", 't', "TEXT", 't', "the title (default: \"Flame graph: TYPE\")"},
+    {"width", 'w', "PX", 'w', "image width (default 1200)"},
+    CLI_FILTER_OPTIONS,
+    {NULL},
+};
+
+static int run_flame(int argc, char **argv);
+
+const cli_command cmd_flame = {
+    .name = "flame",
+    .summary = "SVG flame graph, plain or differential",
+    .run = run_flame,
+    .intro = flame_intro,
+    .options = flame_options,
+};
 
 /* Folded text of value type (by name, or the default when NULL) of file. */
 static char *fold(const profile_pb *p, const char *file, const char *type, ssize_t *vi) {
@@ -75,137 +83,177 @@ static char *fold(const profile_pb *p, const char *file, const char *type, ssize
   return text;
 }
 
-int cmd_flame(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'},
-      {"base", required_argument, NULL, 'b'},
-      {"sample-index", required_argument, NULL, 'i'},
-      {"title", required_argument, NULL, 't'},
-      {"width", required_argument, NULL, 'w'},
-      CLI_FILTER_OPTIONS,
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  const char *out = NULL, *base_file = NULL, *index_name = NULL, *title_arg = NULL;
-  long width = 1200;
-  static cli_filter filter; /* static: reachable until exit on early returns */
+/* What flame was asked. */
+typedef struct flame_args {
+  const char *out, *base_file, *index_name, *title, *file;
+  long width;
+  cli_filter *filter;
+} flame_args;
+
+/* Options and the operand into a; returns -1 to go on, else the exit
+ * status. */
+static int parse_flame(flame_args *a, int argc, char **argv) {
   int c;
-  while ((c = cli_getopt("flame", argc, argv, "o:b:i:t:w:h", longopts)) != -1) {
+  while ((c = cli_option_next(&cmd_flame, argc, argv)) != -1) {
     switch (c) {
-      case 'o': out = optarg; break;
-      case 'b': base_file = optarg; break;
-      case 'i': index_name = optarg; break;
-      case 't': title_arg = optarg; break;
+      case 'o': a->out = optarg; break;
+      case 'b': a->base_file = optarg; break;
+      case 'i': a->index_name = optarg; break;
+      case 't': a->title = optarg; break;
       case 'w':
-        if (cli_parse_count(optarg, &width) != 0 || width < 200 || width > 100000)
+        if (cli_parse_count(optarg, &a->width) != 0 || a->width < 200 || a->width > 100000)
           return cli_usage_error("flame", "--width wants pixels from 200 to 100000, not '%s'",
                                  optarg);
         break;
       case CLI_OPT_HIDE:
       case CLI_OPT_FOCUS:
-        if (cli_filter_set(&filter, "flame", c, optarg) != 0) return CLI_EXIT_USAGE;
+        if (cli_filter_set(a->filter, "flame", c, optarg) != 0) return CLI_EXIT_USAGE;
         break;
-      case 'h': cli_help("flame", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
+      default: return cli_option_end(&cmd_flame, c);
     }
   }
-  if (!out) return cli_usage_error("flame", "no output file (-o OUT.svg)");
-  if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
+  if (!a->out) return cli_usage_error("flame", "no output file (-o OUT.svg)");
+  if (cli_check_output(a->out) != 0) return CLI_EXIT_USAGE;
   if (argc - optind != 1)
     return cli_usage_error("flame", argc == optind ? "no profile given" : "one profile at a time");
-  const char *file = argv[optind];
+  a->file = argv[optind];
+  return -1;
+}
 
-  profile_pb *p = NULL, *bp = NULL;
-  char *text = NULL, *btext = NULL, *svg = NULL;
-  size_t svg_len = 0;
-  tree t = {0};
-  int rc = CLI_EXIT_USAGE;
+/* The profiles flame draws, their folded stacks and the tree of them. */
+typedef struct flame_data {
+  profile_pb *p, *bp;
+  char *text, *btext;
+  const char *type, *unit; /* of the value drawn */
+  tree t;
+} flame_data;
+
+/* Loads FILE (and BASE), filters and folds them. Returns 0 or -1 after
+ * printing. */
+static int load_flame(const flame_args *a, flame_data *d) {
   ssize_t vi, bvi;
-  if (cli_load(file, &p) != 0 || (base_file && cli_load(base_file, &bp) != 0)) goto done;
+  if (cli_load(a->file, &d->p) != 0 || (a->base_file && cli_load(a->base_file, &d->bp) != 0))
+    return -1;
   /* frames without a symbol named by object and offset, the same in both
    * profiles (frames.h), before the filters see the names */
-  if (cli_name_frames((profile_pb *const[]){p, bp}, bp ? 2 : 1) != 0) goto done;
-  if (cli_filter_apply(&filter, p) != 0) goto done;
-  if (!(text = fold(p, file, index_name, &vi))) goto done;
-  const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
-  if (base_file) {
-    if (cli_filter_apply(&filter, bp) != 0) goto done;
-    if (!(btext = fold(bp, base_file, type, &bvi))) goto done;
-    if (strcmp(cli_type_unit(bp, (size_t)bvi), unit) != 0) {
-      cli_error("%s: %s is in %s, not %s as in %s", base_file, type, cli_type_unit(bp, (size_t)bvi),
-                unit, file);
-      goto done;
-    }
+  if (cli_name_frames((profile_pb *const[]){d->p, d->bp}, d->bp ? 2 : 1) != 0) return -1;
+  if (cli_filter_apply(a->filter, d->p) != 0) return -1;
+  if (!(d->text = fold(d->p, a->file, a->index_name, &vi))) return -1;
+  d->type = cli_type_name(d->p, (size_t)vi);
+  d->unit = cli_type_unit(d->p, (size_t)vi);
+  if (!a->base_file) return 0;
+  if (cli_filter_apply(a->filter, d->bp) != 0) return -1;
+  if (!(d->btext = fold(d->bp, a->base_file, d->type, &bvi))) return -1;
+  if (strcmp(cli_type_unit(d->bp, (size_t)bvi), d->unit) != 0) {
+    cli_error("%s: %s is in %s, not %s as in %s", a->base_file, d->type,
+              cli_type_unit(d->bp, (size_t)bvi), d->unit, a->file);
+    return -1;
   }
-  t.cap = 1024;
-  t.v = calloc(t.cap, sizeof *t.v);
-  if (!t.v) goto oom;
-  t.v[0].name = "all";
-  t.n = 1;
-  size_t size = perftools__profiles__profile__get_packed_size(p) +
-                (bp ? perftools__profiles__profile__get_packed_size(bp) : 0);
-  t.max_nodes = FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE;
-  flame_tree_add_folded(&t, text, false);
-  if (btext) flame_tree_add_folded(&t, btext, true);
-  if (t.too_big) {
+  return 0;
+}
+
+/* The tree of the folded stacks, children in name order. Returns 0 or -1
+ * after printing. */
+static int build_tree(const flame_args *a, flame_data *d) {
+  tree *t = &d->t;
+  t->cap = 1024;
+  t->v = calloc(t->cap, sizeof *t->v);
+  if (!t->v) goto oom;
+  t->v[0].name = "all";
+  t->n = 1;
+  size_t size = perftools__profiles__profile__get_packed_size(d->p) +
+                (d->bp ? perftools__profiles__profile__get_packed_size(d->bp) : 0);
+  t->max_nodes = FLAME_NODES_BASE + size / FLAME_BYTES_PER_NODE;
+  flame_tree_add_folded(t, d->text, false);
+  if (d->btext) flame_tree_add_folded(t, d->btext, true);
+  if (t->too_big) {
     cli_error(
         "%s: the flame graph would need more than %zu boxes (%zu + one per %d bytes of "
         "profile)",
-        file, t.max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
-    goto done;
+        a->file, t->max_nodes, FLAME_NODES_BASE, FLAME_BYTES_PER_NODE);
+    return -1;
   }
-  if (t.oom || flame_tree_sort_children(&t) != 0) goto oom;
+  if (t->oom || flame_tree_sort_children(t) != 0) goto oom;
+  if (t->v[0].value <= 0) {
+    /* widths are FILE's values: with none, nothing to draw */
+    cli_error("%s: nothing to draw: %s", a->file,
+              cli_filter_active(a->filter) ? "no sample the filters keep has a positive value"
+              : d->p->n_sample == 0        ? "the profile has no samples"
+                                           : "no sample has a positive value");
+    return -1;
+  }
+  return 0;
+oom:
+  cli_error("%s: out of memory", a->out);
+  return -1;
+}
 
-  char title[256], sub[512], a[32], b[32], d[32], e[32];
-  if (title_arg)
-    snprintf(title, sizeof title, "%s", title_arg);
+/* The graph's title and the line under it into title[256] and sub[512]. */
+static void titles(const flame_args *a, const flame_data *d, char *title, char *sub) {
+  char b1[32], b2[32], b3[32], b4[32];
+  const tree *t = &d->t;
+  if (a->title)
+    snprintf(title, 256, "%s", a->title);
   else
-    snprintf(title, sizeof title, "%s: %s", base_file ? "Differential flame graph" : "Flame graph",
-             type);
-  if (base_file) {
+    snprintf(title, 256, "%s: %s", a->base_file ? "Differential flame graph" : "Flame graph",
+             d->type);
+  if (a->base_file) {
     double gone = 0; /* paths with BASE value only */
-    for (size_t i = 1; i < t.n; i++)
-      if (t.v[i].value == 0 && t.v[i].base > 0 && t.v[t.v[i].parent].value > 0)
-        gone += (double)t.v[i].base;
-    snprintf(sub, sizeof sub, "%s vs %s: %s -> %s (%s); in BASE only: %s", file, base_file,
-             cli_human(a, (double)t.v[0].base, unit, false),
-             cli_human(b, (double)t.v[0].value, unit, false),
-             cli_human(d, (double)t.v[0].value - (double)t.v[0].base, unit, true),
-             cli_human(e, gone, unit, false));
+    for (size_t i = 1; i < t->n; i++)
+      if (t->v[i].value == 0 && t->v[i].base > 0 && t->v[t->v[i].parent].value > 0)
+        gone += (double)t->v[i].base;
+    snprintf(sub, 512, "%s vs %s: %s -> %s (%s); in BASE only: %s", a->file, a->base_file,
+             cli_human(b1, (double)t->v[0].base, d->unit, false),
+             cli_human(b2, (double)t->v[0].value, d->unit, false),
+             cli_human(b3, (double)t->v[0].value - (double)t->v[0].base, d->unit, true),
+             cli_human(b4, gone, d->unit, false));
   } else {
-    snprintf(sub, sizeof sub, "%s: %s total, %s (%s)", file,
-             cli_human(a, (double)t.v[0].value, unit, false), type, unit);
+    snprintf(sub, 512, "%s: %s total, %s (%s)", a->file,
+             cli_human(b1, (double)t->v[0].value, d->unit, false), d->type, d->unit);
   }
-  if (cli_filter_active(&filter)) {
+  size_t used = strlen(sub);
+  if (cli_filter_active(a->filter)) {
     char ftext[256];
-    size_t used = strlen(sub);
-    snprintf(sub + used, sizeof sub - used, "; %s", cli_filter_text(&filter, ftext, sizeof ftext));
+    snprintf(sub + used, 512 - used, "; %s", cli_filter_text(a->filter, ftext, sizeof ftext));
   }
-  if (t.cut_stacks) {
-    size_t used = strlen(sub);
-    snprintf(sub + used, sizeof sub - used, "; %zu stack%s cut at %d frames (deepest: %zu)",
-             t.cut_stacks, t.cut_stacks == 1 ? "" : "s", FLAME_MAX_DEPTH, t.deepest);
-  }
+  used = strlen(sub);
+  if (t->cut_stacks)
+    snprintf(sub + used, 512 - used, "; %zu stack%s cut at %d frames (deepest: %zu)", t->cut_stacks,
+             t->cut_stacks == 1 ? "" : "s", FLAME_MAX_DEPTH, t->deepest);
+}
+
+/* Draws d's tree into a->out. Returns the exit status. */
+static int draw(const flame_args *a, const flame_data *d) {
+  char title[256], sub[512], *svg = NULL;
+  size_t svg_len = 0;
+  titles(a, d, title, sub);
   FILE *mem = open_memstream(&svg, &svg_len);
   if (!mem) goto oom;
-  int wrc = flame_write_svg(mem, &t, title, sub, unit, base_file != NULL, (double)width);
+  int wrc =
+      flame_write_svg(mem, &d->t, title, sub, d->unit, a->base_file != NULL, (double)a->width);
   if (fclose(mem) != 0 || wrc != 0) goto oom;
-  rc = cli_write_text(out, svg, svg_len) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-  svg = NULL; /* cli_write_text frees it */
-  if (rc == CLI_EXIT_OK) {
-    printf("wrote %s\n", out);
-    rc = cli_finish_stdout(rc);
-  }
-  goto done;
+  if (cli_write_text(a->out, svg, svg_len) != 0) return CLI_EXIT_USAGE; /* it frees svg */
+  printf("wrote %s\n", a->out);
+  return cli_finish_stdout(CLI_EXIT_OK);
 oom:
-  cli_error("%s: out of memory", out);
-done:
-  cli_filter_free(&filter);
   free(svg);
-  flame_tree_free(&t);
-  free(text);
-  free(btext);
-  profile_free(p);
-  profile_free(bp);
+  cli_error("%s: out of memory", a->out);
+  return CLI_EXIT_USAGE;
+}
+
+static int run_flame(int argc, char **argv) {
+  static cli_filter filter; /* static: reachable until exit on early returns */
+  flame_args a = {.width = 1200, .filter = &filter};
+  int rc = parse_flame(&a, argc, argv);
+  if (rc >= 0) return rc;
+  flame_data d = {0};
+  rc = CLI_EXIT_USAGE;
+  if (load_flame(&a, &d) == 0 && build_tree(&a, &d) == 0) rc = draw(&a, &d);
+  cli_filter_free(&filter);
+  flame_tree_free(&d.t);
+  free(d.text);
+  free(d.btext);
+  profile_free(d.p);
+  profile_free(d.bp);
   return rc;
 }

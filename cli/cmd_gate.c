@@ -15,7 +15,7 @@
 #include "cmds.h"
 #include "common.h"
 
-const char cmd_gate_help[] =
+static const char gate_intro[] =
     "usage: allocprof gate --base BASE [--max-growth PCT%] [--max-bytes N]\n"
     "                      [--max-total N] [--sample-index TYPE] [--sigmas K]\n"
     "                      [--focus REGEX] [--hide REGEX] [--junit FILE] [-n N] NEW\n"
@@ -34,30 +34,44 @@ const char cmd_gate_help[] =
     "rate P has an error of about sqrt(T*P)). Profiles written at rate 1 are\n"
     "exact. A heap profile whose period is not from 1 to 1 GiB is refused (exit\n"
     "2): its noise would hide any growth.\n"
-    "\n"
-    "options:\n"
-    "  -b, --base BASE       the reference profile (required)\n"
-    "  -g, --max-growth PCT% the total may grow by at most PCT percent of BASE's\n"
-    "  -m, --max-bytes N     the total may grow by at most N bytes (512k, 4MiB, ...)\n"
-    "  -t, --max-total N     NEW's total may be at most N bytes\n"
-    "                        (without any limit: --max-growth 0%, i.e. any growth\n"
-    "                        larger than the sampling error fails)\n"
-    "  -i, --sample-index TYPE\n"
-    "                        the value to compare: inuse_space, alloc_space,\n"
-    "                        inuse_objects, alloc_objects, ... or its position\n"
-    "  -k, --sigmas K        standard errors of slack (default 3; 0 = compare the\n"
-    "                        estimates as they are)\n"
-    "  -j, --junit FILE      also write the verdict as JUnit XML (one test case per\n"
-    "                        limit)\n"
-    "  -n, --count N         functions that grew to list (default 10; 0 = all)\n"
-    "  --focus REGEX         only the stacks through a function matching REGEX\n"
-    "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
-    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
-    "                        to their callers\n"
-    "  -h, --help            this text\n"
+    "\n";
+
+static const cli_option gate_options[] = {
+    {"base", 'b', "BASE", 'b', "the reference profile (required)"},
+    {"max-growth", 'g', "PCT%", 'g', "the total may grow by at most PCT percent of BASE's"},
+    {"max-bytes", 'm', "N", 'm', "the total may grow by at most N bytes (512k, 4MiB, ...)"},
+    {"max-total", 't', "N", 't',
+     "NEW's total may be at most N bytes\n"
+     "(without any limit: --max-growth 0%, i.e. any growth\n"
+     "larger than the sampling error fails)"},
+    {"sample-index", 'i', "TYPE", 'i',
+     "the value to compare: inuse_space, alloc_space,\n"
+     "inuse_objects, alloc_objects, ... or its position"},
+    {"sigmas", 'k', "K", 'k',
+     "standard errors of slack (default 3; 0 = compare the\n"
+     "estimates as they are)"},
+    {"junit", 'j', "FILE", 'j',
+     "also write the verdict as JUnit XML (one test case per\n"
+     "limit)"},
+    {"count", 'n', "N", 'n', "functions that grew to list (default 10; 0 = all)"},
+    CLI_FILTER_OPTIONS,
+    {NULL},
+};
+
+static const char gate_outro[] =
     "\n"
     "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
+
+static int run_gate(int argc, char **argv);
+
+const cli_command cmd_gate = {
+    .name = "gate",
+    .summary = "CI verdict: fail when memory grew past a limit",
+    .run = run_gate,
+    .intro = gate_intro,
+    .options = gate_options,
+    .outro = gate_outro,
+};
 
 typedef struct limit {
   char name[64];    /* the option as given: "--max-growth 5%" */
@@ -285,159 +299,178 @@ static void judge(limit *l, double value, double noise, double B, const char *un
            allowed, l->noisy ? " by less than the sampling error" : "");
 }
 
-int cmd_gate(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"base", required_argument, NULL, 'b'},
-      {"max-growth", required_argument, NULL, 'g'},
-      {"max-bytes", required_argument, NULL, 'm'},
-      {"max-total", required_argument, NULL, 't'},
-      {"sample-index", required_argument, NULL, 'i'},
-      {"sigmas", required_argument, NULL, 'k'},
-      {"junit", required_argument, NULL, 'j'},
-      {"count", required_argument, NULL, 'n'},
-      CLI_FILTER_OPTIONS,
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  const char *base_file = NULL, *index_name = NULL, *junit = NULL;
-  const char *growth_arg = NULL, *bytes_arg = NULL, *total_arg = NULL;
-  double max_growth = -1, k = 3;
-  int64_t max_bytes = -1, max_total = -1;
-  long count = 10;
-  static cli_filter filter; /* static: reachable until exit on early returns */
-  int c;
-  while ((c = cli_getopt("gate", argc, argv, "b:g:m:t:i:k:j:n:h", longopts)) != -1) {
-    switch (c) {
-      case 'b': base_file = optarg; break;
-      case 'g':
-        if (cli_parse_percent(optarg, &max_growth) != 0)
-          return cli_usage_error("gate", "--max-growth wants a percentage such as 5%%, not '%s'",
-                                 optarg);
-        growth_arg = optarg;
-        break;
-      case 'm':
-        if (cli_parse_size(optarg, &max_bytes) != 0)
-          return cli_usage_error(
-              "gate", "--max-bytes wants a size such as 1048576 or 1MiB, not '%s'", optarg);
-        bytes_arg = optarg;
-        break;
-      case 't':
-        if (cli_parse_size(optarg, &max_total) != 0)
-          return cli_usage_error("gate", "--max-total wants a size such as 64MiB, not '%s'",
-                                 optarg);
-        total_arg = optarg;
-        break;
-      case 'k': {
-        char *end;
-        k = strtod(optarg, &end);
-        if (end == optarg || *end || !(k >= 0) || k > 100)
-          return cli_usage_error("gate", "--sigmas wants a number from 0 to 100, not '%s'", optarg);
-        break;
-      }
-      case 'i': index_name = optarg; break;
-      case 'j': junit = optarg; break;
-      case 'n':
-        if (cli_parse_count(optarg, &count) != 0)
-          return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
-        break;
-      case CLI_OPT_HIDE:
-      case CLI_OPT_FOCUS:
-        if (cli_filter_set(&filter, "gate", c, optarg) != 0) return CLI_EXIT_USAGE;
-        break;
-      case 'h': cli_help("gate", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
-    }
+/* What gate was asked. */
+typedef struct gate_args {
+  const char *base_file, *new_file, *index_name, *junit;
+  const char *growth_arg, *bytes_arg, *total_arg; /* the limits as given, or NULL */
+  double max_growth, k;
+  int64_t max_bytes, max_total;
+  long count;
+  cli_filter *filter;
+} gate_args;
+
+/* One option into a; returns -1 to go on, else the exit status. */
+static int gate_option(gate_args *a, int c) {
+  char *end;
+  switch (c) {
+    case 'b': a->base_file = optarg; break;
+    case 'g':
+      if (cli_parse_percent(optarg, &a->max_growth) != 0)
+        return cli_usage_error("gate", "--max-growth wants a percentage such as 5%%, not '%s'",
+                               optarg);
+      a->growth_arg = optarg;
+      break;
+    case 'm':
+      if (cli_parse_size(optarg, &a->max_bytes) != 0)
+        return cli_usage_error("gate", "--max-bytes wants a size such as 1048576 or 1MiB, not '%s'",
+                               optarg);
+      a->bytes_arg = optarg;
+      break;
+    case 't':
+      if (cli_parse_size(optarg, &a->max_total) != 0)
+        return cli_usage_error("gate", "--max-total wants a size such as 64MiB, not '%s'", optarg);
+      a->total_arg = optarg;
+      break;
+    case 'k':
+      a->k = strtod(optarg, &end);
+      if (end == optarg || *end || !(a->k >= 0) || a->k > 100)
+        return cli_usage_error("gate", "--sigmas wants a number from 0 to 100, not '%s'", optarg);
+      break;
+    case 'i': a->index_name = optarg; break;
+    case 'j': a->junit = optarg; break;
+    case 'n':
+      if (cli_parse_count(optarg, &a->count) != 0)
+        return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
+      break;
+    case CLI_OPT_HIDE:
+    case CLI_OPT_FOCUS:
+      if (cli_filter_set(a->filter, "gate", c, optarg) != 0) return CLI_EXIT_USAGE;
+      break;
+    default: return cli_option_end(&cmd_gate, c);
   }
-  if (!base_file) return cli_usage_error("gate", "no base profile (--base BASE)");
+  return -1;
+}
+
+/* Options and the operand into a; returns -1 to go on, else the exit
+ * status. */
+static int parse_gate(gate_args *a, int argc, char **argv) {
+  int c, rc;
+  while ((c = cli_option_next(&cmd_gate, argc, argv)) != -1)
+    if ((rc = gate_option(a, c)) >= 0) return rc;
+  if (!a->base_file) return cli_usage_error("gate", "no base profile (--base BASE)");
   if (argc - optind != 1)
     return cli_usage_error("gate",
                            argc == optind ? "no new profile given" : "one new profile at a time");
-  const char *new_file = argv[optind];
-  if (junit && cli_check_output(junit) != 0) return CLI_EXIT_USAGE;
+  a->new_file = argv[optind];
+  if (a->junit && cli_check_output(a->junit) != 0) return CLI_EXIT_USAGE;
+  return -1;
+}
 
-  profile_pb *base = NULL, *new = NULL;
-  cli_funcs t = {0};
-  char *report = NULL;
-  size_t report_len = 0;
-  int rc = CLI_EXIT_USAGE;
-  size_t bi, ni;
-  if (cli_load_pair(base_file, new_file, index_name, &base, &new, &bi, &ni) != 0) goto done;
-  if (cli_check_period(base, base_file) != 0 || cli_check_period(new, new_file) != 0) goto done;
-  if (cli_filter_apply(&filter, base) != 0 || cli_filter_apply(&filter, new) != 0) goto done;
-  const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
-  if ((bytes_arg || total_arg) && strcmp(unit, "bytes") != 0) {
-    cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
-                    bytes_arg ? "--max-bytes" : "--max-total", type, unit);
-    goto done;
+/* Judges every limit asked for (the growth limit by default) into lim;
+ * returns how many. */
+static size_t judge_limits(const gate_args *a, const cli_funcs *t, double cur_period,
+                           const char *unit, limit lim[3]) {
+  double B = (double)t->total[0], N = (double)t->total[1], k = a->k;
+  double noise = k * sqrt(t->var_total[0] + t->var_total[1]);
+  size_t nlim = 0;
+  if (a->growth_arg || (!a->bytes_arg && !a->total_arg)) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (a->max_growth > 0 ? a->max_growth : 0) / 100 * (B > 0 ? B : 0)};
+    snprintf(l->name, sizeof l->name, "--max-growth %s",
+             a->growth_arg ? a->growth_arg : "0% (default)");
+    judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
   }
-  if (cli_funcs_add(&t, base, (size_t)bi, 0) != 0 || cli_funcs_add(&t, new, (size_t)ni, 1) != 0)
-    goto done;
-  cli_funcs_sort(&t, CLI_SORT_FLAT_DELTA, 0);
+  if (a->bytes_arg) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (double)a->max_bytes};
+    snprintf(l->name, sizeof l->name, "--max-bytes %s", a->bytes_arg);
+    judge(l, N - B, noise, B, unit, k);
+    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
+  }
+  if (a->total_arg) {
+    limit *l = &lim[nlim++];
+    *l = (limit){.allowed = (double)a->max_total, .total = true};
+    snprintf(l->name, sizeof l->name, "--max-total %s", a->total_arg);
+    judge(l, N, k * sqrt(t->var_total[1]), B, unit, k);
+    advise(l, N, k * sqrt(t->var_total[1]), N, cur_period, B, unit, k);
+  }
+  return nlim;
+}
 
-  double B = (double)t.total[0], N = (double)t.total[1];
-  double noise = k * sqrt(t.var_total[0] + t.var_total[1]);
+/* The JUnit XML of the verdict, written to a->junit. Returns 0 or -1
+ * after printing. */
+static int write_junit_file(const gate_args *a, const char *type, const limit *lim, size_t nlim,
+                            const char *report) {
+  char *xml = NULL;
+  size_t xml_len = 0;
+  FILE *x = open_memstream(&xml, &xml_len);
+  if (!x) {
+    cli_error("%s: out of memory", a->junit);
+    return -1;
+  }
+  write_junit(x, type, lim, nlim, report);
+  if (fclose(x) != 0) {
+    free(xml);
+    xml = NULL;
+  }
+  return cli_write_text(a->junit, xml, xml_len);
+}
+
+/* Decides and reports BASE -> NEW, loaded with value bi / ni. Returns the
+ * exit status. */
+static int verdict(const gate_args *a, const profile_pb *base, size_t bi, const profile_pb *new,
+                   size_t ni, cli_funcs *t) {
+  const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
+  if ((a->bytes_arg || a->total_arg) && strcmp(unit, "bytes") != 0)
+    return cli_usage_error("gate", "%s needs a sample type in bytes; %s is in %s",
+                           a->bytes_arg ? "--max-bytes" : "--max-total", type, unit);
+  if (cli_funcs_add(t, base, bi, 0) != 0 || cli_funcs_add(t, new, ni, 1) != 0)
+    return CLI_EXIT_USAGE;
+  cli_funcs_sort(t, CLI_SORT_FLAT_DELTA, 0);
   cli_model mb, mn;
   cli_model_init(&mb, base, bi);
   cli_model_init(&mn, new, ni);
-  double cur_period = mb.pmax > mn.pmax ? mb.pmax : mn.pmax;
   limit lim[3];
-  size_t nlim = 0;
-  if (growth_arg || (!bytes_arg && !total_arg)) {
-    limit *l = &lim[nlim++];
-    *l = (limit){.allowed = (max_growth > 0 ? max_growth : 0) / 100 * (B > 0 ? B : 0)};
-    snprintf(l->name, sizeof l->name, "--max-growth %s", growth_arg ? growth_arg : "0% (default)");
-    judge(l, N - B, noise, B, unit, k);
-    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
-  }
-  if (bytes_arg) {
-    limit *l = &lim[nlim++];
-    *l = (limit){.allowed = (double)max_bytes};
-    snprintf(l->name, sizeof l->name, "--max-bytes %s", bytes_arg);
-    judge(l, N - B, noise, B, unit, k);
-    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
-  }
-  if (total_arg) {
-    limit *l = &lim[nlim++];
-    *l = (limit){.allowed = (double)max_total, .total = true};
-    snprintf(l->name, sizeof l->name, "--max-total %s", total_arg);
-    judge(l, N, k * sqrt(t.var_total[1]), B, unit, k);
-    advise(l, N, k * sqrt(t.var_total[1]), N, cur_period, B, unit, k);
-  }
-  char ftext[512];
+  size_t nlim = judge_limits(a, t, mb.pmax > mn.pmax ? mb.pmax : mn.pmax, unit, lim);
   bool pass = true;
   for (size_t i = 0; i < nlim; i++) pass = pass && !lim[i].fail;
 
+  char ftext[512], *report = NULL;
+  size_t report_len = 0;
   FILE *mem = open_memstream(&report, &report_len);
   if (!mem) {
     cli_error("out of memory");
-    goto done;
+    return CLI_EXIT_USAGE;
   }
-  write_report(mem, base_file, new_file, base, (size_t)bi, new, (size_t)ni, &t, k, lim, nlim,
-               (size_t)count, pass, cli_filter_text(&filter, ftext, sizeof ftext));
-  if (fclose(mem) != 0) {
+  write_report(mem, a->base_file, a->new_file, base, bi, new, ni, t, a->k, lim, nlim,
+               (size_t)a->count, pass, cli_filter_text(a->filter, ftext, sizeof ftext));
+  int rc = CLI_EXIT_USAGE;
+  if (fclose(mem) != 0)
     cli_error("out of memory");
-    goto done;
+  else if (!a->junit || write_junit_file(a, type, lim, nlim, report) == 0) {
+    fwrite(report, 1, report_len, stdout);
+    rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
   }
-  if (junit) {
-    char *xml = NULL;
-    size_t xml_len = 0;
-    FILE *x = open_memstream(&xml, &xml_len);
-    if (!x) {
-      cli_error("%s: out of memory", junit);
-      goto done;
-    }
-    write_junit(x, type, lim, nlim, report);
-    if (fclose(x) != 0) {
-      free(xml);
-      xml = NULL;
-    }
-    if (cli_write_text(junit, xml, xml_len) != 0) goto done;
-  }
-  fwrite(report, 1, report_len, stdout);
-  rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
-done:
-  cli_filter_free(&filter);
   free(report);
+  return rc;
+}
+
+static int run_gate(int argc, char **argv) {
+  static cli_filter filter; /* static: reachable until exit on early returns */
+  gate_args a = {
+      .max_growth = -1, .k = 3, .max_bytes = -1, .max_total = -1, .count = 10, .filter = &filter};
+  int rc = parse_gate(&a, argc, argv);
+  if (rc >= 0) return rc;
+  profile_pb *base = NULL, *new = NULL;
+  cli_funcs t = {0};
+  size_t bi, ni;
+  rc = CLI_EXIT_USAGE;
+  if (cli_load_pair(a.base_file, a.new_file, a.index_name, &base, &new, &bi, &ni) == 0 &&
+      cli_check_period(base, a.base_file) == 0 && cli_check_period(new, a.new_file) == 0 &&
+      cli_filter_apply(&filter, base) == 0 && cli_filter_apply(&filter, new) == 0)
+    rc = verdict(&a, base, bi, new, ni, &t);
+  cli_filter_free(&filter);
   cli_funcs_free(&t);
   profile_free(base);
   profile_free(new);

@@ -15,7 +15,15 @@
  * know nothing of the label. Knowing whether the rates differ needs every
  * input read before the first is added: they are all loaded (within the
  * command's memory bound, which counts all inputs), then each freed once
- * added. */
+ * added.
+ *
+ * Comments. A profile's comments describe one dump (trigger=, pid=,
+ * cmdline=, seq=: dump_comments.c). Merged one by one and deduplicated, the
+ * pid= of one input would end up beside the trigger= of another. With two
+ * or more inputs, each input's comments become one comment, "FILE: c1; c2;
+ * ...", in the order of the inputs; when the inputs' cmdline= differ, a
+ * comment and a note on stderr say that they come from different programs.
+ * One input keeps its comments as they are. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,23 +32,37 @@
 #include "frames.h"
 #include "profile_builder.h"
 
-const char cmd_merge_help[] =
+static const char merge_intro[] =
     "usage: allocprof merge -o OUT IN...\n"
     "\n"
     "Writes one profile holding the sum of the inputs: samples with the same stack\n"
     "and labels are added together; mappings, locations, functions and strings are\n"
     "deduplicated; frames without a symbol are named OBJECT+0xOFFSET, one name for\n"
     "the same frame of every input whatever its address. The inputs must have the\n"
-    "same sample types; the output takes the period, default sample type and\n"
-    "comments of the first and the earliest time. Heap profiles sampled at\n"
+    "same sample types; the output takes the period and default sample type of the\n"
+    "first and the earliest time. Each input's comments (trigger=, pid=, cmdline=,\n"
+    "seq=...) become one comment \"IN: c1; c2; ...\"; a note says when the inputs\n"
+    "come from different programs (their cmdline= differ). Heap profiles sampled at\n"
     "different rates keep each sample's rate as a numeric label sampling_period\n"
     "(bytes), which gate's sampling error uses, so the merged profile's noise is\n"
     "that of its parts. OUT's ending picks its container (.pb.gz, .pb.zst, .pb,\n"
     ".folded).\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT      the merged profile (required)\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option merge_options[] = {
+    {"output", 'o', "OUT", 'o', "the merged profile (required)"},
+    {NULL},
+};
+
+static int run_merge(int argc, char **argv);
+
+const cli_command cmd_merge = {
+    .name = "merge",
+    .summary = "sum profiles into one",
+    .run = run_merge,
+    .intro = merge_intro,
+    .options = merge_options,
+};
 
 static bool is_heap(const profile_pb *p) {
   return p->period_type && strcmp(cli_str(p, p->period_type->type), "space") == 0 &&
@@ -65,20 +87,64 @@ static bool per_sample_rates(profile_pb *const *in, size_t n) {
   return false;
 }
 
-int cmd_merge(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"output", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
+/* p's comments joined into one: "file: c1; c2; ..." (NULL when p has none,
+ * or out of memory: the caller then says so). *oom tells the two apart. */
+static char *joined_comments(const profile_pb *p, const char *file, bool *oom) {
+  *oom = false;
+  if (p->n_comment == 0) return NULL;
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&s, &len);
+  if (!f) {
+    *oom = true;
+    return NULL;
+  }
+  fprintf(f, "%s:", file);
+  for (size_t i = 0; i < p->n_comment; i++)
+    fprintf(f, "%s %s", i ? ";" : "", cli_str(p, p->comment[i]));
+  if (fclose(f) != 0) {
+    free(s);
+    *oom = true;
+    return NULL;
+  }
+  return s;
+}
+
+/* The value of p's comment "cmdline=...", or NULL. */
+static const char *cmdline_of(const profile_pb *p) {
+  for (size_t i = 0; i < p->n_comment; i++) {
+    const char *c = cli_str(p, p->comment[i]);
+    if (strncmp(c, "cmdline=", 8) == 0) return c + 8;
+  }
+  return NULL;
+}
+
+/* Whether two inputs name different programs (cmdline=); says so on
+ * stderr. */
+static bool different_programs(profile_pb *const *in, char **names, size_t n) {
+  size_t first = n;
+  for (size_t i = 0; i < n; i++) {
+    const char *c = cmdline_of(in[i]);
+    if (!c) continue;
+    if (first == n) {
+      first = i;
+    } else if (strcmp(c, cmdline_of(in[first])) != 0) {
+      fprintf(stderr,
+              "allocprof merge: note: the inputs come from different programs: %s runs '%s', "
+              "%s runs '%s'\n",
+              names[first], cmdline_of(in[first]), names[i], c);
+      return true;
+    }
+  }
+  return false;
+}
+
+static int run_merge(int argc, char **argv) {
   const char *out = NULL;
   int c;
-  while ((c = cli_getopt("merge", argc, argv, "o:h", longopts)) != -1) {
-    switch (c) {
-      case 'o': out = optarg; break;
-      case 'h': cli_help("merge", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
-    }
+  while ((c = cli_option_next(&cmd_merge, argc, argv)) != -1) {
+    if (c != 'o') return cli_option_end(&cmd_merge, c);
+    out = optarg;
   }
   if (!out) return cli_usage_error("merge", "no output file (-o OUT)");
   if (cli_check_output(out) != 0) return CLI_EXIT_USAGE;
@@ -102,12 +168,23 @@ int cmd_merge(int argc, char **argv) {
   /* a frame without a symbol is one frame in every input (frames.h) */
   if (cli_name_frames(in, n) != 0) goto done;
   bool label = per_sample_rates(in, n);
+  bool programs = n > 1 && different_programs(in, argv + optind, n);
   for (size_t i = 0; i < n; i++) {
     const char *name = argv[optind + (int)i];
+    if (cli_check_types(in[i], name) != 0) goto done;
     if (label && cli_check_period(in[i], name) != 0) goto done;
+    bool oom = false;
+    char *comments = n > 1 ? joined_comments(in[i], name, &oom) : NULL;
+    if (oom) {
+      cli_error("out of memory");
+      goto done;
+    }
+    if (n > 1) in[i]->n_comment = 0; /* they go in as one, below */
     profile_label l = {.key = CLI_PERIOD_LABEL, .num = in[i]->period, .num_unit = "bytes"};
     int r = profile_builder_add_profile_labeled(b, in[i], 1, label && is_heap(in[i]) ? &l : NULL,
                                                 err, sizeof err);
+    if (r == 0 && comments) profile_builder_add_comment(b, comments);
+    free(comments);
     profile_free(in[i]); /* added: its memory can go */
     in[i] = NULL;
     if (r != 0) {
@@ -115,6 +192,10 @@ int cmd_merge(int argc, char **argv) {
       goto done;
     }
   }
+  if (programs)
+    profile_builder_add_comment(b,
+                                "allocprof merge: the inputs come from different programs "
+                                "(their cmdline= differ)");
   if (label)
     profile_builder_add_comment(b,
                                 "allocprof merge: inputs sampled at different rates; each "

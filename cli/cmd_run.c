@@ -44,8 +44,9 @@
 #include "cmds.h"
 #include "common.h"
 #include "run_settings.h"
+#include "static_prog.h"
 
-const char cmd_run_help[] =
+static const char run_intro[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
     "                     [--no-children] -- PROG [ARGS...]\n"
     "\n"
@@ -57,24 +58,45 @@ const char cmd_run_help[] =
     "its child processes wrote are listed on stderr and allocprof exits with\n"
     "PROG's status (128+N when a signal N killed it; 127 when it cannot be\n"
     "started). A process that never took a sample writes no profile at exit.\n"
-    "\n"
-    "options:\n"
-    "  -r, --rate N          mean bytes allocated between samples (ALLOCPROF_RATE;\n"
-    "                        512k by default; 1 records every allocation, 0 none)\n"
-    "  -o, --output PATTERN  where profiles go (ALLOCPROF_OUT; default\n"
-    "                        allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
-    "                        number, %t the time; the ending picks the container\n"
-    "  -i, --interval S      also write a profile every S seconds\n"
-    "                        (ALLOCPROF_INTERVAL)\n"
-    "  -s, --signal SIG      also write a profile on signal SIG, e.g. USR2\n"
-    "                        (ALLOCPROF_SIGNAL); it is passed on like the others\n"
-    "  --no-children         profile PROG only, not the processes it starts\n"
-    "                        (they run unprofiled; PROG stays profiled if it\n"
-    "                        execs another program)\n"
-    "  -h, --help            this text\n"
+    "\n";
+
+static const cli_option run_options[] = {
+    {"rate", 'r', "N", 'r',
+     "mean bytes allocated between samples (ALLOCPROF_RATE;\n"
+     "512k by default; 1 records every allocation, 0 none)"},
+    {"output", 'o', "PATTERN", 'o',
+     "where profiles go (ALLOCPROF_OUT; default\n"
+     "allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
+     "number, %t the time; the ending picks the container"},
+    {"interval", 'i', "S", 'i',
+     "also write a profile every S seconds\n"
+     "(ALLOCPROF_INTERVAL)"},
+    {"signal", 's', "SIG", 's',
+     "also write a profile on signal SIG, e.g. USR2\n"
+     "(ALLOCPROF_SIGNAL); it is passed on like the others"},
+    {"no-children", 0, NULL, CLI_OPT_NO_CHILDREN,
+     "profile PROG only, not the processes it starts\n"
+     "(they run unprofiled; PROG stays profiled if it\n"
+     "execs another program)"},
+    {NULL},
+};
+
+static const char run_outro[] =
     "\n"
     "liballoc.so is looked for at ../liballoc/, ../lib/ and ../lib/allocprof/\n"
     "relative to the allocprof executable; ALLOCPROF_LIB=PATH overrides that.\n";
+
+static int do_run(int argc, char **argv);
+
+const cli_command cmd_run = {
+    .name = "run",
+    .summary = "run a program with the heap profiler preloaded",
+    .run = do_run,
+    .intro = run_intro,
+    .options = run_options,
+    .outro = run_outro,
+    .stop_at_operand = true,
+};
 
 /* ---- finding liballoc.so ---- */
 
@@ -343,45 +365,55 @@ static int check_out_dir(const char *pattern, const char *abs_pattern) {
   return 0;
 }
 
+/* Why PROG wrote no profile: a static program cannot be entered by
+ * LD_PRELOAD (static_prog.h); a process killed by a signal writes none; one
+ * that took no sample neither. */
+static void say_why_none(const char *prog, int status) {
+  char path[PATH_MAX];
+  if (run_prog_is_static(prog, path, sizeof path))
+    fprintf(stderr,
+            "allocprof: no profile written: %s is statically linked, and a static program "
+            "cannot be profiled by preloading (LD_PRELOAD)\n",
+            path);
+  else
+    fprintf(stderr, "allocprof: no profile written (%s)\n",
+            WIFSIGNALED(status)
+                ? "a process killed by a signal writes none at exit"
+                : "a process writes one at exit only if it took a sample; see --rate");
+}
+
 /* ---- the command ---- */
 
-int cmd_run(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"rate", required_argument, NULL, 'r'},
-      {"output", required_argument, NULL, 'o'},
-      {"interval", required_argument, NULL, 'i'},
-      {"signal", required_argument, NULL, 's'},
-      {"no-children", no_argument, NULL, 'C'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  struct run_options opt = {.out = "allocprof.%p.pb.gz"};
-  bool no_children = false;
+/* Options into opt and *no_children; PROG's words start at argv[optind].
+ * Returns -1 to go on, else the exit status. */
+static int parse_run(struct run_options *opt, bool *no_children, int argc, char **argv) {
   int c;
-  while ((c = cli_getopt("run", argc, argv, "+r:o:i:s:h", longopts)) != -1) {
+  while ((c = cli_option_next(&cmd_run, argc, argv)) != -1) {
     switch (c) {
-      case 'r': opt.rate = optarg; break;
-      case 'o': opt.out = optarg; break;
-      case 'i': opt.interval = optarg; break;
-      case 's': opt.signal = optarg; break;
-      case 'C': no_children = true; break;
-      case 'h': cli_help("run", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
+      case 'r': opt->rate = optarg; break;
+      case 'o': opt->out = optarg; break;
+      case 'i': opt->interval = optarg; break;
+      case 's': opt->signal = optarg; break;
+      case CLI_OPT_NO_CHILDREN: *no_children = true; break;
+      default: return cli_option_end(&cmd_run, c);
     }
   }
   if (optind == argc)
     return cli_usage_error("run", "no program to run (allocprof run -- PROG ARGS...)");
-  char **prog = argv + optind;
+  return -1;
+}
 
+/* The environment PROG starts with: the checked settings, LD_PRELOAD with
+ * liballoc.so first. Returns -1 to go on, else the exit status. */
+static int set_environment(const struct run_options *opt, bool no_children, const char *cwd) {
   /* Everything the program's profiler will read, checked as it will check
    * it (run_settings.c), and ALLOCPROF_OUT made absolute, so a program that
    * changes directory still writes where we look. */
-  char cwd_buf[PATH_MAX], err[CLI_ERRLEN];
-  const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
+  char err[CLI_ERRLEN];
   struct run_env env;
-  if (run_settings_check(&opt, environment, cwd, &env, err, sizeof err) != 0)
+  if (run_settings_check(opt, environment, cwd, &env, err, sizeof err) != 0)
     return cli_usage_error("run", "%s", err);
-  if (check_out_dir(opt.out, env.out) != 0) return CLI_EXIT_USAGE;
+  if (check_out_dir(opt->out, env.out) != 0) return CLI_EXIT_USAGE;
   if (env.signo != 0) forwarded[NFORWARDED - 1] = env.signo;
 
   char lib[PATH_MAX];
@@ -396,9 +428,9 @@ int cmd_run(int argc, char **argv) {
   }
   snprintf(preload, plen, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
   int env_rc = setenv("LD_PRELOAD", preload, 1) | setenv("ALLOCPROF_OUT", env.out, 1) |
-               (opt.rate ? setenv("ALLOCPROF_RATE", env.rate, 1) : 0) |
-               (opt.interval ? setenv("ALLOCPROF_INTERVAL", opt.interval, 1) : 0) |
-               (opt.signal ? setenv("ALLOCPROF_SIGNAL", opt.signal, 1) : 0);
+               (opt->rate ? setenv("ALLOCPROF_RATE", env.rate, 1) : 0) |
+               (opt->interval ? setenv("ALLOCPROF_INTERVAL", opt->interval, 1) : 0) |
+               (opt->signal ? setenv("ALLOCPROF_SIGNAL", opt->signal, 1) : 0);
   free(preload);
   /* ours alone decides: the settings of a run we run inside do not apply
    * to the program we were asked to profile (the child sets its pid below) */
@@ -408,9 +440,37 @@ int cmd_run(int argc, char **argv) {
     cli_error("cannot set the environment: %s", strerror(errno));
     return CLI_EXIT_USAGE;
   }
-  struct run_log log;
-  bool logged = run_log_make(&log) == 0;
+  return -1;
+}
 
+/* In the child: PROG's environment gets its pid, signals their defaults
+ * back, and PROG is executed; a failure goes to the parent through pfd. */
+static _Noreturn void exec_child(char **prog, int pfd, const sigset_t *old_set) {
+  { /* PROG's own pid: the library tells PROG from the processes it starts */
+    char self[24];
+    snprintf(self, sizeof self, "%ld", (long)getpid());
+    if (setenv("ALLOCPROF_RUN_PID", self, 1) != 0) {
+      int e = errno;
+      if (write(pfd, &e, sizeof e) < 0) { /* nothing more to do */
+      }
+      _exit(126);
+    }
+  }
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigemptyset(&dfl.sa_mask);
+  for (size_t i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &dfl, NULL);
+  sigprocmask(SIG_SETMASK, old_set, NULL);
+  execvp(prog[0], prog);
+  int e = errno;
+  if (write(pfd, &e, sizeof e) < 0) { /* nothing more to do */
+  }
+  _exit(e == ENOENT ? 127 : 126);
+}
+
+/* Starts PROG with the signals we pass on handled, waits for it: its
+ * status in *status, or the errno of a failed exec in *exec_errno (else 0),
+ * its pid in *pid_out. Returns 0, or -1 after printing. */
+static int start_and_wait(char **prog, int *status, int *exec_errno, pid_t *pid_out) {
   /* Signals are blocked from before the fork until child_pid is set, so
    * none is lost or sent to nobody. The child unblocks them before exec
    * (exec itself resets the handlers). A close-on-exec pipe tells the parent
@@ -425,57 +485,57 @@ int cmd_run(int argc, char **argv) {
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) != 0) {
     cli_error("pipe: %s", strerror(errno));
-    run_log_remove(&log);
-    return CLI_EXIT_USAGE;
+    return -1;
   }
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     cli_error("fork: %s", strerror(errno));
-    run_log_remove(&log);
-    return CLI_EXIT_USAGE;
+    return -1;
   }
   if (pid == 0) {
     close(pfd[0]);
-    { /* PROG's own pid: the library tells PROG from the processes it starts */
-      char self[24];
-      snprintf(self, sizeof self, "%ld", (long)getpid());
-      if (setenv("ALLOCPROF_RUN_PID", self, 1) != 0) {
-        int e = errno;
-        if (write(pfd[1], &e, sizeof e) < 0) { /* nothing more to do */
-        }
-        _exit(126);
-      }
-    }
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigemptyset(&dfl.sa_mask);
-    for (size_t i = 0; i < NFORWARDED; i++) sigaction(forwarded[i], &dfl, NULL);
-    sigprocmask(SIG_SETMASK, &old_set, NULL);
-    execvp(prog[0], prog);
-    int e = errno;
-    if (write(pfd[1], &e, sizeof e) < 0) { /* nothing more to do */
-    }
-    _exit(e == ENOENT ? 127 : 126);
+    exec_child(prog, pfd[1], &old_set);
   }
   child_pid = pid;
+  *pid_out = pid;
   sigprocmask(SIG_SETMASK, &old_set, NULL);
   close(pfd[1]);
-  int exec_errno = 0;
+  *exec_errno = 0;
   ssize_t got;
-  while ((got = read(pfd[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  while ((got = read(pfd[0], exec_errno, sizeof *exec_errno)) < 0 && errno == EINTR) {
   }
   close(pfd[0]);
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
+  if (got != (ssize_t)sizeof *exec_errno) *exec_errno = 0;
+  while (waitpid(pid, status, 0) < 0) {
     if (errno != EINTR) {
       cli_error("waitpid: %s", strerror(errno));
-      run_log_remove(&log);
-      return CLI_EXIT_USAGE;
+      return -1;
     }
   }
   child_pid = 0;
-  if (got == (ssize_t)sizeof exec_errno) {
+  return 0;
+}
+
+static int do_run(int argc, char **argv) {
+  struct run_options opt = {.out = "allocprof.%p.pb.gz"};
+  bool no_children = false;
+  int rc = parse_run(&opt, &no_children, argc, argv);
+  if (rc >= 0) return rc;
+  char **prog = argv + optind;
+  char cwd_buf[PATH_MAX];
+  const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);
+  if ((rc = set_environment(&opt, no_children, cwd)) >= 0) return rc;
+  struct run_log log;
+  bool logged = run_log_make(&log) == 0;
+
+  int status = 0, exec_errno = 0;
+  pid_t pid = 0;
+  if (start_and_wait(prog, &status, &exec_errno, &pid) != 0) {
+    run_log_remove(&log);
+    return CLI_EXIT_USAGE;
+  }
+  if (exec_errno) {
     run_log_remove(&log);
     cli_error("%s: cannot run it: %s", prog[0], strerror(exec_errno));
     return exec_errno == ENOENT ? 127 : 126;
@@ -483,10 +543,7 @@ int cmd_run(int argc, char **argv) {
   if (!logged)
     report_profiles(opt.out, pid);
   else if (report_logged(&log, cwd) == 0)
-    fprintf(stderr, "allocprof: no profile written (%s)\n",
-            WIFSIGNALED(status)
-                ? "a process killed by a signal writes none at exit"
-                : "a process writes one at exit only if it took a sample; see --rate");
+    say_why_none(prog[0], status);
   run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {

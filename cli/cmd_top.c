@@ -8,8 +8,9 @@
 #include "cmds.h"
 #include "common.h"
 #include "frames.h"
+#include "satint.h"
 
-const char cmd_top_help[] =
+static const char top_intro[] =
     "usage: allocprof top [-n N] [--sample-index TYPE] [--focus REGEX] [--hide REGEX]\n"
     "                     [--json] FILE\n"
     "\n"
@@ -22,21 +23,29 @@ const char cmd_top_help[] =
     "k/M/G. A snapshot stream (ALLOCPROF_STREAM) gives its last snapshot. When\n"
     "less than 1% of what was allocated is still in use (a program that freed\n"
     "nearly everything before exit), a note says so and where to look instead.\n"
-    "\n"
-    "options:\n"
-    "  -n, --count N         functions per list (default 10; 0 = all)\n"
-    "  -i, --sample-index TYPE\n"
-    "                        the value to rank by: a sample type such as inuse_space,\n"
-    "                        alloc_space, inuse_objects, alloc_objects, or its\n"
-    "                        position; default: the profile's default sample type,\n"
-    "                        else its last one\n"
-    "  --json                one JSON object with the same content, exact values\n"
-    "  --focus REGEX         only the stacks through a function matching REGEX\n"
-    "                        (POSIX extended, unanchored)\n"
-    "  --hide REGEX          leave out the frames of functions matching REGEX\n"
-    "                        (wrappers such as 'xmalloc|g_malloc'); their values go\n"
-    "                        to their callers\n"
-    "  -h, --help            this text\n";
+    "\n";
+
+static const cli_option top_options[] = {
+    {"count", 'n', "N", 'n', "functions per list (default 10; 0 = all)"},
+    {"sample-index", 'i', "TYPE", 'i',
+     "the value to rank by: a sample type such as inuse_space,\n"
+     "alloc_space, inuse_objects, alloc_objects, or its\n"
+     "position; default: the profile's default sample type,\n"
+     "else its last one"},
+    {"json", 0, NULL, CLI_OPT_JSON, "one JSON object with the same content, exact values"},
+    CLI_FILTER_OPTIONS,
+    {NULL},
+};
+
+static int run_top(int argc, char **argv);
+
+const cli_command cmd_top = {
+    .name = "top",
+    .summary = "totals and the top functions of a profile",
+    .run = run_top,
+    .intro = top_intro,
+    .options = top_options,
+};
 
 /* The first n functions of t; sum% (the running total of flat) only in the
  * list sorted by flat, where it means something. */
@@ -92,8 +101,7 @@ static int64_t *type_totals(const profile_pb *p) {
   int64_t *tot = calloc(p->n_sample_type + 1, sizeof *tot);
   if (!tot) return NULL;
   for (size_t i = 0; i < p->n_sample; i++)
-    for (size_t k = 0; k < p->n_sample_type; k++)
-      tot[k] = (int64_t)((uint64_t)tot[k] + (uint64_t)p->sample[i]->value[k]);
+    for (size_t k = 0; k < p->n_sample_type; k++) tot[k] = sat_add(tot[k], p->sample[i]->value[k]);
   return tot;
 }
 
@@ -126,145 +134,178 @@ static void freed_note(char *buf, size_t len, const profile_pb *p, const int64_t
            peak ? "-i peak_inuse_space, or run with " : "run with ");
 }
 
-int cmd_top(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"count", required_argument, NULL, 'n'}, {"sample-index", required_argument, NULL, 'i'},
-      {"json", no_argument, NULL, 'j'},        CLI_FILTER_OPTIONS,
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-  };
-  long count = 10;
-  const char *index_name = NULL;
-  bool json = false;
-  static cli_filter filter; /* static: reachable until exit on early returns */
+/* What top was asked, and what it found. */
+typedef struct top_run {
+  long count;
+  const char *index_name, *file;
+  bool json;
+  cli_filter *filter;
+  profile_pb *p;
+  size_t vi, n; /* the value ranked by; functions per list */
+  cli_funcs t;
+  int64_t *totals; /* of every sample type */
+  char note[512];  /* freed_note's */
+} top_run;
+
+/* Options and the one operand into r; returns -1 to go on, else the exit
+ * status. */
+static int parse_top(top_run *r, int argc, char **argv) {
   int c;
-  while ((c = cli_getopt("top", argc, argv, "n:i:h", longopts)) != -1) {
+  while ((c = cli_option_next(&cmd_top, argc, argv)) != -1) {
     switch (c) {
       case 'n':
-        if (cli_parse_count(optarg, &count) != 0)
+        if (cli_parse_count(optarg, &r->count) != 0)
           return cli_usage_error("top", "-n wants a number of functions, not '%s'", optarg);
         break;
-      case 'i': index_name = optarg; break;
-      case 'j': json = true; break;
+      case 'i': r->index_name = optarg; break;
+      case CLI_OPT_JSON: r->json = true; break;
       case CLI_OPT_HIDE:
       case CLI_OPT_FOCUS:
-        if (cli_filter_set(&filter, "top", c, optarg) != 0) return CLI_EXIT_USAGE;
+        if (cli_filter_set(r->filter, "top", c, optarg) != 0) return CLI_EXIT_USAGE;
         break;
-      case 'h': cli_help("top", stdout); return cli_finish_stdout(CLI_EXIT_OK);
-      default: return CLI_EXIT_USAGE;
+      default: return cli_option_end(&cmd_top, c);
     }
   }
   if (argc - optind != 1)
     return cli_usage_error("top", argc == optind ? "no profile given" : "one profile at a time");
-  const char *file = argv[optind];
+  r->file = argv[optind];
+  return -1;
+}
 
-  profile_pb *p = NULL;
-  if (cli_load(file, &p) != 0) return CLI_EXIT_USAGE;
-  int rc = CLI_EXIT_USAGE;
-  cli_funcs t = {0};
-  int64_t *totals = NULL;
-  /* frames an older profile names by raw address get their object and
-   * offset, as in diff and flame (frames.h) */
-  if (cli_name_frames(&p, 1) != 0) goto done;
-  ssize_t vi = cli_sample_index(p, index_name, file);
-  if (vi < 0 || cli_filter_apply(&filter, p) != 0) goto done;
-  if (cli_funcs_add(&t, p, (size_t)vi, 0) != 0) goto done;
-  if (!(totals = type_totals(p))) {
-    cli_error("out of memory");
-    goto done;
-  }
-  cli_funcs_sort(&t, CLI_SORT_FLAT, 0); /* also drops the functions without samples */
-  size_t n = count == 0 || (size_t)count > t.n ? t.n : (size_t)count;
-  const char *type = cli_type_name(p, (size_t)vi), *unit = cli_type_unit(p, (size_t)vi);
+static void print_json(top_run *r) {
+  const profile_pb *p = r->p;
+  char buf[512];
   const char *ptype = p->period_type ? cli_str(p, p->period_type->type) : "";
   const char *punit = p->period_type ? cli_str(p, p->period_type->unit) : "";
-  char a[32], title_buf[512], note[512];
-  freed_note(note, sizeof note, p, totals, type);
-
-  if (json) {
-    printf("{\n  \"file\": ");
-    cli_json_string(stdout, file);
-    printf(",\n  \"sample_type\": ");
-    cli_json_string(stdout, type);
-    printf(",\n  \"unit\": ");
-    cli_json_string(stdout, unit);
-    printf(",\n  \"period_type\": ");
-    cli_json_string(stdout, ptype);
-    printf(",\n  \"period_unit\": ");
-    cli_json_string(stdout, punit);
-    printf(",\n  \"period\": %lld,", (long long)p->period);
-    printf("\n  \"comments\": [");
-    for (size_t i = 0; i < p->n_comment; i++) {
-      printf("%s", i ? ", " : "");
-      cli_json_string(stdout, cli_str(p, p->comment[i]));
-    }
-    printf("],");
-    if (cli_filter_active(&filter)) {
-      printf("\n  \"filter\": ");
-      cli_json_string(stdout, cli_filter_text(&filter, title_buf, sizeof title_buf));
-      printf(",");
-    }
-    printf("\n  \"totals\": [");
-    for (size_t k = 0; k < p->n_sample_type; k++) {
-      printf("%s\n    {\"type\": ", k ? "," : "");
-      cli_json_string(stdout, cli_type_name(p, k));
-      printf(", \"unit\": ");
-      cli_json_string(stdout, cli_type_unit(p, k));
-      printf(", \"value\": %lld}", (long long)totals[k]);
-    }
-    printf("\n  ],");
-    if (note[0]) {
-      printf("\n  \"note\": ");
-      cli_json_string(stdout, note);
-      printf(",");
-    }
-    printf("\n  \"total\": %lld,\n  \"samples\": %zu,\n  \"functions\": %zu,\n",
-           (long long)t.total[0], p->n_sample, t.n);
-    cli_funcs_sort(&t, CLI_SORT_FLAT, 0);
-    printf("  \"top_flat\": ");
-    json_funcs(&t, n);
-    cli_funcs_sort(&t, CLI_SORT_CUM, 0);
-    printf(",\n  \"top_cum\": ");
-    json_funcs(&t, n);
-    printf("\n}\n");
-  } else {
-    printf("File: %s\n", file);
-    print_comments(p);
-    printf("Type: %s (%s)", type, unit);
-    cli_model m;
-    cli_model_init(&m, p, (size_t)vi);
-    if (m.pmin != m.pmax)
-      printf("; sampled at different rates, per sample (" CLI_PERIOD_LABEL " labels): from %s",
-             m.pmin > 0 ? cli_human(a, m.pmin, "bytes", false) : "every allocation");
-    if (m.pmin != m.pmax)
-      printf(" to %s", cli_human(a, m.pmax, "bytes", false));
-    else if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
-      printf("; every allocation recorded");
-    else if (*ptype && !strcmp(punit, "bytes"))
-      printf("; sampled every %s allocated on average",
-             cli_human(a, (double)p->period, punit, false));
-    else if (*ptype)
-      printf("; period %lld %s of %s", (long long)p->period, punit, ptype);
-    printf("\nTotals:");
-    for (size_t k = 0; k < p->n_sample_type; k++)
-      printf("%s %s %s", k ? "," : "", cli_type_name(p, k),
-             cli_human(a, (double)totals[k], cli_type_unit(p, k), false));
-    printf("\nSamples: %zu; functions: %zu\n", p->n_sample, t.n);
-    if (cli_filter_active(&filter))
-      printf("Filter: %s\n", cli_filter_text(&filter, title_buf, sizeof title_buf));
-    if (note[0]) printf("Note: %s\n", note);
-    char title[160];
-    cli_funcs_sort(&t, CLI_SORT_FLAT, 0);
-    snprintf(title, sizeof title, "Top %zu functions by flat %s:", n, type);
-    print_table(&t, n, unit, title, true);
-    cli_funcs_sort(&t, CLI_SORT_CUM, 0);
-    snprintf(title, sizeof title, "Top %zu functions by cumulative %s:", n, type);
-    print_table(&t, n, unit, title, false);
+  const char *fields[][2] = {{"file", r->file},
+                             {"sample_type", cli_type_name(p, r->vi)},
+                             {"unit", cli_type_unit(p, r->vi)},
+                             {"period_type", ptype},
+                             {"period_unit", punit}};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    printf(i ? ",\n  \"%s\": " : "{\n  \"%s\": ", fields[i][0]);
+    cli_json_string(stdout, fields[i][1]);
   }
-  rc = cli_finish_stdout(CLI_EXIT_OK);
-done:
-  free(totals);
+  printf(",\n  \"period\": %lld,", (long long)p->period);
+  printf("\n  \"comments\": [");
+  for (size_t i = 0; i < p->n_comment; i++) {
+    printf("%s", i ? ", " : "");
+    cli_json_string(stdout, cli_str(p, p->comment[i]));
+  }
+  printf("],");
+  if (cli_filter_active(r->filter)) {
+    printf("\n  \"filter\": ");
+    cli_json_string(stdout, cli_filter_text(r->filter, buf, sizeof buf));
+    printf(",");
+  }
+  printf("\n  \"totals\": [");
+  for (size_t k = 0; k < p->n_sample_type; k++) {
+    printf("%s\n    {\"type\": ", k ? "," : "");
+    cli_json_string(stdout, cli_type_name(p, k));
+    printf(", \"unit\": ");
+    cli_json_string(stdout, cli_type_unit(p, k));
+    printf(", \"value\": %lld}", (long long)r->totals[k]);
+  }
+  printf("\n  ],");
+  if (r->note[0]) {
+    printf("\n  \"note\": ");
+    cli_json_string(stdout, r->note);
+    printf(",");
+  }
+  printf("\n  \"total\": %lld,\n  \"samples\": %zu,\n  \"functions\": %zu,\n",
+         (long long)r->t.total[0], p->n_sample, r->t.n);
+  cli_funcs_sort(&r->t, CLI_SORT_FLAT, 0);
+  printf("  \"top_flat\": ");
+  json_funcs(&r->t, r->n);
+  cli_funcs_sort(&r->t, CLI_SORT_CUM, 0);
+  printf(",\n  \"top_cum\": ");
+  json_funcs(&r->t, r->n);
+  printf("\n}\n");
+}
+
+/* "Type: inuse_space (bytes); sampled every 512 KiB allocated on average". */
+static void print_type_line(const profile_pb *p, size_t vi) {
+  char a[32];
+  const char *ptype = p->period_type ? cli_str(p, p->period_type->type) : "";
+  const char *punit = p->period_type ? cli_str(p, p->period_type->unit) : "";
+  printf("Type: %s (%s)", cli_type_name(p, vi), cli_type_unit(p, vi));
+  cli_model m;
+  cli_model_init(&m, p, vi);
+  if (m.pmin != m.pmax)
+    printf("; sampled at different rates, per sample (" CLI_PERIOD_LABEL " labels): from %s",
+           m.pmin > 0 ? cli_human(a, m.pmin, "bytes", false) : "every allocation");
+  if (m.pmin != m.pmax)
+    printf(" to %s", cli_human(a, m.pmax, "bytes", false));
+  else if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
+    printf("; every allocation recorded");
+  else if (*ptype && !strcmp(punit, "bytes"))
+    printf("; sampled every %s allocated on average",
+           cli_human(a, (double)p->period, punit, false));
+  else if (*ptype)
+    printf("; period %lld %s of %s", (long long)p->period, punit, ptype);
+  printf("\n");
+}
+
+static void print_text(top_run *r) {
+  const profile_pb *p = r->p;
+  const char *type = cli_type_name(p, r->vi), *unit = cli_type_unit(p, r->vi);
+  char a[32], buf[512];
+  printf("File: %s\n", r->file);
+  print_comments(p);
+  print_type_line(p, r->vi);
+  printf("Totals:");
+  for (size_t k = 0; k < p->n_sample_type; k++)
+    printf("%s %s %s", k ? "," : "", cli_type_name(p, k),
+           cli_human(a, (double)r->totals[k], cli_type_unit(p, k), false));
+  printf("\nSamples: %zu; functions: %zu\n", p->n_sample, r->t.n);
+  if (cli_filter_active(r->filter))
+    printf("Filter: %s\n", cli_filter_text(r->filter, buf, sizeof buf));
+  if (r->note[0]) printf("Note: %s\n", r->note);
+  char title[160];
+  cli_funcs_sort(&r->t, CLI_SORT_FLAT, 0);
+  snprintf(title, sizeof title, "Top %zu functions by flat %s:", r->n, type);
+  print_table(&r->t, r->n, unit, title, true);
+  cli_funcs_sort(&r->t, CLI_SORT_CUM, 0);
+  snprintf(title, sizeof title, "Top %zu functions by cumulative %s:", r->n, type);
+  print_table(&r->t, r->n, unit, title, false);
+}
+
+/* Loads r->file and aggregates it. Returns 0, or -1 after printing. */
+static int load_top(top_run *r) {
+  if (cli_load(r->file, &r->p) != 0) return -1;
+  /* frames an older profile names by raw address get their object and
+   * offset, as in diff and flame (frames.h) */
+  if (cli_name_frames(&r->p, 1) != 0) return -1;
+  ssize_t vi = cli_sample_index(r->p, r->index_name, r->file);
+  if (vi < 0 || cli_filter_apply(r->filter, r->p) != 0) return -1;
+  r->vi = (size_t)vi;
+  if (cli_funcs_add(&r->t, r->p, r->vi, 0) != 0) return -1;
+  if (!(r->totals = type_totals(r->p))) {
+    cli_error("out of memory");
+    return -1;
+  }
+  cli_funcs_sort(&r->t, CLI_SORT_FLAT, 0); /* also drops the functions without samples */
+  r->n = r->count == 0 || (size_t)r->count > r->t.n ? r->t.n : (size_t)r->count;
+  freed_note(r->note, sizeof r->note, r->p, r->totals, cli_type_name(r->p, r->vi));
+  return 0;
+}
+
+static int run_top(int argc, char **argv) {
+  static cli_filter filter; /* static: reachable until exit on early returns */
+  top_run r = {.count = 10, .filter = &filter};
+  int rc = parse_top(&r, argc, argv);
+  if (rc >= 0) return rc;
+  rc = CLI_EXIT_USAGE;
+  if (load_top(&r) == 0) {
+    if (r.json)
+      print_json(&r);
+    else
+      print_text(&r);
+    rc = cli_finish_stdout(CLI_EXIT_OK);
+  }
+  free(r.totals);
   cli_filter_free(&filter);
-  cli_funcs_free(&t);
-  profile_free(p);
+  cli_funcs_free(&r.t);
+  profile_free(r.p);
   return rc;
 }

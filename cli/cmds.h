@@ -1,19 +1,13 @@
-/* cmds.h: the subcommands of allocprof, one file each (cmd_<name>.c), and
- * their help texts. main.c dispatches through a table of these. */
+/* cmds.h: the subcommands of allocprof, one file each (cmd_<name>.c), each
+ * a cli_command (common.h: its name, summary, function, option table and
+ * help). main.c dispatches through a table of these. */
 #ifndef CLI_CMDS_H
 #define CLI_CMDS_H
 
-/* Each takes the arguments after the command name (argv[0] is the command
- * name) and returns the process exit status. */
-int cmd_run(int argc, char **argv);
-int cmd_top(int argc, char **argv);
-int cmd_merge(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_gate(int argc, char **argv);
-int cmd_convert(int argc, char **argv);
-int cmd_flame(int argc, char **argv);
+#include "common.h"
 
-extern const char cmd_run_help[], cmd_top_help[], cmd_merge_help[], cmd_diff_help[],
-    cmd_gate_help[], cmd_convert_help[], cmd_flame_help[];
+/* Each one's run takes the arguments after the command name (argv[0] is
+ * the command name) and returns the process exit status. */
+extern const cli_command cmd_run, cmd_top, cmd_merge, cmd_diff, cmd_gate, cmd_convert, cmd_flame;
 
 #endif

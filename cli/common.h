@@ -45,24 +45,68 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prints the help of cmd (NULL: the overview) to f. Defined in main.c, which
- * holds the command table. */
+/* Prints the help of the command called cmd (NULL or unknown: the
+ * overview) to f. Defined in main.c, which holds the command table. */
 void cli_help(const char *cmd, FILE *f);
 
 /* Flushes stdout and reports a write error on it (e.g. a full disk) as
  * "allocprof: stdout: ..."; returns rc, or CLI_EXIT_USAGE on such an error. */
 int cli_finish_stdout(int rc);
 
-/* ---- options ---- */
+/* ---- commands and their options ----
+ *
+ * Each subcommand is one cli_command (cmd_<name>.c), listed in main.c's
+ * table: its name, its line in the overview, its function, and its options
+ * in one table, from which both the parser and --help are made: a new
+ * option is one entry, and --help cannot forget it. */
 
-/* getopt_long (permuting: options may follow operands) with the CLI's
- * conventions: "-h"/"--help" come back as 'h', and an unknown option or a
- * missing argument prints one usage error line and comes back as '?'. The
- * caller handles 'h' with cli_help(cmd, stdout). Call cli_getopt_reset()
- * before the first call. */
-void cli_getopt_reset(void);
-int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
-               const struct option *longopts);
+/* One option. key is what cli_option_next returns for it: the letter for
+ * an option with a short form, any other distinct value for a long-only
+ * one (the CLI_OPT_* codes below, or a letter not in the short options). */
+typedef struct cli_option {
+  const char *name; /* the long name, without "--"; NULL ends a table */
+  char letter;      /* the short form ("-n"), or 0 */
+  const char *arg;  /* the argument's name in --help ("N"); NULL: a flag */
+  int key;
+  const char *help; /* --help's text: lines (at most 54 columns) split by '\n' */
+} cli_option;
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary; /* its line in `allocprof --help` */
+  int (*run)(int argc, char **argv);
+  const char *intro;         /* --help before "options:": usage and description */
+  const cli_option *options; /* ends with {NULL}; -h, --help comes last by itself */
+  const char *outro;         /* --help after the options, or NULL */
+  bool stop_at_operand;      /* options end at the first operand (run: PROG's follow) */
+} cli_command;
+
+/* Keys of long-only options. CLI_OPT_HELP comes back for -h and --help. */
+enum {
+  CLI_OPT_HELP = 0x1000,
+  CLI_OPT_HIDE = 0x1001,
+  CLI_OPT_FOCUS = 0x1002,
+  CLI_OPT_JSON = 0x1003,
+  CLI_OPT_NO_CHILDREN = 0x1004,
+};
+
+/* Call before parsing a command's arguments (getopt's state is global). */
+void cli_option_reset(void);
+
+/* getopt_long over cmd's table (permuting: options may follow operands,
+ * unless cmd->stop_at_operand). Returns the next option's key (its
+ * argument in optarg), CLI_OPT_HELP for -h/--help, -1 after the last
+ * option (optind indexes the operands), or '?' after printing one usage
+ * line for an unknown option or a missing argument. A command ends on
+ * anything but its own keys with return cli_option_end(cmd, key). */
+int cli_option_next(const cli_command *cmd, int argc, char **argv);
+
+/* For CLI_OPT_HELP: prints cmd's --help on stdout and returns its exit
+ * status (0, or 2 when stdout fails); for anything else CLI_EXIT_USAGE. */
+int cli_option_end(const cli_command *cmd, int key);
+
+/* cmd's --help, made from its intro, option table and outro. */
+void cli_command_help(const cli_command *cmd, FILE *f);
 
 /* "1048576", "512k", "1.5MiB", "2G", "64 KiB": k/K/KB/KiB = 1024 and so on.
  * Returns 0, or -1 when s is not a non-negative size. */
@@ -90,6 +134,11 @@ int cli_load(const char *path, profile_pb **out);
  * the caller to free. */
 int cli_load_pair(const char *base_file, const char *new_file, const char *index_name,
                   profile_pb **base, profile_pb **new, size_t *bi, size_t *ni);
+
+/* Whether p has sample types: a profile without any holds no values (every
+ * command refuses it). Otherwise prints "allocprof: FILE: the profile has
+ * no sample types" and returns -1. */
+int cli_check_types(const profile_pb *p, const char *file);
 
 /* Index of the sample type called name (a type such as "inuse_space", or its
  * position as a number), or profile_default_value_index() when name is NULL.
@@ -125,12 +174,16 @@ typedef struct cli_filter {
   const char *hide_src, *focus_src;
 } cli_filter;
 
-/* The long options of the filters, for a command's option table: they
- * come back from cli_getopt as CLI_OPT_HIDE and CLI_OPT_FOCUS. */
-enum { CLI_OPT_HIDE = 0x1001, CLI_OPT_FOCUS = 0x1002 };
-#define CLI_FILTER_OPTIONS                           \
-  {"hide", required_argument, NULL, CLI_OPT_HIDE}, { \
-    "focus", required_argument, NULL, CLI_OPT_FOCUS  \
+/* The filters' entries of a command's option table: they come back from
+ * cli_option_next as CLI_OPT_FOCUS and CLI_OPT_HIDE. */
+#define CLI_FILTER_OPTIONS                                                             \
+  {"focus", 0, "REGEX", CLI_OPT_FOCUS,                                                 \
+   "only the stacks through a function matching REGEX\n(POSIX extended, unanchored)"}, \
+  {                                                                                    \
+    "hide", 0, "REGEX", CLI_OPT_HIDE,                                                  \
+        "leave out the frames of functions matching REGEX\n(wrappers such as "         \
+        "'xmalloc|g_malloc'); "                                                        \
+        "their values go\nto their callers"                                            \
   }
 
 /* Compiles re for option opt (CLI_OPT_HIDE or CLI_OPT_FOCUS); a second one

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "flame.h"
+#include "satint.h"
 
 #define CUT_NAME "[deeper frames cut]"
 
@@ -86,8 +87,10 @@ void flame_tree_add_folded(tree *t, char *text, bool is_base) {
       *end = 0;
       uint32_t at = 0;
       size_t frames = 0;
-      t->v[0].value += is_base ? 0 : v;
-      t->v[0].base += is_base ? v : 0;
+      if (is_base)
+        t->v[0].base = sat_add(t->v[0].base, v);
+      else
+        t->v[0].value = sat_add(t->v[0].value, v);
       for (char *f = line; f < end && !t->oom;) {
         char *semi = memchr(f, ';', (size_t)(end - f));
         if (!semi) semi = end;
@@ -107,9 +110,9 @@ void flame_tree_add_folded(tree *t, char *text, bool is_base) {
         }
         if (t->oom) break;
         if (is_base)
-          t->v[at].base += v;
+          t->v[at].base = sat_add(t->v[at].base, v);
         else
-          t->v[at].value += v;
+          t->v[at].value = sat_add(t->v[at].value, v);
         f = semi + 1;
       }
       if (frames > t->deepest) t->deepest = frames;

@@ -4,6 +4,7 @@
  * then sorted. Contracts in common.h ("hashing names", "aggregation by
  * function"). */
 #include "common.h"
+#include "satint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +125,8 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     int64_t v = s->value[vi];
     double var = cli_model_variance(&model, s);
-    t->total[slot] = (int64_t)((uint64_t)t->total[slot] + (uint64_t)v);
-    t->abs_total[slot] += v < 0 ? -v : v;
+    t->total[slot] = sat_add(t->total[slot], v);
+    t->abs_total[slot] = sat_add(t->abs_total[slot], sat_abs(v));
     t->var_total[slot] += var;
     t->samples[slot]++;
     size_t stamp = ++t->stamp;
@@ -133,8 +134,8 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     if (s->n_location_id == 0) {
       if (nostack < 0 && (nostack = funcs_intern(t, "[no stack]")) < 0) goto oom;
       cli_func *f = &t->v[nostack];
-      f->flat[slot] += v;
-      f->cum[slot] += v;
+      f->flat[slot] = sat_add(f->flat[slot], v);
+      f->cum[slot] = sat_add(f->cum[slot], v);
       f->var_flat[slot] += var;
       f->var_cum[slot] += var;
       continue;
@@ -145,13 +146,13 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
       for (size_t j = 0; j < loc_nfuncs[li]; j++) {
         cli_func *f = &t->v[loc_funcs[li][j]];
         if (leaf) {
-          f->flat[slot] += v;
+          f->flat[slot] = sat_add(f->flat[slot], v);
           f->var_flat[slot] += var;
           leaf = false;
         }
         if (f->stamp != stamp) {
           f->stamp = stamp;
-          f->cum[slot] += v;
+          f->cum[slot] = sat_add(f->cum[slot], v);
           f->var_cum[slot] += var;
         }
       }
@@ -195,10 +196,7 @@ static int by_cum(const void *a, const void *b) {
   return c ? c : strcmp(x->name, y->name);
 }
 
-static int64_t abs_delta(const int64_t v[2]) {
-  int64_t d = (int64_t)((uint64_t)v[1] - (uint64_t)v[0]);
-  return d < 0 ? -d : d;
-}
+static int64_t abs_delta(const int64_t v[2]) { return sat_abs(sat_sub(v[1], v[0])); }
 
 static int by_flat_delta(const void *a, const void *b) {
   const cli_func *x = a, *y = b;

@@ -108,11 +108,14 @@ int cli_load_pair(const char *base_file, const char *new_file, const char *index
   return 0;
 }
 
+int cli_check_types(const profile_pb *p, const char *file) {
+  if (p->n_sample_type != 0) return 0;
+  cli_error("%s: the profile has no sample types", file);
+  return -1;
+}
+
 ssize_t cli_sample_index(const profile_pb *p, const char *name, const char *file) {
-  if (p->n_sample_type == 0) {
-    cli_error("%s: the profile has no sample types", file);
-    return -1;
-  }
+  if (cli_check_types(p, file) != 0) return -1;
   if (!name) {
     ssize_t i = profile_default_value_index(p);
     return i >= 0 ? i : (ssize_t)p->n_sample_type - 1;

@@ -4,32 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build_id.h"
 #include "cmds.h"
 #include "common.h"
+#include "fileio.h"
 
-typedef struct command {
-  const char *name;
-  int (*run)(int argc, char **argv);
-  const char *summary;
-  const char *help;
-} command;
-
-static const command commands[] = {
-    {"run", cmd_run, "run a program with the heap profiler preloaded", cmd_run_help},
-    {"top", cmd_top, "totals and the top functions of a profile", cmd_top_help},
-    {"merge", cmd_merge, "sum profiles into one", cmd_merge_help},
-    {"diff", cmd_diff, "what changed from one profile to another", cmd_diff_help},
-    {"gate", cmd_gate, "CI verdict: fail when memory grew past a limit", cmd_gate_help},
-    {"convert", cmd_convert, "change container, fold stacks, unpack snapshot streams",
-     cmd_convert_help},
-    {"flame", cmd_flame, "SVG flame graph, plain or differential", cmd_flame_help},
+static const cli_command *const commands[] = {
+    &cmd_run, &cmd_top, &cmd_merge, &cmd_diff, &cmd_gate, &cmd_convert, &cmd_flame,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static const command *find_command(const char *name) {
+static const cli_command *find_command(const char *name) {
   for (size_t i = 0; i < NCOMMANDS; i++)
-    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    if (strcmp(commands[i]->name, name) == 0) return commands[i];
   return NULL;
 }
 
@@ -44,11 +32,12 @@ static const char overview_head[] =
 
 static const char overview_tail[] =
     "\n"
-    "Run 'allocprof COMMAND --help' for the options of one command.\n"
+    "Run 'allocprof COMMAND --help' for the options of one command, 'allocprof\n"
+    "--version' (-V) for the version and the git commit of this build.\n"
     "\n"
-    "Output files are written whole or not at all (temporary file, then rename);\n"
-    "their ending picks the container: .pb.gz gzip (what go tool pprof reads),\n"
-    ".pb.zst zstd, .pb raw, .folded folded stacks.\n"
+    "Output files are written whole or not at all (temporary file, then rename),\n"
+    "with mode 0666 less the umask; their ending picks the container: .pb.gz gzip\n"
+    "(what go tool pprof reads), .pb.zst zstd, .pb raw, .folded folded stacks.\n"
     "\n"
     "exit status: 0 success; 1 gate: a regression; 2 bad arguments or an input or\n"
     "output file that cannot be used (one line on stderr names the file and the\n"
@@ -56,14 +45,14 @@ static const char overview_tail[] =
     "signal N).\n";
 
 void cli_help(const char *cmd, FILE *f) {
-  const command *c = cmd ? find_command(cmd) : NULL;
+  const cli_command *c = cmd ? find_command(cmd) : NULL;
   if (c) {
-    fputs(c->help, f);
+    cli_command_help(c, f);
     return;
   }
   fputs(overview_head, f);
   for (size_t i = 0; i < NCOMMANDS; i++)
-    fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-8s  %s\n", commands[i]->name, commands[i]->summary);
   fputs(overview_tail, f);
 }
 
@@ -73,6 +62,11 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   const char *name = argv[1];
+  if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+    printf("allocprof %s (git %s, %s build)\n", ALLOCPROF_VERSION, ALLOCPROF_GIT_ID,
+           *ALLOCPROF_BUILD_TYPE ? ALLOCPROF_BUILD_TYPE : "default");
+    return cli_finish_stdout(CLI_EXIT_OK);
+  }
   if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
     if (argc > 2 && strcmp(name, "help") == 0 && !find_command(argv[2])) {
       cli_error("unknown command '%s' (see allocprof --help)", argv[2]);
@@ -81,11 +75,14 @@ int main(int argc, char **argv) {
     cli_help(argc > 2 && !strcmp(name, "help") ? argv[2] : NULL, stdout);
     return cli_finish_stdout(CLI_EXIT_OK);
   }
-  const command *c = find_command(name);
+  const cli_command *c = find_command(name);
   if (!c) {
     cli_error("unknown command '%s' (see allocprof --help)", name);
     return CLI_EXIT_USAGE;
   }
-  cli_getopt_reset();
+  cli_option_reset();
+  /* the command's outputs are the user's files: 0666 less the umask, as cp
+   * and gzip make theirs (the library's profiles keep 0600) */
+  fileio_set_create_mode(0666);
   return c->run(argc - 1, argv + 1);
 }

@@ -74,31 +74,33 @@ int fileio_write_full(int fd, const void *data, size_t len) {
 
 #define FILEIO_CHECK_PIECE ((size_t)4 << 20)
 
-int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check check, void *ctx,
-                            uint8_t **out, size_t *outlen, char *err, size_t errlen) {
-  if (max > SIZE_MAX / 2) max = SIZE_MAX / 2; /* room for max + 2 */
+/* path opened for reading, its stat in *st: a directory, or a regular file
+ * larger than max, is refused. Returns the fd, or -1 with err set. */
+static int open_input(const char *path, size_t max, struct stat *st, char *err, size_t errlen) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     formats_set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (fstat(fd, st) != 0)
     formats_set_err(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
-  if (S_ISDIR(st.st_mode)) {
+  else if (S_ISDIR(st->st_mode))
     formats_set_err(err, errlen, "%s: is a directory", path);
-    close(fd);
-    return -1;
-  }
-  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+  else if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max)
     formats_set_err(err, errlen, "%s: file too large (%lld bytes, limit %zu)", path,
-                    (long long)st.st_size, max);
-    close(fd);
-    return -1;
-  }
+                    (long long)st->st_size, max);
+  else
+    return fd;
+  close(fd);
+  return -1;
+}
+
+int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check check, void *ctx,
+                            uint8_t **out, size_t *outlen, char *err, size_t errlen) {
+  if (max > SIZE_MAX / 2) max = SIZE_MAX / 2; /* room for max + 2 */
+  struct stat st;
+  int fd = open_input(path, max, &st, err, errlen);
+  if (fd < 0) return -1;
   /* A regular file's size is a hint (it may grow or shrink while we read);
    * anything else grows the buffer by doubling, never beyond max + 2. */
   size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
@@ -172,6 +174,11 @@ int fileio_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen,
 static bool use_tmpfile = true;
 
 void fileio_set_use_tmpfile(bool use) { use_tmpfile = use; }
+
+/* The mode files are created with, less the umask (fileio.h). */
+static mode_t create_mode = 0600;
+
+void fileio_set_create_mode(unsigned mode) { create_mode = (mode_t)(mode & 0777); }
 
 /* The directory part of path ("." for a bare name), malloc'd. */
 static char *dir_of(const char *path) {
@@ -271,7 +278,7 @@ static int link_tmpfile(int fd, const char *path, char *tmp, size_t cap) {
 static int open_named_tmp(const char *path, char *tmp, size_t cap) {
   for (int tries = 0; tries < 16; tries++) {
     random_name(tmp, cap, path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   errno = EEXIST;
@@ -321,7 +328,7 @@ static int write_tmp(const char *path, const void *data, size_t len, bool direct
   bool named = false; /* tmp names a complete file of ours */
 
   if (use_tmpfile) {
-    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, create_mode);
     if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
       formats_set_err(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir,
                       strerror(errno));

@@ -32,7 +32,8 @@ int fileio_read_all_checked(const char *path, size_t max, fileio_prefix_check ch
 /* Writes data[0..len) to path all or nothing:
  *  - the data goes to an unnamed temporary file in path's directory
  *    (O_TMPFILE; where the file system has none, a new file with a random
- *    name opened with O_EXCL | O_NOFOLLOW), mode 0600 (less the umask);
+ *    name opened with O_EXCL | O_NOFOLLOW), mode 0600 (less the umask) or
+ *    the one fileio_set_create_mode set;
  *  - it is fsynced, then linked to path when nothing has that name (no
  *    temporary name ever exists), else given a random temporary name and
  *    renamed over path; the directory is fsynced;
@@ -76,6 +77,14 @@ void fileio_batch_abort(fileio_batch *b);
  * thread (a write past the file size limit fails with EFBIG and the signal
  * it raised is discarded). Returns 0, or -1 with errno set. */
 int fileio_write_full(int fd, const void *data, size_t len);
+
+/* The mode every file written from now on is created with, less the umask
+ * (as open() takes it). The default, 0600, is for the profiler inside
+ * someone's service: its profiles hold the program's insides, readable by
+ * the service's user only. The command's outputs are the user's own files
+ * and follow the umask as cp and gzip do: it sets 0666 once at start. The
+ * library never calls this. Not thread-safe; call before writing. */
+void fileio_set_create_mode(unsigned mode);
 
 /* Whether fileio_write_atomic tries O_TMPFILE first (the default). Tests
  * switch it off to exercise the named-temporary fallback. Not thread-safe;

@@ -12,6 +12,7 @@
 
 #include "hashtab.h"
 #include "profile_index.h"
+#include "satint.h"
 
 typedef Perftools__Profiles__Profile profile_t;
 
@@ -108,6 +109,75 @@ static int stack_cmp(const void *a, const void *b) {
   return strcmp(((const stack *)a)->text, ((const stack *)b)->text);
 }
 
+/* The distinct stacks folded so far, with their sums. */
+typedef struct stack_set {
+  hashtab ix; /* by the text's hash */
+  stack *v;
+  size_t n, cap;
+} stack_set;
+
+enum { FOLD_OK, FOLD_OOM, FOLD_TOO_BIG };
+
+/* Sample s's stack as one line, root first, into line. */
+static int stack_line(folder *f, const Perftools__Profiles__Sample *s, sbuf *line) {
+  line->len = 0;
+  for (size_t j = s->n_location_id; j-- > 0;) {
+    long li = profile_index_location(f->ix, s->location_id[j]);
+    const char *t = li >= 0 ? location_text(f, (size_t)li) : "[unknown]";
+    if (!t) return FOLD_OOM;
+    if (j + 1 < s->n_location_id) sb_puts(line, ";");
+    sb_puts(line, t);
+    if (f->used + line->len > f->limit) return FOLD_TOO_BIG;
+  }
+  if (s->n_location_id == 0) sb_puts(line, "[no stack]");
+  return line->oom ? FOLD_OOM : FOLD_OK;
+}
+
+/* Adds value v to the stack line in set (a copy of it, if new). */
+static int stack_add(stack_set *set, folder *f, const sbuf *line, int64_t v) {
+  uint64_t h = hash_bytes(line->s, line->len);
+  hashtab_probe pr;
+  for (uint32_t c = hashtab_first(&set->ix, h, &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
+    if (set->v[c].len == line->len && memcmp(set->v[c].text, line->s, line->len) == 0) {
+      set->v[c].sum = sat_add(set->v[c].sum, v);
+      return FOLD_OK;
+    }
+  if (set->n == set->cap) {
+    size_t ncap = set->cap ? set->cap * 2 : 64;
+    stack *ns = realloc(set->v, ncap * sizeof *ns);
+    if (!ns) return FOLD_OOM;
+    set->v = ns;
+    set->cap = ncap;
+  }
+  if (f->used + 2 * (line->len + 1) > f->limit) return FOLD_TOO_BIG; /* the copy, its line out */
+  f->used += line->len + 1;
+  char *copy = malloc(line->len + 1);
+  if (!copy) return FOLD_OOM;
+  memcpy(copy, line->s, line->len + 1);
+  set->v[set->n] = (stack){copy, line->len, v};
+  if (hashtab_insert(&set->ix, h, (uint32_t)set->n) != 0) {
+    free(copy);
+    return FOLD_OOM;
+  }
+  set->n++;
+  return FOLD_OK;
+}
+
+/* The stacks of set, sorted, one "stack sum" line each (those that sum to
+ * 0 left out), into text. */
+static int stacks_text(stack_set *set, sbuf *text) {
+  if (set->n) qsort(set->v, set->n, sizeof *set->v, stack_cmp);
+  sb_puts(text, ""); /* an empty profile gives an empty, non-NULL text */
+  for (size_t i = 0; i < set->n; i++) {
+    if (set->v[i].sum == 0) continue;
+    char num[32];
+    snprintf(num, sizeof num, " %lld\n", (long long)set->v[i].sum);
+    sb_put(text, set->v[i].text, set->v[i].len);
+    sb_puts(text, num);
+  }
+  return text->oom ? FOLD_OOM : FOLD_OK;
+}
+
 int folded_format(const profile_t *p, size_t value_index, char **out, size_t *outlen, char *err,
                   size_t errlen) {
   if (value_index >= p->n_sample_type) {
@@ -120,90 +190,40 @@ int folded_format(const profile_t *p, size_t value_index, char **out, size_t *ou
   f.limit = FOLDED_MAX_BASE + (packed < (SIZE_MAX - FOLDED_MAX_BASE) / FOLDED_MAX_PER_BYTE
                                    ? packed * FOLDED_MAX_PER_BYTE
                                    : SIZE_MAX - FOLDED_MAX_BASE);
-  hashtab stacks_ix = {0};
-  stack *stacks = NULL;
-  size_t nstacks = 0, capstacks = 0;
+  stack_set set = {0};
   sbuf line = {0}, text = {0};
-  int rc = -1;
+  int rc = -1, r = FOLD_OOM;
   profile_index *own_ix = NULL; /* for a profile without one of its own */
   if (!(f.ix = profile_index_use(p, &own_ix, err, errlen))) goto done;
-  f.loc_text = calloc(p->n_location + 1, sizeof *f.loc_text);
-  if (!f.loc_text) goto oom;
-
-  for (size_t i = 0; i < p->n_sample; i++) {
+  if ((f.loc_text = calloc(p->n_location + 1, sizeof *f.loc_text))) r = FOLD_OK;
+  for (size_t i = 0; i < p->n_sample && r == FOLD_OK; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (value_index >= s->n_value) continue;
-    line.len = 0;
-    for (size_t j = s->n_location_id; j-- > 0;) {
-      long li = profile_index_location(f.ix, s->location_id[j]);
-      const char *t = li >= 0 ? location_text(&f, (size_t)li) : "[unknown]";
-      if (!t) goto oom;
-      if (j + 1 < s->n_location_id) sb_puts(&line, ";");
-      sb_puts(&line, t);
-      if (f.used + line.len > f.limit) goto too_big;
-    }
-    if (s->n_location_id == 0) sb_puts(&line, "[no stack]");
-    if (line.oom) goto oom;
-    uint64_t h = hash_bytes(line.s, line.len);
-    hashtab_probe pr;
-    uint32_t c;
-    for (c = hashtab_first(&stacks_ix, h, &pr); c != HASHTAB_NONE; c = hashtab_next(&pr))
-      if (stacks[c].len == line.len && memcmp(stacks[c].text, line.s, line.len) == 0) break;
-    if (c != HASHTAB_NONE) {
-      stacks[c].sum = (int64_t)((uint64_t)stacks[c].sum + (uint64_t)s->value[value_index]);
-      continue;
-    }
-    if (nstacks == capstacks) {
-      size_t ncap = capstacks ? capstacks * 2 : 64;
-      stack *ns = realloc(stacks, ncap * sizeof *ns);
-      if (!ns) goto oom;
-      stacks = ns;
-      capstacks = ncap;
-    }
-    if (f.used + 2 * (line.len + 1) > f.limit) goto too_big; /* the copy, its line out */
-    f.used += line.len + 1;
-    char *copy = malloc(line.len + 1);
-    if (!copy) goto oom;
-    memcpy(copy, line.s, line.len + 1);
-    stacks[nstacks] = (stack){copy, line.len, s->value[value_index]};
-    if (hashtab_insert(&stacks_ix, h, (uint32_t)nstacks) != 0) {
-      free(copy);
-      goto oom;
-    }
-    nstacks++;
+    if ((r = stack_line(&f, s, &line)) == FOLD_OK)
+      r = stack_add(&set, &f, &line, s->value[value_index]);
   }
-
-  if (nstacks) qsort(stacks, nstacks, sizeof *stacks, stack_cmp);
-  sb_puts(&text, ""); /* an empty profile gives an empty, non-NULL text */
-  for (size_t i = 0; i < nstacks; i++) {
-    if (stacks[i].sum == 0) continue;
-    char num[32];
-    snprintf(num, sizeof num, " %lld\n", (long long)stacks[i].sum);
-    sb_put(&text, stacks[i].text, stacks[i].len);
-    sb_puts(&text, num);
+  if (r == FOLD_OK) r = stacks_text(&set, &text);
+  if (r == FOLD_OK) {
+    *out = text.s;
+    *outlen = text.len;
+    text.s = NULL;
+    rc = 0;
+  } else if (r == FOLD_TOO_BIG) {
+    formats_set_err(err, errlen,
+                    "folded stacks would take more than %zu MiB (%zu MiB + %d bytes per byte of "
+                    "the %zu-byte profile): too many long stacks to fold",
+                    f.limit >> 20, FOLDED_MAX_BASE >> 20, FOLDED_MAX_PER_BYTE, packed);
+  } else {
+    formats_set_err(err, errlen, "out of memory folding stacks");
   }
-  if (text.oom) goto oom;
-  *out = text.s;
-  *outlen = text.len;
-  text.s = NULL;
-  rc = 0;
-  goto done;
-too_big:
-  formats_set_err(err, errlen,
-                  "folded stacks would take more than %zu MiB (%zu MiB + %d bytes per byte of "
-                  "the %zu-byte profile): too many long stacks to fold",
-                  f.limit >> 20, FOLDED_MAX_BASE >> 20, FOLDED_MAX_PER_BYTE, packed);
-  goto done;
-oom:
-  formats_set_err(err, errlen, "out of memory folding stacks");
 done:
-  for (size_t i = 0; i < nstacks; i++) free(stacks[i].text);
-  free(stacks);
+  for (size_t i = 0; i < set.n; i++) free(set.v[i].text);
+  free(set.v);
   if (f.loc_text)
     for (size_t i = 0; i < p->n_location; i++) free(f.loc_text[i]);
   free(f.loc_text);
   profile_index_free(own_ix);
-  hashtab_free(&stacks_ix);
+  hashtab_free(&set.ix);
   free(line.s);
   free(text.s);
   return rc;

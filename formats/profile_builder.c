@@ -14,6 +14,7 @@
 #include "hashtab.h"
 #include "profile_builder_impl.h"
 #include "profile_io.h"
+#include "satint.h"
 
 /* Makes room for `more` items in a VEC; sets oom on failure. */
 #define VEC_RESERVE(b, vec, more) \
@@ -238,9 +239,6 @@ uint64_t profile_builder_add_location(profile_builder *b, uint64_t mapping_id, u
 
 /* ---- samples ---- */
 
-/* Sums wrap around rather than overflow (garbage in, no undefined behaviour). */
-static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
-
 static int label_cmp(const blabel *a, const blabel *b) {
   if (a->key != b->key) return a->key < b->key ? -1 : 1;
   if (a->str != b->str) return a->str < b->str ? -1 : 1;
@@ -289,7 +287,7 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
     while (i < nlabels && label_cmp(&b->labpool.v[o->lab_off + i], &lab[i]) == 0) i++;
     if (i < nlabels) continue;
     int64_t *v = b->vals.v + (size_t)c * b->stypes.n;
-    for (size_t k = 0; k < nvalues; k++) v[k] = wrap_add(v[k], values[k]);
+    for (size_t k = 0; k < nvalues; k++) v[k] = sat_add(v[k], values[k]); /* satint.h */
     return 0;
   }
   if (VEC_RESERVE(b, b->samples, 1) != 0 || VEC_RESERVE(b, b->locpool, nlocs) != 0 ||

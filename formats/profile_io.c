@@ -48,108 +48,130 @@ static int str_ok(const vctx *v, int64_t idx, const char *what, const char *fiel
   return 0;
 }
 
-/* profile_validate, keeping the id index it builds in *keep (NULL: not
- * kept). */
-static int validate(const profile_pb *p, profile_index **keep, char *err, size_t errlen) {
-  vctx v = {p, err, errlen};
-  profile_index *ix = NULL;
+/* The profile-wide fields: the string table's shape, the table sizes, and
+ * every string index outside the tables. */
+static int validate_header(const vctx *v) {
+  const profile_pb *p = v->p;
   if (p->n_string_table == 0) {
-    formats_set_err(err, errlen, "invalid profile: no string table");
+    formats_set_err(v->err, v->errlen, "invalid profile: no string table");
     return -1;
   }
   if (!p->string_table[0] || p->string_table[0][0] != 0) {
-    formats_set_err(err, errlen, "invalid profile: string_table[0] is not empty");
+    formats_set_err(v->err, v->errlen, "invalid profile: string_table[0] is not empty");
     return -1;
   }
   if (p->n_mapping > UINT32_MAX - 1 || p->n_location > UINT32_MAX - 1 ||
       p->n_function > UINT32_MAX - 1) {
-    formats_set_err(err, errlen, "invalid profile: too many entries");
+    formats_set_err(v->err, v->errlen, "invalid profile: too many entries");
     return -1;
   }
   for (size_t i = 0; i < p->n_sample_type; i++) {
     const Perftools__Profiles__ValueType *vt = p->sample_type[i];
-    if (!str_ok(&v, vt->type, "sample_type", "type", i) ||
-        !str_ok(&v, vt->unit, "sample_type", "unit", i))
+    if (!str_ok(v, vt->type, "sample_type", "type", i) ||
+        !str_ok(v, vt->unit, "sample_type", "unit", i))
       return -1;
   }
-  if (p->period_type && (!str_ok(&v, p->period_type->type, "period_type", "type", 0) ||
-                         !str_ok(&v, p->period_type->unit, "period_type", "unit", 0)))
+  if (p->period_type && (!str_ok(v, p->period_type->type, "period_type", "type", 0) ||
+                         !str_ok(v, p->period_type->unit, "period_type", "unit", 0)))
     return -1;
-  if (!str_ok(&v, p->drop_frames, "profile", "drop_frames", 0) ||
-      !str_ok(&v, p->keep_frames, "profile", "keep_frames", 0) ||
-      !str_ok(&v, p->default_sample_type, "profile", "default_sample_type", 0) ||
-      !str_ok(&v, p->doc_url, "profile", "doc_url", 0))
+  if (!str_ok(v, p->drop_frames, "profile", "drop_frames", 0) ||
+      !str_ok(v, p->keep_frames, "profile", "keep_frames", 0) ||
+      !str_ok(v, p->default_sample_type, "profile", "default_sample_type", 0) ||
+      !str_ok(v, p->doc_url, "profile", "doc_url", 0))
     return -1;
   for (size_t i = 0; i < p->n_comment; i++)
-    if (!str_ok(&v, p->comment[i], "comment", "text", i)) return -1;
+    if (!str_ok(v, p->comment[i], "comment", "text", i)) return -1;
+  return 0;
+}
 
-  /* Building the index checks that ids are nonzero and unique. */
-  if (!(ix = profile_index_build(p, err, errlen))) goto fail;
-
+/* Mappings' and functions' strings; each location's mapping and
+ * functions exist (ix: the profile's ids). */
+static int validate_tables(const vctx *v, const profile_index *ix) {
+  const profile_pb *p = v->p;
   for (size_t i = 0; i < p->n_mapping; i++) {
     const Perftools__Profiles__Mapping *m = p->mapping[i];
-    if (!str_ok(&v, m->filename, "mapping", "filename", i) ||
-        !str_ok(&v, m->build_id, "mapping", "build_id", i))
-      goto fail;
+    if (!str_ok(v, m->filename, "mapping", "filename", i) ||
+        !str_ok(v, m->build_id, "mapping", "build_id", i))
+      return -1;
   }
   for (size_t i = 0; i < p->n_function; i++) {
     const Perftools__Profiles__Function *f = p->function[i];
-    if (!str_ok(&v, f->name, "function", "name", i) ||
-        !str_ok(&v, f->system_name, "function", "system_name", i) ||
-        !str_ok(&v, f->filename, "function", "filename", i))
-      goto fail;
+    if (!str_ok(v, f->name, "function", "name", i) ||
+        !str_ok(v, f->system_name, "function", "system_name", i) ||
+        !str_ok(v, f->filename, "function", "filename", i))
+      return -1;
   }
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
     if (l->mapping_id != 0 && profile_index_mapping(ix, l->mapping_id) < 0) {
-      formats_set_err(err, errlen,
+      formats_set_err(v->err, v->errlen,
                       "bad reference: location id %llu: mapping id %llu does not exist",
                       (unsigned long long)l->id, (unsigned long long)l->mapping_id);
-      goto fail;
+      return -1;
     }
     for (size_t j = 0; j < l->n_line; j++) {
       uint64_t fid = l->line[j]->function_id;
       if (profile_index_function(ix, fid) < 0) { /* id 0 included */
-        formats_set_err(err, errlen,
+        formats_set_err(v->err, v->errlen,
                         "bad reference: location id %llu: line %zu: function id %llu does "
                         "not exist",
                         (unsigned long long)l->id, j, (unsigned long long)fid);
-        goto fail;
+        return -1;
       }
     }
   }
+  return 0;
+}
+
+/* Each sample: one value per sample type, locations that exist, label
+ * strings in range. */
+static int validate_samples(const vctx *v, const profile_index *ix) {
+  const profile_pb *p = v->p;
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (s->n_value != p->n_sample_type) {
-      formats_set_err(err, errlen,
+      formats_set_err(v->err, v->errlen,
                       "invalid profile: sample %zu has %zu values but the profile has %zu "
                       "sample types",
                       i, s->n_value, p->n_sample_type);
-      goto fail;
+      return -1;
     }
     for (size_t j = 0; j < s->n_location_id; j++) {
       if (profile_index_location(ix, s->location_id[j]) < 0) {
-        formats_set_err(err, errlen, "bad reference: sample %zu: location id %llu does not exist",
-                        i, (unsigned long long)s->location_id[j]);
-        goto fail;
+        formats_set_err(v->err, v->errlen,
+                        "bad reference: sample %zu: location id %llu does not exist", i,
+                        (unsigned long long)s->location_id[j]);
+        return -1;
       }
     }
     for (size_t j = 0; j < s->n_label; j++) {
       const Perftools__Profiles__Label *lb = s->label[j];
-      if (!str_ok(&v, lb->key, "sample", "label key", i) ||
-          !str_ok(&v, lb->str, "sample", "label str", i) ||
-          !str_ok(&v, lb->num_unit, "sample", "label num_unit", i))
-        goto fail;
+      if (!str_ok(v, lb->key, "sample", "label key", i) ||
+          !str_ok(v, lb->str, "sample", "label str", i) ||
+          !str_ok(v, lb->num_unit, "sample", "label num_unit", i))
+        return -1;
     }
+  }
+  return 0;
+}
+
+/* profile_validate, keeping the id index it builds in *keep (NULL: not
+ * kept). */
+static int validate(const profile_pb *p, profile_index **keep, char *err, size_t errlen) {
+  vctx v = {p, err, errlen};
+  if (validate_header(&v) != 0) return -1;
+  /* Building the index checks that ids are nonzero and unique. */
+  profile_index *ix = profile_index_build(p, err, errlen);
+  if (!ix) return -1;
+  if (validate_tables(&v, ix) != 0 || validate_samples(&v, ix) != 0) {
+    profile_index_free(ix);
+    return -1;
   }
   if (keep)
     *keep = ix;
   else
     profile_index_free(ix);
   return 0;
-fail:
-  profile_index_free(ix);
-  return -1;
 }
 
 int profile_validate(const profile_pb *p, char *err, size_t errlen) {

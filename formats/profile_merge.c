@@ -13,12 +13,20 @@
 #include "errmsg.h"
 #include "profile_index.h"
 #include "profile_builder_impl.h"
+#include "satint.h"
 
 typedef struct merge_ctx {
   profile_builder *b;
   const Perftools__Profiles__Profile *src;
   const profile_index *ix;              /* src's ids (profile_index.h) */
   uint64_t *map_new, *fn_new, *loc_new; /* src index -> builder id (0 = not yet) */
+  int64_t multiplier;
+  const profile_label *extra;
+  /* one sample's parts, reused */
+  int64_t *vals;
+  uint64_t *locs;
+  profile_label *labs;
+  size_t loccap, labcap;
 } merge_ctx;
 
 static const char *src_str(const Perftools__Profiles__Profile *p, int64_t i) {
@@ -93,13 +101,11 @@ int profile_builder_add_profile(profile_builder *b, const Perftools__Profiles__P
   return profile_builder_add_profile_labeled(b, src, multiplier, NULL, err, errlen);
 }
 
-int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
-                                        int64_t multiplier, const profile_label *extra, char *err,
-                                        size_t errlen) {
-  if (b->oom) {
-    formats_set_err(err, errlen, "out of memory");
-    return -1;
-  }
+/* An empty builder takes src's sample types and profile-wide fields;
+ * otherwise src's sample types must be b's, and the earliest time wins.
+ * Returns 0, or -1 with err set. */
+static int merge_header(profile_builder *b, const Perftools__Profiles__Profile *src, char *err,
+                        size_t errlen) {
   if (b->stypes.n == 0 && b->samples.n == 0) {
     for (size_t i = 0; i < src->n_sample_type; i++)
       profile_builder_add_sample_type(b, src_str(src, src->sample_type[i]->type),
@@ -114,96 +120,111 @@ int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Pro
     profile_builder_set_drop_frames(b, src_str(src, src->drop_frames));
     profile_builder_set_keep_frames(b, src_str(src, src->keep_frames));
     profile_builder_set_doc_url(b, src_str(src, src->doc_url));
-  } else {
-    if (b->stypes.n != src->n_sample_type) {
-      formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added",
-                      b->stypes.n, src->n_sample_type);
+    return 0;
+  }
+  if (b->stypes.n != src->n_sample_type) {
+    formats_set_err(err, errlen, "sample types differ: %zu here, %zu in the profile added",
+                    b->stypes.n, src->n_sample_type);
+    return -1;
+  }
+  for (size_t i = 0; i < b->stypes.n; i++)
+    if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
+      formats_set_err(
+          err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
+          b->chars.v + b->strings.v[b->stypes.v[i].type],
+          b->chars.v + b->strings.v[b->stypes.v[i].unit], src_str(src, src->sample_type[i]->type),
+          src_str(src, src->sample_type[i]->unit));
       return -1;
     }
-    for (size_t i = 0; i < b->stypes.n; i++)
-      if (!same_type(b, &b->stypes.v[i], src, src->sample_type[i])) {
-        formats_set_err(
-            err, errlen, "sample type %zu differs: %s/%s here, %s/%s in the profile added", i,
-            b->chars.v + b->strings.v[b->stypes.v[i].type],
-            b->chars.v + b->strings.v[b->stypes.v[i].unit], src_str(src, src->sample_type[i]->type),
-            src_str(src, src->sample_type[i]->unit));
-        return -1;
-      }
-    if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
-      b->time_nanos = src->time_nanos;
+  if (src->time_nanos && (b->time_nanos == 0 || src->time_nanos < b->time_nanos))
+    b->time_nanos = src->time_nanos;
+  return 0;
+}
+
+/* Room for a sample of nlocs locations and nlabs labels in m's buffers. */
+static int merge_reserve(merge_ctx *m, size_t nlocs, size_t nlabs) {
+  if (nlocs > m->loccap) {
+    free(m->locs);
+    m->loccap = nlocs;
+    if (!(m->locs = malloc(nlocs * sizeof *m->locs))) return -1;
   }
+  if (nlabs > m->labcap) {
+    free(m->labs);
+    m->labcap = nlabs;
+    if (!(m->labs = malloc(nlabs * sizeof *m->labs))) return -1;
+  }
+  return 0;
+}
+
+/* Adds sample i of m->src: its locations remapped, its labels (and the
+ * extra one), its values scaled, saturating (satint.h). Returns 0, 1 when
+ * out of memory, or -1 with err set. */
+static int merge_sample(merge_ctx *m, size_t i, char *err, size_t errlen) {
+  const Perftools__Profiles__Profile *src = m->src;
+  const Perftools__Profiles__Sample *s = src->sample[i];
+  if (s->n_value != m->b->stypes.n) {
+    formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value,
+                    m->b->stypes.n);
+    return -1;
+  }
+  if (merge_reserve(m, s->n_location_id, s->n_label + 1) != 0) return 1;
+  for (size_t j = 0; j < s->n_location_id; j++) {
+    if ((m->locs[j] = merge_location(m, s->location_id[j])) != 0) continue;
+    if (m->b->oom) return 1;
+    formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
+                    (unsigned long long)s->location_id[j]);
+    return -1;
+  }
+  for (size_t j = 0; j < s->n_label; j++) {
+    const Perftools__Profiles__Label *l = s->label[j];
+    m->labs[j] = (profile_label){src_str(src, l->key), l->str ? src_str(src, l->str) : NULL, l->num,
+                                 l->num_unit ? src_str(src, l->num_unit) : NULL};
+  }
+  size_t nlabs = s->n_label;
+  if (m->extra) {
+    bool has = false;
+    for (size_t j = 0; j < s->n_label && !has; j++)
+      has = strcmp(m->labs[j].key, m->extra->key) == 0;
+    if (!has) m->labs[nlabs++] = *m->extra;
+  }
+  for (size_t k = 0; k < s->n_value; k++) m->vals[k] = sat_mul(s->value[k], m->multiplier);
+  if (profile_builder_add_sample(m->b, m->locs, s->n_location_id, m->vals, s->n_value, m->labs,
+                                 nlabs) != 0)
+    return 1;
+  return 0;
+}
+
+int profile_builder_add_profile_labeled(profile_builder *b, const Perftools__Profiles__Profile *src,
+                                        int64_t multiplier, const profile_label *extra, char *err,
+                                        size_t errlen) {
+  if (b->oom) {
+    formats_set_err(err, errlen, "out of memory");
+    return -1;
+  }
+  if (merge_header(b, src, err, errlen) != 0) return -1;
   merge_comments(b, src);
 
-  merge_ctx m = {.b = b, .src = src};
+  merge_ctx m = {.b = b, .src = src, .multiplier = multiplier, .extra = extra};
   m.map_new = calloc(src->n_mapping + 1, sizeof *m.map_new);
   m.fn_new = calloc(src->n_function + 1, sizeof *m.fn_new);
   m.loc_new = calloc(src->n_location + 1, sizeof *m.loc_new);
-  int64_t *vals = calloc(src->n_sample_type + 1, sizeof *vals);
-  uint64_t *locs = NULL;
-  profile_label *labs = NULL;
-  size_t loccap = 0, labcap = 0;
+  m.vals = calloc(src->n_sample_type + 1, sizeof *m.vals);
   int rc = -1;
   profile_index *own_ix = NULL; /* for a source without an index of its own */
-  if (!m.map_new || !m.fn_new || !m.loc_new || !vals) goto oom;
-  if (!(m.ix = profile_index_use(src, &own_ix, err, errlen))) goto done;
-
-  for (size_t i = 0; i < src->n_sample; i++) {
-    const Perftools__Profiles__Sample *s = src->sample[i];
-    if (s->n_value != b->stypes.n) {
-      formats_set_err(err, errlen, "sample %zu has %zu values, expected %zu", i, s->n_value,
-                      b->stypes.n);
-      goto done;
-    }
-    if (s->n_location_id > loccap) {
-      free(locs);
-      loccap = s->n_location_id;
-      locs = malloc(loccap * sizeof *locs);
-      if (!locs) goto oom;
-    }
-    if (s->n_label + 1 > labcap) {
-      free(labs);
-      labcap = s->n_label + 1;
-      labs = malloc(labcap * sizeof *labs);
-      if (!labs) goto oom;
-    }
-    for (size_t j = 0; j < s->n_location_id; j++) {
-      locs[j] = merge_location(&m, s->location_id[j]);
-      if (!locs[j]) {
-        if (b->oom) goto oom;
-        formats_set_err(err, errlen, "sample %zu: location id %llu is missing or broken", i,
-                        (unsigned long long)s->location_id[j]);
-        goto done;
-      }
-    }
-    for (size_t j = 0; j < s->n_label; j++) {
-      const Perftools__Profiles__Label *l = s->label[j];
-      labs[j] = (profile_label){src_str(src, l->key), l->str ? src_str(src, l->str) : NULL, l->num,
-                                l->num_unit ? src_str(src, l->num_unit) : NULL};
-    }
-    size_t nlabs = s->n_label;
-    if (extra) {
-      bool has = false;
-      for (size_t j = 0; j < s->n_label && !has; j++) has = strcmp(labs[j].key, extra->key) == 0;
-      if (!has) labs[nlabs++] = *extra;
-    }
-    for (size_t k = 0; k < s->n_value; k++)
-      vals[k] = (int64_t)((uint64_t)s->value[k] * (uint64_t)multiplier);
-    if (profile_builder_add_sample(b, locs, s->n_location_id, vals, s->n_value, labs, nlabs) != 0)
-      goto oom;
+  if (!m.map_new || !m.fn_new || !m.loc_new || !m.vals) {
+    rc = 1;
+  } else if ((m.ix = profile_index_use(src, &own_ix, err, errlen))) {
+    rc = 0;
+    for (size_t i = 0; i < src->n_sample && rc == 0; i++) rc = merge_sample(&m, i, err, errlen);
   }
-  rc = 0;
-  goto done;
-oom:
-  formats_set_err(err, errlen, "out of memory");
-done:
   profile_index_free(own_ix);
   free(m.map_new);
   free(m.fn_new);
   free(m.loc_new);
-  free(vals);
-  free(locs);
-  free(labs);
-  if (rc == 0 && b->oom) {
+  free(m.vals);
+  free(m.locs);
+  free(m.labs);
+  if (rc == 1 || (rc == 0 && b->oom)) {
     formats_set_err(err, errlen, "out of memory");
     rc = -1;
   }

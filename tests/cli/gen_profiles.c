@@ -48,6 +48,16 @@
  * gzip, nothing else), badutf8.pb.gz (function names that are not UTF-8),
  * period_huge / period_negative (noisy_base's samples at an implausible
  * period), snap_badlast.zst (snap.zst, then a frame that is no profile).
+ *
+ * Values at the ends of int64, for sums that must saturate (extremes()):
+ * int64_100.pb.gz and int64_max.pb.gz have one stack f <- main worth 100 and
+ * INT64_MAX in every value; int64_min.pb.gz has f <- main at INT64_MIN and
+ * g <- main at 100. Empty ones: no_types.pb.gz (a comment, no sample
+ * types, no samples), no_samples.pb.gz (the known heap's types, no samples).
+ *
+ * dump_a.pb.gz, dump_b.pb.gz, dump_other.pb.gz: one sample each, with the
+ * comments liballoc writes (dump_comments.c): two dumps of one program
+ * (pids 23712 and 23713) and one of another program.
  */
 #include <errno.h>
 #include <math.h>
@@ -496,7 +506,62 @@ static void bad_last_frame(void) {
     die("snap_badlast", err);
 }
 
+/* One sample on f <- main with every value v. */
+static void one_value(const char *name, int64_t v, int with_g) {
+  heap h;
+  heap_begin(&h, 1);
+  uint64_t locs[2] = {h.loc[F_F], h.loc[F_MAIN]};
+  int64_t vals[4] = {v, v, v, v};
+  if (profile_builder_add_sample(h.b, locs, 2, vals, 4, NULL, 0) != 0) die(name, "add_sample");
+  uint64_t glocs[2] = {h.loc[F_G], h.loc[F_MAIN]};
+  int64_t gvals[4] = {1, 100, 1, 100};
+  if (with_g && profile_builder_add_sample(h.b, glocs, 2, gvals, 4, NULL, 0) != 0)
+    die(name, "add_sample");
+  heap_write(&h, name);
+  profile_builder_free(h.b);
+}
+
+static void extremes(void) {
+  one_value("int64_100.pb.gz", 100, 0);
+  one_value("int64_max.pb.gz", INT64_MAX, 0);
+  one_value("int64_min.pb.gz", INT64_MIN, 1);
+  char err[512];
+  profile_builder *b = profile_builder_new();
+  profile_builder_add_comment(b, "no sample types");
+  if (profile_builder_write_file(b, path_of("no_types.pb.gz"), err, sizeof err) != 0)
+    die("no_types.pb.gz", err);
+  profile_builder_free(b);
+  heap h;
+  heap_begin(&h, 1);
+  heap_write(&h, "no_samples.pb.gz");
+  profile_builder_free(h.b);
+}
+
+/* A small profile with liballoc's comments of a dump of cmdline by pid. */
+static void dump(const char *name, int pid, const char *trigger, const char *cmdline, int seq) {
+  heap h;
+  heap_begin(&h, 1);
+  char c[256];
+  snprintf(c, sizeof c, "trigger=%s", trigger);
+  profile_builder_add_comment(h.b, c);
+  snprintf(c, sizeof c, "pid=%d", pid);
+  profile_builder_add_comment(h.b, c);
+  snprintf(c, sizeof c, "cmdline=%s", cmdline);
+  profile_builder_add_comment(h.b, c);
+  profile_builder_add_comment(h.b, "time=2023-11-14T22:13:20Z");
+  profile_builder_add_comment(h.b, "rate=1");
+  snprintf(c, sizeof c, "seq=%d", seq);
+  profile_builder_add_comment(h.b, c);
+  heap_sample(&h, (const int[]){F_F, F_MAIN, -1}, 10, 0, 100, 1);
+  heap_write(&h, name);
+  profile_builder_free(h.b);
+}
+
 static void hostile(void) {
+  dump("dump_a.pb.gz", 23712, "exit", "./server --port 80", 0);
+  dump("dump_b.pb.gz", 23713, "signal", "./server --port 80", 41);
+  dump("dump_other.pb.gz", 23800, "exit", "./client", 0);
+  extremes();
   deep();
   empty_samples();
   badutf8();

@@ -156,6 +156,32 @@ static void test_samples(void **state) {
   profile_builder_free(b);
 }
 
+/* Values summed (equal stacks) or negated (a diff's base) saturate at the
+ * ends of int64 instead of wrapping to the other sign (satint.h). */
+static void test_saturation(void **state) {
+  (void)state;
+  profile_builder *b = heap_builder();
+  uint64_t l = profile_builder_add_location(b, 0, 0x10, NULL, 0, false);
+  int64_t big[] = {INT64_MAX, INT64_MIN}, small[] = {100, -100};
+  assert_int_equal(profile_builder_add_sample(b, &l, 1, big, 2, NULL, 0), 0);
+  assert_int_equal(profile_builder_add_sample(b, &l, 1, small, 2, NULL, 0), 0);
+  profile_pb *p = NULL, *m = NULL;
+  assert_int_equal(profile_builder_build(b, &p), 0);
+  assert_int_equal(p->n_sample, 1);
+  assert_true(p->sample[0]->value[0] == INT64_MAX);
+  assert_true(p->sample[0]->value[1] == INT64_MIN);
+  profile_builder *d = profile_builder_new();
+  char err[256];
+  assert_int_equal(profile_builder_add_profile(d, p, -1, err, sizeof err), 0);
+  assert_int_equal(profile_builder_build(d, &m), 0);
+  assert_true(m->sample[0]->value[0] == -INT64_MAX);
+  assert_true(m->sample[0]->value[1] == INT64_MAX);
+  profile_free(m);
+  profile_free(p);
+  profile_builder_free(d);
+  profile_builder_free(b);
+}
+
 static void test_profile_fields(void **state) {
   (void)state;
   profile_builder *b = heap_builder();
@@ -384,6 +410,7 @@ int main(void) {
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_dedup),
       cmocka_unit_test(test_samples),
+      cmocka_unit_test(test_saturation),
       cmocka_unit_test(test_profile_fields),
       cmocka_unit_test(test_add_profile),
       cmocka_unit_test(test_add_profile_labeled),

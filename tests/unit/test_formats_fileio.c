@@ -95,6 +95,42 @@ static void test_plain_write_no_tmpfile(void **state) {
   check_plain_write();
 }
 
+/* fileio_set_create_mode(0666), as the command sets it: files follow the
+ * umask (0644 under 022, 0600 under 077), with O_TMPFILE and without; a
+ * batch too. Back to 0600, the library's mode, afterwards. */
+static void check_create_mode(void) {
+  char err[512];
+  struct stat st;
+  fileio_set_create_mode(0666);
+  mode_t old = umask(022);
+  assert_int_equal(fileio_write_atomic(at("m.pb"), "hello", 5, err, sizeof err), 0);
+  assert_int_equal(lstat(at("m.pb"), &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+  fileio_batch b = {0};
+  assert_int_equal(fileio_batch_add(&b, at("b.pb"), "x", 1, err, sizeof err), 0);
+  assert_int_equal(fileio_batch_commit(&b, err, sizeof err), 0);
+  assert_int_equal(lstat(at("b.pb"), &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+  umask(077);
+  assert_int_equal(fileio_write_atomic(at("m.pb"), "again", 5, err, sizeof err), 0);
+  assert_int_equal(lstat(at("m.pb"), &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  umask(old);
+  fileio_set_create_mode(0600);
+  assert_int_equal(dir_entries(), 2);
+}
+
+static void test_create_mode(void **state) {
+  (void)state;
+  check_create_mode();
+}
+
+static void test_create_mode_no_tmpfile(void **state) {
+  (void)state;
+  fileio_set_use_tmpfile(false);
+  check_create_mode();
+}
+
 /* The temporary used to be PATH.tmp.PID opened without O_EXCL: a link
  * planted there made the writer overwrite the link's target. */
 static void check_planted_tmp_link(void) {
@@ -340,6 +376,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_plain_write, clean),
       cmocka_unit_test_setup(test_plain_write_no_tmpfile, clean),
+      cmocka_unit_test_setup(test_create_mode, clean),
+      cmocka_unit_test_setup(test_create_mode_no_tmpfile, clean),
       cmocka_unit_test_setup(test_planted_tmp_link, clean),
       cmocka_unit_test_setup(test_planted_tmp_link_no_tmpfile, clean),
       cmocka_unit_test_setup(test_special_targets, clean),

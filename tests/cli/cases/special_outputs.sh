@@ -1,6 +1,6 @@
 # -o and --junit replace only regular files or create new ones: a fifo, a
 # symbolic link or a directory there is refused (exit 2, one line) and left
-# as it was; the files written are private (0600)
+# as it was; the files written follow the umask (0644 under 022; output_modes)
 mkfifo myfifo || exit
 echo precious >victim
 ln -s victim mylink
