@@ -25,7 +25,7 @@
 #                dlclose()s it: a profile or one clear line, never a crash
 #                (liballoc is then not the process's malloc: one line)
 set -u
-lib=$(readlink -f "$1")
+lib=$(realpath -s "$1") # absolute; liballoc.so, not the versioned file it links to
 linked=$2 plain=$3 abi_lib=$4 reenter_lib=$5 case_=$6
 libdir=$(dirname "$lib")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-dumplib.XXXXXX")
