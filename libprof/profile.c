@@ -401,6 +401,19 @@ static int symbolize_addresses(struct dump_work *w) {
   return 0;
 }
 
+/* The "bytes" label of a bucket's sample: what one object weighs in the
+ * values, as in Go's profiles (alloc_space / alloc_objects). The values
+ * count the bytes the program asked for, and a bucket holds the objects of
+ * one stack and one block size, whose requests may differ (malloc(4000)
+ * and malloc(4090) share the 4096 block): the mean request, rounded. The
+ * block itself is the "allocated_bytes" label. */
+static int64_t object_bytes(const struct prof_bucket_snap *s) {
+  uint64_t n = s->alloc_count, bytes = s->alloc_bytes;
+  if (n == 0) n = s->free_count, bytes = s->free_bytes;
+  if (n == 0) return (int64_t)s->size;
+  return (int64_t)((bytes + n / 2) / n);
+}
+
 /* Step 3, the samples: one per bucket with something to show. */
 static int add_samples(struct dump_work *w) {
   size_t nidx = 0;
@@ -421,8 +434,11 @@ static int add_samples(struct dump_work *w) {
         (int64_t)((double)live_b * scale),
     };
     if (values[0] == 0 && values[1] == 0 && values[2] == 0 && values[3] == 0) continue;
-    profile_label label = {.key = "bytes", .num = (int64_t)s->size, .num_unit = "bytes"};
-    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4, &label, 1) != 0) return -1;
+    profile_label labels[2] = {
+        {.key = "bytes", .num = object_bytes(s), .num_unit = "bytes"},
+        {.key = "allocated_bytes", .num = (int64_t)s->size, .num_unit = "bytes"},
+    };
+    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4, labels, 2) != 0) return -1;
   }
   return 0;
 }
