@@ -9,7 +9,9 @@
  *      minus one, so that a line points at the call, not after it);
  *   2. symbolizes each once, with a symbolizer kept from one dump to the next
  *      (symbolize.h caches by address: a second dump of the same stacks
- *      costs hash probes), and finds its mapping (mappings.h);
+ *      costs hash probes; the files it read are closed at the end of each
+ *      dump, so the process keeps no descriptor of ours between dumps), and
+ *      finds its mapping (mappings.h);
  *      an address whose object (recorded when its stack was first seen,
  *      objects.h) has been unloaded since is not looked up in what is
  *      mapped there now: it gets a mapping of its own, at the range the
@@ -478,6 +480,9 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
     if (build_profile(&w, meta) == 0 && profile_builder_pack(w.b, out, outlen) == 0) rc = 0;
   }
   if (rc != 0) formats_set_err(err, errlen, "%s", what);
+  /* no descriptor stays open between dumps (symbolize.h) */
+  prof_symbolizer_close_files(symbolizer);
+  unloaded_dump_done();
   dump_work_free(&w);
   return rc;
 }
