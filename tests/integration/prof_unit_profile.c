@@ -54,7 +54,7 @@ static int values_for_size(const profile_pb *p, int64_t size, int64_t v[4]) {
     for (size_t k = 0; k < s->n_label; k++) {
       if (strcmp(p->string_table[s->label[k]->key], "bytes") != 0 || s->label[k]->num != size)
         continue;
-      assert_int_equal(s->n_value, 4);
+      assert_int_equal(s->n_value, 6);
       for (int j = 0; j < 4; j++) v[j] += s->value[j];
       n++;
     }
@@ -104,6 +104,87 @@ static const char *find_comment(const profile_pb *p, const char *prefix) {
     if (strncmp(c, prefix, strlen(prefix)) == 0) return c;
   }
   return NULL;
+}
+
+/* The peak values (peak_inuse_objects, peak_inuse_space) of the sample
+ * whose "bytes" label is the block of size; 0 and 0 when there is none. */
+static void peak_for_size(const profile_pb *p, size_t size, int64_t v[2]) {
+  int64_t block = block_of(size);
+  v[0] = v[1] = 0;
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    for (size_t k = 0; k < s->n_label; k++)
+      if (strcmp(p->string_table[s->label[k]->key], "bytes") == 0 && s->label[k]->num == block) {
+        assert_int_equal(s->n_value, 6);
+        v[0] += s->value[4];
+        v[1] += s->value[5];
+      }
+  }
+}
+
+static const char *find_comment(const profile_pb *p, const char *prefix);
+
+static int64_t realtime_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The peak at rate 1 is exact: the stacks' in-use at the moment the total
+ * was highest, kept when buckets change after it (a free, a new bucket, a
+ * new peak), and its comments say the total and when. Runs first: the
+ * other tests' estimates at sampled rates make higher peaks. */
+static void test_peak_exact(void **state) {
+  (void)state;
+  /* sizes of their own size classes: no other test's buckets */
+  enum { S1 = 1800, S2 = 9000, S3 = 40000, S4 = 48000 };
+  void *a[3], *b[2], *c, *d;
+  for (int i = 0; i < 3; i++) assert_non_null(a[i] = alloc_malloc(S1));
+  for (int i = 0; i < 2; i++) assert_non_null(b[i] = alloc_malloc(S2));
+  assert_non_null(c = alloc_malloc(S3));
+  assert_non_null(d = alloc_malloc(S4));
+  int64_t before = realtime_ms();
+  mprof_set_rate(1);
+  for (int i = 0; i < 3; i++) prof_record_sample(a[i], S1); /* 5400 */
+  for (int i = 0; i < 2; i++) prof_record_sample(b[i], S2); /* 23400 */
+  alloc_free(a[0]);                                         /* 21600 */
+  prof_record_sample(c, S3);                                /* 61600: the peak */
+  int64_t at_peak = realtime_ms();
+  alloc_free(c);             /* 21600 */
+  alloc_free(b[0]);          /* 12600 */
+  prof_record_sample(d, S4); /* 60600 */
+  profile_pb *p = dump_now();
+  mprof_set_rate(0);
+  static const struct {
+    size_t size;
+    int64_t objects, bytes;
+  } want[] = {{S1, 2, 2 * S1}, {S2, 2, 2 * S2}, {S3, 1, S3}, {S4, 0, 0}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    int64_t v[2];
+    peak_for_size(p, want[i].size, v);
+    assert_int_equal(v[0], want[i].objects);
+    assert_int_equal(v[1], want[i].bytes);
+  }
+  char line[64];
+  snprintf(line, sizeof line, "peak_inuse=%d", 2 * S1 + 2 * S2 + S3);
+  assert_string_equal(find_comment(p, "peak_inuse="), line);
+  /* peak_time=YYYY-MM-DDTHH:MM:SS.mmmZ, between the samples around it */
+  const char *t = find_comment(p, "peak_time=");
+  assert_non_null(t);
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end = strptime(t + 10, "%Y-%m-%dT%H:%M:%S", &tm);
+  assert_non_null(end);
+  int ms = -1;
+  assert_int_equal(sscanf(end, ".%3dZ", &ms), 1);
+  assert_int_equal(strlen(end), 5);
+  int64_t when = (int64_t)timegm(&tm) * 1000 + ms;
+  assert_true(when >= before && when <= at_peak);
+  profile_free(p);
+  alloc_free(a[1]);
+  alloc_free(a[2]);
+  alloc_free(b[1]);
+  alloc_free(d);
 }
 
 /* Every profile says what it is: trigger, pid, command line, time, rate,
@@ -199,12 +280,11 @@ static void test_profile_fields(void **state) {
   prof_record_sample(keep, 4321);
   profile_pb *p = dump_now();
   mprof_set_rate(0);
-  static const char *const types[4][2] = {{"alloc_objects", "count"},
-                                          {"alloc_space", "bytes"},
-                                          {"inuse_objects", "count"},
-                                          {"inuse_space", "bytes"}};
-  assert_int_equal(p->n_sample_type, 4);
-  for (int i = 0; i < 4; i++) {
+  static const char *const types[6][2] = {
+      {"alloc_objects", "count"}, {"alloc_space", "bytes"},        {"inuse_objects", "count"},
+      {"inuse_space", "bytes"},   {"peak_inuse_objects", "count"}, {"peak_inuse_space", "bytes"}};
+  assert_int_equal(p->n_sample_type, 6);
+  for (int i = 0; i < 6; i++) {
     assert_string_equal(p->string_table[p->sample_type[i]->type], types[i][0]);
     assert_string_equal(p->string_table[p->sample_type[i]->unit], types[i][1]);
   }
@@ -331,10 +411,10 @@ static void test_dump_inside_guard(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
-      cmocka_unit_test(test_freed_bucket_stays), cmocka_unit_test(test_outputs_agree),
-      cmocka_unit_test(test_dump_inside_guard),  cmocka_unit_test(test_comments),
-      cmocka_unit_test(test_cmdline_printable),
+      cmocka_unit_test(test_peak_exact),     cmocka_unit_test(test_unsampling_like_go),
+      cmocka_unit_test(test_profile_fields), cmocka_unit_test(test_freed_bucket_stays),
+      cmocka_unit_test(test_outputs_agree),  cmocka_unit_test(test_dump_inside_guard),
+      cmocka_unit_test(test_comments),       cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
