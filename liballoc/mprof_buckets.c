@@ -244,6 +244,13 @@ struct prof_bucket_snap *mprof_snapshot(size_t *n) {
   return out;
 }
 
+void prof_buckets_set_peak_epoch(uint32_t e) {
+  for (size_t i = 0; i <= prof_hot.bucket_table_size; i++) {
+    struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
+    for (; b != NULL; b = b->next) b->peak_epoch = e;
+  }
+}
+
 void mprof_get_totals(struct prof_totals *out) {
   prof_lock_enter();
   out->rate = mprof_rate();
@@ -254,7 +261,7 @@ void mprof_get_totals(struct prof_totals *out) {
   out->alloc_bytes = prof_hot.counters.alloc_bytes;
   out->peak_inuse_bytes = prof_hot.counters.peak_inuse_bytes;
   out->metadata_bytes = prof_hot.counters.metadata_bytes + prof_stack_metadata_bytes();
-  out->peak_time_nanos = prof_hot.counters.peak_time_nanos;
+  out->peak_time_nanos = prof_peak_time_nanos;
   prof_lock_exit();
 }
 

@@ -21,18 +21,27 @@
 #include "mprof.h"
 #include "mprof_state.h"
 
+int64_t prof_peak_time_nanos;
+
 void prof_peak_reached(void) {
-  struct prof_counters *c = &prof_hot.counters;
   struct timespec ts;
-  c->peak_inuse_bytes = c->inuse_bytes;
-  c->peak_epoch++;
+  prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+  if (++prof_hot.peak_epoch == 0) {
+    /* After 2^32 peaks a bucket untouched since one of the first could
+     * carry the new number and pass its old copy for the peak: every
+     * bucket's counts are the peak's now, so all get a number that is not
+     * the current one. O(buckets), once per 2^32 peaks (each at least a
+     * byte of estimate above the last). */
+    prof_buckets_set_peak_epoch(0);
+    prof_hot.peak_epoch = 1;
+  }
   /* the vDSO's clock: no lock, no allocation, safe in a signal handler */
   clock_gettime(CLOCK_REALTIME, &ts);
-  c->peak_time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  prof_peak_time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *bytes) {
-  if (b->peak_epoch == prof_hot.counters.peak_epoch) {
+  if (b->peak_epoch == prof_hot.peak_epoch) {
     *count = b->peak_count;
     *bytes = b->peak_bytes;
   } else { /* unchanged since the peak */
@@ -42,7 +51,7 @@ void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *by
 }
 
 void prof_bucket_peak_init(struct prof_bucket *b) {
-  b->peak_epoch = prof_hot.counters.peak_epoch;
+  b->peak_epoch = prof_hot.peak_epoch;
   b->peak_count = 0;
   b->peak_bytes = 0;
 }

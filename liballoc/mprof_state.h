@@ -22,19 +22,18 @@ struct prof_bucket {
   /* What it held at the process's in-use peak ("The peak" below): valid
    * when peak_epoch is the current peak's; otherwise the bucket has not
    * changed since the peak and holds then what it holds now. */
-  uint64_t peak_epoch, peak_count, peak_bytes;
-  uint16_t nframes;   /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
-  uint16_t retired;   /* 1 once out of the table (prof_lock) */
-  uint32_t objvec;    /* the objects of its frames: an interned vector
-                               of registry ids (objects.h), 0 for none */
-  uintptr_t frames[]; /* the allocator's caller first */
+  uint64_t peak_count, peak_bytes;
+  uint16_t nframes;    /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
+  uint16_t retired;    /* 1 once out of the table (prof_lock) */
+  uint32_t objvec;     /* the objects of its frames: an interned vector
+                                of registry ids (objects.h), 0 for none */
+  uint32_t peak_epoch; /* prof_hot.peak_epoch when peak_* were saved */
+  uintptr_t frames[];  /* the allocator's caller first */
 };
 
 struct prof_counters {
   uint64_t samples, sampled_frees;
   uint64_t inuse_bytes, alloc_bytes, peak_inuse_bytes; /* estimates */
-  uint64_t peak_epoch;     /* the peak's number: one more at each new peak */
-  int64_t peak_time_nanos; /* when it was reached (CLOCK_REALTIME); 0: none yet */
   uint64_t metadata_bytes;
 };
 
@@ -56,6 +55,9 @@ struct prof_hot {
   size_t obj_table_size, obj_count;
   struct fixalloc obj_alloc;
   int obj_alloc_ready;
+  /* mprof_peak.c: the peak's number, one more at each new peak (32 bits, so
+   * that the struct stays three lines; a wrap is handled there) */
+  uint32_t peak_epoch;
 } __attribute__((aligned(CACHE_LINE)));
 extern struct prof_hot prof_hot;
 
@@ -94,7 +96,7 @@ struct prof_bucket *prof_bucket_resized(struct prof_bucket *b, uint64_t size);
 
 /* Before any change to b's counts (prof_lock held). */
 static inline void prof_bucket_keep_peak(struct prof_bucket *b) {
-  uint64_t e = prof_hot.counters.peak_epoch;
+  uint32_t e = prof_hot.peak_epoch;
   if (b->peak_epoch == e) return;
   b->peak_epoch = e;
   b->peak_count = b->alloc_count - b->free_count;
@@ -114,6 +116,14 @@ void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *by
 
 /* A new bucket held nothing at the peak (prof_lock held). */
 void prof_bucket_peak_init(struct prof_bucket *b);
+
+/* When the peak was reached (unix time in ns, CLOCK_REALTIME); 0: none
+ * yet. prof_lock. */
+extern int64_t prof_peak_time_nanos;
+
+/* mprof_buckets.c: sets the peak_epoch of every bucket, in the table or
+ * retired, to e (prof_lock held). */
+void prof_buckets_set_peak_epoch(uint32_t e);
 
 ALLOC_HIDDEN_END
 #endif /* PROF_STATE_H */

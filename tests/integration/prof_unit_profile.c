@@ -24,6 +24,7 @@
 #include "alloc_entry.h"
 #include "dump.h"
 #include "mprof.h"
+#include "mprof_state.h"
 #include "profile_io.h"
 #include "stream.h"
 
@@ -185,6 +186,41 @@ static void test_peak_exact(void **state) {
   alloc_free(a[2]);
   alloc_free(b[1]);
   alloc_free(d);
+}
+
+/* The peak's number wraps after 2^32 peaks (mprof_peak.c): a bucket not
+ * changed since it carried the number the count wraps to must not pass
+ * its old copy for the peak. x's bucket is made at number 0; 2^32 - 1
+ * peaks later (set by hand) y's sample makes a new peak, and the number
+ * wraps: x held 1 object at that peak, not the none of its copy. Runs
+ * second: its peak must be higher than test_peak_exact's. */
+static void test_peak_epoch_wraps(void **state) {
+  (void)state;
+  enum { SX = 110000, SY = 300000 };
+  void *x = alloc_malloc(SX), *y = alloc_malloc(SY);
+  assert_non_null(x);
+  assert_non_null(y);
+  mprof_set_rate(1);
+  prof_lock_enter();
+  prof_hot.peak_epoch = 0;
+  prof_lock_exit();
+  prof_record_sample(x, SX); /* a new peak: 1 */
+  prof_lock_enter();
+  prof_hot.peak_epoch = UINT32_MAX;
+  prof_lock_exit();
+  prof_record_sample(y, SY); /* a new peak: the number wraps */
+  profile_pb *p = dump_now();
+  mprof_set_rate(0);
+  int64_t v[2];
+  peak_for_size(p, SX, v);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], SX);
+  peak_for_size(p, SY, v);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], SY);
+  profile_free(p);
+  alloc_free(x);
+  alloc_free(y);
 }
 
 /* Every profile says what it is: trigger, pid, command line, time, rate,
@@ -411,10 +447,11 @@ static void test_dump_inside_guard(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_peak_exact),     cmocka_unit_test(test_unsampling_like_go),
-      cmocka_unit_test(test_profile_fields), cmocka_unit_test(test_freed_bucket_stays),
-      cmocka_unit_test(test_outputs_agree),  cmocka_unit_test(test_dump_inside_guard),
-      cmocka_unit_test(test_comments),       cmocka_unit_test(test_cmdline_printable),
+      cmocka_unit_test(test_peak_exact),         cmocka_unit_test(test_peak_epoch_wraps),
+      cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
+      cmocka_unit_test(test_freed_bucket_stays), cmocka_unit_test(test_outputs_agree),
+      cmocka_unit_test(test_dump_inside_guard),  cmocka_unit_test(test_comments),
+      cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
