@@ -128,13 +128,13 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
       o->next = prof_hot.obj_table[j];
       prof_hot.obj_table[j] = o;
       prof_hot.obj_count++;
+      prof_bucket_keep_peak(b);
       b->alloc_count++;
       b->alloc_bytes += size;
       prof_hot.counters.samples++;
       prof_hot.counters.alloc_bytes += estimate;
       prof_hot.counters.inuse_bytes += estimate;
-      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+      prof_peak_check();
       if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
       inuse = prof_hot.counters.inuse_bytes;
       recorded = 1;
@@ -178,14 +178,14 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
      * makes a handful of buckets, not one per size. */
     struct prof_bucket *b = o->bucket;
     uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
+    prof_bucket_keep_peak(b);
     if (size > o->size)
       b->alloc_bytes += size - o->size;
     else
       b->alloc_bytes -= o->size - size;
     prof_hot.counters.inuse_bytes += estimate - o->estimate;
     if (estimate > o->estimate) prof_hot.counters.alloc_bytes += estimate - o->estimate;
-    if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-      prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+    prof_peak_check();
     o->size = size;
     o->estimate = estimate;
     inuse = prof_hot.counters.inuse_bytes;
@@ -196,14 +196,15 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     struct prof_bucket *nb = prof_bucket_resized(b, key);
     if (nb != NULL) {
       uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
+      prof_bucket_keep_peak(b);
+      prof_bucket_keep_peak(nb);
       b->free_count++;
       b->free_bytes += o->size;
       nb->alloc_count++;
       nb->alloc_bytes += size;
       prof_hot.counters.inuse_bytes += estimate - o->estimate;
       prof_hot.counters.alloc_bytes += estimate;
-      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+      prof_peak_check();
       o->bucket = nb;
       o->size = size;
       o->estimate = estimate;
@@ -237,6 +238,7 @@ int prof_sampled_free(struct mspan *s, void *p) {
       if (o->addr != a) continue;
       *link = o->next;
       prof_hot.obj_count--;
+      prof_bucket_keep_peak(o->bucket);
       o->bucket->free_count++;
       o->bucket->free_bytes += o->size;
       prof_hot.counters.sampled_frees++;

@@ -28,8 +28,8 @@
  *   r <- r <- r <- main         30 objects of 1000 B      30000 (recursion)
  *                                                    = 10625760
  *
- * wrapped.pb.gz, freed.pb.gz and label_huge.pb.gz: see wrapped(), freed() and
- * label_huge().
+ * wrapped.pb.gz, freed.pb.gz, label_huge.pb.gz, peak.pb.gz and
+ * peak_grown.pb.gz: see wrapped(), freed(), label_huge() and peak().
  *
  * grown.pb.gz: f <- run <- main has 1500 objects (+50000), k <- main is new
  * (20 x 4096 = +81920), the recursion is gone (-30000): +101920 in all,
@@ -112,6 +112,8 @@ enum {
 
 /* Set while wrapped() builds its profile: heap_begin adds the wrappers. */
 static int with_wrappers;
+/* Set while peak() builds its profile: heap_begin adds the peak types. */
+static int with_peak;
 
 static void heap_begin(heap *h, int64_t period) {
   static const char *const names[] = {
@@ -125,6 +127,10 @@ static void heap_begin(heap *h, int64_t period) {
   profile_builder_add_sample_type(h->b, "alloc_space", "bytes");
   profile_builder_add_sample_type(h->b, "inuse_objects", "count");
   profile_builder_add_sample_type(h->b, "inuse_space", "bytes");
+  if (with_peak) {
+    profile_builder_add_sample_type(h->b, "peak_inuse_objects", "count");
+    profile_builder_add_sample_type(h->b, "peak_inuse_space", "bytes");
+  }
   profile_builder_set_default_sample_type(h->b, "inuse_space");
   profile_builder_set_period(h->b, "space", "bytes", period);
   profile_builder_set_time(h->b, 1700000000000000000LL, 1000000000LL);
@@ -209,6 +215,38 @@ static void freed(heap *h) {
   heap_begin(h, 1);
   heap_sample(h, (const int[]){F_F, F_MAIN, -1}, 1600, 1599, 65536, 1);
   heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 16, 16, 65536, 1);
+}
+
+/* peak.pb.gz and peak_grown.pb.gz (rate 1), with the two sample types the
+ * profiler adds after Go's four (peak_inuse_objects, peak_inuse_space: what
+ * each stack held when in-use was highest): a program held, at its peak,
+ *
+ *   f <- run <- main    7680 x 4 KiB    31457280
+ *   g <- main            320 x 64 KiB   20971520 (peak_grown: 416, 27262976)
+ *
+ * freed both, then held k <- main 24576 x 1 KiB (25165824) at exit, which is
+ * 0 at the peak. peak_grown's peak is 6 MiB (12%) higher; in use at exit
+ * is the same. */
+static void peak(const char *name, int64_t g_objects) {
+  heap h;
+  with_peak = 1;
+  heap_begin(&h, 1);
+  with_peak = 0;
+  int64_t f[6] = {7680, 7680 * 4096, 0, 0, 7680, 7680 * 4096};
+  int64_t g[6] = {g_objects, g_objects * 65536, 0, 0, g_objects, g_objects * 65536};
+  int64_t k[6] = {24576, 24576 * 1024, 24576, 24576 * 1024, 0, 0};
+  uint64_t sf[3] = {h.loc[F_F], h.loc[F_RUN], h.loc[F_MAIN]}, sg[2] = {h.loc[F_G], h.loc[F_MAIN]},
+           sk[2] = {h.loc[F_K], h.loc[F_MAIN]};
+  char total[64];
+  snprintf(total, sizeof total, "peak_inuse=%lld", (long long)(f[5] + g[5]));
+  if (profile_builder_add_sample(h.b, sf, 3, f, 6, NULL, 0) != 0 ||
+      profile_builder_add_sample(h.b, sg, 2, g, 6, NULL, 0) != 0 ||
+      profile_builder_add_sample(h.b, sk, 2, k, 6, NULL, 0) != 0 ||
+      profile_builder_add_comment(h.b, total) != 0 ||
+      profile_builder_add_comment(h.b, "peak_time=2023-11-14T22:13:19.500Z") != 0)
+    die("add_sample", "failed");
+  heap_write(&h, name);
+  profile_builder_free(h.b);
 }
 
 /* label_huge.pb.gz: noisy_base's kind of profile whose sample carries a
@@ -730,6 +768,8 @@ int main(int argc, char **argv) {
   label_huge(&h);
   heap_write(&h, "label_huge.pb.gz");
   profile_builder_free(h.b);
+  peak("peak.pb.gz", 320);
+  peak("peak_grown.pb.gz", 416);
   aslr("aslr_a.pb.gz", 0x7f3a1c200000, "feedfacecafe0123456789abcdef0123456789ab");
   aslr("aslr_b.pb.gz", 0x7fd94e600000, "feedfacecafe0123456789abcdef0123456789ab");
   aslr("aslr_rebuilt.pb.gz", 0x7f0b77a00000, "0badc0de00112233445566778899aabbccddeeff");
