@@ -78,6 +78,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "mprof.h"
+#include "settings.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -136,8 +137,7 @@ static int alloc_init(void) {
     lock_release(&init_lock);
     return -1;
   }
-  const char *e = alloc_env("ALLOC_STATS");
-  stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
+  stats_at_exit = alloc_settings()->stats != 0;
   if (stats_at_exit) {
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (fd >= 0) stats_fd = fd;
