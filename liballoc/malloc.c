@@ -586,10 +586,15 @@ int alloc_owns(const void *p) { return span_of((uintptr_t)p) != NULL; }
 
 /* ---- Statistics hooks ---------------------------------------------------- */
 
-ALLOC_EXPORT size_t alloc_release_free_memory(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+void alloc_flush_thread_cache(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return;
   struct mcache *c = tls_cache;
   if (c != NULL) mcache_release_all(c);
+}
+
+ALLOC_EXPORT size_t alloc_release_free_memory(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+  alloc_flush_thread_cache();
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain(&mcentral[k]);
   return mheap_scavenge(0, 0);
 }

@@ -65,6 +65,13 @@ size_t mheap_free_backed_bytes(void);
  * pages now backed; when that is over ALLOC_RETAIN_MB, wakes the background
  * scavenger (or, without it, releases pages itself when far over). */
 void scavenger_notify(size_t free_backed);
+/* Whether the background scavenger runs (or will at its first wake-up):
+ * ALLOC_SCAVENGER is not 0 and its thread could be made. */
+int scavenger_enabled(void);
+/* The scavenger's work done now, by the caller: pages free for the delay go
+ * back until ALLOC_RETAIN_MB stays (jemalloc's arena.<i>.decay). Returns
+ * the bytes released. */
+size_t scavenger_decay(void);
 void scavenger_after_fork_child(void);
 
 int mheap_valid(void);

@@ -31,7 +31,14 @@ void dallocx(void *p, int flags);
 void sdallocx(void *p, size_t size, int flags);
 void *rallocx(void *p, size_t size, int flags);
 size_t xallocx(void *p, size_t size, size_t extra, int flags);
+
+/* ---- jemalloc's control and statistics (override_mallctl.c) ---- */
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
+int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+                 size_t newlen);
+void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+extern void (*malloc_message)(void *cbopaque, const char *s);
 
 /* ---- tcmalloc (override_compat.c) ---- */
 void *tc_malloc(size_t size);

@@ -9,10 +9,9 @@
  * a dallocx or sdallocx would hand one of our blocks to it. Every name here
  * answers from our heap instead:
  *
- *   jemalloc   mallocx rallocx xallocx sallocx dallocx sdallocx nallocx, and
- *              a small mallctl: "epoch" and the stats.* totals below; every
- *              other name is ENOENT, so a program falls back as it would
- *              with a jemalloc built without that feature
+ *   jemalloc   mallocx rallocx xallocx sallocx dallocx sdallocx nallocx;
+ *              its control and statistics calls (mallctl, malloc_stats_print)
+ *              are in override_mallctl.c
  *   tcmalloc   the tc_* C names, and the MallocExtension C entry points that
  *              read numbers or release memory
  *
@@ -103,54 +102,6 @@ EXPORT void *rallocx(void *p, size_t size, int flags) {
 EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags) {
   (void)size, (void)extra, (void)flags;
   return alloc_usable_size(p);
-}
-
-static uint64_t mallctl_epoch = 1;
-
-/* Copies a value out as mallctl does: EINVAL when the caller's size is not
- * the value's. */
-static int mallctl_read(void *oldp, size_t *oldlenp, const void *value, size_t len) {
-  if (oldp == NULL || oldlenp == NULL) return 0;
-  if (*oldlenp != len) {
-    size_t n = *oldlenp < len ? *oldlenp : len;
-    memcpy(oldp, value, n);
-    *oldlenp = n;
-    return EINVAL;
-  }
-  memcpy(oldp, value, len);
-  return 0;
-}
-
-EXPORT int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
-  if (name == NULL) return EINVAL;
-  if (strcmp(name, "epoch") == 0) {
-    if (newp != NULL) {
-      if (newlen != sizeof(uint64_t)) return EINVAL;
-      __atomic_fetch_add(&mallctl_epoch, 1, __ATOMIC_RELAXED); /* statistics are always current */
-    }
-    uint64_t e = __atomic_load_n(&mallctl_epoch, __ATOMIC_RELAXED);
-    return mallctl_read(oldp, oldlenp, &e, sizeof e);
-  }
-  if (strncmp(name, "stats.", 6) != 0) return ENOENT;
-  struct alloc_stats st;
-  alloc_get_stats(&st);
-  size_t v;
-  const char *what = name + 6;
-  if (strcmp(what, "allocated") == 0) {
-    v = (size_t)st.in_use; /* bytes in blocks handed out */
-  } else if (strcmp(what, "active") == 0) {
-    v = (size_t)st.heap_in_spans; /* pages holding blocks */
-  } else if (strcmp(what, "mapped") == 0) {
-    v = (size_t)(st.heap_in_spans + st.heap_free + st.metadata); /* backed by memory */
-  } else if (strcmp(what, "resident") == 0) {
-    v = (size_t)(st.heap_in_spans + st.heap_free + st.metadata);
-  } else if (strcmp(what, "retained") == 0) {
-    v = (size_t)st.released; /* returned to the OS, address space kept */
-  } else {
-    return ENOENT;
-  }
-  if (newp != NULL) return EPERM;
-  return mallctl_read(oldp, oldlenp, &v, sizeof v);
 }
 
 /* ---- tcmalloc ------------------------------------------------------------------- */

@@ -120,6 +120,13 @@ void scavenger_notify(size_t free_backed) {
   if (LOAD_RELAXED(&scav_disabled) == 1) scavenge_synchronously(free_backed, retain);
 }
 
+int scavenger_enabled(void) {
+  int d = LOAD_RELAXED(&scav_disabled);
+  return d < 0 ? alloc_settings()->scavenger != 0 : !d;
+}
+
+size_t scavenger_decay(void) { return mheap_scavenge(retain_bytes(), delay_ms()); }
+
 void scavenger_after_fork_child(void) {
   /* The thread did not survive the fork; the next notify starts a new one. */
   lock_reinit(&scav_lock);
