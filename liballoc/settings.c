@@ -1,6 +1,8 @@
-/* settings.c: the ALLOCPROF_* settings, parsed and checked without touching
- * the process. The contract of each call is in settings.h; what the settings
- * mean, and the runtime that acts on them, is at the top of triggers.c.
+/* settings.c: the ALLOCPROF_* settings, and the allocator's ALLOC_* ones
+ * with the same parsers, checked without touching the process. The
+ * contract of each call is in settings.h; what the ALLOCPROF_* settings
+ * mean, and the runtime that acts on them, is at the top of triggers.c;
+ * the ALLOC_* ones, at the top of scavenger.c.
  *
  * Built as its own small library (prof_settings) because three parties must
  * read the settings alike: the sampler (ALLOCPROF_RATE, in liballoc's
