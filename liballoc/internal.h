@@ -129,6 +129,11 @@ ALLOC_FOR_DUMPER uint64_t alloc_now_ms(void);
  * capabilities): such a process ignores every setting. */
 ALLOC_FOR_DUMPER const char *alloc_env(const char *name);
 
+/* The ALLOC_* settings (settings.h), parsed at the first call, which
+ * alloc_init makes under its lock: a bad value has printed its line then. */
+struct alloc_settings;
+const struct alloc_settings *alloc_settings(void);
+
 /* One line on stderr, "allocprof: " and the parts (NULL-terminated list)
  * joined, in a single write so that lines of two threads never mix; cut
  * to 640 bytes. Allocates nothing: the allocator and the sampler use it,

@@ -78,6 +78,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "mprof.h"
+#include "settings.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -136,8 +137,7 @@ static int alloc_init(void) {
     lock_release(&init_lock);
     return -1;
   }
-  const char *e = alloc_env("ALLOC_STATS");
-  stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
+  stats_at_exit = alloc_settings()->stats != 0;
   if (stats_at_exit) {
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (fd >= 0) stats_fd = fd;
@@ -586,10 +586,15 @@ int alloc_owns(const void *p) { return span_of((uintptr_t)p) != NULL; }
 
 /* ---- Statistics hooks ---------------------------------------------------- */
 
-ALLOC_EXPORT size_t alloc_release_free_memory(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+void alloc_flush_thread_cache(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return;
   struct mcache *c = tls_cache;
   if (c != NULL) mcache_release_all(c);
+}
+
+ALLOC_EXPORT size_t alloc_release_free_memory(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+  alloc_flush_thread_cache();
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain(&mcentral[k]);
   return mheap_scavenge(0, 0);
 }
