@@ -528,6 +528,28 @@ size_t mheap_free_backed_bytes(void) {
   return n;
 }
 
+/* ---- Error reports -------------------------------------------------------- */
+
+int mheap_is_free_memory(uintptr_t a) {
+  /* The span owning a's page has an entry there or, inside a large object
+   * or a free run, at its first page below (arena.h): walk down to it, a
+   * bounded way (this runs only to word a fatal error). */
+  int found = 0;
+  lock_acquire(&mheap.lock);
+  uintptr_t pg = align_down(a, PAGE_BYTES);
+  for (unsigned n = 0; n < (1u << 20) && arena_of(pg) != NULL; n++, pg -= PAGE_BYTES) {
+    struct mspan *s = span_of(pg);
+    if (s != NULL) {
+      found = (s->state == SPAN_FREE || s->state == SPAN_SCAVENGING) &&
+              a - s->base < s->npages * PAGE_BYTES;
+      break;
+    }
+    if (pg < PAGE_BYTES) break;
+  }
+  lock_release(&mheap.lock);
+  return found;
+}
+
 /* ---- Validation (ALLOC_DEBUG >= 2 and tests) ----------------------------- */
 
 int mheap_valid(void) {

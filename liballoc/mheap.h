@@ -59,6 +59,11 @@ size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms);
 /* Bytes of free pages still backed by memory. */
 size_t mheap_free_backed_bytes(void);
 
+/* Whether address a lies in free pages of the heap (a free run, or one
+ * being returned to the OS): what a pointer to a freed large object finds.
+ * Takes the heap lock; for error messages only. */
+int mheap_is_free_memory(uintptr_t a);
+
 /* scavenger.c: wakes the background scavenger when free memory piles up. */
 void scavenger_notify(void);
 void scavenger_after_fork_child(void);

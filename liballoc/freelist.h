@@ -1,0 +1,74 @@
+/* freelist.h: how a freed small object is linked into a free list, and the
+ * key that lets free() tell a freed object from a live one cheaply.
+ * Overview: malloc.c; the check itself: mcache_check_free (mcache.h).
+ *
+ * A freed object's first word links it to the next one on its list (a
+ * thread cache's list, a remote list, a transfer batch). The link is stored
+ * XORed with freelist_key, a per-process random value, so the first word
+ * of every free object carries the key's top 16 bits: those of
+ * (word ^ key) are zero, because a link is NULL or a heap address, below
+ * 2^48 (HEAP_ADDR_BITS). That word stays as it is when the object goes
+ * back to its span, so a slot free in its span carries the key's bits too.
+ *
+ * free() reads the first word and compares its top 16 bits with the key's
+ * (freelist_maybe_free): a load, an XOR and a shift, on a line free()
+ * writes next anyway. Only when they match does it ask where the object
+ * is (mcache_check_free), which is exact: it dies only when it finds the
+ * object free, so a live object whose data happens to match pays a search
+ * and nothing else. The key's top byte is chosen so that what programs
+ * usually keep in a first word does not match: a control character or a
+ * byte that never occurs in UTF-8, so no pointer, no integer below 2^56 in
+ * magnitude, no text, no double between 2^-600 and 2^850 in magnitude.
+ * Random data matches once in 2^16 frees. (The low 3 bits, always 000 in a
+ * link, would make a longer test; each instruction on free() shows in the
+ * benchmarks.)
+ *
+ * Objects are handed out with the first word cleared (malloc.c cache_take,
+ * mcache_window_take, the refill's batch head), so a program never sees the
+ * key, and a block it frees untouched does not match. The middle bits of a
+ * link are scrambled by the key's, so a read after free shows no heap
+ * address either. */
+#ifndef ALLOC_FREELIST_H
+#define ALLOC_FREELIST_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+ALLOC_HIDDEN_BEGIN
+
+/* Set once by freelist_key_init, before the first object is freed, and
+ * kept across fork (the child inherits its parent's lists). */
+extern uint64_t freelist_key;
+/* The bits of (first word ^ key) that are zero in every free object. */
+#define FREELIST_FIXED_SHIFT 48
+
+/* An object's first word, which may hold data of any type. */
+typedef uint64_t __attribute__((may_alias)) freelist_word;
+
+static inline void *freelist_next(const void *p) {
+  return (void *)(uintptr_t)(*(const freelist_word *)p ^ freelist_key);
+}
+
+static inline void freelist_set_next(void *p, const void *next) {
+  *(freelist_word *)p = (uint64_t)(uintptr_t)next ^ freelist_key;
+}
+
+/* Clears the word a link was kept in, before p is handed out. */
+static inline void freelist_clear(void *p) { *(freelist_word *)p = 0; }
+
+/* Whether p's first word looks like a link: always true when p is free,
+ * almost never for a live object (see above). */
+static inline int freelist_maybe_free(const void *p) {
+  return ((*(const freelist_word *)p ^ freelist_key) >> FREELIST_FIXED_SHIFT) == 0;
+}
+
+/* Draws the key from the kernel's random bytes (AT_RANDOM). */
+void freelist_key_init(void);
+
+/* The key's fixed bits from a random value r (a pure function, so unit
+ * tests can check every choice against the rules above). */
+uint64_t freelist_key_from(uint64_t r);
+
+ALLOC_HIDDEN_END
+#endif /* ALLOC_FREELIST_H */
