@@ -8,6 +8,7 @@
 /* Any value whose fixed bits follow the rules would do before the first
  * free; freelist_key_init replaces it before any list exists. */
 uint64_t freelist_key = 0x1a5a5a5a5a5a5a5au;
+uint16_t freelist_key_top = 0x1a5a;
 
 /* Top bytes that programs' first words rarely hold: control characters
  * other than tab, newline and carriage return, and bytes that never occur
@@ -52,4 +53,5 @@ void freelist_key_init(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   r = mix64(r ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32));
   freelist_key = freelist_key_from(r);
+  freelist_key_top = (uint16_t)(freelist_key >> 48);
 }

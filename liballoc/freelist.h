@@ -10,8 +10,8 @@
  * 2^48 (HEAP_ADDR_BITS). That word stays as it is when the object goes
  * back to its span, so a slot free in its span carries the key's bits too.
  *
- * free() reads the first word and compares its top 16 bits with the key's
- * (freelist_maybe_free): a load, an XOR and a shift, on a line free()
+ * free() compares the first word's top 16 bits with the key's
+ * (freelist_maybe_free): a 16-bit load and a compare, on a line free()
  * writes next anyway. Only when they match does it ask where the object
  * is (mcache_check_free), which is exact: it dies only when it finds the
  * object free, so a live object whose data happens to match pays a search
@@ -40,8 +40,14 @@ ALLOC_HIDDEN_BEGIN
 /* Set once by freelist_key_init, before the first object is freed, and
  * kept across fork (the child inherits its parent's lists). */
 extern uint64_t freelist_key;
-/* The bits of (first word ^ key) that are zero in every free object. */
-#define FREELIST_FIXED_SHIFT 48
+/* freelist_key's top 16 bits, which every free object's first word has:
+ * byte offset 6 of the word on a little-endian machine. */
+extern uint16_t freelist_key_top;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FREELIST_TOP_OFFSET 6
+#else
+#define FREELIST_TOP_OFFSET 0
+#endif
 
 /* An object's first word, which may hold data of any type. */
 typedef uint64_t __attribute__((may_alias)) freelist_word;
@@ -60,7 +66,9 @@ static inline void freelist_clear(void *p) { *(freelist_word *)p = 0; }
 /* Whether p's first word looks like a link: always true when p is free,
  * almost never for a live object (see above). */
 static inline int freelist_maybe_free(const void *p) {
-  return ((*(const freelist_word *)p ^ freelist_key) >> FREELIST_FIXED_SHIFT) == 0;
+  uint16_t top;
+  __builtin_memcpy(&top, (const char *)p + FREELIST_TOP_OFFSET, sizeof top);
+  return top == freelist_key_top;
 }
 
 /* Draws the key from the kernel's random bytes (AT_RANDOM). */

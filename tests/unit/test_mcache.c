@@ -300,6 +300,7 @@ static void test_key_top_byte_is_rare(void **state) {
   }
   unsigned top = (unsigned)(freelist_key >> 56);
   assert_true(top != 0 && (top < 0x20 || top > 0xf4));
+  assert_int_equal(freelist_key_top, freelist_key >> 48); /* what free() compares */
 }
 
 /* A freed object written to is seen when its link is next read (cheap
