@@ -285,6 +285,40 @@ static void test_key_in_live_object_is_no_double_free(void **state) {
   }
 }
 
+/* One thread carves spans of a class while another frees the objects it
+ * hands over, each holding the key in its first word: every free takes the
+ * exact search, which reads the carving thread's span state (freeindex,
+ * cacheBits) as it changes. None may be taken for a double free (and under
+ * ThreadSanitizer, none of those reads may race). */
+enum { HANDOVER = 20000 };
+static int handover[2];
+
+static void *free_handed_over(void *arg) {
+  (void)arg;
+  void *p;
+  for (int i = 0; i < HANDOVER; i++) {
+    if (read(handover[0], &p, sizeof p) != (ssize_t)sizeof p) return NULL;
+    alloc_free(p);
+  }
+  return NULL;
+}
+
+static void test_key_like_frees_across_threads(void **state) {
+  (void)state;
+  assert_int_equal(pipe(handover), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, free_handed_over, NULL), 0);
+  for (int i = 0; i < HANDOVER; i++) {
+    void *p = alloc_malloc(96);
+    *(uint64_t *)p = freelist_key;
+    assert_int_equal(write(handover[1], &p, sizeof p), (ssize_t)sizeof p);
+    if (i % 7 == 0) alloc_free(alloc_malloc(96)); /* this side frees too */
+  }
+  pthread_join(t, NULL);
+  close(handover[0]);
+  close(handover[1]);
+}
+
 /* The key's top byte, the bits every free object's first word carries, is
  * never one that pointers, integers, text or ordinary doubles have. */
 static void test_key_top_byte_is_rare(void **state) {
@@ -346,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_double_free_in_transfer_batch),
       cmocka_unit_test(test_double_free_aba),
       cmocka_unit_test(test_key_in_live_object_is_no_double_free),
+      cmocka_unit_test(test_key_like_frees_across_threads),
       cmocka_unit_test(test_key_top_byte_is_rare),
       cmocka_unit_test(test_write_after_free_seen_in_debug),
       cmocka_unit_test(test_stats_count_in_use),
