@@ -65,7 +65,8 @@ void mcache_flush(struct mcache *c, unsigned sizeclass);
 void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
 
 /* free() (or realloc, as what says) of p, an object of small span s whose
- * first word matched the free-list key: dies with what and p's address if
+ * first word matched the free-list key (every small free at ALLOC_DEBUG
+ * >= 2, which also catches a key overwritten): dies with what and p's address if
  * p is free, returns if it is live (its data only looked like a link).
  * Searches where a free object can be without racing another thread: c's
  * own lists and allocCache window (c may be NULL), s's bitmaps and its
