@@ -65,9 +65,10 @@ void mcache_flush(struct mcache *c, unsigned sizeclass);
 void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
 
 /* free() (or realloc, as what says) of p, an object of small span s whose
- * first word matched the free-list key (every small free at ALLOC_DEBUG
- * >= 2, which also catches a key overwritten): dies with what and p's address if
- * p is free, returns if it is live (its data only looked like a link).
+ * first word matched the free-list key (at ALLOC_DEBUG >= 2, any small
+ * object, so that a key overwritten after the first free is no escape):
+ * dies with what and p's address if p is free, returns if it is live (its
+ * data only looked like a link).
  * Searches where a free object can be without racing another thread: c's
  * own lists and allocCache window (c may be NULL), s's bitmaps and its
  * class's transfer cache (mcentral_holds_free). An object on another
