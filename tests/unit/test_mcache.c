@@ -319,22 +319,29 @@ static void test_key_like_frees_across_threads(void **state) {
   close(handover[1]);
 }
 
-/* The key's top byte, the bits every free object's first word carries, is
- * never one that pointers, integers, text or ordinary doubles have. */
-static void test_key_top_byte_is_rare(void **state) {
+/* The key's top 16 bits, which every free object's first word carries and
+ * free() compares, are the tag, whose top byte is one that pointers,
+ * integers, text and ordinary doubles never have; the rest is random. */
+static void test_key_tag_is_rare(void **state) {
   (void)state;
-  static const uint8_t common[] = {0x00, 0x09, 0x0a, 0x0d, 0xff};
-  for (uint64_t i = 0; i < 4096; i++) {
-    uint64_t r = i * 0x9e3779b97f4a7c15u ^ (i << 56);
-    uint64_t key = freelist_key_from(r);
-    unsigned top = (unsigned)(key >> 56);
-    for (size_t j = 0; j < sizeof common; j++) assert_int_not_equal(top, common[j]);
-    assert_false(top >= 0x20 && top <= 0xf4); /* ASCII, UTF-8, doubles of 2^-600..2^850 */
-    assert_int_equal(key << 8, r << 8);       /* the rest is random */
-  }
-  unsigned top = (unsigned)(freelist_key >> 56);
-  assert_true(top != 0 && (top < 0x20 || top > 0xf4));
-  assert_int_equal(freelist_key_top, freelist_key >> 48); /* what free() compares */
+  assert_int_equal(freelist_key >> 48, FREELIST_TAG);
+  unsigned top = FREELIST_TAG >> 8;
+  assert_true(top != 0 && top < 0x20 && top != '\t' && top != '\n' && top != '\r');
+  double ordinary = 0x1p-500;
+  uint64_t bits;
+  memcpy(&bits, &ordinary, sizeof bits);
+  assert_true(bits >> 56 > top);                                    /* and every larger magnitude */
+  assert_true((freelist_key & 0xffffffffffffu) != 0x5a5a5a5a5a5au); /* drawn at init */
+  /* free() compares the word's bytes 6 and 7 */
+  void *p = alloc_malloc(8);
+  freelist_set_next(p, NULL);
+  assert_true(freelist_maybe_free(p));
+  *(uint64_t *)p = (uint64_t)FREELIST_TAG << 48;
+  assert_true(freelist_maybe_free(p));
+  *(uint64_t *)p ^= (uint64_t)1 << 48;
+  assert_false(freelist_maybe_free(p));
+  *(uint64_t *)p = 0;
+  alloc_free(p);
 }
 
 /* A freed object written to is seen when its link is next read (cheap
@@ -381,7 +388,7 @@ int main(void) {
       cmocka_unit_test(test_double_free_aba),
       cmocka_unit_test(test_key_in_live_object_is_no_double_free),
       cmocka_unit_test(test_key_like_frees_across_threads),
-      cmocka_unit_test(test_key_top_byte_is_rare),
+      cmocka_unit_test(test_key_tag_is_rare),
       cmocka_unit_test(test_write_after_free_seen_in_debug),
       cmocka_unit_test(test_stats_count_in_use),
   };
