@@ -122,6 +122,11 @@ int alloc_may_create_thread(void);
 /* Milliseconds on the monotonic clock. */
 ALLOC_FOR_DUMPER uint64_t alloc_now_ms(void);
 
+/* thread.c: starts fn(arg) on a detached thread with every signal blocked,
+ * with a stack of stack_bytes (0: the default). Returns 0 or an errno
+ * value. The calling thread's signal mask is unchanged. */
+ALLOC_FOR_DUMPER int alloc_thread_start(void *(*fn)(void *), void *arg, size_t stack_bytes);
+
 /* ---- Settings (environ.c) ----------------------------------------------- */
 
 /* The value of the setting name (ALLOC_* or ALLOCPROF_*) in the environment,

@@ -29,7 +29,7 @@ static void *steal_metadata_chunk(size_t size);
 int mheap_init(void) {
   fixalloc_init(&mheap.spanalloc, sizeof(struct mspan));
   mheap.spanalloc.fallback_chunk = steal_metadata_chunk;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < MSPAN_BITS_ORDERS; i++) {
     fixalloc_init(&mheap.bitsalloc[i], 2 * sizeof(uint64_t) << i);
     mheap.bitsalloc[i].fallback_chunk = steal_metadata_chunk;
   }
@@ -320,13 +320,8 @@ static void span_take_pages(struct mspan *s) {
   s->nreleased = 0;
 }
 
-static unsigned bits_order(const struct mspan *s) {
-  return s->nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
-}
-
 static unsigned class_bits_order(int sizeclass) {
-  unsigned nwords = (class_to_nelems[sizeclass] + 63u) / 64u;
-  return nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)nwords - 1));
+  return mspan_bits_order((class_to_nelems[sizeclass] + 63u) / 64u);
 }
 
 /* Sets s up to hold objects of sizeclass, every slot free, with the bitmaps
@@ -337,7 +332,7 @@ static void span_init_small(struct mspan *s, int sizeclass, uint64_t *bits) {
   s->nelems = class_to_nelems[sizeclass];
   s->divmagic = class_to_divmagic[sizeclass];
   s->nwords = (uint16_t)((s->nelems + 63) / 64);
-  unsigned order = bits_order(s);
+  unsigned order = mspan_bits_order(s->nwords);
   s->allocBits = bits;
   s->cacheBits = bits + ((uintptr_t)1 << order);
   s->allocCount = 0;
@@ -423,7 +418,7 @@ out:
 void mheap_free_span(struct mspan *s) {
   lock_acquire(&mheap.lock);
   if (s->state == SPAN_SMALL) {
-    fixalloc_free(&mheap.bitsalloc[bits_order(s)], s->allocBits);
+    fixalloc_free(&mheap.bitsalloc[mspan_bits_order(s->nwords)], s->allocBits);
     s->allocBits = s->cacheBits = NULL;
     if (s->npages > 2) arena_set_spans(s->base + PAGE_BYTES, s->npages - 2, NULL);
   } else {
@@ -577,6 +572,28 @@ size_t mheap_free_backed_bytes(void) {
   size_t n = mheap.pages_free * PAGE_BYTES;
   lock_release(&mheap.lock);
   return n;
+}
+
+/* ---- Error reports -------------------------------------------------------- */
+
+int mheap_is_free_memory(uintptr_t a) {
+  /* The span owning a's page has an entry there or, inside a large object
+   * or a free run, at its first page below (arena.h): walk down to it, a
+   * bounded way (this runs only to word a fatal error). */
+  int found = 0;
+  lock_acquire(&mheap.lock);
+  uintptr_t pg = align_down(a, PAGE_BYTES);
+  for (unsigned n = 0; n < (1u << 20) && arena_of(pg) != NULL; n++, pg -= PAGE_BYTES) {
+    struct mspan *s = span_of(pg);
+    if (s != NULL) {
+      found = (s->state == SPAN_FREE || s->state == SPAN_SCAVENGING) &&
+              a - s->base < s->npages * PAGE_BYTES;
+      break;
+    }
+    if (pg < PAGE_BYTES) break;
+  }
+  lock_release(&mheap.lock);
+  return found;
 }
 
 /* ---- Validation (ALLOC_DEBUG >= 2 and tests) ----------------------------- */

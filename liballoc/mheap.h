@@ -22,9 +22,9 @@ struct mheap {
   struct mspan_list free_small[HEAP_SMALL_RUNS];      /* free runs of exactly i pages */
   uint64_t free_small_nonempty[HEAP_SMALL_RUNS / 64]; /* bit i: free_small[i] has runs */
   struct mspan_list free_large;                       /* free runs of >= HEAP_SMALL_RUNS pages */
-  uintptr_t cur_base, cur_end;  /* reserved address space not yet made into pages */
-  struct fixalloc spanalloc;    /* struct mspan */
-  struct fixalloc bitsalloc[5]; /* span bitmaps: 2 x (1,2,4,8,16) words */
+  uintptr_t cur_base, cur_end;                  /* reserved address space not yet made into pages */
+  struct fixalloc spanalloc;                    /* struct mspan */
+  struct fixalloc bitsalloc[MSPAN_BITS_ORDERS]; /* span bitmaps: 2 x 2^order words */
   /* Accounting in pages (heap lock; read racily for statistics). */
   uintptr_t pages_in_use;   /* in spans handed out (small or large) */
   uintptr_t pages_free;     /* in free runs, backed by memory */
@@ -60,6 +60,11 @@ void mheap_shrink(struct mspan *s, uintptr_t npages);
 size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms);
 /* Bytes of free pages still backed by memory. */
 size_t mheap_free_backed_bytes(void);
+
+/* Whether address a lies in free pages of the heap (a free run, or one
+ * being returned to the OS): what a pointer to a freed large object finds.
+ * Takes the heap lock; for error messages only. */
+int mheap_is_free_memory(uintptr_t a);
 
 /* scavenger.c: called after pages became free, with the bytes of free
  * pages now backed; when that is over ALLOC_RETAIN_MB, wakes the background

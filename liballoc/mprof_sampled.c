@@ -22,12 +22,10 @@ struct sampled_obj {
   uint64_t estimate; /* unsampled bytes this sample stands for */
 };
 
-/* Spans' sampledBits, by word count order (1, 2, 4, 8, 16 words). */
-static struct fixalloc bits_alloc[5];
+/* Spans' sampledBits, by word count order (mspan_bits_order). */
+static struct fixalloc bits_alloc[MSPAN_BITS_ORDERS];
 
-static unsigned bits_order(const struct mspan *s) {
-  return s->nwords <= 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
-}
+static unsigned bits_order(const struct mspan *s) { return mspan_bits_order(s->nwords); }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
  * when no bitmap could be had. prof_lock held. */
@@ -111,7 +109,8 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
   prof_lock_enter();
   if (!prof_hot.obj_alloc_ready) {
     fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
-    for (unsigned k = 0; k < 5; k++) fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
+    for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
+      fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
     prof_hot.obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;

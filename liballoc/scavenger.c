@@ -22,7 +22,6 @@
  * allocates. Overview: malloc.c. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -69,20 +68,7 @@ static void *scavenger_main(void *arg) {
   return NULL;
 }
 
-static int scavenger_start(void) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 << 10);
-  pthread_t t;
-  int r = pthread_create(&t, &attr, scavenger_main, NULL);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
+static int scavenger_start(void) { return alloc_thread_start(scavenger_main, NULL, 64 << 10); }
 
 /* Without the thread: the free that found memory far over the budget
  * releases what is old enough. */
