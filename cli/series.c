@@ -26,8 +26,10 @@ static const char wrapper_re[] =
     "valloc|pvalloc|strdup|strndup|__strdup|__libc_[a-z]*alloc|operator new|operator new\\[\\]|"
     "x(malloc|calloc|realloc|strdup|strndup|memdup)|g_(malloc|malloc0|realloc|try_malloc|"
     "try_malloc0|try_realloc|memdup|memdup2|strdup|strndup|slice_alloc|slice_alloc0)(_n)?|"
-    "(_)?PyMem_[A-Za-z]*|(_)?PyObject_(Malloc|Calloc|Realloc)|_PyObject_GC_[A-Za-z]*|"
-    "pymalloc_[a-z]*|je_[a-z]*alloc|tc_[a-z]*|mi_[a-z_]*alloc[a-z_]*)($|\\()"
+    "(_)?PyMem_[A-Za-z]*|(_)?PyObject_(Malloc|Calloc|Realloc)|(_)?PyObject_GC_[A-Za-z]*|"
+    "pymalloc_[a-z_]*|arena_map_[a-z_]*|new_arena|allocate_from_new_pool|gc_alloc|"
+    "_PyType_AllocNoTrack|PyType_GenericAlloc|je_[a-z]*alloc|tc_[a-z]*|mi_[a-z_]*alloc[a-z_]*)"
+    "($|\\()"
     "|^(std::|__gnu_cxx::|__cxxabiv1::)";
 
 /* ---- building: state ---- */
@@ -338,31 +340,44 @@ static int by_time(const void *x, const void *y) {
   return a->t < b->t ? -1 : a->t > b->t;
 }
 
+typedef struct pid_count {
+  long pid;
+  size_t n;
+} pid_count;
+
+static int by_count(const void *x, const void *y) {
+  const pid_count *a = x, *b = y;
+  if (a->n != b->n) return a->n > b->n ? -1 : 1;
+  return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
 /* Inputs from several processes, unless opts->pid chose: -1 after
- * printing them. */
+ * printing the ones with the most snapshots. */
 static int check_pids(const series *s, const build *b) {
-  long pids[4];
+  pid_count *v = calloc(s->nsnap + 1, sizeof *v);
   size_t n = 0;
+  if (!v) return 0; /* out of memory: the check is advice, go on */
   for (size_t i = 0; i < s->nsnap; i++) {
     long pid = s->snap[i].pid;
-    bool seen = pid == 0;
-    for (size_t j = 0; j < n && !seen; j++) seen = pids[j] == pid;
-    if (!seen && n < 4) pids[n++] = pid;
-    if (!seen && n == 4) break;
+    size_t j = 0;
+    while (j < n && v[j].pid != pid) j++;
+    if (pid == 0) continue;
+    if (j == n) v[n++] = (pid_count){pid, 0};
+    v[j].n++;
   }
-  if (n <= 1) return 0;
-  char list[96] = "";
+  if (n <= 1) {
+    free(v);
+    return 0;
+  }
+  qsort(v, n, sizeof *v, by_count);
+  char list[160] = "";
   size_t used = 0;
   for (size_t j = 0; j < n && j < 3; j++)
-    used += (size_t)snprintf(list + used, sizeof list - used, "%s%ld", j ? ", " : "", pids[j]);
-  cli_error(
-      "%s: the snapshots come from %s processes (pids %s%s): give one process's files, "
-      "or choose one with --pid",
-      b->opts->cmd ? b->opts->cmd : "series",
-      n > 3    ? "several"
-      : n == 2 ? "two"
-               : "three",
-      list, n > 3 ? ", ..." : "");
+    used += (size_t)snprintf(list + used, sizeof list - used, "%spid %ld: %zu snapshot%s",
+                             j ? ", " : "", v[j].pid, v[j].n, v[j].n == 1 ? "" : "s");
+  cli_error("%s: the snapshots come from %zu processes (%s%s): choose one with --pid",
+            b->opts->cmd ? b->opts->cmd : "series", n, list, n > 3 ? ", ..." : "");
+  free(v);
   return -1;
 }
 
