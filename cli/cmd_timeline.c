@@ -234,8 +234,9 @@ static void describe(char *buf, size_t len, const series *s) {
   int64_t period = s->snap[0].period;
   bool mixed = false;
   for (size_t i = 1; i < s->nsnap; i++) mixed |= s->snap[i].period != period;
-  int n = snprintf(buf, len, "%zu snapshot%s over %s", s->nsnap, s->nsnap == 1 ? "" : "s",
-                   seconds(b1, last->t));
+  int n = s->nsnap == 1
+              ? snprintf(buf, len, "1 snapshot")
+              : snprintf(buf, len, "%zu snapshots over %s", s->nsnap, seconds(b1, last->t));
   if (last->pid && n > 0 && (size_t)n < len)
     n += snprintf(buf + n, len - (size_t)n, ", process %ld", last->pid);
   if (n > 0 && (size_t)n < len)

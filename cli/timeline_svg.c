@@ -193,6 +193,9 @@ static void hover_strips(const plot *p) {
     double a = i ? (p->x[i - 1] + p->x[i]) / 2 : p->left;
     double b = i + 1 < n ? (p->x[i] + p->x[i + 1]) / 2 : p->left + p->width;
     if (n == 1) a = p->left, b = p->left + p->width;
+    /* a tick on the time axis where the snapshot was taken */
+    fprintf(p->f, "<line class=\"when\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", p->x[i],
+            p->top + p->height - 4, p->x[i], p->top + p->height);
     fprintf(p->f, "<rect class=\"snap\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\">", a,
             p->top, b - a > 0 ? b - a : 0, p->height);
     snapshot_title(p, i);
@@ -269,6 +272,7 @@ static const char style[] =
     ".tick { fill: #444; }\n"
     ".grid { stroke: #e2e2d8; stroke-width: 1; }\n"
     ".axisline { stroke: #888; stroke-width: 1; }\n"
+    ".when { stroke: #555; stroke-width: 1; }\n"
     ".band { stroke: #fdfdf8; stroke-width: 0.7; stroke-linejoin: round; }\n"
     ".peak { stroke: #222; stroke-width: 1.2; stroke-dasharray: 5 3; }\n"
     ".peaklabel { font-size: 12px; font-family: sans-serif; font-weight: bold; fill: #222; }\n"
