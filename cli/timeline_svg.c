@@ -193,9 +193,11 @@ static void hover_strips(const plot *p) {
     double a = i ? (p->x[i - 1] + p->x[i]) / 2 : p->left;
     double b = i + 1 < n ? (p->x[i] + p->x[i + 1]) / 2 : p->left + p->width;
     if (n == 1) a = p->left, b = p->left + p->width;
-    /* a tick on the time axis where the snapshot was taken */
-    fprintf(p->f, "<line class=\"when\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", p->x[i],
-            p->top + p->height - 4, p->x[i], p->top + p->height);
+    /* a tick on the time axis where the snapshot was taken (unless they
+     * would be too dense to tell apart) */
+    if ((double)n <= p->width / 4)
+      fprintf(p->f, "<line class=\"when\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+              p->x[i], p->top + p->height - 4, p->x[i], p->top + p->height);
     fprintf(p->f, "<rect class=\"snap\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\">", a,
             p->top, b - a > 0 ? b - a : 0, p->height);
     snapshot_title(p, i);
@@ -205,20 +207,23 @@ static void hover_strips(const plot *p) {
 
 /* ---- legend ---- */
 
-/* s cut to fit chars characters (on a UTF-8 boundary), ".." at the end. */
+/* s cut to fit chars characters: its start and its end, ".." between
+ * (names differ at both: "ns::Cache::insert (Loader::load)"), cut on
+ * UTF-8 boundaries; the title has it all. */
 static void clipped(FILE *f, const char *s, size_t chars) {
-  if (strlen(s) <= chars) {
+  size_t len = strlen(s);
+  if (len <= chars) {
     cli_xml_text(f, s);
     return;
   }
-  char *cut = strndup(s, chars - 2);
+  size_t head = (chars - 2) / 2, tail = len - (chars - 2 - head);
+  while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80) head--;
+  while (tail < len && ((unsigned char)s[tail] & 0xc0) == 0x80) tail++;
+  char *cut = strndup(s, head);
   if (!cut) return;
-  size_t k = strlen(cut);
-  while (k > 0 && ((unsigned char)cut[k - 1] & 0xc0) == 0x80) k--;
-  if (k > 0 && (unsigned char)cut[k - 1] >= 0xc0) k--;
-  cut[k] = 0;
   cli_xml_text(f, cut);
   fputs("..", f);
+  cli_xml_text(f, s + tail);
   free(cut);
 }
 
@@ -237,7 +242,7 @@ static void legend(const plot *p) {
   const tl_chart *c = p->c;
   double x = p->left + p->width + 24, y = p->top;
   char b1[32], b2[32];
-  fprintf(p->f, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\">largest in use (at most)</text>\n", x,
+  fprintf(p->f, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\">stacks, by their largest</text>\n", x,
           y + 4);
   for (size_t b = 0; b < c->nband; b++) {
     const tl_band *band = &c->band[b];
