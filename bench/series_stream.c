@@ -61,10 +61,10 @@ static profile_pb *skeleton(int stacks) {
 /* Stack s's objects of 256 bytes in use at snapshot i. */
 static int64_t objects(int s, int i) {
   switch (s % 16) {
-    case 0: return 10 + 2 * i;                                        /* grows */
-    case 1: return (i / 50) % 2 ? 0 : 40;                             /* comes and goes */
+    case 0: return 10 + 2 * i;                                      /* grows */
+    case 1: return (i / 50) % 2 ? 0 : 40;                           /* comes and goes */
     case 2: return (int64_t)(100 + 80 * sin((double)(i + s) / 30)); /* a wave */
-    default: return 20 + s % 7;                                       /* steady */
+    default: return 20 + s % 7;                                     /* steady */
   }
 }
 
