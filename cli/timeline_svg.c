@@ -139,8 +139,7 @@ static void draw_band(plot *p, size_t b) {
   fprintf(p->f, ": at most %s</title></path>\n", cli_human(b1, (double)band->max, "bytes", false));
 }
 
-/* "12.5 s" or "350 ms". */
-static char *when(char *buf, double t) {
+char *tl_seconds(char *buf, double t) {
   if (t != 0 && t < 1)
     snprintf(buf, 32, "%.3g ms", t * 1000);
   else
@@ -164,7 +163,7 @@ static void draw_peak(const plot *p) {
           "<text class=\"peaklabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">peak %s at %s"
           "</text>\n",
           right ? x - 6 : x + 6, p->top + 8, right ? "end" : "start",
-          cli_human(b1, (double)s->peak_bytes, "bytes", false), when(b2, s->snap[k].t));
+          cli_human(b1, (double)s->peak_bytes, "bytes", false), tl_seconds(b2, s->snap[k].t));
 }
 
 /* Snapshot i's exact values, as a hover title. */
@@ -172,8 +171,8 @@ static void snapshot_title(const plot *p, size_t i) {
   const series *s = p->c->s;
   const series_snap *sn = &s->snap[i];
   char b1[32], b2[32];
-  fprintf(p->f, "<title>%s (snapshot %zu of %zu)\ntotal: %lld bytes (%s", when(b1, sn->t), i + 1,
-          s->nsnap, (long long)sn->bytes, cli_human(b2, (double)sn->bytes, "bytes", false));
+  fprintf(p->f, "<title>%s (snapshot %zu of %zu)\ntotal: %lld bytes (%s", tl_seconds(b1, sn->t),
+          i + 1, s->nsnap, (long long)sn->bytes, cli_human(b2, (double)sn->bytes, "bytes", false));
   if (sn->var > 0) fprintf(p->f, " \u00b1 %s", cli_human(b1, sqrt(sn->var), "bytes", false));
   fprintf(p->f, ")");
   for (size_t b = 0; b < p->c->nband; b++) {
@@ -251,7 +250,7 @@ static void legend(const plot *p) {
     fprintf(p->f, "<g class=\"key\"><title>");
     cli_xml_text(p->f, band->label);
     fprintf(p->f, "\nat most %s, at %s", cli_human(b1, (double)band->max, "bytes", false),
-            when(b2, c->s->snap[band->max_snap].t));
+            tl_seconds(b2, c->s->snap[band->max_snap].t));
     if (band->stack != SIZE_MAX)
       stack_frames(p->f, c->s, band->stack);
     else
