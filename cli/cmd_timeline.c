@@ -239,7 +239,7 @@ static void describe(char *buf, size_t len, const series *s) {
              mixed || period == 0 ? "" : " on average (estimates)");
 }
 
-static void write_summary(FILE *f, const tl_chart *c) {
+static void write_summary(FILE *f, const tl_chart *c, bool filtered) {
   const series *s = c->s;
   char d[256], b1[32], b2[32], b3[32], b4[32];
   describe(d, sizeof d, s);
@@ -248,6 +248,10 @@ static void write_summary(FILE *f, const tl_chart *c) {
   fprintf(f, "peak: %s in use at %s (snapshot %zu of %zu)\n",
           cli_human(b1, (double)s->peak_bytes, "bytes", false), tl_seconds(b2, s->snap[pk].t),
           pk + 1, s->nsnap);
+  if (s->peak_bytes <= 0) {
+    fprintf(f, "\nnothing in use in any snapshot%s\n", filtered ? " (with these filters)" : "");
+    return;
+  }
   fprintf(f, "\n%10s  %10s  %10s  %10s  %s\n", "max", "max at", "at peak", "at end", "stack");
   for (size_t b = 0; b < c->nband; b++) {
     const tl_band *t = &c->band[b];
@@ -282,7 +286,7 @@ static int emit(const tl_args *a, tl_chart *c) {
     if (a->format == TL_CSV)
       write_csv(stdout, c);
     else
-      write_summary(stdout, c);
+      write_summary(stdout, c, cli_filter_active(a->filter));
     return cli_finish_stdout(CLI_EXIT_OK);
   }
   char title[256], sub[512], *text = NULL;

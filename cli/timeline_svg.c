@@ -74,10 +74,11 @@ static double ypos(const plot *p, double v) {
  * could waste a fifth of the height. */
 static void bytes_axis(plot *p, double vmax) {
   const char *uname;
-  if (vmax <= 0) vmax = 1;
+  if (vmax <= 0) vmax = 1024; /* nothing in use: an axis to 1 KiB */
   p->ymax = vmax * 1.06;
   double unit = byte_unit(p->ymax, &uname);
   double step = nice_step(p->ymax / unit, 6) * unit;
+  if (step < 1) step = 1; /* no fractions of a byte */
   for (double v = 0; v <= p->ymax; v += step) {
     double y = ypos(p, v);
     fprintf(p->f,
@@ -342,7 +343,13 @@ void tl_write_svg(FILE *f, const tl_chart *c, double image_w, bool html) {
   time_axis(&p);
   for (size_t b = 0; b < c->nband; b++)
     if (c->band[b].max > 0) draw_band(&p, b);
-  if (s->peak_bytes > 0) draw_peak(&p);
+  if (s->peak_bytes > 0)
+    draw_peak(&p);
+  else
+    fprintf(f,
+            "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">nothing in use in "
+            "any snapshot</text>\n",
+            p.left + p.width / 2, p.top + p.height / 2);
   hover_strips(&p);
   legend(&p);
   fprintf(f,
