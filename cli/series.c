@@ -267,81 +267,87 @@ static int add_snapshot(series *s, build *b, profile_pb *p, size_t frame) {
 
 /* ---- reading the inputs ----
  *
- * Decoding a snapshot (decompressing, unpacking, validating) is about half
- * the work of reading a long stream, adding it to the series the other
- * half: a reader thread decodes while the calling thread adds, through a
- * queue of a few decoded profiles (so memory stays a few snapshots). The
- * reader prints its own failures; a failure of the adding side stops it. */
+ * Decoding a snapshot (decompressing, pricing, unpacking, validating) is
+ * more than half the work of reading a long stream, adding it to the
+ * series the rest. So a walker thread reads the files and cuts streams into
+ * frames (jobs), DECODERS threads decode them, and the calling thread adds
+ * the decoded profiles in input order (the series does not depend on
+ * timing). At most WINDOW snapshots are between the walker and the calling
+ * thread, so memory stays a few snapshots and nothing waits in a circle: a
+ * decoder can always queue its result. Each thread prints its own failures;
+ * any failure stops the others. */
 
-#define QUEUE_CAP 4
+#define DECODERS 2
+#define WINDOW 8
 
 typedef struct item {
-  profile_pb *p; /* decoded and validated; the caller frees it */
+  size_t ord; /* input order, from 0 */
   const char *file;
   size_t frame;   /* its index in a stream, else 0 */
   bool in_stream; /* from a stream of several frames */
+  uint8_t *data;  /* a job: a frame's bytes, or a whole file's (in_stream false) */
+  size_t len;
+  profile_pb *p; /* a result: decoded and validated; the caller frees it */
 } item;
 
 typedef struct reader {
   char *const *files;
   size_t nfiles;
-  const char *file; /* the reader's: the file being read */
+  const char *file; /* the walker's: the file being read */
   pthread_mutex_t mu;
-  pthread_cond_t cv; /* the queue changed, or stop or done */
-  item q[QUEUE_CAP];
-  size_t head, n;
-  bool stop; /* the adding side failed: the reader ends */
-  bool done; /* the reader ended (nothing more will come) */
-  int rc;    /* the reader's result: 0, or -1 after printing */
+  pthread_cond_t cv; /* anything changed */
+  item jobs[WINDOW], results[WINDOW];
+  size_t njobs, nresults;
+  size_t next_ord; /* the walker's next */
+  size_t added;    /* the calling thread's next */
+  bool walked;     /* the walker ended: no more jobs */
+  size_t decoding; /* decoders still running */
+  bool stop;       /* a failure: everyone ends */
+  int rc;          /* 0, or -1 once a thread failed (it printed why) */
 } reader;
 
-/* Queues a decoded profile; 1 when the reader must stop (p freed). */
-static int push(reader *r, profile_pb *p, size_t frame, bool in_stream) {
+static void fail_locked(reader *r) {
+  r->stop = true;
+  r->rc = -1;
+  pthread_cond_broadcast(&r->cv);
+}
+
+static void reader_fail(reader *r) {
   pthread_mutex_lock(&r->mu);
-  while (r->n == QUEUE_CAP && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+  fail_locked(r);
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* The walker queues a job (taking data); 1 when it must stop (data freed). */
+static int push_job(reader *r, uint8_t *data, size_t len, size_t frame, bool in_stream) {
+  pthread_mutex_lock(&r->mu);
+  while (!r->stop && (r->njobs == WINDOW || r->next_ord - r->added >= WINDOW))
+    pthread_cond_wait(&r->cv, &r->mu);
   bool stop = r->stop;
   if (!stop) {
-    r->q[(r->head + r->n++) % QUEUE_CAP] = (item){p, r->file, frame, in_stream};
+    r->jobs[r->njobs++] = (item){.ord = r->next_ord++,
+                                 .file = r->file,
+                                 .frame = frame,
+                                 .in_stream = in_stream,
+                                 .data = data,
+                                 .len = len};
     pthread_cond_broadcast(&r->cv);
   }
   pthread_mutex_unlock(&r->mu);
-  if (stop) profile_free(p);
+  if (stop) free(data);
   return stop ? 1 : 0;
-}
-
-/* The next decoded profile; false when the reader has ended. */
-static bool pop(reader *r, item *it) {
-  pthread_mutex_lock(&r->mu);
-  while (r->n == 0 && !r->done) pthread_cond_wait(&r->cv, &r->mu);
-  bool got = r->n > 0;
-  if (got) {
-    *it = r->q[r->head];
-    r->head = (r->head + 1) % QUEUE_CAP;
-    r->n--;
-    pthread_cond_broadcast(&r->cv);
-  }
-  pthread_mutex_unlock(&r->mu);
-  return got;
-}
-
-static void reader_signal(reader *r, bool *flag) {
-  pthread_mutex_lock(&r->mu);
-  *flag = true;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
 }
 
 static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb, size_t len) {
   reader *r = ctx;
-  char err[CLI_ERRLEN], name[CLI_ERRLEN];
   (void)offset;
-  snprintf(name, sizeof name, "%s (snapshot %zu)", r->file, index);
-  profile_pb *p = NULL;
-  if (profile_decode(pb, len, name, &p, err, sizeof err) != 0) {
-    cli_error("%s", err);
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!copy) {
+    cli_error("%s: out of memory reading the series", r->file);
     return 1;
   }
-  return push(r, p, index, true); /* nonzero stops the walk */
+  memcpy(copy, pb, len);
+  return push_job(r, copy, len, index, true); /* nonzero stops the walk */
 }
 
 /* A snapshot stream of several frames (or none). Returns 0 or -1. */
@@ -375,63 +381,127 @@ static int read_file(reader *r, const char *path) {
     cli_error("%s", err);
     return -1;
   }
-  int rc;
-  if (container_detect(buf, len) == CONTAINER_ZSTD && container_zstd_frames(buf, len) != 1) {
-    rc = read_stream(r, buf, len);
-  } else {
-    profile_pb *p = NULL;
-    rc = profile_read_buffer(buf, len, path, &p, err, sizeof err);
-    if (rc != 0)
-      cli_error("%s", err);
-    else
-      rc = push(r, p, 0, false) ? -1 : 0;
-  }
+  if (container_detect(buf, len) != CONTAINER_ZSTD || container_zstd_frames(buf, len) == 1)
+    return push_job(r, buf, len, 0, false) ? -1 : 0; /* a decoder reads it whole */
+  int rc = read_stream(r, buf, len);
   free(buf);
   return rc;
 }
 
-static bool stopped(reader *r) {
+static void *walker_main(void *arg) {
+  reader *r = arg;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < r->nfiles; i++) rc = read_file(r, r->files[i]);
   pthread_mutex_lock(&r->mu);
-  bool stop = r->stop;
+  if (rc != 0) fail_locked(r);
+  r->walked = true;
+  pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
-  return stop;
+  return NULL;
 }
 
-static void *reader_main(void *arg) {
+/* Decodes a job into it->p. Returns 0 or -1 after printing. */
+static int decode(item *it) {
+  char err[CLI_ERRLEN], name[CLI_ERRLEN];
+  int rc;
+  if (it->in_stream) {
+    snprintf(name, sizeof name, "%s (snapshot %zu)", it->file, it->frame);
+    rc = profile_decode(it->data, it->len, name, &it->p, err, sizeof err);
+  } else {
+    rc = profile_read_buffer(it->data, it->len, it->file, &it->p, err, sizeof err);
+  }
+  free(it->data);
+  it->data = NULL;
+  if (rc != 0) cli_error("%s", err);
+  return rc;
+}
+
+static void *decoder_main(void *arg) {
   reader *r = arg;
-  for (size_t i = 0; r->rc == 0 && i < r->nfiles && !stopped(r); i++)
-    r->rc = read_file(r, r->files[i]);
-  reader_signal(r, &r->done);
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    while (!r->stop && r->njobs == 0 && !r->walked) pthread_cond_wait(&r->cv, &r->mu);
+    if (r->stop || r->njobs == 0) break;
+    item it = r->jobs[0]; /* the oldest: results come back near their order */
+    memmove(r->jobs, r->jobs + 1, --r->njobs * sizeof *r->jobs);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    int rc = decode(&it);
+    pthread_mutex_lock(&r->mu);
+    if (rc != 0) {
+      fail_locked(r);
+    } else if (r->stop) {
+      profile_free(it.p);
+    } else { /* room: at most WINDOW snapshots are out */
+      r->results[r->nresults++] = it;
+      pthread_cond_broadcast(&r->cv);
+    }
+  }
+  r->decoding--;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
   return NULL;
+}
+
+/* The next decoded profile in input order; false when there is none more
+ * (all read, or a failure: r->rc says). */
+static bool pop(reader *r, item *it) {
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    size_t k = 0;
+    while (k < r->nresults && r->results[k].ord != r->added) k++;
+    if (k < r->nresults && !r->stop) {
+      *it = r->results[k];
+      r->results[k] = r->results[--r->nresults];
+      r->added++;
+      pthread_cond_broadcast(&r->cv);
+      pthread_mutex_unlock(&r->mu);
+      return true;
+    }
+    if (r->stop || (r->decoding == 0 && r->nresults == 0)) break;
+    pthread_cond_wait(&r->cv, &r->mu);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return false;
+}
+
+/* Starts the walker and the decoders; the number of threads started. */
+static size_t start(reader *r, pthread_t *t) {
+  size_t n = 0;
+  r->decoding = DECODERS;
+  if (pthread_create(&t[n], NULL, walker_main, r) == 0) n++;
+  for (size_t i = 0; n > 0 && i < DECODERS; i++)
+    if (pthread_create(&t[n], NULL, decoder_main, r) == 0) n++;
+  if (n == DECODERS + 1) return n;
+  cli_error("cannot start the threads that read the series");
+  pthread_mutex_lock(&r->mu);
+  r->decoding -= DECODERS - (n > 0 ? n - 1 : 0); /* those that did not start */
+  fail_locked(r);
+  pthread_mutex_unlock(&r->mu);
+  return n;
 }
 
 /* Every snapshot of the files into s. Returns 0 or -1 after printing. */
 static int read_all(series *s, build *b, char *const *files, size_t nfiles) {
   reader r = {.files = files, .nfiles = nfiles};
-  pthread_t t;
+  pthread_t t[DECODERS + 1];
   pthread_mutex_init(&r.mu, NULL);
   pthread_cond_init(&r.cv, NULL);
-  int rc = 0;
-  if (pthread_create(&t, NULL, reader_main, &r) != 0) {
-    cli_error("cannot start a thread to read the series");
-    rc = -1;
-  } else {
-    item it;
-    while (pop(&r, &it)) {
-      if (rc == 0) {
-        b->file = it.file;
-        b->in_stream = it.in_stream;
-        rc = add_snapshot(s, b, it.p, it.frame);
-        if (rc != 0) reader_signal(&r, &r.stop);
-      }
-      profile_free(it.p);
-    }
-    pthread_join(t, NULL);
-    if (rc == 0) rc = r.rc;
+  size_t started = start(&r, t);
+  item it;
+  while (pop(&r, &it)) {
+    b->file = it.file;
+    b->in_stream = it.in_stream;
+    int rc = add_snapshot(s, b, it.p, it.frame);
+    profile_free(it.p);
+    if (rc != 0) reader_fail(&r);
   }
+  for (size_t i = 0; i < started; i++) pthread_join(t[i], NULL);
+  for (size_t i = 0; i < r.njobs; i++) free(r.jobs[i].data);
+  for (size_t i = 0; i < r.nresults; i++) profile_free(r.results[i].p);
   pthread_mutex_destroy(&r.mu);
   pthread_cond_destroy(&r.cv);
-  return rc;
+  return r.rc;
 }
 
 /* ---- finishing: order, processes, stacks ---- */
