@@ -1,8 +1,9 @@
 /* series.c: loading a time series of in-use heap snapshots (series.h): each
- * input file read whole, a stream walked frame by frame, each snapshot
- * decoded, reduced to its cells (stack, in-use bytes and objects, variance)
- * and freed before the next; then the snapshots sorted by time and the
- * stacks indexed and named. Contract and decisions in series.h. */
+ * input file read whole and a stream cut into frames (a walker thread),
+ * each snapshot decoded (two decoder threads), then reduced to its cells
+ * (stack, in-use bytes and objects, variance) in input order and freed (the
+ * calling thread); then the snapshots sorted by time and the stacks indexed
+ * and named. Contract and decisions in series.h. */
 #include "series.h"
 
 #include <math.h>
