@@ -10,7 +10,7 @@
 #include "fileio.h"
 
 static const cli_command *const commands[] = {
-    &cmd_run, &cmd_top, &cmd_merge, &cmd_diff, &cmd_gate, &cmd_convert, &cmd_flame,
+    &cmd_run, &cmd_top, &cmd_merge, &cmd_diff, &cmd_gate, &cmd_convert, &cmd_flame, &cmd_timeline,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -58,6 +58,17 @@
  * dump_a.pb.gz, dump_b.pb.gz, dump_other.pb.gz: one sample each, with the
  * comments liballoc writes (dump_comments.c): two dumps of one program
  * (pids 23712 and 23713) and one of another program.
+ *
+ * A series for timeline (timeline()): tl.zst, a stream of 6 snapshots of
+ * process 4242 at rate 1, one a second (seq 0..5), and the same snapshots
+ * as profiles tl.0.pb.gz .. tl.5.pb.gz; tl_cut.zst the stream cut inside
+ * its last frame; tl_other.pb.gz a snapshot of process 4343. In bytes:
+ *
+ *   t (s)                     0        1        2        3        4     5
+ *   load <- main (xmalloc)    1 MiB    2 MiB    3 MiB    4 MiB    4 MiB 0
+ *   parse <- run <- main      100 KiB every time (steady)
+ *   g <- main                 0        0        512 KiB  1 MiB    1 MiB 1 MiB
+ *   f <- run <- main          1000 B every time
  */
 #include <errno.h>
 #include <math.h>
@@ -313,6 +324,56 @@ static void streams(void) {
   size_t len;
   read_bytes("snap.zst", &data, &len);
   write_bytes("snap_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- a series for timeline ---- */
+
+/* Snapshot i (0..5) of the series of timeline(); pid and seq in its
+ * comments, time 1700000000 + i s. */
+static void timeline_snap(heap *h, int i, int pid) {
+  static const int64_t load[] = {1, 2, 3, 4, 4, 0}, g[] = {0, 0, 512, 1024, 1024, 1024};
+  with_wrappers = 1;
+  heap_begin(h, 1);
+  with_wrappers = 0;
+  profile_builder_set_time(h->b, (1700000000LL + i) * 1000000000LL, 0);
+  char c[64];
+  snprintf(c, sizeof c, "pid=%d", pid);
+  profile_builder_add_comment(h->b, c);
+  snprintf(c, sizeof c, "seq=%d", i);
+  profile_builder_add_comment(h->b, c);
+  /* load: 1 MiB blocks, all kept until the last snapshot frees them */
+  heap_sample(h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, 4, (double)(4 - load[i]), 1048576,
+              1);
+  heap_sample(h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, 100 * (i + 1), 100 * i, 1024, 1);
+  if (g[i]) heap_sample(h, (const int[]){F_G, F_MAIN, -1}, (double)g[i], 0, 1024, 1);
+  heap_sample(h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+}
+
+static void timeline(void) {
+  char err[512];
+  remove(path_of("tl.zst"));
+  for (int i = 0; i < 6; i++) {
+    heap h;
+    timeline_snap(&h, i, 4242);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of("tl.zst"), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    char name[32];
+    snprintf(name, sizeof name, "tl.%d.pb.gz", i);
+    heap_write(&h, name);
+    profile_builder_free(h.b);
+  }
+  heap h;
+  timeline_snap(&h, 2, 4343);
+  heap_write(&h, "tl_other.pb.gz");
+  profile_builder_free(h.b);
+  uint8_t *data;
+  size_t len;
+  read_bytes("tl.zst", &data, &len);
+  write_bytes("tl_cut.zst", data, len - 40);
   free(data);
 }
 
@@ -735,6 +796,7 @@ int main(int argc, char **argv) {
   aslr("aslr_rebuilt.pb.gz", 0x7f0b77a00000, "0badc0de00112233445566778899aabbccddeeff");
   cpu_profile();
   streams();
+  timeline();
   bad_inputs();
   hostile();
   return 0;
