@@ -10,7 +10,8 @@
 #include "fileio.h"
 
 static const cli_command *const commands[] = {
-    &cmd_run, &cmd_top, &cmd_merge, &cmd_diff, &cmd_gate, &cmd_convert, &cmd_flame, &cmd_timeline,
+    &cmd_run,     &cmd_top,   &cmd_merge,    &cmd_diff,  &cmd_gate,
+    &cmd_convert, &cmd_flame, &cmd_timeline, &cmd_leaks,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
