@@ -1,5 +1,5 @@
-/* leaks.c: the leak test of one stack over time (leaks.h): a weighted
- * least squares trend, a Theil-Sen check without the largest step, and the
+/* leaks.c: the leak test of one stack over time (leaks.h): a least
+ * squares trend, a Theil-Sen check without the largest step, and the
  * last third of the series. The model and the thresholds are in leaks.h. */
 #include "leaks.h"
 
@@ -37,42 +37,42 @@ const char *leaks_confidence_name(enum leaks_confidence c) {
   return c == LEAKS_HIGH ? "high" : c == LEAKS_MEDIUM ? "medium" : "low";
 }
 
-/* ---- weighted least squares ---- */
+/* ---- least squares ---- */
 
 typedef struct line {
   double b, a;   /* y = a + b t */
   double se;     /* standard error of b */
-  double resvar; /* unweighted residual variance (bytes^2) */
+  double resvar; /* residual variance (bytes^2) */
 } line;
 
-/* Fits y over t on [from, to) with weights 1/(v + w2). The standard error
- * comes from the weights, times sqrt(chi^2 / dof) when the residuals
- * scatter more than the weights say. */
-static line wls(const double *t, const double *y, const double *v, size_t from, size_t to,
+/* Fits y over t on [from, to) by least squares, unweighted: the levels of a
+ * leak are cumulative (a sampled object stays in every later snapshot), so
+ * weights from their variances would lean on the early snapshots and the
+ * slope would follow the first part of the series. The standard error of b
+ * is the larger of what the snapshots' variances (plus w2, one event, so a
+ * level estimated at 0 is not certain) give it, sum (t - tm)^2 (v + w2) /
+ * Stt^2, and what the residuals' scatter gives it (real jitter). */
+static line fit(const double *t, const double *y, const double *v, size_t from, size_t to,
                 double w2) {
   line l = {0};
-  double su = 0, st = 0, sy = 0;
+  double st = 0, sy = 0, m = (double)(to - from);
+  for (size_t i = from; i < to; i++) st += t[i], sy += y[i];
+  double tm = st / m, ym = sy / m, stt = 0, sty = 0, svar = 0;
   for (size_t i = from; i < to; i++) {
-    double u = 1 / (v[i] + w2);
-    su += u, st += u * t[i], sy += u * y[i];
-  }
-  double tm = st / su, ym = sy / su, stt = 0, sty = 0;
-  for (size_t i = from; i < to; i++) {
-    double u = 1 / (v[i] + w2), dt = t[i] - tm;
-    stt += u * dt * dt, sty += u * dt * (y[i] - ym);
+    double dt = t[i] - tm;
+    stt += dt * dt, sty += dt * (y[i] - ym), svar += dt * dt * (v[i] + w2);
   }
   if (stt <= 0) return l; /* all at one time */
   l.b = sty / stt;
   l.a = ym - l.b * tm;
-  double chi2 = 0, rss = 0;
+  double rss = 0;
   for (size_t i = from; i < to; i++) {
     double r = y[i] - l.a - l.b * t[i];
-    chi2 += r * r / (v[i] + w2), rss += r * r;
+    rss += r * r;
   }
-  size_t dof = to - from > 2 ? to - from - 2 : 1;
-  double infl = chi2 / (double)dof;
-  l.se = sqrt(1 / stt) * (infl > 1 ? sqrt(infl) : 1);
-  l.resvar = rss / (double)dof;
+  l.resvar = rss / (m > 2 ? m - 2 : 1);
+  double se_model = sqrt(svar) / stt, se_res = sqrt(l.resvar / stt);
+  l.se = se_model > se_res ? se_model : se_res;
   return l;
 }
 
@@ -129,7 +129,7 @@ static void last_third(const leaks_scratch *s, const double *t, size_t n, leaks_
   double span = t[n - 1] - t[0], w = f->event;
   size_t from = n - 3;
   while (from > 0 && t[from - 1] >= t[0] + span * 2 / 3) from--;
-  line l = wls(t, s->y, s->v, from, n, w * w);
+  line l = fit(t, s->y, s->v, from, n, w * w);
   double len = t[n - 1] - t[from];
   double expect = f->rate * len, rise = l.b * len;
   double sd = sqrt(w * (expect > 0 ? expect : 0) + w * w + l.resvar);
@@ -146,7 +146,7 @@ void leaks_test(leaks_scratch *s, const double *t, size_t n, leaks_fit *f) {
   memset(f, 0, sizeof *f);
   double per_sample;
   f->event = event_size(s, n, &per_sample);
-  line all = wls(t, s->y, s->v, 0, n, f->event * f->event);
+  line all = fit(t, s->y, s->v, 0, n, f->event * f->event);
   double span = t[n - 1] - t[0];
   f->rate = all.b;
   f->z = all.b / (all.se > 0 ? all.se : 1e-300);

@@ -6,15 +6,18 @@
  * four questions of a stack's estimates y[i] (with variances v[i]) at
  * times t[i]:
  *
- *   growth      the weighted least squares slope b of y over t, weights
- *               1/(v[i] + w^2), its standard error from those weights,
- *               inflated by the residual scatter when that is larger than
- *               the sampling noise (real jitter); z = b / se tests that
- *               the stack grows at all. The error reported with the rate
- *               adds the Poisson count of the samples it rests on (variance
- *               (sum v / sum y) * b / span, 0 for exact values): sampled objects persist, so the levels are
- *               not independent measurements, and a rate drawn from ten
- *               samples is known to about 1/sqrt(10). w is the
+ *   growth      the least squares slope b of y over t, and its standard
+ *               error: the larger of what the snapshots' sampling
+ *               variances give it (each v[i] + w^2) and what the scatter
+ *               of the residuals gives it (real jitter); z = b / se tests
+ *               that the stack grows at all. Unweighted: the levels of a
+ *               leak are cumulative (a sampled object stays in every later
+ *               snapshot), and weights 1/v would lean on its first
+ *               snapshots. The error reported with the rate adds the
+ *               Poisson count of the samples it rests on (variance
+ *               (sum v / sum y) * b / span, 0 for exact values): the
+ *               levels are not independent measurements, and a rate drawn
+ *               from ten samples is known to about 1/sqrt(10). w is the
  *               stack's "event size": the bytes one sample stands for
  *               (sum v / sum y: about the period P for small objects) plus
  *               its mean object size (the granularity of exact data), so a
