@@ -225,21 +225,26 @@ static void print_text(const lk_args *a, const series *s, const suspect *v, size
   size_t rows = shown(a, v, n);
   describe(d, sizeof d, s);
   printf("%s\n", d);
-  if (n == 0) {
-    printf("no leak suspect: none of the %zu stacks grows steadily to the end\n", s->nstack);
-  } else {
+  if (n == 0)
+    printf("no leak suspect: none of the %zu stack%s grows steadily to the end\n", s->nstack,
+           s->nstack == 1 ? "" : "s");
+  else
     printf("%zu leak suspect%s among %zu stacks (growing steadily, not freed by the end)", n,
            n == 1 ? "" : "s", s->nstack);
-    if (rows < n) printf("; %zu shown", rows);
-    printf("\n\n%12s  %5s  %12s  %10s  %6s  %4s  %-10s  %s\n", "rate/s", "±", "rate/h", "in use",
-           "steady", "up", "confidence", "stack");
-  }
+  if (n > 0 && rows == 0)
+    printf("; none at least --min-rate %s/s\n", cli_human(b1, a->min_rate, "bytes", false));
+  else if (rows < n)
+    printf("; %zu shown\n", rows);
+  else if (n > 0)
+    printf("\n");
+  if (rows > 0) /* "±" is two bytes: printf's widths count bytes */
+    printf("\n      rate/s      ±        rate/h      in use  steady    up  confidence  stack\n");
   for (size_t i = 0; i < rows; i++) {
     const leaks_fit *f = &v[i].fit;
     char r[48], h[48];
     snprintf(r, sizeof r, "%s/s", cli_human(b1, f->rate, "bytes", false));
     snprintf(h, sizeof h, "%s/h", cli_human(b2, f->rate * 3600, "bytes", false));
-    printf("%12s  %4.0f%%  %12s  %10s  %5.0f%%  %3.0f%%  %-10s  %s\n", r, 100 * f->se / f->rate, h,
+    printf("%12s  %5.0f%%  %12s  %10s  %5.0f%%  %3.0f%%  %-10s  %s\n", r, 100 * f->se / f->rate, h,
            cli_human(b3, (double)v[i].inuse, "bytes", false), 100 * f->steadiness,
            100 * f->monotone, leaks_confidence_name(f->confidence), s->stack[v[i].stack].label);
   }
