@@ -124,22 +124,36 @@ static double event_size(const leaks_scratch *s, size_t n, double *per_sample) {
   return w >= 1 ? w : 1;
 }
 
-/* The last third of the series: still growing, not returned. */
+/* The variance of the rise a fit of m points over [from, to) gives, from
+ * its residuals' scatter (the slope's variance resvar / Stt, Stt about m
+ * len^2 / 12). */
+static double jitter(const line *l, size_t m) { return m > 2 ? 12 * l->resvar / (double)m : 0; }
+
+/* The last third of the series: still growing, not returned. The rises
+ * before and in it (R12, R3: each part's least squares slope times its
+ * length; they share the snapshot at the border) would split in
+ * proportion to their lengths at a constant rate, R3 = f (R12 + R3), with
+ * the binomial variance of a Poisson count of events of w bytes, plus the
+ * fits' jitter. A leak whose rate varies is still one: the last third
+ * fails only when it grew less than half its share by 2 standard errors. */
 static void last_third(const leaks_scratch *s, const double *t, size_t n, leaks_fit *f) {
   double span = t[n - 1] - t[0], w = f->event;
   size_t from = n - 3;
   while (from > 0 && t[from - 1] >= t[0] + span * 2 / 3) from--;
-  line l = fit(t, s->y, s->v, from, n, w * w);
-  double len = t[n - 1] - t[from];
-  double expect = f->rate * len, rise = l.b * len;
-  double sd = sqrt(w * (expect > 0 ? expect : 0) + w * w + l.resvar);
-  f->still_growing = rise >= expect - 3 * sd;
-  f->end_level = l.a + l.b * t[n - 1];
+  line l3 = fit(t, s->y, s->v, from, n, w * w), l12 = {0};
+  if (from > 0) l12 = fit(t, s->y, s->v, 0, from + 1, w * w);
+  double len3 = t[n - 1] - t[from], len12 = t[from] - t[0];
+  double r3 = l3.b * len3, total = r3 + l12.b * len12, frac = len3 / span;
+  double share = total > 0 ? total * frac : 0;
+  double var =
+      w * share * (1 - frac) + w * w + jitter(&l3, n - from) + frac * frac * jitter(&l12, from + 1);
+  f->still_growing = total > 0 && r3 >= share / 2 - 2 * sqrt(var);
+  f->end_level = l3.a + l3.b * t[n - 1];
   size_t imax = 0;
   for (size_t i = 1; i < n; i++)
     if (s->y[i] > s->y[imax]) imax = i;
   f->max_level = s->y[imax];
-  f->not_returned = f->end_level >= f->max_level - 3 * sqrt(s->v[imax] + w * w + l.resvar);
+  f->not_returned = f->end_level >= f->max_level - 3 * sqrt(s->v[imax] + w * w + l3.resvar);
 }
 
 void leaks_test(leaks_scratch *s, const double *t, size_t n, leaks_fit *f) {

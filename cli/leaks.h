@@ -32,13 +32,15 @@
  *               series, 0 for a single step. A sampled leak appears as
  *               steps of about P bytes: removing one of them leaves the
  *               others.
- *   still growing  over the last third of the time span, the rise (its own
- *               least squares slope times its length) is not short of what
- *               the overall rate predicts by more than 3 standard errors of
- *               a Poisson count of events (variance w * expected + w^2 +
- *               residual scatter there): a stack that filled a cache and
- *               stopped fails, a sampled leak that drew no sample in the
- *               last third does not.
+ *   still growing  the rise in the last third of the time span and the
+ *               rise before it (each part's least squares slope times its
+ *               length) would split in proportion to their lengths at a
+ *               constant rate; the last third fails when it grew less than
+ *               half its share by 2 standard errors (of a Poisson count of
+ *               events of w bytes, split binomially, plus the fits'
+ *               jitter): a stack that filled a cache and stopped fails, a
+ *               leak whose rate varies, or a sampled leak that drew no
+ *               sample in the last third, does not.
  *   not returned  the level at the end (the last third's fit) is not below
  *               the stack's maximum by more than 3 such standard errors: a
  *               stack that held a lot for a while and freed it fails
