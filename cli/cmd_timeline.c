@@ -217,15 +217,6 @@ static void write_csv(FILE *f, const tl_chart *c) {
 
 /* ---- the summary ---- */
 
-/* "12.5 s" (three significant digits, ms below a second). */
-static char *seconds(char *buf, double t) {
-  if (t != 0 && t < 1)
-    snprintf(buf, 32, "%.3g ms", t * 1000);
-  else
-    snprintf(buf, 32, "%.3g s", t);
-  return buf;
-}
-
 /* What the snapshots are: "40 snapshots over 2.05 s, process 1234, sampled
  * at 512 KiB (estimates)". */
 static void describe(char *buf, size_t len, const series *s) {
@@ -236,7 +227,7 @@ static void describe(char *buf, size_t len, const series *s) {
   for (size_t i = 1; i < s->nsnap; i++) mixed |= s->snap[i].period != period;
   int n = s->nsnap == 1
               ? snprintf(buf, len, "1 snapshot")
-              : snprintf(buf, len, "%zu snapshots over %s", s->nsnap, seconds(b1, last->t));
+              : snprintf(buf, len, "%zu snapshots over %s", s->nsnap, tl_seconds(b1, last->t));
   if (last->pid && n > 0 && (size_t)n < len)
     n += snprintf(buf + n, len - (size_t)n, ", process %ld", last->pid);
   if (n > 0 && (size_t)n < len)
@@ -248,21 +239,25 @@ static void describe(char *buf, size_t len, const series *s) {
              mixed || period == 0 ? "" : " on average (estimates)");
 }
 
-static void write_summary(FILE *f, const tl_chart *c) {
+static void write_summary(FILE *f, const tl_chart *c, bool filtered) {
   const series *s = c->s;
   char d[256], b1[32], b2[32], b3[32], b4[32];
   describe(d, sizeof d, s);
   size_t pk = s->peak_snap, end = s->nsnap - 1;
   fprintf(f, "%s\n", d);
   fprintf(f, "peak: %s in use at %s (snapshot %zu of %zu)\n",
-          cli_human(b1, (double)s->peak_bytes, "bytes", false), seconds(b2, s->snap[pk].t), pk + 1,
-          s->nsnap);
+          cli_human(b1, (double)s->peak_bytes, "bytes", false), tl_seconds(b2, s->snap[pk].t),
+          pk + 1, s->nsnap);
+  if (s->peak_bytes <= 0) {
+    fprintf(f, "\nnothing in use in any snapshot%s\n", filtered ? " (with these filters)" : "");
+    return;
+  }
   fprintf(f, "\n%10s  %10s  %10s  %10s  %s\n", "max", "max at", "at peak", "at end", "stack");
   for (size_t b = 0; b < c->nband; b++) {
     const tl_band *t = &c->band[b];
     if (t->stack == SIZE_MAX && t->max == 0) continue;
     fprintf(f, "%10s  %10s  %10s  %10s  ", cli_human(b1, (double)t->max, "bytes", false),
-            seconds(b2, s->snap[t->max_snap].t), cli_human(b3, (double)t->v[pk], "bytes", false),
+            tl_seconds(b2, s->snap[t->max_snap].t), cli_human(b3, (double)t->v[pk], "bytes", false),
             cli_human(b4, (double)t->v[end], "bytes", false));
     if (t->stack == SIZE_MAX)
       fprintf(f, "other (%zu stack%s)\n", c->others, c->others == 1 ? "" : "s");
@@ -281,7 +276,7 @@ static void titles(const tl_args *a, const tl_chart *c, char *title, char *sub) 
   describe(d, sizeof d, s);
   snprintf(sub, 512, "%s; peak %s at %s%s%s", d,
            cli_human(b1, (double)s->peak_bytes, "bytes", false),
-           seconds(b2, s->snap[s->peak_snap].t), cli_filter_active(a->filter) ? "; " : "",
+           tl_seconds(b2, s->snap[s->peak_snap].t), cli_filter_active(a->filter) ? "; " : "",
            cli_filter_active(a->filter) ? cli_filter_text(a->filter, ftext, sizeof ftext) : "");
 }
 
@@ -291,7 +286,7 @@ static int emit(const tl_args *a, tl_chart *c) {
     if (a->format == TL_CSV)
       write_csv(stdout, c);
     else
-      write_summary(stdout, c);
+      write_summary(stdout, c, cli_filter_active(a->filter));
     return cli_finish_stdout(CLI_EXIT_OK);
   }
   char title[256], sub[512], *text = NULL;

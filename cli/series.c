@@ -6,6 +6,7 @@
 #include "series.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct build {
   uint32_t *buf;               /* the location names of that profile, then one stack */
   size_t cap_loc_first, cap_loc_n, cap_buf;
   bool in_stream; /* reading a stream's frames (messages name the snapshot) */
+  bool dense;     /* the profile at hand has location ids 1..n in order */
   regex_t wrappers;
   const series_opts *opts;
   const char *file; /* the input being read */
@@ -129,6 +131,11 @@ static long comment_num(const profile_pb *p, const char *key, long dflt) {
  * indices, leaf first). Returns 0 or -1 (out of memory). */
 static int location_names(series *s, build *b, const profile_pb *p, const profile_index *ix) {
   size_t used = 0;
+  /* liballoc and most writers number locations 1..n: then a location's
+   * position is its id - 1, no lookup needed (10,000 stacks of 16 frames
+   * make 160,000 lookups a snapshot) */
+  b->dense = true;
+  for (size_t i = 0; i < p->n_location && b->dense; i++) b->dense = p->location[i]->id == i + 1;
   if (grow(&b->loc_first, &b->cap_loc_first, p->n_location + 1, sizeof *b->loc_first) ||
       grow(&b->loc_n, &b->cap_loc_n, p->n_location + 1, sizeof *b->loc_n))
     return -1;
@@ -156,7 +163,9 @@ static int add_sample(series *s, build *b, const profile_pb *p, const profile_in
                       double var, size_t si) {
   size_t base = b->loc_first[p->n_location], n = 0;
   for (size_t k = 0; k < q->n_location_id; k++) {
-    long li = profile_index_location(ix, q->location_id[k]);
+    uint64_t id = q->location_id[k];
+    long li =
+        b->dense ? (id - 1 < p->n_location ? (long)(id - 1) : -1) : profile_index_location(ix, id);
     if (li < 0) continue; /* validated profiles have none */
     if (grow(&b->buf, &b->cap_buf, base + n + b->loc_n[li], sizeof *b->buf)) return -1;
     memcpy(b->buf + base + n, b->buf + b->loc_first[li], b->loc_n[li] * sizeof *b->buf);
@@ -256,57 +265,111 @@ static int add_snapshot(series *s, build *b, profile_pb *p, size_t frame) {
   return rc;
 }
 
-/* ---- reading the inputs ---- */
+/* ---- reading the inputs ----
+ *
+ * Decoding a snapshot (decompressing, unpacking, validating) is about half
+ * the work of reading a long stream, adding it to the series the other
+ * half: a reader thread decodes while the calling thread adds, through a
+ * queue of a few decoded profiles (so memory stays a few snapshots). The
+ * reader prints its own failures; a failure of the adding side stops it. */
 
-typedef struct frame_ctx {
-  series *s;
-  build *b;
-} frame_ctx;
+#define QUEUE_CAP 4
+
+typedef struct item {
+  profile_pb *p; /* decoded and validated; the caller frees it */
+  const char *file;
+  size_t frame;   /* its index in a stream, else 0 */
+  bool in_stream; /* from a stream of several frames */
+} item;
+
+typedef struct reader {
+  char *const *files;
+  size_t nfiles;
+  const char *file; /* the reader's: the file being read */
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* the queue changed, or stop or done */
+  item q[QUEUE_CAP];
+  size_t head, n;
+  bool stop; /* the adding side failed: the reader ends */
+  bool done; /* the reader ended (nothing more will come) */
+  int rc;    /* the reader's result: 0, or -1 after printing */
+} reader;
+
+/* Queues a decoded profile; 1 when the reader must stop (p freed). */
+static int push(reader *r, profile_pb *p, size_t frame, bool in_stream) {
+  pthread_mutex_lock(&r->mu);
+  while (r->n == QUEUE_CAP && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+  bool stop = r->stop;
+  if (!stop) {
+    r->q[(r->head + r->n++) % QUEUE_CAP] = (item){p, r->file, frame, in_stream};
+    pthread_cond_broadcast(&r->cv);
+  }
+  pthread_mutex_unlock(&r->mu);
+  if (stop) profile_free(p);
+  return stop ? 1 : 0;
+}
+
+/* The next decoded profile; false when the reader has ended. */
+static bool pop(reader *r, item *it) {
+  pthread_mutex_lock(&r->mu);
+  while (r->n == 0 && !r->done) pthread_cond_wait(&r->cv, &r->mu);
+  bool got = r->n > 0;
+  if (got) {
+    *it = r->q[r->head];
+    r->head = (r->head + 1) % QUEUE_CAP;
+    r->n--;
+    pthread_cond_broadcast(&r->cv);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return got;
+}
+
+static void reader_signal(reader *r, bool *flag) {
+  pthread_mutex_lock(&r->mu);
+  *flag = true;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
 
 static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb, size_t len) {
-  frame_ctx *fc = ctx;
+  reader *r = ctx;
   char err[CLI_ERRLEN], name[CLI_ERRLEN];
   (void)offset;
-  snprintf(name, sizeof name, "%s (snapshot %zu)", fc->b->file, index);
+  snprintf(name, sizeof name, "%s (snapshot %zu)", r->file, index);
   profile_pb *p = NULL;
   if (profile_decode(pb, len, name, &p, err, sizeof err) != 0) {
     cli_error("%s", err);
     return 1;
   }
-  int rc = add_snapshot(fc->s, fc->b, p, index);
-  profile_free(p);
-  return rc != 0 ? 1 : 0; /* stops the walk; printed already */
+  return push(r, p, index, true); /* nonzero stops the walk */
 }
 
 /* A snapshot stream of several frames (or none). Returns 0 or -1. */
-static int read_stream(series *s, build *b, const uint8_t *buf, size_t len) {
+static int read_stream(reader *r, const uint8_t *buf, size_t len) {
   char err[CLI_ERRLEN];
   stream_report rep;
-  frame_ctx fc = {s, b};
-  b->in_stream = true;
-  int rc = stream_read_buffer(buf, len, b->file, on_frame, &fc, &rep, err, sizeof err);
-  b->in_stream = false;
+  int rc = stream_read_buffer(buf, len, r->file, on_frame, r, &rep, err, sizeof err);
   if (rc < 0) cli_error("%s", err);
   if (rc != 0) return -1;
   if (rep.frames == 0) {
     profile_pb *p = NULL; /* the single-profile reader says best what is wrong */
-    if (profile_read_buffer(buf, len, b->file, &p, err, sizeof err) != 0)
+    if (profile_read_buffer(buf, len, r->file, &p, err, sizeof err) != 0)
       cli_error("%s", err);
     else
-      cli_error("%s: no complete snapshot in the stream", b->file);
+      cli_error("%s: no complete snapshot in the stream", r->file);
     profile_free(p);
     return -1;
   }
-  if (rep.message[0]) cli_error("%s: warning: %s", b->file, rep.message);
+  if (rep.message[0]) cli_error("%s: warning: %s", r->file, rep.message);
   return 0;
 }
 
 /* One input file, a stream or a profile. Returns 0 or -1 after printing. */
-static int read_file(series *s, build *b, const char *path) {
+static int read_file(reader *r, const char *path) {
   char err[CLI_ERRLEN];
   uint8_t *buf = NULL;
   size_t len = 0;
-  b->file = path;
+  r->file = path;
   if (fileio_read_all_checked(path, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
                               &len, err, sizeof err) != 0) {
     cli_error("%s", err);
@@ -314,17 +377,60 @@ static int read_file(series *s, build *b, const char *path) {
   }
   int rc;
   if (container_detect(buf, len) == CONTAINER_ZSTD && container_zstd_frames(buf, len) != 1) {
-    rc = read_stream(s, b, buf, len);
+    rc = read_stream(r, buf, len);
   } else {
     profile_pb *p = NULL;
     rc = profile_read_buffer(buf, len, path, &p, err, sizeof err);
     if (rc != 0)
       cli_error("%s", err);
     else
-      rc = add_snapshot(s, b, p, 0);
-    profile_free(p);
+      rc = push(r, p, 0, false) ? -1 : 0;
   }
   free(buf);
+  return rc;
+}
+
+static bool stopped(reader *r) {
+  pthread_mutex_lock(&r->mu);
+  bool stop = r->stop;
+  pthread_mutex_unlock(&r->mu);
+  return stop;
+}
+
+static void *reader_main(void *arg) {
+  reader *r = arg;
+  for (size_t i = 0; r->rc == 0 && i < r->nfiles && !stopped(r); i++)
+    r->rc = read_file(r, r->files[i]);
+  reader_signal(r, &r->done);
+  return NULL;
+}
+
+/* Every snapshot of the files into s. Returns 0 or -1 after printing. */
+static int read_all(series *s, build *b, char *const *files, size_t nfiles) {
+  reader r = {.files = files, .nfiles = nfiles};
+  pthread_t t;
+  pthread_mutex_init(&r.mu, NULL);
+  pthread_cond_init(&r.cv, NULL);
+  int rc = 0;
+  if (pthread_create(&t, NULL, reader_main, &r) != 0) {
+    cli_error("cannot start a thread to read the series");
+    rc = -1;
+  } else {
+    item it;
+    while (pop(&r, &it)) {
+      if (rc == 0) {
+        b->file = it.file;
+        b->in_stream = it.in_stream;
+        rc = add_snapshot(s, b, it.p, it.frame);
+        if (rc != 0) reader_signal(&r, &r.stop);
+      }
+      profile_free(it.p);
+    }
+    pthread_join(t, NULL);
+    if (rc == 0) rc = r.rc;
+  }
+  pthread_mutex_destroy(&r.mu);
+  pthread_cond_destroy(&r.cv);
   return rc;
 }
 
@@ -545,8 +651,7 @@ int series_load(series *s, char *const *files, size_t nfiles, const series_opts 
     cli_error("internal error: the wrappers' expression does not compile");
     return -1;
   }
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < nfiles; i++) rc = read_file(s, &b, files[i]);
+  int rc = read_all(s, &b, files, nfiles);
   if (rc == 0 && opts->pid == 0) rc = check_pids(s, &b);
   if (rc == 0 && s->nsnap == 0) {
     cli_error("%s: no snapshot of process %ld in the input", opts->cmd ? opts->cmd : "series",

@@ -29,6 +29,10 @@ typedef struct tl_chart {
   const char *title, *subtitle;
 } tl_chart;
 
+/* t seconds as "12.5 s" (three significant digits; "350 ms" under a
+ * second) into buf[32]; returns buf. */
+char *tl_seconds(char *buf, double t);
+
 /* Writes the chart as a self-contained SVG image_w pixels wide (html: an
  * HTML page holding it) to f. */
 void tl_write_svg(FILE *f, const tl_chart *c, double image_w, bool html);

@@ -74,10 +74,11 @@ static double ypos(const plot *p, double v) {
  * could waste a fifth of the height. */
 static void bytes_axis(plot *p, double vmax) {
   const char *uname;
-  if (vmax <= 0) vmax = 1;
+  if (vmax <= 0) vmax = 1024; /* nothing in use: an axis to 1 KiB */
   p->ymax = vmax * 1.06;
   double unit = byte_unit(p->ymax, &uname);
   double step = nice_step(p->ymax / unit, 6) * unit;
+  if (step < 1) step = 1; /* no fractions of a byte */
   for (double v = 0; v <= p->ymax; v += step) {
     double y = ypos(p, v);
     fprintf(p->f,
@@ -139,8 +140,7 @@ static void draw_band(plot *p, size_t b) {
   fprintf(p->f, ": at most %s</title></path>\n", cli_human(b1, (double)band->max, "bytes", false));
 }
 
-/* "12.5 s" or "350 ms". */
-static char *when(char *buf, double t) {
+char *tl_seconds(char *buf, double t) {
   if (t != 0 && t < 1)
     snprintf(buf, 32, "%.3g ms", t * 1000);
   else
@@ -164,7 +164,7 @@ static void draw_peak(const plot *p) {
           "<text class=\"peaklabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">peak %s at %s"
           "</text>\n",
           right ? x - 6 : x + 6, p->top + 8, right ? "end" : "start",
-          cli_human(b1, (double)s->peak_bytes, "bytes", false), when(b2, s->snap[k].t));
+          cli_human(b1, (double)s->peak_bytes, "bytes", false), tl_seconds(b2, s->snap[k].t));
 }
 
 /* Snapshot i's exact values, as a hover title. */
@@ -172,8 +172,8 @@ static void snapshot_title(const plot *p, size_t i) {
   const series *s = p->c->s;
   const series_snap *sn = &s->snap[i];
   char b1[32], b2[32];
-  fprintf(p->f, "<title>%s (snapshot %zu of %zu)\ntotal: %lld bytes (%s", when(b1, sn->t), i + 1,
-          s->nsnap, (long long)sn->bytes, cli_human(b2, (double)sn->bytes, "bytes", false));
+  fprintf(p->f, "<title>%s (snapshot %zu of %zu)\ntotal: %lld bytes (%s", tl_seconds(b1, sn->t),
+          i + 1, s->nsnap, (long long)sn->bytes, cli_human(b2, (double)sn->bytes, "bytes", false));
   if (sn->var > 0) fprintf(p->f, " \u00b1 %s", cli_human(b1, sqrt(sn->var), "bytes", false));
   fprintf(p->f, ")");
   for (size_t b = 0; b < p->c->nband; b++) {
@@ -193,9 +193,11 @@ static void hover_strips(const plot *p) {
     double a = i ? (p->x[i - 1] + p->x[i]) / 2 : p->left;
     double b = i + 1 < n ? (p->x[i] + p->x[i + 1]) / 2 : p->left + p->width;
     if (n == 1) a = p->left, b = p->left + p->width;
-    /* a tick on the time axis where the snapshot was taken */
-    fprintf(p->f, "<line class=\"when\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", p->x[i],
-            p->top + p->height - 4, p->x[i], p->top + p->height);
+    /* a tick on the time axis where the snapshot was taken (unless they
+     * would be too dense to tell apart) */
+    if ((double)n <= p->width / 4)
+      fprintf(p->f, "<line class=\"when\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+              p->x[i], p->top + p->height - 4, p->x[i], p->top + p->height);
     fprintf(p->f, "<rect class=\"snap\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\">", a,
             p->top, b - a > 0 ? b - a : 0, p->height);
     snapshot_title(p, i);
@@ -205,20 +207,23 @@ static void hover_strips(const plot *p) {
 
 /* ---- legend ---- */
 
-/* s cut to fit chars characters (on a UTF-8 boundary), ".." at the end. */
+/* s cut to fit chars characters: its start and its end, ".." between
+ * (names differ at both: "ns::Cache::insert (Loader::load)"), cut on
+ * UTF-8 boundaries; the title has it all. */
 static void clipped(FILE *f, const char *s, size_t chars) {
-  if (strlen(s) <= chars) {
+  size_t len = strlen(s);
+  if (len <= chars) {
     cli_xml_text(f, s);
     return;
   }
-  char *cut = strndup(s, chars - 2);
+  size_t head = (chars - 2) / 2, tail = len - (chars - 2 - head);
+  while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80) head--;
+  while (tail < len && ((unsigned char)s[tail] & 0xc0) == 0x80) tail++;
+  char *cut = strndup(s, head);
   if (!cut) return;
-  size_t k = strlen(cut);
-  while (k > 0 && ((unsigned char)cut[k - 1] & 0xc0) == 0x80) k--;
-  if (k > 0 && (unsigned char)cut[k - 1] >= 0xc0) k--;
-  cut[k] = 0;
   cli_xml_text(f, cut);
   fputs("..", f);
+  cli_xml_text(f, s + tail);
   free(cut);
 }
 
@@ -237,7 +242,7 @@ static void legend(const plot *p) {
   const tl_chart *c = p->c;
   double x = p->left + p->width + 24, y = p->top;
   char b1[32], b2[32];
-  fprintf(p->f, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\">largest in use (at most)</text>\n", x,
+  fprintf(p->f, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\">stacks, by their largest</text>\n", x,
           y + 4);
   for (size_t b = 0; b < c->nband; b++) {
     const tl_band *band = &c->band[b];
@@ -246,7 +251,7 @@ static void legend(const plot *p) {
     fprintf(p->f, "<g class=\"key\"><title>");
     cli_xml_text(p->f, band->label);
     fprintf(p->f, "\nat most %s, at %s", cli_human(b1, (double)band->max, "bytes", false),
-            when(b2, c->s->snap[band->max_snap].t));
+            tl_seconds(b2, c->s->snap[band->max_snap].t));
     if (band->stack != SIZE_MAX)
       stack_frames(p->f, c->s, band->stack);
     else
@@ -338,7 +343,13 @@ void tl_write_svg(FILE *f, const tl_chart *c, double image_w, bool html) {
   time_axis(&p);
   for (size_t b = 0; b < c->nband; b++)
     if (c->band[b].max > 0) draw_band(&p, b);
-  if (s->peak_bytes > 0) draw_peak(&p);
+  if (s->peak_bytes > 0)
+    draw_peak(&p);
+  else
+    fprintf(f,
+            "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">nothing in use in "
+            "any snapshot</text>\n",
+            p.left + p.width / 2, p.top + p.height / 2);
   hover_strips(&p);
   legend(&p);
   fprintf(f,
