@@ -69,6 +69,23 @@
  *   parse <- run <- main      100 KiB every time (steady)
  *   g <- main                 0        0        512 KiB  1 MiB    1 MiB 1 MiB
  *   f <- run <- main          1000 B every time
+ *
+ * Series for leaks (leaks()): lk.zst, a stream of 30 snapshots of process
+ * 5151 one second apart at rate 1, and lk_sampled.zst, the same program
+ * sampled at 512 KiB (each object drawn with a fixed xorshift, an object
+ * kept is sampled once for good). Stacks, leaf first:
+ *
+ *   xmalloc <- load <- main   the leak: 64 objects of 1 KiB a second, kept
+ *                             (lk_sampled: 256 a second)
+ *   parse <- run <- main      churn: about 2 MiB of 4 KiB objects in use,
+ *                             a few dozen objects more or less each time
+ *   g <- main                 holds 50 MiB (1 MiB objects) from 8 s to 19 s,
+ *                             then frees it
+ *   k <- main                 one step: 8 MiB (1 MiB objects) from 12 s on
+ *   f <- run <- main          1000 B every time
+ *
+ * lk.2.pb.gz is snapshot 2 of lk.zst alone; lk_cut.zst is lk.zst cut
+ * inside its last frame.
  */
 #include <errno.h>
 #include <math.h>
@@ -412,6 +429,73 @@ static void timeline(void) {
   size_t len;
   read_bytes("tl.zst", &data, &len);
   write_bytes("tl_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- series for leaks ---- */
+
+static uint64_t lk_rand(uint64_t *x) {
+  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+  return *x;
+}
+
+/* Whether an object of size bytes is sampled at period (1: always). */
+static int lk_sampled(uint64_t *x, double size, int64_t period) {
+  if (period <= 1) return 1;
+  return (double)(lk_rand(x) >> 11) * 0x1p-53 < -expm1(-size / (double)period);
+}
+
+/* Of n objects of size bytes, how many are sampled. */
+static double lk_draw(uint64_t *x, double n, double size, int64_t period) {
+  double k = 0;
+  for (double i = 0; i < n; i++) k += lk_sampled(x, size, period);
+  return k;
+}
+
+/* The series of leaks() into the stream name at period. */
+static void leaks_series(const char *name, int64_t period, int leak_per_s) {
+  char err[512];
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  double leak_kept = 0, g_kept = 0, k_kept = 0;
+  remove(path_of(name));
+  for (int i = 0; i < 30; i++) {
+    heap h;
+    with_wrappers = 1;
+    heap_begin(&h, period);
+    with_wrappers = 0;
+    profile_builder_set_time(h.b, (1700000000LL + i) * 1000000000LL, 0);
+    profile_builder_add_comment(h.b, "pid=5151");
+    char c[32];
+    snprintf(c, sizeof c, "seq=%d", i);
+    profile_builder_add_comment(h.b, c);
+    leak_kept += lk_draw(&x, leak_per_s, 1024, period);
+    if (i == 8) g_kept = lk_draw(&x, 50, 1048576, period);
+    if (i == 20) g_kept = 0;
+    if (i == 12) k_kept = lk_draw(&x, 8, 1048576, period);
+    double churn = 512 + (double)(lk_rand(&x) % 64) - 32;
+    heap_sample(&h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, leak_kept, 0, 1024, period);
+    heap_sample(&h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, lk_draw(&x, churn, 4096, period), 0,
+                4096, period);
+    if (g_kept) heap_sample(&h, (const int[]){F_G, F_MAIN, -1}, g_kept, 0, 1048576, period);
+    if (k_kept) heap_sample(&h, (const int[]){F_K, F_MAIN, -1}, k_kept, 0, 1048576, period);
+    heap_sample(&h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of(name), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    if (i == 2 && period == 1) heap_write(&h, "lk.2.pb.gz");
+    profile_builder_free(h.b);
+  }
+}
+
+static void leaks(void) {
+  leaks_series("lk.zst", 1, 64);
+  leaks_series("lk_sampled.zst", 524288, 256);
+  uint8_t *data;
+  size_t len;
+  read_bytes("lk.zst", &data, &len);
+  write_bytes("lk_cut.zst", data, len - 40);
   free(data);
 }
 
@@ -837,6 +921,7 @@ int main(int argc, char **argv) {
   cpu_profile();
   streams();
   timeline();
+  leaks();
   bad_inputs();
   hostile();
   return 0;
