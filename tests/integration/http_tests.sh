@@ -33,6 +33,8 @@
 #   fork        a forked child does not serve (no socket of the parent's
 #               kept, the parent still answers); with unix:...%p the child
 #               serves at its own path
+#   run         allocprof run --http 127.0.0.1:0 -- PROG: PROG answers; a bad
+#               --http is a usage error (exit 2, one line)
 #   bad         bad ALLOCPROF_HTTP values: one line each, the program runs
 set -u
 LIB=$1 HOST=$2 ALLOCPROF=$3 GO=${4:-} CASE=$5
@@ -381,6 +383,23 @@ EOF
       http://x/metrics)
     [ "$code" = 200 ] || bad "parent's socket: $code"
     stop q || bad "exit status $?"
+    ;;
+  run)
+    # allocprof run --http: PROG serves (the port file from the environment)
+    mkfifo "$TMP/run.in"
+    ALLOCPROF_HTTP_PORTFILE=$TMP/port "$ALLOCPROF" run --http 127.0.0.1:0 -o "$TMP/exit.%p.pb.gz" -- \
+      "$HOST" steady 4 "$TMP/stats" <"$TMP/run.in" >"$TMP/run.out" 2>"$TMP/run.err" &
+    run_pid=$!
+    PIDS="$PIDS $run_pid"
+    exec {run_fd}>"$TMP/run.in"
+    P=$(port_of "$TMP/port")
+    answers "$P" || bad "allocprof run --http: no answer"
+    exec {run_fd}>&-
+    wait $run_pid || bad "allocprof run: status $? $(cat "$TMP/run.err")"
+    "$ALLOCPROF" run --http 1.2.3:4 -- "$HOST" steady 1 "$TMP/stats" </dev/null >/dev/null 2>"$TMP/err"
+    rc=$?
+    [ $rc = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && grep -q -- "--http '1.2.3:4'" "$TMP/err" ||
+      bad "--http 1.2.3:4: status $rc, $(cat "$TMP/err")"
     ;;
   bad)
     for v in nonsense 127.0.0.1:99999 "[::1:6060" 1.2.3:80 "unix:" "unix:/x/%q"; do
