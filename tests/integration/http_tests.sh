@@ -19,8 +19,9 @@
 #   prometheus  a real Prometheus scrapes /metrics every second: `up` is 1 and
 #               allocprof_heap_inuse_bytes is within 5% of what the program
 #               read from alloc_get_stats (skipped without prometheus)
-#   promtool    promtool check metrics accepts the exposition (skipped
-#               without promtool)
+#   promtool    promtool check metrics accepts the exposition; README's
+#               Prometheus configuration and alert rule pass promtool check
+#               config / rules (skipped without promtool)
 #   hostile     100 idle connections, a 1 MiB request line, a slowloris
 #               client (closed by the server within its time limit),
 #               clients that disconnect mid-answer, random bytes: the
@@ -230,6 +231,15 @@ EOF
     promtool check metrics <"$TMP/metrics.txt" >"$TMP/lint" 2>&1 || bad "promtool: $(head -10 "$TMP/lint")"
     [ -s "$TMP/lint" ] && bad "promtool said: $(head -10 "$TMP/lint")"
     stop p
+    # README's Fleet section: its Prometheus configuration and alert rule
+    readme=$(dirname "$0")/../../README.md
+    awk '/^## Fleet/ {on = 1} /^## Safety/ {on = 0} on && /^```yaml/ {n++; f = 1; next}
+         on && /^```/ {f = 0} f && n == 1 {print > "'"$TMP"'/prometheus.yml"}
+         f && n == 2 {print > "'"$TMP"'/allocprof_rules.yml"}' "$readme"
+    [ -s "$TMP/prometheus.yml" ] && [ -s "$TMP/allocprof_rules.yml" ] || bad "README: no Fleet yaml blocks"
+    promtool check config "$TMP/prometheus.yml" >"$TMP/cfg" 2>&1 || bad "README's prometheus.yml: $(cat "$TMP/cfg")"
+    promtool check rules "$TMP/allocprof_rules.yml" >"$TMP/rules" 2>&1 ||
+      bad "README's rule: $(cat "$TMP/rules")"
     ;;
   hostile)
     ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/port start p steady 4 "$TMP/stats"
