@@ -13,9 +13,13 @@
  *                      child to STATS.child once the child runs
  *   grow FILE          allocates 64 KiB more every 10 ms (grow_slowly) until
  *                      stdin ends, so a delta profile over a second shows it
- *                      (FILE: "ready" once the first block is made) */
+ *                      (FILE: "ready" once the first block is made)
+ *   pthread_exit       allocates 1 MiB, then main ends with pthread_exit:
+ *                      the process must end (status 0) though the
+ *                      profiler's threads run */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +120,10 @@ int main(int argc, char **argv) {
     while (!stdin_ended(10)) grow_slowly();
     return 0;
   }
-  fprintf(stderr, "usage: http_host steady MB STATS | fork STATS | grow FILE\n");
+  if (argc == 2 && strcmp(argv[1], "pthread_exit") == 0) {
+    hold_small(1 << 20);
+    pthread_exit(NULL);
+  }
+  fprintf(stderr, "usage: http_host steady MB STATS | fork STATS | grow FILE | pthread_exit\n");
   return 2;
 }

@@ -36,6 +36,8 @@
 #               serves at its own path
 #   run         allocprof run --http 127.0.0.1:0 -- PROG: PROG answers; a bad
 #               --http is a usage error (exit 2, one line)
+#   pthread_exit main ends with pthread_exit: the process still ends (status
+#               0), with the listener alone and with the profiler thread too
 #   bad         bad ALLOCPROF_HTTP values: one line each, the program runs
 set -u
 LIB=$1 HOST=$2 ALLOCPROF=$3 GO=${4:-} CASE=$5
@@ -410,6 +412,20 @@ EOF
     rc=$?
     [ $rc = 2 ] && [ "$(wc -l <"$TMP/err")" = 1 ] && grep -q -- "--http '1.2.3:4'" "$TMP/err" ||
       bad "--http 1.2.3:4: status $rc, $(cat "$TMP/err")"
+    ;;
+  pthread_exit)
+    # the listener alone, then with the profiler thread (an interval) too
+    for extra in "" "ALLOCPROF_INTERVAL=60 ALLOCPROF_OUT=$TMP/h.%p.%n.pb.gz"; do
+      rm -f "$TMP/port"
+      env ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE="$TMP/port" $extra LD_PRELOAD="$LIB" \
+        "$HOST" pthread_exit </dev/null >/dev/null 2>"$TMP/err" &
+      pid=$!
+      PIDS="$PIDS $pid"
+      port_of "$TMP/port" >/dev/null
+      for i in $(seq 600); do alive $pid || break; sleep 0.1; done
+      alive $pid && bad "${extra:-the listener alone}: the process did not end after pthread_exit"
+      wait $pid || bad "${extra:-the listener alone}: status $?"
+    done
     ;;
   bad)
     for v in nonsense 127.0.0.1:99999 "[::1:6060" 1.2.3:80 "unix:" "unix:/x/%q"; do
