@@ -26,6 +26,8 @@
 #               client (closed by the server within its time limit),
 #               clients that disconnect mid-answer, random bytes: the
 #               program keeps running and answers after each
+#   scrapes     1,000 scrapes (heap and /metrics in turn): the profiler's
+#               memory, the heap in use and mapped do not grow (2% + 64 KiB)
 #   unix        unix:DIR/s.%p.sock: mode 0600, curl --unix-socket answers,
 #               the socket is gone after exit; a stale socket of ours is
 #               replaced
@@ -331,6 +333,43 @@ EOF
     cat "$TMP/hostile.log"
     alive "$p_pid" || bad "the program died"
     answers "$P" || bad "no answer at the end"
+    stop p || bad "exit status $?"
+    ;;
+  scrapes)
+    ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/port start p steady 4 "$TMP/stats"
+    P=$(port_of "$TMP/port")
+    wait_for "$TMP/stats"
+    python3 - "$P" >"$TMP/scrapes.log" 2>&1 <<'EOF' || bad "$(tail -5 "$TMP/scrapes.log")"
+import http.client, sys
+port = int(sys.argv[1])
+def get(path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200:
+        sys.exit("%s: %d" % (path, r.status))
+    return body
+def metrics():
+    m = {}
+    for line in get("/metrics").decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            m[k] = int(v)
+    return m
+seen = []
+for i in range(1000):
+    get("/debug/pprof/heap" if i % 2 else "/metrics")
+    if i in (99, 999):
+        seen.append(metrics())
+a, b = seen
+for k in ("allocprof_profiler_memory_bytes", "allocprof_heap_inuse_bytes", "allocprof_heap_mapped_bytes"):
+    print("%s after 100 scrapes %d, after 1000 %d" % (k, a[k], b[k]))
+    if b[k] > a[k] * 1.02 + 65536:
+        sys.exit("%s grew from %d to %d" % (k, a[k], b[k]))
+EOF
+    cat "$TMP/scrapes.log"
     stop p || bad "exit status $?"
     ;;
   unix)
