@@ -9,7 +9,8 @@
  *   - at most HTTP_CONNS connections at once. A new one evicts the oldest
  *     that has not finished sending its request (an idle or slow client
  *     cannot keep others out); when every slot is busy answering, the new
- *     one is closed at once;
+ *     one is closed at once. At most HTTP_WAITS wait for the end of a delta
+ *     profile (a third gets 503), so long deltas cannot fill every slot;
  *   - a request head is at most PROF_HTTP_REQUEST_MAX bytes and must arrive
  *     within HTTP_READ_MS; an answer must make progress every
  *     HTTP_WRITE_MS. Memory is bounded: per connection its head and one
@@ -54,6 +55,7 @@
 #include "settings.h"
 
 #define HTTP_CONNS 4
+#define HTTP_WAITS 2          /* of them at most waiting for a delta profile's end */
 #define HTTP_READ_MS 5000     /* the whole request head */
 #define HTTP_WRITE_MS 5000    /* between two pieces of an answer */
 #define HTTP_DRAIN_MS 1000    /* after the answer, for the client to close */
@@ -190,6 +192,13 @@ static int answer_profile(struct conn *c) {
   return answer(c, 200, "application/octet-stream", extra, (char *)gz, len);
 }
 
+/* Connections waiting for a delta profile's end. */
+static int waiting(void) {
+  int n = 0;
+  for (int i = 0; i < HTTP_CONNS; i++) n += conns[i].state == CONN_WAIT;
+  return n;
+}
+
 /* c's request is whole (status from the parser): its answer, or the delta
  * profile's wait. */
 static int dispatch(struct conn *c, int status) {
@@ -205,6 +214,8 @@ static int dispatch(struct conn *c, int status) {
     case PROF_HTTP_HEAP:
     case PROF_HTTP_ALLOCS:
       if (c->req.seconds == 0) return answer_profile(c);
+      if (waiting() >= HTTP_WAITS) /* slots are left for other requests */
+        return answer_error(c, 503, "too many delta profiles in progress");
       c->base = prof_dump_base_take();
       if (c->base == NULL) return answer_error(c, 500, "out of memory");
       c->state = CONN_WAIT;

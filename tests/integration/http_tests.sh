@@ -24,8 +24,9 @@
 #               config / rules (skipped without promtool)
 #   hostile     100 idle connections, a 1 MiB request line, a slowloris
 #               client (closed by the server within its time limit),
-#               clients that disconnect mid-answer, random bytes: the
-#               program keeps running and answers after each
+#               clients that disconnect mid-answer, random bytes, two
+#               delta profiles of 300 s (a third gets 503): the program
+#               keeps running and answers after each
 #   scrapes     1,000 scrapes (heap and /metrics in turn): the profiler's
 #               memory, the heap in use and mapped do not grow (2% + 64 KiB)
 #   unix        unix:DIR/s.%p.sock: mode 0600, curl --unix-socket answers,
@@ -329,6 +330,22 @@ for i in range(200):
         pass
     s.close()
 answers("random bytes")
+# long delta profiles: two wait, a third is turned away, others are answered
+waits = []
+for _ in range(2):
+    s = conn()
+    s.sendall(b"GET /debug/pprof/heap?seconds=300 HTTP/1.1\r\n\r\n")
+    waits.append(s)
+s = conn()
+s.sendall(b"GET /debug/pprof/heap?seconds=300 HTTP/1.1\r\n\r\n")
+s.settimeout(60)
+head = s.recv(64)
+s.close()
+if not head.startswith(b"HTTP/1.1 503"):
+    sys.exit("a third delta profile: %r" % head)
+answers("two delta profiles waiting")
+for s in waits: s.close()
+answers("delta profiles given up")
 EOF
     cat "$TMP/hostile.log"
     alive "$p_pid" || bad "the program died"
