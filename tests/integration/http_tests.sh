@@ -29,6 +29,11 @@
 #               keeps running and answers after each
 #   scrapes     1,000 scrapes (heap and /metrics in turn): the profiler's
 #               memory, the heap in use and mapped do not grow (2% + 64 KiB)
+#   redis       a preloaded redis-server under redis-benchmark, scraped every
+#               100 ms for 30 s of load in all: every scrape answered, the
+#               profiler's memory flat, redis answers; its throughput with
+#               and without scrapes is printed, not judged (a shared machine
+#               cannot tell 2% from noise; bench/RESULTS.md)
 #   unix        unix:DIR/s.%p.sock: mode 0600, curl --unix-socket answers,
 #               the socket is gone after exit; a stale socket of ours is
 #               replaced
@@ -388,6 +393,77 @@ for k in ("allocprof_profiler_memory_bytes", "allocprof_heap_inuse_bytes", "allo
 EOF
     cat "$TMP/scrapes.log"
     stop p || bad "exit status $?"
+    ;;
+  redis)
+    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+      skip "no redis-server/redis-benchmark"
+    # (the default rate, as a service would run; not the 4k of the others)
+    ALLOCPROF_RATE= ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/port LD_PRELOAD=$LIB \
+      redis-server --port 0 --unixsocket "$TMP/redis.sock" --save "" --appendonly no \
+      >"$TMP/redis.log" 2>&1 &
+    rpid=$!
+    PIDS="$PIDS $rpid"
+    P=$(port_of "$TMP/port")
+    for i in $(seq 600); do [ -S "$TMP/redis.sock" ] && break; sleep 0.1; done
+    # rounds of load, every other one scraped every 100 ms (heap and
+    # /metrics in turn), 30 s of scraping in all; the scraper checks every
+    # answer and the profiler's memory across its scrapes
+    python3 - "$P" "$TMP/redis.sock" >"$TMP/redis_load.log" 2>&1 <<'EOF' || bad "$(tail -5 "$TMP/redis_load.log")"
+import http.client, subprocess, sys, threading, time
+port, sock = int(sys.argv[1]), sys.argv[2]
+def get(path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200:
+        raise SystemExit("%s: %d" % (path, r.status))
+    return body
+def profiler_memory():
+    for line in get("/metrics").decode().splitlines():
+        if line.startswith("allocprof_profiler_memory_bytes "):
+            return int(line.split()[1])
+def load():
+    out = subprocess.run(["redis-benchmark", "-s", sock, "-n", "100000", "-c", "8", "-P", "4",
+                          "-t", "set,get,lpush,lpop", "-r", "10000", "-d", "200", "-q"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = [float(l.split(":")[1].split()[0]) for l in out.replace("\r", "\n").splitlines()
+           if "requests per second" in l]
+    return sum(rps)
+scrapes, mem = [0], []
+def scraper(stop):
+    while not stop.is_set():
+        get("/debug/pprof/heap" if scrapes[0] % 2 else "/metrics")
+        scrapes[0] += 1
+        if scrapes[0] % 50 == 0:
+            mem.append(profiler_memory())
+        stop.wait(0.1)
+base, scraped, scraping = [], [], 0.0
+load()  # warm-up
+while scraping < 30:
+    base.append(load())
+    stop = threading.Event()
+    t = threading.Thread(target=scraper, args=(stop,))
+    t0 = time.time()
+    t.start()
+    scraped.append(load())
+    stop.set()
+    t.join()
+    scraping += time.time() - t0
+b, s = sorted(base)[len(base) // 2], sorted(scraped)[len(scraped) // 2]
+print("%d scrapes over %.0f s of load; redis ops/s (sum of 4 tests, median of %d rounds): "
+      "%.0f not scraped, %.0f scraped (%+.1f%%)" % (scrapes[0], scraping, len(base), b, s,
+                                                  (s / b - 1) * 100))
+print("profiler memory every 50 scrapes:", mem)
+if len(mem) >= 2 and mem[-1] > mem[0] * 1.02 + 65536:
+    raise SystemExit("the profiler's memory grew from %d to %d" % (mem[0], mem[-1]))
+EOF
+    cat "$TMP/redis_load.log"
+    redis-cli -s "$TMP/redis.sock" ping | grep -q PONG || bad "redis does not answer"
+    answers "$P" || bad "no answer at the end"
+    redis-cli -s "$TMP/redis.sock" shutdown nosave >/dev/null 2>&1
+    wait $rpid
     ;;
   unix)
     mkdir "$TMP/run"
