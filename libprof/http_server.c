@@ -60,6 +60,7 @@
 #define HTTP_WRITE_MS 5000    /* between two pieces of an answer */
 #define HTTP_DRAIN_MS 1000    /* after the answer, for the client to close */
 #define HTTP_LIVENESS_MS 1000 /* see only_ours_left */
+#define HTTP_ACCEPT_PAUSE_MS 100
 #define HTTP_THREAD_NAME "allocprof-http"
 
 enum conn_state { CONN_FREE, CONN_READ, CONN_WAIT, CONN_WRITE, CONN_DRAIN };
@@ -322,10 +323,19 @@ static struct conn *conn_slot(void) {
   return oldest;
 }
 
+/* Set when accept fails for want of descriptors or memory (EMFILE...):
+ * the listening socket stays readable, and polling it at once again would
+ * spin; it is left out of the poll until then. */
+static uint64_t accept_paused_until;
+
 static void accept_all(void) {
   for (;;) {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return; /* EAGAIN, or a failure poll will show again */
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+        accept_paused_until = alloc_now_ms() + HTTP_ACCEPT_PAUSE_MS;
+      return;
+    }
     struct conn *c = conn_slot();
     if (c == NULL) {
       close(fd); /* every slot is answering */
@@ -382,7 +392,9 @@ static void *serve(void *arg) {
   uint64_t next_check = alloc_now_ms() + HTTP_LIVENESS_MS;
   for (;;) {
     uint64_t now = alloc_now_ms(), until = next_check;
-    pfd[0] = (struct pollfd){listen_fd, POLLIN, 0};
+    int paused = now < accept_paused_until;
+    pfd[0] = (struct pollfd){paused ? -1 : listen_fd, POLLIN, 0};
+    if (paused && accept_paused_until < until) until = accept_paused_until;
     for (int i = 0; i < HTTP_CONNS; i++) {
       struct conn *c = &conns[i];
       short ev = c->state == CONN_WRITE ? POLLOUT : POLLIN;
