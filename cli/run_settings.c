@@ -32,6 +32,8 @@ static const char *program_env(const char *name) {
     mine = checking->interval;
   else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0)
     mine = checking->signal;
+  else if (strcmp(name, "ALLOCPROF_HTTP") == 0)
+    mine = checking->http;
   if (mine != NULL) return mine;
   return checking_inherit ? checking_inherit(name) : NULL;
 }
@@ -84,6 +86,12 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
       return -1;
     }
     env->signo = signo;
+  }
+  struct trig_http h;
+  char why[256];
+  if (opt->http != NULL && trig_http_parse(opt->http, cwd, &h, why, sizeof why) != 0) {
+    formats_set_err(err, errlen, "--http '%s' %s", opt->http, why);
+    return -1;
   }
   return 0;
 }
