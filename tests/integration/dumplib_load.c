@@ -18,7 +18,7 @@
  *                         the main thread is inside dlopen(LIB)
  *                         (dumplib_ctor.c), whose constructor, holding the
  *                         loader's lock, waits until that thread sleeps (on
- *                         that lock), then forks 20 children that each
+ *                         that lock), then forks 8 children that each
  *                         dump: no deadlock, every profile written
  *   signal DIR            SIGUSR1, whose handler mallocs, is sent to the
  *                         main thread over and over while it makes the first
@@ -345,7 +345,7 @@ static int mode_fork(int rounds, const char *dir) {
 
 /* ---- ctorfork ------------------------------------------------------------------ */
 
-#define CTOR_CHILDREN 20
+#define CTOR_CHILDREN 8
 static const char *ctor_dir;
 static atomic_int ctor_tid, ctor_dump_rc = -2; /* -2: not returned yet */
 static int ctor_forked, ctor_profiles, ctor_bad, ctor_returned_early;
@@ -381,7 +381,7 @@ static void in_ctor(void) {
   if (pthread_create(&t, NULL, ctor_dumper, NULL) != 0) die("pthread_create");
   pthread_detach(t);
   while (atomic_load(&ctor_tid) == 0 || !thread_sleeps(atomic_load(&ctor_tid))) sched_yield();
-  time_t deadline = deadline_in(60);
+  pid_t kids[CTOR_CHILDREN];
   for (int i = 0; i < CTOR_CHILDREN; i++) {
     pid_t pid = fork();
     if (pid < 0) die("fork");
@@ -389,8 +389,12 @@ static void in_ctor(void) {
       alarm(0); /* the parent judges hangs */
       _exit(child_dump(ctor_dir));
     }
-    ctor_forked++;
-    int r = judge_child(pid, deadline, "ctorfork", i);
+    kids[ctor_forked++] = pid;
+  }
+  /* each child loads the library and dumps: slow under UBSan on a busy machine */
+  time_t deadline = deadline_in(200);
+  for (int i = 0; i < ctor_forked; i++) {
+    int r = judge_child(kids[i], deadline, "ctorfork", i);
     if (r == 0) ctor_profiles++;
     if (r != 0) ctor_bad = 1;
   }
@@ -399,7 +403,7 @@ static void in_ctor(void) {
 }
 
 static int mode_ctorfork(const char *dir, const char *lib) {
-  alarm(60);
+  alarm(280);
   ctor_dir = dir;
   void *keep = churn(1000);
   char hook[32];
@@ -407,7 +411,13 @@ static int mode_ctorfork(const char *dir, const char *lib) {
   setenv("DUMPLIB_CTOR_HOOK", hook, 1);
   void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) die(dlerror());
-  while (atomic_load(&ctor_dump_rc) == -2) sched_yield();
+  time_t deadline = deadline_in(60); /* the parent's load and dump, after the children */
+  while (atomic_load(&ctor_dump_rc) == -2) {
+    struct timespec now, ms = {0, 2000000};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec >= deadline) die("the parent's first dump hung after the constructor");
+    nanosleep(&ms, NULL); /* polling for the thread's end: no synchronisation rides on it */
+  }
   unchurn(keep);
   int rc = atomic_load(&ctor_dump_rc);
   printf("ctorfork: %d children forked inside the constructor, %d profiles; the parent's dump %d\n",
