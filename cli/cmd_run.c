@@ -67,7 +67,9 @@ static const cli_option run_options[] = {
     {"output", 'o', "PATTERN", 'o',
      "where profiles go (ALLOCPROF_OUT; default\n"
      "allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
-     "number, %t the time; the ending picks the container"},
+     "number, %t the time; the ending picks the container;\n"
+     "with -i or -s, a PATTERN without %n gets .%n before\n"
+     "the ending"},
     {"interval", 'i', "S", 'i',
      "also write a profile every S seconds\n"
      "(ALLOCPROF_INTERVAL)"},

@@ -370,6 +370,13 @@ void alloc_reset_thread_sampler(void) {
   if (c != NULL) c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
 }
 
+int alloc_sample_next_here(void) {
+  struct mcache *c = tls_cache;
+  if (c == NULL) return 0;
+  c->sampler.bytes_until_sample = -1; /* any charge, even 0, takes it below zero */
+  return 1;
+}
+
 /* ---- Entry points -------------------------------------------------------- */
 
 static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
