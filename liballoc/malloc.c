@@ -210,7 +210,7 @@ static inline void *cache_take(struct mcache_class *e, unsigned k, int *dirty) {
       alloc_throw_ptr("malloc(): free list corrupted (a freed object was written to)", p);
     e->list = freelist_next(p);
     freelist_clear(p);
-    e->count--;
+    e->room++;
     BUMP_OWNED(&e->nmalloc, 1);
     *dirty = 1;
     return p;
@@ -244,11 +244,11 @@ static inline void small_free_push(struct mcache *c, const struct mspan *s, void
   if (likely(owner == c || owner == NULL)) {
     freelist_set_next(p, e->list);
     e->list = p;
-    if (unlikely(++e->count > class_to_max[k])) mcache_flush(c, k);
+    if (unlikely(--e->room < 0)) mcache_flush(c, k);
   } else {
     freelist_set_next(p, e->remote);
     e->remote = p;
-    if (unlikely(++e->nremote >= class_to_batch[k])) mcache_flush_remote(c, k);
+    if (unlikely(--e->remote_room < 0)) mcache_flush_remote(c, k);
   }
 }
 
@@ -402,7 +402,7 @@ static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned 
 void *alloc_malloc(size_t size) {
   struct mcache *c = tls_cache;
   if (unlikely(c == NULL || size > SIZECLASS_MAX_SMALL)) return malloc_slow(size, 0);
-  unsigned k = size_to_class(size);
+  unsigned k = size_to_class_fast(size);
   int dirty;
   void *p = cache_take(&c->cls[k], k, &dirty);
   if (unlikely(p == NULL)) return malloc_refill(c, k, size);
@@ -417,7 +417,7 @@ void *alloc_calloc(size_t n, size_t size) {
   }
   struct mcache *c = tls_cache;
   if (likely(c != NULL && total <= SIZECLASS_MAX_SMALL)) {
-    void *p = small_alloc(c, size_to_class(total), 1);
+    void *p = small_alloc(c, size_to_class_fast(total), 1);
     if (likely(p != NULL)) return sample_charge(c, p, total, total);
     errno = ENOMEM;
     return NULL;
@@ -443,10 +443,11 @@ __attribute__((noreturn, cold, noinline)) static void bad_object(const struct ba
   alloc_throw_ptr(mheap_is_free_memory((uintptr_t)p) ? msgs->freed : msgs->foreign, p);
 }
 
-/* The span of p, which must be the start of an object handed out. */
-static inline struct mspan *span_of_object(const void *p, const struct bad_object_msgs *msgs) {
+/* s, the span of p (span_of), if p is the start of an object handed out;
+ * dies otherwise. */
+static inline struct mspan *object_span(struct mspan *s, const void *p,
+                                        const struct bad_object_msgs *msgs) {
   uintptr_t a = (uintptr_t)p;
-  struct mspan *s = span_of(a);
   if (unlikely(s == NULL)) bad_object(msgs, p);
   if (likely(s->state == SPAN_SMALL)) {
     if (unlikely(!mspan_is_object_start(s, a))) bad_object(msgs, p);
@@ -456,7 +457,17 @@ static inline struct mspan *span_of_object(const void *p, const struct bad_objec
   return s;
 }
 
+/* The span of p, which must be the start of an object handed out. */
+static inline struct mspan *span_of_object(const void *p, const struct bad_object_msgs *msgs) {
+  return object_span(span_of((uintptr_t)p), p, msgs);
+}
+
+/* free() of p, of span s (span_of: NULL if none), off the fast path: p is
+ * checked here, so that free() reaches every error by a jump and needs no
+ * stack frame (a call to a function that does not return is never made a
+ * jump). */
 static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
+  s = object_span(s, p, &free_msgs);
   if (s->sampled && prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
   if (s->state == SPAN_LARGE) {
     mheap_free_span(s);
@@ -489,8 +500,10 @@ void alloc_free(void *p) {
   struct mcache *c = tls_cache;
   if (likely(s != NULL && mspan_small_unsampled(s) && c != NULL)) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
-    if (unlikely(!mspan_is_object_start(s, a)))
-      bad_pointer("free(): pointer not allocated by liballoc", p);
+    if (unlikely(!mspan_is_object_start(s, a))) {
+      free_slow(s, p); /* dies there */
+      return;
+    }
     small_free(c, s, p);
     return;
   }
@@ -498,7 +511,7 @@ void alloc_free(void *p) {
     free_small_flagged(c, s, p);
     return;
   }
-  free_slow(span_of_object(p, &free_msgs), p);
+  free_slow(s, p);
 }
 
 void alloc_free_sized(void *p, size_t size) {

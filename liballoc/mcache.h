@@ -28,9 +28,13 @@
 ALLOC_HIDDEN_BEGIN
 
 struct mcache_class {
-  void *list;            /* freed objects, linked through their first word (freelist.h) */
-  uint32_t count;        /* objects on list (flushed past class_to_max) */
-  uint32_t nremote;      /* objects on remote */
+  void *list; /* freed objects, linked through their first word (freelist.h) */
+  /* Objects list can take before it overflows: class_to_max minus its
+   * length; a free that makes it negative flushes a batch. Counted down so
+   * that free() tests it with no load of the class's limit (see
+   * mcache_list_len). */
+  int32_t room;
+  int32_t remote_room;   /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
   uint64_t allocCache;   /* free slots of span's current cacheBits word */
   uintptr_t window_base; /* address of slot 0 of that word */
   struct mspan *span;    /* span being carved, or NULL */
@@ -55,6 +59,14 @@ static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclas
   void *p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
   freelist_clear(p);
   return p;
+}
+
+/* The objects on e's list and on its remote list (class k). */
+static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
+  return (uint32_t)((int32_t)class_to_max[k] - e->room);
+}
+static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned k) {
+  return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
 }
 
 /* Slow paths of the fast paths in malloc.c. The object returned by refill

@@ -8,6 +8,7 @@
 uint32_t class_to_batch[SIZECLASS_COUNT];
 uint32_t class_to_maxbatches[SIZECLASS_COUNT];
 uint32_t class_to_max[SIZECLASS_COUNT];
+uint8_t size_to_class_by8[SIZECLASS_MAX_SMALL / 8 + 1];
 
 /* A batch moves about 16 KiB (at most 64 objects, at least 2): one lock
  * round trip per batch keeps cross-thread free traffic cheap. A thread
@@ -38,5 +39,7 @@ int sizeclass_init(void) {
     if (m > 64) m = 64;
     class_to_maxbatches[c] = m;
   }
+  for (unsigned i = 0; i <= SIZECLASS_MAX_SMALL / 8; i++)
+    size_to_class_by8[i] = (uint8_t)size_to_class(i * 8);
   return 0;
 }
