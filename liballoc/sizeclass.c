@@ -8,7 +8,6 @@
 uint32_t class_to_batch[SIZECLASS_COUNT];
 uint32_t class_to_maxbatches[SIZECLASS_COUNT];
 uint32_t class_to_max[SIZECLASS_COUNT];
-uint8_t size_to_class_by8[SIZECLASS_MAX_SMALL / 8 + 1];
 
 /* A batch moves about 16 KiB (at most 64 objects, at least 2): one lock
  * round trip per batch keeps cross-thread free traffic cheap. A thread
@@ -27,7 +26,8 @@ int sizeclass_init(void) {
     if (size <= class_to_size[c - 1] || (size >= 16 && size % 16 != 0) ||
         (uint32_t)class_to_nelems[c] != class_to_npages[c] * PAGE_BYTES / size)
       alloc_throw("size class table is inconsistent (rebuild sizeclasses.h)");
-    if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c)
+    if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c ||
+        size_to_class_fast(size) != c || size_to_class_fast(class_to_size[c - 1] + 1) != c)
       alloc_throw("size class lookup table is inconsistent (rebuild sizeclasses.h)");
     uint32_t b = BATCH_BYTES / size;
     if (b > 64) b = 64;
@@ -39,7 +39,5 @@ int sizeclass_init(void) {
     if (m > 64) m = 64;
     class_to_maxbatches[c] = m;
   }
-  for (unsigned i = 0; i <= SIZECLASS_MAX_SMALL / 8; i++)
-    size_to_class_by8[i] = (uint8_t)size_to_class(i * 8);
   return 0;
 }

@@ -21,13 +21,13 @@ static inline unsigned size_to_class(size_t size) {
                           SIZECLASS_LARGE_DIV];
 }
 
-/* size_to_class as one load, without the branch between the two tables:
- * every class boundary is a multiple of 8, so a table by 8-byte step
- * covers all small sizes (4 KiB, filled by sizeclass_init). For malloc's
- * and calloc's fast paths, whose callers have a thread cache and so know
- * the allocator is set up. */
-extern uint8_t size_to_class_by8[SIZECLASS_MAX_SMALL / 8 + 1];
-static inline unsigned size_to_class_fast(size_t size) { return size_to_class_by8[(size + 7) / 8]; }
+/* The same as one load, without the branch between the two tables (every
+ * class boundary is a multiple of 8, so one generated table by 8-byte step
+ * covers all small sizes: 4 KiB, of which malloc's fast path touches the
+ * lines of the sizes the program asks for). */
+static inline unsigned size_to_class_fast(size_t size) {
+  return size_to_class_by8[(size + SIZECLASS_SMALL_DIV - 1) / SIZECLASS_SMALL_DIV];
+}
 
 /* The class of memalign(align, size), for size <= SIZECLASS_MAX_SMALL and a
  * power of two 16 < align <= PAGE_BYTES: the first class from size's (or
