@@ -43,7 +43,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
       e->span = NULL;
     } else {
       *zeroed = !e->span->needzero;
-      return mcache_window_take(e, sizeclass);
+      return mcache_window_take(e);
     }
   }
   /* Objects other threads freed come first: reusing them keeps the heap
@@ -63,7 +63,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   e->span = s;
   if (!window_next(e)) alloc_throw("span from mcentral has no free slot");
   *zeroed = !s->needzero;
-  return mcache_window_take(e, sizeclass);
+  return mcache_window_take(e);
 }
 
 /* Detaches the first n objects of e's list (n <= its length). */
@@ -76,15 +76,15 @@ static void *list_cut(struct mcache_class *e, uint32_t n) {
   return head;
 }
 
-void mcache_flush(struct mcache *c, unsigned sizeclass) {
-  struct mcache_class *e = &c->cls[sizeclass];
+void mcache_flush(struct mcache *c, struct mcache_class *e) {
+  unsigned sizeclass = (unsigned)(e - c->cls);
   uint32_t n = class_to_batch[sizeclass], len = mcache_list_len(e, sizeclass);
   if (n > len) n = len;
   mcentral_put_list(&mcentral[sizeclass], list_cut(e, n), n);
 }
 
-void mcache_flush_remote(struct mcache *c, unsigned sizeclass) {
-  struct mcache_class *e = &c->cls[sizeclass];
+void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
+  unsigned sizeclass = (unsigned)(e - c->cls);
   void *head = e->remote;
   uint32_t n = mcache_remote_len(e, sizeclass);
   e->remote = NULL;
@@ -120,9 +120,9 @@ void mcache_check_free(struct mcache *c, const struct mspan *s, const void *p, c
 void mcache_release_all(struct mcache *c) {
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
-    while (mcache_list_len(e, k) != 0) mcache_flush(c, k);
+    while (mcache_list_len(e, k) != 0) mcache_flush(c, e);
     e->list = NULL;
-    mcache_flush_remote(c, k);
+    mcache_flush_remote(c, e);
     if (e->span != NULL) {
       mcentral_uncache_span(&mcentral[k], e->span, e->allocCache);
       e->span = NULL;

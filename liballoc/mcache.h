@@ -44,22 +44,29 @@ struct mcache_class {
 } __attribute__((aligned(CACHE_LINE)));
 
 struct mcache {
-  struct prof_sampler sampler; /* bytes until the next heap-profile sample */
+  /* First, so that a class's entry is at 64 * class from the cache: free()
+   * finds it from the span's class with a shift and an add. */
   struct mcache_class cls[SIZECLASS_COUNT];
+  struct prof_sampler sampler; /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
 /* The next free slot of e's allocCache window (which must have one),
  * counted as handed out. A slot freed before keeps the free-list key in
- * its first word (freelist.h): cleared here. */
-static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclass) {
+ * its first word (freelist.h): cleared here. The object size is the
+ * span's (malloc has loaded e->span already), so that malloc's fast path
+ * needs no class number once it has e. */
+static inline void *mcache_window_take(struct mcache_class *e) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
   BUMP_OWNED(&e->nmalloc, 1);
-  void *p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
+  void *p =
+      (void *)(e->window_base + (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
   freelist_clear(p);
   return p;
 }
+
+_Static_assert(sizeof(struct mcache_class) == 64, "size_to_class_offset indexes cls");
 
 /* The objects on e's list and on its remote list (class k). */
 static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
@@ -73,8 +80,10 @@ static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned 
  * comes from span (possibly clean: see *zeroed) or from a batch (dirty).
  * NULL when out of memory. */
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
-void mcache_flush(struct mcache *c, unsigned sizeclass);
-void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
+/* The flushes take e (one of c->cls), not its class number, which free()
+ * would otherwise keep in a register of its own. */
+void mcache_flush(struct mcache *c, struct mcache_class *e);
+void mcache_flush_remote(struct mcache *c, struct mcache_class *e);
 
 /* free() (or realloc, as what says) of p, an object of small span s whose
  * first word matched the free-list key (at ALLOC_DEBUG >= 2, any small

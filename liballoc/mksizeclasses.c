@@ -319,8 +319,10 @@ static void print_header(FILE *f) {
           " *   n <= SIZECLASS_SMALL_MAX: size_to_class8[(n + 7) / 8]\n"
           " *   otherwise:                size_to_class128[(n - 1024 + 127) / 128]\n"
           " * gives the smallest class whose size is >= n (n == 0 gives class 1);\n"
-          " * so does size_to_class_by8[(n + 7) / 8], one table for all n (4 KiB,\n"
-          " * for malloc's fast path: no branch between the two).\n"
+          " * so does size_to_class_x64[(n + 7) / 8] >> 6, one table for all n\n"
+          " * (8 KiB, for malloc's fast path: no branch between the two, and the\n"
+          " * class times 64, the offset of its entry in an array of 64-byte\n"
+          " * records such as a thread cache's, so no shift either).\n"
           " *\n"
           " * Object index from a byte offset in a span, without a division:\n"
           " *   (uint32_t)(((uint64_t)offset * class_to_divmagic[c]) >> 32)\n"
@@ -360,10 +362,10 @@ static void print_header(FILE *f) {
   print_u32_array(f, "uint8_t", "size_to_class128",
                   "(SIZECLASS_MAX_SMALL - SIZECLASS_SMALL_MAX) / SIZECLASS_LARGE_DIV + 1", v,
                   CLASS128_LEN);
-  fprintf(f, "/* index (size + 7) / 8, for size <= SIZECLASS_MAX_SMALL */\n");
+  fprintf(f, "/* class * 64, index (size + 7) / 8, for size <= SIZECLASS_MAX_SMALL */\n");
   static uint32_t by8[BY8_LEN];
-  for (int i = 0; i < BY8_LEN; i++) by8[i] = class_by8[i];
-  print_u32_array(f, "uint8_t", "size_to_class_by8",
+  for (int i = 0; i < BY8_LEN; i++) by8[i] = (uint32_t)class_by8[i] << 6;
+  print_u32_array(f, "uint16_t", "size_to_class_x64",
                   "SIZECLASS_MAX_SMALL / SIZECLASS_SMALL_DIV + 1", by8, BY8_LEN);
   fprintf(f, "#endif /* ALLOC_SIZECLASSES_H */\n");
 }
