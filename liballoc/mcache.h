@@ -47,7 +47,7 @@ struct mcache {
   /* First, so that a class's entry is at 64 * class from the cache: free()
    * finds it from the span's class with a shift and an add. */
   struct mcache_class cls[SIZECLASS_COUNT];
-  struct prof_sampler sampler; /* bytes until the next heap-profile sample */
+  struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
