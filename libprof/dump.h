@@ -73,6 +73,14 @@ int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_
  * 2026-11-30T03:12:00Z, rate=524288, seq=3 (dump_comments.c). Returns 0, or
  * -1 when the builder ran out of memory. */
 struct profile_builder;
+/* UTC calendar fields of secs (seconds since the epoch), by arithmetic:
+ * what gmtime_r gives, without the tzset_lock glibc's takes (a lock fork
+ * does not reset; dump_comments.c says why that matters). */
+struct prof_utc_fields {
+  int year, month, day, hour, min, sec;
+};
+void prof_utc_fields(int64_t secs, struct prof_utc_fields *f);
+
 int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_meta *meta,
                            int64_t time_nanos, uint64_t rate);
 

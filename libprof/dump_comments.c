@@ -138,6 +138,28 @@ static void read_cmdline(char *buf, size_t len) {
   prof_cmdline_printable(raw, n, buf, len);
 }
 
+/* UTC calendar fields of a time in seconds since the epoch, by arithmetic
+ * alone. Not gmtime_r: glibc's takes tzset_lock, which fork does not reset,
+ * so a program that forks while this thread dumps would leave its child a
+ * lock held forever (found by integration.dumplib.fork: children hung in
+ * __tz_convert at their own first dump). Days to a civil date by 400-year
+ * eras of 146097 days, with years starting in March so that the leap day
+ * ends a year. */
+void prof_utc_fields(int64_t secs, struct prof_utc_fields *f) {
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, days--;
+  f->hour = (int)(rem / 3600), f->min = (int)(rem / 60 % 60), f->sec = (int)(rem % 60);
+  days += 719468; /* from 1970-01-01 to 0000-03-01 */
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  int64_t doe = days - era * 146097;                                   /* [0, 146096] */
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+  int64_t mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+  f->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  f->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+  f->year = (int)(yoe + era * 400 + (f->month <= 2));
+}
+
 int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_meta *meta,
                            int64_t time_nanos, uint64_t rate) {
   char line[CMDLINE_SHOWN_MAX + 16], value[CMDLINE_SHOWN_MAX];
@@ -154,13 +176,11 @@ int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_met
     snprintf(line, sizeof line, "cmdline=%s", value);
     rc |= profile_builder_add_comment(b, line);
   }
-  time_t secs = (time_t)(time_nanos / 1000000000);
-  struct tm tm;
-  if (gmtime_r(&secs, &tm) != NULL) {
-    snprintf(line, sizeof line, "time=%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    rc |= profile_builder_add_comment(b, line);
-  }
+  struct prof_utc_fields tm;
+  prof_utc_fields(time_nanos / 1000000000, &tm);
+  snprintf(line, sizeof line, "time=%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.month, tm.day,
+           tm.hour, tm.min, tm.sec);
+  rc |= profile_builder_add_comment(b, line);
   snprintf(line, sizeof line, "rate=%llu", (unsigned long long)rate);
   rc |= profile_builder_add_comment(b, line);
   if (meta != NULL && meta->seq >= 0) {
@@ -176,13 +196,12 @@ int prof_dump_add_peak_comments(struct profile_builder *b, uint64_t peak_bytes,
   int rc = 0;
   snprintf(line, sizeof line, "peak_inuse=%llu", (unsigned long long)peak_bytes);
   rc |= profile_builder_add_comment(b, line);
-  time_t secs = (time_t)(time_nanos / 1000000000);
-  struct tm tm;
-  if (time_nanos > 0 && gmtime_r(&secs, &tm) != NULL) {
+  struct prof_utc_fields tm;
+  if (time_nanos > 0) {
+    prof_utc_fields(time_nanos / 1000000000, &tm);
     /* milliseconds: a short program's peak and its exit share a second */
-    snprintf(line, sizeof line, "peak_time=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(time_nanos % 1000000000 / 1000000));
+    snprintf(line, sizeof line, "peak_time=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.year, tm.month,
+             tm.day, tm.hour, tm.min, tm.sec, (int)(time_nanos % 1000000000 / 1000000));
     rc |= profile_builder_add_comment(b, line);
   }
   return rc != 0 ? -1 : 0;

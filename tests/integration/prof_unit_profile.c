@@ -242,6 +242,31 @@ static time_t realtime_s(void) {
   return ts.tv_sec;
 }
 
+/* The profile's clock fields agree with gmtime_r (which the library may not
+ * call: its lock is not reset by fork) over four centuries of days, leap
+ * years and the day before the epoch included. */
+static void test_utc_fields(void **state) {
+  (void)state;
+  for (int64_t secs = -86400LL * 800; secs < 86400LL * 146097 * 2; secs += 86400 * 7 + 3607) {
+    time_t t = (time_t)secs;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    struct prof_utc_fields f;
+    prof_utc_fields(secs, &f);
+    assert_int_equal(f.year, tm.tm_year + 1900);
+    assert_int_equal(f.month, tm.tm_mon + 1);
+    assert_int_equal(f.day, tm.tm_mday);
+    assert_int_equal(f.hour, tm.tm_hour);
+    assert_int_equal(f.min, tm.tm_min);
+    assert_int_equal(f.sec, tm.tm_sec);
+  }
+  struct prof_utc_fields f;
+  prof_utc_fields(951782400, &f); /* 2000-02-29T00:00:00Z */
+  assert_int_equal(f.year, 2000);
+  assert_int_equal(f.month, 2);
+  assert_int_equal(f.day, 29);
+}
+
 static void test_comments(void **state) {
   (void)state;
   mprof_set_rate(4096);
@@ -506,7 +531,8 @@ int main(void) {
       cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
       cmocka_unit_test(test_bytes_label),        cmocka_unit_test(test_freed_bucket_stays),
       cmocka_unit_test(test_outputs_agree),      cmocka_unit_test(test_dump_inside_guard),
-      cmocka_unit_test(test_comments),           cmocka_unit_test(test_cmdline_printable),
+      cmocka_unit_test(test_comments),           cmocka_unit_test(test_utc_fields),
+      cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
