@@ -129,6 +129,7 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     t->abs_total[slot] = sat_add(t->abs_total[slot], sat_abs(v));
     t->var_total[slot] += var;
     t->samples[slot]++;
+    if (v != 0) t->valued[slot]++;
     size_t stamp = ++t->stamp;
     bool leaf = true;
     if (s->n_location_id == 0) {
@@ -138,6 +139,7 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
       f->cum[slot] = sat_add(f->cum[slot], v);
       f->var_flat[slot] += var;
       f->var_cum[slot] += var;
+      if (v != 0) f->stacks[slot]++;
       continue;
     }
     for (size_t k = 0; k < s->n_location_id; k++) {
@@ -154,6 +156,7 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
           f->stamp = stamp;
           f->cum[slot] = sat_add(f->cum[slot], v);
           f->var_cum[slot] += var;
+          if (v != 0) f->stacks[slot]++;
         }
       }
     }
