@@ -187,11 +187,11 @@ static void print_text(const char *base_file, const char *new_file, const profil
     nlisted += listed(z, &t->v[i]);
   }
   size_t show = n == 0 || n > nlisted ? nlisted : n;
-  if (z->sampled)
-    printf("\n%zu of %zu functions changed beyond the noise (%gσ); %zu more within it%s", nbeyond,
-           t->n, z->k, nchanged - nbeyond,
-           z->all || nchanged == nbeyond ? "" : " (--all lists them)");
-  else
+  if (z->sampled) {
+    printf("\n%zu of %zu functions changed beyond the noise (%gσ)", nbeyond, t->n, z->k);
+    if (nchanged > nbeyond)
+      printf("; %zu more within it%s", nchanged - nbeyond, z->all ? "" : " (--all lists them)");
+  } else
     printf("\n%zu of %zu functions changed", nchanged, t->n);
   if (show < nlisted) printf("; the %zu largest changes", show);
   printf(":\n");

@@ -285,7 +285,8 @@ static void print_json(top_run *r) {
 }
 
 /* "Type: inuse_space (bytes); sampled every 512 KiB allocated on average". */
-static void print_type_line(const profile_pb *p, size_t vi) {
+static void print_type_line(const profile_pb *p, size_t vi, bool err) {
+  const char *pm = err ? "; ± is one standard error" : "";
   char a[32];
   const char *ptype = p->period_type ? cli_str(p, p->period_type->type) : "";
   const char *punit = p->period_type ? cli_str(p, p->period_type->unit) : "";
@@ -296,13 +297,14 @@ static void print_type_line(const profile_pb *p, size_t vi) {
     printf("; sampled at different rates, per sample (" CLI_PERIOD_LABEL " labels): from %s",
            m.pmin > 0 ? cli_human(a, m.pmin, "bytes", false) : "every allocation");
   if (m.pmin != m.pmax)
-    printf(" to %s%s", cli_human(a, m.pmax, "bytes", false),
-           cli_model_sampled(&m) ? "; the values are estimates; ± is one standard error" : "");
+    printf(" to %s%s%s", cli_human(a, m.pmax, "bytes", false),
+           cli_model_sampled(&m) ? "; the values are estimates" : "",
+           cli_model_sampled(&m) ? pm : "");
   else if (*ptype && !strcmp(punit, "bytes") && p->period <= 1)
     printf("; every allocation recorded");
   else if (*ptype && !strcmp(punit, "bytes") && cli_model_sampled(&m))
-    printf("; estimates from samples every %s allocated on average; ± is one standard error",
-           cli_human(a, (double)p->period, punit, false));
+    printf("; estimates from samples every %s allocated on average%s",
+           cli_human(a, (double)p->period, punit, false), pm);
   else if (*ptype && !strcmp(punit, "bytes"))
     printf("; sampled every %s allocated on average",
            cli_human(a, (double)p->period, punit, false));
@@ -317,7 +319,7 @@ static void print_text(top_run *r) {
   char a[32], buf[512];
   printf("File: %s\n", r->file);
   print_comments(p);
-  print_type_line(p, r->vi);
+  print_type_line(p, r->vi, r->err);
   printf("Totals:");
   for (size_t k = 0; k < p->n_sample_type; k++)
     printf("%s %s %s", k ? "," : "", cli_type_name(p, k),
