@@ -32,11 +32,55 @@ static const char *program_env(const char *name) {
     mine = checking->interval;
   else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0)
     mine = checking->signal;
+  else if (strcmp(name, "ALLOCPROF_PEAK") == 0)
+    mine = checking->peak;
+  else if (strcmp(name, "ALLOCPROF_INUSE_INTERVAL") == 0)
+    mine = checking->inuse;
+  else if (strcmp(name, "ALLOCPROF_STREAM") == 0)
+    mine = checking->stream;
   if (mine != NULL) return mine;
   return checking_inherit ? checking_inherit(name) : NULL;
 }
 
 /* ---- the options, one by one ---- */
+
+/* The in-use triggers and the stream: --peak, --inuse-interval, --stream. */
+static int check_inuse_options(const struct run_options *opt, const char *cwd, struct run_env *env,
+                               char *err, size_t errlen) {
+  if (opt->peak != NULL) {
+    struct trig_margin m;
+    if (trig_parse_margin(opt->peak, &m) != 0) {
+      formats_set_err(err, errlen,
+                      "--peak wants a margin such as 10%% or a byte count such as 64m, not '%s'",
+                      opt->peak);
+      return -1;
+    }
+  }
+  if (opt->inuse != NULL) {
+    uint64_t v;
+    if (trig_parse_bytes(opt->inuse, &v) != 0) {
+      formats_set_err(err, errlen, "--inuse-interval wants bytes such as 67108864 or 64m, not '%s'",
+                      opt->inuse);
+      return -1;
+    }
+  }
+  if (opt->stream != NULL) {
+    char why[256];
+    if (*opt->stream == 0) {
+      formats_set_err(err, errlen, "--stream wants a file name pattern");
+      return -1;
+    }
+    if (trig_pattern_check(opt->stream, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+      formats_set_err(err, errlen, "--stream '%s' %s", opt->stream, why);
+      return -1;
+    }
+    if (trig_pattern_absolute(opt->stream, cwd, env->stream, sizeof env->stream) != 0) {
+      formats_set_err(err, errlen, "--stream '%s' is too long", opt->stream);
+      return -1;
+    }
+  }
+  return 0;
+}
 
 static int check_options(const struct run_options *opt, const char *cwd, struct run_env *env,
                          char *err, size_t errlen) {
@@ -85,7 +129,7 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
     }
     env->signo = signo;
   }
-  return 0;
+  return check_inuse_options(opt, cwd, env, err, errlen);
 }
 
 /* ---- the whole configuration ---- */
