@@ -107,9 +107,11 @@ static void free_list_remove(struct mspan *s) {
   }
 }
 
-/* The free run that best fits need pages: the smallest exact list with a run,
- * else the smallest (then lowest) large run. */
-static struct mspan *free_run_find(uintptr_t need) {
+/* The free run for need pages: the smallest exact list with a run, else a
+ * large run: the smallest (then lowest) that fits, or with lowest set the
+ * lowest. A span of a small size class asks for the lowest (mheap_alloc_span
+ * says why). */
+static struct mspan *free_run_find(uintptr_t need, int lowest) {
   if (need < HEAP_SMALL_RUNS) {
     for (uintptr_t w = need / 64; w < HEAP_SMALL_RUNS / 64; w++) {
       uint64_t bits = mheap.free_small_nonempty[w];
@@ -120,8 +122,9 @@ static struct mspan *free_run_find(uintptr_t need) {
   struct mspan *best = NULL;
   for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next) {
     if (s->npages < need) continue;
-    if (best == NULL || s->npages < best->npages ||
-        (s->npages == best->npages && s->base < best->base))
+    if (best == NULL || (lowest && s->base < best->base) ||
+        (!lowest &&
+         (s->npages < best->npages || (s->npages == best->npages && s->base < best->base))))
       best = s;
   }
   return best;
@@ -212,7 +215,7 @@ static void free_insert_coalesce(struct mspan *s) {
  * turns them into metadata for good. Heap lock held. */
 static void *steal_metadata_chunk(size_t size) {
   uintptr_t npages = align_up(size, PAGE_BYTES) / PAGE_BYTES;
-  struct mspan *s = free_run_find(npages + 1);
+  struct mspan *s = free_run_find(npages + 1, 0);
   if (s == NULL) return NULL;
   uintptr_t tail = s->base + (s->npages - npages) * PAGE_BYTES;
   if (arena_prepare(tail - PAGE_BYTES, 1) != 0) return NULL;
@@ -342,10 +345,17 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   uint64_t *bits = sizeclass != 0 ? fixalloc_alloc(&mheap.bitsalloc[order]) : NULL;
   struct mspan *s = NULL;
   if (spare_head == NULL || spare_tail == NULL || (sizeclass != 0 && bits == NULL)) goto out;
-  s = free_run_find(need);
+  /* A small span may stay pinned by one live object for the life of the
+   * program: cut from a gap between large blocks, it keeps the gap from
+   * merging with its neighbours when they are freed, and the next big
+   * request grows the heap instead (bench/large: 32 MiB more, for the few
+   * small spans a thread's start took in the middle of a heap of large
+   * blocks). Taken from the lowest run, small spans gather at the bottom
+   * of the heap, as Go's page allocator keeps them. */
+  s = free_run_find(need, sizeclass != 0);
   if (s == NULL) {
     if (heap_grow(need) != 0) goto out;
-    s = free_run_find(need);
+    s = free_run_find(need, sizeclass != 0);
     if (s == NULL) goto out;
   }
   /* Trim the head up to the alignment, then the tail. The span-map pages

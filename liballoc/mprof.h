@@ -181,10 +181,16 @@ ALLOC_FOR_DUMPER double mprof_scale(double avg_size, uint64_t rate);
  * profiles (ALLOCPROF_OUT, ALLOCPROF_STREAM or a trigger), else at the first
  * allocprof_dump(). Always on a thread of the program that holds no lock of
  * liballoc's, never on the allocation path. A process that profiles nothing
- * maps no library of the profiler's. */
-#define MPROF_DUMPER_ABI 2 /* bump when struct mprof_dumper changes */
+ * maps no library of the profiler's.
+ *
+ * Both halves must come from one build: the dumping half uses liballoc's
+ * internal functions and structures (ALLOC_FOR_DUMPER), which change from
+ * one build to the next without a word. MPROF_DUMPER_ABI, which the hook
+ * carries, is the build's identity, a hash of liballoc's headers generated
+ * at build time (build_id.cmake, generated/mprof_build_id.h, included by
+ * the two files that use it); liballoc refuses a hook with another. */
 struct mprof_dumper {
-  uint32_t abi;  /* MPROF_DUMPER_ABI as the registering side was built */
+  uint64_t abi;  /* MPROF_DUMPER_ABI as the registering side was built */
   uint32_t size; /* sizeof(struct mprof_dumper), likewise */
   /* After a sample or a sampled free, outside every lock and with the
    * guard held, with the new in-use estimate (in-use growth and peak

@@ -50,6 +50,7 @@
 #include "alloc_entry.h"
 #include "internal.h"
 #include "mprof.h"
+#include "mprof_build_id.h"
 #include "settings.h"
 
 #define DUMP_LIB_NAME "liballoc_dump.so"

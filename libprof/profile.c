@@ -9,7 +9,9 @@
  *      minus one, so that a line points at the call, not after it);
  *   2. symbolizes each once, with a symbolizer kept from one dump to the next
  *      (symbolize.h caches by address: a second dump of the same stacks
- *      costs hash probes), and finds its mapping (mappings.h);
+ *      costs hash probes; the files it read are closed at the end of each
+ *      dump, so the process keeps no descriptor of ours between dumps), and
+ *      finds its mapping (mappings.h);
  *      an address whose object (recorded when its stack was first seen,
  *      objects.h) has been unloaded since is not looked up in what is
  *      mapped there now: it gets a mapping of its own, at the range the
@@ -256,144 +258,176 @@ static bool bucket_counts(const struct prof_bucket_snap *s) {
   return s->alloc_count != 0 || s->alloc_bytes != 0 || s->free_count != 0 || s->free_bytes != 0;
 }
 
-/* Builds and packs the profile; dump_mutex and the guard are held. meta:
- * what the comments say started the dump (NULL: nothing). */
-static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta, char *err,
-                        size_t errlen) {
-  int rc = -1;
-  uint64_t rate = mprof_rate();
-  int64_t time_nanos = now_nanos();
-  size_t nsnap = 0, nmaps = 0, nidx = 0;
+/* What one dump works on, from the snapshot to the packed profile. Every
+ * pointer is owned here and freed by dump_work_free. */
+struct dump_work {
+  uint64_t rate;
+  int64_t time_nanos;
+  struct prof_bucket_snap *snap; /* the buckets, as mprof_snapshot copied them */
+  size_t nsnap;
+  struct prof_mapping *maps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
+  size_t nmaps, nlive;
+  struct closed_objects co;
+  struct addr_table at;      /* the distinct addresses of the stacks */
+  uint32_t *frame_entry;     /* each kept frame's entry in at, bucket by bucket */
+  struct mapping_fill *fill; /* fill[i]: what maps[i]'s addresses resolved to */
+  uint64_t *locs;            /* one sample's location ids */
+  profile_line *lines;       /* one location's lines */
+  size_t maxlines;           /* capacity of lines */
+  profile_builder *b;
+};
+
+static void dump_work_free(struct dump_work *w) {
+  profile_builder_free(w->b);
+  addr_table_free(&w->at);
+  free(w->lines);
+  free(w->locs);
+  free(w->frame_entry);
+  free(w->fill);
+  free(w->co.v);
+  free(w->co.first);
+  prof_mappings_free(w->maps);
+  free(w->snap);
+}
+
+/* Takes the snapshot of the buckets, the mappings loaded now and the
+ * registry of objects, and sizes the arrays the later steps fill. Returns
+ * 0, or -1 when out of memory. */
+static int gather(struct dump_work *w) {
   /* buckets are never freed: some before the snapshot and none in it means
    * the snapshot ran out of memory */
   struct prof_totals before;
   mprof_get_totals(&before);
-  struct prof_bucket_snap *snap = mprof_snapshot(&nsnap);
-  struct prof_mapping *maps = NULL;
-  struct mapping_fill *fill = NULL;
-  uint32_t *frame_entry = NULL; /* each kept frame's entry, bucket by bucket */
-  uint64_t *locs = NULL;
-  profile_line *lines = NULL;
-  size_t maxlines = 64;
-  struct addr_table at;
-  memset(&at, 0, sizeof at);
-  profile_builder *b = NULL;
-  const char *what = "out of memory";
-  struct closed_objects co = {0, NULL, NULL};
-
+  w->snap = mprof_snapshot(&w->nsnap);
   /* the registry first, then the loaded objects: every entry the sweep
    * judges was made before the list it is judged against */
   uint32_t known = mprof_objects_known();
-  int have_maps = prof_mappings_collect(&maps, &nmaps) == 0;
+  int have_maps = prof_mappings_collect(&w->maps, &w->nmaps) == 0;
   if (!have_maps) {
-    maps = NULL;
-    nmaps = 0; /* locations without mappings are still a profile */
+    w->maps = NULL;
+    w->nmaps = 0; /* locations without mappings are still a profile */
   }
-  size_t nlive = nmaps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
-  if (have_maps && nmaps > 0) {
-    struct live_maps lm = {maps, nmaps};
+  w->nlive = w->nmaps;
+  if (have_maps && w->nmaps > 0) {
+    struct live_maps lm = {w->maps, w->nmaps};
     mprof_objects_check(unloaded_live, &lm, known);
   }
-  co.v = mprof_objects_snapshot(&co.n);
-  co.first = malloc(((size_t)co.n + 1) * sizeof *co.first);
-  for (uint32_t id = 0; co.first != NULL && id <= co.n; id++) co.first[id] = -1;
+  struct closed_objects *co = &w->co;
+  co->v = mprof_objects_snapshot(&co->n);
+  co->first = malloc(((size_t)co->n + 1) * sizeof *co->first);
+  for (uint32_t id = 0; co->first != NULL && id <= co->n; id++) co->first[id] = -1;
   size_t nframes = 0, maxframes = 0;
-  for (size_t i = 0; i < nsnap; i++) {
-    if (!bucket_counts(&snap[i])) continue;
-    nframes += snap[i].nframes;
-    if (snap[i].nframes > maxframes) maxframes = snap[i].nframes;
+  for (size_t i = 0; i < w->nsnap; i++) {
+    if (!bucket_counts(&w->snap[i])) continue;
+    nframes += w->snap[i].nframes;
+    if (w->snap[i].nframes > maxframes) maxframes = w->snap[i].nframes;
   }
-  frame_entry = malloc((nframes + 1) * sizeof *frame_entry);
-  locs = malloc((maxframes + 1) * sizeof *locs);
-  lines = malloc(maxlines * sizeof *lines);
-  if ((snap == NULL && before.buckets != 0) || co.first == NULL || frame_entry == NULL ||
-      locs == NULL || lines == NULL || addr_table_init(&at) != 0)
-    goto done;
+  w->frame_entry = malloc((nframes + 1) * sizeof *w->frame_entry);
+  w->locs = malloc((maxframes + 1) * sizeof *w->locs);
+  w->maxlines = 64;
+  w->lines = malloc(w->maxlines * sizeof *w->lines);
+  if ((w->snap == NULL && before.buckets != 0) || co->first == NULL || w->frame_entry == NULL ||
+      w->locs == NULL || w->lines == NULL || addr_table_init(&w->at) != 0)
+    return -1;
+  return 0;
+}
 
-  /* 1. distinct addresses: those of an unloaded object apart from the same
-   * addresses in what was loaded there later */
-  for (size_t i = 0; i < nsnap; i++) {
-    if (!bucket_counts(&snap[i])) continue;
-    for (uint32_t k = 0; k < snap[i].nframes; k++) {
-      uint32_t object = snap[i].objects ? closed_id(&co, snap[i].objects[k]) : 0;
-      long e = addr_table_get(&at, snap[i].frames[k] - 1, object);
-      if (e < 0) goto done;
-      frame_entry[nidx++] = (uint32_t)e;
+/* Step 1: the distinct addresses, those of an unloaded object apart from
+ * the same addresses in what was loaded there later; then the mappings of
+ * the unloaded objects they are in. */
+static int collect_addresses(struct dump_work *w) {
+  size_t nidx = 0;
+  for (size_t i = 0; i < w->nsnap; i++) {
+    const struct prof_bucket_snap *s = &w->snap[i];
+    if (!bucket_counts(s)) continue;
+    for (uint32_t k = 0; k < s->nframes; k++) {
+      uint32_t object = s->objects ? closed_id(&w->co, s->objects[k]) : 0;
+      long e = addr_table_get(&w->at, s->frames[k] - 1, object);
+      if (e < 0) return -1;
+      w->frame_entry[nidx++] = (uint32_t)e;
     }
   }
-  if (unloaded_add_mappings(&maps, &nmaps, &co, &at) != 0) goto done;
-  fill = calloc(nmaps + 1, sizeof *fill);
-  if (fill == NULL) goto done;
+  if (unloaded_add_mappings(&w->maps, &w->nmaps, &w->co, &w->at) != 0) return -1;
+  w->fill = calloc(w->nmaps + 1, sizeof *w->fill);
+  return w->fill != NULL ? 0 : -1;
+}
 
-  /* 2. symbols and mappings */
+/* Step 2 for one address: its lines, its mapping, and what it adds to its
+ * mapping's fill. Returns 0, or -1 when out of memory. */
+static int symbolize_entry(struct dump_work *w, struct addr_entry *e) {
+  const struct prof_object *closed = e->object ? w->co.v[e->object].object : NULL;
+  if (e->addr == PROF_FRAME_TRUNCATED - 1) { /* the mark of a cut stack */
+    e->sym_rc = PROF_SYM_OK;
+    e->info = truncated_frame;
+    e->mapping = -1;
+    return 0;
+  }
+  if (e->object != 0) {
+    e->sym_rc = unloaded_symbolize(e, closed);
+  } else if (symbolizer != NULL) {
+    e->sym_rc = prof_symbolize(symbolizer, e->addr, &e->info);
+  } else {
+    e->sym_rc = PROF_SYM_INVALID;
+    e->info.nlines = 0;
+  }
+  if (e->sym_rc == PROF_SYM_NO_MEMORY) return -1;
+  if (e->sym_rc != PROF_SYM_OK) e->info.nlines = 0;
+  if (e->info.nlines > w->maxlines) {
+    profile_line *nl = realloc(w->lines, e->info.nlines * sizeof *nl);
+    if (nl == NULL) return -1;
+    w->lines = nl;
+    w->maxlines = e->info.nlines;
+  }
+  if (e->object != 0) {
+    e->mapping = unloaded_mapping(w->maps, &w->co, closed, e);
+  } else {
+    const struct prof_mapping *m = prof_mapping_find(w->maps, w->nlive, e->addr);
+    e->mapping = m != NULL ? (int)(m - w->maps) : -1;
+  }
+  if (e->mapping < 0) return 0;
+  struct mapping_fill *f = &w->fill[e->mapping];
+  if (e->sym_rc == PROF_SYM_OK || e->sym_rc == PROF_SYM_NO_SYMBOL) f->looked_up++;
+  if (e->info.nlines > 0 && e->info.file[0] != 0) f->filenames++;
+  if (e->info.nlines > 0 && e->info.line > 0) f->line_numbers++;
+  return 0;
+}
+
+/* Step 2: symbols and mappings of every distinct address. */
+static int symbolize_addresses(struct dump_work *w) {
   if (symbolizer == NULL)
     symbolizer = prof_symbolizer_new();
   else
     prof_symbolizer_sync(symbolizer); /* an unload empties its cache */
-  for (size_t i = 0; i < at.n; i++) {
-    struct addr_entry *e = &at.v[i];
-    const struct prof_object *closed = e->object ? co.v[e->object].object : NULL;
-    if (e->addr == PROF_FRAME_TRUNCATED - 1) { /* the mark of a cut stack */
-      e->sym_rc = PROF_SYM_OK;
-      e->info = truncated_frame;
-      e->mapping = -1;
-      continue;
-    }
-    if (e->object != 0) {
-      e->sym_rc = unloaded_symbolize(e, closed);
-    } else if (symbolizer != NULL) {
-      e->sym_rc = prof_symbolize(symbolizer, e->addr, &e->info);
-    } else {
-      e->sym_rc = PROF_SYM_INVALID;
-      e->info.nlines = 0;
-    }
-    if (e->sym_rc == PROF_SYM_NO_MEMORY) goto done;
-    if (e->sym_rc != PROF_SYM_OK) e->info.nlines = 0;
-    if (e->info.nlines > maxlines) {
-      profile_line *nl = realloc(lines, e->info.nlines * sizeof *nl);
-      if (nl == NULL) goto done;
-      lines = nl;
-      maxlines = e->info.nlines;
-    }
-    if (e->object != 0) {
-      e->mapping = unloaded_mapping(maps, &co, closed, e);
-    } else {
-      const struct prof_mapping *m = prof_mapping_find(maps, nlive, e->addr);
-      e->mapping = m != NULL ? (int)(m - maps) : -1;
-    }
-    if (e->mapping < 0) continue;
-    struct mapping_fill *f = &fill[e->mapping];
-    if (e->sym_rc == PROF_SYM_OK || e->sym_rc == PROF_SYM_NO_SYMBOL) f->looked_up++;
-    if (e->info.nlines > 0 && e->info.file[0] != 0) f->filenames++;
-    if (e->info.nlines > 0 && e->info.line > 0) f->line_numbers++;
-  }
+  for (size_t i = 0; i < w->at.n; i++)
+    if (symbolize_entry(w, &w->at.v[i]) != 0) return -1;
+  return 0;
+}
 
-  /* 3. the profile */
-  what = "out of memory building the profile";
-  b = profile_builder_new();
-  if (b == NULL) goto done;
-  profile_builder_add_sample_type(b, "alloc_objects", "count");
-  profile_builder_add_sample_type(b, "alloc_space", "bytes");
-  profile_builder_add_sample_type(b, "inuse_objects", "count");
-  profile_builder_add_sample_type(b, "inuse_space", "bytes");
-  profile_builder_set_default_sample_type(b, "inuse_space");
-  profile_builder_set_period(b, "space", "bytes", (int64_t)rate);
-  profile_builder_set_time(b, time_nanos, 0);
-  profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
-  if (prof_dump_add_comments(b, meta, time_nanos, rate) != 0) goto done;
-  if (add_mappings(b, maps, nmaps, fill) != 0) goto done;
-  for (size_t i = 0; i < at.n; i++)
-    if (add_location(b, &at.v[i], maps, fill, lines, maxlines) != 0) goto done;
+/* The "bytes" label of a bucket's sample: what one object weighs in the
+ * values, as in Go's profiles (alloc_space / alloc_objects). The values
+ * count the bytes the program asked for, and a bucket holds the objects of
+ * one stack and one block size, whose requests may differ (malloc(4000)
+ * and malloc(4090) share the 4096 block): the mean request, rounded. The
+ * block itself is the "allocated_bytes" label. */
+static int64_t object_bytes(const struct prof_bucket_snap *s) {
+  uint64_t n = s->alloc_count, bytes = s->alloc_bytes;
+  if (n == 0) n = s->free_count, bytes = s->free_bytes;
+  if (n == 0) return (int64_t)s->size;
+  return (int64_t)((bytes + n / 2) / n);
+}
 
-  nidx = 0;
-  for (size_t i = 0; i < nsnap; i++) {
-    const struct prof_bucket_snap *s = &snap[i];
+/* Step 3, the samples: one per bucket with something to show. */
+static int add_samples(struct dump_work *w) {
+  size_t nidx = 0;
+  for (size_t i = 0; i < w->nsnap; i++) {
+    const struct prof_bucket_snap *s = &w->snap[i];
     if (!bucket_counts(s)) continue;
     uint32_t nf = s->nframes;
-    for (uint32_t k = 0; k < nf; k++) locs[k] = at.v[frame_entry[nidx++]].location_id;
+    for (uint32_t k = 0; k < nf; k++) w->locs[k] = w->at.v[w->frame_entry[nidx++]].location_id;
     /* Go's scaleHeapSample: the factor of the bucket's average size */
-    double scale =
-        s->alloc_count ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, rate) : 1.0;
+    double scale = s->alloc_count
+                       ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, w->rate)
+                       : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
     int64_t values[4] = {
         (int64_t)((double)s->alloc_count * scale),
@@ -402,24 +436,54 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
         (int64_t)((double)live_b * scale),
     };
     if (values[0] == 0 && values[1] == 0 && values[2] == 0 && values[3] == 0) continue;
-    profile_label label = {.key = "bytes", .num = (int64_t)s->size, .num_unit = "bytes"};
-    if (profile_builder_add_sample(b, locs, nf, values, 4, &label, 1) != 0) goto done;
+    profile_label labels[2] = {
+        {.key = "bytes", .num = object_bytes(s), .num_unit = "bytes"},
+        {.key = "allocated_bytes", .num = (int64_t)s->size, .num_unit = "bytes"},
+    };
+    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4, labels, 2) != 0) return -1;
   }
-  if (!profile_builder_ok(b) || profile_builder_pack(b, out, outlen) != 0) goto done;
-  rc = 0;
+  return 0;
+}
 
-done:
+/* Step 3: the profile, from its header to its samples. */
+static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta) {
+  profile_builder *b = w->b = profile_builder_new();
+  if (b == NULL) return -1;
+  profile_builder_add_sample_type(b, "alloc_objects", "count");
+  profile_builder_add_sample_type(b, "alloc_space", "bytes");
+  profile_builder_add_sample_type(b, "inuse_objects", "count");
+  profile_builder_add_sample_type(b, "inuse_space", "bytes");
+  profile_builder_set_default_sample_type(b, "inuse_space");
+  profile_builder_set_period(b, "space", "bytes", (int64_t)w->rate);
+  profile_builder_set_time(b, w->time_nanos, 0);
+  profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
+  if (prof_dump_add_comments(b, meta, w->time_nanos, w->rate) != 0) return -1;
+  if (add_mappings(b, w->maps, w->nmaps, w->fill) != 0) return -1;
+  for (size_t i = 0; i < w->at.n; i++)
+    if (add_location(b, &w->at.v[i], w->maps, w->fill, w->lines, w->maxlines) != 0) return -1;
+  if (add_samples(w) != 0) return -1;
+  return profile_builder_ok(b) ? 0 : -1;
+}
+
+/* Builds and packs the profile; dump_mutex and the guard are held. meta:
+ * what the comments say started the dump (NULL: nothing). */
+static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta, char *err,
+                        size_t errlen) {
+  struct dump_work w;
+  memset(&w, 0, sizeof w);
+  w.rate = mprof_rate();
+  w.time_nanos = now_nanos();
+  const char *what = "out of memory";
+  int rc = -1;
+  if (gather(&w) == 0 && collect_addresses(&w) == 0 && symbolize_addresses(&w) == 0) {
+    what = "out of memory building the profile";
+    if (build_profile(&w, meta) == 0 && profile_builder_pack(w.b, out, outlen) == 0) rc = 0;
+  }
   if (rc != 0) formats_set_err(err, errlen, "%s", what);
-  profile_builder_free(b);
-  addr_table_free(&at);
-  free(lines);
-  free(locs);
-  free(frame_entry);
-  free(fill);
-  free(co.v);
-  free(co.first);
-  prof_mappings_free(maps);
-  free(snap);
+  /* no descriptor stays open between dumps (symbolize.h) */
+  prof_symbolizer_close_files(symbolizer);
+  unloaded_dump_done();
+  dump_work_free(&w);
   return rc;
 }
 

@@ -209,13 +209,13 @@ static void cache_free(struct addr_cache *c) {
 /* ---- the symbolizer and the list of objects ---- */
 
 struct prof_symbolizer {
-  Dwfl *dwfl;
+  Dwfl *dwfl;               /* the session; NULL between dumps (prof_symbolizer_close_files) */
   Dwfl_Callbacks callbacks; /* libdwfl keeps a pointer to it */
   struct addr_cache cache;
   struct strtab strings;
   struct arena_block *arena;
   demangle_fn *demangle;
-  unsigned gen;                  /* bumped at each reading of the objects */
+  unsigned gen;                  /* bumped when a reading of the objects may differ */
   int have_counts;               /* the loader gives dlpi_adds/dlpi_subs */
   unsigned long long adds, subs; /* their values at the last reading */
   int rereported_blind;          /* without counters: re-read once only */
@@ -268,9 +268,12 @@ static demangle_fn *find_demangler(void) {
   return fn;
 }
 
-/* (Re)reads the process's objects. Returns 0, or -1 if libdwfl failed. */
+/* (Re)reads the process's objects. Returns 0, or -1 if libdwfl failed. An
+ * address cached as in no object stays so only while the loader's counts
+ * say the objects are those of the reading that found it in none. */
 static int report_objects(struct prof_symbolizer *s) {
   struct loader_counts c = read_loader_counts();
+  if (!c.known || !s->have_counts || c.adds != s->adds || c.subs != s->subs) s->gen++;
   s->have_counts = c.known;
   s->adds = c.adds;
   s->subs = c.subs;
@@ -278,7 +281,6 @@ static int report_objects(struct prof_symbolizer *s) {
   dwfl_report_begin(s->dwfl);
   if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0) report_from_loader(s->dwfl);
   int rc = dwfl_report_end(s->dwfl, module_removed, NULL);
-  s->gen++;
   s->demangle = find_demangler(); /* libstdc++ may have come with a dlopen */
   return rc == 0 ? 0 : -1;
 }
@@ -299,6 +301,44 @@ static int maybe_rereport(struct prof_symbolizer *s) {
   return 1;
 }
 
+/* ---- the session: libdwfl and the files it holds open ----
+ * libdwfl keeps every file it reads open (one descriptor per object
+ * searched, one more per separate debug file) and mapped until its Dwfl
+ * ends. A symbolizer of the process ends it after each dump
+ * (prof_symbolizer_close_files), keeping only its cache: a process keeps no
+ * descriptor of ours between dumps, whatever the number of its libraries
+ * (one near its RLIMIT_NOFILE would otherwise lose its exit profile). A
+ * later lookup that misses the cache begins a session again, which reads
+ * the object list and the files it needs anew, as the first dump did. */
+
+/* Begins a session when there is none. Returns 0, or -1 when libdwfl
+ * cannot start (out of memory). */
+static int session_begin(struct prof_symbolizer *s) {
+  if (s->dwfl != NULL) return 0;
+  s->dwfl = dwfl_begin(&s->callbacks);
+  if (s->dwfl == NULL) return -1;
+  if (!s->files_only) report_objects(s); /* a failure leaves an empty list: every lookup misses */
+  return 0;
+}
+
+static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                             void *arg) {
+  sym_index_free(*userdata);
+  *userdata = NULL;
+  return DWARF_CB_OK;
+}
+
+static void session_end(struct prof_symbolizer *s) {
+  if (s->dwfl == NULL) return;
+  dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
+  dwfl_end(s->dwfl);
+  s->dwfl = NULL;
+}
+
+void prof_symbolizer_close_files(struct prof_symbolizer *s) {
+  if (s != NULL && !s->files_only) session_end(s);
+}
+
 static struct prof_symbolizer *symbolizer_begin(int files_only) {
   struct prof_symbolizer *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
@@ -306,8 +346,7 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
   s->files_only = files_only;
   s->callbacks.find_elf = sym_find_elf;
   s->callbacks.find_debuginfo = sym_find_debuginfo;
-  s->dwfl = dwfl_begin(&s->callbacks);
-  if (s->dwfl == NULL) {
+  if (session_begin(s) != 0) {
     free(s);
     return NULL;
   }
@@ -319,14 +358,18 @@ int prof_symbolizer_sync(struct prof_symbolizer *s) {
   struct loader_counts c = read_loader_counts();
   if (!c.known || (c.adds == s->adds && c.subs == s->subs)) return 0;
   if (c.subs != s->subs) cache_clear(&s->cache); /* addresses may be reused */
-  report_objects(s);
+  if (s->dwfl != NULL) {
+    report_objects(s);
+  } else { /* the next session reads the new list */
+    s->gen++;
+    s->adds = c.adds;
+    s->subs = c.subs;
+  }
   return 1;
 }
 
 struct prof_symbolizer *prof_symbolizer_new(void) {
-  struct prof_symbolizer *s = symbolizer_begin(0);
-  if (s != NULL) report_objects(s); /* a failure leaves an empty list: every lookup misses */
-  return s;
+  return symbolizer_begin(0);
 }
 
 /* ---- files of unloaded objects ----
@@ -365,17 +408,9 @@ int prof_symbolizer_add_file(struct prof_symbolizer *s, const char *path, const 
   return 0;
 }
 
-static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
-                             void *arg) {
-  sym_index_free(*userdata);
-  *userdata = NULL;
-  return DWARF_CB_OK;
-}
-
 void prof_symbolizer_free(struct prof_symbolizer *s) {
   if (s == NULL) return;
-  dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
-  dwfl_end(s->dwfl);
+  session_end(s);
   cache_free(&s->cache);
   strtab_free(&s->strings);
   arena_free(s->arena);
@@ -509,6 +544,7 @@ int prof_symbolize(struct prof_symbolizer *s, uintptr_t addr, struct prof_frame_
     return r->status;
   }
 
+  if (session_begin(s) != 0) return PROF_SYM_NO_MEMORY;
   Dwfl_Module *mod = module_of(s->dwfl, addr);
   if (mod == NULL && maybe_rereport(s)) mod = module_of(s->dwfl, addr);
 

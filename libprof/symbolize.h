@@ -96,6 +96,14 @@ int prof_symbolize(struct prof_symbolizer *s, uintptr_t addr, struct prof_frame_
  * Returns 1 if it re-read. Does nothing on a files-only symbolizer. */
 int prof_symbolizer_sync(struct prof_symbolizer *s);
 
+/* Closes every file the symbolizer of the process holds (libdwfl keeps one
+ * descriptor per object it read, and one per separate debug file, until it
+ * is done), keeping its cache: a dump calls it when done, so that no
+ * descriptor of the profiler stays open between dumps. The next lookup
+ * that misses the cache reads the object list and the files it needs
+ * again. Does nothing on a files-only symbolizer (free it instead). */
+void prof_symbolizer_close_files(struct prof_symbolizer *s);
+
 /* Number of addresses in the cache (for tests and statistics). */
 size_t prof_symbolizer_cached(const struct prof_symbolizer *s);
 

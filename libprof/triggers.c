@@ -98,6 +98,7 @@
 #include "dump.h"
 #include "errmsg.h"
 #include "mprof.h"
+#include "mprof_build_id.h"
 #include "settings.h"
 #include "trigger_stream.h"
 

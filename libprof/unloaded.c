@@ -7,7 +7,8 @@
  * mapped there now: it gets a mapping of its own, at the range the object
  * had, with its path and build ID, and its names come from the object's
  * file if the file still carries that build ID (a second, files-only
- * symbolizer, kept from one dump to the next), else it stays unnamed.
+ * symbolizer, made for the dump and freed at its end with the files it
+ * opened, unloaded_dump_done), else it stays unnamed.
  *
  * Locking: everything here runs under profile.c's dump_mutex;
  * unloaded_live also under the sampler's prof_lock, where it must not
@@ -35,6 +36,14 @@ static uint32_t files_added_n;
 
 void unloaded_fork_child(void) {
   files_symbolizer = NULL;
+  files_added = NULL;
+  files_added_n = 0;
+}
+
+void unloaded_dump_done(void) {
+  prof_symbolizer_free(files_symbolizer);
+  files_symbolizer = NULL;
+  free(files_added);
   files_added = NULL;
   files_added_n = 0;
 }
@@ -105,7 +114,6 @@ int unloaded_symbolize(struct addr_entry *e, const struct prof_object *o) {
     files_added_n = n;
   }
   if (!files_added[id]) {
-    /* tried again at each dump: the file may come back */
     if (prof_symbolizer_add_file(files_symbolizer, o->path, o->build_id, FILES_BASE(id)) != 0)
       return PROF_SYM_NO_MODULE;
     files_added[id] = 1;

@@ -76,6 +76,11 @@ int unloaded_mapping(const struct prof_mapping *maps, const struct closed_object
  * PROF_SYM_*. */
 int unloaded_symbolize(struct addr_entry *e, const struct prof_object *o);
 
+/* At the end of a dump, once the profile holds what unloaded_symbolize
+ * found: frees the files' symbolizer, closing the files it read (no
+ * descriptor stays open between dumps; the next dump reads them again). */
+void unloaded_dump_done(void);
+
 /* In a fork child whose parent was dumping: the files' symbolizer is
  * forgotten (leaked), made again at the next dump (profile.c's
  * prof_dump_fork_child). */

@@ -1,12 +1,13 @@
 /* consumer.c: a program built against an installed allocprof (pkg-config or
  * find_package): it links liballoc, allocates at rate 1 and dumps its heap
- * profile with the public API to argv[1]. */
+ * profile with the public API to argv[1]. The headers are where the install
+ * puts them: <prefix>/include/allocprof/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <alloc.h>
-#include <allocprof.h>
+#include <allocprof/alloc.h>
+#include <allocprof/allocprof.h>
 
 static void *keep[100];
 

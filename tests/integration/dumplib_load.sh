@@ -18,6 +18,10 @@
 #                liballoc.so (root only, else 77)
 #   abi          a liballoc_dump.so registering a hook of ABI 999: one line,
 #                profiling off, the program runs; at load and at first dump
+#   other_build  the real liballoc_dump.so of another build (ABI_LIB is
+#                libprof's alloc_dump_other_build, the same code with the build
+#                identity of another, liballoc/build_id.cmake): one line that
+#                says so, profiling off, the program runs
 #   reenter      a liballoc_dump.so whose constructor calls allocprof_dump:
 #                no deadlock, one line
 #   dlopen       the program dlopen()s liballoc.so and dumps through dlsym
@@ -25,7 +29,7 @@
 #                dlclose()s it: a profile or one clear line, never a crash
 #                (liballoc is then not the process's malloc: one line)
 set -u
-lib=$(readlink -f "$1")
+lib=$(realpath -s "$1") # absolute; liballoc.so, not the versioned file it links to
 linked=$2 plain=$3 abi_lib=$4 reenter_lib=$5 case_=$6
 libdir=$(dirname "$lib")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-dumplib.XXXXXX")
@@ -132,7 +136,7 @@ setuid)
   grep -qx "dumplib=$libdir/liballoc_dump.so" "$tmp/suid2.out" ||
     { cat "$tmp/suid2.out" "$tmp/suid2.err" >&2; fail "the setuid program's own dump loaded another library"; }
   ;;
-abi | reenter)
+abi | reenter | other_build)
   impostor=$abi_lib
   [ "$case_" = reenter ] && impostor=$reenter_lib
   mkdir "$tmp/d" && cp "$lib" "$tmp/d/" && cp "$impostor" "$tmp/d/liballoc_dump.so"
@@ -146,6 +150,10 @@ abi | reenter)
   LD_PRELOAD="$tmp/d/liballoc.so" "$plain" maps "$tmp" >"$tmp/out" 2>"$tmp/err2" || fail "at dump: the program failed"
   one_line "$tmp/err2" "at dump"
   grep -q "^dump=-1" "$tmp/out" || fail "at dump: allocprof_dump did not fail"
+  if [ "$case_" = other_build ]; then
+    grep -q "of another build than liballoc" "$tmp/err1" "$tmp/err2" ||
+      { cat "$tmp/err1" "$tmp/err2" >&2; fail "the line does not say the dumping half is of another build"; }
+  fi
   echo "$(cat "$tmp/err1")"
   ;;
 dlopen)

@@ -12,7 +12,7 @@
 #   not_elf     a liballoc_dump.so that is not a library: the same
 #   foreign     a library of that name that registers nothing: the same
 set -u
-lib=$(readlink -f "$1")
+lib=$(realpath -s "$1") # absolute; liballoc.so, not the versioned file it links to
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-lean.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "lean_preload: FAIL: $*" >&2; exit 1; }

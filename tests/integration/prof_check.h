@@ -140,9 +140,9 @@ static inline const char *pc_leaf_outer(const profile_pb *p, const Perftools__Pr
   return l && l->n_line ? pc_line_function(p, l->id, l->n_line - 1) : "";
 }
 
-/* The sample's "bytes" label, or -1. */
 /* The block an object of n bytes gets from the allocator in use (its size
- * class, or its pages): what the "bytes" label of its samples says. */
+ * class, or its pages): what the "allocated_bytes" label of its samples
+ * says. */
 static inline int64_t pc_block_size(size_t n) {
   void *q = malloc(n);
   int64_t block = (int64_t)malloc_usable_size(q);
@@ -150,10 +150,23 @@ static inline int64_t pc_block_size(size_t n) {
   return block;
 }
 
-static int64_t pc_bytes_label(const profile_pb *p, const Perftools__Profiles__Sample *s) {
+/* The sample's numeric label key, or -1. */
+static inline int64_t pc_label(const profile_pb *p, const Perftools__Profiles__Sample *s,
+                               const char *key) {
   for (size_t i = 0; i < s->n_label; i++)
-    if (strcmp(pc_str(p, s->label[i]->key), "bytes") == 0) return s->label[i]->num;
+    if (strcmp(pc_str(p, s->label[i]->key), key) == 0) return s->label[i]->num;
   return -1;
+}
+
+/* The sample's "bytes" label (the size one object asked for, as the values
+ * count it), or -1. */
+static inline int64_t pc_bytes_label(const profile_pb *p, const Perftools__Profiles__Sample *s) {
+  return pc_label(p, s, "bytes");
+}
+
+/* The sample's "allocated_bytes" label (the block of its objects), or -1. */
+static inline int64_t pc_block_label(const profile_pb *p, const Perftools__Profiles__Sample *s) {
+  return pc_label(p, s, "allocated_bytes");
 }
 
 /* Sums the values of the samples whose stack starts in function name. */
@@ -207,7 +220,22 @@ static inline void pc_check_header(const profile_pb *p, int64_t rate) {
         l0 && l0->mapping_id ? pc_mapping(p, l0->mapping_id) : NULL;
     PC_CHECK(m0 == NULL || strstr(pc_str(p, m0->filename), "liballoc") == NULL,
              "sample %zu starts inside %s (%s)", i, pc_str(p, m0->filename), leaf);
-    PC_CHECK(pc_bytes_label(p, p->sample[i]) > 0, "sample %zu has no bytes label", i);
+    /* the "bytes" label is what one object weighs in the values, as in
+     * Go's profiles: alloc_space / alloc_objects (up to the rounding of
+     * both values and of the label). The block ("allocated_bytes") is the
+     * one the objects were sampled in: an object realloc resizes in place
+     * keeps it, so it may be smaller than the size asked for now. */
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    int64_t bytes = pc_bytes_label(p, s);
+    PC_CHECK(bytes > 0, "sample %zu has no bytes label", i);
+    PC_CHECK(pc_block_label(p, s) > 0, "sample %zu has no allocated_bytes label", i);
+    int64_t objs = s->n_value == PC_NVALUES ? s->value[PC_ALLOC_OBJECTS] : 0;
+    int64_t space = objs > 0 ? s->value[PC_ALLOC_SPACE] : 0;
+    double per = objs > 0 ? (double)space / (double)objs : (double)bytes;
+    PC_CHECK(per >= (double)bytes - 1.0 - 2.0 * (double)bytes / (double)objs &&
+                 per <= (double)bytes + 1.0 + 2.0 * (double)bytes / (double)objs,
+             "sample %zu: bytes:[%" PRId64 "] but %" PRId64 " objects of %" PRId64 " bytes", i,
+             bytes, objs, space);
   }
   /* every location inside its mapping */
   for (size_t i = 0; i < p->n_location; i++) {

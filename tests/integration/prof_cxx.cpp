@@ -105,9 +105,9 @@ int main(int argc, char **argv) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (s->n_location_id == 0) continue;
     int64_t bytes = pc_bytes_label(p, s);
-    if (bytes == pc_block_size(sizeof(Widget)) && location_in(p, s->location_id[0], "make_widgets"))
+    if (bytes == (int64_t)sizeof(Widget) && location_in(p, s->location_id[0], "make_widgets"))
       widgets_n += s->value[PC_INUSE_OBJECTS];
-    if (bytes == pc_block_size(kInts * sizeof(int))) {
+    if (bytes == (int64_t)(kInts * sizeof(int))) {
       bool in_ctor = false;
       for (size_t k = 0; k < s->n_location_id && k < 8 && !in_ctor; k++)
         in_ctor = location_in(p, s->location_id[k], "Widget::Widget");

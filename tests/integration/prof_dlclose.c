@@ -127,7 +127,7 @@ static struct lib_view view(const profile_pb *p, const char *path, size_t size,
   snprintf(alloc, sizeof alloc, "%s_alloc", prefix);
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
-    if (pc_bytes_label(p, s) != block || s->n_location_id < 2) continue;
+    if (pc_block_label(p, s) != block || s->n_location_id < 2) continue;
     const Perftools__Profiles__Mapping *m = mapping_of(p, s->location_id[0]);
     if (m == NULL || strcmp(pc_str(p, m->filename), path) != 0) continue;
     v.samples++;

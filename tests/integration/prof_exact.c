@@ -100,7 +100,7 @@ static void check_profile(const char *path) {
                expected[i].fn, what[v], got[v], expected[i].v[v]);
   }
 
-  /* make_a: one sample, size label the block of 100 bytes, its first location on the line of
+  /* make_a: one sample, labelled with its 100 bytes and their block, its first location on the line of
    * the malloc call when the program has line numbers */
   const Perftools__Profiles__Mapping *main_map = p->n_mapping ? p->mapping[0] : NULL;
   PC_CHECK(main_map != NULL, "%s: no mappings", path);
@@ -109,8 +109,9 @@ static void check_profile(const char *path) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (strcmp(pc_leaf(p, s), "make_a") != 0) continue;
     samples_a++;
-    PC_CHECK(pc_bytes_label(p, s) == pc_block_size(A_SIZE), "make_a: bytes label %" PRId64,
-             pc_bytes_label(p, s));
+    PC_CHECK(pc_bytes_label(p, s) == A_SIZE, "make_a: bytes label %" PRId64, pc_bytes_label(p, s));
+    PC_CHECK(pc_block_label(p, s) == pc_block_size(A_SIZE),
+             "make_a: allocated_bytes label %" PRId64, pc_block_label(p, s));
     PC_CHECK(
         s->n_location_id >= 2 && strcmp(pc_line_function(p, s->location_id[1], 0), "main") == 0,
         "make_a's caller is %s",

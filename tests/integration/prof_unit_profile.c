@@ -43,21 +43,27 @@ static int64_t block_of(size_t size) {
   return block;
 }
 
-/* The values of the sample whose "bytes" label is the block of size (summed,
- * should there be several stacks), and how many samples have it. */
+/* The numeric label key of sample s, or -1. */
+static int64_t label_of(const profile_pb *p, const Perftools__Profiles__Sample *s,
+                        const char *key) {
+  for (size_t k = 0; k < s->n_label; k++)
+    if (strcmp(p->string_table[s->label[k]->key], key) == 0) return s->label[k]->num;
+  return -1;
+}
+
+/* The values of the sample of objects of size bytes: its "bytes" label is
+ * size and its "allocated_bytes" label their block (summed, should there be
+ * several stacks), and how many samples have it. */
 static int values_for_size(const profile_pb *p, int64_t size, int64_t v[4]) {
   int n = 0;
-  size = block_of((size_t)size);
+  int64_t block = block_of((size_t)size);
   memset(v, 0, 4 * sizeof *v);
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
-    for (size_t k = 0; k < s->n_label; k++) {
-      if (strcmp(p->string_table[s->label[k]->key], "bytes") != 0 || s->label[k]->num != size)
-        continue;
-      assert_int_equal(s->n_value, 4);
-      for (int j = 0; j < 4; j++) v[j] += s->value[j];
-      n++;
-    }
+    if (label_of(p, s, "bytes") != size || label_of(p, s, "allocated_bytes") != block) continue;
+    assert_int_equal(s->n_value, 4);
+    for (int j = 0; j < 4; j++) v[j] += s->value[j];
+    n++;
   }
   return n;
 }
@@ -192,6 +198,52 @@ static void test_unsampling_like_go(void **state) {
   check_unsampling(1, 333, 40, 39);      /* rate 1: exact */
 }
 
+/* Records n objects of a or b bytes in turn (one stack) at rate 1, and
+ * returns the sample whose "bytes" label is want, or NULL. */
+static const Perftools__Profiles__Sample *record_sizes(profile_pb **pp, size_t a, size_t b, int n,
+                                                       int64_t want) {
+  void **objs = calloc((size_t)n, sizeof *objs);
+  for (int i = 0; i < n; i++) assert_non_null(objs[i] = alloc_malloc(i % 2 ? b : a));
+  mprof_set_rate(1);
+  for (int i = 0; i < n; i++) prof_record_sample(objs[i], i % 2 ? b : a);
+  *pp = dump_now();
+  mprof_set_rate(0);
+  for (int i = 0; i < n; i++) alloc_free(objs[i]);
+  free(objs);
+  for (size_t i = 0; i < (*pp)->n_sample; i++)
+    if (label_of(*pp, (*pp)->sample[i], "bytes") == want) return (*pp)->sample[i];
+  return NULL;
+}
+
+/* The "bytes" label is what one object weighs in the values, as in Go's
+ * profiles (alloc_space / alloc_objects), not the block it occupies: 50
+ * objects of 40,000 bytes are 2,000,000 bytes and bytes:[40000], and the
+ * block (40,960) is the "allocated_bytes" label. Two request sizes that
+ * share a block and a stack are one sample, labelled with their mean. */
+static void test_bytes_label(void **state) {
+  (void)state;
+  profile_pb *p = NULL;
+  const Perftools__Profiles__Sample *s = record_sizes(&p, 40000, 40000, 50, 40000);
+  assert_non_null(s);
+  assert_int_equal(s->value[0], 50);
+  assert_int_equal(s->value[1], 2000000);
+  assert_int_equal(s->value[1] / s->value[0], label_of(p, s, "bytes"));
+  assert_int_equal(label_of(p, s, "allocated_bytes"), block_of(40000));
+  assert_true(block_of(40000) > 40000);
+  profile_free(p);
+
+  int64_t block = block_of(3000);
+  size_t a = (size_t)block - 100, b = (size_t)block - 10;
+  assert_int_equal(block_of(a), block);
+  int64_t mean = ((int64_t)a + (int64_t)b) / 2;
+  s = record_sizes(&p, a, b, 20, mean);
+  assert_non_null(s);
+  assert_int_equal(s->value[0], 20);
+  assert_int_equal(s->value[1], 10 * (int64_t)(a + b));
+  assert_int_equal(label_of(p, s, "allocated_bytes"), block);
+  profile_free(p);
+}
+
 static void test_profile_fields(void **state) {
   (void)state;
   void *keep = alloc_malloc(4321);
@@ -214,17 +266,18 @@ static void test_profile_fields(void **state) {
   assert_string_equal(p->string_table[p->period_type->unit], "bytes");
   assert_true(p->time_nanos > 0);
   assert_non_null(strstr(p->string_table[p->drop_frames], "operator new"));
-  /* the label: "bytes" = the block size of the objects, in bytes */
+  /* the labels: "bytes" = the size asked for, "allocated_bytes" = the
+   * block the objects occupy, both in bytes */
   int found = 0;
   for (size_t i = 0; i < p->n_sample && !found; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
-    for (size_t k = 0; k < s->n_label; k++) {
-      if (s->label[k]->num != block_of(4321)) continue;
-      assert_string_equal(p->string_table[s->label[k]->key], "bytes");
+    if (label_of(p, s, "bytes") != 4321) continue;
+    assert_int_equal(label_of(p, s, "allocated_bytes"), block_of(4321));
+    assert_int_equal(s->n_label, 2);
+    for (size_t k = 0; k < s->n_label; k++)
       assert_string_equal(p->string_table[s->label[k]->num_unit], "bytes");
-      assert_true(s->n_location_id > 0);
-      found = 1;
-    }
+    assert_true(s->n_location_id > 0);
+    found = 1;
   }
   assert_true(found);
   /* locations: distinct addresses, each in its mapping when it has one;
@@ -332,9 +385,9 @@ static void test_dump_inside_guard(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
-      cmocka_unit_test(test_freed_bucket_stays), cmocka_unit_test(test_outputs_agree),
-      cmocka_unit_test(test_dump_inside_guard),  cmocka_unit_test(test_comments),
-      cmocka_unit_test(test_cmdline_printable),
+      cmocka_unit_test(test_bytes_label),        cmocka_unit_test(test_freed_bucket_stays),
+      cmocka_unit_test(test_outputs_agree),      cmocka_unit_test(test_dump_inside_guard),
+      cmocka_unit_test(test_comments),           cmocka_unit_test(test_cmdline_printable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -178,6 +178,63 @@ static void test_small_span_setup(void **state) {
   assert_true(mheap_valid());
 }
 
+/* The base of the lowest free run of HEAP_SMALL_RUNS pages or more. */
+static uintptr_t lowest_large_run(void) {
+  uintptr_t low = UINTPTR_MAX;
+  for (struct mspan *s = mheap.free_large.first; s != NULL; s = s->next)
+    if (s->base < low) low = s->base;
+  return low;
+}
+
+/* A span of a small size class comes from the lowest free run, not from
+ * the smallest: cut from a gap between large blocks, it would keep the gap
+ * from merging with its neighbours (bench/large grew its heap by 32 MiB
+ * when a thread's start took small spans in such gaps). Large spans still
+ * take the best fit. */
+static void test_small_span_lowest_run(void **state) {
+  (void)state;
+  /* no exact-size free run under HEAP_SMALL_RUNS pages left to take */
+  struct mspan *fill[512];
+  int nfill = 0;
+  for (unsigned w = 0; w < HEAP_SMALL_RUNS / 64 && nfill < 512; w++)
+    while (mheap.free_small_nonempty[w] != 0 && nfill < 512) {
+      uintptr_t n = w * 64 + (uintptr_t)__builtin_ctzll(mheap.free_small_nonempty[w]);
+      assert_non_null(fill[nfill++] = mheap_alloc_span(n, 1, 0));
+    }
+  /* a free run of 400 pages or more, then one of exactly HEAP_SMALL_RUNS
+   * pages above it, each between live guards */
+  struct mspan *a = mheap_alloc_span(400, 1, 0), *g1 = mheap_alloc_span(2, 1, 0);
+  struct mspan *b = mheap_alloc_span(HEAP_SMALL_RUNS, 1, 0), *g2 = mheap_alloc_span(2, 1, 0);
+  assert_non_null(a);
+  assert_non_null(g1);
+  assert_non_null(b);
+  assert_non_null(g2);
+  uintptr_t a_base = a->base, b_base = b->base;
+  int layout = g1->base == a_base + 400 * PAGE_BYTES && b_base == g1->base + 2 * PAGE_BYTES &&
+               g2->base == b_base + HEAP_SMALL_RUNS * PAGE_BYTES;
+  assert_true(layout);
+  mheap_free_span(a);
+  mheap_free_span(b);
+  assert_int_equal(span_of(b_base)->npages, HEAP_SMALL_RUNS);
+  uintptr_t low = lowest_large_run();
+  assert_true(low <= a_base);
+  /* the best fit for a large span of one page is the smallest run, b */
+  struct mspan *big = mheap_alloc_span(1, 1, 0);
+  assert_non_null(big);
+  uintptr_t big_base = big->base;
+  mheap_free_span(big);
+  struct mspan *small = mheap_alloc_span(1, 1, 5);
+  assert_non_null(small);
+  assert_int_equal(small->base, low);
+  assert_true(small->base < b_base);
+  assert_true(big_base >= b_base && big_base < b_base + HEAP_SMALL_RUNS * PAGE_BYTES);
+  mheap_free_span(small);
+  mheap_free_span(g1);
+  mheap_free_span(g2);
+  for (int i = 0; i < nfill; i++) mheap_free_span(fill[i]);
+  assert_true(mheap_valid());
+}
+
 static void test_accounting(void **state) {
   (void)state;
   uintptr_t in_use = mheap.pages_in_use;
@@ -199,6 +256,7 @@ int main(void) {
       cmocka_unit_test(test_release_to_os),
       cmocka_unit_test(test_young_pages_are_kept),
       cmocka_unit_test(test_small_span_setup),
+      cmocka_unit_test(test_small_span_lowest_run),
       cmocka_unit_test(test_accounting),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

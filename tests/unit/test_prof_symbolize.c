@@ -7,6 +7,7 @@
  * project's RelWithDebInfo). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,59 @@ static void test_dlclose(void **state) {
   }
   assert_non_null(strstr(name, "crypt"));
   prof_symbolizer_free(s);
+}
+
+/* Descriptors open now. */
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1; /* the directory's own */
+}
+
+/* prof_symbolizer_close_files closes every file the symbolizer read and
+ * keeps its answers: cached ones come back as they were, a new address is
+ * looked up in a new session, and an unload seen while closed still
+ * empties the cache. */
+static void test_close_files(void **state) {
+  int before = count_fds();
+  struct prof_symbolizer *s = prof_symbolizer_new();
+  assert_non_null(s);
+  struct prof_frame_info fi, qs, again;
+  uintptr_t addr = (uintptr_t)&known_function + 1;
+  assert_int_equal(prof_symbolize(s, addr, &fi), PROF_SYM_OK);
+  assert_int_equal(prof_symbolize(s, libc_function("qsort") + 1, &qs), PROF_SYM_OK);
+  assert_true(count_fds() > before); /* the program's file and libc's, at least */
+  prof_symbolizer_close_files(s);
+  assert_int_equal(count_fds(), before);
+  assert_int_equal(prof_symbolize(s, addr, &again), PROF_SYM_OK);
+  assert_ptr_equal(again.function, fi.function);
+  assert_int_equal(count_fds(), before); /* a hit opens nothing */
+  assert_int_equal(prof_symbolize(s, libc_function("bsearch") + 1, &again), PROF_SYM_OK);
+  assert_non_null(strstr(again.function, "bsearch"));
+  assert_non_null(strstr(qs.function, "qsort")); /* strings outlive the session */
+  prof_symbolizer_close_files(s);
+  assert_int_equal(count_fds(), before);
+
+  void *h = NULL;
+  if (dlopen("libcrypt.so.1", RTLD_NOW | RTLD_NOLOAD) == NULL)
+    h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h != NULL) {
+    uintptr_t crypt_addr = fn_addr(dlsym(h, "crypt")) + 1;
+    assert_int_equal(prof_symbolize(s, crypt_addr, &again), PROF_SYM_OK);
+    prof_symbolizer_close_files(s);
+    dlclose(h);
+    if (dlopen("libcrypt.so.1", RTLD_NOW | RTLD_NOLOAD) == NULL) {
+      assert_int_equal(prof_symbolizer_sync(s), 1);
+      assert_int_equal(prof_symbolizer_cached(s), 0);
+      assert_int_equal(prof_symbolize(s, crypt_addr, &again), PROF_SYM_NO_MODULE);
+    }
+  }
+  prof_symbolizer_free(s);
+  assert_int_equal(count_fds(), before);
 }
 
 /* A files-only symbolizer (for unloaded objects): a file is taken only with
@@ -380,6 +434,7 @@ int main(void) {
       cmocka_unit_test(test_libc_function),   cmocka_unit_test(test_dlclose),
       cmocka_unit_test(test_files_only),      cmocka_unit_test(test_mappings),
       cmocka_unit_test(test_no_module),       cmocka_unit_test(test_timing),
+      cmocka_unit_test(test_close_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
 # drew 16 on average)
 LD_PRELOAD=/some/other.so allocprof run --rate 1k --interval 2 --signal USR2 -o 'p.%p.pb.gz' -- sh -c '
   echo "rate=$ALLOCPROF_RATE interval=$ALLOCPROF_INTERVAL signal=$ALLOCPROF_SIGNAL"
-  case "$LD_PRELOAD" in /*/liballoc.so:/some/other.so) echo "preload: liballoc first";; *) echo "preload: $LD_PRELOAD";; esac
+  case "$LD_PRELOAD" in /*/liballoc.so*:/some/other.so) echo "preload: liballoc first";; *) echo "preload: $LD_PRELOAD";; esac
   case "$ALLOCPROF_OUT" in /*/p.%p.pb.gz) echo "out: absolute";; *) echo "out: $ALLOCPROF_OUT";; esac
   printf "not a profile" >"p.$$.pb.gz"
   "$HEAPDEMO" >/dev/null
