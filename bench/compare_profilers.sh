@@ -8,8 +8,10 @@
 #
 # Workloads: bench_churn (C, 20 000 live small objects replaced at random)
 # and CPython building and dropping a list of 2 million small objects (a
-# real program, many small allocations). Each tool as its user would run it:
+# real program, many small allocations; PYTHONMALLOC=malloc, so that every
+# object is a malloc call each profiler sees). Each tool as its user would run it:
 #   none        glibc malloc, no profiler
+#   liballoc    liballoc.so preloaded, profiling off (the allocator alone)
 #   allocprof   allocprof run (liballoc, sampled every 512 KiB, profile at exit)
 #   heaptrack   heaptrack -o FILE PROG (every allocation recorded)
 #   gperftools  libtcmalloc.so with HEAPPROFILE (every allocation tracked,
@@ -40,6 +42,7 @@ run_one() {
   mkdir -p "$out"
   case $tool in
     none) set -- "$@" ;;
+    liballoc) set -- env LD_PRELOAD="$build/liballoc/liballoc.so" "$@" ;;
     allocprof) set -- "$build/cli/allocprof" run -o "$out/allocprof.%p.pb.gz" -- "$@" ;;
     heaptrack) set -- heaptrack -o "$out/heaptrack" "$@" ;;
     gperftools) set -- env LD_PRELOAD="$lib/libtcmalloc.so" HEAPPROFILE="$out/gperf" "$@" ;;
@@ -59,7 +62,7 @@ median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo "| workload | profiler | wall s (median of $reps) | peak RSS MiB | written |"
 echo "|---|---|---:|---:|---:|"
 for w in churn python; do
-  for tool in none allocprof heaptrack gperftools jemalloc; do
+  for tool in none liballoc allocprof heaptrack gperftools jemalloc; do
     : >"$work/t"
     : >"$work/m"
     for r in $(seq "$reps"); do
@@ -67,11 +70,11 @@ for w in churn python; do
       if [ $w = churn ]; then
         line=$(run_one $tool "$out" "$build/bench/bench_churn")
       else
-        line=$(run_one $tool "$out" "$py" "$pyscript")
+        line=$(PYTHONMALLOC=malloc run_one $tool "$out" "$py" "$pyscript")
       fi
       echo "$line" | awk '{print $1}' >>"$work/t"
       echo "$line" | awk '{print $2}' >>"$work/m"
-      size=$(du -sk "$out" | awk '{print $1}')
+      size=$(du -sk "$out" | awk '{print $1}') # of the last run
     done
     t=$(median <"$work/t")
     m=$(median <"$work/m" | awk '{printf "%.0f", $1 / 1024}')
