@@ -168,15 +168,23 @@ static void print_text(const char *base_file, const char *new_file, const profil
     printf(" ± %s", cli_human(g, sqrt(t->var_total[0] + t->var_total[1]), unit, false));
   printf("\n");
   printf("\nTotals by sample type:\n");
+  /* the names' column: as wide as the longest name (peak_inuse_objects),
+   * up to 32; a longer one overflows it */
+  int w = 16;
+  for (size_t k = 0; k < new->n_sample_type; k++) {
+    size_t len = strlen(cli_type_name(new, k));
+    if (len > (size_t)w && len <= 32) w = (int)len;
+  }
   for (size_t k = 0; k < new->n_sample_type; k++) {
     bool found;
     const char *ty = cli_type_name(new, k), *un = cli_type_unit(new, k);
     int64_t nt = total_of(new, ty, &found), bt = total_of(base, ty, &found);
     if (!found) {
-      printf("  %-16s %10s -> %-10s (not in BASE)\n", ty, "-", cli_human(b, (double)nt, un, false));
+      printf("  %-*s %10s -> %-10s (not in BASE)\n", w, ty, "-",
+             cli_human(b, (double)nt, un, false));
       continue;
     }
-    printf("  %-16s %10s -> %-10s %11s %9s\n", ty, cli_human(a, (double)bt, un, false),
+    printf("  %-*s %10s -> %-10s %11s %9s\n", w, ty, cli_human(a, (double)bt, un, false),
            cli_human(b, (double)nt, un, false), cli_human(c, (double)nt - (double)bt, un, true),
            signed_percent(d, (double)nt - (double)bt, (double)bt, false));
   }

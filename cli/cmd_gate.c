@@ -56,7 +56,8 @@ static const cli_option gate_options[] = {
      "larger than the sampling error fails)"},
     {"sample-index", 'i', "TYPE", 'i',
      "the value to compare: inuse_space, alloc_space,\n"
-     "inuse_objects, alloc_objects, ... or its position"},
+     "inuse_objects, alloc_objects, ... or its position;\n"
+     "peak_inuse_space: what the program held at its peak"},
     {"sigmas", 'k', "K", 'k',
      "standard errors of slack (default 3; 0 = compare the\n"
      "estimates as they are)"},

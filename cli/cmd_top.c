@@ -42,7 +42,8 @@ static const cli_option top_options[] = {
      "the value to rank by: a sample type such as inuse_space,\n"
      "alloc_space, inuse_objects, alloc_objects, or its\n"
      "position; default: the profile's default sample type,\n"
-     "else its last one"},
+     "else its last one; peak_inuse_space: what the program\n"
+     "held at its peak"},
     {"json", 0, NULL, CLI_OPT_JSON, "one JSON object with the same content, exact values"},
     {"no-error", 0, NULL, CLI_OPT_NO_ERROR, "leave out the standard errors (the ± columns)"},
     CLI_FILTER_OPTIONS,

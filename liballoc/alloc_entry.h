@@ -33,6 +33,13 @@ size_t alloc_usable_size(const void *p);
 size_t alloc_good_size(size_t size, size_t align);
 /* Whether p lies in memory the allocator manages (any state). */
 int alloc_owns(const void *p);
+/* Gives the calling thread's cached objects and spans back to the central
+ * lists (jemalloc's thread.tcache.flush; alloc_release_free_memory does it
+ * too). */
+void alloc_flush_thread_cache(void);
+/* The statistics alloc_print_stats prints, as lines ending in '\n' handed
+ * to emit(arg, line) one at a time, with no lock held (emit may allocate). */
+void alloc_stats_write(void (*emit)(void *arg, const char *line), void *arg);
 /* Sets the allocator up if no allocation has yet (tests of inner layers). */
 ALLOC_FOR_DUMPER void alloc_init_once(void);
 

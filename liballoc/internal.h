@@ -122,12 +122,22 @@ int alloc_may_create_thread(void);
 /* Milliseconds on the monotonic clock. */
 ALLOC_FOR_DUMPER uint64_t alloc_now_ms(void);
 
+/* thread.c: starts fn(arg) on a detached thread with every signal blocked,
+ * with a stack of stack_bytes (0: the default). Returns 0 or an errno
+ * value. The calling thread's signal mask is unchanged. */
+ALLOC_FOR_DUMPER int alloc_thread_start(void *(*fn)(void *), void *arg, size_t stack_bytes);
+
 /* ---- Settings (environ.c) ----------------------------------------------- */
 
 /* The value of the setting name (ALLOC_* or ALLOCPROF_*) in the environment,
  * or NULL when unset or when the process is privileged (setuid, setgid,
  * capabilities): such a process ignores every setting. */
 ALLOC_FOR_DUMPER const char *alloc_env(const char *name);
+
+/* The ALLOC_* settings (settings.h), parsed at the first call, which
+ * alloc_init makes under its lock: a bad value has printed its line then. */
+struct alloc_settings;
+const struct alloc_settings *alloc_settings(void);
 
 /* One line on stderr, "allocprof: " and the parts (NULL-terminated list)
  * joined, in a single write so that lines of two threads never mix; cut

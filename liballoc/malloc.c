@@ -59,7 +59,17 @@
  * A pointer the allocator never handed out (foreign, interior, or an
  * already freed one where it can be seen) passed to free or realloc is
  * reported with its address and the process aborts: continuing would corrupt
- * the heap silently. */
+ * the heap silently.
+ *
+ * Double frees: a freed small object's first word holds its list link
+ * XORed with a per-process key, so free() recognises a probably-free object
+ * by one load and a test, and only then searches for it (freelist.h,
+ * mcache_check_free): in the freeing thread's lists and window, in the
+ * span's bitmaps and in the class's transfer cache. Found, the free is
+ * fatal; not found (a live object whose data looked like a link), it goes
+ * on. An object sitting on another thread's list is missed until it
+ * returns to its span, where the span's bitmap catches the second copy. A
+ * freed large object's pages are free heap memory, which free() names. */
 #define _GNU_SOURCE
 #include "alloc_entry.h"
 
@@ -78,6 +88,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "mprof.h"
+#include "settings.h"
 #include "sizeclass.h"
 #include "sys.h"
 
@@ -123,6 +134,7 @@ static int alloc_init(void) {
     return 0;
   }
   if (!core_done) {
+    freelist_key_init(); /* before any object can be freed */
     sizeclass_init();
     mheap_init();
     prof_init();
@@ -136,8 +148,7 @@ static int alloc_init(void) {
     lock_release(&init_lock);
     return -1;
   }
-  const char *e = alloc_env("ALLOC_STATS");
-  stats_at_exit = e != NULL && e[0] != 0 && e[0] != '0';
+  stats_at_exit = alloc_settings()->stats != 0;
   if (stats_at_exit) {
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (fd >= 0) stats_fd = fd;
@@ -193,7 +204,12 @@ __attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *wh
 static inline void *cache_take(struct mcache_class *e, unsigned k, int *dirty) {
   void *p = e->list;
   if (likely(p != NULL)) {
-    e->list = *(void **)p;
+    /* A link that lost the key's bits was written after its object was
+     * freed; cheap to see here, since the word is loaded anyway. */
+    if (ALLOC_DEBUG >= 1 && unlikely(!freelist_maybe_free(p)))
+      alloc_throw_ptr("malloc(): free list corrupted (a freed object was written to)", p);
+    e->list = freelist_next(p);
+    freelist_clear(p);
     e->count--;
     BUMP_OWNED(&e->nmalloc, 1);
     *dirty = 1;
@@ -218,24 +234,41 @@ static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
   return p;
 }
 
-static inline void small_free(struct mcache *c, const struct mspan *s, void *p) {
+/* Puts p on c's list for its class (or on the remote list, when another
+ * cache is carving p's span: mcache.h). */
+static inline void small_free_push(struct mcache *c, const struct mspan *s, void *p) {
   unsigned k = s->sizeclass;
   struct mcache_class *e = &c->cls[k];
   BUMP_OWNED(&e->nfree, 1);
   struct mcache *owner = LOAD_RELAXED(&s->owner);
   if (likely(owner == c || owner == NULL)) {
-    /* Freeing the object freed last is the commonest double free, and
-     * catching it costs a compare of a value we load anyway. */
-    if (unlikely(e->list == p)) bad_pointer("double free", p);
-    *(void **)p = e->list;
+    freelist_set_next(p, e->list);
     e->list = p;
     if (unlikely(++e->count > class_to_max[k])) mcache_flush(c, k);
   } else {
-    if (unlikely(e->remote == p)) bad_pointer("double free", p);
-    *(void **)p = e->remote;
+    freelist_set_next(p, e->remote);
     e->remote = p;
     if (unlikely(++e->nremote >= class_to_batch[k])) mcache_flush_remote(c, k);
   }
+}
+
+/* free() of p whose first word looks like a free-list link: dies if p is
+ * free, else frees it. Out of line, and reached by a tail call, so that
+ * the fast path saves no register for it. */
+static __attribute__((noinline)) void small_free_checked(struct mcache *c, const struct mspan *s,
+                                                         void *p) {
+  mcache_check_free(c, s, p, "free(): double free");
+  small_free_push(c, s, p);
+}
+
+static inline void small_free(struct mcache *c, const struct mspan *s, void *p) {
+  /* A free object's first word matches the key (freelist.h); a live one's
+   * almost never, and then the search finds it live. */
+  if (unlikely(ALLOC_DEBUG >= 2 || freelist_maybe_free(p))) {
+    small_free_checked(c, s, p);
+    return;
+  }
+  small_free_push(c, s, p);
 }
 
 /* Small allocation through the global cache (NULL if the allocator could
@@ -392,16 +425,34 @@ void *alloc_calloc(size_t n, size_t size) {
   return malloc_slow(total, 1);
 }
 
+/* What an entry point says of a pointer that is no object: foreign, or
+ * in heap memory that is free (a large object freed before, most likely). */
+struct bad_object_msgs {
+  const char *foreign, *freed;
+};
+static const struct bad_object_msgs free_msgs = {"free(): pointer not allocated by liballoc",
+                                                 "free(): double free (the memory is free)"};
+static const struct bad_object_msgs realloc_msgs = {"realloc(): pointer not allocated by liballoc",
+                                                    "realloc(): pointer already freed"};
+static const struct bad_object_msgs usable_msgs = {
+    "malloc_usable_size(): pointer not allocated by liballoc",
+    "malloc_usable_size(): pointer already freed"};
+
+__attribute__((noreturn, cold, noinline)) static void bad_object(const struct bad_object_msgs *msgs,
+                                                                 const void *p) {
+  alloc_throw_ptr(mheap_is_free_memory((uintptr_t)p) ? msgs->freed : msgs->foreign, p);
+}
+
 /* The span of p, which must be the start of an object handed out. */
-static inline struct mspan *span_of_object(const void *p, const char *what) {
+static inline struct mspan *span_of_object(const void *p, const struct bad_object_msgs *msgs) {
   uintptr_t a = (uintptr_t)p;
   struct mspan *s = span_of(a);
-  if (unlikely(s == NULL)) bad_pointer(what, p);
+  if (unlikely(s == NULL)) bad_object(msgs, p);
   if (likely(s->state == SPAN_SMALL)) {
-    if (unlikely(!mspan_is_object_start(s, a))) bad_pointer(what, p);
+    if (unlikely(!mspan_is_object_start(s, a))) bad_object(msgs, p);
     return s;
   }
-  if (unlikely(s->state != SPAN_LARGE || s->base != a)) bad_pointer(what, p);
+  if (unlikely(s->state != SPAN_LARGE || s->base != a)) bad_object(msgs, p);
   return s;
 }
 
@@ -447,7 +498,7 @@ void alloc_free(void *p) {
     free_small_flagged(c, s, p);
     return;
   }
-  free_slow(span_of_object(p, "free(): pointer not allocated by liballoc"), p);
+  free_slow(span_of_object(p, &free_msgs), p);
 }
 
 void alloc_free_sized(void *p, size_t size) {
@@ -482,7 +533,11 @@ void *alloc_realloc(void *p, size_t size) {
     alloc_free(p);
     return NULL;
   }
-  struct mspan *s = span_of_object(p, "realloc(): pointer not allocated by liballoc");
+  struct mspan *s = span_of_object(p, &realloc_msgs);
+  /* A freed object would be grown in place or copied from: the free
+   * path's check (small_free), before anything else. */
+  if (s->state == SPAN_SMALL && unlikely(freelist_maybe_free(p)))
+    mcache_check_free(tls_cache, s, p, realloc_msgs.freed);
   if (size > MAX_ALLOC_BYTES) {
     errno = ENOMEM;
     return NULL;
@@ -564,8 +619,7 @@ void *alloc_pvalloc(size_t size) {
 
 size_t alloc_usable_size(const void *p) {
   if (p == NULL) return 0;
-  return usable_size_of(
-      span_of_object(p, "malloc_usable_size(): pointer not allocated by liballoc"));
+  return usable_size_of(span_of_object(p, &usable_msgs));
 }
 
 /* What the paths above would hand out, without allocating (nallocx). */
@@ -586,10 +640,15 @@ int alloc_owns(const void *p) { return span_of((uintptr_t)p) != NULL; }
 
 /* ---- Statistics hooks ---------------------------------------------------- */
 
-ALLOC_EXPORT size_t alloc_release_free_memory(void) {
-  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+void alloc_flush_thread_cache(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return;
   struct mcache *c = tls_cache;
   if (c != NULL) mcache_release_all(c);
+}
+
+ALLOC_EXPORT size_t alloc_release_free_memory(void) {
+  if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) return 0;
+  alloc_flush_thread_cache();
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain(&mcentral[k]);
   return mheap_scavenge(0, 0);
 }

@@ -75,6 +75,7 @@ static void fork_child(void) {
    * them, then release them as the parent does. */
   mcache_after_fork_child(tls_cache, global_cache);
   scavenger_after_fork_child();
+  prof_peak_fork_child();
   release_fork_locks();
   sigset_t mask = fork_saved_mask;
   loader_fence_fork_child();

@@ -21,7 +21,9 @@ static int mcache_alloc_ready;
 static int window_next(struct mcache_class *e) {
   struct mspan *s = e->span;
   while (s->freeindex < s->nwords) {
-    unsigned w = s->freeindex++;
+    unsigned w = s->freeindex;
+    /* Relaxed: mcentral_holds_free reads it from other threads. */
+    STORE_RELAXED(&s->freeindex, (uint16_t)(w + 1));
     uint64_t bits = s->cacheBits[w];
     if (bits != 0) {
       e->allocCache = bits;
@@ -49,7 +51,8 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   uint32_t n;
   void *head = mcentral_take_batch(central, &n);
   if (head != NULL) {
-    e->list = *(void **)head;
+    e->list = freelist_next(head);
+    freelist_clear(head);
     e->count = n - 1;
     *zeroed = 0;
     BUMP_OWNED(&e->nmalloc, 1);
@@ -66,9 +69,9 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
 /* Detaches the first n objects of e's list (n <= count). */
 static void *list_cut(struct mcache_class *e, uint32_t n) {
   void *head = e->list, *last = head;
-  for (uint32_t i = 1; i < n; i++) last = *(void **)last;
-  e->list = *(void **)last;
-  *(void **)last = NULL;
+  for (uint32_t i = 1; i < n; i++) last = freelist_next(last);
+  e->list = freelist_next(last);
+  freelist_set_next(last, NULL);
   e->count -= n;
   return head;
 }
@@ -87,6 +90,30 @@ void mcache_flush_remote(struct mcache *c, unsigned sizeclass) {
   e->remote = NULL;
   e->nremote = 0;
   if (n != 0) mcentral_put_list(&mcentral[sizeclass], head, n);
+}
+
+/* Whether p is on the list from head (at most n objects: a list that
+ * claims more is not walked further). */
+static int list_holds(const void *head, uint32_t n, const void *p) {
+  for (uint32_t i = 0; head != NULL && i < n; i++, head = freelist_next(head))
+    if (head == p) return 1;
+  return 0;
+}
+
+void mcache_check_free(struct mcache *c, const struct mspan *s, const void *p, const char *what) {
+  unsigned k = s->sizeclass;
+  if (c != NULL) {
+    struct mcache_class *e = &c->cls[k];
+    if (list_holds(e->list, e->count, p) || list_holds(e->remote, e->nremote, p))
+      alloc_throw_ptr(what, p);
+    /* A slot of the window this cache is carving: not handed out yet. */
+    if (e->span == s && s->freeindex != 0) {
+      uintptr_t i = mspan_object_index(s, (uintptr_t)p);
+      if ((i >> 6) == s->freeindex - 1u && (e->allocCache >> (i & 63) & 1))
+        alloc_throw_ptr(what, p);
+    }
+  }
+  if (mcentral_holds_free(&mcentral[k], s, p)) alloc_throw_ptr(what, p);
 }
 
 void mcache_release_all(struct mcache *c) {

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "freelist.h"
 #include "internal.h"
 #include "mspan.h"
 #include "mprof.h"
@@ -27,7 +28,7 @@
 ALLOC_HIDDEN_BEGIN
 
 struct mcache_class {
-  void *list;            /* freed objects, linked through their first word */
+  void *list;            /* freed objects, linked through their first word (freelist.h) */
   uint32_t count;        /* objects on list (flushed past class_to_max) */
   uint32_t nremote;      /* objects on remote */
   uint64_t allocCache;   /* free slots of span's current cacheBits word */
@@ -45,12 +46,15 @@ struct mcache {
 };
 
 /* The next free slot of e's allocCache window (which must have one),
- * counted as handed out. */
+ * counted as handed out. A slot freed before keeps the free-list key in
+ * its first word (freelist.h): cleared here. */
 static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclass) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
   BUMP_OWNED(&e->nmalloc, 1);
-  return (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
+  void *p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
+  freelist_clear(p);
+  return p;
 }
 
 /* Slow paths of the fast paths in malloc.c. The object returned by refill
@@ -59,6 +63,19 @@ static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclas
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
 void mcache_flush(struct mcache *c, unsigned sizeclass);
 void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
+
+/* free() (or realloc, as what says) of p, an object of small span s whose
+ * first word matched the free-list key (at ALLOC_DEBUG >= 2, any small
+ * object, so that a key overwritten after the first free is no escape):
+ * dies with what and p's address if p is free, returns if it is live (its
+ * data only looked like a link).
+ * Searches where a free object can be without racing another thread: c's
+ * own lists and allocCache window (c may be NULL), s's bitmaps and its
+ * class's transfer cache (mcentral_holds_free). An object on another
+ * thread's list is not seen; the span's bitmap catches it when it returns
+ * there (mcentral_put_list). */
+__attribute__((cold, noinline)) void mcache_check_free(struct mcache *c, const struct mspan *s,
+                                                       const void *p, const char *what);
 
 /* A new, empty cache registered in the list of caches; NULL if out of memory. */
 struct mcache *mcache_create(void);

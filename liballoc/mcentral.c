@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "freelist.h"
 #include "mheap.h"
 
 struct mcentral mcentral[SIZECLASS_COUNT];
@@ -128,7 +129,9 @@ void *mcentral_take_batch(struct mcentral *c, uint32_t *n) {
  * empty are chained through next on *empty for the caller to free. */
 static void free_to_spans(struct mcentral *c, void *head, struct mspan **empty) {
   while (head != NULL) {
-    void *next = *(void **)head;
+    /* The object keeps its link word: a slot free in its span matches the
+     * free-list key, so a second free of it is checked (freelist.h). */
+    void *next = freelist_next(head);
     uintptr_t p = (uintptr_t)head;
     struct mspan *s = span_of(p);
     if (s == NULL || s->state != SPAN_SMALL || s->sizeclass != c->sizeclass)
@@ -190,6 +193,32 @@ void mcentral_drain_if_idle(struct mcentral *c) {
   c->active = 0;
   lock_release(&c->lock);
   free_empty_spans(c, empty);
+}
+
+int mcentral_holds_free(struct mcentral *c, const struct mspan *s, const void *p) {
+  uintptr_t i = mspan_object_index(s, (uintptr_t)p);
+  uint32_t batch = class_to_batch[c->sizeclass];
+  int found = 0;
+  lock_acquire(&c->lock);
+  if (s->state == SPAN_SMALL && s->sizeclass == c->sizeclass) {
+    /* Every slot free: the span may be on its way back to the page heap,
+     * its bitmaps with it. Else clear in allocBits: back in the span. */
+    found = s->allocCount == 0 || !bitmap_get(s->allocBits, i);
+    /* Set in a cacheBits word the owning cache has not loaded yet: free,
+     * not handed out. Once the owner loads the word (freeindex passes it),
+     * the bit says nothing more; a stale freeindex cannot mislead us,
+     * because a legitimate free of a slot of that word comes after the
+     * owner handed it out, so after it advanced freeindex. */
+    if (!found && s->incache && (i >> 6) >= LOAD_RELAXED(&s->freeindex))
+      found = bitmap_get(s->cacheBits, i);
+  }
+  for (uint32_t b = 0; b < c->nbatches && !found; b++) {
+    const void *q = c->batches[b];
+    for (uint32_t n = 0; q != NULL && n < batch && !found; n++, q = freelist_next(q))
+      found = q == p;
+  }
+  lock_release(&c->lock);
+  return found;
 }
 
 int mcentral_valid(struct mcentral *c) {

@@ -61,6 +61,12 @@ void *mcentral_take_batch(struct mcentral *c, uint32_t *n);
  * its span. A pointer whose slot is already free is a double free: fatal. */
 void mcentral_put_list(struct mcentral *c, void *head, uint32_t n);
 
+/* Whether p, an object start of small span s of c's class, is free: back
+ * in s (allocBits), among the slots s's owning cache has not loaded yet
+ * (cacheBits), or in a transfer batch. Exact under c's lock, so never true
+ * of a live object (mcache_check_free). */
+int mcentral_holds_free(struct mcentral *c, const struct mspan *s, const void *p);
+
 /* Returns every transfer batch's objects to their spans (and empty spans to
  * the backend). */
 void mcentral_drain(struct mcentral *c);

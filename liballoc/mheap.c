@@ -29,7 +29,7 @@ static void *steal_metadata_chunk(size_t size);
 int mheap_init(void) {
   fixalloc_init(&mheap.spanalloc, sizeof(struct mspan));
   mheap.spanalloc.fallback_chunk = steal_metadata_chunk;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < MSPAN_BITS_ORDERS; i++) {
     fixalloc_init(&mheap.bitsalloc[i], 2 * sizeof(uint64_t) << i);
     mheap.bitsalloc[i].fallback_chunk = steal_metadata_chunk;
   }
@@ -177,16 +177,32 @@ static struct mspan *span_split(struct mspan *s, uintptr_t npages, struct mspan 
   return t;
 }
 
+/* When free runs a and b merge, the time the merged run counts as free
+ * since: the mean of theirs weighted by their backed pages (released pages
+ * have nothing left to return). Taking the later of the two would let one
+ * page freed again and again keep a large idle run from ever going back;
+ * the earlier, a run that is being reused from going back at once. */
+static uint64_t merged_age(const struct mspan *a, const struct mspan *b) {
+  uint64_t wa = a->npages - a->nreleased, wb = b->npages - b->nreleased;
+  if (wa + wb == 0)
+    return a->free_since_ms > b->free_since_ms ? a->free_since_ms : b->free_since_ms;
+  if (a->free_since_ms <= b->free_since_ms)
+    return a->free_since_ms + (uint64_t)((double)(b->free_since_ms - a->free_since_ms) *
+                                         (double)wb / (double)(wa + wb));
+  return b->free_since_ms +
+         (uint64_t)((double)(a->free_since_ms - b->free_since_ms) * (double)wa / (double)(wa + wb));
+}
+
 /* Inserts free span s into the lists, merged with free neighbours. */
 static void free_insert_coalesce(struct mspan *s) {
   struct mspan *before = s->base > PAGE_BYTES ? span_of(s->base - 1) : NULL;
   if (before != NULL && before->state == SPAN_FREE) {
     free_list_remove(before);
+    before->free_since_ms = merged_age(before, s);
     span_map_join(before, s);
     before->npages += s->npages;
     before->needzero |= s->needzero;
     before->nreleased += s->nreleased;
-    if (s->free_since_ms > before->free_since_ms) before->free_since_ms = s->free_since_ms;
     s->state = SPAN_DEAD;
     fixalloc_free(&mheap.spanalloc, s);
     s = before;
@@ -194,11 +210,11 @@ static void free_insert_coalesce(struct mspan *s) {
   struct mspan *after = span_of(s->base + s->npages * PAGE_BYTES);
   if (after != NULL && after->state == SPAN_FREE) {
     free_list_remove(after);
+    s->free_since_ms = merged_age(s, after);
     span_map_join(s, after);
     s->npages += after->npages;
     s->needzero |= after->needzero;
     s->nreleased += after->nreleased;
-    if (after->free_since_ms > s->free_since_ms) s->free_since_ms = after->free_since_ms;
     after->state = SPAN_DEAD;
     fixalloc_free(&mheap.spanalloc, after);
   }
@@ -304,13 +320,8 @@ static void span_take_pages(struct mspan *s) {
   s->nreleased = 0;
 }
 
-static unsigned bits_order(const struct mspan *s) {
-  return s->nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
-}
-
 static unsigned class_bits_order(int sizeclass) {
-  unsigned nwords = (class_to_nelems[sizeclass] + 63u) / 64u;
-  return nwords == 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)nwords - 1));
+  return mspan_bits_order((class_to_nelems[sizeclass] + 63u) / 64u);
 }
 
 /* Sets s up to hold objects of sizeclass, every slot free, with the bitmaps
@@ -321,7 +332,7 @@ static void span_init_small(struct mspan *s, int sizeclass, uint64_t *bits) {
   s->nelems = class_to_nelems[sizeclass];
   s->divmagic = class_to_divmagic[sizeclass];
   s->nwords = (uint16_t)((s->nelems + 63) / 64);
-  unsigned order = bits_order(s);
+  unsigned order = mspan_bits_order(s->nwords);
   s->allocBits = bits;
   s->cacheBits = bits + ((uintptr_t)1 << order);
   s->allocCount = 0;
@@ -407,7 +418,7 @@ out:
 void mheap_free_span(struct mspan *s) {
   lock_acquire(&mheap.lock);
   if (s->state == SPAN_SMALL) {
-    fixalloc_free(&mheap.bitsalloc[bits_order(s)], s->allocBits);
+    fixalloc_free(&mheap.bitsalloc[mspan_bits_order(s->nwords)], s->allocBits);
     s->allocBits = s->cacheBits = NULL;
     if (s->npages > 2) arena_set_spans(s->base + PAGE_BYTES, s->npages - 2, NULL);
   } else {
@@ -425,7 +436,7 @@ void mheap_free_span(struct mspan *s) {
   uintptr_t backed = mheap.pages_free;
   lock_release(&mheap.lock);
   ALLOC_ASSERT_EXPENSIVE(mheap_valid());
-  if (backed * PAGE_BYTES > ((uintptr_t)16 << 20)) scavenger_notify();
+  scavenger_notify(backed * PAGE_BYTES);
 }
 
 int mheap_grow_in_place(struct mspan *s, uintptr_t npages) {
@@ -473,7 +484,9 @@ void mheap_shrink(struct mspan *s, uintptr_t npages) {
     tail->free_since_ms = alloc_now_ms();
     free_insert_coalesce(tail);
   }
+  uintptr_t backed = mheap.pages_free;
   lock_release(&mheap.lock);
+  if (spare != NULL) scavenger_notify(backed * PAGE_BYTES);
 }
 
 /* ---- Returning memory to the OS ------------------------------------------ */
@@ -500,30 +513,53 @@ static struct mspan *scavenge_candidate(uint64_t now, uint64_t min_age_ms) {
   return NULL;
 }
 
+/* Releases backed pages of s (SPAN_SCAVENGING, heap lock not held) from its
+ * end down, a word of the released bitmap (64 pages) at a time, until at
+ * least want pages went or none are left; the low pages, which allocation
+ * takes first, stay backed. Returns the pages released and *from, the start
+ * of the range walked, whose bits the caller sets under the lock. */
+static uintptr_t release_tail(struct mspan *s, uintptr_t want, uintptr_t *from) {
+  uintptr_t n = 0, end = s->base + s->npages * PAGE_BYTES;
+  uintptr_t at = end;
+  while (at > s->base && n < want) {
+    uintptr_t step = (arena_page_index(at) & 63) ? (arena_page_index(at) & 63) : 64;
+    if (step > (at - s->base) / PAGE_BYTES) step = (at - s->base) / PAGE_BYTES;
+    at -= step * PAGE_BYTES;
+    n += released_walk(at, step, 0, -1, release_run);
+  }
+  *from = at;
+  return n;
+}
+
 size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms) {
   size_t released = 0;
+  uintptr_t keep_pages = keep_bytes / PAGE_BYTES;
   lock_acquire(&mheap.lock);
   uint64_t now = alloc_now_ms();
-  while (mheap.pages_free * PAGE_BYTES > keep_bytes) {
+  while (mheap.pages_free > keep_pages) {
     struct mspan *s = scavenge_candidate(now, min_age_ms);
     if (s == NULL) break;
     free_list_remove(s);
     s->state = SPAN_SCAVENGING; /* neighbours will not merge with it meanwhile */
     mheap.scavenging_free += s->npages - s->nreleased;
     mheap.scavenging_released += s->nreleased;
+    uintptr_t want = mheap.pages_free - keep_pages;
     lock_release(&mheap.lock);
-    uintptr_t n = released_walk(s->base, s->npages, 0, -1, release_run);
+    uintptr_t from;
+    uintptr_t n = release_tail(s, want, &from);
     lock_acquire(&mheap.lock);
     mheap.scavenging_free -= s->npages - s->nreleased;
     mheap.scavenging_released -= s->nreleased;
-    released_walk(s->base, s->npages, 0, 1, NULL);
+    uintptr_t last = span_last_page(s);
+    released_walk(from, (last + PAGE_BYTES - from) / PAGE_BYTES, 0, 1, NULL);
     /* The span map of its inside goes back too: those entries are NULL. */
-    if (s->npages > 2) arena_release_map(s->base + PAGE_BYTES, s->npages - 2);
+    uintptr_t inner = from > s->base ? from : s->base + PAGE_BYTES;
+    if (last > inner) arena_release_map(inner, (last - inner) / PAGE_BYTES);
     mheap.pages_free -= n;
     mheap.pages_released += n;
     released += n * PAGE_BYTES;
-    s->nreleased = s->npages;
-    s->needzero = 0; /* every page now reads as zero */
+    s->nreleased += n;
+    if (s->nreleased == s->npages) s->needzero = 0; /* every page now reads as zero */
     s->state = SPAN_FREE;
     free_insert_coalesce(s);
   }
@@ -536,6 +572,28 @@ size_t mheap_free_backed_bytes(void) {
   size_t n = mheap.pages_free * PAGE_BYTES;
   lock_release(&mheap.lock);
   return n;
+}
+
+/* ---- Error reports -------------------------------------------------------- */
+
+int mheap_is_free_memory(uintptr_t a) {
+  /* The span owning a's page has an entry there or, inside a large object
+   * or a free run, at its first page below (arena.h): walk down to it, a
+   * bounded way (this runs only to word a fatal error). */
+  int found = 0;
+  lock_acquire(&mheap.lock);
+  uintptr_t pg = align_down(a, PAGE_BYTES);
+  for (unsigned n = 0; n < (1u << 20) && arena_of(pg) != NULL; n++, pg -= PAGE_BYTES) {
+    struct mspan *s = span_of(pg);
+    if (s != NULL) {
+      found = (s->state == SPAN_FREE || s->state == SPAN_SCAVENGING) &&
+              a - s->base < s->npages * PAGE_BYTES;
+      break;
+    }
+    if (pg < PAGE_BYTES) break;
+  }
+  lock_release(&mheap.lock);
+  return found;
 }
 
 /* ---- Validation (ALLOC_DEBUG >= 2 and tests) ----------------------------- */

@@ -22,9 +22,9 @@ struct mheap {
   struct mspan_list free_small[HEAP_SMALL_RUNS];      /* free runs of exactly i pages */
   uint64_t free_small_nonempty[HEAP_SMALL_RUNS / 64]; /* bit i: free_small[i] has runs */
   struct mspan_list free_large;                       /* free runs of >= HEAP_SMALL_RUNS pages */
-  uintptr_t cur_base, cur_end;  /* reserved address space not yet made into pages */
-  struct fixalloc spanalloc;    /* struct mspan */
-  struct fixalloc bitsalloc[5]; /* span bitmaps: 2 x (1,2,4,8,16) words */
+  uintptr_t cur_base, cur_end;                  /* reserved address space not yet made into pages */
+  struct fixalloc spanalloc;                    /* struct mspan */
+  struct fixalloc bitsalloc[MSPAN_BITS_ORDERS]; /* span bitmaps: 2 x 2^order words */
   /* Accounting in pages (heap lock; read racily for statistics). */
   uintptr_t pages_in_use;   /* in spans handed out (small or large) */
   uintptr_t pages_free;     /* in free runs, backed by memory */
@@ -52,15 +52,31 @@ int mheap_grow_in_place(struct mspan *s, uintptr_t npages);
 /* Large span s keeps its first npages pages and frees the rest. */
 void mheap_shrink(struct mspan *s, uintptr_t npages);
 
-/* Returns to the OS the free pages that have been free for at least
- * min_age_ms, oldest policy aside, until at most keep_bytes of free memory
- * stay backed. Returns bytes released. Takes the heap lock itself. */
+/* Returns to the OS free pages that have been free for at least
+ * min_age_ms, the runs with the most backed pages first, until at most
+ * keep_bytes of free memory stay backed (give or take the 63 pages of one
+ * bitmap word: a run keeps its low pages, which allocation takes first, and
+ * releases from its end). Returns bytes released. Takes the heap lock. */
 size_t mheap_scavenge(size_t keep_bytes, uint64_t min_age_ms);
 /* Bytes of free pages still backed by memory. */
 size_t mheap_free_backed_bytes(void);
 
-/* scavenger.c: wakes the background scavenger when free memory piles up. */
-void scavenger_notify(void);
+/* Whether address a lies in free pages of the heap (a free run, or one
+ * being returned to the OS): what a pointer to a freed large object finds.
+ * Takes the heap lock; for error messages only. */
+int mheap_is_free_memory(uintptr_t a);
+
+/* scavenger.c: called after pages became free, with the bytes of free
+ * pages now backed; when that is over ALLOC_RETAIN_MB, wakes the background
+ * scavenger (or, without it, releases pages itself when far over). */
+void scavenger_notify(size_t free_backed);
+/* Whether the background scavenger runs (or will at its first wake-up):
+ * ALLOC_SCAVENGER is not 0 and its thread could be made. */
+int scavenger_enabled(void);
+/* The scavenger's work done now, by the caller: pages free for the delay go
+ * back until ALLOC_RETAIN_MB stays (jemalloc's arena.<i>.decay). Returns
+ * the bytes released. */
+size_t scavenger_decay(void);
 void scavenger_after_fork_child(void);
 
 int mheap_valid(void);

@@ -4,7 +4,8 @@
  * As in the Go runtime, where mprof.go keeps the sampling record beside
  * malloc.go and runtime/pprof writes the profiles, the profiler is two
  * layers. This one (mprof_sampler.c, mprof_stack.c with its CFI reader
- * mprof_cfi.c, mprof_buckets.c, mprof_objects.c, mprof_sampled.c) runs on
+ * mprof_cfi.c, mprof_buckets.c, mprof_objects.c, mprof_sampled.c,
+ * mprof_peak.c) runs on
  * the allocation path, never calls malloc, and takes one lock only after
  * the stack is captured. The dumping half (libprof/: profile.c,
  * symbolize.c, triggers.c, ...) builds and writes profiles later, on a
@@ -127,6 +128,8 @@ struct prof_bucket_snap {
   uint64_t size;                     /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes; /* sampled, raw */
   uint64_t free_count, free_bytes;   /* sampled, raw */
+  uint64_t peak_count, peak_bytes;   /* sampled, raw: in use at the peak
+                                        (mprof_totals' peak_inuse_bytes) */
 };
 
 /* A snapshot of every bucket in a malloc'd array (free() it); *n gets the
@@ -159,8 +162,9 @@ struct prof_totals {
   uint64_t buckets;
   uint64_t inuse_bytes;      /* estimated (unsampled) bytes in use */
   uint64_t alloc_bytes;      /* estimated bytes allocated, cumulative */
-  uint64_t peak_inuse_bytes; /* highest inuse_bytes seen */
+  uint64_t peak_inuse_bytes; /* highest inuse_bytes seen (since fork in a child) */
   uint64_t metadata_bytes;   /* memory the profiler itself holds */
+  int64_t peak_time_nanos;   /* unix time of that peak in ns; 0: none yet */
 };
 ALLOC_FOR_DUMPER void mprof_get_totals(struct prof_totals *out);
 
@@ -241,6 +245,9 @@ void prof_stack_fork_release(void);
  * both processes (malloc_fork.c's handlers call these). */
 void prof_fork_prepare(void);
 void prof_fork_parent(void);
+/* Fork child, prof_lock still held: the child's peak starts from what it
+ * holds now (mprof_peak.c). */
+void prof_peak_fork_child(void);
 
 ALLOC_HIDDEN_END
 

@@ -150,6 +150,7 @@ static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t 
   b->hash = h;
   b->size = size;
   b->nframes = (uint16_t)n;
+  prof_bucket_peak_init(b);
   memcpy(b->frames, frames, (size_t)n * sizeof *frames);
   if (objvec >= 0) {
     b->objvec = (uint32_t)objvec;
@@ -235,11 +236,19 @@ struct prof_bucket_snap *mprof_snapshot(size_t *n) {
       o->alloc_bytes = b->alloc_bytes;
       o->free_count = b->free_count;
       o->free_bytes = b->free_bytes;
+      prof_bucket_peak(b, &o->peak_count, &o->peak_bytes);
     }
   }
   prof_lock_exit();
   *n = k;
   return out;
+}
+
+void prof_buckets_set_peak_epoch(uint32_t e) {
+  for (size_t i = 0; i <= prof_hot.bucket_table_size; i++) {
+    struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
+    for (; b != NULL; b = b->next) b->peak_epoch = e;
+  }
 }
 
 void mprof_get_totals(struct prof_totals *out) {
@@ -252,6 +261,7 @@ void mprof_get_totals(struct prof_totals *out) {
   out->alloc_bytes = prof_hot.counters.alloc_bytes;
   out->peak_inuse_bytes = prof_hot.counters.peak_inuse_bytes;
   out->metadata_bytes = prof_hot.counters.metadata_bytes + prof_stack_metadata_bytes();
+  out->peak_time_nanos = prof_peak_time_nanos;
   prof_lock_exit();
 }
 

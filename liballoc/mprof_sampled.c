@@ -22,12 +22,10 @@ struct sampled_obj {
   uint64_t estimate; /* unsampled bytes this sample stands for */
 };
 
-/* Spans' sampledBits, by word count order (1, 2, 4, 8, 16 words). */
-static struct fixalloc bits_alloc[5];
+/* Spans' sampledBits, by word count order (mspan_bits_order). */
+static struct fixalloc bits_alloc[MSPAN_BITS_ORDERS];
 
-static unsigned bits_order(const struct mspan *s) {
-  return s->nwords <= 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)s->nwords - 1));
-}
+static unsigned bits_order(const struct mspan *s) { return mspan_bits_order(s->nwords); }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
  * when no bitmap could be had. prof_lock held. */
@@ -111,7 +109,8 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
   prof_lock_enter();
   if (!prof_hot.obj_alloc_ready) {
     fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
-    for (unsigned k = 0; k < 5; k++) fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
+    for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
+      fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
     prof_hot.obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
@@ -128,13 +127,13 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
       o->next = prof_hot.obj_table[j];
       prof_hot.obj_table[j] = o;
       prof_hot.obj_count++;
+      prof_bucket_keep_peak(b);
       b->alloc_count++;
       b->alloc_bytes += size;
       prof_hot.counters.samples++;
       prof_hot.counters.alloc_bytes += estimate;
       prof_hot.counters.inuse_bytes += estimate;
-      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+      prof_peak_check();
       if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
       inuse = prof_hot.counters.inuse_bytes;
       recorded = 1;
@@ -178,14 +177,14 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
      * makes a handful of buckets, not one per size. */
     struct prof_bucket *b = o->bucket;
     uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
+    prof_bucket_keep_peak(b);
     if (size > o->size)
       b->alloc_bytes += size - o->size;
     else
       b->alloc_bytes -= o->size - size;
     prof_hot.counters.inuse_bytes += estimate - o->estimate;
     if (estimate > o->estimate) prof_hot.counters.alloc_bytes += estimate - o->estimate;
-    if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-      prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+    prof_peak_check();
     o->size = size;
     o->estimate = estimate;
     inuse = prof_hot.counters.inuse_bytes;
@@ -196,14 +195,15 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     struct prof_bucket *nb = prof_bucket_resized(b, key);
     if (nb != NULL) {
       uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
+      prof_bucket_keep_peak(b);
+      prof_bucket_keep_peak(nb);
       b->free_count++;
       b->free_bytes += o->size;
       nb->alloc_count++;
       nb->alloc_bytes += size;
       prof_hot.counters.inuse_bytes += estimate - o->estimate;
       prof_hot.counters.alloc_bytes += estimate;
-      if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes)
-        prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
+      prof_peak_check();
       o->bucket = nb;
       o->size = size;
       o->estimate = estimate;
@@ -237,6 +237,7 @@ int prof_sampled_free(struct mspan *s, void *p) {
       if (o->addr != a) continue;
       *link = o->next;
       prof_hot.obj_count--;
+      prof_bucket_keep_peak(o->bucket);
       o->bucket->free_count++;
       o->bucket->free_bytes += o->size;
       prof_hot.counters.sampled_frees++;

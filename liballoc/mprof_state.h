@@ -19,11 +19,16 @@ struct prof_bucket {
   uint64_t hash;
   uint64_t size; /* block size of its objects (size class or pages) */
   uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
-  uint16_t nframes;   /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
-  uint16_t retired;   /* 1 once out of the table (prof_lock) */
-  uint32_t objvec;    /* the objects of its frames: an interned vector
-                               of registry ids (objects.h), 0 for none */
-  uintptr_t frames[]; /* the allocator's caller first */
+  /* What it held at the process's in-use peak ("The peak" below): valid
+   * when peak_epoch is the current peak's; otherwise the bucket has not
+   * changed since the peak and holds then what it holds now. */
+  uint64_t peak_count, peak_bytes;
+  uint16_t nframes;    /* <= PROF_FRAMES_LIMIT + 1 (mprof.h) */
+  uint16_t retired;    /* 1 once out of the table (prof_lock) */
+  uint32_t objvec;     /* the objects of its frames: an interned vector
+                                of registry ids (objects.h), 0 for none */
+  uint32_t peak_epoch; /* prof_hot.peak_epoch when peak_* were saved */
+  uintptr_t frames[];  /* the allocator's caller first */
 };
 
 struct prof_counters {
@@ -50,6 +55,9 @@ struct prof_hot {
   size_t obj_table_size, obj_count;
   struct fixalloc obj_alloc;
   int obj_alloc_ready;
+  /* mprof_peak.c: the peak's number, one more at each new peak (32 bits, so
+   * that the struct stays three lines; a wrap is handled there) */
+  uint32_t peak_epoch;
 } __attribute__((aligned(CACHE_LINE)));
 extern struct prof_hot prof_hot;
 
@@ -76,6 +84,46 @@ struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t siz
  * up again. A retired b is returned as it is (no table holds its stack).
  * prof_lock held. */
 struct prof_bucket *prof_bucket_resized(struct prof_bucket *b, uint64_t size);
+
+/* ---- The peak (mprof_peak.c) -------------------------------------------------
+ * What each bucket held when the estimated in-use total was highest, kept
+ * copy-on-write: a new peak only bumps peak_epoch (O(1), no copy), which
+ * makes every bucket's current counts its peak counts; a bucket about to
+ * change saves its counts first, once per peak (prof_bucket_keep_peak). So
+ * the recorded peak is the exact highest in-use total (of the sampled
+ * estimate, at every rate), at the cost of a compare per bucket update and
+ * two subtractions at the first update after each new peak. */
+
+/* Before any change to b's counts (prof_lock held). */
+static inline void prof_bucket_keep_peak(struct prof_bucket *b) {
+  uint32_t e = prof_hot.peak_epoch;
+  if (b->peak_epoch == e) return;
+  b->peak_epoch = e;
+  b->peak_count = b->alloc_count - b->free_count;
+  b->peak_bytes = b->alloc_bytes - b->free_bytes;
+}
+
+/* inuse_bytes is a new high: it becomes the peak (prof_lock held). */
+void prof_peak_reached(void);
+
+/* After any rise of inuse_bytes (prof_lock held). */
+static inline void prof_peak_check(void) {
+  if (prof_hot.counters.inuse_bytes > prof_hot.counters.peak_inuse_bytes) prof_peak_reached();
+}
+
+/* b's objects and bytes (sampled, raw) at the peak (prof_lock held). */
+void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *bytes);
+
+/* A new bucket held nothing at the peak (prof_lock held). */
+void prof_bucket_peak_init(struct prof_bucket *b);
+
+/* When the peak was reached (unix time in ns, CLOCK_REALTIME); 0: none
+ * yet. prof_lock. */
+extern int64_t prof_peak_time_nanos;
+
+/* mprof_buckets.c: sets the peak_epoch of every bucket, in the table or
+ * retired, to e (prof_lock held). */
+void prof_buckets_set_peak_epoch(uint32_t e);
 
 ALLOC_HIDDEN_END
 #endif /* PROF_STATE_H */

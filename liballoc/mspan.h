@@ -136,6 +136,16 @@ static inline void bitmap_clear(uint64_t *b, uintptr_t i) {
   b[i >> 6] &= ~((uint64_t)1 << (i & 63));
 }
 
+/* Span bitmaps (allocBits and cacheBits here, the profiler's sampledBits)
+ * come from fixallocs of 2^order words, one per order: the order of a
+ * bitmap of nwords words is the smallest with 2^order >= nwords (0 for 0
+ * or 1 word). A span holds at most 1024 objects (8 KiB of 8-byte ones), 16
+ * words: orders 0 to 4. test_sizeclass checks every class against it. */
+#define MSPAN_BITS_ORDERS 5
+static inline unsigned mspan_bits_order(uintptr_t nwords) {
+  return nwords <= 1 ? 0 : (unsigned)(64 - __builtin_clzll((uint64_t)nwords - 1));
+}
+
 /* Cheap consistency check of one small span (ALLOC_DEBUG >= 2 walks it). */
 int mspan_valid(const struct mspan *s);
 

@@ -1,12 +1,14 @@
 /* mstats.c: the allocator's statistics (the seed's mstats): what is mapped,
  * in use and released, per size class, read through alloc.h and printed at
- * exit when ALLOC_STATS=1. Reading takes each lock briefly and the thread
+ * exit when ALLOC_STATS=1 (and by jemalloc's malloc_stats_print,
+ * override_mallctl.c). Reading takes each lock briefly and the thread
  * caches' counters with relaxed loads, so a snapshot is consistent per part
  * and approximate across parts while other threads run. Never allocates.
  * Overview: malloc.c. */
 #include <string.h>
 
 #include "alloc.h"
+#include "alloc_entry.h"
 #include "internal.h"
 #include "mcache.h"
 #include "mcentral.h"
@@ -86,14 +88,24 @@ static void put_bytes(struct line *l, const char *label, uint64_t v) {
   put(l, " MiB)");
 }
 
-static void flush_line(int fd, struct line *l) {
+struct line_sink {
+  void (*emit)(void *arg, const char *line);
+  void *arg;
+};
+
+static void flush_line(const struct line_sink *out, struct line *l) {
   put(l, "\n");
   l->buf[l->n] = 0;
-  alloc_write_str(fd, l->buf);
+  out->emit(out->arg, l->buf);
   l->n = 0;
 }
 
-ALLOC_EXPORT void alloc_print_stats(int fd) {
+static void emit_fd(void *arg, const char *line) { alloc_write_str(*(const int *)arg, line); }
+
+ALLOC_EXPORT void alloc_print_stats(int fd) { alloc_stats_write(emit_fd, &fd); }
+
+void alloc_stats_write(void (*emit)(void *arg, const char *line), void *arg) {
+  const struct line_sink sink = {emit, arg};
   struct alloc_stats st;
   alloc_get_stats(&st);
   struct line l = {.n = 0};
@@ -115,13 +127,13 @@ ALLOC_EXPORT void alloc_print_stats(int fd) {
     uint64_t v;
     memcpy(&v, (const char *)&st + rows[i].offset, sizeof v);
     put_bytes(&l, rows[i].label, v);
-    flush_line(fd, &l);
+    flush_line(&sink, &l);
   }
   put(&l, "liballoc: threads       ");
   put_num(&l, st.nthreads, 14);
-  flush_line(fd, &l);
+  flush_line(&sink, &l);
   put(&l, "liballoc: class     size      nmalloc        nfree       in use    spans");
-  flush_line(fd, &l);
+  flush_line(&sink, &l);
   for (unsigned k = 0; k < st.nclasses; k++) {
     const struct alloc_class_stats *cs = &st.by_class[k];
     if (cs->nmalloc == 0) continue;
@@ -135,6 +147,6 @@ ALLOC_EXPORT void alloc_print_stats(int fd) {
     put_num(&l, cs->nfree, 13);
     put_num(&l, cs->nmalloc > cs->nfree ? cs->nmalloc - cs->nfree : 0, 13);
     put_num(&l, cs->nspans, 9);
-    flush_line(fd, &l);
+    flush_line(&sink, &l);
   }
 }

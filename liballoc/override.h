@@ -31,9 +31,16 @@ void dallocx(void *p, int flags);
 void sdallocx(void *p, size_t size, int flags);
 void *rallocx(void *p, size_t size, int flags);
 size_t xallocx(void *p, size_t size, size_t extra, int flags);
-int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 
-/* ---- tcmalloc (override_compat.c) ---- */
+/* ---- jemalloc's control and statistics (override_mallctl.c) ---- */
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
+int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+                 size_t newlen);
+void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+extern void (*malloc_message)(void *cbopaque, const char *s);
+
+/* ---- tcmalloc (override_tcmalloc.c) ---- */
 void *tc_malloc(size_t size);
 void *tc_malloc_skip_new_handler(size_t size);
 void tc_free(void *p);
@@ -57,6 +64,51 @@ void MallocExtension_ReleaseFreeMemory(void);
 size_t MallocExtension_GetAllocatedSize(const void *p);
 size_t MallocExtension_GetEstimatedAllocatedSize(size_t size);
 int MallocExtension_GetOwnership(const void *p);
+size_t malloc_size(void *p);
+void __libc_cfree(void *p);
+int MallocExtension_VerifyAllMemory(void);
+int MallocExtension_VerifyNewMemory(const void *p);
+int MallocExtension_VerifyArrayNewMemory(const void *p);
+int MallocExtension_VerifyMallocMemory(const void *p);
+int MallocExtension_MallocMemoryStats(int *blocks, size_t *total, int histogram[]);
+int MallocExtension_SetNumericProperty(const char *property, size_t value);
+void MallocExtension_MarkThreadIdle(void);
+void MallocExtension_MarkThreadTemporarilyIdle(void);
+void MallocExtension_MarkThreadBusy(void);
+void MallocExtension_ReleaseToSystem(size_t num_bytes);
+size_t MallocExtension_GetThreadCacheSize(void);
+void MallocExtension_GetStats(char *buffer, int buffer_length);
+void HeapProfilerStart(const char *prefix);
+int IsHeapProfilerRunning(void);
+void HeapProfilerStop(void);
+void HeapProfilerDump(const char *reason);
+char *GetHeapProfile(void);
+int RunningOnValgrind(void);
+int ProfilingIsEnabledForAllThreads(void);
+const char *TCMallocGetenvSafe(const char *name);
+
+/* ---- tcmalloc's names of the C++ operators (override_cxx.c) ---- */
+void *tc_new(size_t n);
+void *tc_newarray(size_t n);
+void *tc_new_nothrow(size_t n, const void *t);
+void *tc_newarray_nothrow(size_t n, const void *t);
+void *tc_new_aligned(size_t n, size_t a);
+void *tc_newarray_aligned(size_t n, size_t a);
+void *tc_new_aligned_nothrow(size_t n, size_t a, const void *t);
+void *tc_newarray_aligned_nothrow(size_t n, size_t a, const void *t);
+void tc_delete(void *p);
+void tc_deletearray(void *p);
+void tc_delete_nothrow(void *p, const void *t);
+void tc_deletearray_nothrow(void *p, const void *t);
+void tc_delete_sized(void *p, size_t n);
+void tc_deletearray_sized(void *p, size_t n);
+void tc_delete_aligned(void *p, size_t a);
+void tc_deletearray_aligned(void *p, size_t a);
+void tc_delete_sized_aligned(void *p, size_t n, size_t a);
+void tc_deletearray_sized_aligned(void *p, size_t n, size_t a);
+void tc_delete_aligned_nothrow(void *p, size_t a, const void *t);
+void tc_deletearray_aligned_nothrow(void *p, size_t a, const void *t);
+int tc_query_new_mode(void);
 
 /* ---- C++ (override_cxx.c): std::nothrow_t and std::align_val_t by value
  * or address, as the Itanium ABI passes them ---- */

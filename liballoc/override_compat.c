@@ -1,5 +1,7 @@
 /* override_compat.c: the non-standard entry points of jemalloc and tcmalloc,
- * with liballoc's meaning. Overview: malloc.c; the standard ABI is in
+ * with liballoc's meaning: jemalloc's allocation calls here, its control
+ * and statistics calls in override_mallctl.c, tcmalloc's in
+ * override_tcmalloc.c. Overview: malloc.c; the standard ABI is in
  * override.c and override_cxx.c.
  *
  * Programs built against jemalloc or tcmalloc call these directly (Debian's
@@ -9,19 +11,16 @@
  * a dallocx or sdallocx would hand one of our blocks to it. Every name here
  * answers from our heap instead:
  *
- *   jemalloc   mallocx rallocx xallocx sallocx dallocx sdallocx nallocx, and
- *              a small mallctl: "epoch" and the stats.* totals below; every
- *              other name is ENOENT, so a program falls back as it would
- *              with a jemalloc built without that feature
- *   tcmalloc   the tc_* C names, and the MallocExtension C entry points that
- *              read numbers or release memory
+ *   jemalloc   mallocx rallocx xallocx sallocx dallocx sdallocx nallocx;
+ *              its control and statistics calls (mallctl, malloc_stats_print)
+ *              are in override_mallctl.c
+ *   tcmalloc   (override_tcmalloc.c) the tc_* C names, the MallocExtension
+ *              and heap profiler C entry points
  *
  * jemalloc's flags: the low 6 bits are log2 of the alignment (0: none),
  * 0x40 asks for zeroed memory; the thread-cache and arena bits mean nothing
  * here and are ignored. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -103,118 +102,4 @@ EXPORT void *rallocx(void *p, size_t size, int flags) {
 EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags) {
   (void)size, (void)extra, (void)flags;
   return alloc_usable_size(p);
-}
-
-static uint64_t mallctl_epoch = 1;
-
-/* Copies a value out as mallctl does: EINVAL when the caller's size is not
- * the value's. */
-static int mallctl_read(void *oldp, size_t *oldlenp, const void *value, size_t len) {
-  if (oldp == NULL || oldlenp == NULL) return 0;
-  if (*oldlenp != len) {
-    size_t n = *oldlenp < len ? *oldlenp : len;
-    memcpy(oldp, value, n);
-    *oldlenp = n;
-    return EINVAL;
-  }
-  memcpy(oldp, value, len);
-  return 0;
-}
-
-EXPORT int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
-  if (name == NULL) return EINVAL;
-  if (strcmp(name, "epoch") == 0) {
-    if (newp != NULL) {
-      if (newlen != sizeof(uint64_t)) return EINVAL;
-      __atomic_fetch_add(&mallctl_epoch, 1, __ATOMIC_RELAXED); /* statistics are always current */
-    }
-    uint64_t e = __atomic_load_n(&mallctl_epoch, __ATOMIC_RELAXED);
-    return mallctl_read(oldp, oldlenp, &e, sizeof e);
-  }
-  if (strncmp(name, "stats.", 6) != 0) return ENOENT;
-  struct alloc_stats st;
-  alloc_get_stats(&st);
-  size_t v;
-  const char *what = name + 6;
-  if (strcmp(what, "allocated") == 0) {
-    v = (size_t)st.in_use; /* bytes in blocks handed out */
-  } else if (strcmp(what, "active") == 0) {
-    v = (size_t)st.heap_in_spans; /* pages holding blocks */
-  } else if (strcmp(what, "mapped") == 0) {
-    v = (size_t)(st.heap_in_spans + st.heap_free + st.metadata); /* backed by memory */
-  } else if (strcmp(what, "resident") == 0) {
-    v = (size_t)(st.heap_in_spans + st.heap_free + st.metadata);
-  } else if (strcmp(what, "retained") == 0) {
-    v = (size_t)st.released; /* returned to the OS, address space kept */
-  } else {
-    return ENOENT;
-  }
-  if (newp != NULL) return EPERM;
-  return mallctl_read(oldp, oldlenp, &v, sizeof v);
-}
-
-/* ---- tcmalloc ------------------------------------------------------------------- */
-
-EXPORT void *tc_malloc(size_t size) { return alloc_malloc(size); }
-EXPORT void *tc_malloc_skip_new_handler(size_t size) { return alloc_malloc(size); }
-EXPORT void tc_free(void *p) { alloc_free(p); }
-EXPORT void tc_free_sized(void *p, size_t size) { alloc_free_sized(p, size); }
-EXPORT void *tc_realloc(void *p, size_t size) { return alloc_realloc(p, size); }
-EXPORT void *tc_calloc(size_t n, size_t size) { return alloc_calloc(n, size); }
-EXPORT void tc_cfree(void *p) { alloc_free(p); }
-EXPORT void *tc_memalign(size_t align, size_t size) { return alloc_memalign(align, size); }
-EXPORT int tc_posix_memalign(void **out, size_t align, size_t size) {
-  return alloc_posix_memalign(out, align, size);
-}
-EXPORT void *tc_valloc(size_t size) { return alloc_valloc(size); }
-EXPORT void *tc_pvalloc(size_t size) { return alloc_pvalloc(size); }
-EXPORT size_t tc_malloc_size(void *p) { return alloc_usable_size(p); }
-EXPORT size_t tc_nallocx(size_t size, int flags) { return nallocx(size, flags); }
-EXPORT int tc_mallopt(int cmd, int value) {
-  (void)cmd, (void)value;
-  return 1;
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* tcmalloc still has it */
-EXPORT struct mallinfo tc_mallinfo(void) { return mallinfo(); }
-#pragma GCC diagnostic pop
-EXPORT void tc_malloc_stats(void) { alloc_print_stats(2); }
-EXPORT int tc_set_new_mode(int flag) {
-  (void)flag;
-  return 0; /* malloc never calls the C++ new-handler here */
-}
-EXPORT const char *tc_version(int *major, int *minor, const char **patch) {
-  if (major != NULL) *major = 2;
-  if (minor != NULL) *minor = 10;
-  if (patch != NULL) *patch = "";
-  return "liballoc (tcmalloc-compatible entry points)";
-}
-
-/* MallocExtension's C entry points that read numbers or release memory.
- * Properties: generic.current_allocated_bytes, generic.heap_size,
- * tcmalloc.pageheap_free_bytes, tcmalloc.pageheap_unmapped_bytes. */
-EXPORT int MallocExtension_GetNumericProperty(const char *property, size_t *value) {
-  if (property == NULL || value == NULL) return 0;
-  struct alloc_stats st;
-  alloc_get_stats(&st);
-  if (strcmp(property, "generic.current_allocated_bytes") == 0)
-    *value = (size_t)st.in_use;
-  else if (strcmp(property, "generic.heap_size") == 0)
-    *value = (size_t)(st.heap_in_spans + st.heap_free + st.released);
-  else if (strcmp(property, "tcmalloc.pageheap_free_bytes") == 0)
-    *value = (size_t)st.heap_free;
-  else if (strcmp(property, "tcmalloc.pageheap_unmapped_bytes") == 0)
-    *value = (size_t)st.released;
-  else
-    return 0;
-  return 1;
-}
-EXPORT void MallocExtension_ReleaseFreeMemory(void) { alloc_release_free_memory(); }
-EXPORT size_t MallocExtension_GetAllocatedSize(const void *p) { return alloc_usable_size(p); }
-EXPORT size_t MallocExtension_GetEstimatedAllocatedSize(size_t size) {
-  return alloc_good_size(size, 0);
-}
-/* 0: unknown ownership, 1: ours (kOwned), 2: not ours (kNotOwned) */
-EXPORT int MallocExtension_GetOwnership(const void *p) {
-  return p == NULL ? 0 : alloc_owns(p) ? 1 : 2;
 }

@@ -106,3 +106,37 @@ EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const void *t
   (void)t;
   alloc_free(p);
 }
+
+/* tcmalloc's C names of the same operators (gperftools/tcmalloc.h), which
+ * a program built against tcmalloc may call directly. */
+EXPORT void *tc_new(size_t n) __attribute__((alias("_Znwm")));
+EXPORT void *tc_newarray(size_t n) __attribute__((alias("_Znam")));
+EXPORT void *tc_new_nothrow(size_t n, const void *t) __attribute__((alias("_ZnwmRKSt9nothrow_t")));
+EXPORT void *tc_newarray_nothrow(size_t n, const void *t)
+    __attribute__((alias("_ZnamRKSt9nothrow_t")));
+EXPORT void *tc_new_aligned(size_t n, size_t a) __attribute__((alias("_ZnwmSt11align_val_t")));
+EXPORT void *tc_newarray_aligned(size_t n, size_t a) __attribute__((alias("_ZnamSt11align_val_t")));
+EXPORT void *tc_new_aligned_nothrow(size_t n, size_t a, const void *t)
+    __attribute__((alias("_ZnwmSt11align_val_tRKSt9nothrow_t")));
+EXPORT void *tc_newarray_aligned_nothrow(size_t n, size_t a, const void *t)
+    __attribute__((alias("_ZnamSt11align_val_tRKSt9nothrow_t")));
+EXPORT void tc_delete(void *p) __attribute__((alias("_ZdlPv")));
+EXPORT void tc_deletearray(void *p) __attribute__((alias("_ZdaPv")));
+EXPORT void tc_delete_nothrow(void *p, const void *t)
+    __attribute__((alias("_ZdlPvRKSt9nothrow_t")));
+EXPORT void tc_deletearray_nothrow(void *p, const void *t)
+    __attribute__((alias("_ZdaPvRKSt9nothrow_t")));
+EXPORT void tc_delete_sized(void *p, size_t n) __attribute__((alias("_ZdlPvm")));
+EXPORT void tc_deletearray_sized(void *p, size_t n) __attribute__((alias("_ZdaPvm")));
+EXPORT void tc_delete_aligned(void *p, size_t a) __attribute__((alias("_ZdlPvSt11align_val_t")));
+EXPORT void tc_deletearray_aligned(void *p, size_t a)
+    __attribute__((alias("_ZdaPvSt11align_val_t")));
+EXPORT void tc_delete_sized_aligned(void *p, size_t n, size_t a)
+    __attribute__((alias("_ZdlPvmSt11align_val_t")));
+EXPORT void tc_deletearray_sized_aligned(void *p, size_t n, size_t a)
+    __attribute__((alias("_ZdaPvmSt11align_val_t")));
+EXPORT void tc_delete_aligned_nothrow(void *p, size_t a, const void *t)
+    __attribute__((alias("_ZdlPvSt11align_val_tRKSt9nothrow_t")));
+EXPORT void tc_deletearray_aligned_nothrow(void *p, size_t a, const void *t)
+    __attribute__((alias("_ZdaPvSt11align_val_tRKSt9nothrow_t")));
+EXPORT int tc_query_new_mode(void) { return 0; /* malloc never runs the new-handler */ }

@@ -1,48 +1,49 @@
 /* scavenger.c: the background thread that returns free pages to the OS.
  *
- * Policy: pages that have been free for ALLOC_SCAVENGE_DELAY_MS (default
- * 500 ms) are released with MADV_DONTNEED, keeping at most ALLOC_RETAIN_MB
- * (default 8 MiB) of free memory backed. Transfer caches (mcentral.c) that
- * sat unused for a tick are drained first, so the spans their objects pin
- * can go back too. So a program that frees a large working set and idles
- * gives the memory back within about one second, while one
- * that frees and reallocates blocks continuously keeps reusing backed pages
- * and never pays a page fault for it (the pages it reuses are never idle
- * long enough). The thread starts the first time free memory exceeds 16 MiB,
- * sleeps on a condition variable whenever there is nothing to do, blocks all
- * signals, and never allocates. ALLOC_SCAVENGER=0 disables it; releasing then
- * happens synchronously in free when backed free memory is far over budget.
- * Overview: malloc.c. */
+ * Policy, from the ALLOC_* settings (settings.h; read once, environ.c):
+ *   ALLOC_RETAIN_MB (default 8): free memory the heap keeps backed for
+ *     reuse. Any free that leaves more than that free and backed wakes the
+ *     thread (scavenger_notify), which
+ *   ALLOC_SCAVENGE_DELAY_MS (default 500): returns with MADV_DONTNEED the
+ *     pages that have been free at least that long, until ALLOC_RETAIN_MB
+ *     stays backed: only the part of a run over the budget goes, the rest
+ *     stays for reuse (mheap_scavenge). It looks every tick (200 ms) while
+ *     free memory is over the budget, and sleeps on a condition variable
+ *     when it is not. Transfer caches (mcentral.c) that sat unused for a
+ *     tick are drained first, so the spans their objects pin can go back.
+ *   ALLOC_SCAVENGER=0: no thread. A free that leaves more than
+ *     ALLOC_RETAIN_MB + 16 MiB backed does the thread's work itself (at
+ *     most once a tick while nothing is old enough to go), so a loop of
+ *     free and malloc does not pay madvise on every call.
+ * So a program that frees a large working set and idles gives the memory
+ * back within about a second, while one that frees and reallocates blocks
+ * continuously reuses backed pages and pays no page faults for them. The
+ * thread starts at the first wake-up, blocks all signals and never
+ * allocates. Overview: malloc.c. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "internal.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "settings.h"
 
 #define SCAVENGE_TICK_MS 200
+/* Without the thread: how far over the budget a free starts releasing. */
+#define SCAVENGE_SYNC_SLACK ((size_t)16 << 20)
 
 static alloc_lock scav_lock = ALLOC_LOCK_INIT;
 static pthread_cond_t scav_cond = PTHREAD_COND_INITIALIZER;
-static int scav_started; /* the thread exists (scav_lock) */
-static int scav_wanted;  /* there is work: the thread should poll */
-static int scav_config_read;
-static int scav_disabled;
-static uint64_t scav_delay_ms = 500;
-static size_t scav_retain = (size_t)8 << 20;
+static int scav_started;         /* the thread exists (scav_lock) */
+static int scav_wanted;          /* there is work: the thread should poll */
+static int scav_disabled = -1;   /* -1: settings not read yet (scav_lock); relaxed reads */
+static uint64_t sync_not_before; /* without the thread: next try, ms (relaxed) */
 
-static void scav_read_config(void) {
-  const char *e = alloc_env("ALLOC_SCAVENGER");
-  scav_disabled = e != NULL && e[0] == '0';
-  e = alloc_env("ALLOC_SCAVENGE_DELAY_MS");
-  if (e != NULL && *e) scav_delay_ms = strtoull(e, NULL, 10);
-  e = alloc_env("ALLOC_RETAIN_MB");
-  if (e != NULL && *e) scav_retain = (size_t)strtoull(e, NULL, 10) << 20;
-  scav_config_read = 1;
-}
+static size_t retain_bytes(void) { return (size_t)alloc_settings()->retain_mb << 20; }
+
+static uint64_t delay_ms(void) { return alloc_settings()->scavenge_delay_ms; }
 
 static void *scavenger_main(void *arg) {
   (void)arg;
@@ -52,58 +53,65 @@ static void *scavenger_main(void *arg) {
     lock_release(&scav_lock);
     struct timespec tick = {0, SCAVENGE_TICK_MS * 1000000L};
     nanosleep(&tick, NULL);
-    if (mheap_free_backed_bytes() > scav_retain)
+    size_t retain = retain_bytes();
+    if (mheap_free_backed_bytes() > retain)
       for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcentral_drain_if_idle(&mcentral[k]);
-    mheap_scavenge(scav_retain, scav_delay_ms);
-    if (mheap_free_backed_bytes() <= scav_retain) {
+    mheap_scavenge(retain, delay_ms());
+    if (mheap_free_backed_bytes() <= retain) {
       lock_acquire(&scav_lock);
       STORE_RELAXED(&scav_wanted, 0);
       lock_release(&scav_lock);
+      /* a free that saw wanted still set a moment ago did not wake us */
+      if (mheap_free_backed_bytes() > retain) STORE_RELAXED(&scav_wanted, 1);
     }
   }
   return NULL;
 }
 
-static int scavenger_start(void) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 << 10);
-  pthread_t t;
-  int r = pthread_create(&t, &attr, scavenger_main, NULL);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return r;
+static int scavenger_start(void) { return alloc_thread_start(scavenger_main, NULL, 64 << 10); }
+
+/* Without the thread: the free that found memory far over the budget
+ * releases what is old enough. */
+static void scavenge_synchronously(size_t free_backed, size_t retain) {
+  if (free_backed - retain <= SCAVENGE_SYNC_SLACK) return;
+  uint64_t now = alloc_now_ms();
+  if (now < LOAD_RELAXED(&sync_not_before)) return;
+  if (mheap_scavenge(retain, delay_ms()) == 0) /* nothing old enough yet */
+    STORE_RELAXED(&sync_not_before, now + SCAVENGE_TICK_MS);
 }
 
-void scavenger_notify(void) {
-  if (LOAD_RELAXED(&scav_wanted)) return;
+void scavenger_notify(size_t free_backed) {
+  size_t retain = retain_bytes();
+  if (free_backed <= retain || LOAD_RELAXED(&scav_wanted)) return;
   int start = 0;
   lock_acquire(&scav_lock);
-  if (!scav_config_read) scav_read_config();
-  if (!scav_disabled) {
+  if (scav_disabled < 0) STORE_RELAXED(&scav_disabled, alloc_settings()->scavenger == 0);
+  if (!scav_disabled && (scav_started || alloc_may_create_thread())) {
+    /* (a thread that may not create one leaves wanted clear: the next
+     * notify tries again) */
     STORE_RELAXED(&scav_wanted, 1);
     if (scav_started)
       pthread_cond_signal(&scav_cond);
-    else if (alloc_may_create_thread())
+    else
       start = scav_started = 1;
   }
   lock_release(&scav_lock);
   if (start && scavenger_start() != 0) {
     lock_acquire(&scav_lock);
     scav_started = 0;
+    STORE_RELAXED(&scav_wanted, 0);
     STORE_RELAXED(&scav_disabled, 1); /* no thread to be had: fall back to synchronous */
     lock_release(&scav_lock);
   }
-  if (LOAD_RELAXED(&scav_disabled)) {
-    /* Synchronous fallback: only when far over budget, so a free/malloc
-     * loop does not pay madvise on every call. */
-    if (mheap_free_backed_bytes() > 8 * scav_retain) mheap_scavenge(scav_retain, scav_delay_ms);
-  }
+  if (LOAD_RELAXED(&scav_disabled) == 1) scavenge_synchronously(free_backed, retain);
 }
+
+int scavenger_enabled(void) {
+  int d = LOAD_RELAXED(&scav_disabled);
+  return d < 0 ? alloc_settings()->scavenger != 0 : !d;
+}
+
+size_t scavenger_decay(void) { return mheap_scavenge(retain_bytes(), delay_ms()); }
 
 void scavenger_after_fork_child(void) {
   /* The thread did not survive the fork; the next notify starts a new one. */

@@ -1,6 +1,8 @@
-/* settings.c: the ALLOCPROF_* settings, parsed and checked without touching
- * the process. The contract of each call is in settings.h; what the settings
- * mean, and the runtime that acts on them, is at the top of triggers.c.
+/* settings.c: the ALLOCPROF_* settings, and the allocator's ALLOC_* ones
+ * with the same parsers, checked without touching the process. The
+ * contract of each call is in settings.h; what the ALLOCPROF_* settings
+ * mean, and the runtime that acts on them, is at the top of triggers.c;
+ * the ALLOC_* ones, at the top of scavenger.c.
  *
  * Built as its own small library (prof_settings) because three parties must
  * read the settings alike: the sampler (ALLOCPROF_RATE, in liballoc's
@@ -481,4 +483,40 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
     return TRIG_CONFIG_BAD;
   }
   return TRIG_CONFIG_OK;
+}
+
+/* ---- the allocator's settings (ALLOC_*) ------------------------------------------ */
+
+/* Each setting with its range, its default and the words a bad value gets
+ * (the default spelled out: the line is built without a formatter). */
+static const struct {
+  const char *name;
+  size_t offset;
+  uint64_t lo, hi, def;
+  const char *why;
+} alloc_setting_table[] = {
+    {"ALLOC_STATS", offsetof(struct alloc_settings, stats), 0, 1, 0,
+     " is not 0 or 1; keeping 0 (no statistics)"},
+    {"ALLOC_SCAVENGER", offsetof(struct alloc_settings, scavenger), 0, 1, 1,
+     " is not 0 or 1; keeping 1 (the background scavenger)"},
+    {"ALLOC_SCAVENGE_DELAY_MS", offsetof(struct alloc_settings, scavenge_delay_ms), 0, 86400000,
+     500, " is not a number of milliseconds from 0 to 86400000; keeping 500"},
+    {"ALLOC_RETAIN_MB", offsetof(struct alloc_settings, retain_mb), 0, 1048576, 8,
+     " is not a number of MiB from 0 to 1048576; keeping 8"},
+};
+
+int alloc_settings_parse(const char *(*get)(const char *name), struct alloc_settings *s,
+                         void (*bad)(const char *name, const char *value, const char *why)) {
+  int nbad = 0;
+  for (size_t i = 0; i < sizeof alloc_setting_table / sizeof alloc_setting_table[0]; i++) {
+    uint64_t *field = (uint64_t *)((char *)s + alloc_setting_table[i].offset);
+    *field = alloc_setting_table[i].def;
+    const char *v = setting(get, alloc_setting_table[i].name);
+    if (v == NULL) continue;
+    if (trig_parse_count(v, alloc_setting_table[i].lo, alloc_setting_table[i].hi, field) != 0) {
+      nbad++;
+      if (bad != NULL) bad(alloc_setting_table[i].name, v, alloc_setting_table[i].why);
+    }
+  }
+  return nbad;
 }

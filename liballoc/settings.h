@@ -1,9 +1,10 @@
 /* settings.h: the ALLOCPROF_* settings that say whether, when and where
  * heap profiles are written: parsing each value, checking and expanding the
- * output patterns, reading the whole configuration. No call here touches the
+ * output patterns, reading the whole configuration; and the allocator's own
+ * ALLOC_* settings, read with the same parsers. No call here touches the
  * process (no environment, no files, no signals, no allocation), so unit
  * tests call them directly (tests/unit/test_prof_config.c,
- * test_prof_outpath.c).
+ * test_prof_outpath.c, test_alloc_settings.c).
  *
  * One parser per setting, linked by everyone who reads one: the sampler
  * (ALLOCPROF_RATE), the triggers (triggers.c, which describes what each
@@ -150,6 +151,25 @@ int trig_rate_rejected(const char *rate, uint64_t sampler_rate);
 
 /* Whether the configuration needs the profiler thread (any trigger but exit). */
 int trig_config_needs_thread(const struct trig_config *cfg);
+
+/* ---- the allocator's settings (ALLOC_*) ------------------------------------------
+ * Read once by liballoc (alloc_settings in environ.c); ALLOC_STATS acts in
+ * malloc.c, the other three in scavenger.c, which says what they mean. */
+
+struct alloc_settings {
+  uint64_t stats;             /* ALLOC_STATS: 0 or 1 (statistics on stderr at exit); 0 */
+  uint64_t scavenger;         /* ALLOC_SCAVENGER: 0 or 1 (the background thread); 1 */
+  uint64_t scavenge_delay_ms; /* ALLOC_SCAVENGE_DELAY_MS: 0 to 86400000; 500 */
+  uint64_t retain_mb;         /* ALLOC_RETAIN_MB: 0 to 1048576 (1 TiB); 8 */
+};
+
+/* Fills s from the settings read through get (empty counts as unset). Each
+ * value must be a plain decimal number in its range; a bad one keeps its
+ * default and costs one call bad(name, value, why), why being the words
+ * that follow "NAME=value" on the line ("is not ...; keeping 8"). Returns
+ * the number of bad values. Allocates nothing. */
+int alloc_settings_parse(const char *(*get)(const char *name), struct alloc_settings *s,
+                         void (*bad)(const char *name, const char *value, const char *why));
 
 #pragma GCC visibility pop
 #endif /* PROF_SETTINGS_H */

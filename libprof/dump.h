@@ -50,6 +50,12 @@ struct profile_builder;
 int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_meta *meta,
                            int64_t time_nanos, uint64_t rate);
 
+/* The peak's comments (dump_comments.c): peak_inuse=BYTES, the highest
+ * estimated in-use total, and peak_time=2026-11-30T03:12:00.123Z, UTC, when
+ * it was reached (none when time_nanos is 0: no sample yet). Returns 0, or
+ * -1 when the builder ran out of memory. */
+int prof_dump_add_peak_comments(struct profile_builder *b, uint64_t peak_bytes, int64_t time_nanos);
+
 /* The trigger bits as the comment names them ("signal,interval"), in buf. */
 void prof_trigger_names(unsigned trigger, char *buf, size_t len);
 

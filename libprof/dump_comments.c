@@ -10,6 +10,9 @@
  *   rate=524288           mean bytes between samples (0: sampling off)
  *   seq=3                 the dump's sequence number (ALLOCPROF_OUT's %n;
  *                         allocprof_dump counts its own calls)
+ *   peak_inuse=52428800   the highest estimated in-use total so far (bytes),
+ *                         whose stacks are the peak_inuse_* sample types
+ *   peak_time=2026-11-30T03:11:58.412Z   UTC, when it was reached
  *
  * One key=value per comment, so that a tool (or `allocprof top`) can read a
  * field without parsing prose. Runs on the dumping thread, with the
@@ -161,6 +164,24 @@ int prof_dump_add_comments(struct profile_builder *b, const struct prof_dump_met
   rc |= profile_builder_add_comment(b, line);
   if (meta != NULL && meta->seq >= 0) {
     snprintf(line, sizeof line, "seq=%lld", (long long)meta->seq);
+    rc |= profile_builder_add_comment(b, line);
+  }
+  return rc != 0 ? -1 : 0;
+}
+
+int prof_dump_add_peak_comments(struct profile_builder *b, uint64_t peak_bytes,
+                                int64_t time_nanos) {
+  char line[64];
+  int rc = 0;
+  snprintf(line, sizeof line, "peak_inuse=%llu", (unsigned long long)peak_bytes);
+  rc |= profile_builder_add_comment(b, line);
+  time_t secs = (time_t)(time_nanos / 1000000000);
+  struct tm tm;
+  if (time_nanos > 0 && gmtime_r(&secs, &tm) != NULL) {
+    /* milliseconds: a short program's peak and its exit share a second */
+    snprintf(line, sizeof line, "peak_time=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(time_nanos % 1000000000 / 1000000));
     rc |= profile_builder_add_comment(b, line);
   }
   return rc != 0 ? -1 : 0;

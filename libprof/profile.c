@@ -253,6 +253,32 @@ static int64_t now_nanos(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* ---- the peak -------------------------------------------------------------------------------
+ * Two more sample types after Go's four: what each stack held when the
+ * process's estimated in-use total was highest (liballoc/mprof_peak.c),
+ * unsampled as inuse is, with the bucket's factor. */
+
+#define PEAK_NTYPES 2
+
+static void add_peak_types(profile_builder *b) {
+  profile_builder_add_sample_type(b, "peak_inuse_objects", "count");
+  profile_builder_add_sample_type(b, "peak_inuse_space", "bytes");
+}
+
+static void peak_values(const struct prof_bucket_snap *s, double scale, int64_t out[PEAK_NTYPES]) {
+  out[0] = (int64_t)((double)s->peak_count * scale);
+  out[1] = (int64_t)((double)s->peak_bytes * scale);
+}
+
+/* The peak's comments, from totals read after the snapshot: a peak reached
+ * between the two (the program allocating during the dump) gives a time
+ * and total a moment later than the stacks' values. */
+static int add_peak_comments(profile_builder *b) {
+  struct prof_totals t;
+  mprof_get_totals(&t);
+  return prof_dump_add_peak_comments(b, t.peak_inuse_bytes, t.peak_time_nanos);
+}
+
 /* Does the bucket have anything to show? */
 static bool bucket_counts(const struct prof_bucket_snap *s) {
   return s->alloc_count != 0 || s->alloc_bytes != 0 || s->free_count != 0 || s->free_bytes != 0;
@@ -429,18 +455,22 @@ static int add_samples(struct dump_work *w) {
                        ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, w->rate)
                        : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
-    int64_t values[4] = {
+    int64_t values[4 + PEAK_NTYPES] = {
         (int64_t)((double)s->alloc_count * scale),
         (int64_t)((double)s->alloc_bytes * scale),
         (int64_t)((double)live_n * scale),
         (int64_t)((double)live_b * scale),
     };
-    if (values[0] == 0 && values[1] == 0 && values[2] == 0 && values[3] == 0) continue;
+    peak_values(s, scale, values + 4);
+    int any = 0;
+    for (int k = 0; k < 4 + PEAK_NTYPES; k++) any |= values[k] != 0;
+    if (!any) continue;
     profile_label labels[2] = {
         {.key = "bytes", .num = object_bytes(s), .num_unit = "bytes"},
         {.key = "allocated_bytes", .num = (int64_t)s->size, .num_unit = "bytes"},
     };
-    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4, labels, 2) != 0) return -1;
+    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4 + PEAK_NTYPES, labels, 2) != 0)
+      return -1;
   }
   return 0;
 }
@@ -453,11 +483,13 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
   profile_builder_add_sample_type(b, "alloc_space", "bytes");
   profile_builder_add_sample_type(b, "inuse_objects", "count");
   profile_builder_add_sample_type(b, "inuse_space", "bytes");
+  add_peak_types(b);
   profile_builder_set_default_sample_type(b, "inuse_space");
   profile_builder_set_period(b, "space", "bytes", (int64_t)w->rate);
   profile_builder_set_time(b, w->time_nanos, 0);
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
   if (prof_dump_add_comments(b, meta, w->time_nanos, w->rate) != 0) return -1;
+  if (add_peak_comments(b) != 0) return -1;
   if (add_mappings(b, w->maps, w->nmaps, w->fill) != 0) return -1;
   for (size_t i = 0; i < w->at.n; i++)
     if (add_location(b, &w->at.v[i], w->maps, w->fill, w->lines, w->maxlines) != 0) return -1;

@@ -422,22 +422,14 @@ static void *profiler_thread(void *arg) {
   }
 }
 
-/* Starts the thread with every signal blocked. Returns 0 or an errno. */
+/* Starts the thread with every signal blocked (alloc_thread_start).
+ * Returns 0 or an errno. */
 static int thread_start(void) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t tid;
   /* pthread_create allocates: not a sample (a child's thread must not find
    * a threshold crossed before every fork handler has run) */
   int entered = mprof_guard_enter();
-  int e = pthread_create(&tid, &attr, profiler_thread, NULL);
+  int e = alloc_thread_start(profiler_thread, NULL, 0);
   if (entered) mprof_guard_exit();
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   return e;
 }
 

@@ -53,8 +53,10 @@ for s in $(nm -D --defined-only "$so" | awk 'NF==3 {print $3}'); do
     allocprof_* | alloc_* | mprof_*) ;;
     _Z*) ;;                                        # operator new/delete
     mallocx | rallocx | xallocx | sallocx | dallocx | sdallocx | nallocx | mallctl | \
-      mallctlnametomib | mallctlbymib | malloc_stats_print) ;;   # jemalloc's names
-    tc_* | MallocExtension_*) ;;                   # tcmalloc's
+      mallctlnametomib | mallctlbymib | malloc_stats_print | malloc_message) ;; # jemalloc's names
+    tc_* | MallocExtension_* | malloc_size | HeapProfiler* | IsHeapProfilerRunning | \
+      GetHeapProfile | ProfilingIsEnabledForAllThreads | RunningOnValgrind | \
+      TCMallocGetenvSafe) ;;                       # tcmalloc's (override_tcmalloc.c)
     _init | _fini | __libc_*) ;;
     *) bad "liballoc.so exports $s (not in the public API nor lent to the dumping half)" ;;
   esac

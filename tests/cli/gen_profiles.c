@@ -28,8 +28,8 @@
  *   r <- r <- r <- main         30 objects of 1000 B      30000 (recursion)
  *                                                    = 10625760
  *
- * wrapped.pb.gz, freed.pb.gz and label_huge.pb.gz: see wrapped(), freed() and
- * label_huge().
+ * wrapped.pb.gz, freed.pb.gz, label_huge.pb.gz, peak.pb.gz and
+ * peak_grown.pb.gz: see wrapped(), freed(), label_huge() and peak().
  *
  * grown.pb.gz: f <- run <- main has 1500 objects (+50000), k <- main is new
  * (20 x 4096 = +81920), the recursion is gone (-30000): +101920 in all,
@@ -58,6 +58,34 @@
  * dump_a.pb.gz, dump_b.pb.gz, dump_other.pb.gz: one sample each, with the
  * comments liballoc writes (dump_comments.c): two dumps of one program
  * (pids 23712 and 23713) and one of another program.
+ *
+ * A series for timeline (timeline()): tl.zst, a stream of 6 snapshots of
+ * process 4242 at rate 1, one a second (seq 0..5), and the same snapshots
+ * as profiles tl.0.pb.gz .. tl.5.pb.gz; tl_cut.zst the stream cut inside
+ * its last frame; tl_other.pb.gz a snapshot of process 4343. In bytes:
+ *
+ *   t (s)                     0        1        2        3        4     5
+ *   load <- main (xmalloc)    1 MiB    2 MiB    3 MiB    4 MiB    4 MiB 0
+ *   parse <- run <- main      100 KiB every time (steady)
+ *   g <- main                 0        0        512 KiB  1 MiB    1 MiB 1 MiB
+ *   f <- run <- main          1000 B every time
+ *
+ * Series for leaks (leaks()): lk.zst, a stream of 30 snapshots of process
+ * 5151 one second apart at rate 1, and lk_sampled.zst, the same program
+ * sampled at 512 KiB (each object drawn with a fixed xorshift, an object
+ * kept is sampled once for good). Stacks, leaf first:
+ *
+ *   xmalloc <- load <- main   the leak: 64 objects of 1 KiB a second, kept
+ *                             (lk_sampled: 256 a second)
+ *   parse <- run <- main      churn: about 2 MiB of 4 KiB objects in use,
+ *                             a few dozen objects more or less each time
+ *   g <- main                 holds 50 MiB (1 MiB objects) from 8 s to 19 s,
+ *                             then frees it
+ *   k <- main                 one step: 8 MiB (1 MiB objects) from 12 s on
+ *   f <- run <- main          1000 B every time
+ *
+ * lk.2.pb.gz is snapshot 2 of lk.zst alone; lk_cut.zst is lk.zst cut
+ * inside its last frame.
  */
 #include <errno.h>
 #include <math.h>
@@ -112,6 +140,8 @@ enum {
 
 /* Set while wrapped() builds its profile: heap_begin adds the wrappers. */
 static int with_wrappers;
+/* Set while peak() builds its profile: heap_begin adds the peak types. */
+static int with_peak;
 
 static void heap_begin(heap *h, int64_t period) {
   static const char *const names[] = {
@@ -125,6 +155,10 @@ static void heap_begin(heap *h, int64_t period) {
   profile_builder_add_sample_type(h->b, "alloc_space", "bytes");
   profile_builder_add_sample_type(h->b, "inuse_objects", "count");
   profile_builder_add_sample_type(h->b, "inuse_space", "bytes");
+  if (with_peak) {
+    profile_builder_add_sample_type(h->b, "peak_inuse_objects", "count");
+    profile_builder_add_sample_type(h->b, "peak_inuse_space", "bytes");
+  }
   profile_builder_set_default_sample_type(h->b, "inuse_space");
   profile_builder_set_period(h->b, "space", "bytes", period);
   profile_builder_set_time(h->b, 1700000000000000000LL, 1000000000LL);
@@ -209,6 +243,38 @@ static void freed(heap *h) {
   heap_begin(h, 1);
   heap_sample(h, (const int[]){F_F, F_MAIN, -1}, 1600, 1599, 65536, 1);
   heap_sample(h, (const int[]){F_G, F_MAIN, -1}, 16, 16, 65536, 1);
+}
+
+/* peak.pb.gz and peak_grown.pb.gz (rate 1), with the two sample types the
+ * profiler adds after Go's four (peak_inuse_objects, peak_inuse_space: what
+ * each stack held when in-use was highest): a program held, at its peak,
+ *
+ *   f <- run <- main    7680 x 4 KiB    31457280
+ *   g <- main            320 x 64 KiB   20971520 (peak_grown: 416, 27262976)
+ *
+ * freed both, then held k <- main 24576 x 1 KiB (25165824) at exit, which is
+ * 0 at the peak. peak_grown's peak is 6 MiB (12%) higher; in use at exit
+ * is the same. */
+static void peak(const char *name, int64_t g_objects) {
+  heap h;
+  with_peak = 1;
+  heap_begin(&h, 1);
+  with_peak = 0;
+  int64_t f[6] = {7680, 7680 * 4096, 0, 0, 7680, 7680 * 4096};
+  int64_t g[6] = {g_objects, g_objects * 65536, 0, 0, g_objects, g_objects * 65536};
+  int64_t k[6] = {24576, 24576 * 1024, 24576, 24576 * 1024, 0, 0};
+  uint64_t sf[3] = {h.loc[F_F], h.loc[F_RUN], h.loc[F_MAIN]}, sg[2] = {h.loc[F_G], h.loc[F_MAIN]},
+           sk[2] = {h.loc[F_K], h.loc[F_MAIN]};
+  char total[64];
+  snprintf(total, sizeof total, "peak_inuse=%lld", (long long)(f[5] + g[5]));
+  if (profile_builder_add_sample(h.b, sf, 3, f, 6, NULL, 0) != 0 ||
+      profile_builder_add_sample(h.b, sg, 2, g, 6, NULL, 0) != 0 ||
+      profile_builder_add_sample(h.b, sk, 2, k, 6, NULL, 0) != 0 ||
+      profile_builder_add_comment(h.b, total) != 0 ||
+      profile_builder_add_comment(h.b, "peak_time=2023-11-14T22:13:19.500Z") != 0)
+    die("add_sample", "failed");
+  heap_write(&h, name);
+  profile_builder_free(h.b);
 }
 
 /* label_huge.pb.gz: noisy_base's kind of profile whose sample carries a
@@ -313,6 +379,123 @@ static void streams(void) {
   size_t len;
   read_bytes("snap.zst", &data, &len);
   write_bytes("snap_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- a series for timeline ---- */
+
+/* Snapshot i (0..5) of the series of timeline(); pid and seq in its
+ * comments, time 1700000000 + i s. */
+static void timeline_snap(heap *h, int i, int pid) {
+  static const int64_t load[] = {1, 2, 3, 4, 4, 0}, g[] = {0, 0, 512, 1024, 1024, 1024};
+  with_wrappers = 1;
+  heap_begin(h, 1);
+  with_wrappers = 0;
+  profile_builder_set_time(h->b, (1700000000LL + i) * 1000000000LL, 0);
+  char c[64];
+  snprintf(c, sizeof c, "pid=%d", pid);
+  profile_builder_add_comment(h->b, c);
+  snprintf(c, sizeof c, "seq=%d", i);
+  profile_builder_add_comment(h->b, c);
+  /* load: 1 MiB blocks, all kept until the last snapshot frees them */
+  heap_sample(h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, 4, (double)(4 - load[i]), 1048576,
+              1);
+  heap_sample(h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, 100 * (i + 1), 100 * i, 1024, 1);
+  if (g[i]) heap_sample(h, (const int[]){F_G, F_MAIN, -1}, (double)g[i], 0, 1024, 1);
+  heap_sample(h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+}
+
+static void timeline(void) {
+  char err[512];
+  remove(path_of("tl.zst"));
+  for (int i = 0; i < 6; i++) {
+    heap h;
+    timeline_snap(&h, i, 4242);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of("tl.zst"), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    char name[32];
+    snprintf(name, sizeof name, "tl.%d.pb.gz", i);
+    heap_write(&h, name);
+    profile_builder_free(h.b);
+  }
+  heap h;
+  timeline_snap(&h, 2, 4343);
+  heap_write(&h, "tl_other.pb.gz");
+  profile_builder_free(h.b);
+  uint8_t *data;
+  size_t len;
+  read_bytes("tl.zst", &data, &len);
+  write_bytes("tl_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- series for leaks ---- */
+
+static uint64_t lk_rand(uint64_t *x) {
+  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+  return *x;
+}
+
+/* Whether an object of size bytes is sampled at period (1: always). */
+static int lk_sampled(uint64_t *x, double size, int64_t period) {
+  if (period <= 1) return 1;
+  return (double)(lk_rand(x) >> 11) * 0x1p-53 < -expm1(-size / (double)period);
+}
+
+/* Of n objects of size bytes, how many are sampled. */
+static double lk_draw(uint64_t *x, double n, double size, int64_t period) {
+  double k = 0;
+  for (double i = 0; i < n; i++) k += lk_sampled(x, size, period);
+  return k;
+}
+
+/* The series of leaks() into the stream name at period. */
+static void leaks_series(const char *name, int64_t period, int leak_per_s) {
+  char err[512];
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  double leak_kept = 0, g_kept = 0, k_kept = 0;
+  remove(path_of(name));
+  for (int i = 0; i < 30; i++) {
+    heap h;
+    with_wrappers = 1;
+    heap_begin(&h, period);
+    with_wrappers = 0;
+    profile_builder_set_time(h.b, (1700000000LL + i) * 1000000000LL, 0);
+    profile_builder_add_comment(h.b, "pid=5151");
+    char c[32];
+    snprintf(c, sizeof c, "seq=%d", i);
+    profile_builder_add_comment(h.b, c);
+    leak_kept += lk_draw(&x, leak_per_s, 1024, period);
+    if (i == 8) g_kept = lk_draw(&x, 50, 1048576, period);
+    if (i == 20) g_kept = 0;
+    if (i == 12) k_kept = lk_draw(&x, 8, 1048576, period);
+    double churn = 512 + (double)(lk_rand(&x) % 64) - 32;
+    heap_sample(&h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, leak_kept, 0, 1024, period);
+    heap_sample(&h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, lk_draw(&x, churn, 4096, period), 0,
+                4096, period);
+    if (g_kept) heap_sample(&h, (const int[]){F_G, F_MAIN, -1}, g_kept, 0, 1048576, period);
+    if (k_kept) heap_sample(&h, (const int[]){F_K, F_MAIN, -1}, k_kept, 0, 1048576, period);
+    heap_sample(&h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of(name), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    if (i == 2 && period == 1) heap_write(&h, "lk.2.pb.gz");
+    profile_builder_free(h.b);
+  }
+}
+
+static void leaks(void) {
+  leaks_series("lk.zst", 1, 64);
+  leaks_series("lk_sampled.zst", 524288, 256);
+  uint8_t *data;
+  size_t len;
+  read_bytes("lk.zst", &data, &len);
+  write_bytes("lk_cut.zst", data, len - 40);
   free(data);
 }
 
@@ -730,11 +913,15 @@ int main(int argc, char **argv) {
   label_huge(&h);
   heap_write(&h, "label_huge.pb.gz");
   profile_builder_free(h.b);
+  peak("peak.pb.gz", 320);
+  peak("peak_grown.pb.gz", 416);
   aslr("aslr_a.pb.gz", 0x7f3a1c200000, "feedfacecafe0123456789abcdef0123456789ab");
   aslr("aslr_b.pb.gz", 0x7fd94e600000, "feedfacecafe0123456789abcdef0123456789ab");
   aslr("aslr_rebuilt.pb.gz", 0x7f0b77a00000, "0badc0de00112233445566778899aabbccddeeff");
   cpu_profile();
   streams();
+  timeline();
+  leaks();
   bad_inputs();
   hostile();
   return 0;

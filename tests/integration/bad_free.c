@@ -1,11 +1,13 @@
-/* bad_free: freeing a pointer the allocator never handed out must abort loudly.
+/* bad_free: freeing a pointer the allocator never handed out, or one it
+ * handed out and took back already (a double free), must abort loudly.
  *
  * usage: bad_free CASE     (bad_free --list prints the cases)
  *
  * The parent forks a child that writes the bad address on its stdout and then
  * passes it to free (or realloc). The parent reads the child's stdout and
  * stderr and passes only if the child was killed by SIGABRT and wrote, on
- * stderr, a line holding the address in hex. A child that returns from free,
+ * stderr, one line, holding the address in hex (and, for a double free, the
+ * words "double free" or "already freed"). A child that returns from free,
  * exits, or dies of another signal (SIGSEGV) fails the test.
  *
  * Built with IT_EXPECT_LIBALLOC the program first checks that its free is
@@ -14,7 +16,9 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,6 +111,119 @@ static void case_realloc_stack(void) {
   it_say(1, "%p %d\n", q, local[0]);
 }
 
+/* ---- Double frees ----------------------------------------------------------
+ * Blocks are filled with a pattern first, as a program's would be. */
+
+static void *filled(size_t n) {
+  unsigned char *p = malloc(it_opaque(n));
+  if (p == NULL) _exit(4);
+  memset(p, 0x5a, n);
+  return p;
+}
+
+/* a, b freed, then a again: glibc's "double free detected in tcache 2". */
+static void aba(size_t n) {
+  void *a = filled(n), *b = filled(n);
+  free(a);
+  free(b);
+  announce(a);
+  free(it_launder(a));
+}
+static void case_double_free_aba(void) { aba(48); }
+static void case_double_free_aba_8(void) { aba(8); } /* the smallest class: one word */
+static void case_double_free_aba_32k(void) { aba(32768); }
+
+static void case_double_free_immediate(void) {
+  void *a = filled(100);
+  free(a);
+  announce(a);
+  free(it_launder(a));
+}
+
+/* a freed first, then 3000 blocks of its class: the thread's list flushed
+ * batches to the central lists many times over. */
+static void case_double_free_many(void) {
+  enum { N = 3000 };
+  static void *others[N];
+  void *a = filled(640);
+  for (int i = 0; i < N; i++) others[i] = filled(640);
+  free(a);
+  for (int i = 0; i < N; i++) free(others[i]);
+  announce(a);
+  free(it_launder(a));
+}
+
+/* malloc_trim gives every cached object back to its span's bitmap. */
+static void case_double_free_trimmed(void) {
+  void *a = filled(200), *b = filled(200);
+  free(a);
+  malloc_trim(0);
+  announce(a);
+  free(it_launder(a));
+  free(b);
+}
+
+static void *free_and_exit(void *p) {
+  free(p);
+  return NULL;
+}
+
+/* Another thread freed it and exited (its cache went back to the central
+ * lists); this one frees it again. */
+static void case_double_free_thread(void) {
+  void *a = filled(96), *b = filled(96);
+  pthread_t t;
+  if (pthread_create(&t, NULL, free_and_exit, a) != 0 || pthread_join(t, NULL) != 0) _exit(4);
+  announce(a);
+  free(it_launder(a));
+  free(b);
+}
+
+static void *free_aba(void *arg) {
+  void **ab = arg;
+  free(ab[0]);
+  free(ab[1]);
+  announce(ab[0]);
+  free(it_launder(ab[0]));
+  /* Caught at the call, not later when the thread's cache is flushed. */
+  it_say(1, "RETURNED\n");
+  _exit(3);
+}
+
+/* a, b, a freed by a thread that did not allocate them (its remote list). */
+static void case_double_free_remote(void) {
+  void *ab[2] = {filled(96), filled(96)};
+  pthread_t t;
+  if (pthread_create(&t, NULL, free_aba, ab) != 0) _exit(4);
+  pthread_join(t, NULL);
+}
+
+static void case_double_free_large(void) {
+  void *a = filled((size_t)1 << 20);
+  free(a);
+  announce(a);
+  free(it_launder(a));
+}
+
+/* The second of two neighbouring large blocks, after both were freed (and
+ * their pages merged into one free run). */
+static void case_double_free_large_merged(void) {
+  void *a = filled(100000), *b = filled(100000);
+  free(a);
+  free(b);
+  announce(b);
+  free(it_launder(b));
+}
+
+static void case_realloc_freed(void) {
+  void *a = filled(64), *b = filled(64);
+  free(a);
+  free(b);
+  announce(a);
+  void *q = realloc(it_launder(a), it_opaque(32));
+  it_say(1, "%p\n", q);
+}
+
 struct bad_case {
   const char *name;
   void (*run)(void);
@@ -122,6 +239,17 @@ static const struct bad_case cases[] = {
     {"interior_large", case_interior_large},
     {"mmap", case_mmap},
     {"realloc_stack", case_realloc_stack},
+    {"double_free_aba", case_double_free_aba},
+    {"double_free_aba_8", case_double_free_aba_8},
+    {"double_free_aba_32k", case_double_free_aba_32k},
+    {"double_free_immediate", case_double_free_immediate},
+    {"double_free_many", case_double_free_many},
+    {"double_free_trimmed", case_double_free_trimmed},
+    {"double_free_thread", case_double_free_thread},
+    {"double_free_remote", case_double_free_remote},
+    {"double_free_large", case_double_free_large},
+    {"double_free_large_merged", case_double_free_large_merged},
+    {"realloc_freed", case_realloc_freed},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -231,6 +359,16 @@ int main(int argc, char **argv) {
   for (char *s = ebuf; *s; s++) *s = (char)tolower((unsigned char)*s);
   if (!strstr(ebuf, hex)) {
     fprintf(stderr, "bad_free %s: FAIL: stderr does not mention the address %s\n", c->name, hex);
+    ok = 0;
+  }
+  char *nl = strchr(ebuf, '\n');
+  if (nl == NULL || nl[1] != 0 || strstr(ebuf, "fatal error") == NULL) {
+    fprintf(stderr, "bad_free %s: FAIL: stderr is not one fatal error line\n", c->name);
+    ok = 0;
+  }
+  int twice = strncmp(c->name, "double_free", 11) == 0 || strcmp(c->name, "realloc_freed") == 0;
+  if (twice && !strstr(ebuf, "double free") && !strstr(ebuf, "already freed")) {
+    fprintf(stderr, "bad_free %s: FAIL: stderr does not say it is a double free\n", c->name);
     ok = 0;
   }
   if (ok) printf("bad_free %s: ok (SIGABRT, address %s reported)\n", c->name, hex);

@@ -1,5 +1,7 @@
 /* compat_api: jemalloc's and tcmalloc's non-standard entry points answer
- * from liballoc's heap (liballoc/override_compat.c). Linked with
+ * from liballoc's heap (liballoc/override_compat.c, override_mallctl.c,
+ * override_tcmalloc.c): the allocation calls, mallctl's names and MIBs,
+ * purging, malloc_stats_print through a callback that allocates. Linked with
  * liballoc.so; the prototypes are written here, so neither allocator's
  * headers are needed. */
 #define _GNU_SOURCE
@@ -24,6 +26,11 @@ void dallocx(void *p, int flags);
 void sdallocx(void *p, size_t size, int flags);
 size_t nallocx(size_t size, int flags);
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+int mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
+int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+                 size_t newlen);
+void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+extern void (*malloc_message)(void *cbopaque, const char *s);
 void *tc_malloc(size_t size);
 void tc_free(void *p);
 void *tc_calloc(size_t n, size_t size);
@@ -116,7 +123,7 @@ static void test_mallctl(void **state) {
   assert_true(stat_of("stats.allocated") < during);
 
   size_t v, len = sizeof v;
-  assert_int_equal(mallctl("arenas.narenas", &v, &len, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("arenas.nonsense", &v, &len, NULL, 0), ENOENT);
   assert_int_equal(mallctl("stats.nonsense", &v, &len, NULL, 0), ENOENT);
   assert_int_equal(mallctl("prof.dump", NULL, NULL, NULL, 0), ENOENT);
   uint32_t small;
@@ -131,6 +138,160 @@ static void test_mallctl(void **state) {
   assert_int_equal(mallctl("epoch", NULL, NULL, &one, sizeof one), 0);
   assert_int_equal(mallctl("epoch", &e2, &len, NULL, 0), 0);
   assert_true(e2 > e1);
+}
+
+static size_t heap_free(void) {
+  struct alloc_stats st;
+  assert_int_equal(alloc_get_stats(&st), 0);
+  return (size_t)st.heap_free;
+}
+
+/* The names programs read at start and use to give memory back. */
+static void test_mallctl_names(void **state) {
+  (void)state;
+  unsigned narenas = 0;
+  size_t len = sizeof narenas;
+  assert_int_equal(mallctl("arenas.narenas", &narenas, &len, NULL, 0), 0);
+  assert_int_equal(narenas, 1);
+  assert_int_equal(mallctl("opt.narenas", &narenas, &len, NULL, 0), 0);
+  assert_int_equal(narenas, 1);
+  assert_int_equal(mallctl("arenas.narenas", &narenas, &len, &narenas, sizeof narenas), EPERM);
+  size_t page = 0;
+  len = sizeof page;
+  assert_int_equal(mallctl("arenas.page", &page, &len, NULL, 0), 0);
+  assert_true(page >= 4096 && (page & (page - 1)) == 0);
+  _Bool b = 0;
+  len = sizeof b;
+  assert_int_equal(mallctl("config.stats", &b, &len, NULL, 0), 0);
+  assert_true(b);
+  assert_int_equal(mallctl("config.prof", &b, &len, NULL, 0), 0);
+  assert_false(b);
+  assert_int_equal(mallctl("opt.tcache", &b, &len, NULL, 0), 0);
+  assert_true(b);
+  assert_int_equal(mallctl("opt.retain", &b, &len, NULL, 0), 0);
+  assert_int_equal(mallctl("opt.background_thread", &b, &len, NULL, 0), 0);
+  _Bool bg = b; /* the scavenger runs unless ALLOC_SCAVENGER=0 */
+  assert_true(bg);
+  assert_int_equal(mallctl("background_thread", &b, &len, NULL, 0), 0);
+  assert_int_equal(b, bg);
+  assert_int_equal(mallctl("background_thread", NULL, NULL, &bg, sizeof bg), 0); /* redis */
+  ssize_t decay = -2;
+  len = sizeof decay;
+  assert_int_equal(mallctl("opt.dirty_decay_ms", &decay, &len, NULL, 0), 0);
+  assert_int_equal(decay, 500); /* ALLOC_SCAVENGE_DELAY_MS */
+  assert_int_equal(mallctl("opt.muzzy_decay_ms", &decay, &len, NULL, 0), 0);
+  assert_int_equal(decay, 0);
+  len = sizeof page;
+  assert_int_equal(mallctl("opt.tcache_max", &page, &len, NULL, 0), 0);
+  assert_true(page >= 1024);
+  size_t meta = 0;
+  len = sizeof meta;
+  assert_int_equal(mallctl("stats.metadata", &meta, &len, NULL, 0), 0);
+  assert_true(meta > 0);
+  /* not liballoc's: ENOENT, as from a jemalloc built without them */
+  assert_int_equal(mallctl("opt.prof", &b, &len, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("thread.tcache", NULL, NULL, NULL, 0), ENOENT); /* not a leaf */
+  assert_int_equal(mallctl("", NULL, NULL, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("stats.", NULL, NULL, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("stats.allocated.x", NULL, NULL, NULL, 0), ENOENT);
+  assert_int_equal(mallctl(NULL, NULL, NULL, NULL, 0), EINVAL);
+}
+
+enum { FREED = 24 << 20 };
+
+static void free_big_blocks(void) {
+  void *keep[24];
+  for (int i = 0; i < 24; i++) {
+    keep[i] = malloc(it_opaque(1 << 20));
+    assert_non_null(keep[i]);
+    memset(keep[i], 1, 1 << 20);
+  }
+  for (int i = 0; i < 24; i++) free(keep[i]);
+}
+
+/* arena.<i>.purge gives every free page back at once, whatever the arena
+ * index a program names the whole heap with (redis: arenas.narenas). */
+static void test_mallctl_purge(void **state) {
+  (void)state;
+  const char *names[] = {"arena.0.purge", "arena.1.purge", "arena.4096.purge"};
+  for (size_t i = 0; i < 3; i++) {
+    free_big_blocks();
+    assert_true(heap_free() >= FREED);
+    assert_int_equal(mallctl(names[i], NULL, NULL, NULL, 0), 0);
+    assert_int_equal(heap_free(), 0);
+  }
+  assert_int_equal(mallctl("arena.2.purge", NULL, NULL, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("arena.x.purge", NULL, NULL, NULL, 0), ENOENT);
+  assert_int_equal(mallctl("arena.0.decay", NULL, NULL, NULL, 0), 0);
+  assert_int_equal(mallctl("arena.4096.decay", NULL, NULL, NULL, 0), 0);
+  unsigned one = 1;
+  assert_int_equal(mallctl("arena.0.purge", NULL, NULL, &one, sizeof one), EPERM);
+  assert_int_equal(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0), 0);
+  /* by MIB, the arena changed in mib[1] as jemalloc's manual shows */
+  size_t mib[3], miblen = 3;
+  assert_int_equal(mallctlnametomib("arena.0.purge", mib, &miblen), 0);
+  assert_int_equal(miblen, 3);
+  mib[1] = 4096;
+  free_big_blocks();
+  assert_int_equal(mallctlbymib(mib, miblen, NULL, NULL, NULL, 0), 0);
+  assert_int_equal(heap_free(), 0);
+  mib[1] = 7;
+  assert_int_equal(mallctlbymib(mib, miblen, NULL, NULL, NULL, 0), ENOENT);
+  /* a prefix of a name, then the rest filled in by hand */
+  size_t pmib[2], plen = 2;
+  assert_int_equal(mallctlnametomib("stats.allocated", pmib, &plen), 0);
+  assert_int_equal(plen, 2);
+  size_t sm[2], slen = 2;
+  assert_int_equal(mallctlnametomib("stats.resident", sm, &slen), 0);
+  assert_int_equal(sm[0], pmib[0]);
+  size_t v = 0, len = sizeof v;
+  assert_int_equal(mallctlbymib(sm, 2, &v, &len, NULL, 0), 0);
+  assert_true(v > 0);
+  assert_int_equal(mallctlbymib(sm, 1, &v, &len, NULL, 0), ENOENT); /* "stats" */
+}
+
+struct text {
+  char *s;
+  size_t n, calls;
+};
+
+/* Appends with realloc, as redis's callback does: the allocator is called
+ * from inside malloc_stats_print. */
+static void collect(void *opaque, const char *part) {
+  struct text *t = opaque;
+  size_t k = strlen(part);
+  t->s = realloc(t->s, t->n + k + 1);
+  assert_non_null(t->s);
+  memcpy(t->s + t->n, part, k + 1);
+  t->n += k;
+  t->calls++;
+}
+
+static struct text message_text;
+static void message(void *opaque, const char *part) {
+  assert_ptr_equal(opaque, &message_text);
+  collect(&message_text, part);
+}
+
+static void test_malloc_stats_print(void **state) {
+  (void)state;
+  struct text t = {NULL, 0, 0};
+  malloc_stats_print(collect, &t, NULL);
+  assert_non_null(t.s);
+  assert_true(t.calls > 3);
+  assert_non_null(strstr(t.s, "Begin liballoc statistics"));
+  assert_non_null(strstr(t.s, "liballoc: in use "));
+  assert_non_null(strstr(t.s, "liballoc: class "));
+  assert_non_null(strstr(t.s, "End liballoc statistics"));
+  assert_int_equal(t.s[t.n - 1], '\n');
+  free(t.s);
+  /* no callback: malloc_message when set, with the caller's opaque */
+  malloc_message = message;
+  malloc_stats_print(NULL, &message_text, "J");
+  malloc_message = NULL;
+  assert_non_null(message_text.s);
+  assert_non_null(strstr(message_text.s, "liballoc: in use "));
+  free(message_text.s);
 }
 
 static void test_tcmalloc_names(void **state) {
@@ -162,9 +323,9 @@ static void test_tcmalloc_names(void **state) {
 int main(void) {
   it_require_liballoc("compat_api");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_nallocx_matches),
-      cmocka_unit_test(test_mallocx_zero_and_rallocx),
-      cmocka_unit_test(test_mallctl),
+      cmocka_unit_test(test_nallocx_matches), cmocka_unit_test(test_mallocx_zero_and_rallocx),
+      cmocka_unit_test(test_mallctl),         cmocka_unit_test(test_mallctl_names),
+      cmocka_unit_test(test_mallctl_purge),   cmocka_unit_test(test_malloc_stats_print),
       cmocka_unit_test(test_tcmalloc_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,8 +24,10 @@ extern "C" {
 }
 #endif
 
-/* Indices of the four values of every sample. */
+/* Indices of the values of every sample: Go's four (PC_NVALUES of them,
+ * what pc_sum_leaf sums), then what the stack held at the in-use peak. */
 enum { PC_ALLOC_OBJECTS, PC_ALLOC_SPACE, PC_INUSE_OBJECTS, PC_INUSE_SPACE, PC_NVALUES };
+enum { PC_PEAK_OBJECTS = PC_NVALUES, PC_PEAK_SPACE, PC_NTYPES };
 
 static int pc_failures;
 
@@ -169,24 +171,29 @@ static inline int64_t pc_block_label(const profile_pb *p, const Perftools__Profi
   return pc_label(p, s, "allocated_bytes");
 }
 
-/* Sums the values of the samples whose stack starts in function name. */
-static inline void pc_sum_leaf(const profile_pb *p, const char *name, int64_t out[PC_NVALUES]) {
-  for (int v = 0; v < PC_NVALUES; v++) out[v] = 0;
+/* Sums the first n values of the samples whose stack starts in function
+ * name. */
+static inline void pc_sum_leaf_n(const profile_pb *p, const char *name, int64_t *out, int n) {
+  for (int v = 0; v < n; v++) out[v] = 0;
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
-    if (s->n_value != PC_NVALUES || strcmp(pc_leaf(p, s), name) != 0) continue;
-    for (int v = 0; v < PC_NVALUES; v++) out[v] += s->value[v];
+    if (s->n_value != PC_NTYPES || strcmp(pc_leaf(p, s), name) != 0) continue;
+    for (int v = 0; v < n; v++) out[v] += s->value[v];
   }
+}
+
+/* Sums Go's four values of the samples whose stack starts in function name. */
+static inline void pc_sum_leaf(const profile_pb *p, const char *name, int64_t out[PC_NVALUES]) {
+  pc_sum_leaf_n(p, name, out, PC_NVALUES);
 }
 
 /* Checks the profile-wide fields every heap profile has. */
 static inline void pc_check_header(const profile_pb *p, int64_t rate) {
-  static const char *const types[PC_NVALUES][2] = {{"alloc_objects", "count"},
-                                                   {"alloc_space", "bytes"},
-                                                   {"inuse_objects", "count"},
-                                                   {"inuse_space", "bytes"}};
-  PC_CHECK(p->n_sample_type == PC_NVALUES, "%zu sample types", p->n_sample_type);
-  for (size_t i = 0; i < p->n_sample_type && i < PC_NVALUES; i++) {
+  static const char *const types[PC_NTYPES][2] = {
+      {"alloc_objects", "count"}, {"alloc_space", "bytes"},        {"inuse_objects", "count"},
+      {"inuse_space", "bytes"},   {"peak_inuse_objects", "count"}, {"peak_inuse_space", "bytes"}};
+  PC_CHECK(p->n_sample_type == PC_NTYPES, "%zu sample types", p->n_sample_type);
+  for (size_t i = 0; i < p->n_sample_type && i < PC_NTYPES; i++) {
     PC_CHECK(strcmp(pc_str(p, p->sample_type[i]->type), types[i][0]) == 0, "type %zu is %s", i,
              pc_str(p, p->sample_type[i]->type));
     PC_CHECK(strcmp(pc_str(p, p->sample_type[i]->unit), types[i][1]) == 0, "unit %zu is %s", i,

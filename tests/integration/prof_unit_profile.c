@@ -24,6 +24,7 @@
 #include "alloc_entry.h"
 #include "dump.h"
 #include "mprof.h"
+#include "mprof_state.h"
 #include "profile_io.h"
 #include "stream.h"
 
@@ -61,7 +62,7 @@ static int values_for_size(const profile_pb *p, int64_t size, int64_t v[4]) {
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *s = p->sample[i];
     if (label_of(p, s, "bytes") != size || label_of(p, s, "allocated_bytes") != block) continue;
-    assert_int_equal(s->n_value, 4);
+    assert_int_equal(s->n_value, 6);
     for (int j = 0; j < 4; j++) v[j] += s->value[j];
     n++;
   }
@@ -110,6 +111,124 @@ static const char *find_comment(const profile_pb *p, const char *prefix) {
     if (strncmp(c, prefix, strlen(prefix)) == 0) return c;
   }
   return NULL;
+}
+
+/* The peak values (peak_inuse_objects, peak_inuse_space) of the sample
+ * whose "bytes" label is the block of size; 0 and 0 when there is none. */
+static void peak_for_size(const profile_pb *p, size_t size, int64_t v[2]) {
+  int64_t block = block_of(size);
+  v[0] = v[1] = 0;
+  for (size_t i = 0; i < p->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = p->sample[i];
+    for (size_t k = 0; k < s->n_label; k++)
+      if (strcmp(p->string_table[s->label[k]->key], "allocated_bytes") == 0 &&
+          s->label[k]->num == block) {
+        assert_int_equal(s->n_value, 6);
+        v[0] += s->value[4];
+        v[1] += s->value[5];
+      }
+  }
+}
+
+static const char *find_comment(const profile_pb *p, const char *prefix);
+
+static int64_t realtime_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The peak at rate 1 is exact: the stacks' in-use at the moment the total
+ * was highest, kept when buckets change after it (a free, a new bucket, a
+ * new peak), and its comments say the total and when. Runs first: the
+ * other tests' estimates at sampled rates make higher peaks. */
+static void test_peak_exact(void **state) {
+  (void)state;
+  /* sizes of their own size classes: no other test's buckets (and
+   * requests no other test makes, for the "bytes" label) */
+  enum { S1 = 1800, S2 = 9000, S3 = 40100, S4 = 48000 };
+  void *a[3], *b[2], *c, *d;
+  for (int i = 0; i < 3; i++) assert_non_null(a[i] = alloc_malloc(S1));
+  for (int i = 0; i < 2; i++) assert_non_null(b[i] = alloc_malloc(S2));
+  assert_non_null(c = alloc_malloc(S3));
+  assert_non_null(d = alloc_malloc(S4));
+  int64_t before = realtime_ms();
+  mprof_set_rate(1);
+  for (int i = 0; i < 3; i++) prof_record_sample(a[i], S1); /* 5400 */
+  for (int i = 0; i < 2; i++) prof_record_sample(b[i], S2); /* 23400 */
+  alloc_free(a[0]);                                         /* 21600 */
+  prof_record_sample(c, S3);                                /* 61700: the peak */
+  int64_t at_peak = realtime_ms();
+  alloc_free(c);             /* 21600 */
+  alloc_free(b[0]);          /* 12600 */
+  prof_record_sample(d, S4); /* 60600 */
+  profile_pb *p = dump_now();
+  mprof_set_rate(0);
+  static const struct {
+    size_t size;
+    int64_t objects, bytes;
+  } want[] = {{S1, 2, 2 * S1}, {S2, 2, 2 * S2}, {S3, 1, S3}, {S4, 0, 0}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    int64_t v[2];
+    peak_for_size(p, want[i].size, v);
+    assert_int_equal(v[0], want[i].objects);
+    assert_int_equal(v[1], want[i].bytes);
+  }
+  char line[64];
+  snprintf(line, sizeof line, "peak_inuse=%d", 2 * S1 + 2 * S2 + S3);
+  assert_string_equal(find_comment(p, "peak_inuse="), line);
+  /* peak_time=YYYY-MM-DDTHH:MM:SS.mmmZ, between the samples around it */
+  const char *t = find_comment(p, "peak_time=");
+  assert_non_null(t);
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end = strptime(t + 10, "%Y-%m-%dT%H:%M:%S", &tm);
+  assert_non_null(end);
+  int ms = -1;
+  assert_int_equal(sscanf(end, ".%3dZ", &ms), 1);
+  assert_int_equal(strlen(end), 5);
+  int64_t when = (int64_t)timegm(&tm) * 1000 + ms;
+  assert_true(when >= before && when <= at_peak);
+  profile_free(p);
+  alloc_free(a[1]);
+  alloc_free(a[2]);
+  alloc_free(b[1]);
+  alloc_free(d);
+}
+
+/* The peak's number wraps after 2^32 peaks (mprof_peak.c): a bucket not
+ * changed since it carried the number the count wraps to must not pass
+ * its old copy for the peak. x's bucket is made at number 0; 2^32 - 1
+ * peaks later (set by hand) y's sample makes a new peak, and the number
+ * wraps: x held 1 object at that peak, not the none of its copy. Runs
+ * second: its peak must be higher than test_peak_exact's. */
+static void test_peak_epoch_wraps(void **state) {
+  (void)state;
+  enum { SX = 110000, SY = 300000 };
+  void *x = alloc_malloc(SX), *y = alloc_malloc(SY);
+  assert_non_null(x);
+  assert_non_null(y);
+  mprof_set_rate(1);
+  prof_lock_enter();
+  prof_hot.peak_epoch = 0;
+  prof_lock_exit();
+  prof_record_sample(x, SX); /* a new peak: 1 */
+  prof_lock_enter();
+  prof_hot.peak_epoch = UINT32_MAX;
+  prof_lock_exit();
+  prof_record_sample(y, SY); /* a new peak: the number wraps */
+  profile_pb *p = dump_now();
+  mprof_set_rate(0);
+  int64_t v[2];
+  peak_for_size(p, SX, v);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], SX);
+  peak_for_size(p, SY, v);
+  assert_int_equal(v[0], 1);
+  assert_int_equal(v[1], SY);
+  profile_free(p);
+  alloc_free(x);
+  alloc_free(y);
 }
 
 /* Every profile says what it is: trigger, pid, command line, time, rate,
@@ -251,12 +370,11 @@ static void test_profile_fields(void **state) {
   prof_record_sample(keep, 4321);
   profile_pb *p = dump_now();
   mprof_set_rate(0);
-  static const char *const types[4][2] = {{"alloc_objects", "count"},
-                                          {"alloc_space", "bytes"},
-                                          {"inuse_objects", "count"},
-                                          {"inuse_space", "bytes"}};
-  assert_int_equal(p->n_sample_type, 4);
-  for (int i = 0; i < 4; i++) {
+  static const char *const types[6][2] = {
+      {"alloc_objects", "count"}, {"alloc_space", "bytes"},        {"inuse_objects", "count"},
+      {"inuse_space", "bytes"},   {"peak_inuse_objects", "count"}, {"peak_inuse_space", "bytes"}};
+  assert_int_equal(p->n_sample_type, 6);
+  for (int i = 0; i < 6; i++) {
     assert_string_equal(p->string_table[p->sample_type[i]->type], types[i][0]);
     assert_string_equal(p->string_table[p->sample_type[i]->unit], types[i][1]);
   }
@@ -384,6 +502,7 @@ static void test_dump_inside_guard(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_peak_exact),         cmocka_unit_test(test_peak_epoch_wraps),
       cmocka_unit_test(test_unsampling_like_go), cmocka_unit_test(test_profile_fields),
       cmocka_unit_test(test_bytes_label),        cmocka_unit_test(test_freed_bucket_stays),
       cmocka_unit_test(test_outputs_agree),      cmocka_unit_test(test_dump_inside_guard),

@@ -4,7 +4,15 @@
 # preload those must be liballoc's (override_compat.c): INFO memory's
 # allocator_allocated agrees with redis's own count (used_memory, summed from
 # malloc_usable_size) and with liballoc's statistics at exit (ALLOC_STATS)
-# within 10%. Skipped (77) without redis-server and redis-cli.
+# within 10%. Then the calls a jemalloc-linked service makes for its own
+# reports and upkeep: MEMORY MALLOC-STATS (malloc_stats_print) prints
+# liballoc's statistics, MEMORY PURGE (mallctl arena.<narenas>.purge)
+# answers OK and leaves no free page backed, MEMORY DOCTOR answers, and the
+# server still answers PING after each.
+# Before it starts: no symbol redis-server imports binds to libjemalloc
+# under the preload (every one bound at start, LD_BIND_NOW, and listed by
+# LD_DEBUG=bindings), and liballoc.so defines each one redis-server takes
+# from libjemalloc (nm). Skipped (77) without redis-server and redis-cli.
 set -u
 lib=$(readlink -f "$1")
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
@@ -16,6 +24,24 @@ trap cleanup EXIT
 fail() { echo "redis_compat: FAIL: $*" >&2; [ -f "$tmp/stderr" ] && tail -20 "$tmp/stderr" >&2; exit 1; }
 sock=$tmp/redis.sock
 cli() { redis-cli -s "$sock" "$@"; }
+
+server=$(command -v redis-server)
+jemalloc=$(ldd "$server" | sed -n 's/.*libjemalloc[^ ]* => \([^ ]*\) .*/\1/p')
+if [ -n "$jemalloc" ] && command -v nm >/dev/null; then
+  nm -D --defined-only "$jemalloc" | awk '{print $3}' | sed 's/@.*//' | sort -u >"$tmp/je"
+  nm -D --undefined-only "$server" | awk '{print $2}' | sed 's/@.*//' | sort -u >"$tmp/imports"
+  nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | sort -u >"$tmp/ours"
+  missing=$(comm -12 "$tmp/je" "$tmp/imports" | comm -23 - "$tmp/ours")
+  [ -z "$missing" ] || fail "liballoc.so does not define what redis-server takes from libjemalloc: $missing"
+  echo "redis_compat: liballoc defines all $(comm -12 "$tmp/je" "$tmp/imports" | wc -l) symbols redis-server imports from libjemalloc"
+  LD_BIND_NOW=1 LD_DEBUG=bindings LD_PRELOAD="$lib" "$server" --version >/dev/null 2>"$tmp/bindings" ||
+    fail "redis-server --version failed under the preload"
+  grep -q "to $lib" "$tmp/bindings" || fail "LD_DEBUG=bindings shows no binding to liballoc.so"
+  foreign=$(grep "binding file .*to .*libjemalloc" "$tmp/bindings" | grep -v "binding file [^ ]*libjemalloc")
+  [ -z "$foreign" ] || fail "calls that reach jemalloc under the preload: $foreign"
+else
+  echo "redis_compat: redis-server is not linked with libjemalloc (or no nm): symbols not checked"
+fi
 
 ALLOC_STATS=1 LD_PRELOAD="$lib" redis-server --port 0 --unixsocket "$sock" --save "" \
   --appendonly no --dir "$tmp" --enable-debug-command yes >"$tmp/stdout" 2>"$tmp/stderr" &
@@ -42,6 +68,32 @@ within() { # within A B: |A-B| <= 10% of B
 within "$allocated" "$used" || fail "allocator_allocated $allocated is not within 10% of used_memory $used"
 [ "$active" -ge "$allocated" ] || fail "allocator_active $active < allocator_allocated $allocated"
 [ "$resident" -ge "$active" ] || fail "allocator_resident $resident < allocator_active $active"
+
+alive() { [ "$(cli ping 2>/dev/null)" = PONG ] || fail "redis-server does not answer PING after $1"; }
+stats=$(cli memory malloc-stats 2>&1 | tr -d '\r')
+alive "MEMORY MALLOC-STATS"
+echo "$stats" | grep -q "^liballoc: in use " || fail "MEMORY MALLOC-STATS has no liballoc statistics: $stats"
+stats_in_use=$(echo "$stats" | sed -n 's/^liballoc: in use *\([0-9]*\) B.*/\1/p')
+within "$stats_in_use" "$allocated" ||
+  fail "MEMORY MALLOC-STATS in use $stats_in_use is not within 10% of allocator_allocated $allocated"
+doctor=$(cli memory doctor 2>&1 | tr -d '\r')
+alive "MEMORY DOCTOR"
+[ -n "$doctor" ] && ! echo "$doctor" | grep -q "^ERR" || fail "MEMORY DOCTOR answered: $doctor"
+cli flushall >/dev/null || fail "FLUSHALL failed"
+purge=$(cli memory purge 2>&1 | tr -d '\r')
+[ "$purge" = OK ] || fail "MEMORY PURGE answered: $purge"
+alive "MEMORY PURGE"
+heap_free=$(cli memory malloc-stats | tr -d '\r' | sed -n 's/^liballoc: heap free *\([0-9]*\) B.*/\1/p')
+echo "redis_compat: MALLOC-STATS in use $stats_in_use; after FLUSHALL and MEMORY PURGE, heap free $heap_free"
+[ -n "$heap_free" ] && [ "$heap_free" -le $((1 << 20)) ] ||
+  fail "after MEMORY PURGE $heap_free bytes of free pages are still backed"
+# filled again, for the comparison with the statistics at exit
+cli debug populate 200000 key 100 >/dev/null || fail "DEBUG POPULATE after MEMORY PURGE failed"
+info=$(cli info memory | tr -d '\r')
+alive "INFO memory"
+allocated=$(field allocator_allocated)
+[ -n "$allocated" ] && [ "$allocated" -gt 0 ] || fail "no allocator_allocated in INFO memory after MEMORY PURGE"
+
 cli shutdown nosave >/dev/null 2>&1
 for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 wait "$pid" 2>/dev/null

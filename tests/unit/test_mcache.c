@@ -1,7 +1,10 @@
 /* Unit tests of the thread cache (liballoc/mcache.c) through the internal
  * entry points: the allocCache window, LIFO reuse, flushing at the bound,
  * remote frees, release at thread exit, statistics, zeroing, and the
- * double-free check when objects return to their span. */
+ * double-free check (liballoc/freelist.h) wherever a freed object can be:
+ * the thread's list, the window it carves, the span's unloaded cacheBits
+ * words, a transfer batch, the span's bitmap; and its key, which a live
+ * object may hold without being taken for a free one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,8 @@
 #include "alloc.h"
 #include "alloc_entry.h"
 #include "arena.h"
+#include "freelist.h"
+#include "malloc_fork.h"
 #include "mcache.h"
 #include "mcentral.h"
 
@@ -152,6 +157,208 @@ static void test_double_free_seen_by_span(void **state) {
   assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
+/* Runs fn in a child process; asserts that it died of SIGABRT (a fatal
+ * error), not by exiting (status 0: the free went through; others: a step
+ * before the free did not find the state it set up). */
+static void assert_child_aborts(void (*fn)(void)) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (!WIFSIGNALED(status)) fail_msg("child exited with status %d", WEXITSTATUS(status));
+  assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+/* A fresh span of 64-byte objects (two bitmap words), all handed out to
+ * objs; then slots 5, 9 and 70 freed and given back to the span, and the
+ * span taken again by this thread's cache, which hands out slot 5 first:
+ * slot 9 is in its window, slot 70 in a cacheBits word not loaded yet.
+ * Child processes only. */
+static void **window_setup(void) {
+  static void *objs[128];
+  alloc_release_free_memory();
+  unsigned k = size_to_class(64);
+  struct mspan *s = NULL;
+  for (unsigned i = 0; i < 128; i++) {
+    objs[i] = alloc_malloc(64);
+    if (s == NULL) s = span_of((uintptr_t)objs[i]);
+    if (span_of((uintptr_t)objs[i]) != s || mspan_object_index(s, (uintptr_t)objs[i]) != i)
+      _exit(5); /* not a fresh span carved in order */
+  }
+  if (s->nelems != 128) _exit(6);
+  alloc_free(objs[5]);
+  alloc_free(objs[9]);
+  alloc_free(objs[70]);
+  alloc_release_free_memory();
+  if (alloc_malloc(64) != objs[5] || tls_cache->cls[k].span != s || s->freeindex != 1) _exit(7);
+  return objs;
+}
+
+static void free_slot_in_window(void) { alloc_free(window_setup()[9]); }
+static void free_slot_in_cache_bits(void) { alloc_free(window_setup()[70]); }
+
+static void test_double_free_in_window(void **state) {
+  (void)state;
+  assert_child_aborts(free_slot_in_window);
+}
+
+static void test_double_free_in_cache_bits(void **state) {
+  (void)state;
+  assert_child_aborts(free_slot_in_cache_bits);
+}
+
+/* The slots not freed are live: freeing them is fine, in any order. */
+static void test_window_setup_frees_live_slots(void **state) {
+  (void)state;
+  pid_t pid = fork();
+  if (pid == 0) {
+    void **objs = window_setup();
+    for (unsigned i = 0; i < 128; i++)
+      if (i != 9 && i != 70) alloc_free(objs[i]);
+    _exit(0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* x[0] freed last of 2 * batch + 1 objects: the list overflows and its
+ * newest batch, x[0] first, goes whole to the transfer cache. */
+static void free_object_in_transfer_batch(void) {
+  alloc_release_free_memory();
+  unsigned k = size_to_class(640);
+  uint32_t n = 2 * class_to_batch[k] + 1;
+  void *x[256];
+  if (n > 256 || mcentral[k].nbatches != 0) _exit(5);
+  for (uint32_t i = 0; i < n; i++) x[i] = alloc_malloc(640);
+  for (uint32_t i = 1; i < n; i++) alloc_free(x[i]);
+  alloc_free(x[0]);
+  if (mcentral[k].nbatches != 1 || mcentral[k].batches[0] != x[0]) _exit(6);
+  alloc_free(x[0]);
+}
+
+static void test_double_free_in_transfer_batch(void **state) {
+  (void)state;
+  assert_child_aborts(free_object_in_transfer_batch);
+}
+
+/* a, b, a: the thread's list holds a under b. */
+static void free_aba(void) {
+  void *a = alloc_malloc(8), *b = alloc_malloc(8);
+  alloc_free(a);
+  alloc_free(b);
+  alloc_free(a);
+}
+
+static void test_double_free_aba(void **state) {
+  (void)state;
+  assert_child_aborts(free_aba);
+}
+
+/* Live objects of every class whose first word is the key, or a link to a
+ * free object, or to themselves, are freed as any other. */
+static void test_key_in_live_object_is_no_double_free(void **state) {
+  (void)state;
+  for (size_t size = 8; size <= 32768; size = size * 5 / 4 + 8) {
+    void *freed = alloc_malloc(size);
+    void *objs[3];
+    for (int i = 0; i < 3; i++) objs[i] = alloc_malloc(size);
+    alloc_free(freed);
+    *(uint64_t *)objs[0] = freelist_key;
+    freelist_set_next(objs[1], freed);
+    freelist_set_next(objs[2], objs[2]);
+    for (int i = 0; i < 3; i++) {
+      assert_true(freelist_maybe_free(objs[i]));
+      alloc_free(objs[i]);
+    }
+    /* and the allocator hands them out again cleared */
+    for (int i = 0; i < 3; i++) {
+      objs[i] = alloc_malloc(size);
+      assert_false(freelist_maybe_free(objs[i]));
+    }
+    for (int i = 0; i < 3; i++) alloc_free(objs[i]);
+  }
+}
+
+/* One thread carves spans of a class while another frees the objects it
+ * hands over, each holding the key in its first word: every free takes the
+ * exact search, which reads the carving thread's span state (freeindex,
+ * cacheBits) as it changes. None may be taken for a double free (and under
+ * ThreadSanitizer, none of those reads may race). */
+enum { HANDOVER = 20000 };
+static int handover[2];
+
+static void *free_handed_over(void *arg) {
+  (void)arg;
+  void *p;
+  for (int i = 0; i < HANDOVER; i++) {
+    if (read(handover[0], &p, sizeof p) != (ssize_t)sizeof p) return NULL;
+    alloc_free(p);
+  }
+  return NULL;
+}
+
+static void test_key_like_frees_across_threads(void **state) {
+  (void)state;
+  assert_int_equal(pipe(handover), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, free_handed_over, NULL), 0);
+  for (int i = 0; i < HANDOVER; i++) {
+    void *p = alloc_malloc(96);
+    *(uint64_t *)p = freelist_key;
+    assert_int_equal(write(handover[1], &p, sizeof p), (ssize_t)sizeof p);
+    if (i % 7 == 0) alloc_free(alloc_malloc(96)); /* this side frees too */
+  }
+  pthread_join(t, NULL);
+  close(handover[0]);
+  close(handover[1]);
+}
+
+/* The key's top 16 bits, which every free object's first word carries and
+ * free() compares, are the tag, whose top byte is one that pointers,
+ * integers, text and ordinary doubles never have; the rest is random. */
+static void test_key_tag_is_rare(void **state) {
+  (void)state;
+  assert_int_equal(freelist_key >> 48, FREELIST_TAG);
+  unsigned top = FREELIST_TAG >> 8;
+  assert_true(top != 0 && top < 0x20 && top != '\t' && top != '\n' && top != '\r');
+  double ordinary = 0x1p-500;
+  uint64_t bits;
+  memcpy(&bits, &ordinary, sizeof bits);
+  assert_true(bits >> 56 > top);                                    /* and every larger magnitude */
+  assert_true((freelist_key & 0xffffffffffffu) != 0x5a5a5a5a5a5au); /* drawn at init */
+  /* free() compares the word's bytes 6 and 7 */
+  void *p = alloc_malloc(8);
+  freelist_set_next(p, NULL);
+  assert_true(freelist_maybe_free(p));
+  *(uint64_t *)p = (uint64_t)FREELIST_TAG << 48;
+  assert_true(freelist_maybe_free(p));
+  *(uint64_t *)p ^= (uint64_t)1 << 48;
+  assert_false(freelist_maybe_free(p));
+  *(uint64_t *)p = 0;
+  alloc_free(p);
+}
+
+/* A freed object written to is seen when its link is next read (cheap
+ * asserts, ALLOC_DEBUG >= 1). */
+static void write_after_free(void) {
+  void *p = alloc_malloc(48);
+  alloc_free(p);
+  memset(p, 0x41, 8);
+  (void)alloc_malloc(48);
+}
+
+static void test_write_after_free_seen_in_debug(void **state) {
+  (void)state;
+  if (ALLOC_DEBUG < 1) skip();
+  assert_child_aborts(write_after_free);
+}
+
 static void test_stats_count_in_use(void **state) {
   (void)state;
   struct alloc_stats a, b;
@@ -174,6 +381,15 @@ int main(void) {
       cmocka_unit_test(test_calloc_zeroes_reused_memory),
       cmocka_unit_test(test_double_free_detected),
       cmocka_unit_test(test_double_free_seen_by_span),
+      cmocka_unit_test(test_double_free_in_window),
+      cmocka_unit_test(test_double_free_in_cache_bits),
+      cmocka_unit_test(test_window_setup_frees_live_slots),
+      cmocka_unit_test(test_double_free_in_transfer_batch),
+      cmocka_unit_test(test_double_free_aba),
+      cmocka_unit_test(test_key_in_live_object_is_no_double_free),
+      cmocka_unit_test(test_key_like_frees_across_threads),
+      cmocka_unit_test(test_key_tag_is_rare),
+      cmocka_unit_test(test_write_after_free_seen_in_debug),
       cmocka_unit_test(test_stats_count_in_use),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "alloc_entry.h"
+#include "freelist.h"
 #include "mcentral.h"
 #include "mheap.h"
 
@@ -64,7 +65,7 @@ static unsigned take_all(struct mspan *s, void **out) {
 }
 
 static void *link_list(void **objs, unsigned n) {
-  for (unsigned i = 0; i < n; i++) *(void **)objs[i] = i + 1 < n ? objs[i + 1] : NULL;
+  for (unsigned i = 0; i < n; i++) freelist_set_next(objs[i], i + 1 < n ? objs[i + 1] : NULL);
   return n ? objs[0] : NULL;
 }
 

@@ -161,6 +161,36 @@ static void test_young_pages_are_kept(void **state) {
   assert_int_equal(mheap_free_backed_bytes(), backed);
 }
 
+static int page_released(uintptr_t page) {
+  return bitmap_get(arena_side_of(page)->released, arena_page_index(page));
+}
+
+/* A scavenge to a budget releases only the part of a run over it, from the
+ * run's end: the low pages, which allocation takes first, stay backed. */
+static void test_scavenge_keeps_budget(void **state) {
+  (void)state;
+  mheap_scavenge(0, 0); /* nothing else backed */
+  struct mspan *s = mheap_alloc_span(1024, 1, 0);
+  assert_non_null(s);
+  memset((void *)s->base, 1, 1024 * PAGE_BYTES);
+  uintptr_t base = s->base, last = s->base + 1023 * PAGE_BYTES;
+  mheap_free_span(s);
+  size_t keep = 300 * PAGE_BYTES;
+  size_t released = mheap_scavenge(keep, 0);
+  size_t backed = mheap_free_backed_bytes();
+  assert_true(backed <= keep);
+  assert_true(backed + 64 * PAGE_BYTES > keep); /* over by less than one bitmap word */
+  assert_true(released >= 1024 * PAGE_BYTES - keep);
+  assert_false(page_released(base));
+  assert_true(page_released(last));
+  assert_true(mheap_valid());
+  /* and again, down to nothing: the same run, now partly released */
+  mheap_scavenge(0, 0);
+  assert_int_equal(mheap_free_backed_bytes(), 0);
+  assert_true(page_released(base));
+  assert_true(mheap_valid());
+}
+
 static void test_small_span_setup(void **state) {
   (void)state;
   struct mspan *s = mheap_alloc_span(1, 1, 5);
@@ -255,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_grow_and_shrink_in_place),
       cmocka_unit_test(test_release_to_os),
       cmocka_unit_test(test_young_pages_are_kept),
+      cmocka_unit_test(test_scavenge_keeps_budget),
       cmocka_unit_test(test_small_span_setup),
       cmocka_unit_test(test_small_span_lowest_run),
       cmocka_unit_test(test_accounting),

@@ -80,6 +80,26 @@ static void test_spans(void **state) {
   }
 }
 
+/* The order of a span bitmap (mspan.h): the smallest power of two of
+ * words that holds it, at its edges; and every class's bitmap has one of
+ * the MSPAN_BITS_ORDERS orders the bitmap allocators are made for. */
+static void test_bits_order(void **state) {
+  (void)state;
+  static const struct {
+    uintptr_t nwords;
+    unsigned order;
+  } cases[] = {{0, 0}, {1, 0},  {2, 1},  {3, 2},  {4, 2},  {5, 3},  {7, 3},     {8, 3},
+               {9, 4}, {15, 4}, {16, 4}, {17, 5}, {32, 5}, {33, 6}, {1024, 10}, {1025, 11}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(mspan_bits_order(cases[i].nwords), cases[i].order);
+  for (uintptr_t n = 2; n <= 4096; n++) {
+    unsigned k = mspan_bits_order(n);
+    assert_true(((uintptr_t)1 << k) >= n && ((uintptr_t)1 << (k - 1)) < n);
+  }
+  for (unsigned c = 1; c < SIZECLASS_COUNT; c++)
+    assert_true(mspan_bits_order((class_to_nelems[c] + 63u) / 64u) < MSPAN_BITS_ORDERS);
+}
+
 static void test_divmagic(void **state) {
   (void)state;
   for (unsigned c = 1; c < SIZECLASS_COUNT; c++) {
@@ -136,13 +156,10 @@ static void test_waste(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_shape),
-      cmocka_unit_test(test_lookup_every_size),
-      cmocka_unit_test(test_alignment),
-      cmocka_unit_test(test_spans),
-      cmocka_unit_test(test_divmagic),
-      cmocka_unit_test(test_waste),
-      cmocka_unit_test(test_object_start_check),
+      cmocka_unit_test(test_shape),     cmocka_unit_test(test_lookup_every_size),
+      cmocka_unit_test(test_alignment), cmocka_unit_test(test_spans),
+      cmocka_unit_test(test_divmagic),  cmocka_unit_test(test_bits_order),
+      cmocka_unit_test(test_waste),     cmocka_unit_test(test_object_start_check),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
