@@ -51,7 +51,7 @@
 static const char run_intro[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
     "                     [--peak MARGIN] [--inuse-interval N] [--stream PATTERN]\n"
-    "                     [--no-children] -- PROG [ARGS...]\n"
+    "                     [--http ADDR] [--no-children] -- PROG [ARGS...]\n"
     "\n"
     "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
     "put before any LD_PRELOAD already set) and its profile written at exit, and\n"
@@ -90,6 +90,9 @@ static const cli_option run_options[] = {
     {"stream", 0, "PATTERN", 'S',
      "also append every profile to one zstd snapshot stream\n"
      "(ALLOCPROF_STREAM; %p the process id, %t the time)"},
+    {"http", 0, "ADDR", 'H',
+     "also serve /debug/pprof/heap and /metrics at ADDR\n"
+     "(ALLOCPROF_HTTP), e.g. 127.0.0.1:6060; port 0 picks one"},
     {"no-children", 0, NULL, CLI_OPT_NO_CHILDREN,
      "profile PROG only, not the processes it starts\n"
      "(they run unprofiled; PROG stays profiled if it\n"
@@ -484,6 +487,7 @@ static int parse_run(struct run_options *opt, bool *no_children, int argc, char 
       case 'P': opt->peak = optarg; break;
       case 'G': opt->inuse = optarg; break;
       case 'S': opt->stream = optarg; break;
+      case 'H': opt->http = optarg; break; /* long only: no short -H */
       case CLI_OPT_NO_CHILDREN: *no_children = true; break;
       default: return cli_option_end(&cmd_run, c);
     }
@@ -525,7 +529,8 @@ static int set_environment(const struct run_options *opt, bool no_children, cons
                (opt->signal ? setenv("ALLOCPROF_SIGNAL", opt->signal, 1) : 0) |
                (opt->peak ? setenv("ALLOCPROF_PEAK", opt->peak, 1) : 0) |
                (opt->inuse ? setenv("ALLOCPROF_INUSE_INTERVAL", opt->inuse, 1) : 0) |
-               (opt->stream ? setenv("ALLOCPROF_STREAM", env.stream, 1) : 0);
+               (opt->stream ? setenv("ALLOCPROF_STREAM", env.stream, 1) : 0) |
+               (opt->http ? setenv("ALLOCPROF_HTTP", opt->http, 1) : 0);
   free(preload);
   /* ours alone decides: the settings of a run we run inside do not apply
    * to the program we were asked to profile (the child sets its pid below) */

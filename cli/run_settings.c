@@ -38,6 +38,8 @@ static const char *program_env(const char *name) {
     mine = checking->inuse;
   else if (strcmp(name, "ALLOCPROF_STREAM") == 0)
     mine = checking->stream;
+  else if (strcmp(name, "ALLOCPROF_HTTP") == 0)
+    mine = checking->http;
   if (mine != NULL) return mine;
   return checking_inherit ? checking_inherit(name) : NULL;
 }
@@ -128,6 +130,12 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
       return -1;
     }
     env->signo = signo;
+  }
+  struct trig_http h;
+  char why[256];
+  if (opt->http != NULL && trig_http_parse(opt->http, cwd, &h, why, sizeof why) != 0) {
+    formats_set_err(err, errlen, "--http '%s' %s", opt->http, why);
+    return -1;
   }
   return check_inuse_options(opt, cwd, env, err, errlen);
 }

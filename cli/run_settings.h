@@ -21,6 +21,7 @@ struct run_options {
   const char *peak;     /* --peak: ALLOCPROF_PEAK */
   const char *inuse;    /* --inuse-interval: ALLOCPROF_INUSE_INTERVAL */
   const char *stream;   /* --stream: ALLOCPROF_STREAM */
+  const char *http;     /* --http: ALLOCPROF_HTTP */
 };
 
 /* What the program's environment gets from the options. */

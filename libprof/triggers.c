@@ -97,6 +97,7 @@
 #include "alloc_entry.h"
 #include "dump.h"
 #include "errmsg.h"
+#include "http.h"
 #include "mprof.h"
 #include "mprof_build_id.h"
 #include "settings.h"
@@ -454,6 +455,7 @@ static void thread_start_or_say(void) {
 
 static void fork_child(void) {
   prof_dump_fork_child();
+  prof_http_fork_child(armed && !no_children);
   if (!armed) return;
   if (no_children) { /* allocprof run --no-children: not this child */
     armed = 0;
@@ -582,6 +584,7 @@ __attribute__((constructor)) static void trig_start(void) {
   }
   armed = 1;
   rearm(0);
+  if (cfg.http.kind != TRIG_HTTP_OFF) prof_http_start(&cfg.http, cfg.http_portfile);
   if (!trig_config_needs_thread(&cfg)) return;
   thread_wanted = 1;
   if (cfg.inuse_interval != 0 || !trig_margin_off(&cfg.peak)) mprof_register_dumper(&hook_inuse);
