@@ -55,10 +55,9 @@ static const char run_intro[] =
     "\n"
     "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
     "put before any LD_PRELOAD already set) and its profile written at exit, and\n"
-    "on the signal, interval, peak and growth asked for (then -o's default has\n"
-    "%n: allocprof.%p.%n.pb.gz). Signals sent to allocprof (INT,\n"
-    "TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG; a\n"
-    "terminal's ^C reaches PROG directly. When PROG ends, the profiles it and\n"
+    "on the signal, interval, peak and growth asked for. Signals sent to allocprof\n"
+    "(INT, TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG;\n"
+    "a terminal's ^C reaches PROG directly. When PROG ends, the profiles it and\n"
     "its child processes wrote are listed on stderr, and the streams, and with\n"
     "--peak the profile of the highest in-use total is named; allocprof exits with\n"
     "PROG's status (128+N when a signal N killed it; 127 when it cannot be\n"
@@ -72,7 +71,9 @@ static const cli_option run_options[] = {
     {"output", 'o', "PATTERN", 'o',
      "where profiles go (ALLOCPROF_OUT; default\n"
      "allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
-     "number, %t the time; the ending picks the container"},
+     "number, %t the time; the ending picks the container;\n"
+     "with -i, -s, --peak or --inuse-interval, a PATTERN\n"
+     "without %n gets .%n before the ending"},
     {"interval", 'i', "S", 'i',
      "also write a profile every S seconds\n"
      "(ALLOCPROF_INTERVAL)"},
@@ -618,14 +619,10 @@ static int start_and_wait(char **prog, int *status, int *exec_errno, pid_t *pid_
 }
 
 static int do_run(int argc, char **argv) {
-  struct run_options opt = {0};
+  struct run_options opt = {.out = "allocprof.%p.pb.gz"};
   bool no_children = false;
   int rc = parse_run(&opt, &no_children, argc, argv);
   if (rc >= 0) return rc;
-  /* a trigger that writes again and again: each dump a file of its own */
-  if (!opt.out)
-    opt.out = opt.interval || opt.signal || opt.peak || opt.inuse ? "allocprof.%p.%n.pb.gz"
-                                                                  : "allocprof.%p.pb.gz";
   char **prog = argv + optind;
   char cwd_buf[PATH_MAX];
   const char *cwd = getcwd(cwd_buf, sizeof cwd_buf);

@@ -6,6 +6,7 @@
  * trig_config_parse, the call the library itself makes, so that no
  * combination run lets through is turned down after the program started. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,9 +47,10 @@ static const char *program_env(const char *name) {
 
 /* ---- the options, one by one ---- */
 
-/* The in-use triggers and the stream: --peak, --inuse-interval, --stream. */
+/* The in-use triggers and the stream: --peak, --inuse-interval, --stream;
+ * *repeat is set when an in-use trigger is on (it dumps again and again). */
 static int check_inuse_options(const struct run_options *opt, const char *cwd, struct run_env *env,
-                               char *err, size_t errlen) {
+                               bool *repeat, char *err, size_t errlen) {
   if (opt->peak != NULL) {
     struct trig_margin m;
     if (trig_parse_margin(opt->peak, &m) != 0) {
@@ -57,6 +59,7 @@ static int check_inuse_options(const struct run_options *opt, const char *cwd, s
                       opt->peak);
       return -1;
     }
+    *repeat = *repeat || !trig_margin_off(&m);
   }
   if (opt->inuse != NULL) {
     uint64_t v;
@@ -65,6 +68,7 @@ static int check_inuse_options(const struct run_options *opt, const char *cwd, s
                       opt->inuse);
       return -1;
     }
+    *repeat = *repeat || v != 0;
   }
   if (opt->stream != NULL) {
     char why[256];
@@ -110,8 +114,8 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
       return -1;
     }
   }
+  uint64_t ms = 0;
   if (opt->interval != NULL) {
-    uint64_t ms;
     if (trig_parse_seconds(opt->interval, &ms) != 0) {
       formats_set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'",
                       opt->interval);
@@ -137,7 +141,18 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
     formats_set_err(err, errlen, "--http '%s' %s", opt->http, why);
     return -1;
   }
-  return check_inuse_options(opt, cwd, env, err, errlen);
+  bool repeat = false;
+  if (check_inuse_options(opt, cwd, env, &repeat, err, errlen) != 0) return -1;
+  /* --interval, --signal, --peak and --inuse-interval dump again and again:
+   * numbered files, as the library would make them (run lists them all; no
+   * line about it) */
+  if (env->out[0] != 0 && (ms != 0 || env->signo != 0 || repeat) &&
+      !trig_pattern_has_seq(env->out) &&
+      trig_pattern_with_seq(env->out, env->out, sizeof env->out) != 0) {
+    formats_set_err(err, errlen, "-o '%s' is too long", opt->out);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- the whole configuration ---- */

@@ -344,6 +344,33 @@ int trig_pattern_has_pid(const char *pat) {
   return 0;
 }
 
+int trig_pattern_has_seq(const char *pat) {
+  for (const char *p = pat; *p; p++)
+    if (*p == '%' && *++p == 'n') return 1;
+  return 0;
+}
+
+/* Where pat's ending (.pb.gz, .pb.zst, .pb) begins; strlen(pat) without one. */
+static size_t ending_at(const char *pat) {
+  static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
+  size_t n = strlen(pat);
+  for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
+    size_t e = strlen(endings[k]);
+    if (n >= e && strcmp(pat + n - e, endings[k]) == 0) return n - e;
+  }
+  return n;
+}
+
+/* pat with text inserted at byte at. Returns 0, or -1 when out is too small. */
+static int insert_at(const char *pat, size_t at, const char *text, char *out, size_t len) {
+  size_t n = strlen(pat), k = strlen(text);
+  if (n + k + 1 > len) return -1;
+  memmove(out + at + k, pat + at, n - at + 1); /* (out may be pat) */
+  memmove(out, pat, at);
+  memcpy(out + at, text, k);
+  return 0;
+}
+
 int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
   size_t n = strlen(pat), at = n;
   for (size_t i = 0; i < n; i++) {
@@ -356,24 +383,16 @@ int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
   }
   char pidtext[32];
   if (at == n) {
-    static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
-    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
-      size_t e = strlen(endings[k]);
-      if (n >= e && strcmp(pat + n - e, endings[k]) == 0) {
-        at = n - e;
-        break;
-      }
-    }
+    at = ending_at(pat);
     snprintf(pidtext, sizeof pidtext, ".%ld", pid);
   } else {
     snprintf(pidtext, sizeof pidtext, "%ld.", pid);
   }
-  size_t k = strlen(pidtext);
-  if (n + k + 1 > len) return -1;
-  memcpy(out, pat, at);
-  memcpy(out + at, pidtext, k);
-  memcpy(out + at + k, pat + at, n - at + 1);
-  return 0;
+  return insert_at(pat, at, pidtext, out, len);
+}
+
+int trig_pattern_with_seq(const char *pat, char *out, size_t len) {
+  return insert_at(pat, ending_at(pat), ".%n", out, len);
 }
 
 /* ---- the whole configuration ------------------------------------------------- */

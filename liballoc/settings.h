@@ -135,6 +135,14 @@ struct trig_http {
  * in err (it does not repeat s). */
 int trig_http_parse(const char *s, const char *cwd, struct trig_http *h, char *err, size_t errlen);
 
+/* Whether pat (checked) has a %n escape (%%n is not one). */
+int trig_pattern_has_seq(const char *pat);
+
+/* pat with ".%n" before its ending ("x.pb.gz" -> "x.%n.pb.gz",
+ * "x.%p.pb.gz" -> "x.%p.%n.pb.gz"): the files of a repeated trigger
+ * numbered. Returns 0, or -1 when out is too small. */
+int trig_pattern_with_seq(const char *pat, char *out, size_t len);
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 struct trig_config {

@@ -16,7 +16,7 @@ echo "=== the demo with a stream and the peak: run lists the stream, and names t
 ALLOCPROF_SEED=1 allocprof run --rate 16k --peak 5% --stream demo.zst -- "$HEAPDEMO" >/dev/null 2>err
 echo "rc=$?"
 grep -c '^allocprof: stream written: demo.zst$' err
-# -o's default has %n when a trigger writes again and again
+# a trigger that writes again and again numbers -o's files (.%n added)
 grep -cE '^allocprof: profile written: allocprof\.[0-9]+\.[0-9]+\.pb\.gz$' err | awk '{print ($1 >= 2) ? "profiles: 2 or more" : "profiles: " $1}'
 grep -c '^allocprof: the peak: ' err
 peak=$(sed -n 's/^allocprof: the peak: \([^ ]*\) .*/\1/p' err)
