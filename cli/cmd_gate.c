@@ -1,13 +1,19 @@
 /* cmd_gate.c: `allocprof gate`: the CI verdict on memory growth from BASE to
- * NEW. Exit 0 pass, 1 regression, 2 usage or input error.
+ * NEW. Exit 0 pass, 1 regression, 2 usage or input error, 3 undecided.
  *
  * Why it looks at the sampling error: both profiles are sampled, so their
  * totals are estimates. The variance of each total is summed over its samples
- * by the model in common.h (about B*P for B bytes at period P); the growth
- * NEW - BASE then has standard error sigma = sqrt(var_base + var_new), and a
- * limit fails only when growth - K*sigma still exceeds it (K = 3 by default),
- * so that two runs of the same program at the default rate do not fail the
- * gate by chance. The report states the growth as "x% ± y% (3σ)". */
+ * by the model (common.h, derived in model.c; about B*P for B bytes at period
+ * P); the growth NEW - BASE then has standard error sigma = sqrt(var_base +
+ * var_new). With K standard errors of slack (3 by default) a limit has three
+ * verdicts: FAIL when growth - K*sigma still exceeds it, PASS when growth +
+ * K*sigma does not reach it, and UNDECIDED when the limit lies within K*sigma
+ * of the growth: the run cannot tell, and passing it would let a real
+ * regression through (a page cache grown by half measured "+36% ± 38%").
+ * UNDECIDED names the rate that would decide and exits 3, or as --undecided
+ * maps it. A limit of 0 (the default) asks only whether NEW grew beyond the
+ * noise, which no sampled run can rule out otherwise: within it, it passes.
+ * The report states the growth as "x% ± y% (3σ)". */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +24,8 @@
 static const char gate_intro[] =
     "usage: allocprof gate --base BASE [--max-growth PCT%] [--max-bytes N]\n"
     "                      [--max-total N] [--sample-index TYPE] [--sigmas K]\n"
-    "                      [--focus REGEX] [--hide REGEX] [--junit FILE] [-n N] NEW\n"
+    "                      [--undecided pass|fail] [--focus REGEX] [--hide REGEX]\n"
+    "                      [--junit FILE] [-n N] NEW\n"
     "\n"
     "Compares NEW with BASE on one value (default: NEW's default sample type, for\n"
     "heap profiles inuse_space) and fails when it grew past a limit. It reports the\n"
@@ -27,13 +34,16 @@ static const char gate_intro[] =
     "The profiles are sampled (one sample per P bytes allocated on average, P the\n"
     "profile's period), so their totals are estimates: a growth of B bytes has a\n"
     "standard error of about sqrt(B*P) per profile, less for objects larger than P.\n"
-    "A limit fails only when the growth minus K standard errors of both profiles\n"
-    "together still exceeds it: a change within the sampling error passes, with a\n"
-    "note, and when the error is too large to decide a limit, the note names the\n"
-    "ALLOCPROF_RATE at which it would not be (from the heap's size: a total T at\n"
-    "rate P has an error of about sqrt(T*P)). Profiles written at rate 1 are\n"
-    "exact. A heap profile whose period is not from 1 to 1 GiB is refused (exit\n"
-    "2): its noise would hide any growth.\n"
+    "With K standard errors of both profiles together (sigma), each limit gets one\n"
+    "of three verdicts: FAIL when the growth minus K sigma still exceeds it, PASS\n"
+    "when the growth plus K sigma stays within it, and UNDECIDED when the limit\n"
+    "lies within K sigma of the growth: the noise is too large to decide, and a\n"
+    "note names the ALLOCPROF_RATE at which it would not be. Any FAIL fails the\n"
+    "gate; else any UNDECIDED makes it undecided (exit 3; --undecided maps it).\n"
+    "A limit of 0 (the default) passes a growth within K sigma: only rate 1 could\n"
+    "show a growth of exactly 0. Profiles written at rate 1 are exact. A heap\n"
+    "profile whose period is not from 1 to 1 GiB is refused (exit 2): its noise\n"
+    "would hide any growth.\n"
     "\n";
 
 static const cli_option gate_options[] = {
@@ -54,6 +64,10 @@ static const cli_option gate_options[] = {
     {"junit", 'j', "FILE", 'j',
      "also write the verdict as JUnit XML (one test case per\n"
      "limit)"},
+    {"undecided", 'u', "pass|fail", 'u',
+     "the exit status of an UNDECIDED verdict: 0 (pass) or 1\n"
+     "(fail), for CI systems that know only those (default:\n"
+     "3; in JUnit XML a skipped test case)"},
     {"count", 'n', "N", 'n', "functions that grew to list (default 10; 0 = all)"},
     CLI_FILTER_OPTIONS,
     {NULL},
@@ -61,7 +75,7 @@ static const cli_option gate_options[] = {
 
 static const char gate_outro[] =
     "\n"
-    "exit status: 0 pass, 1 regression, 2 usage or input error.\n";
+    "exit status: 0 pass, 1 regression, 2 usage or input error, 3 undecided.\n";
 
 static int run_gate(int argc, char **argv);
 
@@ -80,9 +94,13 @@ typedef struct limit {
   double allowed;   /* the growth (or total) allowed, in the value's unit */
   double excess;    /* growth (or total) beyond allowed after the slack */
   bool fail, noisy; /* noisy: over the limit, but within the sampling error */
+  bool undecided;   /* the limit lies within the sampling error */
   char verdict[320];
   char advice[320]; /* the rate that would decide it, when the noise cannot */
 } limit;
+
+/* The gate's verdict, worst first. */
+enum verdict { V_FAIL, V_UNDECIDED, V_PASS };
 
 /* "12.3%" with more digits for small values. */
 static char *pct(char *buf, double v, bool plus) {
@@ -126,7 +144,7 @@ static char *model_period_text(char *buf, const cli_model *m) {
 static void write_report(FILE *f, const char *base_file, const char *new_file,
                          const profile_pb *base, size_t bi, const profile_pb *new, size_t ni,
                          const cli_funcs *t, double k, limit *lim, size_t nlim, size_t nfuncs,
-                         bool pass, const char *filter) {
+                         enum verdict v, const char *undecided, const char *filter) {
   const char *type = cli_type_name(new, ni), *unit = cli_type_unit(new, ni);
   char a[32], b[80], c[80], g[96];
   double B = (double)t->total[0], N = (double)t->total[1], growth = N - B;
@@ -148,10 +166,18 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
     fprintf(f, "  noise   1σ = %s (sampled every %s in base, %s in new)\n",
             cli_human(a, sigma, unit, false), model_period_text(b, &mb), model_period_text(c, &mn));
   for (size_t i = 0; i < nlim; i++) {
-    fprintf(f, "  %-5s   %s: %s\n", lim[i].fail ? "FAIL" : "pass", lim[i].name, lim[i].verdict);
+    fprintf(f, "  %-5s   %s: %s\n",
+            lim[i].fail        ? "FAIL"
+            : lim[i].undecided ? "undecided"
+                               : "pass",
+            lim[i].name, lim[i].verdict);
     if (lim[i].advice[0]) fprintf(f, "  note    %s\n", lim[i].advice);
   }
-  fprintf(f, "%s\n", pass ? "PASS" : "FAIL: regression");
+  if (v == V_UNDECIDED)
+    fprintf(f, "UNDECIDED: the sampling error is too large to decide%s%s%s\n",
+            undecided ? " (--undecided " : "", undecided ? undecided : "", undecided ? ")" : "");
+  else
+    fprintf(f, "%s\n", v == V_PASS ? "PASS" : "FAIL: regression");
 
   /* Which functions grew: flat growth, largest first (t is sorted by
    * absolute flat change). */
@@ -194,26 +220,45 @@ static void write_report(FILE *f, const char *base_file, const char *new_file,
   }
 }
 
+/* An undecided limit in JUnit XML: a failure under --undecided fail, a
+ * passed test case under --undecided pass, else a skipped one (neither
+ * passed nor failed, which is what it is). */
 static void write_junit(FILE *f, const char *type, const limit *lim, size_t nlim,
-                        const char *report) {
-  size_t failures = 0;
-  for (size_t i = 0; i < nlim; i++) failures += lim[i].fail;
+                        const char *undecided, const char *report) {
+  size_t failures = 0, skipped = 0;
+  bool und_fail = undecided && !strcmp(undecided, "fail");
+  bool und_skip = !undecided;
+  for (size_t i = 0; i < nlim; i++) {
+    failures += lim[i].fail || (lim[i].undecided && und_fail);
+    skipped += lim[i].undecided && und_skip;
+  }
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  fprintf(f, "<testsuites name=\"allocprof gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-          nlim, failures);
-  fprintf(f, "  <testsuite name=\"allocprof.gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-          nlim, failures);
+  fprintf(f,
+          "<testsuites name=\"allocprof gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+          "skipped=\"%zu\">\n",
+          nlim, failures, skipped);
+  fprintf(f,
+          "  <testsuite name=\"allocprof.gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+          "skipped=\"%zu\">\n",
+          nlim, failures, skipped);
   for (size_t i = 0; i < nlim; i++) {
     fprintf(f, "    <testcase classname=\"allocprof.gate\" name=\"");
     cli_xml_text(f, type);
     fprintf(f, " ");
     cli_xml_text(f, lim[i].name);
     fprintf(f, "\"");
-    if (!lim[i].fail) {
+    if (lim[i].undecided && und_skip) {
+      fprintf(f, ">\n      <skipped message=\"undecided: ");
+      cli_xml_text(f, lim[i].verdict);
+      fprintf(f, "\"/>\n    </testcase>\n");
+      continue;
+    }
+    if (!lim[i].fail && !(lim[i].undecided && und_fail)) {
       fprintf(f, "/>\n");
       continue;
     }
-    fprintf(f, ">\n      <failure type=\"regression\" message=\"");
+    fprintf(f, ">\n      <failure type=\"%s\" message=\"",
+            lim[i].fail ? "regression" : "undecided");
     cli_xml_text(f, lim[i].verdict);
     fprintf(f, "\">");
     cli_xml_text(f, report);
@@ -224,53 +269,34 @@ static void write_junit(FILE *f, const char *type, const limit *lim, size_t nlim
   fprintf(f, "</system-out>\n  </testsuite>\n</testsuites>\n");
 }
 
-/* "16k", "2m", "512": a rate as ALLOCPROF_RATE takes it. */
-static char *rate_text(char *buf, int64_t rate) {
-  if (rate >= ((int64_t)1 << 20) && rate % ((int64_t)1 << 20) == 0)
-    snprintf(buf, 32, "%lldm", (long long)(rate >> 20));
-  else if (rate >= 1024 && rate % 1024 == 0)
-    snprintf(buf, 32, "%lldk", (long long)(rate >> 10));
-  else
-    snprintf(buf, 32, "%lld", (long long)rate);
-  return buf;
-}
-
-/* When the sampling error is too large to decide limit l (the value lies
- * within K standard errors of the limit, either side), names the rate at
- * which K standard errors would be no larger than the limit itself. The
- * model for this is the small-object one (common.h): a total T sampled at
- * period P has variance about T*P, so the growth's is (T_base + T_new)*P
- * (a ceiling on NEW's total: T_new*P), and K*sqrt(heap*P) <= allowed gives
- * P <= (allowed/K)^2 / heap, rounded down to a power of two. Objects large
- * against P have less error than this, so the rate named is a safe one. For
- * a ceiling on the total the error to resolve is the total's distance from
- * it rather than the limit. It
- * is only named when it is below the rate the profiles were taken at
- * (cur_period): otherwise the growth is merely close to the limit, and a
- * lower rate would not settle much. Bytes only; a limit of 0 names none
- * (only rate 1 decides it). */
-static void advise(limit *l, double value, double noise, double heap, double cur_period, double B,
+/* For an undecided limit l, names the rate at which its K standard errors
+ * (variance var now, at period cur_period) would shrink to the distance
+ * between the value and the limit, which is what decides it (model.c:
+ * cli_rate_for_error; the variance falls at least in proportion to the
+ * rate). A value right at the limit needs every allocation recorded. Bytes
+ * only. */
+static void advise(limit *l, double value, double var, double cur_period, double B,
                    const char *unit, double k) {
   l->advice[0] = 0;
-  if (noise <= 0 || k <= 0 || l->allowed <= 0 || heap <= 0 || strcmp(unit, "bytes") != 0) return;
-  if (fabs(value - l->allowed) > noise) return; /* decided */
-  /* The error to get under: the limit itself for a growth; for a ceiling
-   * on the total, the distance from the total to it. */
-  double margin = l->total ? fabs(value - l->allowed) : l->allowed;
-  if (margin <= 0) return;
-  double p = (margin / k) * (margin / k) / heap;
-  int64_t rate = 1;
-  while (rate <= CLI_MAX_PERIOD && (double)(rate * 2) <= p) rate *= 2;
-  if ((double)rate >= cur_period) return;
+  if (!l->undecided || k <= 0 || strcmp(unit, "bytes") != 0) return;
+  double margin = fabs(value - l->allowed);
+  int64_t rate = margin > 0 ? cli_rate_for_error(var, cur_period, margin / k) : 1;
+  if (rate <= 0 || (double)rate >= cur_period) return;
   char r[32], a[32];
   if (!l->total && B > 0 && strncmp(l->name, "--max-growth", 12) == 0)
-    snprintf(a, sizeof a, "%g%%", 100 * margin / B);
+    snprintf(a, sizeof a, "%.3g%%", 100 * margin / B);
   else
     cli_human(a, margin, unit, false);
-  snprintf(l->advice, sizeof l->advice,
-           "the sampling error is too large to decide %s: at this heap size, "
-           "`ALLOCPROF_RATE=%s` resolves ±%s at %gσ",
-           l->name, rate_text(r, rate), a, k);
+  if (rate == 1)
+    snprintf(l->advice, sizeof l->advice,
+             "the sampling error is too large to decide %s: the value is at the limit, and only "
+             "`ALLOCPROF_RATE=1` (every allocation) decides it",
+             l->name);
+  else
+    snprintf(l->advice, sizeof l->advice,
+             "the sampling error is too large to decide %s: at this heap size, "
+             "`ALLOCPROF_RATE=%s` resolves ±%s at %gσ",
+             l->name, cli_rate_text(r, rate), a, k);
 }
 
 /* Decides one limit. growth/total and noise in the value's unit. */
@@ -278,12 +304,18 @@ static void judge(limit *l, double value, double noise, double B, const char *un
   char a[32], b[32], g[96];
   l->excess = value - noise - l->allowed;
   l->fail = l->excess > 0;
-  l->noisy = !l->fail && value > l->allowed;
+  /* A zero growth limit asks only whether it grew beyond the noise. */
+  bool zero = !l->total && l->allowed <= 0;
+  l->undecided = !l->fail && !zero && value + noise > l->allowed;
+  l->noisy = !l->fail && !l->undecided && value > l->allowed;
   if (l->total) {
     snprintf(l->verdict, sizeof l->verdict, "total %s ± %s (%gσ) %s %s%s",
              cli_human(a, value, unit, false), cli_human(b, noise, unit, false), k,
-             l->fail ? "is over" : "is within", cli_human(g, l->allowed, unit, false),
-             l->noisy ? ", by less than the sampling error" : "");
+             l->fail        ? "is over"
+             : l->undecided ? "may be over or within"
+                            : "is within",
+             cli_human(g, l->allowed, unit, false),
+             l->undecided ? ": the sampling error is too large to decide" : "");
     return;
   }
   char allowed[64];
@@ -294,16 +326,20 @@ static void judge(limit *l, double value, double noise, double B, const char *un
     snprintf(allowed, sizeof allowed, "%s", cli_human(a, l->allowed, unit, true));
   snprintf(l->verdict, sizeof l->verdict, "growth %s %s the limit of %s%s",
            growth_text(g, sizeof g, value, noise, B, unit, k),
-           l->fail    ? "is over"
-           : l->noisy ? "is over"
-                      : "is within",
-           allowed, l->noisy ? " by less than the sampling error" : "");
+           l->fail || l->noisy ? "is over"
+           : l->undecided      ? "may be over or within"
+                               : "is within",
+           allowed,
+           l->noisy       ? " by less than the sampling error"
+           : l->undecided ? ": the sampling error is too large to decide"
+                          : "");
 }
 
 /* What gate was asked. */
 typedef struct gate_args {
   const char *base_file, *new_file, *index_name, *junit;
   const char *growth_arg, *bytes_arg, *total_arg; /* the limits as given, or NULL */
+  const char *undecided;                          /* --undecided: "pass", "fail" or NULL */
   double max_growth, k;
   int64_t max_bytes, max_total;
   long count;
@@ -339,6 +375,11 @@ static int gate_option(gate_args *a, int c) {
       break;
     case 'i': a->index_name = optarg; break;
     case 'j': a->junit = optarg; break;
+    case 'u':
+      if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "fail") != 0)
+        return cli_usage_error("gate", "--undecided wants pass or fail, not '%s'", optarg);
+      a->undecided = optarg;
+      break;
     case 'n':
       if (cli_parse_count(optarg, &a->count) != 0)
         return cli_usage_error("gate", "-n wants a number of functions, not '%s'", optarg);
@@ -372,7 +413,7 @@ static int parse_gate(gate_args *a, int argc, char **argv) {
 static size_t judge_limits(const gate_args *a, const cli_funcs *t, double cur_period,
                            const char *unit, limit lim[3]) {
   double B = (double)t->total[0], N = (double)t->total[1], k = a->k;
-  double noise = k * sqrt(t->var_total[0] + t->var_total[1]);
+  double var = t->var_total[0] + t->var_total[1], noise = k * sqrt(var);
   size_t nlim = 0;
   if (a->growth_arg || (!a->bytes_arg && !a->total_arg)) {
     limit *l = &lim[nlim++];
@@ -380,21 +421,21 @@ static size_t judge_limits(const gate_args *a, const cli_funcs *t, double cur_pe
     snprintf(l->name, sizeof l->name, "--max-growth %s",
              a->growth_arg ? a->growth_arg : "0% (default)");
     judge(l, N - B, noise, B, unit, k);
-    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
+    advise(l, N - B, var, cur_period, B, unit, k);
   }
   if (a->bytes_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)a->max_bytes};
     snprintf(l->name, sizeof l->name, "--max-bytes %s", a->bytes_arg);
     judge(l, N - B, noise, B, unit, k);
-    advise(l, N - B, noise, B + N, cur_period, B, unit, k);
+    advise(l, N - B, var, cur_period, B, unit, k);
   }
   if (a->total_arg) {
     limit *l = &lim[nlim++];
     *l = (limit){.allowed = (double)a->max_total, .total = true};
     snprintf(l->name, sizeof l->name, "--max-total %s", a->total_arg);
     judge(l, N, k * sqrt(t->var_total[1]), B, unit, k);
-    advise(l, N, k * sqrt(t->var_total[1]), N, cur_period, B, unit, k);
+    advise(l, N, t->var_total[1], cur_period, B, unit, k);
   }
   return nlim;
 }
@@ -410,12 +451,20 @@ static int write_junit_file(const gate_args *a, const char *type, const limit *l
     cli_error("%s: out of memory", a->junit);
     return -1;
   }
-  write_junit(x, type, lim, nlim, report);
+  write_junit(x, type, lim, nlim, a->undecided, report);
   if (fclose(x) != 0) {
     free(xml);
     xml = NULL;
   }
   return cli_write_text(a->junit, xml, xml_len);
+}
+
+/* The exit status of verdict v: an undecided one as --undecided says. */
+static int exit_status(const gate_args *a, enum verdict v) {
+  if (v == V_PASS) return CLI_EXIT_OK;
+  if (v == V_FAIL) return CLI_EXIT_REGRESSION;
+  if (!a->undecided) return CLI_EXIT_UNDECIDED;
+  return strcmp(a->undecided, "pass") == 0 ? CLI_EXIT_OK : CLI_EXIT_REGRESSION;
 }
 
 /* Decides and reports BASE -> NEW, loaded with value bi / ni. Returns the
@@ -434,8 +483,12 @@ static int verdict(const gate_args *a, const profile_pb *base, size_t bi, const 
   cli_model_init(&mn, new, ni);
   limit lim[3];
   size_t nlim = judge_limits(a, t, mb.pmax > mn.pmax ? mb.pmax : mn.pmax, unit, lim);
-  bool pass = true;
-  for (size_t i = 0; i < nlim; i++) pass = pass && !lim[i].fail;
+  enum verdict v = V_PASS;
+  for (size_t i = 0; i < nlim; i++)
+    if (lim[i].fail)
+      v = V_FAIL;
+    else if (lim[i].undecided && v == V_PASS)
+      v = V_UNDECIDED;
 
   char ftext[512], *report = NULL;
   size_t report_len = 0;
@@ -445,13 +498,13 @@ static int verdict(const gate_args *a, const profile_pb *base, size_t bi, const 
     return CLI_EXIT_USAGE;
   }
   write_report(mem, a->base_file, a->new_file, base, bi, new, ni, t, a->k, lim, nlim,
-               (size_t)a->count, pass, cli_filter_text(a->filter, ftext, sizeof ftext));
+               (size_t)a->count, v, a->undecided, cli_filter_text(a->filter, ftext, sizeof ftext));
   int rc = CLI_EXIT_USAGE;
   if (fclose(mem) != 0)
     cli_error("out of memory");
   else if (!a->junit || write_junit_file(a, type, lim, nlim, report) == 0) {
     fwrite(report, 1, report_len, stdout);
-    rc = cli_finish_stdout(pass ? CLI_EXIT_OK : CLI_EXIT_REGRESSION);
+    rc = cli_finish_stdout(exit_status(a, v));
   }
   free(report);
   return rc;

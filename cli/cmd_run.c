@@ -1,8 +1,9 @@
 /* cmd_run.c: `allocprof run`: starts a program with liballoc.so preloaded and
  * the profiler configured through its environment (ALLOCPROF_RATE,
- * ALLOCPROF_OUT, ALLOCPROF_INTERVAL, ALLOCPROF_SIGNAL), passes signals on to
- * it, waits, says which profiles it and its children wrote and exits with
- * its status. The
+ * ALLOCPROF_OUT, ALLOCPROF_INTERVAL, ALLOCPROF_SIGNAL, ALLOCPROF_PEAK,
+ * ALLOCPROF_INUSE_INTERVAL, ALLOCPROF_STREAM), passes signals on to it,
+ * waits, says which profiles and streams it and its children wrote, and
+ * which profile holds the highest peak, and exits with its status. The
  * settings are checked before the program starts with the library's own
  * parsers (run_settings.c): a value the profiler would turn down is a usage
  * error here, not a program run with profiling silently off.
@@ -31,6 +32,7 @@
  * script that execs the real program). */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
@@ -48,14 +50,16 @@
 
 static const char run_intro[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
+    "                     [--peak MARGIN] [--inuse-interval N] [--stream PATTERN]\n"
     "                     [--http ADDR] [--no-children] -- PROG [ARGS...]\n"
     "\n"
     "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
-    "put before any LD_PRELOAD already set) and its profile written at exit, on\n"
-    "the signal and on the interval asked for. Signals sent to allocprof (INT,\n"
-    "TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG; a\n"
-    "terminal's ^C reaches PROG directly. When PROG ends, the profiles it and\n"
-    "its child processes wrote are listed on stderr and allocprof exits with\n"
+    "put before any LD_PRELOAD already set) and its profile written at exit, and\n"
+    "on the signal, interval, peak and growth asked for. Signals sent to allocprof\n"
+    "(INT, TERM, HUP, QUIT, USR1, USR2, ALRM and --signal's) are passed on to PROG;\n"
+    "a terminal's ^C reaches PROG directly. When PROG ends, the profiles it and\n"
+    "its child processes wrote are listed on stderr, and the streams, and with\n"
+    "--peak the profile of the highest in-use total is named; allocprof exits with\n"
     "PROG's status (128+N when a signal N killed it; 127 when it cannot be\n"
     "started). A process that never took a sample writes no profile at exit.\n"
     "\n";
@@ -68,14 +72,25 @@ static const cli_option run_options[] = {
      "where profiles go (ALLOCPROF_OUT; default\n"
      "allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
      "number, %t the time; the ending picks the container;\n"
-     "with -i or -s, a PATTERN without %n gets .%n before\n"
-     "the ending"},
+     "with -i, -s, --peak or --inuse-interval, a PATTERN\n"
+     "without %n gets .%n before the ending"},
     {"interval", 'i', "S", 'i',
      "also write a profile every S seconds\n"
      "(ALLOCPROF_INTERVAL)"},
     {"signal", 's', "SIG", 's',
      "also write a profile on signal SIG, e.g. USR2\n"
      "(ALLOCPROF_SIGNAL); it is passed on like the others"},
+    {"peak", 0, "MARGIN", 'P',
+     "also write a profile at each new high of in-use\n"
+     "memory past the last by MARGIN, e.g. 10% or 64m\n"
+     "(ALLOCPROF_PEAK)"},
+    {"inuse-interval", 0, "N", 'G',
+     "also write a profile whenever in-use memory grew by N\n"
+     "bytes since the last, e.g. 64m\n"
+     "(ALLOCPROF_INUSE_INTERVAL)"},
+    {"stream", 0, "PATTERN", 'S',
+     "also append every profile to one zstd snapshot stream\n"
+     "(ALLOCPROF_STREAM; %p the process id, %t the time)"},
     {"http", 0, "ADDR", 'H',
      "also serve /debug/pprof/heap and /metrics at ADDR\n"
      "(ALLOCPROF_HTTP), e.g. 127.0.0.1:6060; port 0 picks one"},
@@ -166,11 +181,15 @@ static void forward(int sig, siginfo_t *si, void *uc) {
 
 /* ---- the profiles written ---- */
 
-/* The glob that matches what PATTERN becomes for process pid. */
+/* The glob that matches what PATTERN becomes for process pid (any process
+ * when pid < 0). */
 static void pattern_glob(char *out, size_t len, const char *pattern, pid_t pid) {
   size_t used = 0;
   for (const char *p = pattern; *p && used + 24 < len; p++) {
-    if (p[0] == '%' && p[1] == 'p') {
+    if (p[0] == '%' && p[1] == 'p' && pid < 0) {
+      out[used++] = '*';
+      p++;
+    } else if (p[0] == '%' && p[1] == 'p') {
       used += (size_t)snprintf(out + used, len - used, "%ld", (long)pid);
       p++;
     } else if (p[0] == '%' && (p[1] == 'n' || p[1] == 't')) {
@@ -299,10 +318,70 @@ static void tell_outer(const char *outer, const char *path) {
   close(fd);
 }
 
+/* Profile path's inuse_space total (-1 when it has none) and its
+ * trigger= comment (buf, "" when none). False when it cannot be read. */
+static bool inuse_of(const char *path, double *inuse, char *trigger, size_t len) {
+  profile_pb *p = NULL;
+  if (cli_load(path, &p) != 0) return false;
+  trigger[0] = 0;
+  for (size_t i = 0; i < p->n_comment; i++) {
+    const char *c = cli_str(p, p->comment[i]);
+    if (strncmp(c, "trigger=", 8) == 0) snprintf(trigger, len, "%s", c);
+  }
+  *inuse = -1;
+  for (size_t k = 0; k < p->n_sample_type; k++) {
+    if (strcmp(cli_type_name(p, k), "inuse_space") != 0) continue;
+    *inuse = 0;
+    for (size_t i = 0; i < p->n_sample; i++) *inuse += (double)p->sample[i]->value[k];
+  }
+  profile_free(p);
+  return true;
+}
+
+/* Names the profile of the highest in-use total of those listed (shown:
+ * as listed; paths: as logged; streams left out): the one written at the
+ * highest peak, or a later one (the exit's) when in use rose past the last
+ * peak's level without a dump. */
+static void report_peak(const char **shown, const char **paths, size_t n) {
+  size_t best = n;
+  double top = -1;
+  char trigger[128] = "", best_trigger[128] = "";
+  for (size_t i = 0; i < n; i++) {
+    double inuse = -1;
+    if (!inuse_of(paths[i], &inuse, trigger, sizeof trigger) || inuse <= top) continue;
+    top = inuse, best = i;
+    memcpy(best_trigger, trigger, sizeof trigger);
+  }
+  if (best == n) return;
+  char a[32];
+  fprintf(stderr, "allocprof: the peak: %s (%s%sinuse_space %s, the highest of %zu profile%s)\n",
+          shown[best], best_trigger, best_trigger[0] ? ", " : "", cli_human(a, top, "bytes", false),
+          n, n == 1 ? "" : "s");
+}
+
+/* What the run's list is checked against: the stream's glob, and whether
+ * the profile of the highest peak is to be named. */
+struct listing {
+  char stream[PATH_MAX * 2]; /* "" when no stream */
+  bool peak;
+};
+
+/* From the environment PROG was given (--stream and --peak set it, or it
+ * was inherited): the stream's glob, made absolute as the library makes
+ * it, and whether the peak is wanted. */
+static void listing_init(struct listing *ls, const char *cwd) {
+  const char *stream = getenv("ALLOCPROF_STREAM"), *peak = getenv("ALLOCPROF_PEAK");
+  char abs[PATH_MAX];
+  ls->stream[0] = 0;
+  if (stream && *stream && trig_pattern_absolute(stream, cwd, abs, sizeof abs) == 0)
+    pattern_glob(ls->stream, sizeof ls->stream, abs, -1);
+  ls->peak = peak && *peak && strcmp(peak, "0") != 0;
+}
+
 /* Lists on stderr, once each and in the order they were first written, the
- * profiles of the run that still exist; paths under cwd relative to it.
- * Returns how many. */
-static size_t report_logged(const struct run_log *log, const char *cwd) {
+ * profiles and streams of the run that still exist; paths under cwd
+ * relative to it; then the peak's profile when asked. Returns how many. */
+static size_t report_logged(const struct run_log *log, const char *cwd, const struct listing *ls) {
   size_t len = 0, n = 0, listed = 0;
   char *buf = run_log_read(log->path, &len);
   if (buf == NULL) return 0;
@@ -319,16 +398,22 @@ static size_t report_logged(const struct run_log *log, const char *cwd) {
   qsort(r, n, sizeof *r, by_path);
   for (size_t i = 1; i < n; i++) r[i].dup = strcmp(r[i].path, r[i - 1].path) == 0;
   qsort(r, n, sizeof *r, by_order);
-  size_t cwdlen = cwd ? strlen(cwd) : 0;
+  size_t cwdlen = cwd ? strlen(cwd) : 0, nprof = 0;
+  const char **shown_v = calloc(n + 1, sizeof *shown_v), **path_v = calloc(n + 1, sizeof *path_v);
   for (size_t i = 0; i < n; i++) {
     struct stat st;
     if (r[i].dup || lstat(r[i].path, &st) != 0) continue; /* removed since */
     const char *shown = r[i].path;
     if (cwdlen > 1 && strncmp(shown, cwd, cwdlen) == 0 && shown[cwdlen] == '/') shown += cwdlen + 1;
-    fprintf(stderr, "allocprof: profile written: %s\n", shown);
+    bool stream = ls->stream[0] && fnmatch(ls->stream, r[i].path, 0) == 0;
+    fprintf(stderr, "allocprof: %s written: %s\n", stream ? "stream" : "profile", shown);
+    if (!stream && shown_v && path_v) shown_v[nprof] = shown, path_v[nprof++] = r[i].path;
     if (log->outer[0]) tell_outer(log->outer, r[i].path);
     listed++;
   }
+  if (ls->peak && shown_v && path_v) report_peak(shown_v, path_v, nprof);
+  free(shown_v);
+  free(path_v);
   free(r);
   free(buf);
   return listed;
@@ -340,10 +425,11 @@ static const char *environment(const char *name) { return getenv(name); }
 
 /* ---- the output directory ---- */
 
-/* The library checks at start that the directory of ALLOCPROF_OUT exists
- * and is writable, and otherwise runs the program unprofiled: check it here
- * first, unless the directory's name depends on the process (%p, %t). */
-static int check_out_dir(const char *pattern, const char *abs_pattern) {
+/* The library checks at start that the directory of ALLOCPROF_OUT (and
+ * ALLOCPROF_STREAM's) exists and is writable, and otherwise runs the
+ * program unprofiled: check it here first, unless the directory's name
+ * depends on the process (%p, %t). opt names the option ("-o"). */
+static int check_out_dir(const char *opt, const char *pattern, const char *abs_pattern) {
   char pdir[PATH_MAX], dir[PATH_MAX], other[PATH_MAX], shown[PATH_MAX];
   if (trig_dirname(abs_pattern, pdir, sizeof pdir) != 0 ||
       trig_pattern_expand(pdir, 1, 1, 1, dir, sizeof dir) != 0 ||
@@ -355,16 +441,16 @@ static int check_out_dir(const char *pattern, const char *abs_pattern) {
     snprintf(shown, sizeof shown, "%s", dir);
   struct stat st;
   if (stat(dir, &st) != 0) {
-    cli_error("-o %s: directory %s %s", pattern, shown,
+    cli_error("%s %s: directory %s %s", opt, pattern, shown,
               errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
     return -1;
   }
   if (!S_ISDIR(st.st_mode)) {
-    cli_error("-o %s: %s is not a directory", pattern, shown);
+    cli_error("%s %s: %s is not a directory", opt, pattern, shown);
     return -1;
   }
   if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-    cli_error("-o %s: directory %s is not writable", pattern, shown);
+    cli_error("%s %s: directory %s is not writable", opt, pattern, shown);
     return -1;
   }
   return 0;
@@ -399,6 +485,9 @@ static int parse_run(struct run_options *opt, bool *no_children, int argc, char 
       case 'o': opt->out = optarg; break;
       case 'i': opt->interval = optarg; break;
       case 's': opt->signal = optarg; break;
+      case 'P': opt->peak = optarg; break;
+      case 'G': opt->inuse = optarg; break;
+      case 'S': opt->stream = optarg; break;
       case 'H': opt->http = optarg; break; /* long only: no short -H */
       case CLI_OPT_NO_CHILDREN: *no_children = true; break;
       default: return cli_option_end(&cmd_run, c);
@@ -419,7 +508,9 @@ static int set_environment(const struct run_options *opt, bool no_children, cons
   struct run_env env;
   if (run_settings_check(opt, environment, cwd, &env, err, sizeof err) != 0)
     return cli_usage_error("run", "%s", err);
-  if (check_out_dir(opt->out, env.out) != 0) return CLI_EXIT_USAGE;
+  if (check_out_dir("-o", opt->out, env.out) != 0 ||
+      (opt->stream && check_out_dir("--stream", opt->stream, env.stream) != 0))
+    return CLI_EXIT_USAGE;
   if (env.signo != 0) forwarded[NFORWARDED - 1] = env.signo;
 
   char lib[PATH_MAX];
@@ -437,6 +528,9 @@ static int set_environment(const struct run_options *opt, bool no_children, cons
                (opt->rate ? setenv("ALLOCPROF_RATE", env.rate, 1) : 0) |
                (opt->interval ? setenv("ALLOCPROF_INTERVAL", opt->interval, 1) : 0) |
                (opt->signal ? setenv("ALLOCPROF_SIGNAL", opt->signal, 1) : 0) |
+               (opt->peak ? setenv("ALLOCPROF_PEAK", opt->peak, 1) : 0) |
+               (opt->inuse ? setenv("ALLOCPROF_INUSE_INTERVAL", opt->inuse, 1) : 0) |
+               (opt->stream ? setenv("ALLOCPROF_STREAM", env.stream, 1) : 0) |
                (opt->http ? setenv("ALLOCPROF_HTTP", opt->http, 1) : 0);
   free(preload);
   /* ours alone decides: the settings of a run we run inside do not apply
@@ -547,9 +641,11 @@ static int do_run(int argc, char **argv) {
     cli_error("%s: cannot run it: %s", prog[0], strerror(exec_errno));
     return exec_errno == ENOENT ? 127 : 126;
   }
+  struct listing ls;
+  listing_init(&ls, cwd);
   if (!logged)
     report_profiles(opt.out, pid);
-  else if (report_logged(&log, cwd) == 0)
+  else if (report_logged(&log, cwd, &ls) == 0)
     say_why_none(prog[0], status);
   run_log_remove(&log);
   if (WIFEXITED(status)) return WEXITSTATUS(status);

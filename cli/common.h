@@ -32,6 +32,7 @@ enum {
   CLI_EXIT_OK = 0,
   CLI_EXIT_REGRESSION = 1, /* gate: the new profile grew past the limits */
   CLI_EXIT_USAGE = 2,      /* bad arguments, unreadable input, unwritable output */
+  CLI_EXIT_UNDECIDED = 3,  /* gate: the sampling error is too large to decide a limit */
 };
 
 #define CLI_ERRLEN 512
@@ -88,6 +89,8 @@ enum {
   CLI_OPT_FOCUS = 0x1002,
   CLI_OPT_JSON = 0x1003,
   CLI_OPT_NO_CHILDREN = 0x1004,
+  CLI_OPT_NO_ERROR = 0x1005,
+  CLI_OPT_ALL = 0x1006,
 };
 
 /* Call before parsing a command's arguments (getopt's state is global). */
@@ -223,9 +226,15 @@ void cli_filter_free(cli_filter *f);
  * each part's own (a rate-1 part exact, a 512 KiB part noisy). */
 #define CLI_PERIOD_LABEL "sampling_period"
 
+/* The numeric label that gives a sample's object size (liballoc writes it
+ * on every sample, as Go does); without it the size is the sample's bytes
+ * over its count. */
+#define CLI_SIZE_LABEL "bytes"
+
 typedef struct cli_model {
   double period;     /* P; 0 = exact values */
   int64_t label_key; /* string index of CLI_PERIOD_LABEL in the profile, or 0 */
+  int64_t size_key;  /* string index of CLI_SIZE_LABEL, or 0 */
   double pmin, pmax; /* the smallest and largest P of any sample (0 = exact) */
   size_t vi;         /* the value modelled */
   ssize_t pair;      /* its paired value (bytes <-> count), or -1 */
@@ -246,8 +255,31 @@ void cli_model_init(cli_model *m, const profile_pb *p, size_t vi);
  * ("allocprof: FILE: implausible sampling period ...") and returns -1. */
 int cli_check_period(const profile_pb *p, const char *file);
 
-/* Variance of sample s's estimate of value m->vi. */
+/* Variance of sample s's estimate of value m->vi (derived in model.c). */
 double cli_model_variance(const cli_model *m, const Perftools__Profiles__Sample *s);
+
+/* Whether m's values are sampled estimates with a known error: false at
+ * rate 1 (exact) and for values the model does not cover. */
+bool cli_model_sampled(const cli_model *m);
+
+/* The variance of the total of value vi over all of p's samples. */
+double cli_model_total_variance(const profile_pb *p, size_t vi);
+
+/* Whether a change delta with variance var lies beyond k standard errors
+ * (any change but 0 when var is 0: exact values). */
+bool cli_beyond_noise(double delta, double var, double k);
+
+/* The largest power-of-two rate that brings the standard error of an
+ * estimate, which has variance var at period, down to sigma (1 when only
+ * recording every allocation would), or 0 when var or period says nothing. */
+int64_t cli_rate_for_error(double var, double period, double sigma);
+
+/* "16k", "2m", "512": a rate as ALLOCPROF_RATE takes it. buf: 32 bytes. */
+char *cli_rate_text(char *buf, int64_t rate);
+
+/* "estimates from samples every 512 KiB allocated on average; ± is one
+ * standard error", or "" when m's values are exact. Returns buf. */
+char *cli_model_note(char *buf, size_t len, const cli_model *m);
 
 /* ---- hashing names ----
  *
@@ -269,6 +301,7 @@ typedef struct cli_func {
   char *name;
   int64_t flat[2], cum[2];
   double var_flat[2], var_cum[2]; /* sampling variance (cli_model) */
+  size_t stacks[2];               /* samples with a value whose stack holds it */
   size_t stamp;                   /* internal: last sample counted in cum */
 } cli_func;
 
@@ -282,6 +315,7 @@ typedef struct cli_funcs {
   int64_t abs_total[2]; /* sum of its absolute values (percentages) */
   double var_total[2];
   size_t samples[2];
+  size_t valued[2]; /* samples whose value is not 0 */
 } cli_funcs;
 
 /* Adds value vi of every sample of p into slot (0 or 1). Returns 0, or -1

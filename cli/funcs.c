@@ -92,6 +92,19 @@ const char *cli_frame_name(const profile_pb *p, const profile_index *ix,
   return name;
 }
 
+/* A sample's value v (variance var) into f's flat, or its cum (f on the
+ * sample's stack, counted once). */
+static void add_flat(cli_func *f, int slot, int64_t v, double var) {
+  f->flat[slot] = sat_add(f->flat[slot], v);
+  f->var_flat[slot] += var;
+}
+
+static void add_cum(cli_func *f, int slot, int64_t v, double var) {
+  f->cum[slot] = sat_add(f->cum[slot], v);
+  f->var_cum[slot] += var;
+  if (v != 0) f->stacks[slot]++;
+}
+
 int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
   int rc = -1;
   cli_model model;
@@ -129,15 +142,13 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
     t->abs_total[slot] = sat_add(t->abs_total[slot], sat_abs(v));
     t->var_total[slot] += var;
     t->samples[slot]++;
+    if (v != 0) t->valued[slot]++;
     size_t stamp = ++t->stamp;
     bool leaf = true;
     if (s->n_location_id == 0) {
       if (nostack < 0 && (nostack = funcs_intern(t, "[no stack]")) < 0) goto oom;
-      cli_func *f = &t->v[nostack];
-      f->flat[slot] = sat_add(f->flat[slot], v);
-      f->cum[slot] = sat_add(f->cum[slot], v);
-      f->var_flat[slot] += var;
-      f->var_cum[slot] += var;
+      add_flat(&t->v[nostack], slot, v, var);
+      add_cum(&t->v[nostack], slot, v, var);
       continue;
     }
     for (size_t k = 0; k < s->n_location_id; k++) {
@@ -145,15 +156,11 @@ int cli_funcs_add(cli_funcs *t, const profile_pb *p, size_t vi, int slot) {
       if (li < 0) continue; /* validated profiles have none */
       for (size_t j = 0; j < loc_nfuncs[li]; j++) {
         cli_func *f = &t->v[loc_funcs[li][j]];
-        if (leaf) {
-          f->flat[slot] = sat_add(f->flat[slot], v);
-          f->var_flat[slot] += var;
-          leaf = false;
-        }
+        if (leaf) add_flat(f, slot, v, var);
+        leaf = false;
         if (f->stamp != stamp) {
           f->stamp = stamp;
-          f->cum[slot] = sat_add(f->cum[slot], v);
-          f->var_cum[slot] += var;
+          add_cum(f, slot, v, var);
         }
       }
     }

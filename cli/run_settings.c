@@ -6,6 +6,7 @@
  * trig_config_parse, the call the library itself makes, so that no
  * combination run lets through is turned down after the program started. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,12 @@ static const char *program_env(const char *name) {
     mine = checking->interval;
   else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0)
     mine = checking->signal;
+  else if (strcmp(name, "ALLOCPROF_PEAK") == 0)
+    mine = checking->peak;
+  else if (strcmp(name, "ALLOCPROF_INUSE_INTERVAL") == 0)
+    mine = checking->inuse;
+  else if (strcmp(name, "ALLOCPROF_STREAM") == 0)
+    mine = checking->stream;
   else if (strcmp(name, "ALLOCPROF_HTTP") == 0)
     mine = checking->http;
   if (mine != NULL) return mine;
@@ -39,6 +46,47 @@ static const char *program_env(const char *name) {
 }
 
 /* ---- the options, one by one ---- */
+
+/* The in-use triggers and the stream: --peak, --inuse-interval, --stream;
+ * *repeat is set when an in-use trigger is on (it dumps again and again). */
+static int check_inuse_options(const struct run_options *opt, const char *cwd, struct run_env *env,
+                               bool *repeat, char *err, size_t errlen) {
+  if (opt->peak != NULL) {
+    struct trig_margin m;
+    if (trig_parse_margin(opt->peak, &m) != 0) {
+      formats_set_err(err, errlen,
+                      "--peak wants a margin such as 10%% or a byte count such as 64m, not '%s'",
+                      opt->peak);
+      return -1;
+    }
+    *repeat = *repeat || !trig_margin_off(&m);
+  }
+  if (opt->inuse != NULL) {
+    uint64_t v;
+    if (trig_parse_bytes(opt->inuse, &v) != 0) {
+      formats_set_err(err, errlen, "--inuse-interval wants bytes such as 67108864 or 64m, not '%s'",
+                      opt->inuse);
+      return -1;
+    }
+    *repeat = *repeat || v != 0;
+  }
+  if (opt->stream != NULL) {
+    char why[256];
+    if (*opt->stream == 0) {
+      formats_set_err(err, errlen, "--stream wants a file name pattern");
+      return -1;
+    }
+    if (trig_pattern_check(opt->stream, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+      formats_set_err(err, errlen, "--stream '%s' %s", opt->stream, why);
+      return -1;
+    }
+    if (trig_pattern_absolute(opt->stream, cwd, env->stream, sizeof env->stream) != 0) {
+      formats_set_err(err, errlen, "--stream '%s' is too long", opt->stream);
+      return -1;
+    }
+  }
+  return 0;
+}
 
 static int check_options(const struct run_options *opt, const char *cwd, struct run_env *env,
                          char *err, size_t errlen) {
@@ -93,9 +141,13 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
     formats_set_err(err, errlen, "--http '%s' %s", opt->http, why);
     return -1;
   }
-  /* --interval and --signal dump again and again: numbered files, as the
-   * library would make them (run lists them all; no line about it) */
-  if (env->out[0] != 0 && (ms != 0 || env->signo != 0) && !trig_pattern_has_seq(env->out) &&
+  bool repeat = false;
+  if (check_inuse_options(opt, cwd, env, &repeat, err, errlen) != 0) return -1;
+  /* --interval, --signal, --peak and --inuse-interval dump again and again:
+   * numbered files, as the library would make them (run lists them all; no
+   * line about it) */
+  if (env->out[0] != 0 && (ms != 0 || env->signo != 0 || repeat) &&
+      !trig_pattern_has_seq(env->out) &&
       trig_pattern_with_seq(env->out, env->out, sizeof env->out) != 0) {
     formats_set_err(err, errlen, "-o '%s' is too long", opt->out);
     return -1;

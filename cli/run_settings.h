@@ -18,14 +18,18 @@ struct run_options {
   const char *out;      /* -o: ALLOCPROF_OUT (cmd_run.c passes its default) */
   const char *interval; /* --interval: ALLOCPROF_INTERVAL */
   const char *signal;   /* --signal: ALLOCPROF_SIGNAL */
+  const char *peak;     /* --peak: ALLOCPROF_PEAK */
+  const char *inuse;    /* --inuse-interval: ALLOCPROF_INUSE_INTERVAL */
+  const char *stream;   /* --stream: ALLOCPROF_STREAM */
   const char *http;     /* --http: ALLOCPROF_HTTP */
 };
 
 /* What the program's environment gets from the options. */
 struct run_env {
-  char rate[24];           /* --rate as a decimal byte count; "" when not given */
-  char out[TRIG_PATH_MAX]; /* -o made absolute against cwd; "" when not given */
-  int signo;               /* --signal's number; 0 when not given */
+  char rate[24];              /* --rate as a decimal byte count; "" when not given */
+  char out[TRIG_PATH_MAX];    /* -o made absolute against cwd; "" when not given */
+  int signo;                  /* --signal's number; 0 when not given */
+  char stream[TRIG_PATH_MAX]; /* --stream made absolute against cwd; "" when not given */
 };
 
 /* Checks each option with the library's parser for its setting, then the

@@ -25,6 +25,8 @@
 static int stream_fd = -1; /* trig_lock: open on the stream, or -1 */
 static dev_t stream_dev;   /* trig_lock: what stream_fd was opened on */
 static ino_t stream_ino;
+static char stream_path[TRIG_PATH_MAX]; /* trig_lock: what stream_fd was opened as */
+static int stream_told;                 /* trig_lock: stream_path given out since */
 
 static int fd_move_high(int fd) {
   struct rlimit rl;
@@ -59,7 +61,15 @@ int trig_stream_open(const char *pattern, char *err, size_t errlen) {
   stream_fd = fd_move_high(fd);
   stream_dev = st.st_dev;
   stream_ino = st.st_ino;
+  memcpy(stream_path, path, sizeof stream_path);
+  stream_told = 0;
   return 0;
+}
+
+const char *trig_stream_new_path(void) {
+  if (stream_told || stream_path[0] == 0) return NULL;
+  stream_told = 1;
+  return stream_path;
 }
 
 /* Whether stream_fd is still open on the file we opened; *linked is

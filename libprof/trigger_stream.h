@@ -19,6 +19,11 @@ int trig_stream_open(const char *pattern, char *err, size_t errlen);
  * reused it, or if the file was removed. Returns the fd, or -1 with err. */
 int trig_stream_get(const char *pattern, char *err, size_t errlen);
 
+/* The path of the stream opened last, the first time it is asked for
+ * after each open (for `allocprof run`'s list of files written: runlog.c),
+ * else NULL. */
+const char *trig_stream_new_path(void);
+
 /* Gives the stream's fd up; closed only if it is still ours. */
 void trig_stream_forget(void);
 

@@ -304,8 +304,14 @@ static void dump(unsigned why) {
     err[0] = 0;
     int fd = trig_stream_get(cfg.stream, err, sizeof err);
     if (fd >= 0) {
-      if (prof_dump_stream(fd, &meta, err, sizeof err) != 0 && first_failure(FAIL_STREAM))
-        say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
+      if (prof_dump_stream(fd, &meta, err, sizeof err) != 0) {
+        if (first_failure(FAIL_STREAM))
+          say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
+      } else {
+        /* allocprof run hears of the stream once per file opened */
+        const char *told = trig_stream_new_path();
+        if (told != NULL) prof_runlog_note(told);
+      }
     } else if (first_failure(FAIL_STREAM)) {
       say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
     }

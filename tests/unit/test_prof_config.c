@@ -397,6 +397,28 @@ static const struct agree_case agree_cases[] = {
     {'o', "h.pb.gz%", 0},
     {'o', "dir/", 0},
     {'o', "", 0},
+    /* --peak: ALLOCPROF_PEAK's margins */
+    {'P', "10%", 1},
+    {'P', "2.5%", 1},
+    {'P', "64m", 1},
+    {'P', "1048576", 1},
+    {'P', "lots", 0},
+    {'P', "-5%", 0},
+    {'P', "10%%", 0},
+    {'P', "", 0},
+    /* --inuse-interval: ALLOCPROF_INUSE_INTERVAL's byte counts */
+    {'G', "64m", 1},
+    {'G', "67108864", 1},
+    {'G', "1.5q", 0},
+    {'G', "64 MB", 0},
+    {'G', "", 0},
+    /* --stream: ALLOCPROF_STREAM's pattern (%p %t %% only) */
+    {'S', "s.zst", 1},
+    {'S', "s.%p.%t.zst", 1},
+    {'S', "/abs/s.%p", 1},
+    {'S', "s.%n.zst", 0},
+    {'S', "s.%d", 0},
+    {'S', "", 0},
 };
 
 static const char *agree_env[2][2];
@@ -416,6 +438,9 @@ static int library_accepts(const struct agree_case *c) {
   }
   const char *name = c->option == 'o'   ? "ALLOCPROF_OUT"
                      : c->option == 'i' ? "ALLOCPROF_INTERVAL"
+                     : c->option == 'P' ? "ALLOCPROF_PEAK"
+                     : c->option == 'G' ? "ALLOCPROF_INUSE_INTERVAL"
+                     : c->option == 'S' ? "ALLOCPROF_STREAM"
                                         : "ALLOCPROF_SIGNAL";
   memset(agree_env, 0, sizeof agree_env);
   agree_env[0][0] = "ALLOCPROF_OUT";
@@ -435,6 +460,9 @@ static int run_accepts(const struct agree_case *c, char *err, size_t errlen) {
     case 'r': opt.rate = c->value; break;
     case 'o': opt.out = c->value; break;
     case 'i': opt.interval = c->value; break;
+    case 'P': opt.peak = c->value; break;
+    case 'G': opt.inuse = c->value; break;
+    case 'S': opt.stream = c->value; break;
     default: opt.signal = c->value; break;
   }
   struct run_env env;

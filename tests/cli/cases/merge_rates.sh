@@ -7,12 +7,12 @@
 # C s^2 (1-q)/q in bytes.
 allocprof merge -o m1.pb.gz base.pb.gz noisy_new.pb.gz || exit
 allocprof merge -o m2.pb.gz noisy_new.pb.gz base.pb.gz || exit
-allocprof top -n 3 m1.pb.gz | head -5
+allocprof top -n 3 m1.pb.gz | head -6
 allocprof convert -o m1.pb m1.pb.gz || exit
 printf 'sampling_period in the string table: '; grep -c sampling_period m1.pb
 for m in m1.pb.gz m2.pb.gz noisy_new.pb.gz; do
   echo "=== gate against noisy_base: $m"
-  allocprof gate --base noisy_base.pb.gz --max-growth 30% -n 0 "$m" | grep -E '^  (growth|noise|pass|FAIL)'
+  allocprof gate --base noisy_base.pb.gz --max-growth 30% -n 0 "$m" | grep -E '^  (growth|noise|pass|FAIL|undecided)'
 done
 echo "=== by hand"
 awk 'function r(x) { return int(x + 0.5) }  # the values as written, rounded
