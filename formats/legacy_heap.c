@@ -154,6 +154,7 @@ typedef struct reader {
   bool has_alloc;
   lmap *maps; /* executable mappings, by start */
   size_t nmaps;
+  char desc[96];  /* the source format, for the profile's comment */
   uint64_t *locs; /* the current stack's location ids */
   size_t nlocs, capl;
 } reader;
@@ -368,8 +369,28 @@ static void set_has_alloc(reader *r, const int64_t v[4]) {
 
 /* ---- headers and bodies ---- */
 
+/* The sample types (once the header says whether there are allocation
+ * counts), period and comment. */
+static void set_types(reader *r) {
+  profile_builder *b = r->b;
+  if (r->has_alloc) {
+    profile_builder_add_sample_type(b, "alloc_objects", "count");
+    profile_builder_add_sample_type(b, "alloc_space", "bytes");
+  }
+  profile_builder_add_sample_type(b, "inuse_objects", "count");
+  profile_builder_add_sample_type(b, "inuse_space", "bytes");
+  profile_builder_set_default_sample_type(b, "inuse_space");
+  profile_builder_set_period(b, "space", "bytes", r->rate > 1 ? r->rate : 1);
+  char comment[160];
+  snprintf(comment, sizeof comment, "converted from a %s%s", r->desc,
+           r->v2 && r->rate > 1 ? ": values unsampled as pprof and jeprof do" : "");
+  profile_builder_add_comment(b, comment);
+}
+
 /* "heap profile: N: B [N: B] @ KIND[/RATE]". */
-static int gperf_header(reader *r, cursor *c, char *desc, size_t desclen) {
+static int gperf_header(reader *r, cursor *c) {
+  char *desc = r->desc;
+  size_t desclen = sizeof r->desc;
   int64_t v[4];
   if (!eat(c, "heap profile:")) return fail(r, "expected \"heap profile:\"");
   if (read_counts(r, c, v) != 0) return -1;
@@ -434,27 +455,12 @@ static int je_line(reader *r, je_state *s, cursor *c) {
   if (!s->totals) {
     s->totals = true;
     set_has_alloc(r, v);
+    set_types(r);
     return 0;
   }
   if (!s->stack) return fail(r, "a second t*: line for one stack");
   s->stack = false;
   return add_sample(r, v);
-}
-
-static void set_types(reader *r, const char *desc) {
-  profile_builder *b = r->b;
-  if (r->has_alloc) {
-    profile_builder_add_sample_type(b, "alloc_objects", "count");
-    profile_builder_add_sample_type(b, "alloc_space", "bytes");
-  }
-  profile_builder_add_sample_type(b, "inuse_objects", "count");
-  profile_builder_add_sample_type(b, "inuse_space", "bytes");
-  profile_builder_set_default_sample_type(b, "inuse_space");
-  profile_builder_set_period(b, "space", "bytes", r->rate > 1 ? r->rate : 1);
-  char comment[160];
-  snprintf(comment, sizeof comment, "converted from a %s%s", desc,
-           r->v2 && r->rate > 1 ? ": values unsampled as pprof and jeprof do" : "");
-  profile_builder_add_comment(b, comment);
 }
 
 /* Whether a line starts the maps section (pprof also takes a "--- Memory
@@ -497,21 +503,20 @@ static int convert(reader *r, const char *buf, size_t len) {
     r->lineno = maps_line;
     if (read_maps(r, maps, end) != 0) return -1;
   }
-  char desc[96];
   const char *p = buf, *e = line_end(p, end);
   cursor c = {p, e > p && e[-1] == '\r' ? e - 1 : e};
   r->lineno = 1;
   if (r->kind == LEGACY_HEAP_GPERF) {
-    if (gperf_header(r, &c, desc, sizeof desc) != 0) return -1;
+    if (gperf_header(r, &c) != 0) return -1;
+    set_types(r);
   } else {
     int64_t rate = 0;
     if (!eat(&c, "heap_v2/") || dec(&c, &rate) != 0 || !at_end(&c))
       return fail(r, "expected \"heap_v2/RATE\"");
     r->v2 = true;
     r->rate = rate;
-    snprintf(desc, sizeof desc, "jemalloc heap profile (heap_v2/%lld)", (long long)rate);
+    snprintf(r->desc, sizeof r->desc, "jemalloc heap profile (heap_v2/%lld)", (long long)rate);
   }
-  set_types(r, desc);
   je_state js = {0};
   for (p = e + 1; p < body_end; p = e + 1) {
     r->lineno++;
