@@ -56,6 +56,7 @@
  * distinct address, one sample per stack line. */
 #include "legacy_heap.h"
 #include "errmsg.h"
+#include "hashtab.h"
 #include "profile_builder.h"
 
 #include <math.h>
@@ -157,6 +158,13 @@ typedef struct reader {
   char desc[96];  /* the source format, for the profile's comment */
   uint64_t *locs; /* the current stack's location ids */
   size_t nlocs, capl;
+  /* address -> location id, open addressing (id 0: empty): a big profile
+   * repeats each address thousands of times, and this is cheaper than the
+   * builder's general lookup by mapping, address and lines */
+  struct aslot {
+    uint64_t addr, id;
+  } * amap;
+  size_t acap, acount;
 } reader;
 
 static int fail(reader *r, const char *what) {
@@ -288,6 +296,39 @@ static uint64_t mapping_of(const reader *r, uint64_t addr) {
 
 /* ---- stacks and values ---- */
 
+static size_t aslot_of(const reader *r, uint64_t addr) {
+  size_t i = (size_t)hash_mix(addr ^ hashtab_seed()) & (r->acap - 1);
+  while (r->amap[i].id != 0 && r->amap[i].addr != addr) i = (i + 1) & (r->acap - 1);
+  return i;
+}
+
+/* The location id of addr (already adjusted), added when new; 0 when out
+ * of memory. */
+static uint64_t location_of(reader *r, uint64_t addr) {
+  if (r->acount >= r->acap / 4 * 3) { /* at most 3/4 full */
+    size_t ncap = r->acap ? r->acap * 2 : 4096;
+    struct aslot *old = r->amap;
+    size_t ocap = r->acap;
+    r->amap = calloc(ncap, sizeof *r->amap);
+    if (!r->amap) {
+      r->amap = old;
+      return 0;
+    }
+    r->acap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+      if (old[i].id != 0) r->amap[aslot_of(r, old[i].addr)] = old[i];
+    free(old);
+  }
+  size_t i = aslot_of(r, addr);
+  if (r->amap[i].id == 0) {
+    uint64_t id = profile_builder_add_location(r->b, mapping_of(r, addr), addr, NULL, 0, false);
+    if (id == 0) return 0;
+    r->amap[i] = (struct aslot){addr, id};
+    r->acount++;
+  }
+  return r->amap[i].id;
+}
+
 /* "@ 0xADDR 0xADDR ..." (the '@' already eaten) into r->locs. */
 static int read_stack(reader *r, cursor *c) {
   r->nlocs = 0;
@@ -305,7 +346,7 @@ static int read_stack(reader *r, cursor *c) {
       r->locs = nl;
       r->capl = ncap;
     }
-    uint64_t id = profile_builder_add_location(r->b, mapping_of(r, addr), addr, NULL, 0, false);
+    uint64_t id = location_of(r, addr);
     if (id == 0) return oom(r);
     r->locs[r->nlocs++] = id;
   }
@@ -561,5 +602,6 @@ int legacy_heap_convert(const void *buf, size_t len, uint8_t **out, size_t *outl
   profile_builder_free(r.b);
   free(r.maps);
   free(r.locs);
+  free(r.amap);
   return rc;
 }

@@ -221,7 +221,8 @@ uint64_t profile_builder_add_location(profile_builder *b, uint64_t mapping_id, u
     if (o->mapping_id != mapping_id || o->address != address || o->nlines != nlines ||
         o->is_folded != is_folded)
       continue;
-    const profile_line *ol = b->lines.v + o->line_off;
+    /* (no lines yet: lines.v is NULL, and NULL + 0 is undefined) */
+    const profile_line *ol = nlines ? b->lines.v + o->line_off : NULL;
     size_t i = 0;
     while (i < nlines && ol[i].function_id == lines[i].function_id && ol[i].line == lines[i].line &&
            ol[i].column == lines[i].column)
