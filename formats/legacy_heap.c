@@ -275,7 +275,7 @@ static int read_maps(reader *r, const char *p, const char *end) {
     free(file);
     if (m->id == 0) return oom(r);
   }
-  qsort(r->maps, r->nmaps, sizeof *r->maps, by_start);
+  if (r->nmaps > 1) qsort(r->maps, r->nmaps, sizeof *r->maps, by_start);
   return 0;
 }
 
