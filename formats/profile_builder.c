@@ -391,7 +391,8 @@ static void pack_samples(const profile_builder *b, pack_tables *t) {
     const bsample *s = &b->samples.v[i];
     t->sm[i] = (Perftools__Profiles__Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
     t->sm[i].n_location_id = s->nlocs;
-    t->sm[i].location_id = b->locpool.v + s->loc_off;
+    /* (an empty stack when no sample has one: locpool.v is NULL) */
+    t->sm[i].location_id = s->nlocs ? b->locpool.v + s->loc_off : NULL;
     t->sm[i].n_value = nst;
     t->sm[i].value = b->vals.v + i * nst;
     t->sm[i].n_label = s->nlabs;
