@@ -48,7 +48,7 @@
 
 static const char run_intro[] =
     "usage: allocprof run [--rate N] [-o PATTERN] [--interval S] [--signal SIG]\n"
-    "                     [--no-children] -- PROG [ARGS...]\n"
+    "                     [--http ADDR] [--no-children] -- PROG [ARGS...]\n"
     "\n"
     "Runs PROG with the allocprof heap profiler preloaded (LD_PRELOAD=liballoc.so,\n"
     "put before any LD_PRELOAD already set) and its profile written at exit, on\n"
@@ -67,13 +67,18 @@ static const cli_option run_options[] = {
     {"output", 'o', "PATTERN", 'o',
      "where profiles go (ALLOCPROF_OUT; default\n"
      "allocprof.%p.pb.gz): %p the process id, %n a sequence\n"
-     "number, %t the time; the ending picks the container"},
+     "number, %t the time; the ending picks the container;\n"
+     "with -i or -s, a PATTERN without %n gets .%n before\n"
+     "the ending"},
     {"interval", 'i', "S", 'i',
      "also write a profile every S seconds\n"
      "(ALLOCPROF_INTERVAL)"},
     {"signal", 's', "SIG", 's',
      "also write a profile on signal SIG, e.g. USR2\n"
      "(ALLOCPROF_SIGNAL); it is passed on like the others"},
+    {"http", 0, "ADDR", 'H',
+     "also serve /debug/pprof/heap and /metrics at ADDR\n"
+     "(ALLOCPROF_HTTP), e.g. 127.0.0.1:6060; port 0 picks one"},
     {"no-children", 0, NULL, CLI_OPT_NO_CHILDREN,
      "profile PROG only, not the processes it starts\n"
      "(they run unprofiled; PROG stays profiled if it\n"
@@ -394,6 +399,7 @@ static int parse_run(struct run_options *opt, bool *no_children, int argc, char 
       case 'o': opt->out = optarg; break;
       case 'i': opt->interval = optarg; break;
       case 's': opt->signal = optarg; break;
+      case 'H': opt->http = optarg; break; /* long only: no short -H */
       case CLI_OPT_NO_CHILDREN: *no_children = true; break;
       default: return cli_option_end(&cmd_run, c);
     }
@@ -430,7 +436,8 @@ static int set_environment(const struct run_options *opt, bool no_children, cons
   int env_rc = setenv("LD_PRELOAD", preload, 1) | setenv("ALLOCPROF_OUT", env.out, 1) |
                (opt->rate ? setenv("ALLOCPROF_RATE", env.rate, 1) : 0) |
                (opt->interval ? setenv("ALLOCPROF_INTERVAL", opt->interval, 1) : 0) |
-               (opt->signal ? setenv("ALLOCPROF_SIGNAL", opt->signal, 1) : 0);
+               (opt->signal ? setenv("ALLOCPROF_SIGNAL", opt->signal, 1) : 0) |
+               (opt->http ? setenv("ALLOCPROF_HTTP", opt->http, 1) : 0);
   free(preload);
   /* ours alone decides: the settings of a run we run inside do not apply
    * to the program we were asked to profile (the child sets its pid below) */

@@ -9,5 +9,7 @@
 /* Each one's run takes the arguments after the command name (argv[0] is
  * the command name) and returns the process exit status. */
 extern const cli_command cmd_run, cmd_top, cmd_merge, cmd_diff, cmd_gate, cmd_convert, cmd_flame;
+extern const cli_command cmd_timeline;
+extern const cli_command cmd_leaks;
 
 #endif

@@ -10,7 +10,8 @@
 #include "fileio.h"
 
 static const cli_command *const commands[] = {
-    &cmd_run, &cmd_top, &cmd_merge, &cmd_diff, &cmd_gate, &cmd_convert, &cmd_flame,
+    &cmd_run,     &cmd_top,   &cmd_merge,    &cmd_diff,  &cmd_gate,
+    &cmd_convert, &cmd_flame, &cmd_timeline, &cmd_leaks,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -39,10 +40,10 @@ static const char overview_tail[] =
     "with mode 0666 less the umask; their ending picks the container: .pb.gz gzip\n"
     "(what go tool pprof reads), .pb.zst zstd, .pb raw, .folded folded stacks.\n"
     "\n"
-    "exit status: 0 success; 1 gate: a regression; 2 bad arguments or an input or\n"
-    "output file that cannot be used (one line on stderr names the file and the\n"
-    "problem). run exits with its program's status instead (128+N when killed by\n"
-    "signal N).\n";
+    "exit status: 0 success; 1 gate: a regression, leaks: a suspect over\n"
+    "--fail-over; 2 bad arguments or an input or output file that cannot be used\n"
+    "(one line on stderr names the file and the problem). run exits with its\n"
+    "program's status instead (128+N when killed by signal N).\n";
 
 void cli_help(const char *cmd, FILE *f) {
   const cli_command *c = cmd ? find_command(cmd) : NULL;

@@ -32,6 +32,8 @@ static const char *program_env(const char *name) {
     mine = checking->interval;
   else if (strcmp(name, "ALLOCPROF_SIGNAL") == 0)
     mine = checking->signal;
+  else if (strcmp(name, "ALLOCPROF_HTTP") == 0)
+    mine = checking->http;
   if (mine != NULL) return mine;
   return checking_inherit ? checking_inherit(name) : NULL;
 }
@@ -64,8 +66,8 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
       return -1;
     }
   }
+  uint64_t ms = 0;
   if (opt->interval != NULL) {
-    uint64_t ms;
     if (trig_parse_seconds(opt->interval, &ms) != 0) {
       formats_set_err(err, errlen, "--interval wants seconds such as 30 or 0.5, not '%s'",
                       opt->interval);
@@ -84,6 +86,19 @@ static int check_options(const struct run_options *opt, const char *cwd, struct 
       return -1;
     }
     env->signo = signo;
+  }
+  struct trig_http h;
+  char why[256];
+  if (opt->http != NULL && trig_http_parse(opt->http, cwd, &h, why, sizeof why) != 0) {
+    formats_set_err(err, errlen, "--http '%s' %s", opt->http, why);
+    return -1;
+  }
+  /* --interval and --signal dump again and again: numbered files, as the
+   * library would make them (run lists them all; no line about it) */
+  if (env->out[0] != 0 && (ms != 0 || env->signo != 0) && !trig_pattern_has_seq(env->out) &&
+      trig_pattern_with_seq(env->out, env->out, sizeof env->out) != 0) {
+    formats_set_err(err, errlen, "-o '%s' is too long", opt->out);
+    return -1;
   }
   return 0;
 }

@@ -18,6 +18,7 @@ struct run_options {
   const char *out;      /* -o: ALLOCPROF_OUT (cmd_run.c passes its default) */
   const char *interval; /* --interval: ALLOCPROF_INTERVAL */
   const char *signal;   /* --signal: ALLOCPROF_SIGNAL */
+  const char *http;     /* --http: ALLOCPROF_HTTP */
 };
 
 /* What the program's environment gets from the options. */

@@ -27,6 +27,15 @@
  * and 2^1000 in magnitude. Random data matches once in 2^16 frees, and a
  * program that stores the tag on purpose only makes its frees slower.
  *
+ * Why XOR with a key rather than the link as it is with the tag in its top
+ * 16 bits (link | TAG << 48, which the 16-bit compare would accept too):
+ * the XOR is one instruction with its operand in memory on each side (free
+ * scrambles, malloc unscrambles), while the tag's OR and the mask that
+ * takes it off need a 64-bit immediate loaded first, two instructions each
+ * (or a shift pair); and a link stored as it is can be read after free
+ * and forged by a program's data, where a scrambled one needs the key
+ * (glibc's safe-linking scrambles its tcache links for that reason).
+ *
  * Objects are handed out with the first word cleared (malloc.c cache_take,
  * mcache_window_take, the refill's batch head), so a program never sees the
  * key, and a block it frees untouched does not match. The middle bits of a

@@ -16,7 +16,10 @@
  * the child, and which a program thread holds for as long as the constructor
  * of a library it dlopens runs: a constructor that waits for the thread that
  * forks would deadlock a fenced dlsym, and the fork with it. Nothing that
- * holds the write lock or an unwinder's lock runs the program's code.
+ * holds the write lock or an unwinder's lock runs the program's code. The
+ * profiler's one dlopen (of its dumping half) is kept out of fork another
+ * way, which waits only once that dlopen holds dl_load_lock
+ * (mprof_dumper.c, "Loads and forks").
  *
  * Calls nest on one thread (a signal handler that samples while its thread is
  * inside; a dump's symbolizer calling the unwinder's lookup), and a thread that

@@ -198,10 +198,10 @@ __attribute__((noreturn, cold, noinline)) static void bad_pointer(const char *wh
   alloc_throw_ptr(what, p);
 }
 
-/* An object of class k from the thread's cache without a refill: the last
- * one freed, else the next slot of the span's window; NULL when both are
- * empty. *dirty says whether it may hold old data. */
-static inline void *cache_take(struct mcache_class *e, unsigned k, int *dirty) {
+/* An object of e's class from the thread's cache without a refill: the
+ * last one freed, else the next slot of the span's window; NULL when both
+ * are empty. *dirty says whether it may hold old data. */
+static inline void *cache_take(struct mcache_class *e, int *dirty) {
   void *p = e->list;
   if (likely(p != NULL)) {
     /* A link that lost the key's bits was written after its object was
@@ -210,20 +210,20 @@ static inline void *cache_take(struct mcache_class *e, unsigned k, int *dirty) {
       alloc_throw_ptr("malloc(): free list corrupted (a freed object was written to)", p);
     e->list = freelist_next(p);
     freelist_clear(p);
-    e->count--;
+    e->room++;
     BUMP_OWNED(&e->nmalloc, 1);
     *dirty = 1;
     return p;
   }
   if (unlikely(e->allocCache == 0)) return NULL;
   *dirty = e->span->needzero;
-  return mcache_window_take(e, k);
+  return mcache_window_take(e);
 }
 
 static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
   struct mcache_class *e = &c->cls[k];
   int dirty;
-  void *p = cache_take(e, k, &dirty);
+  void *p = cache_take(e, &dirty);
   if (likely(p != NULL)) {
     if (zero && dirty) memset(p, 0, class_to_size[k]);
     return p;
@@ -237,26 +237,30 @@ static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
 /* Puts p on c's list for its class (or on the remote list, when another
  * cache is carving p's span: mcache.h). */
 static inline void small_free_push(struct mcache *c, const struct mspan *s, void *p) {
-  unsigned k = s->sizeclass;
-  struct mcache_class *e = &c->cls[k];
+  struct mcache_class *e = &c->cls[s->sizeclass];
+  /* One register for e, for the fields and for the flush calls alike
+   * (left alone, GCC keeps c + 64 * class for the one and its own copy
+   * for the other: three instructions more on every free). */
+  __asm__("" : "+r"(e));
   BUMP_OWNED(&e->nfree, 1);
   struct mcache *owner = LOAD_RELAXED(&s->owner);
   if (likely(owner == c || owner == NULL)) {
     freelist_set_next(p, e->list);
     e->list = p;
-    if (unlikely(++e->count > class_to_max[k])) mcache_flush(c, k);
+    if (unlikely(--e->room < 0)) mcache_flush(c, e);
   } else {
     freelist_set_next(p, e->remote);
     e->remote = p;
-    if (unlikely(++e->nremote >= class_to_batch[k])) mcache_flush_remote(c, k);
+    if (unlikely(--e->remote_room < 0)) mcache_flush_remote(c, e);
   }
 }
 
 /* free() of p whose first word looks like a free-list link: dies if p is
  * free, else frees it. Out of line, and reached by a tail call, so that
- * the fast path saves no register for it. */
-static __attribute__((noinline)) void small_free_checked(struct mcache *c, const struct mspan *s,
-                                                         void *p) {
+ * the fast path saves no register for it. p first, as for the other
+ * functions free() jumps to: it came in that register. */
+static __attribute__((noinline)) void small_free_checked(void *p, struct mcache *c,
+                                                         const struct mspan *s) {
   mcache_check_free(c, s, p, "free(): double free");
   small_free_push(c, s, p);
 }
@@ -265,7 +269,7 @@ static inline void small_free(struct mcache *c, const struct mspan *s, void *p) 
   /* A free object's first word matches the key (freelist.h); a live one's
    * almost never, and then the search finds it live. */
   if (unlikely(ALLOC_DEBUG >= 2 || freelist_maybe_free(p))) {
-    small_free_checked(c, s, p);
+    small_free_checked(p, c, s);
     return;
   }
   small_free_push(c, s, p);
@@ -339,8 +343,8 @@ static void *large_alloc(size_t size, size_t align, int zero) {
  * and never with an allocator lock held. */
 
 /* p of size bytes made its thread's count go below zero: draw the next
- * distance and record p. */
-static __attribute__((noinline)) void *sample_take(struct prof_sampler *sm, void *p, size_t size) {
+ * distance and record p. size first: malloc has it in that register. */
+static __attribute__((noinline)) void *sample_take(size_t size, void *p, struct prof_sampler *sm) {
   sm->bytes_until_sample = prof_next_sample(sm);
   return prof_record_sample(p, size);
 }
@@ -349,7 +353,7 @@ static __attribute__((noinline)) void *sample_take(struct prof_sampler *sm, void
 static inline __attribute__((always_inline)) void *sample_charge(struct mcache *c, void *p,
                                                                  size_t charge, size_t size) {
   if (unlikely((c->sampler.bytes_until_sample -= (int64_t)charge) < 0))
-    return sample_take(&c->sampler, p, size);
+    return sample_take(size, p, &c->sampler);
   return p;
 }
 
@@ -368,6 +372,13 @@ static void *sample_charge_any(void *p, size_t charge, size_t size) {
 void alloc_reset_thread_sampler(void) {
   struct mcache *c = tls_cache;
   if (c != NULL) c->sampler.bytes_until_sample = prof_next_sample(&c->sampler);
+}
+
+int alloc_sample_next_here(void) {
+  struct mcache *c = tls_cache;
+  if (c == NULL) return 0;
+  c->sampler.bytes_until_sample = -1; /* any charge, even 0, takes it below zero */
+  return 1;
 }
 
 /* ---- Entry points -------------------------------------------------------- */
@@ -389,9 +400,12 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int zero) {
 }
 
 /* malloc's paths off the fast one, each reached by a tail call so that the
- * fast path needs no stack frame. */
-static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned k, size_t size) {
-  void *p = small_alloc(c, k, 0);
+ * fast path needs no stack frame. Given e, not its class number, which the
+ * fast path would otherwise keep in a register of its own; size first, in
+ * the register it came in (as for sample_take). */
+static __attribute__((noinline)) void *malloc_refill(size_t size, struct mcache *c,
+                                                     struct mcache_class *e) {
+  void *p = small_alloc(c, (unsigned)(e - c->cls), 0);
   if (unlikely(p == NULL)) {
     errno = ENOMEM;
     return NULL;
@@ -402,10 +416,10 @@ static __attribute__((noinline)) void *malloc_refill(struct mcache *c, unsigned 
 void *alloc_malloc(size_t size) {
   struct mcache *c = tls_cache;
   if (unlikely(c == NULL || size > SIZECLASS_MAX_SMALL)) return malloc_slow(size, 0);
-  unsigned k = size_to_class(size);
+  struct mcache_class *e = (struct mcache_class *)((char *)c->cls + size_to_class_offset(size));
   int dirty;
-  void *p = cache_take(&c->cls[k], k, &dirty);
-  if (unlikely(p == NULL)) return malloc_refill(c, k, size);
+  void *p = cache_take(e, &dirty);
+  if (unlikely(p == NULL)) return malloc_refill(size, c, e);
   return sample_charge(c, p, size, size);
 }
 
@@ -417,7 +431,7 @@ void *alloc_calloc(size_t n, size_t size) {
   }
   struct mcache *c = tls_cache;
   if (likely(c != NULL && total <= SIZECLASS_MAX_SMALL)) {
-    void *p = small_alloc(c, size_to_class(total), 1);
+    void *p = small_alloc(c, size_to_class_fast(total), 1);
     if (likely(p != NULL)) return sample_charge(c, p, total, total);
     errno = ENOMEM;
     return NULL;
@@ -443,10 +457,11 @@ __attribute__((noreturn, cold, noinline)) static void bad_object(const struct ba
   alloc_throw_ptr(mheap_is_free_memory((uintptr_t)p) ? msgs->freed : msgs->foreign, p);
 }
 
-/* The span of p, which must be the start of an object handed out. */
-static inline struct mspan *span_of_object(const void *p, const struct bad_object_msgs *msgs) {
+/* s, the span of p (span_of), if p is the start of an object handed out;
+ * dies otherwise. */
+static inline struct mspan *object_span(struct mspan *s, const void *p,
+                                        const struct bad_object_msgs *msgs) {
   uintptr_t a = (uintptr_t)p;
-  struct mspan *s = span_of(a);
   if (unlikely(s == NULL)) bad_object(msgs, p);
   if (likely(s->state == SPAN_SMALL)) {
     if (unlikely(!mspan_is_object_start(s, a))) bad_object(msgs, p);
@@ -456,7 +471,17 @@ static inline struct mspan *span_of_object(const void *p, const struct bad_objec
   return s;
 }
 
-static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
+/* The span of p, which must be the start of an object handed out. */
+static inline struct mspan *span_of_object(const void *p, const struct bad_object_msgs *msgs) {
+  return object_span(span_of((uintptr_t)p), p, msgs);
+}
+
+/* free() of p, of span s (span_of: NULL if none), off the fast path: p is
+ * checked here, so that free() reaches every error by a jump and needs no
+ * stack frame (a call to a function that does not return is never made a
+ * jump). */
+static __attribute__((noinline)) void free_slow(void *p, struct mspan *s) {
+  s = object_span(s, p, &free_msgs);
   if (s->sampled && prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
   if (s->state == SPAN_LARGE) {
     mheap_free_span(s);
@@ -474,8 +499,12 @@ static __attribute__((noinline)) void free_slow(struct mspan *s, void *p) {
  * test is added to the fast path's work. While a sampled object lives, every
  * free in its span comes here, so this skips free_slow's second span lookup
  * (larson: about 9 such frees per sampled one). */
-static __attribute__((noinline)) void free_small_flagged(struct mcache *c, struct mspan *s,
-                                                         void *p) {
+/* free() of p in no span: not an object, or in free heap memory. Apart
+ * from free_slow so that free() keeps no "span or NULL" for a jump there. */
+static __attribute__((noinline)) void free_no_span(void *p) { bad_object(&free_msgs, p); }
+
+static __attribute__((noinline)) void free_small_flagged(void *p, struct mcache *c,
+                                                         struct mspan *s) {
   if (unlikely(!mspan_is_object_start(s, (uintptr_t)p)))
     bad_pointer("free(): pointer not allocated by liballoc", p);
   if (prof_maybe_sampled(s, p)) prof_sampled_free(s, p);
@@ -486,19 +515,25 @@ void alloc_free(void *p) {
   if (unlikely(p == NULL)) return;
   uintptr_t a = (uintptr_t)p;
   struct mspan *s = span_of(a);
+  if (unlikely(s == NULL)) {
+    free_no_span(p);
+    return;
+  }
   struct mcache *c = tls_cache;
-  if (likely(s != NULL && mspan_small_unsampled(s) && c != NULL)) {
+  if (likely(mspan_small_unsampled(s) && c != NULL)) {
     /* Interior pointers are not objects: offset must be a multiple of size. */
-    if (unlikely(!mspan_is_object_start(s, a)))
-      bad_pointer("free(): pointer not allocated by liballoc", p);
+    if (unlikely(!mspan_is_object_start(s, a))) {
+      free_slow(p, s); /* dies there */
+      return;
+    }
     small_free(c, s, p);
     return;
   }
-  if (s != NULL && c != NULL && s->state == SPAN_SMALL) {
-    free_small_flagged(c, s, p);
+  if (c != NULL && s->state == SPAN_SMALL) {
+    free_small_flagged(p, c, s);
     return;
   }
-  free_slow(span_of_object(p, &free_msgs), p);
+  free_slow(p, s);
 }
 
 void alloc_free_sized(void *p, size_t size) {

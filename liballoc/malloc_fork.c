@@ -9,12 +9,15 @@
  *
  * The order, in the prepare handler: signals are blocked on the forking
  * thread (a handler that allocated now would wait for a lock its own thread
- * holds); the loader fence waits for the profiler's calls into the loader and
+ * holds); a load of the dumping half that holds the loader's lock is waited
+ * for, and one that does not yet is held back (mprof_dumper.c "Loads and
+ * forks": its dlopen may allocate and use the fence, so this comes first);
+ * the loader fence waits for the profiler's calls into the loader and
  * the unwinders to finish (loaderfence.h: they may allocate, so this comes
  * before any allocator lock); then the allocator's locks, the profiler's
  * first. Parent and child undo it in the reverse order; the child also
- * gives up a load of the dumping half that was in progress
- * (mprof_dumper.c).
+ * forgets a load of the dumping half that was held back, and loads it
+ * afresh when it needs it (mprof_dumper.c).
  *
  * This is the process's profiler's only pthread_atfork registration
  * (alloc_fork_register), made when the allocator is first set up
@@ -44,6 +47,7 @@ static void fork_prepare(void) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  mprof_dumper_fork_prepare();
   loader_fence_fork_prepare();
   fork_saved_mask = old;
   lock_acquire(&global_cache_lock);
@@ -67,6 +71,7 @@ static void fork_parent(void) {
   release_fork_locks();
   sigset_t mask = fork_saved_mask;
   loader_fence_fork_parent();
+  mprof_dumper_fork_parent();
   pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 

@@ -43,7 +43,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
       e->span = NULL;
     } else {
       *zeroed = !e->span->needzero;
-      return mcache_window_take(e, sizeclass);
+      return mcache_window_take(e);
     }
   }
   /* Objects other threads freed come first: reusing them keeps the heap
@@ -53,7 +53,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   if (head != NULL) {
     e->list = freelist_next(head);
     freelist_clear(head);
-    e->count = n - 1;
+    e->room = (int32_t)class_to_max[sizeclass] - (int32_t)(n - 1);
     *zeroed = 0;
     BUMP_OWNED(&e->nmalloc, 1);
     return head;
@@ -63,32 +63,32 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   e->span = s;
   if (!window_next(e)) alloc_throw("span from mcentral has no free slot");
   *zeroed = !s->needzero;
-  return mcache_window_take(e, sizeclass);
+  return mcache_window_take(e);
 }
 
-/* Detaches the first n objects of e's list (n <= count). */
+/* Detaches the first n objects of e's list (n <= its length). */
 static void *list_cut(struct mcache_class *e, uint32_t n) {
   void *head = e->list, *last = head;
   for (uint32_t i = 1; i < n; i++) last = freelist_next(last);
   e->list = freelist_next(last);
   freelist_set_next(last, NULL);
-  e->count -= n;
+  e->room += (int32_t)n;
   return head;
 }
 
-void mcache_flush(struct mcache *c, unsigned sizeclass) {
-  struct mcache_class *e = &c->cls[sizeclass];
-  uint32_t n = class_to_batch[sizeclass];
-  if (n > e->count) n = e->count;
+void mcache_flush(struct mcache *c, struct mcache_class *e) {
+  unsigned sizeclass = (unsigned)(e - c->cls);
+  uint32_t n = class_to_batch[sizeclass], len = mcache_list_len(e, sizeclass);
+  if (n > len) n = len;
   mcentral_put_list(&mcentral[sizeclass], list_cut(e, n), n);
 }
 
-void mcache_flush_remote(struct mcache *c, unsigned sizeclass) {
-  struct mcache_class *e = &c->cls[sizeclass];
+void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
+  unsigned sizeclass = (unsigned)(e - c->cls);
   void *head = e->remote;
-  uint32_t n = e->nremote;
+  uint32_t n = mcache_remote_len(e, sizeclass);
   e->remote = NULL;
-  e->nremote = 0;
+  e->remote_room = (int32_t)class_to_batch[sizeclass] - 1;
   if (n != 0) mcentral_put_list(&mcentral[sizeclass], head, n);
 }
 
@@ -104,7 +104,8 @@ void mcache_check_free(struct mcache *c, const struct mspan *s, const void *p, c
   unsigned k = s->sizeclass;
   if (c != NULL) {
     struct mcache_class *e = &c->cls[k];
-    if (list_holds(e->list, e->count, p) || list_holds(e->remote, e->nremote, p))
+    if (list_holds(e->list, mcache_list_len(e, k), p) ||
+        list_holds(e->remote, mcache_remote_len(e, k), p))
       alloc_throw_ptr(what, p);
     /* A slot of the window this cache is carving: not handed out yet. */
     if (e->span == s && s->freeindex != 0) {
@@ -119,9 +120,9 @@ void mcache_check_free(struct mcache *c, const struct mspan *s, const void *p, c
 void mcache_release_all(struct mcache *c) {
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
-    while (e->count != 0) mcache_flush(c, k);
+    while (mcache_list_len(e, k) != 0) mcache_flush(c, e);
     e->list = NULL;
-    mcache_flush_remote(c, k);
+    mcache_flush_remote(c, e);
     if (e->span != NULL) {
       mcentral_uncache_span(&mcentral[k], e->span, e->allocCache);
       e->span = NULL;
@@ -139,6 +140,10 @@ struct mcache *mcache_create(void) {
   struct mcache *c = fixalloc_alloc(&mcache_alloc_meta);
   if (c != NULL) {
     prof_sampler_init(&c->sampler);
+    for (unsigned k = 0; k < SIZECLASS_COUNT; k++) {
+      c->cls[k].room = (int32_t)class_to_max[k];
+      c->cls[k].remote_room = (int32_t)class_to_batch[k] - 1;
+    }
     c->all_next = mcache_all;
     c->all_prev = NULL;
     if (mcache_all != NULL) mcache_all->all_prev = c;

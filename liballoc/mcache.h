@@ -28,9 +28,13 @@
 ALLOC_HIDDEN_BEGIN
 
 struct mcache_class {
-  void *list;            /* freed objects, linked through their first word (freelist.h) */
-  uint32_t count;        /* objects on list (flushed past class_to_max) */
-  uint32_t nremote;      /* objects on remote */
+  void *list; /* freed objects, linked through their first word (freelist.h) */
+  /* Objects list can take before it overflows: class_to_max minus its
+   * length; a free that makes it negative flushes a batch. Counted down so
+   * that free() tests it with no load of the class's limit (see
+   * mcache_list_len). */
+  int32_t room;
+  int32_t remote_room;   /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
   uint64_t allocCache;   /* free slots of span's current cacheBits word */
   uintptr_t window_base; /* address of slot 0 of that word */
   struct mspan *span;    /* span being carved, or NULL */
@@ -40,29 +44,46 @@ struct mcache_class {
 } __attribute__((aligned(CACHE_LINE)));
 
 struct mcache {
-  struct prof_sampler sampler; /* bytes until the next heap-profile sample */
+  /* First, so that a class's entry is at 64 * class from the cache: free()
+   * finds it from the span's class with a shift and an add. */
   struct mcache_class cls[SIZECLASS_COUNT];
+  struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
 /* The next free slot of e's allocCache window (which must have one),
  * counted as handed out. A slot freed before keeps the free-list key in
- * its first word (freelist.h): cleared here. */
-static inline void *mcache_window_take(struct mcache_class *e, unsigned sizeclass) {
+ * its first word (freelist.h): cleared here. The object size is the
+ * span's (malloc has loaded e->span already), so that malloc's fast path
+ * needs no class number once it has e. */
+static inline void *mcache_window_take(struct mcache_class *e) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
   BUMP_OWNED(&e->nmalloc, 1);
-  void *p = (void *)(e->window_base + (uintptr_t)__builtin_ctzll(bits) * class_to_size[sizeclass]);
+  void *p =
+      (void *)(e->window_base + (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
   freelist_clear(p);
   return p;
+}
+
+_Static_assert(sizeof(struct mcache_class) == 64, "size_to_class_offset indexes cls");
+
+/* The objects on e's list and on its remote list (class k). */
+static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
+  return (uint32_t)((int32_t)class_to_max[k] - e->room);
+}
+static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned k) {
+  return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
 }
 
 /* Slow paths of the fast paths in malloc.c. The object returned by refill
  * comes from span (possibly clean: see *zeroed) or from a batch (dirty).
  * NULL when out of memory. */
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
-void mcache_flush(struct mcache *c, unsigned sizeclass);
-void mcache_flush_remote(struct mcache *c, unsigned sizeclass);
+/* The flushes take e (one of c->cls), not its class number, which free()
+ * would otherwise keep in a register of its own. */
+void mcache_flush(struct mcache *c, struct mcache_class *e);
+void mcache_flush_remote(struct mcache *c, struct mcache_class *e);
 
 /* free() (or realloc, as what says) of p, an object of small span s whose
  * first word matched the free-list key (at ALLOC_DEBUG >= 2, any small

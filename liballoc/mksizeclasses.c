@@ -67,6 +67,7 @@ enum {
   MAX_CLASSES = 128,
   CLASS8_LEN = SMALL_MAX / SMALL_DIV + 1,
   CLASS128_LEN = (MAX_SMALL - SMALL_MAX) / LARGE_DIV + 1,
+  BY8_LEN = MAX_SMALL / SMALL_DIV + 1,
 };
 
 /* Worst-case waste allowed for classes of TINY_LIMIT bytes or more, percent.
@@ -87,6 +88,7 @@ static struct sizeclass classes[MAX_CLASSES];
 static int nclasses; /* including class 0 */
 static uint8_t class8[CLASS8_LEN];
 static uint8_t class128[CLASS128_LEN];
+static uint8_t class_by8[BY8_LEN]; /* both tables in one, by 8-byte step */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -196,6 +198,7 @@ static void make_lookup(void) {
   for (uint32_t i = 0; i < CLASS8_LEN; i++) class8[i] = (uint8_t)class_for(i * SMALL_DIV);
   for (uint32_t i = 0; i < CLASS128_LEN; i++)
     class128[i] = (uint8_t)class_for(SMALL_MAX + i * LARGE_DIV);
+  for (uint32_t i = 0; i < BY8_LEN; i++) class_by8[i] = (uint8_t)class_for(i * SMALL_DIV);
 }
 
 /* ---- checks ----------------------------------------------------------- */
@@ -269,6 +272,9 @@ static void check_lookup(void) {
     else
       got = class128[(n - SMALL_MAX + LARGE_DIV - 1) / LARGE_DIV];
     if (got != want) fail("request %" PRIu32 " looks up class %d, want %d", n, got, want);
+    if (class_by8[(n + SMALL_DIV - 1) / SMALL_DIV] != want)
+      fail("request %" PRIu32 " looks up class %d by 8, want %d", n,
+           class_by8[(n + SMALL_DIV - 1) / SMALL_DIV], want);
     /* independent of class_for: the class fits, the one below does not */
     if (classes[got].size < n || (got > 1 && classes[got - 1].size >= n))
       fail("request %" PRIu32 " gets class %d of %" PRIu32 " bytes", n, got, classes[got].size);
@@ -312,7 +318,11 @@ static void print_header(FILE *f) {
           " * Lookup of a request n <= SIZECLASS_MAX_SMALL:\n"
           " *   n <= SIZECLASS_SMALL_MAX: size_to_class8[(n + 7) / 8]\n"
           " *   otherwise:                size_to_class128[(n - 1024 + 127) / 128]\n"
-          " * gives the smallest class whose size is >= n (n == 0 gives class 1).\n"
+          " * gives the smallest class whose size is >= n (n == 0 gives class 1);\n"
+          " * so does size_to_class_x64[(n + 7) / 8] >> 6, one table for all n\n"
+          " * (8 KiB, for malloc's fast path: no branch between the two, and the\n"
+          " * class times 64, the offset of its entry in an array of 64-byte\n"
+          " * records such as a thread cache's, so no shift either).\n"
           " *\n"
           " * Object index from a byte offset in a span, without a division:\n"
           " *   (uint32_t)(((uint64_t)offset * class_to_divmagic[c]) >> 32)\n"
@@ -352,6 +362,11 @@ static void print_header(FILE *f) {
   print_u32_array(f, "uint8_t", "size_to_class128",
                   "(SIZECLASS_MAX_SMALL - SIZECLASS_SMALL_MAX) / SIZECLASS_LARGE_DIV + 1", v,
                   CLASS128_LEN);
+  fprintf(f, "/* class * 64, index (size + 7) / 8, for size <= SIZECLASS_MAX_SMALL */\n");
+  static uint32_t by8[BY8_LEN];
+  for (int i = 0; i < BY8_LEN; i++) by8[i] = (uint32_t)class_by8[i] << 6;
+  print_u32_array(f, "uint16_t", "size_to_class_x64",
+                  "SIZECLASS_MAX_SMALL / SIZECLASS_SMALL_DIV + 1", by8, BY8_LEN);
   fprintf(f, "#endif /* ALLOC_SIZECLASSES_H */\n");
 }
 

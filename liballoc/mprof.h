@@ -78,6 +78,10 @@ ALLOC_FOR_DUMPER uint64_t mprof_rate(void);
 ALLOC_FOR_DUMPER void mprof_set_rate(uint64_t rate);
 /* malloc.c: redraws the calling thread's distance at the current rate. */
 void alloc_reset_thread_sampler(void);
+/* malloc.c: the calling thread's next allocation goes down the sampling
+ * path (prof_record_sample), whatever its size; returns 0, doing nothing,
+ * for a thread without a cache of its own. mprof_dumper.c's load watch. */
+int alloc_sample_next_here(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
 /* Next distance in bytes for s at the current rate: exponential with mean
@@ -222,8 +226,18 @@ ALLOC_FOR_DUMPER int mprof_register_dumper(const struct mprof_dumper *d);
  * first if nothing is registered yet (one line on stderr when that fails).
  * Never call with load set on the allocation path or holding a lock. */
 const struct mprof_dumper *mprof_dumper(int load);
-/* malloc_fork.c's fork child handler: a load in progress at fork is given up. */
+/* malloc_fork.c's fork handlers: prepare waits while a load of the dumping
+ * half holds the loader's lock, and holds back one that has not taken it
+ * yet; the child forgets a load that had not begun and reloads on demand
+ * (mprof_dumper.c "Loads and forks"). */
+void mprof_dumper_fork_prepare(void);
+void mprof_dumper_fork_parent(void);
 void mprof_dumper_fork_child(void);
+/* prof_record_sample, first thing: the loading thread's first allocation
+ * inside dlopen (mprof_dumper.c). mprof_load_watch is nonzero while a load
+ * waits for it. */
+extern int mprof_load_watch;
+void mprof_dumper_load_watched(void);
 
 /* ---- stack.c --------------------------------------------------------------- */
 

@@ -24,11 +24,33 @@
  * constructor of the library calling back, or a signal handler on that
  * thread): it gets NULL. The futex word holds the loading thread's id, set
  * by the one compare-and-swap that elects it, so a signal arriving on that
- * thread at any moment of the load sees itself as the loader. A fork child
- * of a process that was loading gives up (the loader's state in the child
- * is the loader's business; ours must not wait for a thread that is gone)
- * and says so once, at its first dump, if the library had not registered
- * by then.
+ * thread at any moment of the load sees itself as the loader.
+ *
+ * Loads and forks. glibc resets the loader's main lock (dl_load_lock) in a
+ * fork child but not its write lock (dl_load_write_lock, which dlopen takes
+ * while it links a new object in), nor does it mend a half-linked list of
+ * objects: a fork while our dlopen is between those steps leaves a child
+ * whose every dl_iterate_phdr (the unwinder's, the symbolizer's) hangs.
+ * So a fork waits for our dlopen to end, but only once the dlopen holds
+ * dl_load_lock: the forking thread may hold that lock itself (a library
+ * constructor that forks, inside the program's dlopen), and a dlopen of
+ * ours waiting for it would then never end (loaderfence.h). The moment the
+ * lock is taken is told by the loading thread's first allocation inside
+ * dlopen: glibc takes dl_load_lock first thing, then copies the name with
+ * malloc before it opens, maps or links anything. Before dlopen, the
+ * loading thread blocks its signals (no handler's allocation may pass for
+ * dlopen's) and arms its sampler so that its next allocation, whatever the
+ * size, goes down the sampling path, where prof_record_sample calls
+ * mprof_dumper_load_watched. That call sets INSIDE in fork_word, then
+ * waits for the forks being prepared already (it holds dl_load_lock, which
+ * a fork does not need, and nothing of the loader's a child could inherit
+ * broken). The fork prepare handler, first of all, waits while INSIDE is
+ * set (so a program that forks without pause cannot starve the load), then
+ * counts itself in fork_word until its parent or child handler. So a fork
+ * sees our load either not begun (the
+ * child starts it afresh on demand and gets its profile) or over. A thread
+ * without a cache of its own cannot be watched: its load goes unwatched, as
+ * every load did before.
  *
  * The dumping half's fork child handler is its hook's fork_child, called
  * from mprof_dumper_fork_child (mprof.h says why not pthread_atfork).
@@ -38,9 +60,12 @@
  * profiles links the dumping half too, and its constructor registers. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <link.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +89,17 @@
 
 static const struct mprof_dumper *registered;
 static uint32_t load_state;
+
+/* fork_word, a futex word: the forks being prepared (FORKS_MASK), and
+ * INSIDE while our dlopen holds the loader's lock. A fork is counted only
+ * while INSIDE is clear; the dlopen goes on past its first allocation only
+ * once no fork is counted. */
+#define INSIDE 0x80000000u
+#define FORKS_MASK 0x7fffffffu
+static uint32_t fork_word;
+int mprof_load_watch; /* threads whose next allocation is watched */
+static __thread int watch_here __attribute__((tls_model("initial-exec")));
+static __thread int inside_here __attribute__((tls_model("initial-exec")));
 static char lib_path[PATH_MAX]; /* "" when liballoc is part of the program */
 static int refused;             /* a dumper of another build tried to register */
 
@@ -79,7 +115,74 @@ int mprof_register_dumper(const struct mprof_dumper *d) {
 }
 
 static void futex_wake_all(uint32_t *word) {
+  int saved = errno;
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+  errno = saved;
+}
+
+static void futex_wait(uint32_t *word, uint32_t seen) {
+  int saved = errno;
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+  errno = saved;
+}
+
+/* ---- Loads and forks (the header comment says why) ---------------------- */
+
+void mprof_dumper_load_watched(void) {
+  if (!watch_here) return; /* another thread's sample */
+  watch_here = 0;
+  __atomic_sub_fetch(&mprof_load_watch, 1, __ATOMIC_RELAXED);
+  /* This thread is inside dlopen and holds dl_load_lock now: new forks
+   * wait from here on; those already counted go first. */
+  uint32_t w = __atomic_or_fetch(&fork_word, INSIDE, __ATOMIC_ACQ_REL);
+  inside_here = 1;
+  while (w & FORKS_MASK) {
+    futex_wait(&fork_word, w);
+    w = __atomic_load_n(&fork_word, __ATOMIC_ACQUIRE);
+  }
+}
+
+/* dlopen of the library, which no fork sees half done. */
+static void *dlopen_watched(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  if (alloc_sample_next_here()) {
+    watch_here = 1;
+    __atomic_add_fetch(&mprof_load_watch, 1, __ATOMIC_RELAXED);
+  }
+  void *h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+  if (watch_here) { /* dlopen allocated nothing */
+    watch_here = 0;
+    __atomic_sub_fetch(&mprof_load_watch, 1, __ATOMIC_RELAXED);
+  }
+  if (inside_here) {
+    inside_here = 0;
+    __atomic_and_fetch(&fork_word, ~INSIDE, __ATOMIC_RELEASE);
+    futex_wake_all(&fork_word);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return h;
+}
+
+void mprof_dumper_fork_prepare(void) {
+  uint32_t w = __atomic_load_n(&fork_word, __ATOMIC_ACQUIRE);
+  for (;;) {
+    /* (a fork from inside our own dlopen, by a constructor it runs, cannot
+     * wait for it) */
+    if ((w & INSIDE) && !inside_here) {
+      futex_wait(&fork_word, w);
+      w = __atomic_load_n(&fork_word, __ATOMIC_ACQUIRE);
+    } else if (__atomic_compare_exchange_n(&fork_word, &w, w + 1, 1, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE)) {
+      return;
+    }
+  }
+}
+
+void mprof_dumper_fork_parent(void) {
+  __atomic_sub_fetch(&fork_word, 1, __ATOMIC_RELEASE);
+  futex_wake_all(&fork_word);
 }
 
 static void find_library(void);
@@ -123,7 +226,7 @@ static void load_library(void) {
     } else {
       /* the profiler's own loading is not the program's: not sampled */
       int guarded = mprof_guard_enter();
-      void *h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+      void *h = dlopen_watched();
       if (guarded) mprof_guard_exit();
       const char *why = h == NULL ? dlerror() : NULL;
       if (h == NULL)
@@ -157,13 +260,19 @@ const struct mprof_dumper *mprof_dumper(int load) {
 }
 
 /* The forking thread is the child's only one: a load in progress (a thread
- * id in load_state, even this thread's, whose id is new) will never end. The
- * library's own state is reset by its hook, if it registered before the
- * fork. */
+ * id in load_state, even this thread's, whose id is new) will never end
+ * there. It had not begun to change the loader's state (the prepare handler
+ * saw to that), so the child's first need loads the library afresh; unless
+ * the fork came from inside that very dlopen (a constructor it ran), whose
+ * half-done state the child gives up. The library's own state is reset by
+ * its hook, if it registered before the fork. */
 void mprof_dumper_fork_child(void) {
   uint32_t w = __atomic_load_n(&load_state, __ATOMIC_RELAXED);
   if (w != LOAD_NONE && w != LOAD_DONE && w != LOAD_GAVE_UP)
-    __atomic_store_n(&load_state, LOAD_GAVE_UP, __ATOMIC_RELAXED);
+    __atomic_store_n(&load_state, inside_here ? LOAD_GAVE_UP : LOAD_NONE, __ATOMIC_RELAXED);
+  __atomic_store_n(&fork_word, inside_here ? INSIDE : 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(&mprof_load_watch, 0, __ATOMIC_RELAXED);
+  watch_here = 0;
   const struct mprof_dumper *d = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
   if (d != NULL && d->fork_child != NULL) d->fork_child();
 }

@@ -144,6 +144,8 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
 }
 
 void *prof_record_sample(void *p, size_t size) {
+  if (unlikely(__atomic_load_n(&mprof_load_watch, __ATOMIC_RELAXED) != 0))
+    mprof_dumper_load_watched();
   if (!sampling_enter()) return p;
   /* one frame more than kept tells a cut stack from one that fits */
   uintptr_t frames[PROF_FRAMES_LIMIT + 1];

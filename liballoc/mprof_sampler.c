@@ -55,7 +55,10 @@ static void config_error(const char *var, const char *value, const char *what) {
 void prof_init(void) {
   const char *out = alloc_env("ALLOCPROF_OUT");
   const char *stream = alloc_env("ALLOCPROF_STREAM");
-  uint64_t rate = (out != NULL && *out) || (stream != NULL && *stream) ? PROF_DEFAULT_RATE : 0;
+  const char *http = alloc_env("ALLOCPROF_HTTP"); /* served profiles need samples too */
+  uint64_t rate = (out != NULL && *out) || (stream != NULL && *stream) || (http != NULL && *http)
+                      ? PROF_DEFAULT_RATE
+                      : 0;
   const char *r = alloc_env("ALLOCPROF_RATE");
   if (r != NULL && *r) {
     uint64_t v;

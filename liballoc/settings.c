@@ -11,6 +11,7 @@
  * before starting it. Nothing here allocates (the sampler calls
  * trig_parse_bytes while the allocator initializes) or reads the
  * environment: the caller hands in a lookup function. */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -343,6 +344,33 @@ int trig_pattern_has_pid(const char *pat) {
   return 0;
 }
 
+int trig_pattern_has_seq(const char *pat) {
+  for (const char *p = pat; *p; p++)
+    if (*p == '%' && *++p == 'n') return 1;
+  return 0;
+}
+
+/* Where pat's ending (.pb.gz, .pb.zst, .pb) begins; strlen(pat) without one. */
+static size_t ending_at(const char *pat) {
+  static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
+  size_t n = strlen(pat);
+  for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
+    size_t e = strlen(endings[k]);
+    if (n >= e && strcmp(pat + n - e, endings[k]) == 0) return n - e;
+  }
+  return n;
+}
+
+/* pat with text inserted at byte at. Returns 0, or -1 when out is too small. */
+static int insert_at(const char *pat, size_t at, const char *text, char *out, size_t len) {
+  size_t n = strlen(pat), k = strlen(text);
+  if (n + k + 1 > len) return -1;
+  memmove(out + at + k, pat + at, n - at + 1); /* (out may be pat) */
+  memmove(out, pat, at);
+  memcpy(out + at, text, k);
+  return 0;
+}
+
 int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
   size_t n = strlen(pat), at = n;
   for (size_t i = 0; i < n; i++) {
@@ -355,24 +383,16 @@ int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
   }
   char pidtext[32];
   if (at == n) {
-    static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
-    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
-      size_t e = strlen(endings[k]);
-      if (n >= e && strcmp(pat + n - e, endings[k]) == 0) {
-        at = n - e;
-        break;
-      }
-    }
+    at = ending_at(pat);
     snprintf(pidtext, sizeof pidtext, ".%ld", pid);
   } else {
     snprintf(pidtext, sizeof pidtext, "%ld.", pid);
   }
-  size_t k = strlen(pidtext);
-  if (n + k + 1 > len) return -1;
-  memcpy(out, pat, at);
-  memcpy(out + at, pidtext, k);
-  memcpy(out + at + k, pat + at, n - at + 1);
-  return 0;
+  return insert_at(pat, at, pidtext, out, len);
+}
+
+int trig_pattern_with_seq(const char *pat, char *out, size_t len) {
+  return insert_at(pat, ending_at(pat), ".%n", out, len);
 }
 
 /* ---- the whole configuration ------------------------------------------------- */
@@ -386,7 +406,8 @@ static const char *setting(const char *(*get)(const char *), const char *name) {
  * "is anything asked for" (trig_config_wanted) and the parse never differ. */
 static const char *const config_names[] = {
     "ALLOCPROF_OUT",      "ALLOCPROF_STREAM",         "ALLOCPROF_SIGNAL",
-    "ALLOCPROF_INTERVAL", "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK"};
+    "ALLOCPROF_INTERVAL", "ALLOCPROF_INUSE_INTERVAL", "ALLOCPROF_PEAK",
+    "ALLOCPROF_HTTP"};
 
 int trig_config_wanted(const char *(*get)(const char *name)) {
   for (size_t i = 0; i < sizeof config_names / sizeof config_names[0]; i++)
@@ -412,6 +433,28 @@ int trig_rate_rejected(const char *rate, uint64_t sampler_rate) {
 int trig_config_needs_thread(const struct trig_config *cfg) {
   return cfg->signo != 0 || cfg->interval_ms != 0 || cfg->inuse_interval != 0 ||
          !trig_margin_off(&cfg->peak);
+}
+
+/* ALLOCPROF_HTTP and ALLOCPROF_HTTP_PORTFILE into cfg. Returns 0, or -1. */
+static int parse_http(const char *(*get)(const char *), const char *cwd, struct trig_config *cfg,
+                      char *err, size_t errlen) {
+  char why[256];
+  const char *http = setting(get, "ALLOCPROF_HTTP");
+  if (http != NULL && trig_http_parse(http, cwd, &cfg->http, why, sizeof why) != 0) {
+    set_err(err, errlen, "ALLOCPROF_HTTP=%s %s", http, why);
+    return -1;
+  }
+  const char *portfile = setting(get, "ALLOCPROF_HTTP_PORTFILE");
+  if (portfile == NULL) return 0;
+  if (trig_pattern_check(portfile, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+    set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s %s", portfile, why);
+    return -1;
+  }
+  if (trig_pattern_absolute(portfile, cwd, cfg->http_portfile, sizeof cfg->http_portfile) != 0) {
+    set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s is too long", portfile);
+    return -1;
+  }
+  return 0;
 }
 
 int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
@@ -472,13 +515,15 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
     return TRIG_CONFIG_BAD;
   }
 
+  if (parse_http(get, cwd, cfg, err, errlen) != 0) return TRIG_CONFIG_BAD;
+
   if (out == NULL && stream == NULL) {
     const char *set = sig != NULL        ? "ALLOCPROF_SIGNAL"
                       : interval != NULL ? "ALLOCPROF_INTERVAL"
                       : growth != NULL   ? "ALLOCPROF_INUSE_INTERVAL"
                       : peak != NULL     ? "ALLOCPROF_PEAK"
                                          : NULL;
-    if (set == NULL) return TRIG_CONFIG_NONE;
+    if (set == NULL) return cfg->http.kind != TRIG_HTTP_OFF ? TRIG_CONFIG_OK : TRIG_CONFIG_NONE;
     set_err(err, errlen, "%s is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is", set);
     return TRIG_CONFIG_BAD;
   }
@@ -519,4 +564,70 @@ int alloc_settings_parse(const char *(*get)(const char *name), struct alloc_sett
     }
   }
   return nbad;
+}
+
+/* ---- ALLOCPROF_HTTP ---------------------------------------------------------------- */
+
+/* A port: 0 to 65535, all of s. Returns 0, or -1. */
+static int parse_port(const char *s, unsigned *port) {
+  uint64_t v;
+  if (trig_parse_count(s, 0, 65535, &v) != 0) return -1;
+  *port = (unsigned)v;
+  return 0;
+}
+
+static int http_unix(const char *s, const char *cwd, struct trig_http *h, char *err,
+                     size_t errlen) {
+  char why[200];
+  if (trig_pattern_check(s, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
+    set_err(err, errlen, "(the socket's path) %s", why);
+    return -1;
+  }
+  if (trig_pattern_absolute(s, cwd, h->path, sizeof h->path) != 0) {
+    set_err(err, errlen, "is too long");
+    return -1;
+  }
+  h->kind = TRIG_HTTP_UNIX;
+  return 0;
+}
+
+int trig_http_parse(const char *s, const char *cwd, struct trig_http *h, char *err, size_t errlen) {
+  memset(h, 0, sizeof *h);
+  static const char usage[] =
+      "is not an address (127.0.0.1:6060, [::1]:6060, :6060 for every address, or "
+      "unix:/path/sock)";
+  if (strncmp(s, "unix:", 5) == 0) return http_unix(s + 5, cwd, h, err, errlen);
+  const char *colon = strrchr(s, ':');
+  const char *port = colon != NULL ? colon + 1 : s;
+  if (parse_port(port, &h->port) != 0) {
+    set_err(err, errlen, "%s", colon != NULL && *port != 0 ? "has a bad port (0 to 65535)" : usage);
+    return -1;
+  }
+  char host[64];
+  size_t n = colon != NULL ? (size_t)(colon - s) : 0;
+  if (n >= sizeof host) {
+    set_err(err, errlen, "%s", usage);
+    return -1;
+  }
+  memcpy(host, s, n);
+  host[n] = 0;
+  if (colon == NULL || strcmp(host, "localhost") == 0) { /* loopback unless told otherwise */
+    h->kind = TRIG_HTTP_IPV4;
+    return inet_pton(AF_INET, "127.0.0.1", h->addr) == 1 ? 0 : -1;
+  }
+  if (n == 0) {
+    h->kind = TRIG_HTTP_ANY;
+    return 0;
+  }
+  if (host[0] == '[' && host[n - 1] == ']') {
+    host[n - 1] = 0;
+    h->kind = TRIG_HTTP_IPV6;
+    if (inet_pton(AF_INET6, host + 1, h->addr) == 1) return 0;
+  } else {
+    h->kind = TRIG_HTTP_IPV4;
+    if (inet_pton(AF_INET, host, h->addr) == 1) return 0;
+  }
+  set_err(err, errlen, "%s", usage);
+  h->kind = TRIG_HTTP_OFF;
+  return -1;
 }

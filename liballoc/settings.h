@@ -111,15 +111,49 @@ int trig_pattern_has_pid(const char *pat);
  * is too small. */
 int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len);
 
+/* ---- ALLOCPROF_HTTP --------------------------------------------------------------
+ * Where the profiled process serves its profiles and metrics (libprof/
+ * http_server.c): "127.0.0.1:6060" or "localhost:6060", "[::1]:6060", a
+ * bare "6060" (loopback), ":6060" (every address: only when written so),
+ * "unix:/path/sock" (%p, %t and %% as in a stream's name; a relative path is
+ * made absolute). Port 0: the kernel picks one. */
+enum trig_http_kind {
+  TRIG_HTTP_OFF,
+  TRIG_HTTP_IPV4,
+  TRIG_HTTP_IPV6,
+  TRIG_HTTP_ANY,
+  TRIG_HTTP_UNIX
+};
+struct trig_http {
+  enum trig_http_kind kind;
+  unsigned char addr[16];   /* IPV4 (4 bytes), IPV6: the address, network order */
+  unsigned port;            /* IPV4, IPV6, ANY */
+  char path[TRIG_PATH_MAX]; /* UNIX: the socket's pattern, absolute */
+};
+
+/* Parses an ALLOCPROF_HTTP value into *h. Returns 0, or -1 with the reason
+ * in err (it does not repeat s). */
+int trig_http_parse(const char *s, const char *cwd, struct trig_http *h, char *err, size_t errlen);
+
+/* Whether pat (checked) has a %n escape (%%n is not one). */
+int trig_pattern_has_seq(const char *pat);
+
+/* pat with ".%n" before its ending ("x.pb.gz" -> "x.%n.pb.gz",
+ * "x.%p.pb.gz" -> "x.%p.%n.pb.gz"): the files of a repeated trigger
+ * numbered. Returns 0, or -1 when out is too small. */
+int trig_pattern_with_seq(const char *pat, char *out, size_t len);
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 struct trig_config {
-  char out[TRIG_PATH_MAX];    /* ALLOCPROF_OUT made absolute; "" when unset */
-  char stream[TRIG_PATH_MAX]; /* ALLOCPROF_STREAM made absolute; "" when unset */
-  int signo;                  /* ALLOCPROF_SIGNAL; 0: off */
-  uint64_t interval_ms;       /* ALLOCPROF_INTERVAL; 0: off */
-  uint64_t inuse_interval;    /* ALLOCPROF_INUSE_INTERVAL, bytes; 0: off */
-  struct trig_margin peak;    /* ALLOCPROF_PEAK; off when trig_margin_off */
+  char out[TRIG_PATH_MAX];           /* ALLOCPROF_OUT made absolute; "" when unset */
+  char stream[TRIG_PATH_MAX];        /* ALLOCPROF_STREAM made absolute; "" when unset */
+  int signo;                         /* ALLOCPROF_SIGNAL; 0: off */
+  uint64_t interval_ms;              /* ALLOCPROF_INTERVAL; 0: off */
+  uint64_t inuse_interval;           /* ALLOCPROF_INUSE_INTERVAL, bytes; 0: off */
+  struct trig_margin peak;           /* ALLOCPROF_PEAK; off when trig_margin_off */
+  struct trig_http http;             /* ALLOCPROF_HTTP; kind TRIG_HTTP_OFF when unset */
+  char http_portfile[TRIG_PATH_MAX]; /* ALLOCPROF_HTTP_PORTFILE made absolute; "" unset */
 };
 
 #define TRIG_CONFIG_OK 0     /* something to do: cfg filled */

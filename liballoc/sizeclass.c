@@ -26,7 +26,8 @@ int sizeclass_init(void) {
     if (size <= class_to_size[c - 1] || (size >= 16 && size % 16 != 0) ||
         (uint32_t)class_to_nelems[c] != class_to_npages[c] * PAGE_BYTES / size)
       alloc_throw("size class table is inconsistent (rebuild sizeclasses.h)");
-    if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c)
+    if (size_to_class(size) != c || size_to_class(class_to_size[c - 1] + 1) != c ||
+        size_to_class_fast(size) != c || size_to_class_fast(class_to_size[c - 1] + 1) != c)
       alloc_throw("size class lookup table is inconsistent (rebuild sizeclasses.h)");
     uint32_t b = BATCH_BYTES / size;
     if (b > 64) b = 64;

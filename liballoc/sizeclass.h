@@ -21,6 +21,16 @@ static inline unsigned size_to_class(size_t size) {
                           SIZECLASS_LARGE_DIV];
 }
 
+/* The same times 64 (the byte offset of the class's entry in an array of
+ * 64-byte records, such as struct mcache's cls) as one load, without the
+ * branch between the two tables: every class boundary is a multiple of 8,
+ * so one generated table by 8-byte step covers all small sizes (8 KiB, of
+ * which malloc's fast path touches the lines of the sizes asked for). */
+static inline unsigned size_to_class_offset(size_t size) {
+  return size_to_class_x64[(size + SIZECLASS_SMALL_DIV - 1) / SIZECLASS_SMALL_DIV];
+}
+static inline unsigned size_to_class_fast(size_t size) { return size_to_class_offset(size) >> 6; }
+
 /* The class of memalign(align, size), for size <= SIZECLASS_MAX_SMALL and a
  * power of two 16 < align <= PAGE_BYTES: the first class from size's (or
  * align's) whose object size is a multiple of align, so that every object

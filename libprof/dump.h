@@ -18,20 +18,46 @@ enum {
   PROF_TRIG_GROWTH = 8,   /* ALLOCPROF_INUSE_INTERVAL */
   PROF_TRIG_PEAK = 16,    /* ALLOCPROF_PEAK */
   PROF_TRIG_API = 32,     /* allocprof_dump */
+  PROF_TRIG_HTTP = 64,    /* a GET of ALLOCPROF_HTTP's profiles */
 };
 
 /* What a dump says about itself: written into the profile as pprof
  * comments (trigger=..., seq=..., with pid, cmdline, time and rate). */
+struct prof_dump_base;
 struct prof_dump_meta {
   unsigned trigger; /* PROF_TRIG_* bits; 0: none named */
   int64_t seq;      /* the dump's sequence number (%n); -1: none */
 };
+
+/* How a served profile differs from a dump's (http_server.c). */
+struct prof_dump_view {
+  /* The profile's default sample type; NULL: inuse_space. */
+  const char *default_type;
+  /* A delta profile: alloc_objects and alloc_space count what was
+   * allocated since base (the in-use values are those of now), and the
+   * duration is the time since. NULL: everything since the start. */
+  const struct prof_dump_base *base;
+};
+
+/* The start of a delta profile: every bucket's counts now (the guard is
+ * taken here). NULL when memory is short. Free it with prof_dump_base_free. */
+struct prof_dump_base *prof_dump_base_take(void);
+void prof_dump_base_free(struct prof_dump_base *base);
 
 /* Packs a pprof Profile of the heap as it is now (uncompressed protobuf) into
  * a malloc'd buffer. meta may be NULL (no trigger, no seq). Returns 0, or -1
  * with a one-line message in err. */
 int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *meta, char *err,
                      size_t errlen);
+
+/* The profile gzipped as a .pb.gz dump file holds it (the same level),
+ * seen as view says (NULL: as a dump). Returns 0, or -1 with a one-line
+ * message in err. */
+int prof_dump_gzip(uint8_t **out, size_t *len, const struct prof_dump_meta *meta,
+                   const struct prof_dump_view *view, char *err, size_t errlen);
+
+/* The dumps made so far by this process (every kind) and those that failed. */
+void prof_dump_counts(uint64_t *written, uint64_t *failed);
 
 /* Writes the heap profile to path; the ending picks the container (.pb.gz
  * gzip, .pb.zst zstd, .pb raw). The file appears whole (temporary name, then

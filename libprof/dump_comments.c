@@ -2,7 +2,7 @@
  * (dump.h). Every profile the library writes carries, one comment each:
  *
  *   trigger=exit          what started the dump: exit, signal, interval,
- *                         growth (ALLOCPROF_INUSE_INTERVAL), peak, api; a
+ *                         growth (ALLOCPROF_INUSE_INTERVAL), peak, api, http; a
  *                         dump with several reasons lists them, comma-separated
  *   pid=1234
  *   cmdline=prog arg ...  /proc/self/cmdline at dump time, bounded, printable
@@ -40,6 +40,7 @@ void prof_trigger_names(unsigned trigger, char *buf, size_t len) {
   } names[] = {
       {PROF_TRIG_EXIT, "exit"},     {PROF_TRIG_SIGNAL, "signal"}, {PROF_TRIG_INTERVAL, "interval"},
       {PROF_TRIG_GROWTH, "growth"}, {PROF_TRIG_PEAK, "peak"},     {PROF_TRIG_API, "api"},
+      {PROF_TRIG_HTTP, "http"},
   };
   size_t used = 0;
   if (len == 0) return;

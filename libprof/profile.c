@@ -294,12 +294,14 @@ struct dump_work {
   struct prof_mapping *maps; /* maps[0..nlive): loaded now, sorted; then unloaded ones */
   size_t nmaps, nlive;
   struct closed_objects co;
-  struct addr_table at;      /* the distinct addresses of the stacks */
-  uint32_t *frame_entry;     /* each kept frame's entry in at, bucket by bucket */
-  struct mapping_fill *fill; /* fill[i]: what maps[i]'s addresses resolved to */
-  uint64_t *locs;            /* one sample's location ids */
-  profile_line *lines;       /* one location's lines */
-  size_t maxlines;           /* capacity of lines */
+  struct addr_table at;              /* the distinct addresses of the stacks */
+  uint32_t *frame_entry;             /* each kept frame's entry in at, bucket by bucket */
+  struct mapping_fill *fill;         /* fill[i]: what maps[i]'s addresses resolved to */
+  uint64_t *locs;                    /* one sample's location ids */
+  profile_line *lines;               /* one location's lines */
+  size_t maxlines;                   /* capacity of lines */
+  const struct prof_dump_view *view; /* a served profile's differences, or NULL */
+  const struct prof_dump_base *base; /* a delta profile's start, or NULL */
   profile_builder *b;
 };
 
@@ -442,6 +444,67 @@ static int64_t object_bytes(const struct prof_bucket_snap *s) {
   return (int64_t)((bytes + n / 2) / n);
 }
 
+/* ---- delta profiles ---------------------------------------------------------------------
+ * A bucket is known by its frames, which stay where they are for the life
+ * of the process (mprof.h), and its block size. The base keeps each one's
+ * cumulative allocation counts, sorted for a binary search. */
+
+struct base_entry {
+  const uintptr_t *frames;
+  uint64_t size, alloc_count, alloc_bytes;
+};
+struct prof_dump_base {
+  int64_t time_nanos;
+  size_t n;
+  struct base_entry *v;
+};
+
+static int base_cmp(const void *a, const void *b) {
+  const struct base_entry *x = a, *y = b;
+  if (x->frames != y->frames) return (uintptr_t)x->frames < (uintptr_t)y->frames ? -1 : 1;
+  return x->size < y->size ? -1 : x->size > y->size;
+}
+
+struct prof_dump_base *prof_dump_base_take(void) {
+  struct prof_dump_base *base = calloc(1, sizeof *base);
+  if (base == NULL) return NULL;
+  int entered = mprof_guard_enter();
+  struct prof_totals t;
+  mprof_get_totals(&t);
+  base->time_nanos = now_nanos();
+  struct prof_bucket_snap *snap = mprof_snapshot(&base->n);
+  base->v = calloc(base->n + 1, sizeof *base->v);
+  if (base->v == NULL || (snap == NULL && t.buckets != 0)) {
+    free(snap);
+    prof_dump_base_free(base);
+    base = NULL;
+  } else {
+    for (size_t i = 0; i < base->n; i++)
+      base->v[i] = (struct base_entry){snap[i].frames, snap[i].size, snap[i].alloc_count,
+                                       snap[i].alloc_bytes};
+    free(snap);
+    qsort(base->v, base->n, sizeof *base->v, base_cmp);
+  }
+  if (entered) mprof_guard_exit();
+  return base;
+}
+
+void prof_dump_base_free(struct prof_dump_base *base) {
+  if (base == NULL) return;
+  free(base->v);
+  free(base);
+}
+
+/* The allocations of s since the base into *count and *bytes. */
+static void base_since(const struct prof_dump_base *base, const struct prof_bucket_snap *s,
+                       uint64_t *count, uint64_t *bytes) {
+  struct base_entry key = {s->frames, s->size, 0, 0};
+  const struct base_entry *e = bsearch(&key, base->v, base->n, sizeof key, base_cmp);
+  if (e == NULL) return;
+  *count = *count > e->alloc_count ? *count - e->alloc_count : 0;
+  *bytes = *bytes > e->alloc_bytes ? *bytes - e->alloc_bytes : 0;
+}
+
 /* Step 3, the samples: one per bucket with something to show. */
 static int add_samples(struct dump_work *w) {
   size_t nidx = 0;
@@ -455,9 +518,11 @@ static int add_samples(struct dump_work *w) {
                        ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, w->rate)
                        : 1.0;
     uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
+    uint64_t alloc_n = s->alloc_count, alloc_b = s->alloc_bytes;
+    if (w->base != NULL) base_since(w->base, s, &alloc_n, &alloc_b);
     int64_t values[4 + PEAK_NTYPES] = {
-        (int64_t)((double)s->alloc_count * scale),
-        (int64_t)((double)s->alloc_bytes * scale),
+        (int64_t)((double)alloc_n * scale),
+        (int64_t)((double)alloc_b * scale),
         (int64_t)((double)live_n * scale),
         (int64_t)((double)live_b * scale),
     };
@@ -484,9 +549,10 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
   profile_builder_add_sample_type(b, "inuse_objects", "count");
   profile_builder_add_sample_type(b, "inuse_space", "bytes");
   add_peak_types(b);
-  profile_builder_set_default_sample_type(b, "inuse_space");
+  profile_builder_set_default_sample_type(
+      b, w->view != NULL && w->view->default_type != NULL ? w->view->default_type : "inuse_space");
   profile_builder_set_period(b, "space", "bytes", (int64_t)w->rate);
-  profile_builder_set_time(b, w->time_nanos, 0);
+  profile_builder_set_time(b, w->time_nanos, w->base ? w->time_nanos - w->base->time_nanos : 0);
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
   if (prof_dump_add_comments(b, meta, w->time_nanos, w->rate) != 0) return -1;
   if (add_peak_comments(b) != 0) return -1;
@@ -499,12 +565,14 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
 
 /* Builds and packs the profile; dump_mutex and the guard are held. meta:
  * what the comments say started the dump (NULL: nothing). */
-static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta, char *err,
-                        size_t errlen) {
+static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta,
+                        const struct prof_dump_view *view, char *err, size_t errlen) {
   struct dump_work w;
   memset(&w, 0, sizeof w);
   w.rate = mprof_rate();
   w.time_nanos = now_nanos();
+  w.view = view;
+  w.base = view != NULL ? view->base : NULL;
   const char *what = "out of memory";
   int rc = -1;
   if (gather(&w) == 0 && collect_addresses(&w) == 0 && symbolize_addresses(&w) == 0) {
@@ -545,20 +613,27 @@ static int write_file(const char *path, const uint8_t *pb, size_t len, char *err
 
 /* ---- dump.h ---------------------------------------------------------------------------------- */
 
+static uint64_t dumps_written, dumps_failed; /* relaxed atomics */
+
+void prof_dump_counts(uint64_t *written, uint64_t *failed) {
+  *written = __atomic_load_n(&dumps_written, __ATOMIC_RELAXED);
+  *failed = __atomic_load_n(&dumps_failed, __ATOMIC_RELAXED);
+}
+
 /* The steps of a dump after packing. */
 enum dump_sink { SINK_NONE, SINK_FILE, SINK_STREAM };
 
 /* One whole dump under dump_mutex: two dumps never interleave, so two
  * writers never race for the same temporary file or stream. */
 static int dump_locked(enum dump_sink sink, const char *path, int fd,
-                       const struct prof_dump_meta *meta, uint8_t **out, size_t *len, char *err,
-                       size_t errlen) {
+                       const struct prof_dump_meta *meta, const struct prof_dump_view *view,
+                       uint8_t **out, size_t *len, char *err, size_t errlen) {
   uint8_t *pb = NULL;
   size_t pblen = 0;
   int entered = mprof_guard_enter();
   pthread_mutex_lock(&dump_mutex);
   dump_busy = 1;
-  int rc = build_packed(&pb, &pblen, meta, err, errlen);
+  int rc = build_packed(&pb, &pblen, meta, view, err, errlen);
   if (rc != 0) {
     errno = ENOMEM;
     if (sink == SINK_FILE) {
@@ -574,6 +649,7 @@ static int dump_locked(enum dump_sink sink, const char *path, int fd,
     rc = stream_append_fd(fd, pb, pblen, 0, err, errlen);
   }
   if (rc != 0 && errno == 0) errno = EIO;
+  __atomic_fetch_add(rc == 0 ? &dumps_written : &dumps_failed, 1, __ATOMIC_RELAXED);
   int saved = errno;
   dump_busy = 0;
   pthread_mutex_unlock(&dump_mutex);
@@ -592,7 +668,7 @@ int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *me
                      size_t errlen) {
   *out = NULL;
   *len = 0;
-  return dump_locked(SINK_NONE, NULL, -1, meta, out, len, err, errlen);
+  return dump_locked(SINK_NONE, NULL, -1, meta, NULL, out, len, err, errlen);
 }
 
 int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
@@ -601,9 +677,26 @@ int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *er
     errno = EINVAL;
     return -1;
   }
-  return dump_locked(SINK_FILE, path, -1, meta, NULL, NULL, err, errlen);
+  return dump_locked(SINK_FILE, path, -1, meta, NULL, NULL, NULL, err, errlen);
 }
 
 int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen) {
-  return dump_locked(SINK_STREAM, NULL, fd, meta, NULL, NULL, err, errlen);
+  return dump_locked(SINK_STREAM, NULL, fd, meta, NULL, NULL, NULL, err, errlen);
+}
+
+int prof_dump_gzip(uint8_t **out, size_t *len, const struct prof_dump_meta *meta,
+                   const struct prof_dump_view *view, char *err, size_t errlen) {
+  uint8_t *pb = NULL;
+  size_t pblen = 0;
+  *out = NULL;
+  *len = 0;
+  if (dump_locked(SINK_NONE, NULL, -1, meta, view, &pb, &pblen, err, errlen) != 0) return -1;
+  int entered = mprof_guard_enter();
+  char why[200];
+  int rc =
+      container_compress(CONTAINER_GZIP, pb, pblen, PROF_GZIP_LEVEL, out, len, why, sizeof why);
+  if (rc != 0) formats_set_err(err, errlen, "%s", why);
+  free(pb);
+  if (entered) mprof_guard_exit();
+  return rc;
 }

@@ -10,7 +10,8 @@
  *                             unix time, %% '%'. ".pb.gz" gzip, ".pb.zst"
  *                             zstd, ".pb" raw; a relative pattern is taken
  *                             from the directory the program started in.
- *                             Without %n each dump replaces the last.
+ *                             Without %n, a repeated trigger numbers the
+ *                             files anyway (below).
  *   ALLOCPROF_STREAM=path     a snapshot stream: one zstd frame per dump,
  *                             appended; %p %t %% as above.
  *   ALLOCPROF_SIGNAL=sig      dump when the process receives sig (SIGUSR2,
@@ -41,6 +42,24 @@
  *   ALLOCPROF_RUN_PID=pid     (set by allocprof run) the program it started:
  *                             other processes of the run add their pid to
  *                             an ALLOCPROF_OUT without %p.
+ *   ALLOCPROF_OUT_OWNER=id    (set here) the process whose files an
+ *                             ALLOCPROF_OUT without %p names as it is.
+ *
+ * One name, one process. When ALLOCPROF_OUT has no %p, the first process
+ * that arms it claims the name: it exports ALLOCPROF_OUT_OWNER (its pid and
+ * start time) to its environment, which whatever it starts inherits (fork,
+ * fork and exec, posix_spawn, system, a wrapper such as timeout, env or
+ * sh -c). Any other process that finds the claim adds its pid to the name
+ * and says so once, at its first file; the owner after an exec of itself
+ * (same pid, same start time) keeps the name, as does a process that
+ * rewrites its own file. A fork child has its own rule (below); a process of
+ * allocprof run follows ALLOCPROF_RUN_PID instead, silently.
+ *
+ * Files of a repeated trigger. A signal, interval, growth or peak trigger
+ * writes many profiles: an ALLOCPROF_OUT without %n gets ".%n" before its
+ * ending ("x.pb.gz" -> "x.%n.pb.gz"), with one line at start, so that no
+ * dump replaces the last; the process exports the numbered setting, so
+ * what it starts numbers its files without a word.
  *   ALLOCPROF_NO_CHILDREN=1   (set by allocprof run --no-children) only the
  *                             process ALLOCPROF_RUN_PID names profiles; its
  *                             fork children and the programs they run do not.
@@ -97,6 +116,7 @@
 #include "alloc_entry.h"
 #include "dump.h"
 #include "errmsg.h"
+#include "http.h"
 #include "mprof.h"
 #include "mprof_build_id.h"
 #include "settings.h"
@@ -148,8 +168,10 @@ static int sig_pending, hook_pending;     /* atomic: set by the handler, the hoo
 static int exit_started;                  /* atomic: the exit dump has begun */
 static unsigned failed;                   /* atomic: FAIL_* reported so far */
 static uint32_t wake_word;                /* futex: bumped to wake the thread */
-static int out_renamed;                   /* trig_lock: a fork child added its pid to
-                                             cfg.out and has not said so yet */
+static int out_renamed; /* trig_lock: this process added its pid to cfg.out and has not said so
+                           yet: RENAMED_FORK, RENAMED_OTHER */
+static long out_owner;  /* RENAMED_OTHER: the pid that owns the name */
+enum { RENAMED_FORK = 1, RENAMED_OTHER = 2 };
 
 /* ---- messages -------------------------------------------------------------------- */
 
@@ -261,12 +283,15 @@ static void dump(unsigned why) {
       if (first_failure(FAIL_OUT))
         say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
-      if (out_renamed) {
-        out_renamed = 0;
+      if (out_renamed == RENAMED_FORK)
         say("ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
             "replace its parent's files",
             (long)getppid(), path);
-      }
+      if (out_renamed == RENAMED_OTHER)
+        say("ALLOCPROF_OUT has no %%p and process %ld writes to it: this process (%ld) writes %s "
+            "so as not to replace its files",
+            out_owner, (long)getpid(), path);
+      out_renamed = 0;
       err[0] = 0;
       if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
         if (first_failure(FAIL_OUT)) say("heap profile not written: %s", err[0] ? err : path);
@@ -448,6 +473,7 @@ static void thread_start_or_say(void) {
 
 static void fork_child(void) {
   prof_dump_fork_child();
+  prof_http_fork_child(armed && !no_children);
   if (!armed) return;
   if (no_children) { /* allocprof run --no-children: not this child */
     armed = 0;
@@ -467,7 +493,7 @@ static void fork_child(void) {
     char renamed[TRIG_PATH_MAX];
     if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
       memcpy(cfg.out, renamed, strlen(renamed) + 1);
-      out_renamed = 1;
+      out_renamed = RENAMED_FORK;
     } else {
       cfg.out[0] = 0; /* no name of its own: the child writes no file */
     }
@@ -552,6 +578,69 @@ static void run_child_pattern(void) {
     memcpy(cfg.out, renamed, strlen(renamed) + 1);
 }
 
+#define OWNER_ENV "ALLOCPROF_OUT_OWNER"
+
+/* "pid.starttime" (/proc/self/stat's field 22): the same for this process
+ * after an exec, never for another, even one given this pid again later. */
+static void self_identity(char *buf, size_t len) {
+  char stat[1024];
+  unsigned long long start = 0;
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+  if (fd >= 0) close(fd);
+  if (n > 0) {
+    stat[n] = 0;
+    const char *p = strrchr(stat, ')'); /* the end of field 2 */
+    for (int field = 2; p != NULL && field < 22; field++) p = strchr(p + 1, ' ');
+    if (p != NULL) start = strtoull(p + 1, NULL, 10);
+  }
+  snprintf(buf, len, "%ld.%llu", (long)getpid(), start);
+}
+
+/* The rule "one name, one process" (top of file) for ALLOCPROF_OUT without
+ * %p, outside allocprof run: claim the name, or add this pid to it. */
+static void claim_or_rename(void) {
+  if (run_pid != 0 || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out)) return;
+  char self[64];
+  self_identity(self, sizeof self);
+  const char *owner = alloc_env(OWNER_ENV);
+  if (owner == NULL || *owner == 0) {
+    setenv(OWNER_ENV, self, 1); /* at load, before the program's threads */
+    return;
+  }
+  if (strcmp(owner, self) == 0) return; /* the owner, after an exec of itself */
+  char renamed[TRIG_PATH_MAX];
+  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) != 0) {
+    cfg.out[0] = 0; /* no name of its own: no file (the stream, if any, still gets frames) */
+    return;
+  }
+  memcpy(cfg.out, renamed, strlen(renamed) + 1);
+  out_renamed = RENAMED_OTHER;
+  out_owner = atol(owner);
+}
+
+/* The files of a repeated trigger numbered (top of file). */
+static void number_repeated(void) {
+  if (cfg.out[0] == 0 || trig_pattern_has_seq(cfg.out)) return;
+  const char *what = cfg.interval_ms               ? "ALLOCPROF_INTERVAL"
+                     : cfg.signo                   ? "ALLOCPROF_SIGNAL"
+                     : cfg.inuse_interval          ? "ALLOCPROF_INUSE_INTERVAL"
+                     : !trig_margin_off(&cfg.peak) ? "ALLOCPROF_PEAK"
+                                                   : NULL;
+  if (what == NULL) return;
+  char numbered[TRIG_PATH_MAX], setting[TRIG_PATH_MAX];
+  const char *value = alloc_env("ALLOCPROF_OUT");
+  if (value == NULL || trig_pattern_with_seq(cfg.out, numbered, sizeof numbered) != 0 ||
+      trig_pattern_with_seq(value, setting, sizeof setting) != 0)
+    return;
+  memcpy(cfg.out, numbered, strlen(numbered) + 1);
+  /* what this process starts inherits the numbered setting, and says nothing */
+  setenv("ALLOCPROF_OUT", setting, 1);
+  say("ALLOCPROF_OUT has no %%n and %s dumps again and again: its profiles are numbered "
+      "(%s), so that none replaces the last",
+      what, cfg.out);
+}
+
 __attribute__((constructor)) static void trig_start(void) {
   /* The allocator (and its fork handler) first: prof_init must not undo a
    * rate set here, and our fork handler must run after the allocator's. A
@@ -567,15 +656,18 @@ __attribute__((constructor)) static void trig_start(void) {
   if (rc == TRIG_CONFIG_NONE) return;
   /* A bad ALLOCPROF_RATE: the sampler has said so, and that profiling is off */
   if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), mprof_rate())) return;
-  if (rc == TRIG_CONFIG_OK) run_child_pattern();
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
     say("%s; profiling is off", err);
     mprof_set_rate(0);
     return;
   }
+  number_repeated();
+  run_child_pattern();
+  claim_or_rename();
   armed = 1;
   rearm(0);
+  if (cfg.http.kind != TRIG_HTTP_OFF) prof_http_start(&cfg.http, cfg.http_portfile);
   if (!trig_config_needs_thread(&cfg)) return;
   thread_wanted = 1;
   if (cfg.inuse_interval != 0 || !trig_margin_off(&cfg.peak)) mprof_register_dumper(&hook_inuse);

@@ -12,7 +12,7 @@
 #     the man page entry and is named by the command's --help. And back: a
 #     row or an entry for a name the code does not hold is an error. The
 #     names `allocprof run` sets for the processes of a run
-#     (INTERNAL below) are no user's settings: cli/README.md must name them.
+#     (INTERNAL below) are no user's settings: README.md or cli/README.md must name them.
 #
 #   docs_check.sh man-options ALLOCPROF MANPAGE
 #     For every command `allocprof --help` lists, the man page has its
@@ -31,7 +31,7 @@ set -u
 export LC_ALL=C
 
 # allocprof run sets these for the processes it starts (cli/cmd_run.c)
-INTERNAL="ALLOCPROF_RUN_LOG ALLOCPROF_RUN_PID ALLOCPROF_NO_CHILDREN"
+INTERNAL="ALLOCPROF_RUN_LOG ALLOCPROF_RUN_PID ALLOCPROF_NO_CHILDREN ALLOCPROF_OUT_OWNER"
 
 # names FILE...: the setting names the files hold, one a line (a name is
 # where an ALLOC_ or ALLOCPROF_ starts a word: "MALLOC_ARENA_MAX" is not one)
@@ -66,8 +66,8 @@ check_settings() {
   help=$("$ap" --help 2>&1; for c in $(commands "$ap"); do "$ap" "$c" --help 2>&1; done)
   for n in $lib_names $cli_names; do
     if in_list "$n" $INTERNAL; then
-      grep -q "$n" "$(dirname "$readme")/cli/README.md" ||
-        { echo "cli/README.md does not name $n, which allocprof run sets"; problems=$((problems + 1)); }
+      grep -q "$n" "$(dirname "$readme")/cli/README.md" "$readme" ||
+        { echo "neither README.md nor cli/README.md names $n, which allocprof sets for the processes it profiles"; problems=$((problems + 1)); }
       continue
     fi
     in_list "$n" $doc_man || { echo "$(basename "$man"): no ENVIRONMENT entry (.B $n)"; problems=$((problems + 1)); }
@@ -84,7 +84,7 @@ check_settings() {
     in_list "$n" $lib_names $cli_names || { echo "$(basename "$man"): an entry for $n, which nothing reads"; problems=$((problems + 1)); }
   done
   [ $problems = 0 ] || return 1
-  echo "ok: the $(echo $lib_names $cli_names | wc -w) settings the code reads are documented ($(echo $INTERNAL | wc -w) of them internal to allocprof run)"
+  echo "ok: the $(echo $lib_names $cli_names | wc -w) settings the code reads are documented ($(echo $INTERNAL | wc -w) of them set by allocprof itself)"
 }
 
 # commands ALLOCPROF: the commands `allocprof --help` lists

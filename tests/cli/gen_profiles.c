@@ -58,6 +58,34 @@
  * dump_a.pb.gz, dump_b.pb.gz, dump_other.pb.gz: one sample each, with the
  * comments liballoc writes (dump_comments.c): two dumps of one program
  * (pids 23712 and 23713) and one of another program.
+ *
+ * A series for timeline (timeline()): tl.zst, a stream of 6 snapshots of
+ * process 4242 at rate 1, one a second (seq 0..5), and the same snapshots
+ * as profiles tl.0.pb.gz .. tl.5.pb.gz; tl_cut.zst the stream cut inside
+ * its last frame; tl_other.pb.gz a snapshot of process 4343. In bytes:
+ *
+ *   t (s)                     0        1        2        3        4     5
+ *   load <- main (xmalloc)    1 MiB    2 MiB    3 MiB    4 MiB    4 MiB 0
+ *   parse <- run <- main      100 KiB every time (steady)
+ *   g <- main                 0        0        512 KiB  1 MiB    1 MiB 1 MiB
+ *   f <- run <- main          1000 B every time
+ *
+ * Series for leaks (leaks()): lk.zst, a stream of 30 snapshots of process
+ * 5151 one second apart at rate 1, and lk_sampled.zst, the same program
+ * sampled at 512 KiB (each object drawn with a fixed xorshift, an object
+ * kept is sampled once for good). Stacks, leaf first:
+ *
+ *   xmalloc <- load <- main   the leak: 64 objects of 1 KiB a second, kept
+ *                             (lk_sampled: 256 a second)
+ *   parse <- run <- main      churn: about 2 MiB of 4 KiB objects in use,
+ *                             a few dozen objects more or less each time
+ *   g <- main                 holds 50 MiB (1 MiB objects) from 8 s to 19 s,
+ *                             then frees it
+ *   k <- main                 one step: 8 MiB (1 MiB objects) from 12 s on
+ *   f <- run <- main          1000 B every time
+ *
+ * lk.2.pb.gz is snapshot 2 of lk.zst alone; lk_cut.zst is lk.zst cut
+ * inside its last frame.
  */
 #include <errno.h>
 #include <math.h>
@@ -351,6 +379,123 @@ static void streams(void) {
   size_t len;
   read_bytes("snap.zst", &data, &len);
   write_bytes("snap_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- a series for timeline ---- */
+
+/* Snapshot i (0..5) of the series of timeline(); pid and seq in its
+ * comments, time 1700000000 + i s. */
+static void timeline_snap(heap *h, int i, int pid) {
+  static const int64_t load[] = {1, 2, 3, 4, 4, 0}, g[] = {0, 0, 512, 1024, 1024, 1024};
+  with_wrappers = 1;
+  heap_begin(h, 1);
+  with_wrappers = 0;
+  profile_builder_set_time(h->b, (1700000000LL + i) * 1000000000LL, 0);
+  char c[64];
+  snprintf(c, sizeof c, "pid=%d", pid);
+  profile_builder_add_comment(h->b, c);
+  snprintf(c, sizeof c, "seq=%d", i);
+  profile_builder_add_comment(h->b, c);
+  /* load: 1 MiB blocks, all kept until the last snapshot frees them */
+  heap_sample(h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, 4, (double)(4 - load[i]), 1048576,
+              1);
+  heap_sample(h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, 100 * (i + 1), 100 * i, 1024, 1);
+  if (g[i]) heap_sample(h, (const int[]){F_G, F_MAIN, -1}, (double)g[i], 0, 1024, 1);
+  heap_sample(h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+}
+
+static void timeline(void) {
+  char err[512];
+  remove(path_of("tl.zst"));
+  for (int i = 0; i < 6; i++) {
+    heap h;
+    timeline_snap(&h, i, 4242);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of("tl.zst"), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    char name[32];
+    snprintf(name, sizeof name, "tl.%d.pb.gz", i);
+    heap_write(&h, name);
+    profile_builder_free(h.b);
+  }
+  heap h;
+  timeline_snap(&h, 2, 4343);
+  heap_write(&h, "tl_other.pb.gz");
+  profile_builder_free(h.b);
+  uint8_t *data;
+  size_t len;
+  read_bytes("tl.zst", &data, &len);
+  write_bytes("tl_cut.zst", data, len - 40);
+  free(data);
+}
+
+/* ---- series for leaks ---- */
+
+static uint64_t lk_rand(uint64_t *x) {
+  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+  return *x;
+}
+
+/* Whether an object of size bytes is sampled at period (1: always). */
+static int lk_sampled(uint64_t *x, double size, int64_t period) {
+  if (period <= 1) return 1;
+  return (double)(lk_rand(x) >> 11) * 0x1p-53 < -expm1(-size / (double)period);
+}
+
+/* Of n objects of size bytes, how many are sampled. */
+static double lk_draw(uint64_t *x, double n, double size, int64_t period) {
+  double k = 0;
+  for (double i = 0; i < n; i++) k += lk_sampled(x, size, period);
+  return k;
+}
+
+/* The series of leaks() into the stream name at period. */
+static void leaks_series(const char *name, int64_t period, int leak_per_s) {
+  char err[512];
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  double leak_kept = 0, g_kept = 0, k_kept = 0;
+  remove(path_of(name));
+  for (int i = 0; i < 30; i++) {
+    heap h;
+    with_wrappers = 1;
+    heap_begin(&h, period);
+    with_wrappers = 0;
+    profile_builder_set_time(h.b, (1700000000LL + i) * 1000000000LL, 0);
+    profile_builder_add_comment(h.b, "pid=5151");
+    char c[32];
+    snprintf(c, sizeof c, "seq=%d", i);
+    profile_builder_add_comment(h.b, c);
+    leak_kept += lk_draw(&x, leak_per_s, 1024, period);
+    if (i == 8) g_kept = lk_draw(&x, 50, 1048576, period);
+    if (i == 20) g_kept = 0;
+    if (i == 12) k_kept = lk_draw(&x, 8, 1048576, period);
+    double churn = 512 + (double)(lk_rand(&x) % 64) - 32;
+    heap_sample(&h, (const int[]){F_XMALLOC, F_LOAD, F_MAIN, -1}, leak_kept, 0, 1024, period);
+    heap_sample(&h, (const int[]){F_PARSE, F_RUN, F_MAIN, -1}, lk_draw(&x, churn, 4096, period), 0,
+                4096, period);
+    if (g_kept) heap_sample(&h, (const int[]){F_G, F_MAIN, -1}, g_kept, 0, 1048576, period);
+    if (k_kept) heap_sample(&h, (const int[]){F_K, F_MAIN, -1}, k_kept, 0, 1048576, period);
+    heap_sample(&h, (const int[]){F_F, F_RUN, F_MAIN, -1}, 10, 0, 100, 1);
+    uint8_t *pb;
+    size_t len;
+    if (profile_builder_pack(h.b, &pb, &len) != 0) die("pack", "failed");
+    if (stream_append(path_of(name), pb, len, err, sizeof err) != 0) die("stream", err);
+    free(pb);
+    if (i == 2 && period == 1) heap_write(&h, "lk.2.pb.gz");
+    profile_builder_free(h.b);
+  }
+}
+
+static void leaks(void) {
+  leaks_series("lk.zst", 1, 64);
+  leaks_series("lk_sampled.zst", 524288, 256);
+  uint8_t *data;
+  size_t len;
+  read_bytes("lk.zst", &data, &len);
+  write_bytes("lk_cut.zst", data, len - 40);
   free(data);
 }
 
@@ -775,6 +920,8 @@ int main(int argc, char **argv) {
   aslr("aslr_rebuilt.pb.gz", 0x7f0b77a00000, "0badc0de00112233445566778899aabbccddeeff");
   cpu_profile();
   streams();
+  timeline();
+  leaks();
   bad_inputs();
   hostile();
   return 0;

@@ -33,8 +33,11 @@ for m in "$CLI_DATA"/mutants/*.pb; do
   allocprof convert -o out.folded "$m" 2>err; check "convert $m" $?
   allocprof flame -o out.svg "$m" >/dev/null 2>err; check "flame $m" $?
   allocprof merge -o out.pb "$CLI_DATA/noisy_base.pb.gz" "$m" 2>err; check "merge (rates) $m" $?
+  allocprof timeline -o out.svg "$CLI_DATA/tl.0.pb.gz" "$m" >/dev/null 2>err; check "timeline $m" $?
+  allocprof leaks "$CLI_DATA/tl.0.pb.gz" "$CLI_DATA/tl.1.pb.gz" "$m" >/dev/null 2>err
+  check "leaks $m" $?
   n=$((n + 1))
 done
 [ $n -ge 200 ] || { echo "FAIL: only $n mutants in $CLI_DATA/mutants"; fail=1; }
-[ $fail = 0 ] && echo "mutants: $n files through 7 commands: ok"
+[ $fail = 0 ] && echo "mutants: $n files through 9 commands: ok"
 exit $fail

@@ -11,9 +11,15 @@
  *                         is loaded once
  *   fork ROUNDS DIR       per round a fresh child in which one thread makes
  *                         the first allocprof_dump while the main thread
- *                         forks in a loop; every grandchild dumps too: a
- *                         profile, or -1 with exactly one line on stderr;
- *                         none hangs (60 s)
+ *                         forks in a loop; every grandchild dumps too and
+ *                         writes a profile, forked before, during or after
+ *                         the parent's load of the library; none hangs (60 s)
+ *   ctorfork DIR LIB      one thread makes the first allocprof_dump while
+ *                         the main thread is inside dlopen(LIB)
+ *                         (dumplib_ctor.c), whose constructor, holding the
+ *                         loader's lock, waits until that thread sleeps (on
+ *                         that lock), then forks 8 children that each
+ *                         dump: no deadlock, every profile written
  *   signal DIR            SIGUSR1, whose handler mallocs, is sent to the
  *                         main thread over and over while it makes the first
  *                         allocprof_dump
@@ -203,7 +209,7 @@ static int mode_threads(int nthreads, int rounds, const char *dir) {
 
 /* ---- fork ------------------------------------------------------------------- */
 
-#define MAX_CHILDREN 120 /* a cap: a dump starved by the forks may take a while */
+#define MAX_CHILDREN 64 /* a cap: a dump starved by the forks may take a while */
 static atomic_int parent_dump_done;
 
 static void *parent_dump(void *arg) {
@@ -244,12 +250,28 @@ static int child_dump(const char *dir) {
   return 3;
 }
 
+/* Waits for a child of child_dump; 0 profile, 3 clean error, 1 failed or hung. */
+static int judge_child(pid_t pid, time_t deadline, const char *what, int i) {
+  int st = wait_until(pid, deadline);
+  if (st == -1) {
+    fprintf(stderr, "%s: child %d (pid %ld) hung\n", what, i, (long)pid);
+    return 1;
+  }
+  if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3)) return WEXITSTATUS(st);
+  fprintf(stderr, "%s: child %d failed (status %#x)\n", what, i, st);
+  return 1;
+}
+
 static int fork_round(const char *dir, int round, int *profiles, int *errors, int *during) {
   char path[4096];
   snprintf(path, sizeof path, "%s/parent.%d.pb.gz", dir, round);
   static pid_t kids[MAX_CHILDREN];
   int nkids = 0, after = 0;
   pthread_t t;
+  /* The children dump once the parent's dump is over (EOF on go[0]): 120
+   * loads and dumps at once would starve the parent's. */
+  int go[2];
+  if (pipe(go) != 0) die("pipe");
   atomic_store(&parent_dump_done, 0);
   if (pthread_create(&t, NULL, parent_dump, path) != 0) die("pthread_create");
   /* fork as fast as possible until the dump is over, and a few more */
@@ -259,6 +281,9 @@ static int fork_round(const char *dir, int round, int *profiles, int *errors, in
     if (pid < 0) die("fork");
     if (pid == 0) {
       alarm(0); /* the parent judges hangs */
+      close(go[1]);
+      char c;
+      while (read(go[0], &c, 1) < 0 && errno == EINTR) continue;
       _exit(child_dump(dir));
     }
     kids[nkids++] = pid;
@@ -266,21 +291,24 @@ static int fork_round(const char *dir, int round, int *profiles, int *errors, in
     if (done_before) after++;
   }
   pthread_join(t, NULL);
+  close(go[1]);
+  close(go[0]);
   int bad = atomic_load(&parent_dump_done) != 1;
-  time_t deadline = deadline_in(60);
+  /* Hung: a child still running 120 s after the last one ended (or after
+   * the release). 64 children dumping at once on a loaded machine under
+   * UBSan may take a minute between them; a hang takes forever. */
+  char what[32];
+  snprintf(what, sizeof what, "round %d", round);
   for (int i = 0; i < nkids; i++) {
-    int st = wait_until(kids[i], deadline);
-    if (st == -1) {
-      fprintf(stderr, "round %d: child %d (pid %ld) hung\n", round, i, (long)kids[i]);
-      bad = 1;
-    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-      (*profiles)++;
-    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-      (*errors)++;
-    } else {
-      fprintf(stderr, "round %d: child %d failed (status %#x)\n", round, i, st);
-      bad = 1;
-    }
+    int r = judge_child(kids[i], deadline_in(120), what, i);
+    if (r == 0) (*profiles)++;
+    if (r == 3) (*errors)++;
+    if (r == 1) bad = 1;
+  }
+  /* a child forked during the load starts its own: every child has a profile */
+  if (*profiles != nkids) {
+    fprintf(stderr, "round %d: %d of %d children wrote a profile\n", round, *profiles, nkids);
+    bad = 1;
   }
   return bad;
 }
@@ -294,7 +322,7 @@ static int mode_fork(int rounds, const char *dir) {
     if (pid < 0) die("fork");
     if (pid == 0) {
       close(fds[0]);
-      alarm(120);
+      alarm(900); /* the children's waits judge hangs; this is the last resort */
       int counts[3] = {0, 0, 0};
       int bad = fork_round(dir, round, &counts[0], &counts[1], &counts[2]);
       if (write(fds[1], counts, sizeof counts) != (ssize_t)sizeof counts) bad = 1;
@@ -304,7 +332,7 @@ static int mode_fork(int rounds, const char *dir) {
     int counts[3] = {0, 0, 0};
     ssize_t got = read(fds[0], counts, sizeof counts);
     close(fds[0]);
-    int st = wait_until(pid, deadline_in(130));
+    int st = wait_until(pid, deadline_in(60));
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got != (ssize_t)sizeof counts) {
       fprintf(stderr, "fork round %d failed (status %#x)\n", round, st);
       failed++;
@@ -315,6 +343,91 @@ static int mode_fork(int rounds, const char *dir) {
         round, counts[2], counts[0], counts[1]);
   }
   return failed != 0;
+}
+
+/* ---- ctorfork ------------------------------------------------------------------ */
+
+#define CTOR_CHILDREN 8
+static const char *ctor_dir;
+static atomic_int ctor_tid, ctor_dump_rc = -2; /* -2: not returned yet */
+static int ctor_forked, ctor_profiles, ctor_bad, ctor_returned_early;
+
+static void *ctor_dumper(void *arg) {
+  (void)arg;
+  atomic_store(&ctor_tid, (int)gettid());
+  char path[4096];
+  snprintf(path, sizeof path, "%s/ctor_parent.pb.gz", ctor_dir);
+  int rc = dump(path);
+  if (rc == 0 && !file_nonempty(path)) rc = -3;
+  atomic_store(&ctor_dump_rc, rc);
+  return NULL;
+}
+
+/* 1 when thread tid is asleep (S): blocked, here on the loader's lock. */
+static int thread_sleeps(int tid) {
+  char p[64], buf[512];
+  snprintf(p, sizeof p, "/proc/self/task/%d/stat", tid);
+  FILE *f = fopen(p, "r");
+  if (f == NULL) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *close_paren = strrchr(buf, ')');
+  return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'S';
+}
+
+/* dumplib_ctor.c's constructor calls this, inside dlopen: the main thread
+ * holds dl_load_lock, which the dumping thread's load needs. */
+static void in_ctor(void) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, ctor_dumper, NULL) != 0) die("pthread_create");
+  pthread_detach(t);
+  while (atomic_load(&ctor_tid) == 0 || !thread_sleeps(atomic_load(&ctor_tid))) sched_yield();
+  pid_t kids[CTOR_CHILDREN];
+  for (int i = 0; i < CTOR_CHILDREN; i++) {
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+      alarm(0); /* the parent judges hangs */
+      _exit(child_dump(ctor_dir));
+    }
+    kids[ctor_forked++] = pid;
+  }
+  /* each child loads the library and dumps: slow under UBSan on a busy machine */
+  time_t deadline = deadline_in(200);
+  for (int i = 0; i < ctor_forked; i++) {
+    int r = judge_child(kids[i], deadline, "ctorfork", i);
+    if (r == 0) ctor_profiles++;
+    if (r != 0) ctor_bad = 1;
+  }
+  /* the load cannot have ended while this constructor holds the lock */
+  ctor_returned_early = atomic_load(&ctor_dump_rc) != -2;
+}
+
+static int mode_ctorfork(const char *dir, const char *lib) {
+  alarm(280);
+  ctor_dir = dir;
+  void *keep = churn(1000);
+  char hook[32];
+  snprintf(hook, sizeof hook, "%jx", (uintmax_t)(uintptr_t)in_ctor);
+  setenv("DUMPLIB_CTOR_HOOK", hook, 1);
+  void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) die(dlerror());
+  time_t deadline = deadline_in(60); /* the parent's load and dump, after the children */
+  while (atomic_load(&ctor_dump_rc) == -2) {
+    struct timespec now, ms = {0, 2000000};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec >= deadline) die("the parent's first dump hung after the constructor");
+    nanosleep(&ms, NULL); /* polling for the thread's end: no synchronisation rides on it */
+  }
+  unchurn(keep);
+  int rc = atomic_load(&ctor_dump_rc);
+  printf("ctorfork: %d children forked inside the constructor, %d profiles; the parent's dump %d\n",
+         ctor_forked, ctor_profiles, rc);
+  if (ctor_returned_early) die("the parent's load ended while the constructor held the lock");
+  if (ctor_bad || ctor_profiles != CTOR_CHILDREN) die("a child forked in the constructor failed");
+  if (rc != 0) die("the parent's first dump failed");
+  return 0;
 }
 
 /* ---- signal ------------------------------------------------------------------ */
@@ -458,6 +571,7 @@ int main(int argc, char **argv) {
   if (strcmp(m, "threads") == 0 && argc == 5)
     return mode_threads(atoi(argv[2]), atoi(argv[3]), argv[4]);
   if (strcmp(m, "fork") == 0 && argc == 4) return mode_fork(atoi(argv[2]), argv[3]);
+  if (strcmp(m, "ctorfork") == 0 && argc == 4) return mode_ctorfork(argv[2], argv[3]);
   if (strcmp(m, "signal") == 0 && argc == 3) return mode_signal(argv[2]);
   if (strcmp(m, "chdir") == 0 && argc == 3) return mode_chdir(argv[2]);
   if (strcmp(m, "preinit") == 0 && argc == 3) return mode_preinit(argv[2]);

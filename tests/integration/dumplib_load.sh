@@ -1,10 +1,14 @@
 #!/bin/bash
-# dumplib_load.sh LIBALLOC LINKED PLAIN ABI_LIB REENTER_LIB CASE: attacks on
-# the loading of liballoc_dump.so (liballoc/mprof_dumper.c). LINKED and
-# PLAIN are dumplib_load.c linked against liballoc.so and not; ABI_LIB and
-# REENTER_LIB are dumplib_foreign.c's impostors. The cases:
+# dumplib_load.sh LIBALLOC LINKED PLAIN ABI_LIB REENTER_LIB CASE CTOR_LIB:
+# attacks on the loading of liballoc_dump.so (liballoc/mprof_dumper.c).
+# LINKED and PLAIN are dumplib_load.c linked against liballoc.so and not;
+# ABI_LIB and REENTER_LIB are dumplib_foreign.c's impostors; CTOR_LIB is
+# dumplib_ctor.c. The cases:
 #   threads      16 threads make the first allocprof_dump at once, 40 times
-#   fork         fork in a loop during the first allocprof_dump, 6 times
+#   fork         fork in a loop during the first allocprof_dump, 6 times:
+#                every child writes a profile (the children are counted)
+#   ctorfork     a library constructor holding the loader's lock forks while
+#                another thread's first allocprof_dump waits for that lock
 #   signal       a malloc'ing signal handler runs during the first dump
 #   relative     LD_PRELOAD=lib/liballoc.so from the directory above, the
 #                program chdir()s before its first dump: the library is found
@@ -30,7 +34,7 @@
 #                (liballoc is then not the process's malloc: one line)
 set -u
 lib=$(realpath -s "$1") # absolute; liballoc.so, not the versioned file it links to
-linked=$2 plain=$3 abi_lib=$4 reenter_lib=$5 case_=$6
+linked=$2 plain=$3 abi_lib=$4 reenter_lib=$5 case_=$6 ctor_lib=${7:-}
 libdir=$(dirname "$lib")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/allocprof-dumplib.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -57,6 +61,20 @@ fork)
   cat "$tmp/log"
   [ $rc -eq 0 ] || { cat "$tmp/err" >&2; fail "a round failed"; }
   grep -q "[1-9][0-9]* children forked during" "$tmp/log" || fail "no child was forked during a first dump"
+  # every child wrote its profile (dumplib_load.c checks each round; this
+  # checks the count it printed, so a round that forked none cannot pass)
+  awk '/^fork round/ { n++; if ($11 + 0 < 4) bad = 1; if ($13 + 0 != 0) bad = 1 }
+       END { exit !(n == 6 && !bad) }' "$tmp/log" || fail "a round with fewer than 4 profiles or a clean error"
+  ;;
+ctorfork)
+  mkdir "$tmp/out"
+  ALLOCPROF_RATE=4096 "$linked" ctorfork "$tmp/out" "$ctor_lib" >"$tmp/log" 2>"$tmp/err"
+  rc=$?
+  cat "$tmp/log"
+  [ $rc -eq 0 ] || { cat "$tmp/err" >&2; fail "ctorfork failed ($rc)"; }
+  grep -q "^ctorfork: 8 children forked inside the constructor, 8 profiles; the parent's dump 0" "$tmp/log" ||
+    fail "not every profile was written"
+  quiet "$tmp/err" ctorfork
   ;;
 signal)
   ALLOCPROF_RATE=1 "$linked" signal "$tmp" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "signal mode failed"; }

@@ -72,6 +72,39 @@ static void test_flush_bound(void **state) {
   mcentral_put_list(&mcentral[k], batch, n);
 }
 
+/* The list's room, counted down by free(): exactly class_to_max objects
+ * stay in the cache, the next free hands one batch to the mcentral. */
+static void test_flush_at_exact_bound(void **state) {
+  (void)state;
+  unsigned k = size_to_class(5000);
+  uint32_t max = class_to_max[k], batch = class_to_batch[k];
+  void *objs[64];
+  assert_true(max + 1 <= 64);
+  alloc_flush_thread_cache();
+  struct mcache_class *e = &tls_cache->cls[k];
+  assert_int_equal(mcache_list_len(e, k), 0);
+  assert_int_equal(mcache_remote_len(e, k), 0);
+  for (unsigned i = 0; i < max + 1; i++) objs[i] = alloc_malloc(5000);
+  uint32_t batches = mcentral[k].nbatches;
+  for (unsigned i = 0; i < max; i++) alloc_free(objs[i]);
+  assert_int_equal(mcache_list_len(e, k), max);
+  assert_int_equal(mcentral[k].nbatches, batches);
+  alloc_free(objs[max]);
+  assert_int_equal(mcache_list_len(e, k), max + 1 - batch);
+  assert_int_equal(mcentral[k].nbatches, batches + 1);
+  for (unsigned i = 0; i < max + 1 - batch; i++) assert_non_null(alloc_malloc(5000));
+  assert_int_equal(mcache_list_len(e, k), 0);
+  alloc_flush_thread_cache();
+}
+
+/* malloc's one-table class lookup agrees with size_to_class everywhere. */
+static void test_fast_class_lookup(void **state) {
+  (void)state;
+  for (size_t n = 0; n <= SIZECLASS_MAX_SMALL; n++)
+    if (size_to_class_fast(n) != size_to_class(n))
+      fail_msg("size %zu: class %u, not %u", n, size_to_class_fast(n), size_to_class(n));
+}
+
 struct remote_arg {
   void **objs;
   unsigned n;
@@ -377,6 +410,8 @@ int main(void) {
       cmocka_unit_test(test_fresh_objects_are_consecutive),
       cmocka_unit_test(test_lifo_reuse),
       cmocka_unit_test(test_flush_bound),
+      cmocka_unit_test(test_flush_at_exact_bound),
+      cmocka_unit_test(test_fast_class_lookup),
       cmocka_unit_test(test_cross_thread_free_and_exit),
       cmocka_unit_test(test_calloc_zeroes_reused_memory),
       cmocka_unit_test(test_double_free_detected),

@@ -478,7 +478,7 @@ static void test_run_inherited(void **state) {
   inherited[0][0] = "ALLOCPROF_PEAK", inherited[0][1] = "10%";
   inherited[1][0] = "ALLOCPROF_STREAM", inherited[1][1] = "s.%p.zst";
   assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), 0);
-  assert_string_equal(env.out, "/w/h.pb.gz");
+  assert_string_equal(env.out, "/w/h.%n.pb.gz"); /* --interval: numbered files */
   inherited[0][1] = "lots";
   assert_int_equal(run_settings_check(&opt, inherit_get, "/w", &env, err, sizeof err), -1);
   assert_string_equal(err,

@@ -29,6 +29,12 @@ static struct prof_dump_meta stream_meta; /* the last frame's */
 static int noted;                         /* files reported by prof_runlog_note */
 
 void prof_dump_fork_child(void) {}
+/* ALLOCPROF_HTTP is not set here: the listener is never started */
+int prof_http_start(const struct trig_http *h, const char *portfile) {
+  (void)h, (void)portfile;
+  return -1;
+}
+void prof_http_fork_child(int serve) { (void)serve; }
 int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
   (void)err, (void)errlen;
   if (ndumped < 8) {

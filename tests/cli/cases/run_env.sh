@@ -5,11 +5,11 @@
 # writes no profile, dash leaves with _exit). At 1 KiB the demo draws
 # thousands of samples (cp's 26 KiB, whose profile was listed here before,
 # drew 16 on average)
-LD_PRELOAD=/some/other.so allocprof run --rate 1k --interval 2 --signal USR2 -o 'p.%p.pb.gz' -- sh -c '
+LD_PRELOAD=/some/other.so allocprof run --rate 1k --interval 200 --signal USR2 -o 'p.%p.pb.gz' -- sh -c '
   echo "rate=$ALLOCPROF_RATE interval=$ALLOCPROF_INTERVAL signal=$ALLOCPROF_SIGNAL"
   case "$LD_PRELOAD" in /*/liballoc.so*:/some/other.so) echo "preload: liballoc first";; *) echo "preload: $LD_PRELOAD";; esac
-  case "$ALLOCPROF_OUT" in /*/p.%p.pb.gz) echo "out: absolute";; *) echo "out: $ALLOCPROF_OUT";; esac
-  printf "not a profile" >"p.$$.pb.gz"
+  case "$ALLOCPROF_OUT" in /*/p.%p.%n.pb.gz) echo "out: absolute, numbered";; *) echo "out: $ALLOCPROF_OUT";; esac
+  printf "not a profile" >"p.$$.0.pb.gz"
   "$HEAPDEMO" >/dev/null
   exit 3' 2>err
 echo "rc=$?"

@@ -5,4 +5,4 @@
 # on stderr, the exit profile written), and 0 switches the timer off
 allocprof run --rate 1 --interval 30s -o p.pb.gz -- sh -c 'echo "interval=$ALLOCPROF_INTERVAL"; exec true'; echo "rc=$?"
 allocprof run --rate 1 --interval 0 -o q.pb.gz -- true; echo "rc=$?"
-allocprof run --rate 1 --interval 0.5s -o r.pb.gz -- true; echo "rc=$?"
+allocprof run --rate 1 --interval 90.5s -o r.pb.gz -- true; echo "rc=$?"
