@@ -1,5 +1,6 @@
 /* fuzz_profile_read.c: libFuzzer target over the in-memory profile reader
- * (raw, gzip, zstd) and the snapshot stream walker. Whatever the input, the
+ * (raw, gzip, zstd; other allocators' text heap profiles, legacy_heap.h)
+ * and the snapshot stream walker. Whatever the input, the
  * readers must fail cleanly or return a profile that re-serializes, folds and
  * merges. Built with clang when ALLOCPROF_FUZZ=ON; fuzz_replay.c runs it over a
  * corpus with any compiler. Overview: formats/README.md. */

@@ -1,5 +1,6 @@
 /* fuzz_seedgen.c: writes the seed inputs of formats/fuzz_corpus/ (small
- * profiles in each container, a snapshot stream, and a few broken ones).
+ * profiles in each container, a snapshot stream, other allocators' text
+ * heap profiles, and a few broken ones).
  * Run through the formats_fuzz_seeds build target. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,44 @@ static profile_builder *small_profile(int variant) {
   return b;
 }
 
+/* Text heap profiles of other allocators (legacy_heap.h): tcmalloc's
+ * sampled heap_v2, gperftools' HEAPPROFILE, jemalloc's, and one cut short. */
+static const char legacy_maps[] =
+    "\nMAPPED_LIBRARIES:\n"
+    "00400000-00401000 r--p 00000000 08:01 1000 /usr/bin/seed\n"
+    "00401000-00402000 r-xp 00001000 08:01 1000 /usr/bin/seed\n"
+    "7f0000026000-7f000017b000 r-xp 00026000 08:01 2000 /usr/lib/libc.so.6\n"
+    "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]\n";
+
+static void put_legacy(const char *dir, const char *name, const char *body, size_t cut) {
+  char text[2048];
+  int n = snprintf(text, sizeof text, "%s%s", body, legacy_maps);
+  if (n < 0 || (size_t)n >= sizeof text) die("legacy seed too long");
+  put(dir, name, text, cut ? cut : (size_t)n);
+}
+
+static void legacy_seeds(const char *dir) {
+  const char *tc =
+      "heap profile:      3:  2097152 [     5:  3670016] @ heap_v2/524288\n"
+      "     1:  1048576 [     2:  2097152] @ 0x00401137 0x00401191 0x7f0000027249\n"
+      "     2:  1048576 [     3:  1572864] @ 0x00401151 0x00401191 0x7f0000027249\n";
+  const char *hp =
+      "heap profile:    2:     4096 [     3:     8192] @ heapprofile\n"
+      "     2:     4096 [     3:     8192] @ 0x00401137 0x00401191\n"
+      "     0:        0 [     0:        0] @\n";
+  const char *je =
+      "heap_v2/524288\n"
+      "  t*: 3: 2097152 [4: 2621440]\n"
+      "  t0: 3: 2097152 [4: 2621440]\n"
+      "@ 0x00401137 0x00401191 0x7f0000027249\n"
+      "  t*: 1: 1048576 [2: 1572864]\n"
+      "  t0: 1: 1048576 [2: 1572864]\n";
+  put_legacy(dir, "legacy_tcmalloc.heap", tc, 0);
+  put_legacy(dir, "legacy_heapprofile.heap", hp, 0);
+  put_legacy(dir, "legacy_jemalloc.heap", je, 0);
+  put_legacy(dir, "legacy_cut.heap", tc, strlen(tc) + 40);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s output-dir\n", argv[0]);
@@ -112,6 +151,8 @@ int main(int argc, char **argv) {
   put(dir, "badstring.pb", bad, badlen);
   free(bad);
   profile_free(p);
+
+  legacy_seeds(dir);
 
   free(gz);
   free(s);

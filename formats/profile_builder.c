@@ -221,7 +221,8 @@ uint64_t profile_builder_add_location(profile_builder *b, uint64_t mapping_id, u
     if (o->mapping_id != mapping_id || o->address != address || o->nlines != nlines ||
         o->is_folded != is_folded)
       continue;
-    const profile_line *ol = b->lines.v + o->line_off;
+    /* (no lines yet: lines.v is NULL, and NULL + 0 is undefined) */
+    const profile_line *ol = nlines ? b->lines.v + o->line_off : NULL;
     size_t i = 0;
     while (i < nlines && ol[i].function_id == lines[i].function_id && ol[i].line == lines[i].line &&
            ol[i].column == lines[i].column)
@@ -256,7 +257,8 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
   /* Labels go straight into the pool's spare room (interning strings does not
    * move it), sorted, so that equal label sets compare equal. */
   if (VEC_RESERVE(b, b->labpool, nlabels) != 0) return -1;
-  blabel *lab = b->labpool.v + b->labpool.n;
+  /* (NULL while no sample has had a label, and NULL + 0 is undefined) */
+  blabel *lab = nlabels ? b->labpool.v + b->labpool.n : NULL;
   for (size_t i = 0; i < nlabels; i++) {
     const profile_label *l = &labels[i];
     int64_t k = profile_builder_string(b, l->key);
@@ -286,7 +288,7 @@ int profile_builder_add_sample(profile_builder *b, const uint64_t *location_ids,
     size_t i = 0;
     while (i < nlabels && label_cmp(&b->labpool.v[o->lab_off + i], &lab[i]) == 0) i++;
     if (i < nlabels) continue;
-    int64_t *v = b->vals.v + (size_t)c * b->stypes.n;
+    int64_t *v = nvalues ? b->vals.v + (size_t)c * b->stypes.n : NULL;
     for (size_t k = 0; k < nvalues; k++) v[k] = sat_add(v[k], values[k]); /* satint.h */
     return 0;
   }
@@ -390,9 +392,10 @@ static void pack_samples(const profile_builder *b, pack_tables *t) {
     const bsample *s = &b->samples.v[i];
     t->sm[i] = (Perftools__Profiles__Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
     t->sm[i].n_location_id = s->nlocs;
-    t->sm[i].location_id = b->locpool.v + s->loc_off;
+    /* (an empty stack when no sample has one: locpool.v is NULL) */
+    t->sm[i].location_id = s->nlocs ? b->locpool.v + s->loc_off : NULL;
     t->sm[i].n_value = nst;
-    t->sm[i].value = b->vals.v + i * nst;
+    t->sm[i].value = nst ? b->vals.v + i * nst : NULL;
     t->sm[i].n_label = s->nlabs;
     t->sm[i].label = t->lbp + s->lab_off;
     t->smp[i] = &t->sm[i];

@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 #include "folded.h"
+#include "legacy_heap.h"
 #include "profile_index.h"
 #include "wire_budget.h"
 
@@ -273,6 +274,23 @@ int profile_decode(const void *pb, size_t len, const char *name, profile_pb **ou
   return 0;
 }
 
+/* profile_decode, or first the conversion of another allocator's text heap
+ * profile (legacy_heap.h), which is recognized by its first line. */
+static int decode_any(const void *data, size_t len, const char *name, profile_pb **out, char *err,
+                      size_t errlen) {
+  if (legacy_heap_detect(data, len) == LEGACY_HEAP_NONE)
+    return profile_decode(data, len, name, out, err, errlen);
+  uint8_t *pb = NULL;
+  size_t pblen = 0;
+  if (legacy_heap_convert(data, len, &pb, &pblen, err, errlen) != 0) {
+    prefix_err(err, errlen, name);
+    return -1;
+  }
+  int rc = profile_decode(pb, pblen, name, out, err, errlen);
+  free(pb);
+  return rc;
+}
+
 int profile_read_buffer_limit(const void *buf, size_t len, const char *name, size_t limit,
                               profile_pb **out, char *err, size_t errlen) {
   *out = NULL;
@@ -288,7 +306,7 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
       formats_set_err(err, errlen, "%s: profile larger than the limit of %zu bytes", name, limit);
       return -1;
     }
-    return profile_decode(buf, len, name, out, err, errlen);
+    return decode_any(buf, len, name, out, err, errlen);
   }
   if (kind == CONTAINER_ZSTD) {
     long frames = container_zstd_frames(buf, len);
@@ -310,7 +328,7 @@ int profile_read_buffer_limit(const void *buf, size_t len, const char *name, siz
                     container_name(kind));
     rc = -1;
   } else {
-    rc = profile_decode(raw, rawlen, name, out, err, errlen);
+    rc = decode_any(raw, rawlen, name, out, err, errlen);
   }
   free(raw);
   return rc;
@@ -334,6 +352,7 @@ int profile_input_check(void *ctx, const uint8_t *buf, size_t len, char *err, si
     return -1;
   }
   size_t bad = 0;
+  if (kind == CONTAINER_RAW && legacy_heap_detect(buf, len) != LEGACY_HEAP_NONE) return 0;
   if (kind == CONTAINER_RAW && wire_profile_prefix_ok(buf, len, &bad) != 0) {
     formats_set_err(err, errlen, "corrupt protobuf (not a pprof Profile: bad field at byte %zu)",
                     bad);
