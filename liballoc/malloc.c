@@ -268,7 +268,7 @@ static __attribute__((noinline)) void small_free_checked(void *p, struct mcache 
 static inline void small_free(struct mcache *c, const struct mspan *s, void *p) {
   /* A free object's first word matches the key (freelist.h); a live one's
    * almost never, and then the search finds it live. */
-  if (unlikely(ALLOC_DEBUG >= 2 || freelist_maybe_free(p))) {
+  if (unlikely(freelist_maybe_free(p))) {
     small_free_checked(p, c, s);
     return;
   }
