@@ -172,7 +172,7 @@ static int find_suspects(const series *s, suspect **out, size_t *nout) {
     }
     v[n++] = c;
   }
-  qsort(v, n, sizeof *v, by_rate);
+  if (n > 1) qsort(v, n, sizeof *v, by_rate); /* v is NULL when n is 0 */
   *out = v, *nout = n;
   v = NULL;
   rc = 0;
