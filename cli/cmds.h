@@ -11,5 +11,6 @@
 extern const cli_command cmd_run, cmd_top, cmd_merge, cmd_diff, cmd_gate, cmd_convert, cmd_flame;
 extern const cli_command cmd_timeline;
 extern const cli_command cmd_leaks;
+extern const cli_command cmd_symbolize;
 
 #endif

@@ -134,6 +134,25 @@ static bool unnamed(const profile_pb *p, const profile_index *ix,
   return !*name || is_raw_address(name) || is_object_name(name, base, label, off);
 }
 
+bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
+                          const Perftools__Profiles__Location *l, const char *label) {
+  long mi = profile_index_mapping(ix, l->mapping_id);
+  if (mi < 0) return false;
+  const Perftools__Profiles__Mapping *m = p->mapping[mi];
+  if (l->address < m->memory_start || l->address >= m->memory_limit) return false;
+  uint64_t off = l->address - m->memory_start + m->file_offset;
+  const char *base = base_name(cli_str(p, m->filename));
+  char own[BUILD_ID_DIGITS + 1];
+  if (!label) {
+    snprintf(own, sizeof own, "%.*s", BUILD_ID_DIGITS, cli_str(p, m->build_id));
+    label = base[0] ? base : own;
+  }
+  size_t nframes = l->n_line ? l->n_line : 1;
+  for (size_t j = 0; j < nframes; j++)
+    if (!unnamed(p, ix, l, j, base, label, off)) return false;
+  return true;
+}
+
 /* Appends a Function called name to p (arrays already large enough) and to
  * its index ix, as profile_index.h's rule asks of an appended function;
  * its id, or 0 when out of memory. */

@@ -23,6 +23,7 @@
 #ifndef CLI_FRAMES_H
 #define CLI_FRAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "profile_io.h"
@@ -33,5 +34,12 @@
  * profiles together, so call it once with every profile that will be
  * compared or merged. Returns 0, or -1 after printing (out of memory). */
 int cli_name_frames(profile_pb *const *ps, size_t n);
+
+/* Whether no frame of l names a symbol (each is as above: no name, a raw
+ * address, or its own object+offset name, label being the object's name
+ * in such names: NULL for its basename, else its build ID's first digits),
+ * l being inside its mapping. ix is p's index (profile_index.h). */
+bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
+                          const Perftools__Profiles__Location *l, const char *label);
 
 #endif

@@ -11,7 +11,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_run,     &cmd_top,   &cmd_merge,    &cmd_diff,  &cmd_gate,
-    &cmd_convert, &cmd_flame, &cmd_timeline, &cmd_leaks,
+    &cmd_convert, &cmd_flame, &cmd_timeline, &cmd_leaks, &cmd_symbolize,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
