@@ -122,12 +122,16 @@ static void report(const char *in, const symprof_stats *st) {
              st->missing == 1 ? "" : "s", st->first_missing, st->missing > 1 ? ", ..." : "");
   fprintf(stderr, "allocprof: %s: named %zu frame%s, %zu left unnamed%s\n", in, st->named,
           st->named == 1 ? "" : "s", st->unnamed, missing);
-  if (st->unchecked)
+  if (st->unchecked == 1)
     fprintf(stderr,
-            "allocprof: %s: note: %zu object%s without a build ID in the profile named from the "
-            "file%s at %s path, not checked to be the same build\n",
-            in, st->unchecked, st->unchecked == 1 ? "" : "s", st->unchecked == 1 ? "" : "s",
-            st->unchecked == 1 ? "its" : "their");
+            "allocprof: %s: note: 1 object without a build ID in the profile named from the file "
+            "at its path, not checked to be the same build\n",
+            in);
+  else if (st->unchecked)
+    fprintf(stderr,
+            "allocprof: %s: note: %zu objects without a build ID in the profile named from the "
+            "files at their paths, not checked to be the same build\n",
+            in, st->unchecked);
 }
 
 /* Symbolizes in into out. Returns the exit status. */

@@ -6,10 +6,11 @@
  * default ~/.cache/debuginfod_client) and reads the usual settings
  * (DEBUGINFOD_URLS, DEBUGINFOD_TIMEOUT, DEBUGINFOD_MAXTIME ...).
  *
- * A server that cannot be used (down, no answer in DEBUGINFOD_TIMEOUT
- * seconds, which this sets to DINFOD_TIMEOUT when unset, an answer that is
- * not HTTP) costs one line on stderr, and no server is asked again in this
- * run: a profile of a hundred objects does not wait a hundred times.
+ * A server that cannot be used (down, or no answer in DEBUGINFOD_TIMEOUT
+ * seconds, which this sets to DINFOD_TIMEOUT when unset; libdebuginfod
+ * tries DEBUGINFOD_RETRY_LIMIT + 1 times, 3 by default) costs one line on
+ * stderr, and no server is asked again in this run: a profile of a hundred
+ * objects does not wait a hundred times.
  */
 #ifndef CLI_DEBUGINFOD_H
 #define CLI_DEBUGINFOD_H
@@ -18,7 +19,7 @@
 
 /* Seconds a server may take to start answering, unless DEBUGINFOD_TIMEOUT
  * says otherwise (libdebuginfod's own default is 90). */
-#define DINFOD_TIMEOUT "10"
+#define DINFOD_TIMEOUT "5"
 
 typedef struct dinfod dinfod;
 

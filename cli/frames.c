@@ -134,12 +134,14 @@ static bool unnamed(const profile_pb *p, const profile_index *ix,
   return !*name || is_raw_address(name) || is_object_name(name, base, label, off);
 }
 
-bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
+/* How many of l's frames name no symbol (l inside its mapping), or -1
+ * when l is in no mapping. */
+static long count_unnamed(const profile_pb *p, const profile_index *ix,
                           const Perftools__Profiles__Location *l, const char *label) {
   long mi = profile_index_mapping(ix, l->mapping_id);
-  if (mi < 0) return false;
+  if (mi < 0) return -1;
   const Perftools__Profiles__Mapping *m = p->mapping[mi];
-  if (l->address < m->memory_start || l->address >= m->memory_limit) return false;
+  if (l->address < m->memory_start || l->address >= m->memory_limit) return -1;
   uint64_t off = l->address - m->memory_start + m->file_offset;
   const char *base = base_name(cli_str(p, m->filename));
   char own[BUILD_ID_DIGITS + 1];
@@ -148,9 +150,20 @@ bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
     label = base[0] ? base : own;
   }
   size_t nframes = l->n_line ? l->n_line : 1;
-  for (size_t j = 0; j < nframes; j++)
-    if (!unnamed(p, ix, l, j, base, label, off)) return false;
-  return true;
+  long n = 0;
+  for (size_t j = 0; j < nframes; j++) n += unnamed(p, ix, l, j, base, label, off);
+  return n;
+}
+
+bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
+                          const Perftools__Profiles__Location *l, const char *label) {
+  long n = count_unnamed(p, ix, l, label);
+  return n >= 0 && (size_t)n == (l->n_line ? l->n_line : 1);
+}
+
+bool cli_location_named(const profile_pb *p, const profile_index *ix,
+                        const Perftools__Profiles__Location *l, const char *label) {
+  return l->n_line > 0 && count_unnamed(p, ix, l, label) == 0;
 }
 
 /* Appends a Function called name to p (arrays already large enough) and to
@@ -272,10 +285,12 @@ int cli_name_frames(profile_pb *const *ps, size_t n) {
   }
   if (label_idents(ids, nidents) != 0) goto done;
 
-  /* each mapping's label, then the frames */
+  /* each mapping's label; the names one profile has for another's frames
+   * (frames_match.c); then the frames still without */
   for (size_t k = 0; k < n; k++)
     if (!(labels[k] = calloc(ps[k]->n_mapping + 1, sizeof **labels))) goto done;
   for (size_t i = 0; i < nobjs; i++) labels[objs[i].prof][objs[i].map] = ids[objs[i].ident].label;
+  if (n >= 2 && cli_match_frames(ps, n, (const char *const *const *)labels) != 0) goto done;
   for (size_t k = 0; k < n; k++)
     if (name_profile(ps[k], labels[k]) != 0) goto done;
   rc = 0;

@@ -19,7 +19,14 @@
  * 12 hex digits) so that their offsets, which mean different code, do not
  * meet. A frame liballoc named already ("OBJECT+0xOFFSET" matching its
  * location) is named again the same way, which gives it that build-ID
- * identity. A frame outside any mapping keeps its address. */
+ * identity. A frame outside any mapping keeps its address.
+ *
+ * A symbolized profile (allocprof symbolize) and an unsymbolized one of the
+ * same code name the same frame differently: "inner" in one, "lib.so+0x1a2b"
+ * in the other. Among the profiles named together, a location whose frames
+ * have no name takes the lines (functions, files, lines, inlined calls) of
+ * another profile's location at the same object and offset whose frames all
+ * have names (frames_match.c), so that they compare and merge as one. */
 #ifndef CLI_FRAMES_H
 #define CLI_FRAMES_H
 
@@ -41,5 +48,16 @@ int cli_name_frames(profile_pb *const *ps, size_t n);
  * l being inside its mapping. ix is p's index (profile_index.h). */
 bool cli_location_unnamed(const profile_pb *p, const profile_index *ix,
                           const Perftools__Profiles__Location *l, const char *label);
+
+/* Whether every frame of l names a symbol (and it has lines). */
+bool cli_location_named(const profile_pb *p, const profile_index *ix,
+                        const Perftools__Profiles__Location *l, const char *label);
+
+/* For cli_name_frames (frames_match.c): gives each location of ps[0..n)
+ * without a name the lines of a named location of another profile at the
+ * same object and offset. labels[k][i] is the object label of profile k's
+ * mapping i (NULL: none); one object, one label pointer. Returns 0, or -1
+ * (out of memory: the profiles stay valid). */
+int cli_match_frames(profile_pb *const *ps, size_t n, const char *const *const *labels);
 
 #endif

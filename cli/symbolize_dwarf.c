@@ -229,7 +229,9 @@ int symdw_lookup(symdw *o, uint64_t off, symdw_frames *out) {
   GElf_Sym sym;
   GElf_Off soff;
   const char *name = dwfl_module_addrinfo(o->mod, addr, &soff, &sym, NULL, NULL, NULL);
-  if (!name || !name[0]) return -1;
+  /* only a symbol that covers addr: the nearest one before it, without a
+   * size, may well be another function's label (as the profiler rules) */
+  if (!name || !name[0] || sym.st_size == 0 || soff >= sym.st_size) return -1;
   out->v[0] = (symdw_line){name, name, "", 0, 0};
   out->n = 1;
   return 0;
