@@ -97,7 +97,8 @@ static int parse(args *a, int argc, char **argv) {
       case OPT_DEBUGINFOD:
         if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0 &&
             strncmp(optarg, "file://", 7) != 0)
-          return cli_usage_error("symbolize", "--debuginfod wants an http:// or https:// URL, not '%s'",
+          return cli_usage_error("symbolize",
+                                 "--debuginfod wants an http://, https:// or file:// URL, not '%s'",
                                  optarg);
         if (a->nurls == MAX_SOURCES)
           return cli_usage_error("symbolize", "more than %d --debuginfod", MAX_SOURCES);
@@ -108,8 +109,9 @@ static int parse(args *a, int argc, char **argv) {
   }
   if (argc == optind) return cli_usage_error("symbolize", "no input given");
   if (a->out && argc - optind > 1)
-    return cli_usage_error("symbolize", "-o takes one input (without it each IN is written to "
-                                        "NAME.sym.pb.gz)");
+    return cli_usage_error("symbolize",
+                           "-o takes one input (without it each IN is written to "
+                           "NAME.sym.pb.gz)");
   a->dirs[a->ndirs++] = "/usr/lib/debug";
   return -1;
 }
@@ -172,8 +174,8 @@ static int run_symbolize(int argc, char **argv) {
       cli_error("out of memory");
       rc = CLI_EXIT_USAGE;
     } else if (container_for_path(outs[i]) == CONTAINER_FOLDED) {
-      rc = cli_usage_error("symbolize", "%s: symbolize writes profiles, not folded stacks",
-                           outs[i]);
+      rc =
+          cli_usage_error("symbolize", "%s: symbolize writes profiles, not folded stacks", outs[i]);
     } else if (cli_check_output(outs[i]) != 0) {
       rc = CLI_EXIT_USAGE;
     }

@@ -65,9 +65,12 @@ dinfod *dinfod_open(char *const *urls, size_t n) {
     *(void **)&d->end = dlsym(d->lib, "debuginfod_end");
   }
   if (!d->begin || !d->find || !d->end || !(d->client = d->begin())) {
-    cli_error("debuginfod: cannot use libdebuginfod.so.1 (Debian: libdebuginfod1): %s; "
-              "servers not asked",
-              d->lib && !d->begin ? dlerror() : d->lib ? "it failed to start" : dlerror());
+    cli_error(
+        "debuginfod: cannot use libdebuginfod.so.1 (Debian: libdebuginfod1): %s; "
+        "servers not asked",
+        d->lib && !d->begin ? dlerror()
+        : d->lib            ? "it failed to start"
+                            : dlerror());
     dinfod_close(d);
     return NULL;
   }

@@ -51,7 +51,7 @@ typedef struct copier {
   struct fmap {
     size_t prof, fi;
     uint64_t id;
-  } *ids;
+  } * ids;
   size_t nids, idcap;
 } copier;
 
@@ -114,8 +114,8 @@ static uint64_t copy_function(copier *c, const profile_pb *q, size_t prof, size_
 
 /* l (of c->p) gets copies of the lines of src (of profile q, number prof).
  * Returns 0 or -1 (out of memory; l as it was). */
-static int copy_lines(copier *c, Perftools__Profiles__Location *l, const profile_pb *q,
-                      size_t prof, const Perftools__Profiles__Location *src) {
+static int copy_lines(copier *c, Perftools__Profiles__Location *l, const profile_pb *q, size_t prof,
+                      const Perftools__Profiles__Location *src) {
   const profile_index *qix = profile_index_of(q);
   Perftools__Profiles__Line **nv = calloc(src->n_line, sizeof *nv);
   if (!nv) return -1;
@@ -172,8 +172,11 @@ int cli_match_frames(profile_pb *const *ps, size_t n, const char *const *const *
   int rc = collect(ps, n, labels, &v, &nv, &t);
   for (size_t k = 0; rc == 0 && nv > 0 && k < n; k++) {
     profile_pb *p = ps[k];
-    copier c = {.p = p, .ix = profile_index_of_mut(p), .scap = p->n_string_table,
-                .fcap = p->n_function, .next_id = 1};
+    copier c = {.p = p,
+                .ix = profile_index_of_mut(p),
+                .scap = p->n_string_table,
+                .fcap = p->n_function,
+                .next_id = 1};
     if (!c.ix) continue;
     for (size_t i = 0; i < p->n_function; i++)
       if (p->function[i]->id >= c.next_id) c.next_id = p->function[i]->id + 1;

@@ -53,7 +53,7 @@ void cli_help(const char *cmd, FILE *f) {
   }
   fputs(overview_head, f);
   for (size_t i = 0; i < NCOMMANDS; i++)
-    fprintf(f, "  %-8s  %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "  %-9s  %s\n", commands[i]->name, commands[i]->summary);
   fputs(overview_tail, f);
 }
 

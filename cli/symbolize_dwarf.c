@@ -76,8 +76,7 @@ static int to_vaddr(const symdw *o, uint64_t off, uint64_t *va) {
 static int find_debug(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                       const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                       char **debuginfo_file_name) {
-  (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file,
-      (void)debuglink_crc;
+  (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file, (void)debuglink_crc;
   const symdw *o = *userdata;
   if (!o || !o->debug_path) return -1;
   int fd = open(o->debug_path, O_RDONLY | O_CLOEXEC);

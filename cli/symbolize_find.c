@@ -71,8 +71,7 @@ static char *try_join(const char *id, const char *a, const char *b, const char *
 }
 
 /* DIR/.build-id/xx/rest.debug, then the debuglinks, in each directory. */
-static char *search_dirs(const symfind_cfg *c, const char *path, const char *id,
-                         const char *link) {
+static char *search_dirs(const symfind_cfg *c, const char *path, const char *id, const char *link) {
   char sub[ID_HEX + 32];
   snprintf(sub, sizeof sub, "/.build-id/%.2s/%s.debug", id, id + 2);
   char *found = NULL;
@@ -85,10 +84,12 @@ static char *search_dirs(const symfind_cfg *c, const char *path, const char *id,
     char *in_dir = malloc(strlen(dir) + strlen(link) + 2);
     if (!in_dir) break;
     sprintf(in_dir, "%s/%s", dir, link);
-    if (!(found = try_join(id, c->dirs[i], in_dir, ""))) found = try_join(id, c->dirs[i], "/", link);
+    if (!(found = try_join(id, c->dirs[i], in_dir, "")))
+      found = try_join(id, c->dirs[i], "/", link);
     free(in_dir);
   }
-  if (!found && !(found = try_join(id, dir, "/", link))) found = try_join(id, dir, "/.debug/", link);
+  if (!found && !(found = try_join(id, dir, "/", link)))
+    found = try_join(id, dir, "/.debug/", link);
   free(dir);
   return found;
 }

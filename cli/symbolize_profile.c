@@ -24,11 +24,11 @@
 typedef struct editor {
   profile_pb *p;
   profile_index *ix;
-  hashtab strs;    /* all of p's strings, by content */
-  hashtab funcs;   /* the Functions added, by their fields */
-  size_t scap;     /* room in p->string_table */
-  size_t fcap;     /* room in p->function */
-  size_t first;    /* the first Function added */
+  hashtab strs;  /* all of p's strings, by content */
+  hashtab funcs; /* the Functions added, by their fields */
+  size_t scap;   /* room in p->string_table */
+  size_t fcap;   /* room in p->function */
+  size_t first;  /* the first Function added */
   uint64_t next_id;
 } editor;
 
@@ -52,8 +52,7 @@ static int64_t intern(editor *e, const char *s) {
   hashtab_probe pr;
   for (uint32_t i = hashtab_first(&e->strs, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
     if (strcmp(p->string_table[i], s) == 0) return i;
-  if (grow(&p->string_table, &e->scap, p->n_string_table, sizeof *p->string_table) != 0)
-    return -1;
+  if (grow(&p->string_table, &e->scap, p->n_string_table, sizeof *p->string_table) != 0) return -1;
   char *c = strdup(s);
   if (!c) return -1;
   size_t i = p->n_string_table;
@@ -72,9 +71,9 @@ static uint64_t function_id(editor *e, const symdw_line *ln) {
   int64_t name = intern(e, ln->function), sys = intern(e, ln->system_name);
   int64_t file = intern(e, ln->file);
   if (name < 0 || sys < 0 || file < 0) return 0;
-  uint64_t h = hash_combine(hash_combine(hash_combine(hash_mix((uint64_t)name), (uint64_t)sys),
-                                         (uint64_t)file),
-                            (uint64_t)ln->start_line);
+  uint64_t h = hash_combine(
+      hash_combine(hash_combine(hash_mix((uint64_t)name), (uint64_t)sys), (uint64_t)file),
+      (uint64_t)ln->start_line);
   hashtab_probe pr;
   for (uint32_t i = hashtab_first(&e->funcs, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr)) {
     const Perftools__Profiles__Function *f = p->function[i];
@@ -225,7 +224,9 @@ static int do_object(editor *e, const buckets *b, const mref *g, size_t n, const
     if (st->missing++ == 0) {
       const char *slash = strrchr(g[0].path, '/');
       snprintf(st->first_missing, sizeof st->first_missing, "%s",
-               slash ? slash + 1 : g[0].path[0] ? g[0].path : g[0].build_id);
+               slash          ? slash + 1
+               : g[0].path[0] ? g[0].path
+                              : g[0].build_id);
     }
     st->unnamed += count;
     symfind_result_free(&r);

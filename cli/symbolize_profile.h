@@ -22,10 +22,10 @@
 #include "symbolize_find.h"
 
 typedef struct symprof_stats {
-  size_t named;     /* locations named */
-  size_t unnamed;   /* locations left without a name */
-  size_t unchecked; /* objects named from files without a build ID check */
-  size_t missing;   /* objects for which no file was found */
+  size_t named;            /* locations named */
+  size_t unnamed;          /* locations left without a name */
+  size_t unchecked;        /* objects named from files without a build ID check */
+  size_t missing;          /* objects for which no file was found */
   char first_missing[128]; /* the first of those, for the message */
 } symprof_stats;
 

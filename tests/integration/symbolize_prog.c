@@ -13,7 +13,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   void *h = dlopen(argv[1], RTLD_NOW);
-  int (*alloc)(void **, int, size_t) = h ? (int (*)(void **, int, size_t))dlsym(h, "sym_alloc") : NULL;
+  int (*alloc)(void **, int, size_t) =
+      h ? (int (*)(void **, int, size_t))dlsym(h, "sym_alloc") : NULL;
   if (!alloc) {
     fprintf(stderr, "symbolize_prog: %s\n", dlerror());
     return 1;

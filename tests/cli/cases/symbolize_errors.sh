@@ -1,0 +1,16 @@
+# symbolize on bad arguments and files: one line, exit 2, nothing written;
+# then a profile whose frames all have names (nothing to do: one line)
+echo "hello" >not_a_profile.txt
+mkdir -p adir
+for args in "" "--debuginfod ftp://example.org base.pb.gz" "--debug-dir= base.pb.gz" \
+  "-o x.pb.gz base.pb.gz new.pb.gz" "missing.pb.gz" "not_a_profile.txt" "-o x.folded base.pb.gz" \
+  "-o adir base.pb.gz" "-o nodir/x.pb.gz base.pb.gz" "--frob base.pb.gz"; do
+  echo "=== symbolize $args"
+  allocprof symbolize $args
+  echo "rc=$?"
+done
+ls x.pb.gz base.sym.pb.gz 2>&1 | sed 's/.*cannot access/cannot access/'
+echo "=== symbolize base.pb.gz (named already)"
+allocprof symbolize --debuginfod http://127.0.0.1:9 base.pb.gz
+echo "rc=$?"
+allocprof top -n 1 base.sym.pb.gz >/dev/null && echo "base.sym.pb.gz reads"
