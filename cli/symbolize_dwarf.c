@@ -7,10 +7,13 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "hashtab.h"
 
 /* One PT_LOAD: its bytes at off..off+size in the ELF file are at vaddr. */
 typedef struct seg {
@@ -19,7 +22,23 @@ typedef struct seg {
 
 #define MAX_SEGS 64
 
+/* One function's code range, and its DIE. */
+typedef struct func_range {
+  Dwarf_Addr lo, hi;
+  Dwarf_Die die;
+} func_range;
+
+/* The functions of one CU, by address. */
+typedef struct cu_funcs {
+  Dwarf_Off cu;
+  func_range *v;
+  size_t n, cap;
+} cu_funcs;
+
 struct symdw {
+  cu_funcs *cus; /* the CUs listed so far */
+  size_t ncus, cucap;
+  hashtab cuix; /* CU offset -> cus[] */
   Dwfl *dwfl;
   Dwfl_Module *mod;
   char *debug_path; /* for find_debug, or NULL */
@@ -137,6 +156,9 @@ fail:
 void symdw_close(symdw *o) {
   if (!o) return;
   if (o->dwfl) dwfl_end(o->dwfl);
+  for (size_t i = 0; i < o->ncus; i++) free(o->cus[i].v);
+  free(o->cus);
+  hashtab_free(&o->cuix);
   free(o->debug_path);
   free(o);
 }
@@ -166,28 +188,124 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *inl, const char **file, int *lin
   }
 }
 
-/* From the innermost inlined call at addr out to its subprogram. Returns
- * the frames found. */
+/* ---- functions of a CU ----
+ * dwarf_getscopes walks a CU's whole DIE tree on every call: for 100,000
+ * addresses in libc that is most of the time. Instead each CU's functions
+ * are listed once, by address range, the first time an address falls in
+ * it; an address then finds its function by binary search and goes down
+ * from it through the few DIEs that hold it. */
+
+/* Namespaces and classes hold C++ functions; deeper nesting is rare. */
+#define MAX_NEST 8
+
+static void list_functions(Dwarf_Die *parent, cu_funcs *c, int depth) {
+  Dwarf_Die d;
+  if (dwarf_child(parent, &d) != 0) return;
+  do {
+    int tag = dwarf_tag(&d);
+    if (tag == DW_TAG_subprogram) {
+      Dwarf_Addr base, lo, hi;
+      for (ptrdiff_t off = 0; (off = dwarf_ranges(&d, off, &base, &lo, &hi)) > 0;) {
+        if (c->n == c->cap) {
+          size_t ncap = c->cap ? 2 * c->cap : 64;
+          func_range *v = realloc(c->v, ncap * sizeof *v);
+          if (!v) return; /* the functions listed so far */
+          c->v = v;
+          c->cap = ncap;
+        }
+        c->v[c->n++] = (func_range){lo, hi, d};
+      }
+    } else if (depth < MAX_NEST && (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+                                    tag == DW_TAG_structure_type || tag == DW_TAG_union_type)) {
+      list_functions(&d, c, depth + 1);
+    }
+  } while (dwarf_siblingof(&d, &d) == 0);
+}
+
+static int by_lo(const void *x, const void *y) {
+  const func_range *a = x, *b = y;
+  return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* The functions of cu, listed on first use; NULL when out of memory. */
+static const cu_funcs *functions_of(symdw *o, Dwarf_Die *cu) {
+  Dwarf_Off off = dwarf_dieoffset(cu);
+  uint64_t h = hash_mix(off);
+  hashtab_probe pr;
+  for (uint32_t i = hashtab_first(&o->cuix, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
+    if (o->cus[i].cu == off) return &o->cus[i];
+  if (o->ncus == o->cucap) {
+    size_t ncap = o->cucap ? 2 * o->cucap : 64;
+    cu_funcs *v = realloc(o->cus, ncap * sizeof *v);
+    if (!v) return NULL;
+    o->cus = v;
+    o->cucap = ncap;
+  }
+  cu_funcs *c = &o->cus[o->ncus];
+  *c = (cu_funcs){.cu = off};
+  list_functions(cu, c, 0);
+  qsort(c->v, c->n, sizeof *c->v, by_lo);
+  if (hashtab_insert(&o->cuix, h, (uint32_t)o->ncus) != 0) {
+    free(c->v);
+    return NULL;
+  }
+  return &o->cus[o->ncus++];
+}
+
+/* The function whose code holds pc: the last range starting at or before
+ * it that still holds it (a few back, for overlapping ranges). */
+static const Dwarf_Die *function_at(const cu_funcs *c, Dwarf_Addr pc) {
+  size_t lo = 0, hi = c->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->v[mid].lo <= pc)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++)
+    if (pc >= c->v[i - 1].lo && pc < c->v[i - 1].hi) return &c->v[i - 1].die;
+  return NULL;
+}
+
+/* From func down through the blocks and inlined calls that hold pc: chain[]
+ * gets func and the inlined calls, outermost first; returns how many. */
+static size_t inline_chain(const Dwarf_Die *func, Dwarf_Addr pc, Dwarf_Die *chain) {
+  size_t n = 0;
+  chain[n++] = *func;
+  Dwarf_Die cur = *func, d;
+  for (int depth = 0; depth < 256 && dwarf_child(&cur, &d) == 0; depth++) {
+    bool found = false;
+    do {
+      int tag = dwarf_tag(&d);
+      if (tag != DW_TAG_lexical_block && tag != DW_TAG_inlined_subroutine &&
+          tag != DW_TAG_subprogram && tag != DW_TAG_try_block && tag != DW_TAG_catch_block)
+        continue;
+      if (dwarf_haspc(&d, pc) != 1) continue;
+      if (tag == DW_TAG_subprogram) n = 0; /* a nested function (GNU C): its own code */
+      if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+        if (n == SYMDW_MAX_LINES) n--; /* keep the innermost */
+        chain[n++] = d;
+      }
+      cur = d;
+      found = true;
+      break;
+    } while (dwarf_siblingof(&d, &d) == 0);
+    if (!found) break;
+  }
+  return n;
+}
+
+/* From the innermost inlined call at addr out to its subprogram: pprof's
+ * Lines of the location. Returns how many. */
 static size_t dwarf_frames(symdw *o, Dwarf_Addr addr, symdw_frames *out) {
   Dwarf_Addr cubias;
   Dwarf_Die *cu = dwfl_module_addrdie(o->mod, addr, &cubias);
-  if (!cu) return 0;
-  Dwarf_Die *scopes = NULL;
-  int ns = dwarf_getscopes(cu, addr - cubias, &scopes);
-  /* Past an inlined call, dwarf_getscopes goes on with the scopes of its
-   * abstract definition; the functions it was inlined into are the DIE's
-   * own parents, which dwarf_getscopes_die gives. */
-  for (int i = 0; i < ns; i++) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_subprogram) break;
-    if (tag == DW_TAG_inlined_subroutine) {
-      Dwarf_Die *chain = NULL, inl = scopes[i];
-      free(scopes);
-      ns = dwarf_getscopes_die(&inl, &chain);
-      scopes = chain;
-      break;
-    }
-  }
+  const cu_funcs *c = cu ? functions_of(o, cu) : NULL;
+  const Dwarf_Die *func = c ? function_at(c, addr - cubias) : NULL;
+  if (!func) return 0;
+  Dwarf_Die chain[SYMDW_MAX_LINES];
+  size_t nc = inline_chain(func, addr - cubias, chain);
   const char *file = "";
   int line = 0;
   Dwfl_Line *dl = dwfl_module_getsrc(o->mod, addr);
@@ -196,22 +314,18 @@ static size_t dwarf_frames(symdw *o, Dwarf_Addr addr, symdw_frames *out) {
     if (f) file = f;
   }
   size_t n = 0;
-  for (int i = 0; i < ns && n < SYMDW_MAX_LINES; i++) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) continue;
-    const char *name = attr_string(&scopes[i], DW_AT_name);
-    const char *linkage = attr_string(&scopes[i], DW_AT_linkage_name);
-    if (!linkage) linkage = attr_string(&scopes[i], DW_AT_MIPS_linkage_name);
+  for (size_t k = nc; k-- > 0;) { /* innermost first */
+    const char *name = attr_string(&chain[k], DW_AT_name);
+    const char *linkage = attr_string(&chain[k], DW_AT_linkage_name);
+    if (!linkage) linkage = attr_string(&chain[k], DW_AT_MIPS_linkage_name);
     if (!name) name = linkage;
-    if (!name) break; /* nameless: let the symbol table name it */
-    const char *decl = dwarf_decl_file(&scopes[i]);
+    if (!name) return 0; /* nameless: let the symbol table name it */
+    const char *decl = dwarf_decl_file(&chain[k]);
     int start = 0;
-    dwarf_decl_line(&scopes[i], &start);
+    dwarf_decl_line(&chain[k], &start);
     out->v[n++] = (symdw_line){name, linkage ? linkage : name, decl ? decl : file, line, start};
-    if (tag == DW_TAG_subprogram) break;
-    call_site(cu, &scopes[i], &file, &line);
+    if (k > 0) call_site(cu, &chain[k], &file, &line);
   }
-  free(scopes);
   return n;
 }
 
