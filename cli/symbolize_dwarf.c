@@ -35,7 +35,16 @@ typedef struct cu_funcs {
   size_t n, cap;
 } cu_funcs;
 
+/* One function symbol: its code at [lo, hi). */
+typedef struct sym_range {
+  Dwarf_Addr lo, hi;
+  const char *name;
+} sym_range;
+
 struct symdw {
+  sym_range *syms; /* sorted by lo, once needed */
+  size_t nsyms;
+  bool syms_listed;
   cu_funcs *cus; /* the CUs listed so far */
   size_t ncus, cucap;
   hashtab cuix; /* CU offset -> cus[] */
@@ -158,6 +167,7 @@ void symdw_close(symdw *o) {
   if (o->dwfl) dwfl_end(o->dwfl);
   for (size_t i = 0; i < o->ncus; i++) free(o->cus[i].v);
   free(o->cus);
+  free(o->syms);
   hashtab_free(&o->cuix);
   free(o->debug_path);
   free(o);
@@ -329,6 +339,51 @@ static size_t dwarf_frames(symdw *o, Dwarf_Addr addr, symdw_frames *out) {
   return n;
 }
 
+/* ---- symbols ----
+ * dwfl_module_addrinfo scans every symbol on each call (minutes for
+ * 100,000 addresses in libstdc++'s 6,000 symbols): the function symbols
+ * are sorted once, on the first address DWARF does not name. */
+
+static int by_addr(const void *x, const void *y) {
+  const sym_range *a = x, *b = y;
+  return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+static void list_symbols(symdw *o) {
+  o->syms_listed = true;
+  int n = dwfl_module_getsymtab(o->mod);
+  if (n <= 0 || !(o->syms = malloc((size_t)n * sizeof *o->syms))) return;
+  for (int i = 0; i < n; i++) {
+    GElf_Sym sym;
+    GElf_Addr value;
+    const char *name = dwfl_module_getsym_info(o->mod, i, &sym, &value, NULL, NULL, NULL);
+    int type = GELF_ST_TYPE(sym.st_info);
+    /* only symbols with a size: the nearest label before an address,
+     * without one, may well be another function's (as the profiler rules) */
+    if (!name || !name[0] || sym.st_size == 0 || sym.st_shndx == SHN_UNDEF ||
+        (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
+      continue;
+    o->syms[o->nsyms++] = (sym_range){value, value + sym.st_size, name};
+  }
+  qsort(o->syms, o->nsyms, sizeof *o->syms, by_addr);
+}
+
+/* The name of the function symbol that covers addr, or NULL. */
+static const char *symbol_at(symdw *o, Dwarf_Addr addr) {
+  if (!o->syms_listed) list_symbols(o);
+  size_t lo = 0, hi = o->nsyms;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (o->syms[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) /* aliases and nested sizes */
+    if (addr >= o->syms[i - 1].lo && addr < o->syms[i - 1].hi) return o->syms[i - 1].name;
+  return NULL;
+}
+
 int symdw_lookup(symdw *o, uint64_t off, symdw_frames *out) {
   out->n = 0;
   out->dwarf = 0;
@@ -339,12 +394,8 @@ int symdw_lookup(symdw *o, uint64_t off, symdw_frames *out) {
     out->dwarf = 1;
     return 0;
   }
-  GElf_Sym sym;
-  GElf_Off soff;
-  const char *name = dwfl_module_addrinfo(o->mod, addr, &soff, &sym, NULL, NULL, NULL);
-  /* only a symbol that covers addr: the nearest one before it, without a
-   * size, may well be another function's label (as the profiler rules) */
-  if (!name || !name[0] || sym.st_size == 0 || soff >= sym.st_size) return -1;
+  const char *name = symbol_at(o, addr);
+  if (!name) return -1;
   out->v[0] = (symdw_line){name, name, "", 0, 0};
   out->n = 1;
   return 0;

@@ -9,12 +9,14 @@
  * few hundred functions add a few hundred Functions. */
 #include "symbolize_profile.h"
 
+#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "cxxname.h"
 #include "frames.h"
 #include "hashtab.h"
 #include "symbolize_dwarf.h"
@@ -64,11 +66,49 @@ static int64_t intern(editor *e, const char *s) {
   return (int64_t)i;
 }
 
+/* ---- C++ names ----
+ * As the profiler names them (libprof/symbolize.h): the Function's name is
+ * the demangled name's short form (cxxname.h), its system name the whole
+ * demangled name, so that a frame named here and one the profiler named
+ * compare equal. The demangler is libstdc++'s, loaded on the first mangled
+ * name; without it names stay mangled. */
+
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+static demangle_fn demangler(void) {
+  static bool tried;
+  static demangle_fn fn;
+  if (!tried) {
+    tried = true;
+    void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+    if (h) *(void **)&fn = dlsym(h, "__cxa_demangle");
+  }
+  return fn;
+}
+
+/* For a mangled raw name: *full (demangled) and *brief (its short form),
+ * both malloc'd; false when raw is not one or does not demangle. */
+static bool demangle(const char *raw, char **full, char **brief) {
+  demangle_fn fn = raw[0] == '_' && raw[1] == 'Z' ? demangler() : NULL;
+  int status = -1;
+  *full = fn ? fn(raw, NULL, NULL, &status) : NULL;
+  if (!*full || status != 0 || !(*brief = malloc(strlen(*full) + 1))) {
+    free(*full);
+    return false;
+  }
+  prof_cxx_simplify(*full, *brief);
+  return true;
+}
+
 /* The id of a Function with these fields (one added before, or a new
  * one); 0 when out of memory. */
 static uint64_t function_id(editor *e, const symdw_line *ln) {
   profile_pb *p = e->p;
-  int64_t name = intern(e, ln->function), sys = intern(e, ln->system_name);
+  char *full = NULL, *brief = NULL;
+  bool cxx = demangle(ln->system_name, &full, &brief);
+  int64_t name = intern(e, cxx ? brief : ln->function);
+  int64_t sys = intern(e, cxx ? full : ln->system_name);
+  if (cxx) free(full), free(brief);
   int64_t file = intern(e, ln->file);
   if (name < 0 || sys < 0 || file < 0) return 0;
   uint64_t h = hash_combine(
