@@ -3,7 +3,6 @@
 #include "debuginfod.h"
 
 #include <dlfcn.h>
-#include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +11,11 @@
 #include <unistd.h>
 
 #include "common.h"
+
+/* libdebuginfod's client API (elfutils/debuginfod.h, stable since elfutils
+ * 0.179), declared here so that building allocprof does not need its -dev
+ * package: the library is only ever found at run time. */
+typedef struct debuginfod_client debuginfod_client;
 
 struct dinfod {
   void *lib;

@@ -14,8 +14,10 @@
 #   faults  a server that is down, one that accepts and never answers, one
 #           that answers HTTP 200 with junk, one that does not speak HTTP:
 #           one line on stderr each, exit 0, the profile written unchanged.
-#   files   --debug-dir DIR with a .build-id tree; the unstripped library
-#           at its own path (no debug directory at all); bad arguments.
+#   files   --debug-dir DIR with a .build-id tree, with the stripped library
+#           at the mapping's path and without it (the debug file alone);
+#           a .gnu_debuglink; the unstripped library at its own path (no
+#           debug directory at all); bad arguments.
 #   match   diff, gate and merge of the symbolized profile with the
 #           unsymbolized one match the frames (nothing changed; one function).
 #   legacy  a tcmalloc HEAPPROFILE file (Debian's libtcmalloc.so.4) named
@@ -35,6 +37,14 @@ trap cleanup EXIT
 fail=0
 say() { echo "symbolize($MODE): $*"; }
 bad() { echo "symbolize($MODE): FAIL: $*" >&2; fail=1; }
+for need in debuginfod objcopy readelf curl python3; do
+  command -v $need >/dev/null ||
+    { echo "symbolize($MODE): $need missing (tests/setup-debian.sh installs it), skipped"; exit 77; }
+done
+if [ "$MODE" = server ] || [ "$MODE" = faults ]; then
+  ldconfig -p | grep -q 'libdebuginfod\.so\.1 ' ||
+    { echo "symbolize($MODE): libdebuginfod.so.1 missing (libdebuginfod1), skipped"; exit 77; }
+fi
 unset DEBUGINFOD_URLS DEBUGINFOD_TIMEOUT
 export DEBUGINFOD_CACHE_PATH=$TMP/cache
 
@@ -188,6 +198,15 @@ files)
   "$ALLOCPROF" symbolize --debug-dir "$TMP/dd" -o "$TMP/s.pb.gz" "$TMP/h.pb.gz" 2>"$TMP/err" ||
     bad "symbolize --debug-dir failed: $(cat "$TMP/err")"
   named "$TMP/s.pb.gz" || bad "--debug-dir .build-id: not named: $(cat "$TMP/err")"
+  # another machine: no library at the mapping's path, the debug file alone
+  # (its segments' file offsets laid out again from their addresses)
+  mv "$TMP/lib" "$TMP/lib.away"
+  "$ALLOCPROF" symbolize --debug-dir "$TMP/dd" -o "$TMP/sd.pb.gz" "$TMP/h.pb.gz" 2>"$TMP/errd" ||
+    bad "symbolize without the library failed: $(cat "$TMP/errd")"
+  named "$TMP/sd.pb.gz" || bad "from the debug file alone: not named: $(cat "$TMP/errd")"
+  cmp -s "$TMP/s.pb.gz.lines" "$TMP/sd.pb.gz.lines" ||
+    bad "the debug file alone names differently: $(diff "$TMP/s.pb.gz.lines" "$TMP/sd.pb.gz.lines" | head -4)"
+  mv "$TMP/lib.away" "$TMP/lib"
   # debuglink: the stripped file names its debug file; found under --debug-dir
   objcopy --add-gnu-debuglink="$TMP/srv/libitsym.debug" "$TMP/lib/libitsym.so" "$TMP/lib/linked.so"
   cp "$TMP/lib/linked.so" "$TMP/lib/libitsym.so"
