@@ -3,7 +3,8 @@
  * object-named frames in a mapping; named frames and frames outside any
  * mapping left alone; objects identified by build ID across profiles, else by
  * file name; two builds under one file name told apart; naming twice changes
- * nothing; the profile stays valid. */
+ * nothing; the profile stays valid; a frame one profile names (symbolized)
+ * and another does not, at the same object and offset, made one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,11 +182,73 @@ static void test_no_file_name(void **state) {
   profile_free(p);
 }
 
+/* The library's frame at 0x1100 as `allocprof symbolize` leaves it: an
+ * inlined call (inner, lib.c:13) in outer (lib.c:21). */
+static profile_pb *symbolized(uint64_t load, const char *lib_build) {
+  profile_builder *b = profile_builder_new();
+  profile_builder_add_sample_type(b, "inuse_space", "bytes");
+  profile_mapping_info lm = {load + 0x1000, load + 0x9000, 0x1000, "/usr/lib/libx.so.1",
+                             lib_build,     true,          true,   true,
+                             true};
+  uint64_t lib_map = profile_builder_add_mapping(b, &lm);
+  uint64_t finner = profile_builder_add_function(b, "inner", "inner", "lib.c", 12);
+  uint64_t fouter = profile_builder_add_function(b, "outer", "outer", "lib.c", 20);
+  profile_line lines[2] = {{finner, 13, 0}, {fouter, 21, 0}};
+  uint64_t l = profile_builder_add_location(b, lib_map, load + 0x1100, lines, 2, false);
+  int64_t v = 100;
+  assert_int_equal(profile_builder_add_sample(b, &l, 1, &v, 1, NULL, 0), 0);
+  profile_pb *p = NULL;
+  assert_int_equal(profile_builder_build(b, &p), 0);
+  profile_builder_free(b);
+  return p;
+}
+
+/* "name file:line" of line j of the location at addr. */
+static const char *line_at(const profile_pb *p, uint64_t addr, size_t j, char *buf, size_t len) {
+  for (size_t i = 0; i < p->n_location; i++) {
+    const Perftools__Profiles__Location *l = p->location[i];
+    if (l->address != addr) continue;
+    if (j >= l->n_line) return "";
+    for (size_t k = 0; k < p->n_function; k++)
+      if (p->function[k]->id == l->line[j]->function_id) {
+        snprintf(buf, len, "%s %s:%lld", str(p, p->function[k]->name),
+                 str(p, p->function[k]->filename), (long long)l->line[j]->line);
+        return buf;
+      }
+  }
+  return "";
+}
+
+/* A symbolized profile and an unsymbolized one of the same build: the
+ * unnamed frame at the same object and offset takes the named one's lines,
+ * inlined call included; of another build it keeps its object+offset name. */
+static void test_match_symbolized(void **state) {
+  (void)state;
+  const uint64_t l1 = 0x7f0000000000, l2 = 0x7f5500000000;
+  char buf[128];
+  profile_pb *ps[2] = {program(l1, "/usr/lib/libx.so.1", LIB_BUILD), symbolized(l2, LIB_BUILD)};
+  assert_int_equal(cli_name_frames(ps, 2), 0);
+  assert_valid(ps[0]);
+  assert_string_equal(line_at(ps[0], l1 + 0x1100, 0, buf, sizeof buf), "inner lib.c:13");
+  assert_string_equal(line_at(ps[0], l1 + 0x1100, 1, buf, sizeof buf), "outer lib.c:21");
+  assert_string_equal(name_at(ps[0], l1 + 0x1200), "libx.so.1+0x1200"); /* no match */
+  assert_string_equal(name_at(ps[0], l1 + 0x1400), "lib_entry");
+  profile_free(ps[0]);
+  profile_free(ps[1]);
+  /* another build */
+  profile_pb *qs[2] = {program(l1, "/usr/lib/libx.so.1", LIB_BUILD), symbolized(l2, LIB2_BUILD)};
+  assert_int_equal(cli_name_frames(qs, 2), 0);
+  assert_valid(qs[0]);
+  assert_string_equal(name_at(qs[0], l1 + 0x1100), "libx.so.1@bbbb1111bbbb+0x1100");
+  profile_free(qs[0]);
+  profile_free(qs[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_profile),         cmocka_unit_test(test_same_build_two_names),
       cmocka_unit_test(test_two_builds_one_name), cmocka_unit_test(test_no_build_id),
-      cmocka_unit_test(test_no_file_name),
+      cmocka_unit_test(test_no_file_name),        cmocka_unit_test(test_match_symbolized),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
