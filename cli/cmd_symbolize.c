@@ -5,6 +5,7 @@
  * symbolize_find.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmds.h"
 #include "common.h"
@@ -85,11 +86,13 @@ static char *default_output(const char *in) {
 
 static int parse(args *a, int argc, char **argv) {
   int c;
+  struct stat st;
   while ((c = cli_option_next(&cmd_symbolize, argc, argv)) != -1) {
     switch (c) {
       case 'o': a->out = optarg; break;
       case OPT_DEBUG_DIR:
-        if (!optarg[0]) return cli_usage_error("symbolize", "--debug-dir wants a directory");
+        if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode))
+          return cli_usage_error("symbolize", "--debug-dir '%s': not a directory", optarg);
         if (a->ndirs == MAX_SOURCES)
           return cli_usage_error("symbolize", "more than %d --debug-dir", MAX_SOURCES);
         a->dirs[a->ndirs++] = optarg;

@@ -2,7 +2,7 @@
 # then a profile whose frames all have names (nothing to do: one line)
 echo "hello" >not_a_profile.txt
 mkdir -p adir
-for args in "" "--debuginfod ftp://example.org base.pb.gz" "--debug-dir= base.pb.gz" \
+for args in "" "--debuginfod ftp://example.org base.pb.gz" "--debug-dir= base.pb.gz" "--debug-dir nodir base.pb.gz" \
   "-o x.pb.gz base.pb.gz new.pb.gz" "missing.pb.gz" "not_a_profile.txt" "-o x.folded base.pb.gz" \
   "-o adir base.pb.gz" "-o nodir/x.pb.gz base.pb.gz" "--frob base.pb.gz"; do
   echo "=== symbolize $args"
