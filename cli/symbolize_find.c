@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Longest build ID kept, in hex (GNU build IDs are 20 bytes; some 32). */
@@ -21,11 +22,19 @@ typedef struct facts {
   bool debug_info;           /* it carries DWARF (.debug_info with contents) */
 } facts;
 
-/* Reads path's facts. Returns 0, or -1 when it is not a readable ELF file. */
+/* Reads path's facts. Returns 0, or -1 when it is not a readable regular
+ * ELF file. Every file symbolize reads passes here first. */
 static int read_facts(const char *path, facts *f) {
   memset(f, 0, sizeof *f);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* A profile names the paths: a fifo or a device there must neither block
+   * the command nor be read. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
   if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
   elf_version(EV_CURRENT);
   Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
   int rc = -1;
