@@ -152,5 +152,6 @@ set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
 # ldconfig by trigger, as Debian wants, rather than from postinst and postrm
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/deb/triggers)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS golang-go)
+# libdebuginfod1: `allocprof symbolize --debuginfod` loads it with dlopen (cli/debuginfod.h)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "golang-go, libdebuginfod1")
 include(CPack)
