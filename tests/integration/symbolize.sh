@@ -24,9 +24,11 @@
 #           from the files at its paths, with the note that they were not
 #           checked (a legacy profile has no build IDs); diff/gate with it.
 #
-#   symbolize.sh MODE ALLOCPROF LIBALLOC PROG LIB OTHERLIB LINES
+#   With go, go tool pprof reads the symbolized profile's file and line.
+#
+#   symbolize.sh MODE ALLOCPROF LIBALLOC PROG LIB OTHERLIB LINES [GO]
 set -u
-MODE=$1 ALLOCPROF=$2 LIBALLOC=$3 PROG=$4 LIB=$5 OTHERLIB=$6 LINES=$7
+MODE=$1 ALLOCPROF=$2 LIBALLOC=$3 PROG=$4 LIB=$5 OTHERLIB=$6 LINES=$7 GO=${8:-}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/symbolize.XXXXXX")
 PIDS=()
 cleanup() {
@@ -139,6 +141,11 @@ server)
   grep -q '^allocprof: .*h.pb.gz: named [1-9][0-9]* frames\?, [0-9]* left unnamed$' "$TMP/err" ||
     bad "the count line: $(cat "$TMP/err")"
   "$ALLOCPROF" top "$TMP/s.pb.gz" | grep -q ' sym_fill$' || bad "top does not show sym_fill"
+  if [ -n "$GO" ] && command -v "$GO" >/dev/null 2>&1; then
+    "$GO" tool pprof -symbolize=none -top -lines "$TMP/s.pb.gz" >"$TMP/pprof" 2>&1
+    grep -q " sym_fill .*symbolize_lib.c:$LINE (inline)\$" "$TMP/pprof" ||
+      bad "go tool pprof -lines: $(grep -m3 'sym_\|libitsym' "$TMP/pprof")"
+  fi
   # DEBUGINFOD_URLS, a fresh cache
   DEBUGINFOD_CACHE_PATH=$TMP/cache2 DEBUGINFOD_URLS="http://127.0.0.1:$PORT" \
     "$ALLOCPROF" symbolize -o "$TMP/s2.pb.gz" "$TMP/h.pb.gz" 2>"$TMP/err2"
