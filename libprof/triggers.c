@@ -104,7 +104,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +117,7 @@
 #include "errmsg.h"
 #include "http.h"
 #include "mprof.h"
+#include "prof_threads.h"
 #include "mprof_build_id.h"
 #include "settings.h"
 #include "trigger_stream.h"
@@ -148,7 +148,7 @@ enum {
 /* The exit dump waits this long for a dump in progress, then gives up. */
 #define TRIG_EXIT_WAIT_MS 10000
 /* How often the idle profiler thread checks that the program still has a
- * thread besides it (see only_thread_left). */
+ * thread besides ours (see prof_main_thread_ended). */
 #define TRIG_LIVENESS_MS 1000
 
 static struct trig_config cfg; /* written at start and in a fork child only */
@@ -174,20 +174,6 @@ static long out_owner;  /* RENAMED_OTHER: the pid that owns the name */
 enum { RENAMED_FORK = 1, RENAMED_OTHER = 2 };
 
 /* ---- messages -------------------------------------------------------------------- */
-
-/* One line on stderr in one write (lines of two threads don't mix):
- * formatted here, written by liballoc's alloc_say (internal.h), which adds
- * the "allocprof: " prefix and the newline, and is the profiler's only
- * writer to fd 2. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  char line[640];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  alloc_say(line, NULL);
-}
 
 /* The first failure of each kind is reported; later ones are silent. */
 static int first_failure(unsigned kind) {
@@ -281,20 +267,22 @@ static void dump(unsigned why) {
     if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
         0) {
       if (first_failure(FAIL_OUT))
-        say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
+        prof_say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
       if (out_renamed == RENAMED_FORK)
-        say("ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
+        prof_say(
+            "ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
             "replace its parent's files",
             (long)getppid(), path);
       if (out_renamed == RENAMED_OTHER)
-        say("ALLOCPROF_OUT has no %%p and process %ld writes to it: this process (%ld) writes %s "
+        prof_say(
+            "ALLOCPROF_OUT has no %%p and process %ld writes to it: this process (%ld) writes %s "
             "so as not to replace its files",
             out_owner, (long)getpid(), path);
       out_renamed = 0;
       err[0] = 0;
       if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
-        if (first_failure(FAIL_OUT)) say("heap profile not written: %s", err[0] ? err : path);
+        if (first_failure(FAIL_OUT)) prof_say("heap profile not written: %s", err[0] ? err : path);
       } else {
         prof_runlog_note(path);
       }
@@ -306,14 +294,14 @@ static void dump(unsigned why) {
     if (fd >= 0) {
       if (prof_dump_stream(fd, &meta, err, sizeof err) != 0) {
         if (first_failure(FAIL_STREAM))
-          say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
+          prof_say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
       } else {
         /* allocprof run hears of the stream once per file opened */
         const char *told = trig_stream_new_path();
         if (told != NULL) prof_runlog_note(told);
       }
     } else if (first_failure(FAIL_STREAM)) {
-      say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
+      prof_say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
     }
   }
   rearm((why & TRIG_PEAK) != 0);
@@ -351,7 +339,7 @@ __attribute__((destructor)) static void trig_at_exit(void) {
    * profiler: the profiler's lock may be ours already */
   if (!mprof_guard_enter()) {
     if (first_failure(FAIL_EXIT_WAIT))
-      say("exit profile not written: exit() was called from inside the profiler");
+      prof_say("exit profile not written: exit() was called from inside the profiler");
     return;
   }
   mprof_guard_exit();
@@ -360,7 +348,7 @@ __attribute__((destructor)) static void trig_at_exit(void) {
   until.tv_sec += TRIG_EXIT_WAIT_MS / 1000;
   if (pthread_mutex_timedlock(&trig_lock, &until) != 0) {
     if (first_failure(FAIL_EXIT_WAIT))
-      say("exit profile not written: a dump in progress did not finish");
+      prof_say("exit profile not written: a dump in progress did not finish");
     return;
   }
   exiting = 1;
@@ -381,35 +369,6 @@ static unsigned thresholds_reached(void) {
   return why;
 }
 
-/* Whether the program's main thread has ended (pthread_exit) and this thread
- * is the only one left. glibc ends the process when its last thread ends:
- * this thread must not be the one that keeps it alive, so it then returns,
- * and the process exits with status 0 as it would have without us. */
-static int only_thread_left(void) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)getpid());
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char *p = strrchr(buf, ')');
-  if (p == NULL || (p[2] != 'Z' && p[2] != 'X')) return 0; /* the main thread lives */
-  fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  p = strrchr(buf, ')');
-  /* num_threads is field 20; p is at the end of field 2 */
-  for (int field = 2; p != NULL && field < 20; field++) {
-    p = strchr(p + 1, ' ');
-  }
-  return p != NULL && atol(p + 1) <= 2; /* the zombie main thread and us */
-}
-
 static void futex_wait(uint32_t seen, uint64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
   syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
@@ -417,7 +376,7 @@ static void futex_wait(uint32_t seen, uint64_t ms) {
 
 static void *profiler_thread(void *arg) {
   (void)arg;
-  pthread_setname_np(pthread_self(), "allocprof");
+  pthread_setname_np(pthread_self(), PROF_THREAD_NAME);
   uint64_t now = alloc_now_ms();
   uint64_t next_tick = cfg.interval_ms ? now + cfg.interval_ms : 0;
   uint64_t next_check = now + TRIG_LIVENESS_MS;
@@ -438,7 +397,7 @@ static void *profiler_thread(void *arg) {
       continue;
     }
     if (now >= next_check) {
-      if (only_thread_left()) return NULL;
+      if (prof_main_thread_ended()) return NULL; /* not the last thread */
       next_check = now + TRIG_LIVENESS_MS;
     }
     uint64_t wait = next_check - now;
@@ -464,7 +423,7 @@ static void thread_start_or_say(void) {
   thread_wanted = 0;
   mprof_register_dumper(&hook_plain);
   if (first_failure(FAIL_THREAD))
-    say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
+    prof_say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
 }
 
 /* ---- fork --------------------------------------------------------------------------------
@@ -642,7 +601,8 @@ static void number_repeated(void) {
   memcpy(cfg.out, numbered, strlen(numbered) + 1);
   /* what this process starts inherits the numbered setting, and says nothing */
   setenv("ALLOCPROF_OUT", setting, 1);
-  say("ALLOCPROF_OUT has no %%n and %s dumps again and again: its profiles are numbered "
+  prof_say(
+      "ALLOCPROF_OUT has no %%n and %s dumps again and again: its profiles are numbered "
       "(%s), so that none replaces the last",
       what, cfg.out);
 }
@@ -664,7 +624,7 @@ __attribute__((constructor)) static void trig_start(void) {
   if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), mprof_rate())) return;
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
-    say("%s; profiling is off", err);
+    prof_say("%s; profiling is off", err);
     mprof_set_rate(0);
     return;
   }

@@ -20,6 +20,7 @@
 
 #include "../../libprof/triggers.c"
 #include "../../libprof/trigger_stream.c"
+#include "../../libprof/prof_threads.c"
 
 static char dumped[8][TRIG_PATH_MAX];        /* paths prof_dump_file was given */
 static struct prof_dump_meta dumped_meta[8]; /* and what it was told about the dump */
