@@ -1,6 +1,7 @@
 /* triggers.c: when heap profiles are written, and where. Overview of the
  * profiler: liballoc/mprof.h; building and writing one profile: profile.c
- * (dump.h); the snapshot stream's fd: trigger_stream.c.
+ * (dump.h); the names of the files: trigger_out.c; the snapshot stream's
+ * fd: trigger_stream.c.
  *
  * Settings (read once, when liballoc is loaded; each off unless set; an
  * empty value counts as unset, and 0 switches a trigger off):
@@ -11,7 +12,7 @@
  *                             zstd, ".pb" raw; a relative pattern is taken
  *                             from the directory the program started in.
  *                             Without %n, a repeated trigger numbers the
- *                             files anyway (below).
+ *                             files anyway (trigger_out.c).
  *   ALLOCPROF_STREAM=path     a snapshot stream: one zstd frame per dump,
  *                             appended; %p %t %% as above.
  *   ALLOCPROF_SIGNAL=sig      dump when the process receives sig (SIGUSR2,
@@ -42,27 +43,15 @@
  *   ALLOCPROF_RUN_PID=pid     (set by allocprof run) the program it started:
  *                             other processes of the run add their pid to
  *                             an ALLOCPROF_OUT without %p.
- *   ALLOCPROF_OUT_OWNER=id    (set here) the process whose files an
- *                             ALLOCPROF_OUT without %p names as it is.
- *
- * One name, one process. When ALLOCPROF_OUT has no %p, the first process
- * that arms it claims the name: it exports ALLOCPROF_OUT_OWNER (its pid and
- * start time) to its environment, which whatever it starts inherits (fork,
- * fork and exec, posix_spawn, system, a wrapper such as timeout, env or
- * sh -c). Any other process that finds the claim adds its pid to the name
- * and says so once, at its first file; the owner after an exec of itself
- * (same pid, same start time) keeps the name, as does a process that
- * rewrites its own file. A fork child has its own rule (below); a process of
- * allocprof run follows ALLOCPROF_RUN_PID instead, silently.
- *
- * Files of a repeated trigger. A signal, interval, growth or peak trigger
- * writes many profiles: an ALLOCPROF_OUT without %n gets ".%n" before its
- * ending ("x.pb.gz" -> "x.%n.pb.gz"), with one line at start, so that no
- * dump replaces the last; the process exports the numbered setting, so
- * what it starts numbers its files without a word.
+ *   ALLOCPROF_OUT_OWNER=id    (set by trigger_out.c) the process whose
+ *                             files an ALLOCPROF_OUT without %p names as it
+ *                             is.
  *   ALLOCPROF_NO_CHILDREN=1   (set by allocprof run --no-children) only the
  *                             process ALLOCPROF_RUN_PID names profiles; its
  *                             fork children and the programs they run do not.
+ *
+ * The names of the files (one name, one process; the files of a repeated
+ * trigger numbered): trigger_out.c.
  *
  * A bad setting (syntax, a directory that does not exist or is not
  * writable, a stream that cannot be opened, a trigger with nowhere to
@@ -83,7 +72,8 @@
  * allocator lock while they allocate.
  *
  * Locking: trig_lock serializes the dumps started here and guards seq,
- * peak_level, the stream's fd (trigger_stream.c) and exiting. The
+ * peak_level, the stream's fd (trigger_stream.c), what the names of the
+ * files have yet to say (trigger_out.c) and exiting. The
  * thresholds the hook reads (growth_next, peak_next) are relaxed atomics
  * written by dumps; the flags (sig_pending, hook_pending, exit_started)
  * are atomics.
@@ -120,6 +110,7 @@
 #include "prof_threads.h"
 #include "mprof_build_id.h"
 #include "settings.h"
+#include "trigger_out.h"
 #include "trigger_stream.h"
 
 /* The settings are parsed and checked by settings.c (settings.h), which
@@ -168,10 +159,6 @@ static int sig_pending, hook_pending;     /* atomic: set by the handler, the hoo
 static int exit_started;                  /* atomic: the exit dump has begun */
 static unsigned failed;                   /* atomic: FAIL_* reported so far */
 static uint32_t wake_word;                /* futex: bumped to wake the thread */
-static int out_renamed; /* trig_lock: this process added its pid to cfg.out and has not said so
-                           yet: RENAMED_FORK, RENAMED_OTHER */
-static long out_owner;  /* RENAMED_OTHER: the pid that owns the name */
-enum { RENAMED_FORK = 1, RENAMED_OTHER = 2 };
 
 /* ---- messages -------------------------------------------------------------------- */
 
@@ -264,22 +251,10 @@ static void dump(unsigned why) {
   struct prof_dump_meta meta = {why, (int64_t)n};
   if (cfg.out[0] != 0) {
     char path[TRIG_PATH_MAX];
-    if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
-        0) {
+    if (trig_out_path(cfg.out, n, path, sizeof path) != 0) {
       if (first_failure(FAIL_OUT))
         prof_say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
-      if (out_renamed == RENAMED_FORK)
-        prof_say(
-            "ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
-            "replace its parent's files",
-            (long)getppid(), path);
-      if (out_renamed == RENAMED_OTHER)
-        prof_say(
-            "ALLOCPROF_OUT has no %%p and process %ld writes to it: this process (%ld) writes %s "
-            "so as not to replace its files",
-            out_owner, (long)getpid(), path);
-      out_renamed = 0;
       err[0] = 0;
       if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
         if (first_failure(FAIL_OUT)) prof_say("heap profile not written: %s", err[0] ? err : path);
@@ -453,16 +428,9 @@ static void fork_child(void) {
   __atomic_store_n(&sig_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&hook_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
-  /* Files named without %p would be the parent's: the child adds its pid. */
-  if (cfg.out[0] != 0 && !trig_pattern_has_pid(cfg.out)) {
-    char renamed[TRIG_PATH_MAX];
-    if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
-      memcpy(cfg.out, renamed, strlen(renamed) + 1);
-      out_renamed = RENAMED_FORK;
-    } else {
-      cfg.out[0] = 0; /* no name of its own: the child writes no file */
-    }
-  }
+  /* Files named without %p would be the parent's: the child adds its pid
+   * (none if it cannot: then the child writes no file). */
+  trig_out_fork_child(cfg.out);
   /* a stream named by the parent's pid or time: the child opens its own at
    * its first frame */
   if (trig_pattern_per_process(cfg.stream)) trig_stream_forget();
@@ -475,30 +443,7 @@ static const char *env(const char *name) { return alloc_env(name); }
 
 /* The output directory exists and is writable; the stream opens. */
 static int check_outputs(char *err, size_t errlen) {
-  if (cfg.out[0] != 0) {
-    const char *value = alloc_env("ALLOCPROF_OUT");
-    char path[TRIG_PATH_MAX], dir[TRIG_PATH_MAX];
-    struct stat st;
-    if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
-            0 ||
-        trig_dirname(path, dir, sizeof dir) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
-      return -1;
-    }
-    if (stat(dir, &st) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
-                      errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
-      return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: %s is not a directory", value, dir);
-      return -1;
-    }
-    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s is not writable", value, dir);
-      return -1;
-    }
-  }
+  if (trig_out_check(cfg.out, err, errlen) != 0) return -1;
   if (cfg.stream[0] != 0) {
     char why[TRIG_PATH_MAX + 128];
     if (trig_stream_open(cfg.stream, why, sizeof why) != 0) {
@@ -531,82 +476,6 @@ static int read_run_settings(void) {
   return 0;
 }
 
-/* A program that the program of a run started (exec'd: a fork child has
- * fork_child's rule) writes under its own pid when ALLOCPROF_OUT has none,
- * so that the processes of a run never replace each other's files. No
- * message: run lists every file. */
-static void run_child_pattern(void) {
-  if (run_pid == 0 || run_pid == (long)getpid() || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out))
-    return;
-  char renamed[TRIG_PATH_MAX];
-  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0)
-    memcpy(cfg.out, renamed, strlen(renamed) + 1);
-}
-
-#define OWNER_ENV "ALLOCPROF_OUT_OWNER"
-
-/* "pid.starttime" (/proc/self/stat's field 22): the same for this process
- * after an exec, never for another, even one given this pid again later. */
-static void self_identity(char *buf, size_t len) {
-  char stat[1024];
-  unsigned long long start = 0;
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
-  if (fd >= 0) close(fd);
-  if (n > 0) {
-    stat[n] = 0;
-    const char *p = strrchr(stat, ')'); /* the end of field 2 */
-    for (int field = 2; p != NULL && field < 22; field++) p = strchr(p + 1, ' ');
-    if (p != NULL) start = strtoull(p + 1, NULL, 10);
-  }
-  snprintf(buf, len, "%ld.%llu", (long)getpid(), start);
-}
-
-/* The rule "one name, one process" (top of file) for ALLOCPROF_OUT without
- * %p, outside allocprof run: claim the name, or add this pid to it. */
-static void claim_or_rename(void) {
-  if (run_pid != 0 || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out)) return;
-  char self[64];
-  self_identity(self, sizeof self);
-  const char *owner = alloc_env(OWNER_ENV);
-  if (owner == NULL || *owner == 0) {
-    setenv(OWNER_ENV, self, 1); /* at load, before the program's threads */
-    return;
-  }
-  if (strcmp(owner, self) == 0) return; /* the owner, after an exec of itself */
-  char renamed[TRIG_PATH_MAX];
-  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) != 0) {
-    cfg.out[0] = 0; /* no name of its own: no file (the stream, if any, still gets frames) */
-    return;
-  }
-  memcpy(cfg.out, renamed, strlen(renamed) + 1);
-  out_renamed = RENAMED_OTHER;
-  out_owner = atol(owner);
-}
-
-/* The files of a repeated trigger numbered (top of file). */
-static void number_repeated(void) {
-  if (cfg.out[0] == 0 || trig_pattern_has_seq(cfg.out)) return;
-  const char *what = cfg.interval_ms               ? "ALLOCPROF_INTERVAL"
-                     : cfg.signo                   ? "ALLOCPROF_SIGNAL"
-                     : cfg.inuse_interval          ? "ALLOCPROF_INUSE_INTERVAL"
-                     : !trig_margin_off(&cfg.peak) ? "ALLOCPROF_PEAK"
-                                                   : NULL;
-  if (what == NULL) return;
-  char numbered[TRIG_PATH_MAX], setting[TRIG_PATH_MAX];
-  const char *value = alloc_env("ALLOCPROF_OUT");
-  if (value == NULL || trig_pattern_with_seq(cfg.out, numbered, sizeof numbered) != 0 ||
-      trig_pattern_with_seq(value, setting, sizeof setting) != 0)
-    return;
-  memcpy(cfg.out, numbered, strlen(numbered) + 1);
-  /* what this process starts inherits the numbered setting, and says nothing */
-  setenv("ALLOCPROF_OUT", setting, 1);
-  prof_say(
-      "ALLOCPROF_OUT has no %%n and %s dumps again and again: its profiles are numbered "
-      "(%s), so that none replaces the last",
-      what, cfg.out);
-}
-
 __attribute__((constructor)) static void trig_start(void) {
   /* The allocator (and its fork handler) first: prof_init must not undo a
    * rate set here, and our fork handler must run after the allocator's. A
@@ -628,9 +497,7 @@ __attribute__((constructor)) static void trig_start(void) {
     mprof_set_rate(0);
     return;
   }
-  number_repeated();
-  run_child_pattern();
-  claim_or_rename();
+  trig_out_name(&cfg, run_pid);
   armed = 1;
   rearm(0);
   if (cfg.http.kind != TRIG_HTTP_OFF) prof_http_start(&cfg.http, cfg.http_portfile);

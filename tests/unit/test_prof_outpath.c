@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../../libprof/triggers.c"
+#include "../../libprof/trigger_out.c"
 #include "../../libprof/trigger_stream.c"
 #include "../../libprof/prof_threads.c"
 
