@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # out_owner.sh LIBALLOC OUT_SPAWN TRIG_HOST TRIG_CHECK ALLOCPROF CASE
 #
-# One name, one process (libprof/triggers.c): when ALLOCPROF_OUT has no %p,
+# One name, one process (libprof/trigger_out.c): when ALLOCPROF_OUT has no %p,
 # the first process to arm it keeps the name and any other process that
 # inherits the setting adds its pid, with one line on stderr, however it
 # was started; and a repeated trigger numbers files that have no %n.
