@@ -18,7 +18,7 @@
  *   - every socket is non-blocking and close-on-exec, written with
  *     MSG_NOSIGNAL (a client gone mid-answer is no SIGPIPE);
  *   - a profile is built by this thread, as the profiler thread builds its
- *     dumps (profile.c serializes them): the program's threads never wait
+ *     dumps (dump.c serializes them): the program's threads never wait
  *     for it; the allocator's locks are held only for the snapshot;
  *   - a unix socket is made mode 0600 before it listens, and bind() never
  *     follows a symbolic link (a name that exists, link or not, is refused;

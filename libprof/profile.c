@@ -1,5 +1,5 @@
-/* profile.c: the heap as a pprof Profile (dump.h). Overview of the
- * profiler: liballoc/mprof.h.
+/* profile.c: the heap as a pprof Profile (profile.h), for the dumps
+ * (dump.c). Overview of the profiler: liballoc/mprof.h.
  *
  * A dump reads a snapshot of the buckets (mprof_snapshot: the only moment the
  * profiler lock is held; the program's threads keep allocating meanwhile),
@@ -21,41 +21,32 @@
  *   3. adds the mappings, each flagged with what the symbolizer filled in
  *      for the addresses that fall in it (add_mappings), then functions,
  *      locations and samples to a profile builder
- *      (formats/profile_builder.h), and packs it;
- *   4. writes it: a file, all or nothing (temporary name, then rename), or
- *      one frame of a snapshot stream.
+ *      (formats/profile_builder.h), and packs it, which dump.c writes.
  *
  * The values of each sample, a full profile's or a delta profile's
  * (http.h's ?seconds=N): profile_values.c.
  *
- * Locking: dump_mutex serializes whole dumps (build and write: two never
- * share a temporary file or a stream) and guards the symbolizer. Everything
- * here may allocate, so the calling thread holds the profiler guard (its own
- * allocations are not sampled) for the whole dump. */
+ * Locking: dump.c's lock, held around each build, guards the symbolizer.
+ * Everything here may allocate, so the calling thread holds the profiler
+ * guard (its own allocations are not sampled) for the whole dump. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "container.h"
 #include "dump.h"
 #include "errmsg.h"
-#include "fileio.h"
 #include "hashtab.h"
 #include "mappings.h"
 #include "mprof_objects.h"
 #include "mprof.h"
 #include "profile_builder.h"
-#include "profile_io.h"
+#include "profile.h"
 #include "profile_values.h"
-#include "stream.h"
 #include "symbolize.h"
 #include "unloaded.h"
 
@@ -69,28 +60,15 @@
   "memalign|valloc|pvalloc|malloc_usable_size|operator new|operator new\\[\\]|" \
   "operator delete|operator delete\\[\\]"
 
-/* ---- messages ---------------------------------------------------------------- */
-
 /* ---- the long-lived symbolizer --------------------------------------------------
  * Made by the first dump, kept for the life of the process. */
 
-static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct prof_symbolizer *symbolizer; /* dump_mutex */
-static int dump_busy;                      /* dump_mutex: a dump is running */
+static struct prof_symbolizer *symbolizer; /* dump.c's lock */
 
-/* A fork while another thread dumps leaves the child with dump_mutex held by
- * a thread that does not exist there, and the symbolizer possibly half
- * updated: the child gets a fresh mutex and, in that case, forgets the
- * symbolizer (leaking it) and makes a new one at its first dump. Waiting for
- * the dump in a prepare handler instead would hold fork() up for as long as
- * a dump takes. */
-void prof_dump_fork_child(void) {
-  if (dump_busy) {
-    symbolizer = NULL;
-    unloaded_fork_child();
-  }
-  dump_busy = 0;
-  pthread_mutex_init(&dump_mutex, NULL);
+/* (dump.c's fork handler says why the symbolizer is not waited for.) */
+void prof_profile_fork_child(void) {
+  symbolizer = NULL;
+  unloaded_fork_child();
 }
 
 /* ---- distinct addresses -----------------------------------------------------------
@@ -486,10 +464,8 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
   return profile_builder_ok(b) ? 0 : -1;
 }
 
-/* Builds and packs the profile; dump_mutex and the guard are held. meta:
- * what the comments say started the dump (NULL: nothing). */
-static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta,
-                        const struct prof_dump_view *view, char *err, size_t errlen) {
+int prof_profile_build(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta,
+                       const struct prof_dump_view *view, char *err, size_t errlen) {
   struct dump_work w;
   memset(&w, 0, sizeof w);
   w.rate = mprof_rate();
@@ -507,119 +483,5 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
   prof_symbolizer_close_files(symbolizer);
   unloaded_dump_done();
   dump_work_free(&w);
-  return rc;
-}
-
-/* ---- writing ------------------------------------------------------------------------------- */
-
-/* gzip at its fastest level, as Go's runtime/pprof writes its profiles: a
- * heap profile is mostly varints that compress well at any level, and the
- * dump's time matters more than a third of its size. */
-#define PROF_GZIP_LEVEL 1
-
-/* Writes a packed profile to path, all or nothing (profile_io.h's
- * profile_write_packed_file, with our gzip level). */
-static int write_file(const char *path, const uint8_t *pb, size_t len, char *err, size_t errlen) {
-  container_kind kind = container_for_path(path);
-  if (kind != CONTAINER_GZIP) return profile_write_packed_file(path, pb, len, err, errlen);
-  uint8_t *gz = NULL;
-  size_t gzlen = 0;
-  char why[200];
-  if (container_compress(kind, pb, len, PROF_GZIP_LEVEL, &gz, &gzlen, why, sizeof why) != 0) {
-    formats_set_err(err, errlen, "%s: %s", path, why);
-    return -1;
-  }
-  int rc = fileio_write_atomic(path, gz, gzlen, err, errlen);
-  free(gz);
-  return rc;
-}
-
-/* ---- dump.h ---------------------------------------------------------------------------------- */
-
-static uint64_t dumps_written, dumps_failed; /* relaxed atomics */
-
-void prof_dump_counts(uint64_t *written, uint64_t *failed) {
-  *written = __atomic_load_n(&dumps_written, __ATOMIC_RELAXED);
-  *failed = __atomic_load_n(&dumps_failed, __ATOMIC_RELAXED);
-}
-
-/* The steps of a dump after packing. */
-enum dump_sink { SINK_NONE, SINK_FILE, SINK_STREAM };
-
-/* One whole dump under dump_mutex: two dumps never interleave, so two
- * writers never race for the same temporary file or stream. */
-static int dump_locked(enum dump_sink sink, const char *path, int fd,
-                       const struct prof_dump_meta *meta, const struct prof_dump_view *view,
-                       uint8_t **out, size_t *len, char *err, size_t errlen) {
-  uint8_t *pb = NULL;
-  size_t pblen = 0;
-  int entered = mprof_guard_enter();
-  pthread_mutex_lock(&dump_mutex);
-  dump_busy = 1;
-  int rc = build_packed(&pb, &pblen, meta, view, err, errlen);
-  if (rc != 0) {
-    errno = ENOMEM;
-    if (sink == SINK_FILE) {
-      char why[128];
-      snprintf(why, sizeof why, "%s", err != NULL && errlen != 0 ? err : "out of memory");
-      formats_set_err(err, errlen, "%s: %s", path, why);
-    }
-  } else if (sink == SINK_FILE) {
-    errno = 0;
-    rc = write_file(path, pb, pblen, err, errlen);
-  } else if (sink == SINK_STREAM) {
-    errno = 0;
-    rc = stream_append_fd(fd, pb, pblen, 0, err, errlen);
-  }
-  if (rc != 0 && errno == 0) errno = EIO;
-  __atomic_fetch_add(rc == 0 ? &dumps_written : &dumps_failed, 1, __ATOMIC_RELAXED);
-  int saved = errno;
-  dump_busy = 0;
-  pthread_mutex_unlock(&dump_mutex);
-  if (rc == 0 && out != NULL) {
-    *out = pb;
-    *len = pblen;
-  } else {
-    free(pb);
-  }
-  if (entered) mprof_guard_exit();
-  errno = saved;
-  return rc;
-}
-
-int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *meta, char *err,
-                     size_t errlen) {
-  *out = NULL;
-  *len = 0;
-  return dump_locked(SINK_NONE, NULL, -1, meta, NULL, out, len, err, errlen);
-}
-
-int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
-  if (path == NULL || *path == 0) {
-    formats_set_err(err, errlen, "no path to write the profile to");
-    errno = EINVAL;
-    return -1;
-  }
-  return dump_locked(SINK_FILE, path, -1, meta, NULL, NULL, NULL, err, errlen);
-}
-
-int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen) {
-  return dump_locked(SINK_STREAM, NULL, fd, meta, NULL, NULL, NULL, err, errlen);
-}
-
-int prof_dump_gzip(uint8_t **out, size_t *len, const struct prof_dump_meta *meta,
-                   const struct prof_dump_view *view, char *err, size_t errlen) {
-  uint8_t *pb = NULL;
-  size_t pblen = 0;
-  *out = NULL;
-  *len = 0;
-  if (dump_locked(SINK_NONE, NULL, -1, meta, view, &pb, &pblen, err, errlen) != 0) return -1;
-  int entered = mprof_guard_enter();
-  char why[200];
-  int rc =
-      container_compress(CONTAINER_GZIP, pb, pblen, PROF_GZIP_LEVEL, out, len, why, sizeof why);
-  if (rc != 0) formats_set_err(err, errlen, "%s", why);
-  free(pb);
-  if (entered) mprof_guard_exit();
   return rc;
 }

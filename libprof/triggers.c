@@ -1,6 +1,6 @@
 /* triggers.c: when heap profiles are written, and where. Overview of the
- * profiler: liballoc/mprof.h; building and writing one profile: profile.c
- * (dump.h); the names of the files: trigger_out.c; the snapshot stream's
+ * profiler: liballoc/mprof.h; building one profile: profile.c; writing
+ * it: dump.c (dump.h); the names of the files: trigger_out.c; the snapshot stream's
  * fd: trigger_stream.c.
  *
  * Settings (read once, when liballoc is loaded; each off unless set; an
@@ -68,7 +68,7 @@
  * exiting thread does itself in a destructor (which runs after the
  * program's own atexit handlers and destructors, before those of the
  * libraries liballoc uses). The dumps take the profiler
- * guard (profile.c), never stop the program's threads, and hold no
+ * guard (dump.c), never stop the program's threads, and hold no
  * allocator lock while they allocate.
  *
  * Locking: trig_lock serializes the dumps started here and guards seq,
@@ -84,8 +84,8 @@
  * not survive fork). A stream without %p stays shared: parent and child
  * append to one file, each frame in a single O_APPEND write, so frames of
  * the two interleave but never tear. A dump in progress in the parent at
- * fork is lost to the child, which starts afresh (profile.c drops its own
- * state in the same case). */
+ * fork is lost to the child, which starts afresh (dump.c and profile.c
+ * drop their own state in the same case). */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <errno.h>
