@@ -13,8 +13,10 @@
  *    with its strings interned, under a hash table keyed by the address, so
  *    a second lookup is a probe, and the pointers handed out stay valid
  *    until the symbolizer is freed, even after their object is unloaded.
- *  - Finding files: separate debug info on local disk only, deleted objects
- *    through /proc/self/map_files (symbolize_files.c).
+ *  - Finding files: separate debug info on local disk only, by build ID
+ *    and .gnu_debuglink under the debug directories, never through
+ *    debuginfod; deleted objects through /proc/self/map_files
+ *    (symbolize_files.c).
  *
  * Objects loaded later: a miss (an address in no known object) re-reads the
  * object list, but only when the loader's add/remove counters (dlpi_adds,
@@ -346,6 +348,7 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
   s->files_only = files_only;
   s->callbacks.find_elf = sym_find_elf;
   s->callbacks.find_debuginfo = sym_find_debuginfo;
+  s->callbacks.debuginfo_path = sym_debuginfo_path();
   if (session_begin(s) != 0) {
     free(s);
     return NULL;

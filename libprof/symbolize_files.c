@@ -1,12 +1,26 @@
 /* symbolize_files.c: finding the files the symbolizer reads
  * (symbolize_files.h).
  *
- * Separate debug info is looked for on local disk only: libdwfl's standard
- * search would otherwise load libdebuginfod (with libcurl and a TLS stack)
- * into the profiled process and might download in the middle of a dump.
+ * Separate debug info is looked for on local disk only, in the order gdb and
+ * elfutils use: by build ID under each debug directory
+ * (DIR/.build-id/xx/rest.debug, what Debian's -dbgsym packages install),
+ * then by the object's .gnu_debuglink beside it, in .debug/ beside it and
+ * under each debug directory with the object's own directory. Every file
+ * found must carry the build ID of the object it stands for (or, for an
+ * object without one, the CRC its debuglink names).
+ *
+ * No network, ever: libdwfl's standard search (dwfl_standard_find_debuginfo)
+ * and its build-ID search for executables (dwfl_build_id_find_elf) end by
+ * dlopen'ing libdebuginfod (with libcurl and a TLS stack) into the profiled
+ * process, which may then download in the middle of a dump. elfutils 0.188
+ * reaches libdebuginfod from those two functions only
+ * (libdwfl/debuginfod-client.c's callers); the two used here,
+ * dwfl_build_id_find_debuginfo and dwfl_linux_proc_find_elf, open local
+ * files and nothing else. integration.prof_debugfile checks it with a
+ * listener at DEBUGINFOD_URLS and the process's own maps.
+ *
  * Objects deleted since they were mapped are read through
- * /proc/self/map_files. Every file found must carry the build ID of the
- * object it stands for.
+ * /proc/self/map_files.
  */
 #define _GNU_SOURCE
 #include "symbolize_files.h"
@@ -14,11 +28,15 @@
 #include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "symbolize.h"
 
 /* ---- finding the files ---- */
 
@@ -63,15 +81,58 @@ int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_A
   return open_deleted(modname, file_name);
 }
 
-/* ---- finding separate debug info, on local disk only ---- */
+/* ---- where debug files are: the debug directories ---- */
 
-/* Does the ELF file open on fd carry the module's build ID? (Yes when the
- * module has none to compare.) */
-static int same_build_id(Dwfl_Module *mod, int fd) {
+/* The colon-separated list of absolute directories (symbolize.h). A static
+ * buffer, not a copy on the heap: the dumping half sets it while it loads. */
+static char debug_dirs[PATH_MAX] = "/usr/lib/debug";
+
+int prof_symbolize_set_debug_dirs(const char *dirs) {
+  if (dirs == NULL || dirs[0] == '\0') dirs = "/usr/lib/debug";
+  size_t len = strlen(dirs);
+  if (len >= sizeof debug_dirs || dirs[0] != '/' || dirs[len - 1] == ':') return -1;
+  for (const char *c = strchr(dirs, ':'); c != NULL; c = strchr(c + 1, ':'))
+    if (c[1] != '/') return -1; /* an empty or relative entry */
+  memcpy(debug_dirs, dirs, len + 1);
+  return 0;
+}
+
+const char *prof_symbolize_debug_dirs(void) { return debug_dirs; }
+
+/* libdwfl's build-ID search (dwfl_build_id_find_debuginfo) reads the list
+ * through Dwfl_Callbacks.debuginfo_path, which it keeps a pointer to. */
+static char *debug_dirs_ref = debug_dirs;
+char **sym_debuginfo_path(void) { return &debug_dirs_ref; }
+
+/* ---- checking a candidate ---- */
+
+/* The CRC-32 of the file open on fd, as .gnu_debuglink records it (zlib's
+ * polynomial). Returns 0 and *crc, or -1 when it cannot be read. */
+static int file_crc(int fd, uint32_t *crc) {
+  unsigned char buf[16 * 1024]; /* the dumping thread's stack is not big */
+  uLong c = crc32(0L, Z_NULL, 0);
+  ssize_t n;
+  off_t at = 0;
+  while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
+    c = crc32(c, buf, (uInt)n);
+    at += n;
+  }
+  if (n < 0) return -1;
+  *crc = (uint32_t)c;
+  return 0;
+}
+
+/* May the ELF file open on fd stand for the module's debug info? It must
+ * carry the module's build ID; a module without one has only the CRC of its
+ * debuglink to go by. */
+static int debug_file_matches(Dwfl_Module *mod, int fd, GElf_Word crc) {
   const unsigned char *bits;
   GElf_Addr vaddr;
   int len = dwfl_module_build_id(mod, &bits, &vaddr);
-  if (len <= 0) return 1;
+  if (len <= 0) {
+    uint32_t got;
+    return file_crc(fd, &got) == 0 && got == crc;
+  }
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
   if (elf == NULL) return 0;
   const void *id;
@@ -81,44 +142,75 @@ static int same_build_id(Dwfl_Module *mod, int fd) {
   return same;
 }
 
-/* The .gnu_debuglink search: beside the file, in .debug/ beside it, and
- * under /usr/lib/debug with the file's directory. */
+/* Opens path if it is a regular file (never blocks on a FIFO). Returns an
+ * fd, or -1. */
+static int open_regular(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* ---- the .gnu_debuglink search ---- */
+
+/* Tries path; returns an fd on the matching file (its name in *found), or
+ * -1. */
+static int try_debuglink(Dwfl_Module *mod, const char *path, const char *file_name,
+                         GElf_Word crc, char **found) {
+  if (strcmp(path, file_name) == 0) return -1; /* the object itself */
+  int fd = open_regular(path);
+  if (fd < 0) return -1;
+  if (debug_file_matches(mod, fd, crc) && (*found = strdup(path)) != NULL) return fd;
+  close(fd);
+  return -1;
+}
+
+/* The .gnu_debuglink search: beside the file, in .debug/ beside it, then
+ * under each debug directory with the file's directory. */
 static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char *link,
-                             char **debuginfo_file_name) {
+                             GElf_Word crc, char **debuginfo_file_name) {
   if (file_name == NULL || link == NULL || link[0] == '\0' || strchr(link, '/') != NULL) return -1;
   const char *slash = strrchr(file_name, '/');
   if (slash == NULL) return -1;
   int dirlen = (int)(slash - file_name);
-  static const char *const forms[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-    char path[PATH_MAX];
-    int len = snprintf(path, sizeof path, forms[i], dirlen, file_name, link);
-    if (len < 0 || (size_t)len >= sizeof path || strcmp(path, file_name) == 0) continue;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (same_build_id(mod, fd)) {
-      char *name = strdup(path);
-      if (name != NULL) {
-        *debuginfo_file_name = name;
-        return fd;
-      }
+  char path[PATH_MAX];
+  static const char *const beside[] = {"%.*s/%s", "%.*s/.debug/%s"};
+  for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+    int len = snprintf(path, sizeof path, beside[i], dirlen, file_name, link);
+    if (len < 0 || (size_t)len >= sizeof path) continue;
+    int fd = try_debuglink(mod, path, file_name, crc, debuginfo_file_name);
+    if (fd >= 0) return fd;
+  }
+  for (const char *dir = debug_dirs; *dir != '\0';) {
+    int rootlen = (int)strcspn(dir, ":");
+    int len = snprintf(path, sizeof path, "%.*s%.*s/%s", rootlen, dir, dirlen, file_name, link);
+    if (len >= 0 && (size_t)len < sizeof path) {
+      int fd = try_debuglink(mod, path, file_name, crc, debuginfo_file_name);
+      if (fd >= 0) return fd;
     }
-    close(fd);
+    dir += rootlen;
+    if (*dir == ':') dir++;
   }
   return -1;
 }
 
-/* libdwfl's standard search would, when no local file is found, load
- * libdebuginfod (and with it libcurl and a TLS stack) into the profiled
- * process and maybe download, in the middle of a dump. This one looks by
- * build ID under /usr/lib/debug/.build-id, then by .gnu_debuglink. */
+/* ---- finding separate debug info, on local disk only ---- */
+
+/* By build ID first: dwfl_build_id_find_debuginfo looks under each debug
+ * directory's .build-id (sym_debuginfo_path), checks the build ID of what
+ * it finds, and serves the dwz files (.gnu_debugaltlink) the same way; it
+ * touches nothing but local files (top of file). Then by .gnu_debuglink. */
 int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                        char **debuginfo_file_name) {
   int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                         debuglink_crc, debuginfo_file_name);
   if (fd >= 0) return fd;
-  return find_by_debuglink(mod, file_name, debuglink_file, debuginfo_file_name);
+  return find_by_debuglink(mod, file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
 }
 
 /* ---- the build ID of a file ---- */
