@@ -348,7 +348,6 @@ static struct prof_symbolizer *symbolizer_begin(int files_only) {
   s->files_only = files_only;
   s->callbacks.find_elf = sym_find_elf;
   s->callbacks.find_debuginfo = sym_find_debuginfo;
-  s->callbacks.debuginfo_path = sym_debuginfo_path();
   if (session_begin(s) != 0) {
     free(s);
     return NULL;

@@ -17,14 +17,11 @@ int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_A
 
 /* Dwfl_Callbacks.find_debuginfo: by build ID under each debug directory's
  * .build-id, then by .gnu_debuglink beside the file, in .debug/ and under
- * each debug directory (prof_symbolize_set_debug_dirs); never debuginfod. */
+ * each debug directory (prof_symbolize_set_debug_dirs); a dwz file by its
+ * build ID. Never debuginfod. */
 int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                        char **debuginfo_file_name);
-
-/* Dwfl_Callbacks.debuginfo_path: the debug directories, for libdwfl's
- * build-ID search. */
-char **sym_debuginfo_path(void);
 
 /* Does the ELF file on fd carry GNU build ID `want` (lowercase hex)? */
 int sym_file_has_build_id(int fd, const char *want);
