@@ -23,6 +23,10 @@
 #   other_buildid that file at the build-ID path of this library
 #   garbage       random bytes at every place
 #   truncated     the first half of the right debug file at every place
+#   corrupt       the right debug file (its build ID passes) with every
+#                 .debug_* section overwritten by random bytes: no crash,
+#                 and nothing but the library's own names (its symbol table
+#                 is intact) may appear
 #   loop          symlinks in a loop at every place
 #   fifo          a FIFO at every place (the dump must not block on it)
 #   badsetting    ALLOCPROF_DEBUG_DIR with a relative entry: one line on
@@ -214,8 +218,27 @@ put other_buildid "$F/other.debug" $(places other_buildid | cut -d' ' -f4)
 run other_buildid ALLOCPROF_DEBUG_DIR="$TMP/other_buildid/root"
 expect_unnamed other_buildid
 
+# random bytes, the same in every run: FILE [OFFSET SIZE]... (none: 64 KiB
+# of them replace the file; else the ranges are overwritten)
+scramble() {
+  python3 - "$@" <<'EOF2'
+import random, sys
+path, ranges = sys.argv[1], sys.argv[2:]
+rng = random.Random(17)
+noise = lambda n: bytes(rng.randrange(256) for _ in range(n))
+if not ranges:
+    open(path, "wb").write(noise(65536))
+    sys.exit(0)
+b = bytearray(open(path, "rb").read())
+for off, size in zip(ranges[0::2], ranges[1::2]):
+    off, size = int(off, 16), int(size, 16)
+    b[off:off + size] = noise(size)
+open(path, "wb").write(b)
+EOF2
+}
+
 setup garbage linked
-head -c 65536 /dev/urandom >"$F/garbage"
+scramble "$F/garbage"
 put garbage "$F/garbage" $(places garbage)
 run garbage ALLOCPROF_DEBUG_DIR="$TMP/garbage/root"
 expect_unnamed garbage
@@ -225,6 +248,22 @@ head -c $(($(stat -c %s "$F/$NAME.debug") / 2)) "$F/$NAME.debug" >"$F/truncated"
 put truncated "$F/truncated" $(places truncated)
 run truncated ALLOCPROF_DEBUG_DIR="$TMP/truncated/root"
 expect_unnamed truncated
+
+setup corrupt linked
+cp "$F/$NAME.debug" "$F/corrupt"
+# readelf -SW: [Nr] Name Type Address Off Size ...; the .debug_* with contents
+scramble "$F/corrupt" $(readelf -SW "$F/corrupt" | sed 's/^ *\[ *[0-9]*\]//' |
+  awk '$1 ~ /^\.debug_/ && $2 == "PROGBITS" { print $4, $5 }')
+cmp -s "$F/corrupt" "$F/$NAME.debug" && { bad "corrupt: nothing was overwritten"; exit 1; }
+[ "$(build_id "$F/corrupt")" = "$ID" ] || bad "corrupt: the build ID was overwritten too"
+put corrupt "$F/corrupt" $(places corrupt)
+run corrupt ALLOCPROF_DEBUG_DIR="$TMP/corrupt/root"
+say "corrupt: $(cat "$TMP/corrupt.leaf")"
+# every function named in the library is one of its own, or an offset in it
+grep -oE '(leaf|<|caller) [^@ ]+@' "$TMP/corrupt.out" | awk '{ print $2 }' | sed 's/@$//' |
+  grep -vxE "debugfile_(make|leaf|alloc)|${NAME//./\\.}\+0x[0-9a-f]+" >"$TMP/corrupt.wrong" &&
+  bad "corrupt: names that are not the library's: $(tr '\n' ' ' <"$TMP/corrupt.wrong")"
+grep -qE " $((N * SIZE))\$" "$TMP/corrupt.leaf" || bad "corrupt: the blocks are not under the library"
 
 setup loop linked
 for p in $(places loop); do
