@@ -408,8 +408,9 @@ int trig_debug_dirs_check(const char *s, char *err, size_t errlen) {
   }
   for (const char *p = s;; p++) {
     if (*p != '/') {
-      set_err(err, errlen, "has an empty or relative directory (write absolute directories "
-                           "separated by ':', e.g. /opt/debug:/usr/lib/debug)");
+      set_err(err, errlen,
+              "has an empty or relative directory (write absolute directories "
+              "separated by ':', e.g. /opt/debug:/usr/lib/debug)");
       return -1;
     }
     p = strchr(p, ':');

@@ -201,8 +201,8 @@ static int find_by_debuglink(const char *file_name, const char *link, const unsi
   int objdirlen = (int)(slash - file_name);
   char path[PATH_MAX];
   for (int i = 0; i < 2; i++) {
-    int n = snprintf(path, sizeof path, i == 0 ? "%.*s/%s" : "%.*s/.debug/%s", objdirlen,
-                     file_name, link);
+    int n = snprintf(path, sizeof path, i == 0 ? "%.*s/%s" : "%.*s/.debug/%s", objdirlen, file_name,
+                     link);
     if (n < 0 || (size_t)n >= sizeof path || strcmp(path, file_name) == 0) continue;
     int fd = open_checked(path, id, len, crc, found);
     if (fd >= 0) return fd;
