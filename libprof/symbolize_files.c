@@ -222,8 +222,8 @@ static int find_by_debuglink(const char *file_name, const char *link, const unsi
  * Debug files made smaller by dwz share a file of common DWARF, named with
  * its build ID by their .gnu_debugaltlink section. libdwfl asks for it
  * through the same callback, with file_name the file whose DWARF names it
- * and the link its name: the request is for a dwz file when file_name's
- * .gnu_debugaltlink says so. */
+ * and the link its name, and no CRC (0): the request is for a dwz file
+ * when file_name's .gnu_debugaltlink says so. */
 
 /* Copies to id[64] the build ID that the .gnu_debugaltlink of the ELF file
  * at path gives for link. Returns its length, or 0 when path has no such
@@ -270,7 +270,7 @@ int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, D
                        char **debuginfo_file_name) {
   (void)userdata, (void)modname, (void)base;
   unsigned char alt[64];
-  int altlen = altlink_build_id(file_name, debuglink_file, alt);
+  int altlen = debuglink_crc == 0 ? altlink_build_id(file_name, debuglink_file, alt) : 0;
   if (altlen > 0) return find_dwz(debuglink_file, alt, altlen, debuginfo_file_name);
 
   const unsigned char *id = NULL;
