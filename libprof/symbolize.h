@@ -105,7 +105,7 @@ int prof_symbolizer_sync(struct prof_symbolizer *s);
 void prof_symbolizer_close_files(struct prof_symbolizer *s);
 
 /* Where every symbolizer of the process looks for separate debug files (the
- * ALLOCPROF_DEBUG_DIR setting; `allocprof symbolize --debug-dir`): dirs is a
+ * ALLOCPROF_DEBUG_DIR setting in a profiled process): dirs is a
  * colon-separated list of absolute directories, each searched by build ID
  * (DIR/.build-id/xx/rest.debug) and by .gnu_debuglink (DIR/OBJDIR/LINK);
  * NULL or "" is the default, /usr/lib/debug. The .gnu_debuglink search
