@@ -31,19 +31,25 @@
 #   fifo          a FIFO at every place (the dump must not block on it)
 #   badsetting    ALLOCPROF_DEBUG_DIR with a relative entry: one line on
 #                 stderr, the default kept
+# A library built without a build ID has only its debuglink's CRC to vouch
+# for a debug file:
+#   noid_crc      its own debug file beside it: named
+#   noid_other    the other build's debug file under the debuglink's name
+#                 beside it and in .debug/ (another CRC): unnamed
 # No network: every run has DEBUGINFOD_URLS pointing at a listener of this
 # script's; no connection may arrive, and prof_debugfile checks after its
 # dump that libdebuginfod and libcurl are not in its maps. At the end
 # debuginfod-find, given the same DEBUGINFOD_URLS, must reach the listener
 # (it would have seen a profiled process's query).
 #
-#   prof_debugfile.sh PROF_DEBUGFILE CHECK LIB LIB_OTHER_BUILD LIB_SOURCE
+#   prof_debugfile.sh PROF_DEBUGFILE CHECK LIB LIB_OTHER_BUILD LIB_NO_BUILD_ID LIB_SOURCE
 set -u
 HOST=$1
 CHECK=$2
 LIB=$3
 OTHER=$4
-SRC=$5
+NOID=$5
+SRC=$6
 N=50       # blocks allocated by the library's static function
 SIZE=1000  # bytes each
 NAME=libitdebugfile.so
@@ -117,6 +123,13 @@ for f in plain linked; do
     exit 1
   fi
 done
+# without a build ID
+[ -z "$(build_id "$NOID")" ] || { bad "$NOID has a build ID"; exit 1; }
+objcopy --only-keep-debug "$NOID" "$F/noid.debug" &&
+  strip --strip-all -o "$F/noid_plain.so" "$NOID" &&
+  cp "$F/noid.debug" "$F/$NAME.debug.noid" && cd "$F" &&
+  objcopy --add-gnu-debuglink="$NAME.debug.noid" noid_plain.so noid_linked.so && cd - >/dev/null ||
+  { bad "objcopy/strip of the library without build ID failed"; exit 1; }
 readelf -p .gnu_debuglink "$F/linked.so" | grep -qF "$NAME.debug" || { bad "linked.so has no debuglink"; exit 1; }
 say "build ID $ID (the other build: $OTHER_ID)"
 
@@ -288,6 +301,18 @@ grep -q '^allocprof: ALLOCPROF_DEBUG_DIR=relative/debug:/usr/lib/debug has an em
 : >"$TMP/badsetting.stderr"
 expect_named badsetting # the debug file beside the library needs no debug directory
 say "badsetting: $(head -1 "$TMP/badsetting.stdout")"
+
+# ---- without a build ID: the CRC ----
+setup noid_crc noid_linked
+put noid_crc "$F/noid.debug" "$TMP/noid_crc/lib/$NAME.debug.noid"
+run noid_crc
+expect_named noid_crc
+
+setup noid_other noid_linked
+put noid_other "$F/other.debug" "$TMP/noid_other/lib/$NAME.debug.noid" \
+  "$TMP/noid_other/lib/.debug/$NAME.debug.noid"
+run noid_other
+expect_unnamed noid_other
 
 # ---- no network ----
 if [ -s "$TMP/connections" ]; then
