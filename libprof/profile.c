@@ -47,6 +47,7 @@
 #include "profile_builder.h"
 #include "profile.h"
 #include "profile_values.h"
+#include "settings.h"
 #include "symbolize.h"
 #include "unloaded.h"
 
@@ -69,6 +70,20 @@ static struct prof_symbolizer *symbolizer; /* dump.c's lock */
 void prof_profile_fork_child(void) {
   symbolizer = NULL;
   unloaded_fork_child();
+}
+
+/* ALLOCPROF_DEBUG_DIR (settings.h): where every symbolizer of the process
+ * looks for separate debug files, read once while this library loads. A bad
+ * value costs one line and leaves the default: profiles are still written,
+ * with fewer names. */
+__attribute__((constructor)) static void read_debug_dirs(void) {
+  const char *dirs = alloc_env("ALLOCPROF_DEBUG_DIR");
+  if (dirs == NULL || *dirs == 0) return;
+  char why[256] = "is not a list of absolute directories";
+  if (trig_debug_dirs_check(dirs, why, sizeof why) != 0 ||
+      prof_symbolize_set_debug_dirs(dirs) != 0) {
+    alloc_say("ALLOCPROF_DEBUG_DIR=", dirs, " ", why, "; looking in /usr/lib/debug", NULL);
+  }
 }
 
 /* ---- distinct addresses -----------------------------------------------------------

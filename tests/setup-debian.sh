@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libcmocka-dev libunwind-dev libzstd-dev libprotobuf-c-dev
 protobuf-c-compiler zlib1g-dev libdw-dev libelf-dev golang-go python3 perl sqlite3 git g++ clang
 libclang-rt-14-dev clang-format dpkg-dev lintian redis-server libjemalloc-dev libgoogle-perftools-dev curl
-prometheus google-perftools"
+prometheus google-perftools debuginfod"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
