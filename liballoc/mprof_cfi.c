@@ -191,100 +191,141 @@ static void restore_reg(struct frame_state *st, const struct frame_state *initia
 
 #define REMEMBER_DEPTH 8
 
+/* The interpreter of one call frame program: the row being built, the
+ * CIE's initial row (for restore), and the rows remember_state saved. */
+struct cfa_machine {
+  const struct cie_info *cie;
+  struct frame_state *st;
+  const struct frame_state *initial;
+  struct frame_state saved[REMEMBER_DEPTH];
+  int nsaved;
+};
+
+/* What one instruction asks of the loop in run_program: nothing more, to
+ * move the row's address on (by *delta code units), to skip the block of
+ * an expression that follows, or to give up (bad bytes, or an instruction
+ * the walker cannot use). STEP_OTHER: not an instruction of this group. */
+enum step { STEP_NEXT, STEP_ADVANCE, STEP_BLOCK, STEP_BAD, STEP_OTHER };
+
+/* The instructions that say where the CFA is, and those that save and
+ * restore the whole row. */
+static enum step cfa_op(struct cfa_machine *m, struct cursor *c, uint8_t op) {
+  struct frame_state *st = m->st;
+  switch (op) {
+    case 0x0a: /* remember_state */
+      if (m->nsaved == REMEMBER_DEPTH) return STEP_BAD;
+      m->saved[m->nsaved++] = *st;
+      return STEP_NEXT;
+    case 0x0b: /* restore_state: the whole row, CFA included (an epilogue's
+                  remember_state ... restore_state brings back the body's CFA) */
+      if (m->nsaved == 0) return STEP_BAD;
+      *st = m->saved[--m->nsaved];
+      return STEP_NEXT;
+    case 0x0c: /* def_cfa */
+      st->cfa_reg = read_uleb(c);
+      st->cfa_offset = (int64_t)read_uleb(c);
+      st->cfa_expr = 0;
+      return STEP_NEXT;
+    case 0x0d: st->cfa_reg = read_uleb(c); return STEP_NEXT;
+    case 0x0e: st->cfa_offset = (int64_t)read_uleb(c); return STEP_NEXT;
+    case 0x0f: /* def_cfa_expression */ st->cfa_expr = 1; return STEP_BLOCK;
+    case 0x12: /* def_cfa_sf */
+      st->cfa_reg = read_uleb(c);
+      st->cfa_offset = scaled(read_sleb(c), m->cie->data_align);
+      st->cfa_expr = 0;
+      return STEP_NEXT;
+    case 0x13: st->cfa_offset = scaled(read_sleb(c), m->cie->data_align); return STEP_NEXT;
+    default: return STEP_OTHER;
+  }
+}
+
+/* The instructions that give a register its rule. */
+static enum step register_op(struct cfa_machine *m, struct cursor *c, uint8_t op) {
+  struct frame_state *st = m->st;
+  int64_t align = m->cie->data_align;
+  uint64_t reg;
+  switch (op) {
+    case 0x05: /* offset_extended */
+      reg = read_uleb(c);
+      set_reg(st, reg, AT_OFFSET, scaled((int64_t)read_uleb(c), align));
+      return STEP_NEXT;
+    case 0x06: restore_reg(st, m->initial, read_uleb(c)); return STEP_NEXT;
+    case 0x07: set_reg(st, read_uleb(c), UNDEFINED, 0); return STEP_NEXT;
+    case 0x08: set_reg(st, read_uleb(c), SAME, 0); return STEP_NEXT;
+    case 0x09: /* register: reg is in another register */
+      reg = read_uleb(c);
+      read_uleb(c);
+      set_reg(st, reg, OTHER, 0);
+      return STEP_NEXT;
+    case 0x10: /* expression */
+    case 0x16: /* val_expression */ set_reg(st, read_uleb(c), OTHER, 0); return STEP_BLOCK;
+    case 0x11: /* offset_extended_sf */
+      reg = read_uleb(c);
+      set_reg(st, reg, AT_OFFSET, scaled(read_sleb(c), align));
+      return STEP_NEXT;
+    case 0x14: /* val_offset */
+      reg = read_uleb(c);
+      read_uleb(c);
+      set_reg(st, reg, OTHER, 0);
+      return STEP_NEXT;
+    case 0x15: /* val_offset_sf */
+      reg = read_uleb(c);
+      read_sleb(c);
+      set_reg(st, reg, OTHER, 0);
+      return STEP_NEXT;
+    case 0x2e: read_uleb(c); return STEP_NEXT; /* GNU_args_size: for landing pads only */
+    case 0x2f:                                 /* GNU_negative_offset_extended */
+      reg = read_uleb(c);
+      set_reg(st, reg, AT_OFFSET, scaled(scaled((int64_t)read_uleb(c), align), -1));
+      return STEP_NEXT;
+    default: return STEP_BAD;
+  }
+}
+
+/* One instruction, op, its operands read from c. */
+static enum step run_op(struct cfa_machine *m, struct cursor *c, uint8_t op, uint64_t *delta) {
+  uint8_t low = op & 0x3f;
+  switch (op >> 6) {
+    case 1: /* DW_CFA_advance_loc */ *delta = low; return STEP_ADVANCE;
+    case 2: /* DW_CFA_offset */
+      set_reg(m->st, low, AT_OFFSET, scaled((int64_t)read_uleb(c), m->cie->data_align));
+      return STEP_NEXT;
+    case 3: /* DW_CFA_restore */ restore_reg(m->st, m->initial, low); return STEP_NEXT;
+  }
+  switch (op) {
+    case 0x00: return STEP_NEXT; /* nop */
+    case 0x01: return STEP_BAD;  /* set_loc: not emitted by GCC or Clang */
+    case 0x02: *delta = read_fixed(c, 1); return STEP_ADVANCE;
+    case 0x03: *delta = read_fixed(c, 2); return STEP_ADVANCE;
+    case 0x04: *delta = read_fixed(c, 4); return STEP_ADVANCE;
+  }
+  enum step s = cfa_op(m, c, op);
+  return s != STEP_OTHER ? s : register_op(m, c, op);
+}
+
 /* Runs the instructions in c while the row's address (*loc) is at most pc.
  * Returns 0, or -1 on an instruction the walker cannot use or bad bytes. */
 static int run_program(struct cursor c, const struct cie_info *cie, struct frame_state *st,
                        const struct frame_state *initial, uintptr_t *loc, uintptr_t pc) {
-  struct frame_state saved[REMEMBER_DEPTH];
-  int nsaved = 0;
+  struct cfa_machine m = {.cie = cie, .st = st, .initial = initial, .nsaved = 0};
   while (c.p < c.end) {
-    uint8_t op = (uint8_t)read_u8(&c);
-    uint8_t low = op & 0x3f;
-    uint64_t reg, delta = 0;
-    switch (op >> 6) {
-      case 1: /* DW_CFA_advance_loc */ delta = low; goto advance;
-      case 2: /* DW_CFA_offset */
-        set_reg(st, low, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
-        continue;
-      case 3: /* DW_CFA_restore */ restore_reg(st, initial, low); continue;
-    }
-    switch (op) {
-      case 0x00: continue;  /* nop */
-      case 0x01: return -1; /* set_loc: not emitted by GCC or Clang */
-      case 0x02: delta = read_fixed(&c, 1); goto advance;
-      case 0x03: delta = read_fixed(&c, 2); goto advance;
-      case 0x04: delta = read_fixed(&c, 4); goto advance;
-      case 0x05: /* offset_extended */
-        reg = read_uleb(&c);
-        set_reg(st, reg, AT_OFFSET, scaled((int64_t)read_uleb(&c), cie->data_align));
-        continue;
-      case 0x06: restore_reg(st, initial, read_uleb(&c)); continue;
-      case 0x07: set_reg(st, read_uleb(&c), UNDEFINED, 0); continue;
-      case 0x08: set_reg(st, read_uleb(&c), SAME, 0); continue;
-      case 0x09: /* register: reg is in another register */
-        reg = read_uleb(&c);
-        read_uleb(&c);
-        set_reg(st, reg, OTHER, 0);
-        continue;
-      case 0x0a: /* remember_state */
-        if (nsaved == REMEMBER_DEPTH) return -1;
-        saved[nsaved++] = *st;
-        continue;
-      case 0x0b: /* restore_state: the whole row, CFA included (an epilogue's
-                  remember_state ... restore_state brings back the body's CFA) */
-        if (nsaved == 0) return -1;
-        *st = saved[--nsaved];
-        continue;
-      case 0x0c: /* def_cfa */
-        st->cfa_reg = read_uleb(&c);
-        st->cfa_offset = (int64_t)read_uleb(&c);
-        st->cfa_expr = 0;
-        continue;
-      case 0x0d: st->cfa_reg = read_uleb(&c); continue;
-      case 0x0e: st->cfa_offset = (int64_t)read_uleb(&c); continue;
-      case 0x0f: /* def_cfa_expression */ st->cfa_expr = 1; goto skip_block;
-      case 0x10: /* expression */
-      case 0x16: /* val_expression */ set_reg(st, read_uleb(&c), OTHER, 0); goto skip_block;
-      case 0x11: /* offset_extended_sf */
-        reg = read_uleb(&c);
-        set_reg(st, reg, AT_OFFSET, scaled(read_sleb(&c), cie->data_align));
-        continue;
-      case 0x12: /* def_cfa_sf */
-        st->cfa_reg = read_uleb(&c);
-        st->cfa_offset = scaled(read_sleb(&c), cie->data_align);
-        st->cfa_expr = 0;
-        continue;
-      case 0x13: st->cfa_offset = scaled(read_sleb(&c), cie->data_align); continue;
-      case 0x14: /* val_offset */
-        reg = read_uleb(&c);
-        read_uleb(&c);
-        set_reg(st, reg, OTHER, 0);
-        continue;
-      case 0x15: /* val_offset_sf */
-        reg = read_uleb(&c);
-        read_sleb(&c);
-        set_reg(st, reg, OTHER, 0);
-        continue;
-      case 0x2e: read_uleb(&c); continue; /* GNU_args_size: for landing pads only */
-      case 0x2f:                          /* GNU_negative_offset_extended */
-        reg = read_uleb(&c);
-        set_reg(st, reg, AT_OFFSET, scaled(scaled((int64_t)read_uleb(&c), cie->data_align), -1));
-        continue;
+    uint64_t delta = 0, len;
+    switch (run_op(&m, &c, (uint8_t)read_u8(&c), &delta)) {
+      case STEP_NEXT: break;
+      case STEP_ADVANCE: {
+        if (c.bad) return -1;
+        uintptr_t next = *loc + delta * cie->code_align;
+        if (next > pc) return 0; /* the row in effect at pc is the current one */
+        *loc = next;
+        break;
+      }
+      case STEP_BLOCK:
+        len = read_uleb(&c);
+        if (c.bad || len > (uint64_t)(c.end - c.p)) return -1;
+        c.p += len;
+        break;
       default: return -1;
     }
-  advance:
-    if (c.bad) return -1;
-    {
-      uintptr_t next = *loc + delta * cie->code_align;
-      if (next > pc) return 0; /* the row in effect at pc is the current one */
-      *loc = next;
-    }
-    continue;
-  skip_block : {
-    uint64_t len = read_uleb(&c);
-    if (c.bad || len > (uint64_t)(c.end - c.p)) return -1;
-    c.p += len;
-  }
   }
   return c.bad ? -1 : 0;
 }

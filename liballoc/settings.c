@@ -395,6 +395,29 @@ int trig_pattern_with_seq(const char *pat, char *out, size_t len) {
   return insert_at(pat, ending_at(pat), ".%n", out, len);
 }
 
+/* ---- ALLOCPROF_DEBUG_DIR ----------------------------------------------------------- */
+
+int trig_debug_dirs_check(const char *s, char *err, size_t errlen) {
+  if (s == NULL || *s == 0) {
+    set_err(err, errlen, "is empty");
+    return -1;
+  }
+  if (strlen(s) >= TRIG_PATH_MAX) {
+    set_err(err, errlen, "is too long");
+    return -1;
+  }
+  for (const char *p = s;; p++) {
+    if (*p != '/') {
+      set_err(err, errlen,
+              "has an empty or relative directory (write absolute directories "
+              "separated by ':', e.g. /opt/debug:/usr/lib/debug)");
+      return -1;
+    }
+    p = strchr(p, ':');
+    if (p == NULL) return 0;
+  }
+}
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 static const char *setting(const char *(*get)(const char *), const char *name) {

@@ -143,6 +143,16 @@ int trig_pattern_has_seq(const char *pat);
  * numbered. Returns 0, or -1 when out is too small. */
 int trig_pattern_with_seq(const char *pat, char *out, size_t len);
 
+/* ---- ALLOCPROF_DEBUG_DIR -----------------------------------------------------------
+ * Where the dumping half looks for separate debug files (libprof/symbolize.h):
+ * absolute directories separated by ':' ("/opt/debug:/usr/lib/debug"),
+ * replacing the default, /usr/lib/debug. Local disk only. */
+
+/* Checks an ALLOCPROF_DEBUG_DIR value: no empty or relative entry, shorter
+ * than TRIG_PATH_MAX. Returns 0, or -1 with the reason in err (it does not
+ * repeat s). */
+int trig_debug_dirs_check(const char *s, char *err, size_t errlen);
+
 /* ---- the whole configuration ------------------------------------------------- */
 
 struct trig_config {

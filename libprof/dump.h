@@ -33,9 +33,9 @@ struct prof_dump_meta {
 struct prof_dump_view {
   /* The profile's default sample type; NULL: inuse_space. */
   const char *default_type;
-  /* A delta profile: alloc_objects and alloc_space count what was
-   * allocated since base (the in-use values are those of now), and the
-   * duration is the time since. NULL: everything since the start. */
+  /* A delta profile: every value of every sample is the difference
+   * between now and base, as Go's delta profiles are (profile_values.h),
+   * and the duration is the time since. NULL: everything since the start. */
   const struct prof_dump_base *base;
 };
 

@@ -7,9 +7,19 @@
  *   GET /debug/pprof/heap        the heap profile, gzip pprof, as a dump writes it
  *   GET /debug/pprof/allocs      the same, default sample type alloc_space
  *   GET /debug/pprof/heap?seconds=N   (allocs too) a delta profile over the
- *                                next N seconds: allocations within them,
- *                                in-use values of the end
+ *                                next N seconds (below)
  *   GET /metrics                 Prometheus text format 0.0.4
+ *
+ * A delta profile is the one Go's net/http/pprof serves (serveDeltaProfile:
+ * the start's profile scaled by -1, merged with the end's): every value of
+ * every sample is the end's minus the start's, each unsampled as its own
+ * profile had it. alloc_objects and alloc_space count what was allocated
+ * within the window; inuse_objects and inuse_space what the window added to
+ * the heap, negative for a stack that freed more than it allocated; the
+ * peak's two types are differenced too, as Go's Merge would difference any
+ * value: zero unless the process reached a new peak in the window, then
+ * the new peak's holdings minus the old's. A stack whose values all cancel
+ * (untouched in the window) has no sample. The duration is the window.
  *
  * The listener (http_server.c), the request parser (http_request.c, pure,
  * so that unit and fuzz tests call it) and the exposition (http_metrics.c). */

@@ -1,6 +1,6 @@
 /* http_metrics.c: GET /metrics (http.h), the allocator's statistics
  * (alloc_get_stats, alloc.h) and the profiler's (mprof_get_totals,
- * mprof.h; dumps: profile.c) in the Prometheus text exposition format
+ * mprof.h; dumps: dump.c) in the Prometheus text exposition format
  * 0.0.4, as a Go service exports its runtime's memory statistics. Names
  * follow Prometheus conventions: the allocprof_ prefix, _bytes for sizes,
  * _total for counters, a HELP and a TYPE line each. Labels are bounded:

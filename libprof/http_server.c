@@ -18,7 +18,7 @@
  *   - every socket is non-blocking and close-on-exec, written with
  *     MSG_NOSIGNAL (a client gone mid-answer is no SIGPIPE);
  *   - a profile is built by this thread, as the profiler thread builds its
- *     dumps (profile.c serializes them): the program's threads never wait
+ *     dumps (dump.c serializes them): the program's threads never wait
  *     for it; the allocator's locks are held only for the snapshot;
  *   - a unix socket is made mode 0600 before it listens, and bind() never
  *     follows a symbolic link (a name that exists, link or not, is refused;
@@ -29,14 +29,12 @@
  * HTTP/1.1 (1.0 accepted), GET only, one request per connection
  * (Connection: close). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +50,7 @@
 #include "fileio.h"
 #include "http.h"
 #include "mprof.h"
+#include "prof_threads.h"
 #include "settings.h"
 
 #define HTTP_CONNS 4
@@ -59,9 +58,8 @@
 #define HTTP_READ_MS 5000     /* the whole request head */
 #define HTTP_WRITE_MS 5000    /* between two pieces of an answer */
 #define HTTP_DRAIN_MS 1000    /* after the answer, for the client to close */
-#define HTTP_LIVENESS_MS 1000 /* see only_ours_left */
+#define HTTP_LIVENESS_MS 1000 /* see prof_main_thread_ended */
 #define HTTP_ACCEPT_PAUSE_MS 100
-#define HTTP_THREAD_NAME "allocprof-http"
 
 enum conn_state { CONN_FREE, CONN_READ, CONN_WAIT, CONN_WRITE, CONN_DRAIN };
 
@@ -91,18 +89,6 @@ static long sock_owner; /* the pid that made sock_path */
  * for) and sets stopping; the thread builds no profile after. */
 static pthread_mutex_t serve_lock = PTHREAD_MUTEX_INITIALIZER;
 static int stopping; /* serve_lock */
-
-/* ---- messages --------------------------------------------------------------------- */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  char line[640];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  alloc_say(line, NULL);
-}
 
 /* ---- answers ---------------------------------------------------------------------- */
 
@@ -351,43 +337,10 @@ static void accept_all(void) {
 
 /* ---- the thread ------------------------------------------------------------------------- */
 
-/* Whether the main thread has ended (pthread_exit) and only threads of the
- * profiler are left: then this thread must not keep the process alive
- * (glibc ends it when its last thread ends), and returns. The profiler
- * thread (triggers.c) does the same once it is alone. */
-static int only_ours_left(void) {
-  char path[300], buf[512];
-  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)getpid());
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char *p = strrchr(buf, ')');
-  if (p == NULL || (p[2] != 'Z' && p[2] != 'X')) return 0; /* the main thread lives */
-  DIR *d = opendir("/proc/self/task");
-  if (d == NULL) return 0;
-  int others = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && !others) {
-    if (e->d_name[0] == '.' || atol(e->d_name) == (long)getpid()) continue;
-    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue; /* ended meanwhile */
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = 0;
-    others = strcmp(buf, HTTP_THREAD_NAME "\n") != 0 && strcmp(buf, "allocprof\n") != 0;
-  }
-  closedir(d);
-  return !others;
-}
-
 static void *serve(void *arg) {
   (void)arg;
   mprof_guard_enter(); /* for life: nothing of ours is sampled */
-  pthread_setname_np(pthread_self(), HTTP_THREAD_NAME);
+  pthread_setname_np(pthread_self(), PROF_HTTP_THREAD_NAME);
   struct pollfd pfd[HTTP_CONNS + 1];
   uint64_t next_check = alloc_now_ms() + HTTP_LIVENESS_MS;
   for (;;) {
@@ -411,7 +364,7 @@ static void *serve(void *arg) {
     }
     if (rc > 0 && (pfd[0].revents & POLLIN)) accept_all();
     if (now >= next_check) {
-      if (only_ours_left()) return NULL;
+      if (prof_main_thread_ended()) return NULL; /* not the last thread */
       next_check = now + HTTP_LIVENESS_MS;
     }
   }
@@ -531,7 +484,7 @@ static void write_portfile(unsigned port) {
   char path[TRIG_PATH_MAX], text[sizeof sock_path + 2], err[640];
   if (trig_pattern_expand(portfile, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
       0) {
-    say("ALLOCPROF_HTTP_PORTFILE: the name is too long");
+    prof_say("ALLOCPROF_HTTP_PORTFILE: the name is too long");
     return;
   }
   if (where.kind == TRIG_HTTP_UNIX)
@@ -539,7 +492,7 @@ static void write_portfile(unsigned port) {
   else
     snprintf(text, sizeof text, "%u\n", port);
   if (fileio_write_atomic(path, text, strlen(text), err, sizeof err) != 0)
-    say("ALLOCPROF_HTTP_PORTFILE: %s", err);
+    prof_say("ALLOCPROF_HTTP_PORTFILE: %s", err);
 }
 
 /* Binds, listens, writes the port file. Returns 0, or -1 (said). */
@@ -555,7 +508,7 @@ static int listen_now(void) {
     fd = -1;
   }
   if (fd < 0) {
-    say("ALLOCPROF_HTTP=%s: %s; not serving", value ? value : "", err);
+    prof_say("ALLOCPROF_HTTP=%s: %s; not serving", value ? value : "", err);
     return -1;
   }
   listen_fd = fd;
@@ -566,7 +519,8 @@ static int listen_now(void) {
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
       port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    if (where.port == 0) say("ALLOCPROF_HTTP=%s: serving on port %u", value ? value : "", port);
+    if (where.port == 0)
+      prof_say("ALLOCPROF_HTTP=%s: serving on port %u", value ? value : "", port);
   }
   write_portfile(port);
   return 0;
@@ -576,7 +530,7 @@ static int start_serving(void) {
   if (listen_now() != 0) return -1;
   int e = thread_start();
   if (e == 0) return 0;
-  say("ALLOCPROF_HTTP: cannot start its thread (%s); not serving", strerror(e));
+  prof_say("ALLOCPROF_HTTP: cannot start its thread (%s); not serving", strerror(e));
   close(listen_fd);
   listen_fd = -1;
   return -1;
@@ -591,7 +545,7 @@ int prof_http_start(const struct trig_http *h, const char *pf) {
   conns = calloc(HTTP_CONNS, sizeof *conns);
   if (entered) mprof_guard_exit();
   if (conns == NULL) {
-    say("ALLOCPROF_HTTP: out of memory; not serving");
+    prof_say("ALLOCPROF_HTTP: out of memory; not serving");
     return -1;
   }
   for (int i = 0; i < HTTP_CONNS; i++) conns[i].fd = -1;

@@ -1,5 +1,5 @@
-/* profile.c: the heap as a pprof Profile (dump.h). Overview of the
- * profiler: liballoc/mprof.h.
+/* profile.c: the heap as a pprof Profile (profile.h), for the dumps
+ * (dump.c). Overview of the profiler: liballoc/mprof.h.
  *
  * A dump reads a snapshot of the buckets (mprof_snapshot: the only moment the
  * profiler lock is held; the program's threads keep allocating meanwhile),
@@ -21,42 +21,33 @@
  *   3. adds the mappings, each flagged with what the symbolizer filled in
  *      for the addresses that fall in it (add_mappings), then functions,
  *      locations and samples to a profile builder
- *      (formats/profile_builder.h), and packs it;
- *   4. writes it: a file, all or nothing (temporary name, then rename), or
- *      one frame of a snapshot stream.
+ *      (formats/profile_builder.h), and packs it, which dump.c writes.
  *
- * Values are unsampled per bucket the way Go's heap profile is
- * (scaleHeapSample in Go's pprof writer): every object of a bucket has the
- * same size, so the factor 1 / (1 - exp(-size / rate)) of mprof_scale turns
- * its sampled counts and bytes into estimates of the true ones.
+ * The values of each sample, a full profile's or a delta profile's
+ * (http.h's ?seconds=N): profile_values.c.
  *
- * Locking: dump_mutex serializes whole dumps (build and write: two never
- * share a temporary file or a stream) and guards the symbolizer. Everything
- * here may allocate, so the calling thread holds the profiler guard (its own
- * allocations are not sampled) for the whole dump. */
+ * Locking: dump.c's lock, held around each build, guards the symbolizer.
+ * Everything here may allocate, so the calling thread holds the profiler
+ * guard (its own allocations are not sampled) for the whole dump. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "container.h"
 #include "dump.h"
 #include "errmsg.h"
-#include "fileio.h"
 #include "hashtab.h"
 #include "mappings.h"
 #include "mprof_objects.h"
 #include "mprof.h"
 #include "profile_builder.h"
-#include "profile_io.h"
-#include "stream.h"
+#include "profile.h"
+#include "profile_values.h"
+#include "settings.h"
 #include "symbolize.h"
 #include "unloaded.h"
 
@@ -70,28 +61,29 @@
   "memalign|valloc|pvalloc|malloc_usable_size|operator new|operator new\\[\\]|" \
   "operator delete|operator delete\\[\\]"
 
-/* ---- messages ---------------------------------------------------------------- */
-
 /* ---- the long-lived symbolizer --------------------------------------------------
  * Made by the first dump, kept for the life of the process. */
 
-static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct prof_symbolizer *symbolizer; /* dump_mutex */
-static int dump_busy;                      /* dump_mutex: a dump is running */
+static struct prof_symbolizer *symbolizer; /* dump.c's lock */
 
-/* A fork while another thread dumps leaves the child with dump_mutex held by
- * a thread that does not exist there, and the symbolizer possibly half
- * updated: the child gets a fresh mutex and, in that case, forgets the
- * symbolizer (leaking it) and makes a new one at its first dump. Waiting for
- * the dump in a prepare handler instead would hold fork() up for as long as
- * a dump takes. */
-void prof_dump_fork_child(void) {
-  if (dump_busy) {
-    symbolizer = NULL;
-    unloaded_fork_child();
+/* (dump.c's fork handler says why the symbolizer is not waited for.) */
+void prof_profile_fork_child(void) {
+  symbolizer = NULL;
+  unloaded_fork_child();
+}
+
+/* ALLOCPROF_DEBUG_DIR (settings.h): where every symbolizer of the process
+ * looks for separate debug files, read once while this library loads. A bad
+ * value costs one line and leaves the default: profiles are still written,
+ * with fewer names. */
+__attribute__((constructor)) static void read_debug_dirs(void) {
+  const char *dirs = alloc_env("ALLOCPROF_DEBUG_DIR");
+  if (dirs == NULL || *dirs == 0) return;
+  char why[256] = "is not a list of absolute directories";
+  if (trig_debug_dirs_check(dirs, why, sizeof why) != 0 ||
+      prof_symbolize_set_debug_dirs(dirs) != 0) {
+    alloc_say("ALLOCPROF_DEBUG_DIR=", dirs, " ", why, "; looking in /usr/lib/debug", NULL);
   }
-  dump_busy = 0;
-  pthread_mutex_init(&dump_mutex, NULL);
 }
 
 /* ---- distinct addresses -----------------------------------------------------------
@@ -256,18 +248,11 @@ static int64_t now_nanos(void) {
 /* ---- the peak -------------------------------------------------------------------------------
  * Two more sample types after Go's four: what each stack held when the
  * process's estimated in-use total was highest (liballoc/mprof_peak.c),
- * unsampled as inuse is, with the bucket's factor. */
-
-#define PEAK_NTYPES 2
+ * unsampled as inuse is, with the bucket's factor (profile_values.c). */
 
 static void add_peak_types(profile_builder *b) {
   profile_builder_add_sample_type(b, "peak_inuse_objects", "count");
   profile_builder_add_sample_type(b, "peak_inuse_space", "bytes");
-}
-
-static void peak_values(const struct prof_bucket_snap *s, double scale, int64_t out[PEAK_NTYPES]) {
-  out[0] = (int64_t)((double)s->peak_count * scale);
-  out[1] = (int64_t)((double)s->peak_bytes * scale);
 }
 
 /* The peak's comments, from totals read after the snapshot: a peak reached
@@ -277,11 +262,6 @@ static int add_peak_comments(profile_builder *b) {
   struct prof_totals t;
   mprof_get_totals(&t);
   return prof_dump_add_peak_comments(b, t.peak_inuse_bytes, t.peak_time_nanos);
-}
-
-/* Does the bucket have anything to show? */
-static bool bucket_counts(const struct prof_bucket_snap *s) {
-  return s->alloc_count != 0 || s->alloc_bytes != 0 || s->free_count != 0 || s->free_bytes != 0;
 }
 
 /* What one dump works on, from the snapshot to the packed profile. Every
@@ -304,6 +284,12 @@ struct dump_work {
   const struct prof_dump_base *base; /* a delta profile's start, or NULL */
   profile_builder *b;
 };
+
+/* Whether the i-th bucket has a sample in the profile (a delta's may have
+ * none), its values in v. */
+static bool shown(const struct dump_work *w, size_t i, int64_t v[PROF_NVALUES]) {
+  return prof_sample_values(w->base, &w->snap[i], w->rate, v);
+}
 
 static void dump_work_free(struct dump_work *w) {
   profile_builder_free(w->b);
@@ -345,8 +331,9 @@ static int gather(struct dump_work *w) {
   co->first = malloc(((size_t)co->n + 1) * sizeof *co->first);
   for (uint32_t id = 0; co->first != NULL && id <= co->n; id++) co->first[id] = -1;
   size_t nframes = 0, maxframes = 0;
+  int64_t v[PROF_NVALUES];
   for (size_t i = 0; i < w->nsnap; i++) {
-    if (!bucket_counts(&w->snap[i])) continue;
+    if (!shown(w, i, v)) continue;
     nframes += w->snap[i].nframes;
     if (w->snap[i].nframes > maxframes) maxframes = w->snap[i].nframes;
   }
@@ -365,9 +352,10 @@ static int gather(struct dump_work *w) {
  * the unloaded objects they are in. */
 static int collect_addresses(struct dump_work *w) {
   size_t nidx = 0;
+  int64_t v[PROF_NVALUES];
   for (size_t i = 0; i < w->nsnap; i++) {
     const struct prof_bucket_snap *s = &w->snap[i];
-    if (!bucket_counts(s)) continue;
+    if (!shown(w, i, v)) continue;
     for (uint32_t k = 0; k < s->nframes; k++) {
       uint32_t object = s->objects ? closed_id(&w->co, s->objects[k]) : 0;
       long e = addr_table_get(&w->at, s->frames[k] - 1, object);
@@ -436,7 +424,11 @@ static int symbolize_addresses(struct dump_work *w) {
  * count the bytes the program asked for, and a bucket holds the objects of
  * one stack and one block size, whose requests may differ (malloc(4000)
  * and malloc(4090) share the 4096 block): the mean request, rounded. The
- * block itself is the "allocated_bytes" label. */
+ * block itself is the "allocated_bytes" label. A delta profile's sample
+ * has the end's: the start's sample of the bucket and the end's are one,
+ * the bucket being one stack and one block size however its mean request
+ * moves (pprof's Merge, keying samples by their labels too, would keep the
+ * two apart if the label moved). */
 static int64_t object_bytes(const struct prof_bucket_snap *s) {
   uint64_t n = s->alloc_count, bytes = s->alloc_bytes;
   if (n == 0) n = s->free_count, bytes = s->free_bytes;
@@ -444,97 +436,20 @@ static int64_t object_bytes(const struct prof_bucket_snap *s) {
   return (int64_t)((bytes + n / 2) / n);
 }
 
-/* ---- delta profiles ---------------------------------------------------------------------
- * A bucket is known by its frames, which stay where they are for the life
- * of the process (mprof.h), and its block size. The base keeps each one's
- * cumulative allocation counts, sorted for a binary search. */
-
-struct base_entry {
-  const uintptr_t *frames;
-  uint64_t size, alloc_count, alloc_bytes;
-};
-struct prof_dump_base {
-  int64_t time_nanos;
-  size_t n;
-  struct base_entry *v;
-};
-
-static int base_cmp(const void *a, const void *b) {
-  const struct base_entry *x = a, *y = b;
-  if (x->frames != y->frames) return (uintptr_t)x->frames < (uintptr_t)y->frames ? -1 : 1;
-  return x->size < y->size ? -1 : x->size > y->size;
-}
-
-struct prof_dump_base *prof_dump_base_take(void) {
-  struct prof_dump_base *base = calloc(1, sizeof *base);
-  if (base == NULL) return NULL;
-  int entered = mprof_guard_enter();
-  struct prof_totals t;
-  mprof_get_totals(&t);
-  base->time_nanos = now_nanos();
-  struct prof_bucket_snap *snap = mprof_snapshot(&base->n);
-  base->v = calloc(base->n + 1, sizeof *base->v);
-  if (base->v == NULL || (snap == NULL && t.buckets != 0)) {
-    free(snap);
-    prof_dump_base_free(base);
-    base = NULL;
-  } else {
-    for (size_t i = 0; i < base->n; i++)
-      base->v[i] = (struct base_entry){snap[i].frames, snap[i].size, snap[i].alloc_count,
-                                       snap[i].alloc_bytes};
-    free(snap);
-    qsort(base->v, base->n, sizeof *base->v, base_cmp);
-  }
-  if (entered) mprof_guard_exit();
-  return base;
-}
-
-void prof_dump_base_free(struct prof_dump_base *base) {
-  if (base == NULL) return;
-  free(base->v);
-  free(base);
-}
-
-/* The allocations of s since the base into *count and *bytes. */
-static void base_since(const struct prof_dump_base *base, const struct prof_bucket_snap *s,
-                       uint64_t *count, uint64_t *bytes) {
-  struct base_entry key = {s->frames, s->size, 0, 0};
-  const struct base_entry *e = bsearch(&key, base->v, base->n, sizeof key, base_cmp);
-  if (e == NULL) return;
-  *count = *count > e->alloc_count ? *count - e->alloc_count : 0;
-  *bytes = *bytes > e->alloc_bytes ? *bytes - e->alloc_bytes : 0;
-}
-
 /* Step 3, the samples: one per bucket with something to show. */
 static int add_samples(struct dump_work *w) {
   size_t nidx = 0;
+  int64_t values[PROF_NVALUES];
   for (size_t i = 0; i < w->nsnap; i++) {
     const struct prof_bucket_snap *s = &w->snap[i];
-    if (!bucket_counts(s)) continue;
+    if (!shown(w, i, values)) continue;
     uint32_t nf = s->nframes;
     for (uint32_t k = 0; k < nf; k++) w->locs[k] = w->at.v[w->frame_entry[nidx++]].location_id;
-    /* Go's scaleHeapSample: the factor of the bucket's average size */
-    double scale = s->alloc_count
-                       ? mprof_scale((double)s->alloc_bytes / (double)s->alloc_count, w->rate)
-                       : 1.0;
-    uint64_t live_n = s->alloc_count - s->free_count, live_b = s->alloc_bytes - s->free_bytes;
-    uint64_t alloc_n = s->alloc_count, alloc_b = s->alloc_bytes;
-    if (w->base != NULL) base_since(w->base, s, &alloc_n, &alloc_b);
-    int64_t values[4 + PEAK_NTYPES] = {
-        (int64_t)((double)alloc_n * scale),
-        (int64_t)((double)alloc_b * scale),
-        (int64_t)((double)live_n * scale),
-        (int64_t)((double)live_b * scale),
-    };
-    peak_values(s, scale, values + 4);
-    int any = 0;
-    for (int k = 0; k < 4 + PEAK_NTYPES; k++) any |= values[k] != 0;
-    if (!any) continue;
     profile_label labels[2] = {
         {.key = "bytes", .num = object_bytes(s), .num_unit = "bytes"},
         {.key = "allocated_bytes", .num = (int64_t)s->size, .num_unit = "bytes"},
     };
-    if (profile_builder_add_sample(w->b, w->locs, nf, values, 4 + PEAK_NTYPES, labels, 2) != 0)
+    if (profile_builder_add_sample(w->b, w->locs, nf, values, PROF_NVALUES, labels, 2) != 0)
       return -1;
   }
   return 0;
@@ -552,7 +467,8 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
   profile_builder_set_default_sample_type(
       b, w->view != NULL && w->view->default_type != NULL ? w->view->default_type : "inuse_space");
   profile_builder_set_period(b, "space", "bytes", (int64_t)w->rate);
-  profile_builder_set_time(b, w->time_nanos, w->base ? w->time_nanos - w->base->time_nanos : 0);
+  profile_builder_set_time(b, w->time_nanos,
+                           w->base ? w->time_nanos - prof_dump_base_time(w->base) : 0);
   profile_builder_set_drop_frames(b, PROF_DROP_FRAMES);
   if (prof_dump_add_comments(b, meta, w->time_nanos, w->rate) != 0) return -1;
   if (add_peak_comments(b) != 0) return -1;
@@ -563,10 +479,8 @@ static int build_profile(struct dump_work *w, const struct prof_dump_meta *meta)
   return profile_builder_ok(b) ? 0 : -1;
 }
 
-/* Builds and packs the profile; dump_mutex and the guard are held. meta:
- * what the comments say started the dump (NULL: nothing). */
-static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta,
-                        const struct prof_dump_view *view, char *err, size_t errlen) {
+int prof_profile_build(uint8_t **out, size_t *outlen, const struct prof_dump_meta *meta,
+                       const struct prof_dump_view *view, char *err, size_t errlen) {
   struct dump_work w;
   memset(&w, 0, sizeof w);
   w.rate = mprof_rate();
@@ -584,119 +498,5 @@ static int build_packed(uint8_t **out, size_t *outlen, const struct prof_dump_me
   prof_symbolizer_close_files(symbolizer);
   unloaded_dump_done();
   dump_work_free(&w);
-  return rc;
-}
-
-/* ---- writing ------------------------------------------------------------------------------- */
-
-/* gzip at its fastest level, as Go's runtime/pprof writes its profiles: a
- * heap profile is mostly varints that compress well at any level, and the
- * dump's time matters more than a third of its size. */
-#define PROF_GZIP_LEVEL 1
-
-/* Writes a packed profile to path, all or nothing (profile_io.h's
- * profile_write_packed_file, with our gzip level). */
-static int write_file(const char *path, const uint8_t *pb, size_t len, char *err, size_t errlen) {
-  container_kind kind = container_for_path(path);
-  if (kind != CONTAINER_GZIP) return profile_write_packed_file(path, pb, len, err, errlen);
-  uint8_t *gz = NULL;
-  size_t gzlen = 0;
-  char why[200];
-  if (container_compress(kind, pb, len, PROF_GZIP_LEVEL, &gz, &gzlen, why, sizeof why) != 0) {
-    formats_set_err(err, errlen, "%s: %s", path, why);
-    return -1;
-  }
-  int rc = fileio_write_atomic(path, gz, gzlen, err, errlen);
-  free(gz);
-  return rc;
-}
-
-/* ---- dump.h ---------------------------------------------------------------------------------- */
-
-static uint64_t dumps_written, dumps_failed; /* relaxed atomics */
-
-void prof_dump_counts(uint64_t *written, uint64_t *failed) {
-  *written = __atomic_load_n(&dumps_written, __ATOMIC_RELAXED);
-  *failed = __atomic_load_n(&dumps_failed, __ATOMIC_RELAXED);
-}
-
-/* The steps of a dump after packing. */
-enum dump_sink { SINK_NONE, SINK_FILE, SINK_STREAM };
-
-/* One whole dump under dump_mutex: two dumps never interleave, so two
- * writers never race for the same temporary file or stream. */
-static int dump_locked(enum dump_sink sink, const char *path, int fd,
-                       const struct prof_dump_meta *meta, const struct prof_dump_view *view,
-                       uint8_t **out, size_t *len, char *err, size_t errlen) {
-  uint8_t *pb = NULL;
-  size_t pblen = 0;
-  int entered = mprof_guard_enter();
-  pthread_mutex_lock(&dump_mutex);
-  dump_busy = 1;
-  int rc = build_packed(&pb, &pblen, meta, view, err, errlen);
-  if (rc != 0) {
-    errno = ENOMEM;
-    if (sink == SINK_FILE) {
-      char why[128];
-      snprintf(why, sizeof why, "%s", err != NULL && errlen != 0 ? err : "out of memory");
-      formats_set_err(err, errlen, "%s: %s", path, why);
-    }
-  } else if (sink == SINK_FILE) {
-    errno = 0;
-    rc = write_file(path, pb, pblen, err, errlen);
-  } else if (sink == SINK_STREAM) {
-    errno = 0;
-    rc = stream_append_fd(fd, pb, pblen, 0, err, errlen);
-  }
-  if (rc != 0 && errno == 0) errno = EIO;
-  __atomic_fetch_add(rc == 0 ? &dumps_written : &dumps_failed, 1, __ATOMIC_RELAXED);
-  int saved = errno;
-  dump_busy = 0;
-  pthread_mutex_unlock(&dump_mutex);
-  if (rc == 0 && out != NULL) {
-    *out = pb;
-    *len = pblen;
-  } else {
-    free(pb);
-  }
-  if (entered) mprof_guard_exit();
-  errno = saved;
-  return rc;
-}
-
-int prof_dump_packed(uint8_t **out, size_t *len, const struct prof_dump_meta *meta, char *err,
-                     size_t errlen) {
-  *out = NULL;
-  *len = 0;
-  return dump_locked(SINK_NONE, NULL, -1, meta, NULL, out, len, err, errlen);
-}
-
-int prof_dump_file(const char *path, const struct prof_dump_meta *meta, char *err, size_t errlen) {
-  if (path == NULL || *path == 0) {
-    formats_set_err(err, errlen, "no path to write the profile to");
-    errno = EINVAL;
-    return -1;
-  }
-  return dump_locked(SINK_FILE, path, -1, meta, NULL, NULL, NULL, err, errlen);
-}
-
-int prof_dump_stream(int fd, const struct prof_dump_meta *meta, char *err, size_t errlen) {
-  return dump_locked(SINK_STREAM, NULL, fd, meta, NULL, NULL, NULL, err, errlen);
-}
-
-int prof_dump_gzip(uint8_t **out, size_t *len, const struct prof_dump_meta *meta,
-                   const struct prof_dump_view *view, char *err, size_t errlen) {
-  uint8_t *pb = NULL;
-  size_t pblen = 0;
-  *out = NULL;
-  *len = 0;
-  if (dump_locked(SINK_NONE, NULL, -1, meta, view, &pb, &pblen, err, errlen) != 0) return -1;
-  int entered = mprof_guard_enter();
-  char why[200];
-  int rc =
-      container_compress(CONTAINER_GZIP, pb, pblen, PROF_GZIP_LEVEL, out, len, why, sizeof why);
-  if (rc != 0) formats_set_err(err, errlen, "%s", why);
-  free(pb);
-  if (entered) mprof_guard_exit();
   return rc;
 }

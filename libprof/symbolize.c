@@ -13,8 +13,10 @@
  *    with its strings interned, under a hash table keyed by the address, so
  *    a second lookup is a probe, and the pointers handed out stay valid
  *    until the symbolizer is freed, even after their object is unloaded.
- *  - Finding files: separate debug info on local disk only, deleted objects
- *    through /proc/self/map_files (symbolize_files.c).
+ *  - Finding files: separate debug info on local disk only, by build ID
+ *    and .gnu_debuglink under the debug directories, never through
+ *    debuginfod; deleted objects through /proc/self/map_files
+ *    (symbolize_files.c).
  *
  * Objects loaded later: a miss (an address in no known object) re-reads the
  * object list, but only when the loader's add/remove counters (dlpi_adds,

@@ -104,6 +104,20 @@ int prof_symbolizer_sync(struct prof_symbolizer *s);
  * again. Does nothing on a files-only symbolizer (free it instead). */
 void prof_symbolizer_close_files(struct prof_symbolizer *s);
 
+/* Where every symbolizer of the process looks for separate debug files (the
+ * ALLOCPROF_DEBUG_DIR setting in a profiled process): dirs is a
+ * colon-separated list of absolute directories, each searched by build ID
+ * (DIR/.build-id/xx/rest.debug) and by .gnu_debuglink (DIR/OBJDIR/LINK);
+ * NULL or "" is the default, /usr/lib/debug. The .gnu_debuglink search
+ * looks beside the object and in .debug/ beside it first, whatever the
+ * list. Returns 0, or -1 (the list is kept as it was) when an entry is
+ * empty or relative, or the list is longer than PATH_MAX. Call it before
+ * using a symbolizer: it is not synchronized with lookups. */
+int prof_symbolize_set_debug_dirs(const char *dirs);
+
+/* The list in use (never NULL). */
+const char *prof_symbolize_debug_dirs(void);
+
 /* Number of addresses in the cache (for tests and statistics). */
 size_t prof_symbolizer_cached(const struct prof_symbolizer *s);
 

@@ -15,9 +15,10 @@
 int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                  char **file_name, Elf **elfp);
 
-/* Dwfl_Callbacks.find_debuginfo: by build ID under /usr/lib/debug/.build-id,
- * then by .gnu_debuglink beside the file, in .debug/ and under
- * /usr/lib/debug; never debuginfod. */
+/* Dwfl_Callbacks.find_debuginfo: by build ID under each debug directory's
+ * .build-id, then by .gnu_debuglink beside the file, in .debug/ and under
+ * each debug directory (prof_symbolize_set_debug_dirs); a dwz file by its
+ * build ID. Never debuginfod. */
 int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                        const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                        char **debuginfo_file_name);

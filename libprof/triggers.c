@@ -1,6 +1,7 @@
 /* triggers.c: when heap profiles are written, and where. Overview of the
- * profiler: liballoc/mprof.h; building and writing one profile: profile.c
- * (dump.h); the snapshot stream's fd: trigger_stream.c.
+ * profiler: liballoc/mprof.h; building one profile: profile.c; writing
+ * it: dump.c (dump.h); the names of the files: trigger_out.c; the snapshot stream's
+ * fd: trigger_stream.c.
  *
  * Settings (read once, when liballoc is loaded; each off unless set; an
  * empty value counts as unset, and 0 switches a trigger off):
@@ -11,7 +12,7 @@
  *                             zstd, ".pb" raw; a relative pattern is taken
  *                             from the directory the program started in.
  *                             Without %n, a repeated trigger numbers the
- *                             files anyway (below).
+ *                             files anyway (trigger_out.c).
  *   ALLOCPROF_STREAM=path     a snapshot stream: one zstd frame per dump,
  *                             appended; %p %t %% as above.
  *   ALLOCPROF_SIGNAL=sig      dump when the process receives sig (SIGUSR2,
@@ -42,27 +43,15 @@
  *   ALLOCPROF_RUN_PID=pid     (set by allocprof run) the program it started:
  *                             other processes of the run add their pid to
  *                             an ALLOCPROF_OUT without %p.
- *   ALLOCPROF_OUT_OWNER=id    (set here) the process whose files an
- *                             ALLOCPROF_OUT without %p names as it is.
- *
- * One name, one process. When ALLOCPROF_OUT has no %p, the first process
- * that arms it claims the name: it exports ALLOCPROF_OUT_OWNER (its pid and
- * start time) to its environment, which whatever it starts inherits (fork,
- * fork and exec, posix_spawn, system, a wrapper such as timeout, env or
- * sh -c). Any other process that finds the claim adds its pid to the name
- * and says so once, at its first file; the owner after an exec of itself
- * (same pid, same start time) keeps the name, as does a process that
- * rewrites its own file. A fork child has its own rule (below); a process of
- * allocprof run follows ALLOCPROF_RUN_PID instead, silently.
- *
- * Files of a repeated trigger. A signal, interval, growth or peak trigger
- * writes many profiles: an ALLOCPROF_OUT without %n gets ".%n" before its
- * ending ("x.pb.gz" -> "x.%n.pb.gz"), with one line at start, so that no
- * dump replaces the last; the process exports the numbered setting, so
- * what it starts numbers its files without a word.
+ *   ALLOCPROF_OUT_OWNER=id    (set by trigger_out.c) the process whose
+ *                             files an ALLOCPROF_OUT without %p names as it
+ *                             is.
  *   ALLOCPROF_NO_CHILDREN=1   (set by allocprof run --no-children) only the
  *                             process ALLOCPROF_RUN_PID names profiles; its
  *                             fork children and the programs they run do not.
+ *
+ * The names of the files (one name, one process; the files of a repeated
+ * trigger numbered): trigger_out.c.
  *
  * A bad setting (syntax, a directory that does not exist or is not
  * writable, a stream that cannot be opened, a trigger with nowhere to
@@ -79,11 +68,12 @@
  * exiting thread does itself in a destructor (which runs after the
  * program's own atexit handlers and destructors, before those of the
  * libraries liballoc uses). The dumps take the profiler
- * guard (profile.c), never stop the program's threads, and hold no
+ * guard (dump.c), never stop the program's threads, and hold no
  * allocator lock while they allocate.
  *
  * Locking: trig_lock serializes the dumps started here and guards seq,
- * peak_level, the stream's fd (trigger_stream.c) and exiting. The
+ * peak_level, the stream's fd (trigger_stream.c), what the names of the
+ * files have yet to say (trigger_out.c) and exiting. The
  * thresholds the hook reads (growth_next, peak_next) are relaxed atomics
  * written by dumps; the flags (sig_pending, hook_pending, exit_started)
  * are atomics.
@@ -94,8 +84,8 @@
  * not survive fork). A stream without %p stays shared: parent and child
  * append to one file, each frame in a single O_APPEND write, so frames of
  * the two interleave but never tear. A dump in progress in the parent at
- * fork is lost to the child, which starts afresh (profile.c drops its own
- * state in the same case). */
+ * fork is lost to the child, which starts afresh (dump.c and profile.c
+ * drop their own state in the same case). */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -104,7 +94,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +107,10 @@
 #include "errmsg.h"
 #include "http.h"
 #include "mprof.h"
+#include "prof_threads.h"
 #include "mprof_build_id.h"
 #include "settings.h"
+#include "trigger_out.h"
 #include "trigger_stream.h"
 
 /* The settings are parsed and checked by settings.c (settings.h), which
@@ -148,7 +139,7 @@ enum {
 /* The exit dump waits this long for a dump in progress, then gives up. */
 #define TRIG_EXIT_WAIT_MS 10000
 /* How often the idle profiler thread checks that the program still has a
- * thread besides it (see only_thread_left). */
+ * thread besides ours (see prof_main_thread_ended). */
 #define TRIG_LIVENESS_MS 1000
 
 static struct trig_config cfg; /* written at start and in a fork child only */
@@ -168,26 +159,8 @@ static int sig_pending, hook_pending;     /* atomic: set by the handler, the hoo
 static int exit_started;                  /* atomic: the exit dump has begun */
 static unsigned failed;                   /* atomic: FAIL_* reported so far */
 static uint32_t wake_word;                /* futex: bumped to wake the thread */
-static int out_renamed; /* trig_lock: this process added its pid to cfg.out and has not said so
-                           yet: RENAMED_FORK, RENAMED_OTHER */
-static long out_owner;  /* RENAMED_OTHER: the pid that owns the name */
-enum { RENAMED_FORK = 1, RENAMED_OTHER = 2 };
 
 /* ---- messages -------------------------------------------------------------------- */
-
-/* One line on stderr in one write (lines of two threads don't mix):
- * formatted here, written by liballoc's alloc_say (internal.h), which adds
- * the "allocprof: " prefix and the newline, and is the profiler's only
- * writer to fd 2. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-  char line[640];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  alloc_say(line, NULL);
-}
 
 /* The first failure of each kind is reported; later ones are silent. */
 static int first_failure(unsigned kind) {
@@ -278,23 +251,13 @@ static void dump(unsigned why) {
   struct prof_dump_meta meta = {why, (int64_t)n};
   if (cfg.out[0] != 0) {
     char path[TRIG_PATH_MAX];
-    if (trig_pattern_expand(cfg.out, (long)getpid(), n, (int64_t)time(NULL), path, sizeof path) !=
-        0) {
+    if (trig_out_path(cfg.out, n, path, sizeof path) != 0) {
       if (first_failure(FAIL_OUT))
-        say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
+        prof_say("heap profile not written: ALLOCPROF_OUT expands to a path too long");
     } else {
-      if (out_renamed == RENAMED_FORK)
-        say("ALLOCPROF_OUT has no %%p: this process, forked from %ld, writes %s so as not to "
-            "replace its parent's files",
-            (long)getppid(), path);
-      if (out_renamed == RENAMED_OTHER)
-        say("ALLOCPROF_OUT has no %%p and process %ld writes to it: this process (%ld) writes %s "
-            "so as not to replace its files",
-            out_owner, (long)getpid(), path);
-      out_renamed = 0;
       err[0] = 0;
       if (prof_dump_file(path, &meta, err, sizeof err) != 0) {
-        if (first_failure(FAIL_OUT)) say("heap profile not written: %s", err[0] ? err : path);
+        if (first_failure(FAIL_OUT)) prof_say("heap profile not written: %s", err[0] ? err : path);
       } else {
         prof_runlog_note(path);
       }
@@ -306,14 +269,14 @@ static void dump(unsigned why) {
     if (fd >= 0) {
       if (prof_dump_stream(fd, &meta, err, sizeof err) != 0) {
         if (first_failure(FAIL_STREAM))
-          say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
+          prof_say("ALLOCPROF_STREAM: snapshot not appended: %s", err[0] ? err : "failed");
       } else {
         /* allocprof run hears of the stream once per file opened */
         const char *told = trig_stream_new_path();
         if (told != NULL) prof_runlog_note(told);
       }
     } else if (first_failure(FAIL_STREAM)) {
-      say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
+      prof_say("ALLOCPROF_STREAM: snapshot not appended: %s", err);
     }
   }
   rearm((why & TRIG_PEAK) != 0);
@@ -351,7 +314,7 @@ __attribute__((destructor)) static void trig_at_exit(void) {
    * profiler: the profiler's lock may be ours already */
   if (!mprof_guard_enter()) {
     if (first_failure(FAIL_EXIT_WAIT))
-      say("exit profile not written: exit() was called from inside the profiler");
+      prof_say("exit profile not written: exit() was called from inside the profiler");
     return;
   }
   mprof_guard_exit();
@@ -360,7 +323,7 @@ __attribute__((destructor)) static void trig_at_exit(void) {
   until.tv_sec += TRIG_EXIT_WAIT_MS / 1000;
   if (pthread_mutex_timedlock(&trig_lock, &until) != 0) {
     if (first_failure(FAIL_EXIT_WAIT))
-      say("exit profile not written: a dump in progress did not finish");
+      prof_say("exit profile not written: a dump in progress did not finish");
     return;
   }
   exiting = 1;
@@ -381,35 +344,6 @@ static unsigned thresholds_reached(void) {
   return why;
 }
 
-/* Whether the program's main thread has ended (pthread_exit) and this thread
- * is the only one left. glibc ends the process when its last thread ends:
- * this thread must not be the one that keeps it alive, so it then returns,
- * and the process exits with status 0 as it would have without us. */
-static int only_thread_left(void) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)getpid());
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char *p = strrchr(buf, ')');
-  if (p == NULL || (p[2] != 'Z' && p[2] != 'X')) return 0; /* the main thread lives */
-  fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  p = strrchr(buf, ')');
-  /* num_threads is field 20; p is at the end of field 2 */
-  for (int field = 2; p != NULL && field < 20; field++) {
-    p = strchr(p + 1, ' ');
-  }
-  return p != NULL && atol(p + 1) <= 2; /* the zombie main thread and us */
-}
-
 static void futex_wait(uint32_t seen, uint64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
   syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
@@ -417,7 +351,7 @@ static void futex_wait(uint32_t seen, uint64_t ms) {
 
 static void *profiler_thread(void *arg) {
   (void)arg;
-  pthread_setname_np(pthread_self(), "allocprof");
+  pthread_setname_np(pthread_self(), PROF_THREAD_NAME);
   uint64_t now = alloc_now_ms();
   uint64_t next_tick = cfg.interval_ms ? now + cfg.interval_ms : 0;
   uint64_t next_check = now + TRIG_LIVENESS_MS;
@@ -438,7 +372,7 @@ static void *profiler_thread(void *arg) {
       continue;
     }
     if (now >= next_check) {
-      if (only_thread_left()) return NULL;
+      if (prof_main_thread_ended()) return NULL; /* not the last thread */
       next_check = now + TRIG_LIVENESS_MS;
     }
     uint64_t wait = next_check - now;
@@ -464,7 +398,7 @@ static void thread_start_or_say(void) {
   thread_wanted = 0;
   mprof_register_dumper(&hook_plain);
   if (first_failure(FAIL_THREAD))
-    say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
+    prof_say("cannot start the profiler thread (%s): only the exit dump is armed", strerror(e));
 }
 
 /* ---- fork --------------------------------------------------------------------------------
@@ -494,16 +428,9 @@ static void fork_child(void) {
   __atomic_store_n(&sig_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&hook_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
-  /* Files named without %p would be the parent's: the child adds its pid. */
-  if (cfg.out[0] != 0 && !trig_pattern_has_pid(cfg.out)) {
-    char renamed[TRIG_PATH_MAX];
-    if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0) {
-      memcpy(cfg.out, renamed, strlen(renamed) + 1);
-      out_renamed = RENAMED_FORK;
-    } else {
-      cfg.out[0] = 0; /* no name of its own: the child writes no file */
-    }
-  }
+  /* Files named without %p would be the parent's: the child adds its pid
+   * (none if it cannot: then the child writes no file). */
+  trig_out_fork_child(cfg.out);
   /* a stream named by the parent's pid or time: the child opens its own at
    * its first frame */
   if (trig_pattern_per_process(cfg.stream)) trig_stream_forget();
@@ -516,30 +443,7 @@ static const char *env(const char *name) { return alloc_env(name); }
 
 /* The output directory exists and is writable; the stream opens. */
 static int check_outputs(char *err, size_t errlen) {
-  if (cfg.out[0] != 0) {
-    const char *value = alloc_env("ALLOCPROF_OUT");
-    char path[TRIG_PATH_MAX], dir[TRIG_PATH_MAX];
-    struct stat st;
-    if (trig_pattern_expand(cfg.out, (long)getpid(), 0, (int64_t)time(NULL), path, sizeof path) !=
-            0 ||
-        trig_dirname(path, dir, sizeof dir) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", value);
-      return -1;
-    }
-    if (stat(dir, &st) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s %s", value, dir,
-                      errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
-      return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: %s is not a directory", value, dir);
-      return -1;
-    }
-    if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-      formats_set_err(err, errlen, "ALLOCPROF_OUT=%s: directory %s is not writable", value, dir);
-      return -1;
-    }
-  }
+  if (trig_out_check(cfg.out, err, errlen) != 0) return -1;
   if (cfg.stream[0] != 0) {
     char why[TRIG_PATH_MAX + 128];
     if (trig_stream_open(cfg.stream, why, sizeof why) != 0) {
@@ -572,81 +476,6 @@ static int read_run_settings(void) {
   return 0;
 }
 
-/* A program that the program of a run started (exec'd: a fork child has
- * fork_child's rule) writes under its own pid when ALLOCPROF_OUT has none,
- * so that the processes of a run never replace each other's files. No
- * message: run lists every file. */
-static void run_child_pattern(void) {
-  if (run_pid == 0 || run_pid == (long)getpid() || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out))
-    return;
-  char renamed[TRIG_PATH_MAX];
-  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) == 0)
-    memcpy(cfg.out, renamed, strlen(renamed) + 1);
-}
-
-#define OWNER_ENV "ALLOCPROF_OUT_OWNER"
-
-/* "pid.starttime" (/proc/self/stat's field 22): the same for this process
- * after an exec, never for another, even one given this pid again later. */
-static void self_identity(char *buf, size_t len) {
-  char stat[1024];
-  unsigned long long start = 0;
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
-  if (fd >= 0) close(fd);
-  if (n > 0) {
-    stat[n] = 0;
-    const char *p = strrchr(stat, ')'); /* the end of field 2 */
-    for (int field = 2; p != NULL && field < 22; field++) p = strchr(p + 1, ' ');
-    if (p != NULL) start = strtoull(p + 1, NULL, 10);
-  }
-  snprintf(buf, len, "%ld.%llu", (long)getpid(), start);
-}
-
-/* The rule "one name, one process" (top of file) for ALLOCPROF_OUT without
- * %p, outside allocprof run: claim the name, or add this pid to it. */
-static void claim_or_rename(void) {
-  if (run_pid != 0 || cfg.out[0] == 0 || trig_pattern_has_pid(cfg.out)) return;
-  char self[64];
-  self_identity(self, sizeof self);
-  const char *owner = alloc_env(OWNER_ENV);
-  if (owner == NULL || *owner == 0) {
-    setenv(OWNER_ENV, self, 1); /* at load, before the program's threads */
-    return;
-  }
-  if (strcmp(owner, self) == 0) return; /* the owner, after an exec of itself */
-  char renamed[TRIG_PATH_MAX];
-  if (trig_pattern_with_pid(cfg.out, (long)getpid(), renamed, sizeof renamed) != 0) {
-    cfg.out[0] = 0; /* no name of its own: no file (the stream, if any, still gets frames) */
-    return;
-  }
-  memcpy(cfg.out, renamed, strlen(renamed) + 1);
-  out_renamed = RENAMED_OTHER;
-  out_owner = atol(owner);
-}
-
-/* The files of a repeated trigger numbered (top of file). */
-static void number_repeated(void) {
-  if (cfg.out[0] == 0 || trig_pattern_has_seq(cfg.out)) return;
-  const char *what = cfg.interval_ms               ? "ALLOCPROF_INTERVAL"
-                     : cfg.signo                   ? "ALLOCPROF_SIGNAL"
-                     : cfg.inuse_interval          ? "ALLOCPROF_INUSE_INTERVAL"
-                     : !trig_margin_off(&cfg.peak) ? "ALLOCPROF_PEAK"
-                                                   : NULL;
-  if (what == NULL) return;
-  char numbered[TRIG_PATH_MAX], setting[TRIG_PATH_MAX];
-  const char *value = alloc_env("ALLOCPROF_OUT");
-  if (value == NULL || trig_pattern_with_seq(cfg.out, numbered, sizeof numbered) != 0 ||
-      trig_pattern_with_seq(value, setting, sizeof setting) != 0)
-    return;
-  memcpy(cfg.out, numbered, strlen(numbered) + 1);
-  /* what this process starts inherits the numbered setting, and says nothing */
-  setenv("ALLOCPROF_OUT", setting, 1);
-  say("ALLOCPROF_OUT has no %%n and %s dumps again and again: its profiles are numbered "
-      "(%s), so that none replaces the last",
-      what, cfg.out);
-}
-
 __attribute__((constructor)) static void trig_start(void) {
   /* The allocator (and its fork handler) first: prof_init must not undo a
    * rate set here, and our fork handler must run after the allocator's. A
@@ -664,13 +493,11 @@ __attribute__((constructor)) static void trig_start(void) {
   if (trig_rate_rejected(alloc_env("ALLOCPROF_RATE"), mprof_rate())) return;
   if (rc == TRIG_CONFIG_OK && check_outputs(err, sizeof err) != 0) rc = TRIG_CONFIG_BAD;
   if (rc != TRIG_CONFIG_OK) {
-    say("%s; profiling is off", err);
+    prof_say("%s; profiling is off", err);
     mprof_set_rate(0);
     return;
   }
-  number_repeated();
-  run_child_pattern();
-  claim_or_rename();
+  trig_out_name(&cfg, run_pid);
   armed = 1;
   rearm(0);
   if (cfg.http.kind != TRIG_HTTP_OFF) prof_http_start(&cfg.http, cfg.http_portfile);

@@ -2,7 +2,7 @@
  * stacks were sampled (unloaded.c), and the table of a dump's distinct
  * addresses they work on, which profile.c builds. Overview of a dump:
  * profile.c; of the profiler: liballoc/mprof.h. Dump time only, under
- * profile.c's dump_mutex: all but unloaded_live may allocate. */
+ * dump.c's dump_mutex: all but unloaded_live may allocate. */
 #ifndef PROF_UNLOADED_H
 #define PROF_UNLOADED_H
 
@@ -83,7 +83,7 @@ void unloaded_dump_done(void);
 
 /* In a fork child whose parent was dumping: the files' symbolizer is
  * forgotten (leaked), made again at the next dump (profile.c's
- * prof_dump_fork_child). */
+ * prof_profile_fork_child). */
 void unloaded_fork_child(void);
 
 #pragma GCC visibility pop

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "it_common.h"
+#include "it_rss.h"
 
 #define MIB ((size_t)1 << 20)
 #define CAP ((size_t)4 << 20) /* pointer slots */
@@ -42,17 +43,6 @@ static size_t nblocks;
     it_say(2, "\n");                 \
     _exit(1);                        \
   } while (0)
-
-static size_t vm_size_now(void) {
-  char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) FAIL("cannot open /proc/self/statm");
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) FAIL("cannot read /proc/self/statm");
-  buf[n] = 0;
-  return (size_t)strtoull(buf, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void mark(unsigned char *p, size_t n, size_t i) {
   unsigned char v = (unsigned char)(i * 13 + 1);
@@ -135,7 +125,7 @@ static void child(size_t limit_mib) {
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (blocks == MAP_FAILED || sizes == MAP_FAILED) FAIL("mmap of the block table");
 
-  size_t limit = vm_size_now() + limit_mib * MIB;
+  size_t limit = it_vm_size() + limit_mib * MIB;
   struct rlimit as = {limit, limit};
   if (setrlimit(RLIMIT_AS, &as) != 0) FAIL("setrlimit(RLIMIT_AS): errno %d", errno);
 

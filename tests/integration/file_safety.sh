@@ -16,27 +16,10 @@
 #   kill_mid_dump   kill -9 while dumps run back to back: only whole profiles
 #                   in the directory, nothing temporary
 set -u
-if [ $# -ne 4 ]; then
-  echo "usage: file_safety.sh LIBALLOC TRIG_HOST TRIG_CHECK CASE" >&2
-  exit 2
-fi
-LIB=$(readlink -f "$1")
-HOST=$(readlink -f "$2")
-CHECK=$(readlink -f "$3")
-CASE=$4
 . "$(dirname "$0")/trig_lib.sh"
-trig_setup files
-D=$TMP/out
-mkdir "$D"
+trig_start file_safety LIB HOST CHECK CASE -- "$@"
 VICTIM=$TMP/victim
 printf 'precious\n' >"$VICTIM"
-
-fail() {
-  echo "file_safety.$CASE: FAIL: $*" >&2
-  ls -la "$D" >&2
-  [ -f "$TMP/stderr" ] && { echo "--- stderr:" >&2; cat "$TMP/stderr" >&2; }
-  exit 1
-}
 
 run() { # run ENV... -- ARGS...
   local envs=()

@@ -11,9 +11,13 @@
  *   fork STATS         steady 4 MiB, then forks a child that allocates and
  *                      waits for stdin to end too; writes "PID\n" of the
  *                      child to STATS.child once the child runs
- *   grow FILE          allocates 64 KiB more every 10 ms (grow_slowly) until
- *                      stdin ends, so a delta profile over a second shows it
- *                      (FILE: "ready" once the first block is made)
+ *   window FILE        three stacks for a delta profile: hold_still keeps
+ *                      1 MiB made before FILE says "ready", fill_pool makes
+ *                      a pool of 8 KiB blocks before it too, then every
+ *                      10 ms until stdin ends grow_slowly allocates 64 KiB
+ *                      and release_one frees one block of the pool (it
+ *                      lasts 30 s): any window of a second allocates on one
+ *                      stack, frees on another, and leaves the third alone
  *   pthread_exit       allocates 1 MiB, then main ends with pthread_exit:
  *                      the process must end (status 0) though the
  *                      profiler's threads run */
@@ -51,6 +55,30 @@ static volatile int grown;
 __attribute__((noinline)) static void grow_slowly(void) {
   hold_large(65536);
   grown++;
+}
+
+/* window's pool: made before the window, freed a block at a time in it */
+#define POOL_BLOCKS 3000
+static void *volatile pool[POOL_BLOCKS];
+static size_t pool_left;
+
+__attribute__((noinline)) static void fill_pool(void) {
+  for (pool_left = 0; pool_left < POOL_BLOCKS; pool_left++) {
+    pool[pool_left] = malloc(8192);
+    memset(pool[pool_left], 3, 8192);
+  }
+}
+
+static void release_one(void) {
+  if (pool_left > 0) free(pool[--pool_left]);
+}
+
+__attribute__((noinline)) static void hold_still(void) {
+  static void *volatile still[16];
+  for (int i = 0; i < 16; i++) {
+    still[i] = malloc(65536);
+    memset(still[i], 4, 65536);
+  }
 }
 
 static void write_file(const char *path, const char *text) {
@@ -114,16 +142,23 @@ int main(int argc, char **argv) {
     waitpid(child, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
-  if (argc == 3 && strcmp(argv[1], "grow") == 0) {
+  if (argc == 3 && strcmp(argv[1], "window") == 0) {
+    hold_still();
+    fill_pool();
     grow_slowly();
     write_file(argv[2], "ready\n");
-    while (!stdin_ended(10)) grow_slowly();
+    while (!stdin_ended(10)) {
+      grow_slowly();
+      release_one();
+    }
     return 0;
   }
   if (argc == 2 && strcmp(argv[1], "pthread_exit") == 0) {
     hold_small(1 << 20);
     pthread_exit(NULL);
   }
-  fprintf(stderr, "usage: http_host steady MB STATS | fork STATS | grow FILE | pthread_exit\n");
+  fprintf(stderr,
+          "usage: http_host steady MB STATS | fork STATS | window FILE | "
+          "pthread_exit\n");
   return 2;
 }

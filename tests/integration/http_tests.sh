@@ -9,13 +9,20 @@
 #
 #   endpoints   curl: the index, heap, allocs, heap?seconds=1, /metrics; each
 #               profile opens in `allocprof top` (allocs' default type is
-#               alloc_space; trigger=http); 404, 405, 400 (seconds=0); the
+#               alloc_space; trigger=http; the held stacks are in the full
+#               profiles, not in the delta); 404, 405, 400 (seconds=0); the
 #               port printed once on stderr, the listening socket close-on-exec
-#   delta       heap?seconds=1 on a growing program: the delta's alloc_space
-#               is the growth within the second (go tool pprof; skipped
-#               without go), far below the full profile's
+#   delta       heap?seconds=1 on a program that allocates on one stack,
+#               frees on another and leaves a third alone (http_host
+#               window), read with go tool pprof (skipped without go): the
+#               delta's alloc_space is within the growth between full
+#               profiles before and after; the allocating stack shows its
+#               window's allocations, its inuse_space equal to them; the
+#               freeing stack a negative inuse_space; the third is absent
 #   gopprof     go tool pprof -top http://127.0.0.1:PORT/debug/pprof/heap
-#               prints the program's functions (skipped without go)
+#               prints the program's functions, and go tool pprof -seconds 2
+#               reads the delta profile: the freeing stack negative there
+#               (skipped without go)
 #   prometheus  a real Prometheus scrapes /metrics every second: `up` is 1 and
 #               allocprof_heap_inuse_bytes is within 5% of what the program
 #               read from alloc_get_stats (skipped without prometheus)
@@ -105,6 +112,14 @@ answers() {
 }
 
 export ALLOCPROF_RATE=4k ALLOCPROF_SEED=1
+
+# cum_of PROFILE TYPE FUNCTION: FUNCTION's cumulative TYPE in bytes (go tool
+# pprof -top), empty when it has none
+cum_of() {
+  "$GO" tool pprof -sample_index="$2" -unit=B -top -nodecount=1000 "$1" 2>/dev/null |
+    awk -v fn="$3" '$6 == fn {v = $4; sub(/B$/, "", v); print v; exit}'
+}
+
 port_of() {
   wait_for "$1" || { bad "no port file $1: $(cat "$TMP"/*.err 2>/dev/null)"; exit 1; }
   cat "$1"
@@ -126,7 +141,11 @@ case $CASE in
       [ "$(head -c2 "$f" | od -An -tx1 | tr -d ' ')" = 1f8b ] || bad "$what: not gzip"
       "$ALLOCPROF" top "$f" >"$f.top" 2>&1 || bad "$what: allocprof top failed: $(head -3 "$f.top")"
       grep -q 'Comment: trigger=http' "$f.top" || bad "$what: no trigger=http"
-      grep -q 'hold_small\|hold_large' "$f.top" || bad "$what: the program's functions missing"
+      case $what in
+        *seconds*) # the held stacks, untouched in the window, have no sample there
+          ! grep -q 'hold_small\|hold_large' "$f.top" || bad "$what: stacks untouched in the window" ;;
+        *) grep -q 'hold_small\|hold_large' "$f.top" || bad "$what: the program's functions missing" ;;
+      esac
     done
     grep -q '^Type: alloc_space' "$TMP/allocs.pb.gz.top" || bad "allocs: default type not alloc_space"
     grep -q '^Type: inuse_space' "$TMP/heap.pb.gz.top" || bad "heap: default type not inuse_space"
@@ -150,27 +169,33 @@ case $CASE in
   delta)
     [ -n "$GO" ] && command -v "$GO" >/dev/null || skip "go not found"
     export HOME=${HOME:-$TMP} PPROF_TMPDIR=$TMP
-    ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/port start p grow "$TMP/ready"
+    ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/port start p window "$TMP/ready"
     P=$(port_of "$TMP/port")
     wait_for "$TMP/ready"
     # full profiles before and after: the delta's window lies between them
     get "http://127.0.0.1:$P/debug/pprof/allocs" "$TMP/before.pb.gz" >/dev/null
     get "http://127.0.0.1:$P/debug/pprof/heap?seconds=1" "$TMP/delta.pb.gz" >/dev/null
     get "http://127.0.0.1:$P/debug/pprof/allocs" "$TMP/after.pb.gz" >/dev/null
+    stop p
     # -raw: alloc_objects alloc_space inuse_objects inuse_space per sample
     total() { "$GO" tool pprof -raw "$1" 2>/dev/null |
       awk '/^Samples:/ {s=1; next} /^Locations/ {s=0} s && $1 ~ /^[0-9]+$/ {t += $2} END {print t+0}'; }
     d=$(total "$TMP/delta.pb.gz") a=$(total "$TMP/before.pb.gz") b=$(total "$TMP/after.pb.gz")
     say "alloc_space: before $a, delta over 1 s $d, after $b"
     [ "$d" -gt 0 ] && [ "$d" -le $((b - a)) ] || bad "delta $d not within the growth between $a and $b"
-    inuse_d=$("$GO" tool pprof -raw "$TMP/delta.pb.gz" 2>/dev/null |
-      awk '/^Samples:/ {s=1; next} /^Locations/ {s=0} s && $1 ~ /^[0-9]+$/ {t += $4} END {print t+0}')
-    [ "$inuse_d" -gt "$d" ] || bad "the delta's in-use ($inuse_d) is not the end's (above $d)"
-    "$GO" tool pprof -traces "$TMP/delta.pb.gz" 2>/dev/null | grep -q grow_slowly ||
-      bad "grow_slowly not in the delta"
+    grow_alloc=$(cum_of "$TMP/delta.pb.gz" alloc_space grow_slowly)
+    grow_inuse=$(cum_of "$TMP/delta.pb.gz" inuse_space grow_slowly)
+    pool_inuse=$(cum_of "$TMP/delta.pb.gz" inuse_space fill_pool)
+    say "grow_slowly: alloc_space $grow_alloc, inuse_space $grow_inuse; fill_pool: inuse_space $pool_inuse"
+    [ "${grow_alloc:-0}" -gt 0 ] || bad "grow_slowly's allocations not in the delta ($grow_alloc)"
+    [ "$grow_inuse" = "$grow_alloc" ] ||
+      bad "grow_slowly frees nothing, but its inuse_space $grow_inuse is not its alloc_space $grow_alloc"
+    [ "${pool_inuse:-0}" -lt 0 ] || bad "fill_pool freed in the window, inuse_space not negative ($pool_inuse)"
+    "$GO" tool pprof -traces "$TMP/delta.pb.gz" >"$TMP/traces" 2>/dev/null
+    grep -q grow_slowly "$TMP/traces" || bad "no traces read from the delta"
+    ! grep -q hold_still "$TMP/traces" || bad "hold_still, untouched in the window, is in the delta"
     dur=$("$GO" tool pprof -raw "$TMP/delta.pb.gz" 2>/dev/null | sed -n 's/^Duration: *//p')
     [ -n "$dur" ] || bad "delta has no duration"
-    stop p
     ;;
   gopprof)
     [ -n "$GO" ] && command -v "$GO" >/dev/null || skip "go not found"
@@ -184,6 +209,16 @@ case $CASE in
       grep -qE " $fn\$" "$TMP/top" || bad "$fn not in -top: $(head -20 "$TMP/top")"
     done
     stop p
+    # go tool pprof -seconds asks for heap?seconds=N and reads the delta
+    ALLOCPROF_HTTP=127.0.0.1:0 ALLOCPROF_HTTP_PORTFILE=$TMP/wport start w window "$TMP/ready"
+    P=$(port_of "$TMP/wport")
+    wait_for "$TMP/ready"
+    "$GO" tool pprof -seconds 2 -sample_index=inuse_space -unit=B -top \
+      "http://127.0.0.1:$P/debug/pprof/heap" >"$TMP/dtop" 2>"$TMP/dtop.err" ||
+      bad "go tool pprof -seconds 2 failed: $(head -5 "$TMP/dtop.err")"
+    stop w
+    grep -qE '^ *-[0-9]+B .* fill_pool$' "$TMP/dtop" ||
+      bad "fill_pool's negative in-use not in the -seconds 2 delta: $(head -20 "$TMP/dtop")"
     ;;
   prometheus)
     command -v prometheus >/dev/null || skip "prometheus not found"

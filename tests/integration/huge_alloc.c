@@ -39,6 +39,7 @@
 
 #include "alloc.h"
 #include "it_common.h"
+#include "it_rss.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -51,20 +52,6 @@
     it_say(2, "\n");                 \
     _exit(1);                        \
   } while (0)
-
-/* Field (0 = size, 1 = resident) of /proc/self/statm, in bytes. */
-static size_t statm(int field) {
-  char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) FAIL("cannot open /proc/self/statm");
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) FAIL("cannot read /proc/self/statm");
-  buf[n] = 0;
-  char *p = buf;
-  for (int i = 0; i < field; i++) strtoull(p, &p, 10);
-  return (size_t)strtoull(p, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static size_t mem_total(void) {
   char buf[4096];
@@ -178,7 +165,7 @@ static void part_refused(size_t ram) {
 
   struct alloc_stats st0, st1;
   get_stats(&st0);
-  size_t rss0 = statm(1), vm0 = statm(0);
+  size_t rss0 = it_resident(), vm0 = it_vm_size();
   size_t refused = 0;
   for (size_t i = 0; i < nsizes; i++) {
     if (kernel_commits(sizes[i])) {
@@ -190,7 +177,7 @@ static void part_refused(size_t ram) {
   }
   overflows();
   get_stats(&st1);
-  size_t rss1 = statm(1), vm1 = statm(0);
+  size_t rss1 = it_resident(), vm1 = it_vm_size();
   if (refused < 4)
     FAIL("only %zu of the sizes were refused by the kernel: the test cannot judge", refused);
   it_say(1,
@@ -226,7 +213,7 @@ static void part_freed(size_t ram) {
   alloc_release_free_memory();
   struct alloc_stats st0, st1, st2;
   get_stats(&st0);
-  size_t rss0 = statm(1);
+  size_t rss0 = it_resident();
   unsigned char *p = malloc(it_opaque(g));
   if (!p) FAIL("malloc(%zu) = NULL although the kernel commits that much (errno %d)", g, errno);
   /* Two touched pages must cost two pages, not two transparent huge pages. */
@@ -234,7 +221,7 @@ static void part_freed(size_t ram) {
   p[0] = 1;
   p[g - 1] = 2;
   get_stats(&st1);
-  size_t rss1 = statm(1);
+  size_t rss1 = it_resident();
   if (malloc_usable_size(p) < g) FAIL("malloc_usable_size = %zu < %zu", malloc_usable_size(p), g);
   if (st1.large_in_use < st0.large_in_use + g) FAIL("large_in_use did not grow by the block");
   /* One span pointer per 8 KiB page would be g / 1024 bytes of metadata;
@@ -255,7 +242,7 @@ static void part_freed(size_t ram) {
   free(p);
   alloc_release_free_memory();
   get_stats(&st2);
-  size_t rss2 = statm(1);
+  size_t rss2 = it_resident();
   it_say(1, "huge_alloc: after free: VmRSS +%zu KiB, metadata +%llu KiB, in use +%llu KiB\n",
          GROWTH(rss2, rss0) / KIB, (unsigned long long)GROWTH(st2.metadata, st0.metadata) / KIB,
          (unsigned long long)GROWTH(st2.in_use, st0.in_use) / KIB);
@@ -273,7 +260,7 @@ static void child(const char *part) {
   struct rlimit core = {0, 0};
   setrlimit(RLIMIT_CORE, &core);
   size_t ram = mem_total();
-  size_t cap = statm(0) + ((size_t)2 << 40);
+  size_t cap = it_vm_size() + ((size_t)2 << 40);
   struct rlimit as = {cap, cap};
   if (setrlimit(RLIMIT_AS, &as) != 0) FAIL("setrlimit(RLIMIT_AS): errno %d", errno);
   if (strcmp(part, "freed") != 0) part_refused(ram);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # out_owner.sh LIBALLOC OUT_SPAWN TRIG_HOST TRIG_CHECK ALLOCPROF CASE
 #
-# One name, one process (libprof/triggers.c): when ALLOCPROF_OUT has no %p,
+# One name, one process (libprof/trigger_out.c): when ALLOCPROF_OUT has no %p,
 # the first process to arm it keeps the name and any other process that
 # inherits the setting adds its pid, with one line on stderr, however it
 # was started; and a repeated trigger numbers files that have no %n.
@@ -25,30 +25,8 @@
 #                 numbered file written, and listed by run
 set -u
 
-if [ $# -ne 6 ]; then
-  echo "usage: out_owner.sh LIBALLOC OUT_SPAWN TRIG_HOST TRIG_CHECK ALLOCPROF CASE" >&2
-  exit 2
-fi
-LIB=$(readlink -f "$1")
-SPAWN=$(readlink -f "$2")
-HOST=$(readlink -f "$3")
-CHECK=$(readlink -f "$4")
-ALLOCPROF=$(readlink -f "$5")
-CASE=$6
 . "$(dirname "$0")/trig_lib.sh"
-trig_setup owner
-D=$TMP/out
-mkdir "$D"
-
-fail() {
-  echo "out_owner.$CASE: FAIL: $*" >&2
-  echo "--- files in $D:" >&2
-  ls -la "$D" >&2
-  for f in stdout stderr; do
-    [ -f "$TMP/$f" ] && { echo "--- $f:" >&2; cat "$TMP/$f" >&2; }
-  done
-  exit 1
-}
+trig_start out_owner LIB SPAWN HOST CHECK ALLOCPROF CASE -- "$@"
 
 on_disk() { (cd "$D" && ls -1 | sort); }
 # value NAME: the pid out_spawn printed as NAME=PID

@@ -1,5 +1,5 @@
 /* out_spawn.c: a program that starts another process in each of the ways a
- * program can, for out_owner.sh (one name, one process: libprof/triggers.c).
+ * program can, for out_owner.sh (one name, one process: libprof/trigger_out.c).
  * Run with liballoc.so in LD_PRELOAD and ALLOCPROF_OUT without %p. Each
  * process allocates (ALLOCPROF_RATE=1 makes every one take samples) and
  * prints "NAME=PID" on stdout; a parent waits for its child before it exits,

@@ -35,32 +35,9 @@
 #                  even load the dumping half (liballoc_dump.so)
 set -u
 
-if [ $# -ne 6 ]; then
-  echo "usage: prof_meta.sh LIBALLOC TRIG_HOST TRIG_CHECK ALLOCPROF GO CASE" >&2
-  exit 2
-fi
-LIB=$(readlink -f "$1")
-HOST=$(readlink -f "$2")
-CHECK=$(readlink -f "$3")
-ALLOCPROF=$(readlink -f "$4")
-GO=$5
-CASE=$6
 . "$(dirname "$0")/trig_lib.sh"
-trig_setup meta
-D=$TMP/out
-mkdir "$D"
+trig_start prof_meta LIB HOST CHECK ALLOCPROF GO CASE -- "$@"
 cd / || exit 1 # run lists paths under its working directory relative to it
-
-fail() {
-  echo "prof_meta.$CASE: FAIL: $*" >&2
-  echo "--- files in $D:" >&2
-  ls -laR "$D" >&2
-  for f in stdout stderr; do
-    [ -f "$TMP/$f" ] && { echo "--- $f:" >&2; cat "$TMP/$f" >&2; }
-  done
-  exit 1
-}
-
 
 # comment FILE KEY: the value of FILE's comment KEY=...
 comment() {

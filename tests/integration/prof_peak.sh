@@ -19,28 +19,8 @@
 #            8 MiB and nothing at site_p, the parent's site_p's 40 MiB
 set -u
 
-if [ $# -ne 6 ]; then
-  echo "usage: prof_peak.sh LIBALLOC PEAK_HOST PEAK_CHECK ALLOCPROF GO CASE" >&2
-  exit 2
-fi
-LIB=$(readlink -f "$1")
-HOST=$(readlink -f "$2")
-CHECK=$(readlink -f "$3")
-ALLOCPROF=$(readlink -f "$4")
-GO=$5
-CASE=$6
 . "$(dirname "$0")/trig_lib.sh"
-trig_setup peak
-D=$TMP/out
-mkdir "$D"
-
-fail() {
-  echo "prof_peak.$CASE: FAIL: $*" >&2
-  for f in stdout stderr check; do
-    [ -s "$TMP/$f" ] && { echo "--- $f:" >&2; cat "$TMP/$f" >&2; }
-  done
-  exit 1
-}
+trig_start prof_peak LIB HOST CHECK ALLOCPROF GO CASE -- "$@"
 
 # runs peak_host MODE under the preload at RATE, profiles to $D/p.<pid>.pb.gz
 profile() {

@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "it_common.h"
+#include "it_rss.h"
 
 #define MIB ((size_t)1 << 20)
 #define DEADLINE_MS 20000
@@ -50,19 +51,6 @@ static uint64_t now_ms(void) {
 static void pause_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
-}
-
-static size_t resident(void) {
-  char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) FAIL("cannot open /proc/self/statm");
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) FAIL("cannot read /proc/self/statm");
-  buf[n] = 0;
-  char *p;
-  strtoull(buf, &p, 10);
-  return (size_t)strtoull(p, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static int threads(void) {
@@ -104,7 +92,7 @@ static void test_retain(size_t free_mb, size_t retain_mb, int small) {
   uint64_t delay = env_number("ALLOC_SCAVENGE_DELAY_MS", 500);
   size_t n;
   void **blocks = fill(free_mb, small, &n);
-  size_t before = resident();
+  size_t before = it_resident();
   uint64_t t0 = now_ms();
   for (size_t i = 0; i < n; i++) free(blocks[i]);
   size_t budget = retain_mb * MIB;
@@ -115,7 +103,7 @@ static void test_retain(size_t free_mb, size_t retain_mb, int small) {
     pause_ms(10);
   }
   uint64_t took = now_ms() - t0;
-  size_t kept = heap_free(), after = resident();
+  size_t kept = heap_free(), after = it_resident();
   it_say(1, "scavenge: %zu MiB freed, %zu bytes kept backed after %llu ms; resident %zu -> %zu\n",
          free_mb, kept, (unsigned long long)took, before, after);
   if (took < delay)
@@ -137,7 +125,7 @@ static void test_sync(size_t free_mb, size_t retain_mb) {
   int threads0 = threads();
   size_t n;
   void **blocks = fill(free_mb, 0, &n);
-  size_t before = resident();
+  size_t before = it_resident();
   uint64_t t0 = now_ms();
   for (size_t i = 0; i < n; i++) free(blocks[i]);
   size_t limit = (retain_mb + 16) * MIB + SLACK;
@@ -148,7 +136,7 @@ static void test_sync(size_t free_mb, size_t retain_mb) {
     pause_ms(10);
     free(malloc(it_opaque(MIB))); /* the next free does the work */
   }
-  size_t after = resident();
+  size_t after = it_resident();
   it_say(1, "scavenge: sync: %zu bytes kept backed after %llu ms; resident %zu -> %zu\n",
          heap_free(), (unsigned long long)(now_ms() - t0), before, after);
   if (threads() != threads0)

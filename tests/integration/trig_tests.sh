@@ -61,27 +61,9 @@
 #                 without the profiler, no file written
 set -u
 
-if [ $# -ne 4 ]; then
-  echo "usage: trig_tests.sh LIBALLOC TRIG_HOST TRIG_CHECK CASE" >&2
-  exit 2
-fi
-LIB=$(readlink -f "$1")
-HOST=$(readlink -f "$2")
-CHECK=$(readlink -f "$3")
-CASE=$4
-SURE_RATE=ALLOCPROF_RATE=4k
 . "$(dirname "$0")/trig_lib.sh"
-trig_setup trig
-D=$TMP/out
-mkdir "$D"
-
-fail() {
-  echo "trig.$CASE: FAIL: $*" >&2
-  echo "--- files in $D:" >&2
-  ls -la "$D" >&2
-  [ -f "$TMP/stderr" ] && { echo "--- stderr:" >&2; cat "$TMP/stderr" >&2; }
-  exit 1
-}
+trig_start trig LIB HOST CHECK CASE -- "$@"
+SURE_RATE=ALLOCPROF_RATE=4k
 
 # run ENV... -- ARGS...: trig_host under the profiler; stdout, stderr and the
 # status in $TMP/stdout, $TMP/stderr, $STATUS.

@@ -549,6 +549,27 @@ static void test_run_cwd_percent(void **state) {
   assert_string_equal(path, "/srv/50%d/h.3.pb");
 }
 
+/* ALLOCPROF_DEBUG_DIR: absolute directories separated by ':', nothing else */
+static void test_debug_dirs(void **state) {
+  (void)state;
+  char err[256];
+  assert_int_equal(trig_debug_dirs_check("/usr/lib/debug", err, sizeof err), 0);
+  assert_int_equal(trig_debug_dirs_check("/opt/debug:/usr/lib/debug", err, sizeof err), 0);
+  assert_int_equal(trig_debug_dirs_check("/", err, sizeof err), 0);
+  static const char *const bad[] = {"", "debug", "/a:", ":/a", "/a::/b", "/a:b", "./x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = 0;
+    assert_int_equal(trig_debug_dirs_check(bad[i], err, sizeof err), -1);
+    assert_true(err[0] != 0);
+  }
+  assert_non_null(strstr(err, "relative")); /* says what is wrong */
+  static char huge[TRIG_PATH_MAX + 2];
+  memset(huge, 'a', sizeof huge - 1);
+  huge[0] = '/';
+  assert_int_equal(trig_debug_dirs_check(huge, err, sizeof err), -1);
+  assert_string_equal(err, "is too long");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bytes),
@@ -567,6 +588,7 @@ int main(void) {
       cmocka_unit_test(test_run_agrees),
       cmocka_unit_test(test_run_inherited),
       cmocka_unit_test(test_run_cwd_percent),
+      cmocka_unit_test(test_debug_dirs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

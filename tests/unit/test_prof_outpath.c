@@ -4,8 +4,9 @@
  * %n, and the stream's fd is opened again when the program closed it or put
  * another file at its number.
  *
- * triggers.c is compiled into this test, with its stream, trigger_stream.c
- * (they are part of prof_dump, which the unit tests do not link; their
+ * triggers.c is compiled into this test, with the names of its files,
+ * trigger_out.c, its stream, trigger_stream.c, and prof_threads.c (they
+ * are part of prof_dump, which the unit tests do not link; their
  * settings come from prof_settings, which alloc_core links); its two dump
  * calls are stubbed and record what they were asked. Its constructor runs
  * here too and, with no ALLOCPROF_* in the environment, does nothing. */
@@ -19,7 +20,9 @@
 #include <cmocka.h>
 
 #include "../../libprof/triggers.c"
+#include "../../libprof/trigger_out.c"
 #include "../../libprof/trigger_stream.c"
+#include "../../libprof/prof_threads.c"
 
 static char dumped[8][TRIG_PATH_MAX];        /* paths prof_dump_file was given */
 static struct prof_dump_meta dumped_meta[8]; /* and what it was told about the dump */

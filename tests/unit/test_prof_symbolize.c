@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -427,6 +428,31 @@ static void test_timing(void **state) {
   prof_mappings_free(m);
 }
 
+/* The debug directories: a bad list is refused and changes nothing; NULL
+ * or "" brings the default back. */
+static void test_debug_dirs(void **state) {
+  (void)state;
+  assert_string_equal(prof_symbolize_debug_dirs(), "/usr/lib/debug");
+  assert_int_equal(prof_symbolize_set_debug_dirs("/opt/debug:/usr/lib/debug"), 0);
+  assert_string_equal(prof_symbolize_debug_dirs(), "/opt/debug:/usr/lib/debug");
+  static const char *const bad[] = {"rel", "/a:", "/a::/b", "/a:rel", ":/a"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(prof_symbolize_set_debug_dirs(bad[i]), -1);
+    assert_string_equal(prof_symbolize_debug_dirs(), "/opt/debug:/usr/lib/debug");
+  }
+  char *huge = malloc(PATH_MAX + 2);
+  assert_non_null(huge);
+  memset(huge, 'a', PATH_MAX + 1);
+  huge[0] = '/';
+  huge[PATH_MAX + 1] = 0;
+  assert_int_equal(prof_symbolize_set_debug_dirs(huge), -1);
+  free(huge);
+  assert_int_equal(prof_symbolize_set_debug_dirs(""), 0);
+  assert_string_equal(prof_symbolize_debug_dirs(), "/usr/lib/debug");
+  assert_int_equal(prof_symbolize_set_debug_dirs(NULL), 0);
+  assert_string_equal(prof_symbolize_debug_dirs(), "/usr/lib/debug");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_function), cmocka_unit_test(test_return_address),
@@ -434,7 +460,7 @@ int main(void) {
       cmocka_unit_test(test_libc_function),   cmocka_unit_test(test_dlclose),
       cmocka_unit_test(test_files_only),      cmocka_unit_test(test_mappings),
       cmocka_unit_test(test_no_module),       cmocka_unit_test(test_timing),
-      cmocka_unit_test(test_close_files),
+      cmocka_unit_test(test_close_files),     cmocka_unit_test(test_debug_dirs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
