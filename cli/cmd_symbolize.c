@@ -44,7 +44,8 @@ static const cli_option symbolize_options[] = {
     {"debug-dir", 0, "DIR", OPT_DEBUG_DIR,
      "look for debug files under DIR, before\n/usr/lib/debug (repeatable)"},
     {"debuginfod", 0, "URL", OPT_DEBUGINFOD,
-     "ask the debuginfod server at URL too (listed before\nthose of DEBUGINFOD_URLS; libdebuginfod asks them\nall at once) (repeatable)"},
+     "ask the debuginfod server at URL too (listed before\nthose of DEBUGINFOD_URLS; libdebuginfod "
+     "asks them\nall at once) (repeatable)"},
     {NULL},
 };
 
