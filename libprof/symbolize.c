@@ -3,7 +3,7 @@
  * libdwfl knows the process's objects (read from /proc/self/maps, or, when
  * /proc is not there, from the dynamic loader's list that mappings.c
  * collects), opens their files, and reads their symbol tables, DWARF DIEs
- * and line tables. Four things are done by the
+ * and line tables. Three things are done by the
  * symbolizer rather than left to it, each because a dump of many stacks in
  * a big program could not pay libdwfl's way, or should not take its risks:
  *
