@@ -118,6 +118,7 @@ static int sample(const uint8_t *data, size_t len, uint64_t *cost, wire_cost *c)
     } else if (f.num == 2) {
       values += scalars(&f);
     } else if (f.num == 3 && f.wt == 2) {
+      c->labels++;
       *cost += CHUNK(sizeof(Perftools__Profiles__Label));
       if (flat(f.data, f.len, 4, cost, c) != 0) return -1;
     } else {
@@ -126,6 +127,8 @@ static int sample(const uint8_t *data, size_t len, uint64_t *cost, wire_cost *c)
     }
   }
   *cost += (ids ? CHUNK(8 * ids) : 0) + (values ? CHUNK(8 * values) : 0);
+  c->location_ids += ids;
+  c->values += values;
   return 0;
 }
 
@@ -165,6 +168,7 @@ int wire_profile_cost(const uint8_t *buf, size_t len, wire_cost *c) {
       case 1:  /* sample_type */
       case 11: /* period_type */
         if (f.wt != 2) break;
+        if (f.num == 1) c->sample_types++;
         cost += CHUNK(sizeof(Perftools__Profiles__ValueType));
         rc = flat(f.data, f.len, 2, &cost, c);
         break;
@@ -194,6 +198,7 @@ int wire_profile_cost(const uint8_t *buf, size_t len, wire_cost *c) {
         break;
       case 6:
         c->strings++;
+        c->string_bytes += f.len;
         cost += CHUNK(f.len + 1);
         break;
       case 13: comments += scalars(&f); break;
@@ -210,6 +215,7 @@ int wire_profile_cost(const uint8_t *buf, size_t len, wire_cost *c) {
     }
   }
   if (comments) cost += CHUNK(8 * comments);
+  c->comments = comments;
   c->bytes = cost;
   return 0;
 }

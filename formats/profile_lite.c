@@ -1,0 +1,360 @@
+/* profile_lite.c: the quick, partial Profile decoder. Contract and why:
+ * profile_lite.h. The pricing walk profile_decode makes first
+ * (wire_budget.h) also counts the elements, so every array is allocated
+ * once at its size; one walk over the top-level fields then fills them and
+ * the Profile struct's pointers, and the checks profile_decode's validator
+ * would make on the header and the samples are made on the result.
+ * Anything unexpected refuses (1). */
+#include "profile_lite.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashtab.h"
+#include "wire_budget.h"
+
+/* ---- flat arrays, sized once ---- */
+
+/* An array of elements of 8 bytes with room for cap. */
+typedef struct arr8 {
+  uint64_t *v;
+  size_t n, cap;
+} arr8;
+
+/* Everything one profile_lite owns, each array sized by the pricing walk
+ * (wire_budget.h counts what the elements hold). */
+typedef struct lite_mem {
+  arr8 ids, values, comments;
+  Perftools__Profiles__Sample *sample_v, **sample_p;
+  Perftools__Profiles__Label *label_v, **label_p;
+  Perftools__Profiles__ValueType *type_v, **type_p, period_type;
+  size_t nsamples, nlabels, ntypes, nstrings, ntables;
+  size_t cap_samples, cap_labels, cap_types, cap_strings, cap_tables;
+  char *chars, **string_p;
+  size_t *string_len, nchars, cap_chars;
+  profile_lite_field *tables;
+} lite_mem;
+
+/* ---- the wire ---- */
+
+enum { OK = 0, REFUSE = 1, NOMEM = -1 };
+
+/* A varint of at most 9 bytes (63 bits); REFUSE for a longer one (a
+ * negative int64: protobuf-c's reading of the tenth byte is its own) or one
+ * the end cuts. */
+static inline int varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+  const uint8_t *p = *pp;
+  uint64_t v = 0;
+  for (int shift = 0; shift < 63 && p < end; shift += 7) {
+    uint8_t b = *p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *pp = p;
+      *out = v;
+      return OK;
+    }
+  }
+  return REFUSE;
+}
+
+/* A field's tag; for wire type 2 its payload; for 0 its value. */
+typedef struct field {
+  uint32_t num;
+  uint32_t wt;
+  uint64_t v;
+  const uint8_t *data;
+  size_t len;
+} field;
+
+static int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
+  uint64_t tag;
+  if (varint(pp, end, &tag) != OK || (tag >> 32) || (tag >> 3) == 0) return REFUSE;
+  f->num = (uint32_t)(tag >> 3);
+  f->wt = (uint32_t)(tag & 7);
+  if (f->wt == 0) return varint(pp, end, &f->v);
+  if (f->wt != 2) return REFUSE; /* no fixed-width or group field in the schema */
+  uint64_t n;
+  if (varint(pp, end, &n) != OK || n > (uint64_t)(end - *pp)) return REFUSE;
+  f->data = *pp;
+  f->len = (size_t)n;
+  *pp += n;
+  return OK;
+}
+
+/* The varints of a packed field appended to a (elements of 8 bytes). */
+static int packed(arr8 *a, const field *f) {
+  const uint8_t *p = f->data, *end = f->data + f->len;
+  uint64_t *v = a->v;
+  size_t n = a->n;
+  while (p < end) {
+    if (n == a->cap) return REFUSE; /* more than the pricing counted: not expected */
+    if (!(*p & 0x80)) { /* one byte, most ids and small values */
+      v[n++] = *p++;
+      continue;
+    }
+    if (varint(&p, end, &v[n++]) != OK) return REFUSE;
+  }
+  a->n = n;
+  return OK;
+}
+
+/* A message of int64 fields 1..n (ValueType, Label): the last of each
+ * wins, as in protobuf-c. */
+static int scalars(const field *f, int64_t *out, uint32_t n) {
+  const uint8_t *p = f->data, *end = f->data + f->len;
+  field g;
+  while (p < end) {
+    if (next_field(&p, end, &g) != OK || g.wt != 0 || g.num > n) return REFUSE;
+    out[g.num - 1] = (int64_t)g.v;
+  }
+  return OK;
+}
+
+static int sample(lite_mem *m, const field *f) {
+  if (m->nsamples == m->cap_samples) return REFUSE;
+  Perftools__Profiles__Sample *s = &m->sample_v[m->nsamples];
+  m->sample_p[m->nsamples++] = s;
+  *s = (Perftools__Profiles__Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
+  size_t ids = m->ids.n, values = m->values.n, labels = m->nlabels;
+  const uint8_t *p = f->data, *end = f->data + f->len;
+  field g;
+  while (p < end) {
+    int rc;
+    if (next_field(&p, end, &g) != OK || g.wt != 2) return REFUSE;
+    if (g.num == 1) {
+      rc = packed(&m->ids, &g);
+    } else if (g.num == 2) {
+      rc = packed(&m->values, &g);
+    } else if (g.num == 3) {
+      if (m->nlabels == m->cap_labels) return REFUSE;
+      Perftools__Profiles__Label *l = &m->label_v[m->nlabels];
+      m->label_p[m->nlabels++] = l;
+      *l = (Perftools__Profiles__Label)PERFTOOLS__PROFILES__LABEL__INIT;
+      int64_t v[4] = {0, 0, 0, 0};
+      rc = scalars(&g, v, 4);
+      l->key = v[0], l->str = v[1], l->num = v[2], l->num_unit = v[3];
+    } else {
+      return REFUSE;
+    }
+    if (rc != OK) return rc;
+  }
+  s->n_location_id = m->ids.n - ids;
+  s->location_id = s->n_location_id ? m->ids.v + ids : NULL;
+  s->n_value = m->values.n - values;
+  s->value = s->n_value ? (int64_t *)(m->values.v + values) : NULL;
+  s->n_label = m->nlabels - labels;
+  s->label = s->n_label ? m->label_p + labels : NULL;
+  return OK;
+}
+
+/* A string, copied NUL-terminated as protobuf-c makes it. */
+static int string(lite_mem *m, const field *f) {
+  if (m->nstrings == m->cap_strings || f->len + 1 > m->cap_chars - m->nchars) return REFUSE;
+  char *c = m->chars + m->nchars;
+  memcpy(c, f->data, f->len);
+  c[f->len] = 0;
+  m->nchars += f->len + 1;
+  m->string_p[m->nstrings] = c;
+  m->string_len[m->nstrings++] = f->len;
+  return OK;
+}
+
+static int table(profile_lite *l, lite_mem *m, const field *f) {
+  if (m->ntables == m->cap_tables) return REFUSE;
+  m->tables[m->ntables++] = (profile_lite_field){f->num, f->data, f->len};
+  if (f->num == 3) l->n_mapping++;
+  if (f->num == 4) l->n_location++;
+  if (f->num == 5) l->n_function++;
+  return OK;
+}
+
+/* A ValueType: a sample type, or (at) the period type. */
+static int value_type(lite_mem *m, const field *f, Perftools__Profiles__ValueType *at) {
+  if (!at) {
+    if (m->ntypes == m->cap_types) return REFUSE;
+    at = &m->type_v[m->ntypes];
+    m->type_p[m->ntypes++] = at;
+  }
+  *at = (Perftools__Profiles__ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+  int64_t v[2] = {0, 0};
+  int rc = scalars(f, v, 2);
+  at->type = v[0], at->unit = v[1];
+  return rc;
+}
+
+/* One top-level field into l / m. */
+static int top_field(profile_lite *l, lite_mem *m, const field *f) {
+  Perftools__Profiles__Profile *pb = &l->pb;
+  if (f->wt == 0) {
+    switch (f->num) {
+      case 7: pb->drop_frames = (int64_t)f->v; return OK;
+      case 8: pb->keep_frames = (int64_t)f->v; return OK;
+      case 9: pb->time_nanos = (int64_t)f->v; return OK;
+      case 10: pb->duration_nanos = (int64_t)f->v; return OK;
+      case 12: pb->period = (int64_t)f->v; return OK;
+      case 14: pb->default_sample_type = (int64_t)f->v; return OK;
+      case 15: pb->doc_url = (int64_t)f->v; return OK;
+      default: return REFUSE; /* comments unpacked, or a field we do not expect */
+    }
+  }
+  switch (f->num) {
+    case 1: return value_type(m, f, NULL);
+    case 2: return sample(m, f);
+    case 3:
+    case 4:
+    case 5: return table(l, m, f);
+    case 6: return string(m, f);
+    case 11: /* a second one would be merged into the first: not here */
+      if (pb->period_type) return REFUSE;
+      pb->period_type = &m->period_type;
+      return value_type(m, f, &m->period_type);
+    case 13: return packed(&m->comments, f);
+    default: return REFUSE;
+  }
+}
+
+/* ---- sizing and finishing ---- */
+
+/* The arrays, sized by the pricing walk's counts. Returns OK or NOMEM. */
+static int size_arrays(lite_mem *m, const wire_cost *c) {
+  if (c->samples > SIZE_MAX / 64 || c->location_ids > SIZE_MAX / 64 ||
+      c->values > SIZE_MAX / 64 || c->strings > SIZE_MAX / 64)
+    return NOMEM;
+#define ALLOC(ptr, n) (ptr = malloc(((n) ? (size_t)(n) : 1) * sizeof *(ptr))) == NULL
+  m->ids.cap = c->location_ids, m->values.cap = c->values, m->comments.cap = c->comments;
+  m->cap_samples = c->samples, m->cap_labels = c->labels, m->cap_types = c->sample_types;
+  m->cap_strings = c->strings, m->cap_chars = c->string_bytes + c->strings;
+  m->cap_tables = c->mappings + c->locations + c->functions;
+  if (ALLOC(m->ids.v, m->ids.cap) || ALLOC(m->values.v, m->values.cap) ||
+      ALLOC(m->comments.v, m->comments.cap) || ALLOC(m->sample_v, m->cap_samples) ||
+      ALLOC(m->sample_p, m->cap_samples) || ALLOC(m->label_v, m->cap_labels) ||
+      ALLOC(m->label_p, m->cap_labels) || ALLOC(m->type_v, m->cap_types) ||
+      ALLOC(m->type_p, m->cap_types) || ALLOC(m->chars, m->cap_chars) ||
+      ALLOC(m->string_p, m->cap_strings) || ALLOC(m->string_len, m->cap_strings) ||
+      ALLOC(m->tables, m->cap_tables))
+    return NOMEM;
+#undef ALLOC
+  return OK;
+}
+
+/* Points the Profile's arrays at the filled ones; the ids' range, the
+ * tables' hash. */
+static void finish(profile_lite *l, lite_mem *m) {
+  Perftools__Profiles__Profile *pb = &l->pb;
+  pb->sample = m->sample_p;
+  pb->n_sample = m->nsamples;
+  pb->sample_type = m->type_p;
+  pb->n_sample_type = m->ntypes;
+  pb->comment = (int64_t *)m->comments.v;
+  pb->n_comment = m->comments.n;
+  pb->string_table = m->string_p;
+  pb->n_string_table = m->nstrings;
+  l->string_len = m->string_len;
+  l->tables = m->tables;
+  l->ntables = m->ntables;
+  const uint64_t *ids = m->ids.v;
+  for (size_t i = 0; i < m->ids.n; i++) {
+    if (i == 0 || ids[i] < l->min_location_id) l->min_location_id = ids[i];
+    if (i == 0 || ids[i] > l->max_location_id) l->max_location_id = ids[i];
+  }
+  uint64_t h = 0;
+  for (size_t i = 0; i < l->ntables; i++)
+    h = hash_combine(hash_combine(h, l->tables[i].num),
+                     hash_bytes(l->tables[i].data, l->tables[i].len));
+  l->tables_hash = h;
+}
+
+/* ---- the validator's checks on what was decoded ---- */
+
+static bool str_ok(const Perftools__Profiles__Profile *pb, int64_t i) {
+  return i >= 0 && (uint64_t)i < pb->n_string_table;
+}
+
+/* What profile_io.c's validate_header and validate_samples check, but the
+ * location ids (the caller's: it has the tables). */
+static bool valid(const profile_lite *l) {
+  const Perftools__Profiles__Profile *pb = &l->pb;
+  if (pb->n_string_table == 0 || pb->string_table[0][0] != 0) return false;
+  if (l->n_mapping > UINT32_MAX - 1 || l->n_location > UINT32_MAX - 1 ||
+      l->n_function > UINT32_MAX - 1)
+    return false;
+  for (size_t i = 0; i < pb->n_sample_type; i++)
+    if (!str_ok(pb, pb->sample_type[i]->type) || !str_ok(pb, pb->sample_type[i]->unit))
+      return false;
+  if (pb->period_type && (!str_ok(pb, pb->period_type->type) || !str_ok(pb, pb->period_type->unit)))
+    return false;
+  if (!str_ok(pb, pb->drop_frames) || !str_ok(pb, pb->keep_frames) ||
+      !str_ok(pb, pb->default_sample_type) || !str_ok(pb, pb->doc_url))
+    return false;
+  for (size_t i = 0; i < pb->n_comment; i++)
+    if (!str_ok(pb, pb->comment[i])) return false;
+  for (size_t i = 0; i < pb->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = pb->sample[i];
+    if (s->n_value != pb->n_sample_type) return false;
+    for (size_t j = 0; j < s->n_label; j++)
+      if (!str_ok(pb, s->label[j]->key) || !str_ok(pb, s->label[j]->str) ||
+          !str_ok(pb, s->label[j]->num_unit))
+        return false;
+  }
+  return true;
+}
+
+/* ---- the interface ---- */
+
+void profile_lite_free(profile_lite *l) {
+  if (!l) return;
+  lite_mem *m = l->mem;
+  if (m) {
+    free(m->ids.v);
+    free(m->values.v);
+    free(m->comments.v);
+    free(m->sample_v);
+    free(m->sample_p);
+    free(m->label_v);
+    free(m->label_p);
+    free(m->type_v);
+    free(m->type_p);
+    free(m->chars);
+    free(m->string_p);
+    free(m->string_len);
+    free(m->tables);
+    free(m);
+  }
+  free(l);
+}
+
+int profile_lite_decode(const void *pb, size_t len, profile_lite **out) {
+  *out = NULL;
+  /* profile_decode's price first: what it refuses, this refuses too */
+  wire_cost cost;
+  if (len == 0 || wire_profile_cost(pb, len, &cost) != 0 ||
+      cost.bytes > WIRE_BUDGET_BASE + (uint64_t)WIRE_BUDGET_PER_BYTE * len)
+    return REFUSE;
+  profile_lite *l = calloc(1, sizeof *l);
+  lite_mem *m = calloc(1, sizeof *m);
+  if (!l || !m) {
+    free(l);
+    free(m);
+    return NOMEM;
+  }
+  l->mem = m;
+  l->pb = (Perftools__Profiles__Profile)PERFTOOLS__PROFILES__PROFILE__INIT;
+  int rc = size_arrays(m, &cost);
+  const uint8_t *p = pb, *end = p + len;
+  field f;
+  while (rc == OK && p < end) {
+    rc = next_field(&p, end, &f);
+    if (rc == OK) rc = top_field(l, m, &f);
+  }
+  if (rc == OK) {
+    finish(l, m);
+    if (!valid(l)) rc = REFUSE;
+  }
+  if (rc != OK) {
+    profile_lite_free(l);
+    return rc;
+  }
+  *out = l;
+  return OK;
+}
