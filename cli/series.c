@@ -210,20 +210,13 @@ static int add_sample(series *s, build *b, const profile_index *ix,
   return 0;
 }
 
-/* Index of the sample type called name with the given unit, or -1. */
-static ssize_t find_type(const profile_pb *p, const char *name, const char *unit) {
-  for (size_t i = 0; i < p->n_sample_type; i++)
-    if (!strcmp(cli_type_name(p, i), name) && !strcmp(cli_type_unit(p, i), unit)) return (ssize_t)i;
-  return -1;
-}
-
 /* The snapshot's header: its time, process, types; -1 after printing when
  * it cannot be in a series, 1 when it belongs to another process than
  * opts->pid (skipped), else 0. */
 static int snap_header(build *b, const profile_pb *p, size_t frame, series_snap *sn) {
   char where[64] = "";
   if (b->in_stream) snprintf(where, sizeof where, " (snapshot %zu)", frame);
-  if (find_type(p, "inuse_space", "bytes") < 0) {
+  if (series_find_type(p, "inuse_space", "bytes") < 0) {
     cli_error("%s%s: no inuse_space sample type in bytes: not a heap profile", b->file, where);
     return -1;
   }
@@ -243,12 +236,14 @@ static int snap_header(build *b, const profile_pb *p, size_t frame, series_snap 
 }
 
 /* The cells of profile p, snapshot si, its locations' names in b (ix: its
- * index, unless they are dense). Returns 0 or -1 (out of memory). */
-static int add_cells(series *s, build *b, const profile_pb *p, const profile_index *ix, size_t si) {
-  size_t vb = (size_t)find_type(p, "inuse_space", "bytes");
-  ssize_t vo = find_type(p, "inuse_objects", "count");
+ * index, unless they are dense); var: its samples' variances, or NULL to
+ * work them out here. Returns 0 or -1 (out of memory). */
+static int add_cells(series *s, build *b, const profile_pb *p, const profile_index *ix,
+                     const double *var, size_t si) {
+  size_t vb = (size_t)series_find_type(p, "inuse_space", "bytes");
+  ssize_t vo = series_find_type(p, "inuse_objects", "count");
   cli_model m;
-  cli_model_init(&m, p, vb);
+  if (!var) cli_model_init(&m, p, vb);
   if (grow(&b->next, &b->cap_next, p->n_sample + 1, sizeof *b->next)) return -1;
   memset(b->next, 0xff, (p->n_sample + 1) * sizeof *b->next);
   for (size_t i = 0; i < p->n_sample; i++) {
@@ -256,7 +251,8 @@ static int add_cells(series *s, build *b, const profile_pb *p, const profile_ind
     int64_t bytes = q->value[vb], objects = vo >= 0 ? q->value[vo] : 0;
     if (bytes == 0 && objects == 0) continue;
     b->at = i;
-    if (add_sample(s, b, ix, q, bytes, objects, cli_model_variance(&m, q), si) != 0) return -1;
+    double v = var ? var[i] : cli_model_variance(&m, q);
+    if (add_sample(s, b, ix, q, bytes, objects, v, si) != 0) return -1;
   }
   uint32_t *t = b->pred; /* this snapshot's stacks predict the next one's */
   size_t tc = b->cap_pred;
@@ -332,16 +328,16 @@ static bool same_tables(const build *b, const profile_lite *l) {
 
 /* ---- one snapshot, added ---- */
 
-/* Appends snapshot sn and its cells from p. Returns 0 or -1 after
- * printing. */
+/* Appends snapshot sn and its cells from p (add_cells). Returns 0 or -1
+ * after printing. */
 static int add_snap(series *s, build *b, series_snap sn, const profile_pb *p,
-                    const profile_index *ix) {
+                    const profile_index *ix, const double *var) {
   int rc = grow(&s->snap, &b->cap_snap, s->nsnap + 1, sizeof *s->snap);
   if (rc == 0) {
     sn.first = s->ncell;
     sn.t = (double)b->order++; /* input order, the last tie-breaker, until the sort */
     s->snap[s->nsnap] = sn;
-    rc = add_cells(s, b, p, ix, s->nsnap++);
+    rc = add_cells(s, b, p, ix, var, s->nsnap++);
   }
   if (rc != 0) cli_error("%s: out of memory reading the series", b->file);
   return rc;
@@ -369,7 +365,7 @@ static int add_full(series *s, build *b, profile_pb *p, const profile_lite *l, s
   if (rc != 0)
     cli_error("%s: out of memory reading the series", b->file);
   else
-    rc = add_snap(s, b, sn, p, ix);
+    rc = add_snap(s, b, sn, p, ix, NULL);
   b->cache_ok = rc == 0 && keep && b->dense;
   profile_index_free(own);
   return rc;
@@ -387,7 +383,7 @@ static int add_item(series *s, build *b, series_item *it) {
     series_snap sn;
     int h = snap_header(b, &l->pb, it->frame, &sn);
     if (h != 0) return h < 0 ? -1 : 0;
-    return add_snap(s, b, sn, &l->pb, NULL);
+    return add_snap(s, b, sn, &l->pb, NULL, it->var);
   }
   if (!it->p && series_item_decode(it) != 0) return -1;
   return add_full(s, b, it->p, l, it->frame);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "profile_lite.h"
 #include "series.h"
@@ -30,6 +31,7 @@ typedef struct series_item {
   size_t len;
   profile_lite *lite; /* the quick decoding, or NULL */
   profile_pb *p;      /* the full one, validated, or NULL (then lite is set) */
+  double *var; /* each sample of lite's inuse_space variance (cli_model), or NULL */
 } series_item;
 
 typedef struct series_reader series_reader;
@@ -53,6 +55,13 @@ int series_reader_finish(series_reader *r);
 int series_item_decode(series_item *it);
 
 void series_item_free(series_item *it);
+
+/* Index of p's sample type called name with the given unit, or -1. */
+static inline ssize_t series_find_type(const profile_pb *p, const char *name, const char *unit) {
+  for (size_t i = 0; i < p->n_sample_type; i++)
+    if (!strcmp(cli_type_name(p, i), name) && !strcmp(cli_type_unit(p, i), unit)) return (ssize_t)i;
+  return -1;
+}
 
 /* ---- naming (series_name.c) ---- */
 

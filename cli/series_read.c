@@ -23,6 +23,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "fileio.h"
@@ -44,6 +46,8 @@ struct series_reader {
   size_t nfiles;
   bool lite;        /* quick decoding of stream frames */
   const char *file; /* the walker's: the file being read */
+  const uint8_t *buf; /* the walker's: that file's bytes, and how many given back */
+  size_t released;
   pthread_t thread[DECODERS + 1];
   size_t started;
   pthread_mutex_t mu;
@@ -73,6 +77,8 @@ void series_reader_fail(series_reader *r) {
 
 void series_item_free(series_item *it) {
   free(it->data);
+  free(it->var);
+  it->var = NULL;
   profile_lite_free(it->lite);
   profile_free(it->p);
   it->data = NULL;
@@ -102,23 +108,36 @@ static int push_job(series_reader *r, uint8_t *data, size_t len, size_t frame, b
   return stop ? 1 : 0;
 }
 
-static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb, size_t len) {
+/* Gives back to the system the pages of the stream read so far (buf is
+ * the file, read whole: 400 MB for 1,000 snapshots), every RELEASE bytes:
+ * the walk never reads them again (stream.h), and the memory of a long
+ * series is then its cells, not its file. The first page stays (malloc's
+ * own bookkeeping may be next to it). */
+#define RELEASE ((size_t)32 << 20)
+
+static void release_read(series_reader *r, uint64_t offset) {
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), base = (uintptr_t)r->buf;
+  uintptr_t from = (base + page + page - 1) & ~(page - 1); /* past the first page */
+  if (from < base + r->released) from = base + r->released;
+  uintptr_t to = (base + (uintptr_t)offset) & ~(page - 1);
+  if (to <= from || to - from < RELEASE) return;
+  madvise((void *)from, to - from, MADV_DONTNEED);
+  r->released = (size_t)(to - base);
+}
+
+static int on_frame(void *ctx, size_t index, uint64_t offset, uint8_t *pb, size_t len) {
   series_reader *r = ctx;
-  (void)offset;
-  uint8_t *copy = malloc(len ? len : 1);
-  if (!copy) {
-    cli_error("%s: out of memory reading the series", r->file);
-    return 1;
-  }
-  memcpy(copy, pb, len);
-  return push_job(r, copy, len, index, true); /* nonzero stops the walk */
+  release_read(r, offset);
+  return push_job(r, pb, len, index, true); /* nonzero stops the walk */
 }
 
 /* A snapshot stream of several frames (or none). Returns 0 or -1. */
 static int read_stream(series_reader *r, const uint8_t *buf, size_t len) {
   char err[CLI_ERRLEN];
   stream_report rep;
-  int rc = stream_read_buffer(buf, len, r->file, on_frame, r, &rep, err, sizeof err);
+  r->buf = buf;
+  r->released = 0;
+  int rc = stream_read_buffer_take(buf, len, r->file, on_frame, r, &rep, err, sizeof err);
   if (rc < 0) cli_error("%s", err);
   if (rc != 0) return -1;
   if (rep.frames == 0) {
@@ -194,9 +213,24 @@ static bool tables_changed(series_reader *r, const series_item *it) {
   return changed;
 }
 
+/* The variance of each sample of a quick decoding, as series.c would work
+ * it out (here, on a decoder thread, it costs the caller nothing); nothing
+ * for a profile it will refuse. Returns 0 or -1 (out of memory). */
+static int variances(series_item *it) {
+  const profile_pb *p = &it->lite->pb;
+  ssize_t vb = series_find_type(p, "inuse_space", "bytes");
+  if (vb < 0) return 0;
+  if (!(it->var = malloc((p->n_sample ? p->n_sample : 1) * sizeof *it->var))) return -1;
+  cli_model m;
+  cli_model_init(&m, p, (size_t)vb);
+  for (size_t i = 0; i < p->n_sample; i++) it->var[i] = cli_model_variance(&m, p->sample[i]);
+  return 0;
+}
+
 /* Decodes a job: quickly, fully, or both. Returns 0 or -1 after printing. */
 static int decode(series_reader *r, series_item *it) {
-  if (r->lite && it->in_stream && profile_lite_decode(it->data, it->len, &it->lite) < 0) {
+  if (r->lite && it->in_stream &&
+      (profile_lite_decode(it->data, it->len, &it->lite) < 0 || (it->lite && variances(it) != 0))) {
     cli_error("%s: out of memory reading the series", it->file);
     return -1;
   }
