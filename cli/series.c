@@ -172,11 +172,32 @@ static int location_names(series *s, build *b, const profile_pb *p, const profil
   return 0;
 }
 
-/* Adds sample q's values to its stack's cell of snapshot si. Returns 0 or
- * -1 (out of memory). */
-static int add_sample(series *s, build *b, const profile_index *ix,
-                      const Perftools__Profiles__Sample *q, int64_t bytes, int64_t objects,
-                      double var, size_t si) {
+/* Whether sample q (of a profile with dense location ids) has stack k's
+ * frames: compared as they are looked up, without building the key. */
+static bool is_stack(const series *s, const build *b, const Perftools__Profiles__Sample *q,
+                     uint32_t k) {
+  const series_stack *st = &s->stack[k];
+  const uint32_t *f = s->frame + st->frames;
+  size_t n = 0;
+  for (size_t j = 0; j < q->n_location_id; j++) {
+    uint64_t li = q->location_id[j] - 1;
+    if (li >= b->nloc) return false; /* (validated profiles have none) */
+    const uint32_t *names = b->buf + b->loc_first[li];
+    uint32_t len = b->loc_n[li];
+    if (len > st->nframes - n) return false;
+    for (uint32_t t = 0; t < len; t++)
+      if (f[n + t] != names[t]) return false;
+    n += len;
+  }
+  return n == st->nframes;
+}
+
+/* Index of sample q's stack, added if new; -1 when out of memory. */
+static long sample_stack(series *s, build *b, const profile_index *ix,
+                         const Perftools__Profiles__Sample *q) {
+  /* most likely the stack of the previous snapshot's sample at this place */
+  uint32_t pred = b->at < b->npred ? b->pred[b->at] : UINT32_MAX;
+  if (pred != UINT32_MAX && b->dense && is_stack(s, b, q, pred)) return pred;
   size_t base = b->loc_first[b->nloc], n = 0;
   for (size_t k = 0; k < q->n_location_id; k++) {
     uint64_t id = q->location_id[k];
@@ -187,10 +208,18 @@ static int add_sample(series *s, build *b, const profile_index *ix,
     n += b->loc_n[li];
   }
   const uint32_t *key = b->buf + base;
-  long k = b->at < b->npred ? (long)b->pred[b->at] : -1;
-  if (k < 0 || k == UINT32_MAX || s->stack[k].nframes != n ||
-      memcmp(s->frame + s->stack[k].frames, key, n * sizeof *key) != 0)
-    k = intern_stack(s, b, key, n);
+  if (pred != UINT32_MAX && !b->dense && s->stack[pred].nframes == n &&
+      memcmp(s->frame + s->stack[pred].frames, key, n * sizeof *key) == 0)
+    return pred;
+  return intern_stack(s, b, key, n);
+}
+
+/* Adds sample q's values to its stack's cell of snapshot si. Returns 0 or
+ * -1 (out of memory). */
+static int add_sample(series *s, build *b, const profile_index *ix,
+                      const Perftools__Profiles__Sample *q, int64_t bytes, int64_t objects,
+                      double var, size_t si) {
+  long k = sample_stack(s, b, ix, q);
   if (k < 0) return -1;
   b->next[b->at] = (uint32_t)k;
   series_cell *c;

@@ -34,6 +34,11 @@ typedef struct lite_mem {
   char *chars, **string_p;
   size_t *string_len, nchars, cap_chars;
   profile_lite_field *tables;
+  /* gathered as the samples go by, checked at the end (the arrays are out
+   * of the cache by then): the range of values per sample and of the
+   * labels' string indices */
+  size_t min_values, max_values;
+  int64_t min_label_str, max_label_str;
 } lite_mem;
 
 /* ---- the wire ---- */
@@ -89,8 +94,13 @@ static int packed(arr8 *a, const field *f) {
   size_t n = a->n;
   while (p < end) {
     if (n == a->cap) return REFUSE; /* more than the pricing counted: not expected */
-    if (!(*p & 0x80)) { /* one byte, most ids and small values */
+    if (!(*p & 0x80)) { /* one or two bytes: most ids and small values */
       v[n++] = *p++;
+      continue;
+    }
+    if (end - p >= 2 && !(p[1] & 0x80)) {
+      v[n++] = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+      p += 2;
       continue;
     }
     if (varint(&p, end, &v[n++]) != OK) return REFUSE;
@@ -111,7 +121,7 @@ static int scalars(const field *f, int64_t *out, uint32_t n) {
   return OK;
 }
 
-static int sample(lite_mem *m, const field *f) {
+static int sample(lite_mem *m, const field *f, uint64_t *min_id, uint64_t *max_id) {
   if (m->nsamples == m->cap_samples) return REFUSE;
   Perftools__Profiles__Sample *s = &m->sample_v[m->nsamples];
   m->sample_p[m->nsamples++] = s;
@@ -134,6 +144,11 @@ static int sample(lite_mem *m, const field *f) {
       int64_t v[4] = {0, 0, 0, 0};
       rc = scalars(&g, v, 4);
       l->key = v[0], l->str = v[1], l->num = v[2], l->num_unit = v[3];
+      const int64_t strs[3] = {l->key, l->str, l->num_unit};
+      for (int k = 0; k < 3; k++) {
+        if (strs[k] < m->min_label_str) m->min_label_str = strs[k];
+        if (strs[k] > m->max_label_str) m->max_label_str = strs[k];
+      }
     } else {
       return REFUSE;
     }
@@ -141,7 +156,15 @@ static int sample(lite_mem *m, const field *f) {
   }
   s->n_location_id = m->ids.n - ids;
   s->location_id = s->n_location_id ? m->ids.v + ids : NULL;
+  uint64_t lo = *min_id, hi = *max_id;
+  for (size_t i = 0; i < s->n_location_id; i++) {
+    if (s->location_id[i] < lo) lo = s->location_id[i];
+    if (s->location_id[i] > hi) hi = s->location_id[i];
+  }
+  *min_id = lo, *max_id = hi;
   s->n_value = m->values.n - values;
+  if (s->n_value < m->min_values) m->min_values = s->n_value;
+  if (s->n_value > m->max_values) m->max_values = s->n_value;
   s->value = s->n_value ? (int64_t *)(m->values.v + values) : NULL;
   s->n_label = m->nlabels - labels;
   s->label = s->n_label ? m->label_p + labels : NULL;
@@ -200,7 +223,7 @@ static int top_field(profile_lite *l, lite_mem *m, const field *f) {
   }
   switch (f->num) {
     case 1: return value_type(m, f, NULL);
-    case 2: return sample(m, f);
+    case 2: return sample(m, f, &l->min_location_id, &l->max_location_id);
     case 3:
     case 4:
     case 5: return table(l, m, f);
@@ -253,11 +276,7 @@ static void finish(profile_lite *l, lite_mem *m) {
   l->string_len = m->string_len;
   l->tables = m->tables;
   l->ntables = m->ntables;
-  const uint64_t *ids = m->ids.v;
-  for (size_t i = 0; i < m->ids.n; i++) {
-    if (i == 0 || ids[i] < l->min_location_id) l->min_location_id = ids[i];
-    if (i == 0 || ids[i] > l->max_location_id) l->max_location_id = ids[i];
-  }
+  if (m->ids.n == 0) l->min_location_id = l->max_location_id = 0;
   uint64_t h = 0;
   for (size_t i = 0; i < l->ntables; i++)
     h = hash_combine(hash_combine(h, l->tables[i].num),
@@ -289,15 +308,10 @@ static bool valid(const profile_lite *l) {
     return false;
   for (size_t i = 0; i < pb->n_comment; i++)
     if (!str_ok(pb, pb->comment[i])) return false;
-  for (size_t i = 0; i < pb->n_sample; i++) {
-    const Perftools__Profiles__Sample *s = pb->sample[i];
-    if (s->n_value != pb->n_sample_type) return false;
-    for (size_t j = 0; j < s->n_label; j++)
-      if (!str_ok(pb, s->label[j]->key) || !str_ok(pb, s->label[j]->str) ||
-          !str_ok(pb, s->label[j]->num_unit))
-        return false;
-  }
-  return true;
+  const lite_mem *m = l->mem;
+  if (pb->n_sample && (m->min_values != pb->n_sample_type || m->max_values != pb->n_sample_type))
+    return false;
+  return !m->nlabels || (str_ok(pb, m->min_label_str) && str_ok(pb, m->max_label_str));
 }
 
 /* ---- the interface ---- */
@@ -340,6 +354,8 @@ int profile_lite_decode(const void *pb, size_t len, profile_lite **out) {
   }
   l->mem = m;
   l->pb = (Perftools__Profiles__Profile)PERFTOOLS__PROFILES__PROFILE__INIT;
+  l->min_location_id = UINT64_MAX;
+  m->min_values = SIZE_MAX;
   int rc = size_arrays(m, &cost);
   const uint8_t *p = pb, *end = p + len;
   field f;
