@@ -426,7 +426,7 @@ static int read_all(series *s, build *b, char *const *files, size_t nfiles) {
   series_item it;
   while (series_reader_next(r, &it)) {
     int rc = add_item(s, b, &it);
-    series_item_free(&it);
+    series_reader_done(r, &it);
     if (rc != 0) series_reader_fail(r);
   }
   return series_reader_finish(r);

@@ -43,6 +43,10 @@ series_reader *series_reader_start(char *const *files, size_t nfiles, bool lite)
  * false when there is none more (all read, or a failure). */
 bool series_reader_next(series_reader *r, series_item *it);
 
+/* Frees a snapshot the caller is done with, keeping its memory for the
+ * reader's next (series_item_free otherwise). */
+void series_reader_done(series_reader *r, series_item *it);
+
 /* Stops the reader after the caller's failure. */
 void series_reader_fail(series_reader *r);
 

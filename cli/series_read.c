@@ -55,6 +55,8 @@ struct series_reader {
   series_item jobs[WINDOW], results[WINDOW];
   size_t njobs, nresults;
   table_sig sig[2 * WINDOW]; /* by ord % (2 * WINDOW) */
+  profile_lite *spare[WINDOW]; /* quick decodings the caller is done with */
+  size_t nspare;
   size_t next_ord;           /* the walker's next */
   size_t added;              /* the calling thread's next */
   bool walked;               /* the walker ended: no more jobs */
@@ -227,10 +229,29 @@ static int variances(series_item *it) {
   return 0;
 }
 
+/* A quick decoding the caller is done with, for the next; NULL if none. */
+static profile_lite *take_spare(series_reader *r) {
+  pthread_mutex_lock(&r->mu);
+  profile_lite *l = r->nspare ? r->spare[--r->nspare] : NULL;
+  pthread_mutex_unlock(&r->mu);
+  return l;
+}
+
+void series_reader_done(series_reader *r, series_item *it) {
+  pthread_mutex_lock(&r->mu);
+  if (it->lite && r->nspare < WINDOW) {
+    r->spare[r->nspare++] = it->lite;
+    it->lite = NULL;
+  }
+  pthread_mutex_unlock(&r->mu);
+  series_item_free(it);
+}
+
 /* Decodes a job: quickly, fully, or both. Returns 0 or -1 after printing. */
 static int decode(series_reader *r, series_item *it) {
   if (r->lite && it->in_stream &&
-      (profile_lite_decode(it->data, it->len, &it->lite) < 0 || (it->lite && variances(it) != 0))) {
+      (profile_lite_decode(it->data, it->len, take_spare(r), &it->lite) < 0 ||
+       (it->lite && variances(it) != 0))) {
     cli_error("%s: out of memory reading the series", it->file);
     return -1;
   }
@@ -319,6 +340,7 @@ int series_reader_finish(series_reader *r) {
   for (size_t i = 0; i < r->started; i++) pthread_join(r->thread[i], NULL);
   for (size_t i = 0; i < r->njobs; i++) series_item_free(&r->jobs[i]);
   for (size_t i = 0; i < r->nresults; i++) series_item_free(&r->results[i]);
+  for (size_t i = 0; i < r->nspare; i++) profile_lite_free(r->spare[i]);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   int rc = r->rc;

@@ -16,10 +16,10 @@
 
 /* ---- flat arrays, sized once ---- */
 
-/* An array of elements of 8 bytes with room for cap. */
+/* An array of elements of 8 bytes with room for cap (of have allocated). */
 typedef struct arr8 {
   uint64_t *v;
-  size_t n, cap;
+  size_t n, cap, have;
 } arr8;
 
 /* Everything one profile_lite owns, each array sized by the pricing walk
@@ -34,6 +34,10 @@ typedef struct lite_mem {
   char *chars, **string_p;
   size_t *string_len, nchars, cap_chars;
   profile_lite_field *tables;
+  /* how many of each the arrays above have room for (they are kept when a
+   * profile_lite is decoded into again) */
+  size_t have_sample_v, have_sample_p, have_label_v, have_label_p, have_type_v, have_type_p;
+  size_t have_chars, have_string_p, have_string_len, have_tables;
   /* gathered as the samples go by, checked at the end (the arrays are out
    * of the cache by then): the range of values per sample and of the
    * labels' string indices */
@@ -239,26 +243,49 @@ static int top_field(profile_lite *l, lite_mem *m, const field *f) {
 
 /* ---- sizing and finishing ---- */
 
+/* Room for n elements of size at *v, which has room for *have: OK or
+ * NOMEM. Arrays only grow: a profile_lite decoded into again reuses memory
+ * already touched (malloc would give freed megabytes back to the system,
+ * and each snapshot would fault them in again: a fifth of the time). */
+static int room(void *v, size_t *have, uint64_t n, size_t size) {
+  if (n <= *have && *(void **)v) return OK;
+  if (n > SIZE_MAX / 2 / size) return NOMEM;
+  size_t want = n ? (size_t)n + (size_t)n / 8 : 1;
+  free(*(void **)v);
+  *(void **)v = malloc(want * size);
+  *have = *(void **)v ? want : 0;
+  return *(void **)v ? OK : NOMEM;
+}
+
 /* The arrays, sized by the pricing walk's counts. Returns OK or NOMEM. */
 static int size_arrays(lite_mem *m, const wire_cost *c) {
-  if (c->samples > SIZE_MAX / 64 || c->location_ids > SIZE_MAX / 64 ||
-      c->values > SIZE_MAX / 64 || c->strings > SIZE_MAX / 64)
-    return NOMEM;
-#define ALLOC(ptr, n) (ptr = malloc(((n) ? (size_t)(n) : 1) * sizeof *(ptr))) == NULL
   m->ids.cap = c->location_ids, m->values.cap = c->values, m->comments.cap = c->comments;
   m->cap_samples = c->samples, m->cap_labels = c->labels, m->cap_types = c->sample_types;
   m->cap_strings = c->strings, m->cap_chars = c->string_bytes + c->strings;
   m->cap_tables = c->mappings + c->locations + c->functions;
-  if (ALLOC(m->ids.v, m->ids.cap) || ALLOC(m->values.v, m->values.cap) ||
-      ALLOC(m->comments.v, m->comments.cap) || ALLOC(m->sample_v, m->cap_samples) ||
-      ALLOC(m->sample_p, m->cap_samples) || ALLOC(m->label_v, m->cap_labels) ||
-      ALLOC(m->label_p, m->cap_labels) || ALLOC(m->type_v, m->cap_types) ||
-      ALLOC(m->type_p, m->cap_types) || ALLOC(m->chars, m->cap_chars) ||
-      ALLOC(m->string_p, m->cap_strings) || ALLOC(m->string_len, m->cap_strings) ||
-      ALLOC(m->tables, m->cap_tables))
+  if (room(&m->ids.v, &m->ids.have, m->ids.cap, 8) || room(&m->values.v, &m->values.have, m->values.cap, 8) ||
+      room(&m->comments.v, &m->comments.have, m->comments.cap, 8) ||
+      room(&m->sample_v, &m->have_sample_v, m->cap_samples, sizeof *m->sample_v) ||
+      room(&m->sample_p, &m->have_sample_p, m->cap_samples, sizeof *m->sample_p) ||
+      room(&m->label_v, &m->have_label_v, m->cap_labels, sizeof *m->label_v) ||
+      room(&m->label_p, &m->have_label_p, m->cap_labels, sizeof *m->label_p) ||
+      room(&m->type_v, &m->have_type_v, m->cap_types, sizeof *m->type_v) ||
+      room(&m->type_p, &m->have_type_p, m->cap_types, sizeof *m->type_p) ||
+      room(&m->chars, &m->have_chars, m->cap_chars, 1) ||
+      room(&m->string_p, &m->have_string_p, m->cap_strings, sizeof *m->string_p) ||
+      room(&m->string_len, &m->have_string_len, m->cap_strings, sizeof *m->string_len) ||
+      room(&m->tables, &m->have_tables, m->cap_tables, sizeof *m->tables))
     return NOMEM;
-#undef ALLOC
   return OK;
+}
+
+/* m emptied for another decoding, its arrays kept. */
+static void reset(lite_mem *m) {
+  m->ids.n = m->values.n = m->comments.n = 0;
+  m->nsamples = m->nlabels = m->ntypes = m->nstrings = m->ntables = m->nchars = 0;
+  m->min_values = SIZE_MAX;
+  m->max_values = 0;
+  m->min_label_str = m->max_label_str = 0;
 }
 
 /* Points the Profile's arrays at the filled ones; the ids' range, the
@@ -338,24 +365,26 @@ void profile_lite_free(profile_lite *l) {
   free(l);
 }
 
-int profile_lite_decode(const void *pb, size_t len, profile_lite **out) {
+int profile_lite_decode(const void *pb, size_t len, profile_lite *spare, profile_lite **out) {
   *out = NULL;
   /* profile_decode's price first: what it refuses, this refuses too */
   wire_cost cost;
   if (len == 0 || wire_profile_cost(pb, len, &cost) != 0 ||
-      cost.bytes > WIRE_BUDGET_BASE + (uint64_t)WIRE_BUDGET_PER_BYTE * len)
+      cost.bytes > WIRE_BUDGET_BASE + (uint64_t)WIRE_BUDGET_PER_BYTE * len) {
+    profile_lite_free(spare);
     return REFUSE;
-  profile_lite *l = calloc(1, sizeof *l);
-  lite_mem *m = calloc(1, sizeof *m);
+  }
+  profile_lite *l = spare ? spare : calloc(1, sizeof *l);
+  lite_mem *m = spare ? spare->mem : calloc(1, sizeof *m);
   if (!l || !m) {
     free(l);
     free(m);
     return NOMEM;
   }
-  l->mem = m;
+  *l = (profile_lite){.mem = m};
   l->pb = (Perftools__Profiles__Profile)PERFTOOLS__PROFILES__PROFILE__INIT;
   l->min_location_id = UINT64_MAX;
-  m->min_values = SIZE_MAX;
+  reset(m);
   int rc = size_arrays(m, &cost);
   const uint8_t *p = pb, *end = p + len;
   field f;

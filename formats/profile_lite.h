@@ -54,8 +54,11 @@ typedef struct profile_lite {
 /* Decodes pb[0..len) (an uncompressed serialized Profile) as above. Returns
  * 0 with *out set (free it with profile_lite_free; its table slices point
  * into pb, which must outlive it), 1 when the input is not for this
- * decoder (use profile_decode), -1 when out of memory. */
-int profile_lite_decode(const void *pb, size_t len, profile_lite **out);
+ * decoder (use profile_decode), -1 when out of memory. spare: a
+ * profile_lite the caller is done with, or NULL; its memory is reused
+ * (which saves faulting in fresh pages for every snapshot), and it is
+ * gone either way. */
+int profile_lite_decode(const void *pb, size_t len, profile_lite *spare, profile_lite **out);
 
 void profile_lite_free(profile_lite *l);
 

@@ -107,7 +107,7 @@ static void test_matches_profile_decode(void **state) {
   profile_pb *full = NULL;
   profile_lite *l = NULL;
   assert_int_equal(profile_decode(pb, len, "x", &full, err, sizeof err), 0);
-  assert_int_equal(profile_lite_decode(pb, len, &l), 0);
+  assert_int_equal(profile_lite_decode(pb, len, NULL, &l), 0);
   same_profile(full, l);
   assert_int_equal(l->min_location_id, 1);
   assert_int_equal(l->max_location_id, 2);
@@ -120,18 +120,25 @@ static void test_matches_profile_decode(void **state) {
   size_t len2;
   uint8_t *pb2 = packed(p, &len2);
   profile_lite *l2 = NULL;
-  assert_int_equal(profile_lite_decode(pb2, len2, &l2), 0);
+  assert_int_equal(profile_lite_decode(pb2, len2, NULL, &l2), 0);
   assert_true(l2->tables_hash == l->tables_hash);
   assert_int_equal(l2->pb.sample[0]->value[1], 4000000);
   p->location[0]->address = 0x401008;
   size_t len3;
   uint8_t *pb3 = packed(p, &len3);
   profile_lite *l3 = NULL;
-  assert_int_equal(profile_lite_decode(pb3, len3, &l3), 0);
+  assert_int_equal(profile_lite_decode(pb3, len3, l2, &l3), 0); /* l2's memory again */
   assert_true(l3->tables_hash != l->tables_hash);
+  assert_int_equal(l3->pb.sample[0]->value[1], 4000000);
+  /* into the memory of a smaller one: all as from profile_decode */
+  const uint8_t small[] = {0x32, 0x00};
+  profile_lite *s = NULL, *l4 = NULL;
+  assert_int_equal(profile_lite_decode(small, sizeof small, NULL, &s), 0);
+  assert_int_equal(profile_lite_decode(pb, len, s, &l4), 0);
+  same_profile(full, l4);
   profile_lite_free(l);
-  profile_lite_free(l2);
   profile_lite_free(l3);
+  profile_lite_free(l4);
   profile_free(full);
   profile_free(p);
   free(pb);
@@ -148,7 +155,7 @@ static void refused(void (*edit)(profile_pb *p), int decode_fails) {
   size_t len;
   uint8_t *pb = packed(p, &len);
   profile_lite *l = NULL;
-  assert_int_equal(profile_lite_decode(pb, len, &l), 1);
+  assert_int_equal(profile_lite_decode(pb, len, NULL, &l), 1);
   assert_null(l);
   profile_pb *full = NULL;
   assert_int_equal(profile_decode(pb, len, "x", &full, err, sizeof err) != 0, decode_fails);
@@ -182,7 +189,7 @@ static void test_refuses_wire(void **state) {
   (void)state;
   profile_lite *l = NULL;
   const uint8_t empty_string[] = {0x32, 0x00};
-  assert_int_equal(profile_lite_decode(empty_string, sizeof empty_string, &l), 0);
+  assert_int_equal(profile_lite_decode(empty_string, sizeof empty_string, NULL, &l), 0);
   assert_int_equal(l->pb.n_string_table, 1);
   profile_lite_free(l);
   const uint8_t unknown[] = {0x32, 0x00, 0x80, 0x01, 0x05}; /* field 16 */
@@ -195,10 +202,10 @@ static void test_refuses_wire(void **state) {
   const size_t lens[] = {sizeof unknown, sizeof unpacked_comment, sizeof two_period_types,
                          sizeof truncated, sizeof sample_unpacked_id};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    assert_int_equal(profile_lite_decode(bad[i], lens[i], &l), 1);
+    assert_int_equal(profile_lite_decode(bad[i], lens[i], NULL, &l), 1);
     assert_null(l);
   }
-  assert_int_equal(profile_lite_decode(empty_string, 0, &l), 1);
+  assert_int_equal(profile_lite_decode(empty_string, 0, NULL, &l), 1);
 }
 
 int main(void) {
