@@ -432,7 +432,6 @@ static int read_all(series *s, build *b, char *const *files, size_t nfiles) {
   return series_reader_finish(r);
 }
 
-
 /* ---- finishing: order, processes, stacks ---- */
 
 static int by_time(const void *x, const void *y) {

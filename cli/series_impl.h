@@ -31,7 +31,7 @@ typedef struct series_item {
   size_t len;
   profile_lite *lite; /* the quick decoding, or NULL */
   profile_pb *p;      /* the full one, validated, or NULL (then lite is set) */
-  double *var; /* each sample of lite's inuse_space variance (cli_model), or NULL */
+  double *var;        /* each sample of lite's inuse_space variance (cli_model), or NULL */
 } series_item;
 
 typedef struct series_reader series_reader;

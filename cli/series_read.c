@@ -44,8 +44,8 @@ typedef struct table_sig {
 struct series_reader {
   char *const *files;
   size_t nfiles;
-  bool lite;        /* quick decoding of stream frames */
-  const char *file; /* the walker's: the file being read */
+  bool lite;          /* quick decoding of stream frames */
+  const char *file;   /* the walker's: the file being read */
   const uint8_t *buf; /* the walker's: that file's bytes, and how many given back */
   size_t released;
   pthread_t thread[DECODERS + 1];
@@ -54,15 +54,15 @@ struct series_reader {
   pthread_cond_t cv; /* anything changed */
   series_item jobs[WINDOW], results[WINDOW];
   size_t njobs, nresults;
-  table_sig sig[2 * WINDOW]; /* by ord % (2 * WINDOW) */
+  table_sig sig[2 * WINDOW];   /* by ord % (2 * WINDOW) */
   profile_lite *spare[WINDOW]; /* quick decodings the caller is done with */
   size_t nspare;
-  size_t next_ord;           /* the walker's next */
-  size_t added;              /* the calling thread's next */
-  bool walked;               /* the walker ended: no more jobs */
-  size_t decoding;           /* decoders still running */
-  bool stop;                 /* a failure: everyone ends */
-  int rc;                    /* 0, or -1 once a thread failed (it printed why) */
+  size_t next_ord; /* the walker's next */
+  size_t added;    /* the calling thread's next */
+  bool walked;     /* the walker ended: no more jobs */
+  size_t decoding; /* decoders still running */
+  bool stop;       /* a failure: everyone ends */
+  int rc;          /* 0, or -1 once a thread failed (it printed why) */
 };
 
 static void fail_locked(series_reader *r) {
@@ -209,7 +209,8 @@ static bool tables_changed(series_reader *r, const series_item *it) {
   bool changed = it->ord == 0;
   if (it->ord > 0) {
     const table_sig *prev = &r->sig[(it->ord - 1) % (2 * WINDOW)];
-    if (prev->ord == it->ord - 1) changed = !prev->lite || !it->lite || prev->hash != it->lite->tables_hash;
+    if (prev->ord == it->ord - 1)
+      changed = !prev->lite || !it->lite || prev->hash != it->lite->tables_hash;
   }
   pthread_mutex_unlock(&r->mu);
   return changed;

@@ -98,7 +98,7 @@ static int packed(arr8 *a, const field *f) {
   size_t n = a->n;
   while (p < end) {
     if (n == a->cap) return REFUSE; /* more than the pricing counted: not expected */
-    if (!(*p & 0x80)) { /* one or two bytes: most ids and small values */
+    if (!(*p & 0x80)) {             /* one or two bytes: most ids and small values */
       v[n++] = *p++;
       continue;
     }
@@ -263,7 +263,8 @@ static int size_arrays(lite_mem *m, const wire_cost *c) {
   m->cap_samples = c->samples, m->cap_labels = c->labels, m->cap_types = c->sample_types;
   m->cap_strings = c->strings, m->cap_chars = c->string_bytes + c->strings;
   m->cap_tables = c->mappings + c->locations + c->functions;
-  if (room(&m->ids.v, &m->ids.have, m->ids.cap, 8) || room(&m->values.v, &m->values.have, m->values.cap, 8) ||
+  if (room(&m->ids.v, &m->ids.have, m->ids.cap, 8) ||
+      room(&m->values.v, &m->values.have, m->values.cap, 8) ||
       room(&m->comments.v, &m->comments.have, m->comments.cap, 8) ||
       room(&m->sample_v, &m->have_sample_v, m->cap_samples, sizeof *m->sample_v) ||
       room(&m->sample_p, &m->have_sample_p, m->cap_samples, sizeof *m->sample_p) ||

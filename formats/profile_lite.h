@@ -45,10 +45,10 @@ typedef struct profile_lite {
   const size_t *string_len;         /* bytes of each string (a NUL may be inside) */
   const profile_lite_field *tables; /* the table fields, in input order: slices of the input */
   size_t ntables;
-  size_t n_mapping, n_location, n_function; /* how many the tables hold */
-  uint64_t tables_hash;                     /* of the table fields' numbers and bytes */
+  size_t n_mapping, n_location, n_function;  /* how many the tables hold */
+  uint64_t tables_hash;                      /* of the table fields' numbers and bytes */
   uint64_t min_location_id, max_location_id; /* over all samples' ids; 0, 0 when none */
-  void *mem;                                /* internal: the flat allocations */
+  void *mem;                                 /* internal: the flat allocations */
 } profile_lite;
 
 /* Decodes pb[0..len) (an uncompressed serialized Profile) as above. Returns

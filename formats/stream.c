@@ -199,8 +199,9 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
   return walk(buf, len, name, frame_limit, fn, NULL, ctx, rep, err, errlen);
 }
 
-int stream_read_buffer_take(const void *buf, size_t len, const char *name, stream_frame_take_fn take,
-                            void *ctx, stream_report *rep, char *err, size_t errlen) {
+int stream_read_buffer_take(const void *buf, size_t len, const char *name,
+                            stream_frame_take_fn take, void *ctx, stream_report *rep, char *err,
+                            size_t errlen) {
   return walk(buf, len, name, 0, NULL, take, ctx, rep, err, errlen);
 }
 

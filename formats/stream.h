@@ -71,8 +71,9 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
  * read again. */
 typedef int (*stream_frame_take_fn)(void *ctx, size_t index, uint64_t offset, uint8_t *pb,
                                     size_t len);
-int stream_read_buffer_take(const void *buf, size_t len, const char *name, stream_frame_take_fn take,
-                            void *ctx, stream_report *rep, char *err, size_t errlen);
+int stream_read_buffer_take(const void *buf, size_t len, const char *name,
+                            stream_frame_take_fn take, void *ctx, stream_report *rep, char *err,
+                            size_t errlen);
 
 /* The same for the file at path (read whole). */
 int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep, char *err,

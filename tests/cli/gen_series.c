@@ -68,8 +68,9 @@ static profile_builder *snapshot(int i) {
   profile_builder_set_default_sample_type(b, "inuse_space");
   profile_builder_set_period(b, "space", "bytes", 1);
   profile_builder_set_time(b, (1700000000LL + i) * 1000000000LL, 0);
-  profile_mapping_info m = {0x400000, 0x500000, 0, i < 6 ? "/usr/bin/reuse" : "/usr/bin/reusf",
-                            "",       false,    false, false, false};
+  profile_mapping_info m = {0x400000, 0x500000, 0,     i < 6 ? "/usr/bin/reuse" : "/usr/bin/reusf",
+                            "",       false,    false, false,
+                            false};
   uint64_t map = profile_builder_add_mapping(b, &m);
   /* functions: main, run, then the two that trade places at snapshot 4 */
   const char *x_name = i < 2 ? "alpha" : "gamma";

@@ -78,7 +78,8 @@ static void same_profile(const profile_pb *a, const profile_lite *l) {
   for (size_t i = 0; i < a->n_sample; i++) {
     const Perftools__Profiles__Sample *x = a->sample[i], *y = b->sample[i];
     assert_int_equal(x->n_location_id, y->n_location_id);
-    for (size_t j = 0; j < x->n_location_id; j++) assert_int_equal(x->location_id[j], y->location_id[j]);
+    for (size_t j = 0; j < x->n_location_id; j++)
+      assert_int_equal(x->location_id[j], y->location_id[j]);
     assert_int_equal(x->n_value, y->n_value);
     for (size_t j = 0; j < x->n_value; j++) assert_int_equal(x->value[j], y->value[j]);
     assert_int_equal(x->n_label, y->n_label);
