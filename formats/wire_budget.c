@@ -15,7 +15,7 @@ typedef struct rd {
   int broken;
 } rd;
 
-static uint64_t varint(rd *r) {
+static inline uint64_t varint(rd *r) {
   if (r->p < r->end && !(*r->p & 0x80)) return *r->p++; /* one byte: tags, most lengths */
   uint64_t v = 0;
   for (int shift = 0; shift < 70; shift += 7) {
@@ -37,7 +37,7 @@ typedef struct field {
   size_t len;
 } field;
 
-static int next_field(rd *r, field *f) {
+static inline int next_field(rd *r, field *f) {
   uint64_t tag = varint(r);
   if (r->broken) return -1;
   f->num = (uint32_t)(tag >> 3);
