@@ -76,7 +76,7 @@ typedef struct field {
   size_t len;
 } field;
 
-static int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
+static inline int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
   uint64_t tag;
   if (varint(pp, end, &tag) != OK || (tag >> 32) || (tag >> 3) == 0) return REFUSE;
   f->num = (uint32_t)(tag >> 3);
