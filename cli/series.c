@@ -304,8 +304,12 @@ static size_t keep_bytes(build *b, const void *data, size_t len) {
   return b->ncbytes - len;
 }
 
-/* Keeps string i of l (i < its count: p was validated). */
-static int keep_string(build *b, const profile_lite *l, int64_t i) {
+/* Keeps string i of l (i < its count: p was validated), once (seen: the
+ * strings kept so far; a function's name is mostly its system name too,
+ * and many share a file). */
+static int keep_string(build *b, const profile_lite *l, int64_t i, bool *seen) {
+  if (seen[i]) return 0;
+  seen[i] = true;
   if (grow(&b->ref, &b->cap_ref, b->nref + 1, sizeof *b->ref)) return -1;
   size_t len = l->string_len[i], off = keep_bytes(b, l->pb.string_table[i], len);
   if (off == SIZE_MAX) return -1;
@@ -318,22 +322,28 @@ static int keep_string(build *b, const profile_lite *l, int64_t i) {
  * Returns 0 or -1 (out of memory: nothing is reused then). */
 static int keep_tables(build *b, const profile_lite *l, const profile_pb *p) {
   b->ntab = b->nref = b->ncbytes = 0;
-  if (grow(&b->tab, &b->cap_tab, l->ntables + 1, sizeof *b->tab)) return -1;
+  bool *seen = calloc(p->n_string_table + 1, sizeof *seen);
+  if (!seen || grow(&b->tab, &b->cap_tab, l->ntables + 1, sizeof *b->tab)) goto oom;
   for (size_t i = 0; i < l->ntables; i++) {
     size_t off = keep_bytes(b, l->tables[i].data, l->tables[i].len);
-    if (off == SIZE_MAX) return -1;
+    if (off == SIZE_MAX) goto oom;
     b->tab[b->ntab++] = (tab_copy){l->tables[i].num, off, l->tables[i].len};
   }
   for (size_t i = 0; i < p->n_mapping; i++)
-    if (keep_string(b, l, p->mapping[i]->filename) || keep_string(b, l, p->mapping[i]->build_id))
-      return -1;
+    if (keep_string(b, l, p->mapping[i]->filename, seen) ||
+        keep_string(b, l, p->mapping[i]->build_id, seen))
+      goto oom;
   for (size_t i = 0; i < p->n_function; i++) {
     const Perftools__Profiles__Function *f = p->function[i];
-    if (keep_string(b, l, f->name) || keep_string(b, l, f->system_name) ||
-        keep_string(b, l, f->filename))
-      return -1;
+    if (keep_string(b, l, f->name, seen) || keep_string(b, l, f->system_name, seen) ||
+        keep_string(b, l, f->filename, seen))
+      goto oom;
   }
+  free(seen);
   return 0;
+oom:
+  free(seen);
+  return -1;
 }
 
 /* Whether l's tables are those kept, with the same strings: then they name
