@@ -1,40 +1,38 @@
-/* series.c: loading a time series of in-use heap snapshots (series.h): each
- * input file read whole and a stream cut into frames (a walker thread),
- * each snapshot decoded (two decoder threads), then reduced to its cells
- * (stack, in-use bytes and objects, variance) in input order and freed (the
- * calling thread); then the snapshots sorted by time and the stacks indexed
- * and named. Contract and decisions in series.h. */
+/* series.c: loading a time series of in-use heap snapshots (series.h): the
+ * snapshots, decoded by the reader (series_read.c) and taken in input
+ * order, each reduced to its cells (stack, in-use bytes and objects,
+ * variance) and freed; then the snapshots sorted by time, the stacks
+ * indexed, and named (series_name.c). Contract and decisions in series.h.
+ *
+ * Matching stacks is most of the work here, and most of it is the same in
+ * every snapshot of a stream: a process dumps the same mappings, locations
+ * and functions again, with new values. So what a snapshot's tables name
+ * (each location's frame names, as name ids) is kept, with a copy of the
+ * tables' bytes and of the strings they refer to; a snapshot whose tables
+ * and those strings are the same, byte for byte, reuses it and needs only
+ * its header and samples decoded (profile_lite.h), not the tables. */
 #include "series.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
-#include "fileio.h"
 #include "frames.h"
 #include "hashtab.h"
 #include "satint.h"
-#include "stream.h"
-
-/* Frames that do not say who wanted the memory: the allocator's entry
- * points (libprof/profile.c's drop_frames), the usual wrappers of C, GLib,
- * CPython and the allocators, and C++ standard library code (containers
- * growing, allocator traits), matched against the whole name. */
-static const char wrapper_re[] =
-    "^(malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|memalign|"
-    "valloc|pvalloc|strdup|strndup|__strdup|__libc_[a-z]*alloc|operator new|operator new\\[\\]|"
-    "x(malloc|calloc|realloc|strdup|strndup|memdup)|g_(malloc|malloc0|realloc|try_malloc|"
-    "try_malloc0|try_realloc|memdup|memdup2|strdup|strndup|slice_alloc|slice_alloc0)(_n)?|"
-    "(_)?PyMem_[A-Za-z]*|(_)?PyObject_(Malloc|Calloc|Realloc)|(_)?PyObject_GC_[A-Za-z]*|"
-    "pymalloc_[a-z_]*|arena_map_[a-z_]*|new_arena|allocate_from_new_pool|gc_alloc|"
-    "_PyType_AllocNoTrack|PyType_GenericAlloc|je_[a-z]*alloc|tc_[a-z]*|mi_[a-z_]*alloc[a-z_]*)"
-    "($|\\()"
-    "|^(std::|__gnu_cxx::|__cxxabiv1::)";
+#include "series_impl.h"
 
 /* ---- building: state ---- */
+
+/* A copy of a table field (profile_lite_field) and of a string. */
+typedef struct tab_copy {
+  uint32_t num;
+  size_t off, len; /* in build.cbytes */
+} tab_copy;
+
+typedef struct ref_copy {
+  size_t index, off, len;
+} ref_copy;
 
 typedef struct build {
   hashtab names_ix;  /* hash of a name -> index into s->names */
@@ -45,8 +43,17 @@ typedef struct build {
   uint32_t *loc_first, *loc_n; /* per location of the profile at hand: its names */
   uint32_t *buf;               /* the location names of that profile, then one stack */
   size_t cap_loc_first, cap_loc_n, cap_buf;
+  size_t nloc;    /* locations in loc_first, loc_n */
   bool in_stream; /* reading a stream's frames (messages name the snapshot) */
   bool dense;     /* the profile at hand has location ids 1..n in order */
+  /* What loc_first, loc_n and buf were made from, when a later snapshot
+   * may reuse them (cache_ok: dense, no filter): its table fields' bytes
+   * (tab, into cbytes) and the strings they refer to (ref, into cbytes). */
+  bool cache_ok;
+  tab_copy *tab;
+  ref_copy *ref;
+  uint8_t *cbytes;
+  size_t ntab, nref, ncbytes, cap_tab, cap_ref, cap_cbytes;
   /* Per sample of the previous snapshot, its stack (UINT32_MAX: none): a
    * process lists its stacks in about the same order in every dump, so
    * sample i is most likely the stack sample i was last time, which a
@@ -55,7 +62,6 @@ typedef struct build {
   uint32_t *pred, *next;
   size_t npred, cap_pred, cap_next;
   size_t at; /* the sample being added */
-  regex_t wrappers;
   const series_opts *opts;
   const char *file; /* the input being read */
   size_t order;     /* snapshots read so far, in input order */
@@ -162,29 +168,58 @@ static int location_names(series *s, build *b, const profile_pb *p, const profil
     }
   }
   b->loc_first[p->n_location] = (uint32_t)used;
+  b->nloc = p->n_location;
   return 0;
 }
 
-/* Adds sample q's values to its stack's cell of snapshot si. Returns 0 or
- * -1 (out of memory). */
-static int add_sample(series *s, build *b, const profile_pb *p, const profile_index *ix,
-                      const Perftools__Profiles__Sample *q, int64_t bytes, int64_t objects,
-                      double var, size_t si) {
-  size_t base = b->loc_first[p->n_location], n = 0;
+/* Whether sample q (of a profile with dense location ids) has stack k's
+ * frames: compared as they are looked up, without building the key. */
+static bool is_stack(const series *s, const build *b, const Perftools__Profiles__Sample *q,
+                     uint32_t k) {
+  const series_stack *st = &s->stack[k];
+  const uint32_t *f = s->frame + st->frames;
+  size_t n = 0;
+  for (size_t j = 0; j < q->n_location_id; j++) {
+    uint64_t li = q->location_id[j] - 1;
+    if (li >= b->nloc) return false; /* (validated profiles have none) */
+    const uint32_t *names = b->buf + b->loc_first[li];
+    uint32_t len = b->loc_n[li];
+    if (len > st->nframes - n) return false;
+    for (uint32_t t = 0; t < len; t++)
+      if (f[n + t] != names[t]) return false;
+    n += len;
+  }
+  return n == st->nframes;
+}
+
+/* Index of sample q's stack, added if new; -1 when out of memory. */
+static long sample_stack(series *s, build *b, const profile_index *ix,
+                         const Perftools__Profiles__Sample *q) {
+  /* most likely the stack of the previous snapshot's sample at this place */
+  uint32_t pred = b->at < b->npred ? b->pred[b->at] : UINT32_MAX;
+  if (pred != UINT32_MAX && b->dense && is_stack(s, b, q, pred)) return pred;
+  size_t base = b->loc_first[b->nloc], n = 0;
   for (size_t k = 0; k < q->n_location_id; k++) {
     uint64_t id = q->location_id[k];
-    long li =
-        b->dense ? (id - 1 < p->n_location ? (long)(id - 1) : -1) : profile_index_location(ix, id);
+    long li = b->dense ? (id - 1 < b->nloc ? (long)(id - 1) : -1) : profile_index_location(ix, id);
     if (li < 0) continue; /* validated profiles have none */
     if (grow(&b->buf, &b->cap_buf, base + n + b->loc_n[li], sizeof *b->buf)) return -1;
     memcpy(b->buf + base + n, b->buf + b->loc_first[li], b->loc_n[li] * sizeof *b->buf);
     n += b->loc_n[li];
   }
   const uint32_t *key = b->buf + base;
-  long k = b->at < b->npred ? (long)b->pred[b->at] : -1;
-  if (k < 0 || k == UINT32_MAX || s->stack[k].nframes != n ||
-      memcmp(s->frame + s->stack[k].frames, key, n * sizeof *key) != 0)
-    k = intern_stack(s, b, key, n);
+  if (pred != UINT32_MAX && !b->dense && s->stack[pred].nframes == n &&
+      memcmp(s->frame + s->stack[pred].frames, key, n * sizeof *key) == 0)
+    return pred;
+  return intern_stack(s, b, key, n);
+}
+
+/* Adds sample q's values to its stack's cell of snapshot si. Returns 0 or
+ * -1 (out of memory). */
+static int add_sample(series *s, build *b, const profile_index *ix,
+                      const Perftools__Profiles__Sample *q, int64_t bytes, int64_t objects,
+                      double var, size_t si) {
+  long k = sample_stack(s, b, ix, q);
   if (k < 0) return -1;
   b->next[b->at] = (uint32_t)k;
   series_cell *c;
@@ -204,20 +239,13 @@ static int add_sample(series *s, build *b, const profile_pb *p, const profile_in
   return 0;
 }
 
-/* Index of the sample type called name with the given unit, or -1. */
-static ssize_t find_type(const profile_pb *p, const char *name, const char *unit) {
-  for (size_t i = 0; i < p->n_sample_type; i++)
-    if (!strcmp(cli_type_name(p, i), name) && !strcmp(cli_type_unit(p, i), unit)) return (ssize_t)i;
-  return -1;
-}
-
 /* The snapshot's header: its time, process, types; -1 after printing when
  * it cannot be in a series, 1 when it belongs to another process than
  * opts->pid (skipped), else 0. */
 static int snap_header(build *b, const profile_pb *p, size_t frame, series_snap *sn) {
   char where[64] = "";
   if (b->in_stream) snprintf(where, sizeof where, " (snapshot %zu)", frame);
-  if (find_type(p, "inuse_space", "bytes") < 0) {
+  if (series_find_type(p, "inuse_space", "bytes") < 0) {
     cli_error("%s%s: no inuse_space sample type in bytes: not a heap profile", b->file, where);
     return -1;
   }
@@ -236,22 +264,24 @@ static int snap_header(build *b, const profile_pb *p, size_t frame, series_snap 
   return b->opts->pid > 0 && sn->pid != 0 && sn->pid != b->opts->pid ? 1 : 0;
 }
 
-/* The cells of profile p, snapshot si. Returns 0 or -1 (out of memory). */
-static int add_cells(series *s, build *b, const profile_pb *p, const profile_index *ix, size_t si) {
-  size_t vb = (size_t)find_type(p, "inuse_space", "bytes");
-  ssize_t vo = find_type(p, "inuse_objects", "count");
+/* The cells of profile p, snapshot si, its locations' names in b (ix: its
+ * index, unless they are dense); var: its samples' variances, or NULL to
+ * work them out here. Returns 0 or -1 (out of memory). */
+static int add_cells(series *s, build *b, const profile_pb *p, const profile_index *ix,
+                     const double *var, size_t si) {
+  size_t vb = (size_t)series_find_type(p, "inuse_space", "bytes");
+  ssize_t vo = series_find_type(p, "inuse_objects", "count");
   cli_model m;
-  cli_model_init(&m, p, vb);
-  if (location_names(s, b, p, ix) != 0 ||
-      grow(&b->next, &b->cap_next, p->n_sample + 1, sizeof *b->next))
-    return -1;
+  if (!var) cli_model_init(&m, p, vb);
+  if (grow(&b->next, &b->cap_next, p->n_sample + 1, sizeof *b->next)) return -1;
   memset(b->next, 0xff, (p->n_sample + 1) * sizeof *b->next);
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *q = p->sample[i];
     int64_t bytes = q->value[vb], objects = vo >= 0 ? q->value[vo] : 0;
     if (bytes == 0 && objects == 0) continue;
     b->at = i;
-    if (add_sample(s, b, p, ix, q, bytes, objects, cli_model_variance(&m, q), si) != 0) return -1;
+    double v = var ? var[i] : cli_model_variance(&m, q);
+    if (add_sample(s, b, ix, q, bytes, objects, v, si) != 0) return -1;
   }
   uint32_t *t = b->pred; /* this snapshot's stacks predict the next one's */
   size_t tc = b->cap_pred;
@@ -263,12 +293,104 @@ static int add_cells(series *s, build *b, const profile_pb *p, const profile_ind
   return 0;
 }
 
-/* Adds profile p (frame `frame` of b->file) as a snapshot. Returns 0 or -1
+/* ---- reusing the names of tables seen before ---- */
+
+/* Appends len bytes to cbytes; their offset, or SIZE_MAX when out of
+ * memory. */
+static size_t keep_bytes(build *b, const void *data, size_t len) {
+  if (grow(&b->cbytes, &b->cap_cbytes, b->ncbytes + len + 1, 1)) return SIZE_MAX;
+  memcpy(b->cbytes + b->ncbytes, data, len);
+  b->ncbytes += len;
+  return b->ncbytes - len;
+}
+
+/* Keeps string i of l (i < its count: p was validated), once (seen: the
+ * strings kept so far; a function's name is mostly its system name too,
+ * and many share a file). */
+static int keep_string(build *b, const profile_lite *l, int64_t i, bool *seen) {
+  if (seen[i]) return 0;
+  seen[i] = true;
+  if (grow(&b->ref, &b->cap_ref, b->nref + 1, sizeof *b->ref)) return -1;
+  size_t len = l->string_len[i], off = keep_bytes(b, l->pb.string_table[i], len);
+  if (off == SIZE_MAX) return -1;
+  b->ref[b->nref++] = (ref_copy){(size_t)i, off, len};
+  return 0;
+}
+
+/* Keeps what p's frame names depend on: l's table fields, and the strings
+ * p's mappings and functions refer to (before cli_name_frames adds any).
+ * Returns 0 or -1 (out of memory: nothing is reused then). */
+static int keep_tables(build *b, const profile_lite *l, const profile_pb *p) {
+  b->ntab = b->nref = b->ncbytes = 0;
+  bool *seen = calloc(p->n_string_table + 1, sizeof *seen);
+  if (!seen || grow(&b->tab, &b->cap_tab, l->ntables + 1, sizeof *b->tab)) goto oom;
+  for (size_t i = 0; i < l->ntables; i++) {
+    size_t off = keep_bytes(b, l->tables[i].data, l->tables[i].len);
+    if (off == SIZE_MAX) goto oom;
+    b->tab[b->ntab++] = (tab_copy){l->tables[i].num, off, l->tables[i].len};
+  }
+  for (size_t i = 0; i < p->n_mapping; i++)
+    if (keep_string(b, l, p->mapping[i]->filename, seen) ||
+        keep_string(b, l, p->mapping[i]->build_id, seen))
+      goto oom;
+  for (size_t i = 0; i < p->n_function; i++) {
+    const Perftools__Profiles__Function *f = p->function[i];
+    if (keep_string(b, l, f->name, seen) || keep_string(b, l, f->system_name, seen) ||
+        keep_string(b, l, f->filename, seen))
+      goto oom;
+  }
+  free(seen);
+  return 0;
+oom:
+  free(seen);
+  return -1;
+}
+
+/* Whether l's tables are those kept, with the same strings: then they name
+ * the same frames, and are as valid. */
+static bool same_tables(const build *b, const profile_lite *l) {
+  if (!b->cache_ok || l->ntables != b->ntab) return false;
+  for (size_t i = 0; i < b->ntab; i++) {
+    const tab_copy *t = &b->tab[i];
+    if (t->num != l->tables[i].num || t->len != l->tables[i].len ||
+        memcmp(b->cbytes + t->off, l->tables[i].data, t->len) != 0)
+      return false;
+  }
+  for (size_t i = 0; i < b->nref; i++) {
+    const ref_copy *r = &b->ref[i];
+    if (r->index >= l->pb.n_string_table || l->string_len[r->index] != r->len ||
+        memcmp(b->cbytes + r->off, l->pb.string_table[r->index], r->len) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* ---- one snapshot, added ---- */
+
+/* Appends snapshot sn and its cells from p (add_cells). Returns 0 or -1
  * after printing. */
-static int add_snapshot(series *s, build *b, profile_pb *p, size_t frame) {
+static int add_snap(series *s, build *b, series_snap sn, const profile_pb *p,
+                    const profile_index *ix, const double *var) {
+  int rc = grow(&s->snap, &b->cap_snap, s->nsnap + 1, sizeof *s->snap);
+  if (rc == 0) {
+    sn.first = s->ncell;
+    sn.t = (double)b->order++; /* input order, the last tie-breaker, until the sort */
+    s->snap[s->nsnap] = sn;
+    rc = add_cells(s, b, p, ix, var, s->nsnap++);
+  }
+  if (rc != 0) cli_error("%s: out of memory reading the series", b->file);
+  return rc;
+}
+
+/* Adds fully decoded p (frame `frame` of b->file) as a snapshot, and keeps
+ * its tables for the next when l (its quick decoding) says what they are.
+ * Returns 0 or -1 after printing. */
+static int add_full(series *s, build *b, profile_pb *p, const profile_lite *l, size_t frame) {
   series_snap sn;
   int h = snap_header(b, p, frame, &sn);
   if (h != 0) return h < 0 ? -1 : 0;
+  b->cache_ok = false; /* the location names are about to change */
+  bool keep = l && keep_tables(b, l, p) == 0;
   if (cli_name_frames(&p, 1) != 0) return -1;
   if (b->opts->filter && cli_filter_apply(b->opts->filter, p) != 0) return -1;
   char err[CLI_ERRLEN];
@@ -278,255 +400,46 @@ static int add_snapshot(series *s, build *b, profile_pb *p, size_t frame) {
     cli_error("%s", err);
     return -1;
   }
-  int rc = grow(&s->snap, &b->cap_snap, s->nsnap + 1, sizeof *s->snap);
-  if (rc == 0) {
-    sn.first = s->ncell;
-    sn.t = (double)b->order++; /* input order, the last tie-breaker, until the sort */
-    s->snap[s->nsnap] = sn;
-    rc = add_cells(s, b, p, ix, s->nsnap++);
-  }
+  int rc = location_names(s, b, p, ix);
+  if (rc != 0)
+    cli_error("%s: out of memory reading the series", b->file);
+  else
+    rc = add_snap(s, b, sn, p, ix, NULL);
+  b->cache_ok = rc == 0 && keep && b->dense;
   profile_index_free(own);
-  if (rc != 0) cli_error("%s: out of memory reading the series", b->file);
   return rc;
 }
 
-/* ---- reading the inputs ----
- *
- * Decoding a snapshot (decompressing, pricing, unpacking, validating) is
- * more than half the work of reading a long stream, adding it to the
- * series the rest. So a walker thread reads the files and cuts streams into
- * frames (jobs), DECODERS threads decode them, and the calling thread adds
- * the decoded profiles in input order (the series does not depend on
- * timing). At most WINDOW snapshots are between the walker and the calling
- * thread, so memory stays a few snapshots and nothing waits in a circle: a
- * decoder can always queue its result. Each thread prints its own failures;
- * any failure stops the others. */
-
-#define DECODERS 2
-#define WINDOW 8
-
-typedef struct item {
-  size_t ord; /* input order, from 0 */
-  const char *file;
-  size_t frame;   /* its index in a stream, else 0 */
-  bool in_stream; /* from a stream of several frames */
-  uint8_t *data;  /* a job: a frame's bytes, or a whole file's (in_stream false) */
-  size_t len;
-  profile_pb *p; /* a result: decoded and validated; the caller frees it */
-} item;
-
-typedef struct reader {
-  char *const *files;
-  size_t nfiles;
-  const char *file; /* the walker's: the file being read */
-  pthread_mutex_t mu;
-  pthread_cond_t cv; /* anything changed */
-  item jobs[WINDOW], results[WINDOW];
-  size_t njobs, nresults;
-  size_t next_ord; /* the walker's next */
-  size_t added;    /* the calling thread's next */
-  bool walked;     /* the walker ended: no more jobs */
-  size_t decoding; /* decoders still running */
-  bool stop;       /* a failure: everyone ends */
-  int rc;          /* 0, or -1 once a thread failed (it printed why) */
-} reader;
-
-static void fail_locked(reader *r) {
-  r->stop = true;
-  r->rc = -1;
-  pthread_cond_broadcast(&r->cv);
-}
-
-static void reader_fail(reader *r) {
-  pthread_mutex_lock(&r->mu);
-  fail_locked(r);
-  pthread_mutex_unlock(&r->mu);
-}
-
-/* The walker queues a job (taking data); 1 when it must stop (data freed). */
-static int push_job(reader *r, uint8_t *data, size_t len, size_t frame, bool in_stream) {
-  pthread_mutex_lock(&r->mu);
-  while (!r->stop && (r->njobs == WINDOW || r->next_ord - r->added >= WINDOW))
-    pthread_cond_wait(&r->cv, &r->mu);
-  bool stop = r->stop;
-  if (!stop) {
-    r->jobs[r->njobs++] = (item){.ord = r->next_ord++,
-                                 .file = r->file,
-                                 .frame = frame,
-                                 .in_stream = in_stream,
-                                 .data = data,
-                                 .len = len};
-    pthread_cond_broadcast(&r->cv);
+/* Adds the reader's snapshot: from its quick decoding when its tables are
+ * those kept (and its samples' locations exist), else from the full one,
+ * decoded here if the reader did not. Returns 0 or -1 after printing. */
+static int add_item(series *s, build *b, series_item *it) {
+  b->file = it->file;
+  b->in_stream = it->in_stream;
+  const profile_lite *l = it->lite;
+  if (l && same_tables(b, l) &&
+      (l->max_location_id == 0 || (l->min_location_id >= 1 && l->max_location_id <= b->nloc))) {
+    series_snap sn;
+    int h = snap_header(b, &l->pb, it->frame, &sn);
+    if (h != 0) return h < 0 ? -1 : 0;
+    return add_snap(s, b, sn, &l->pb, NULL, it->var);
   }
-  pthread_mutex_unlock(&r->mu);
-  if (stop) free(data);
-  return stop ? 1 : 0;
-}
-
-static int on_frame(void *ctx, size_t index, uint64_t offset, const uint8_t *pb, size_t len) {
-  reader *r = ctx;
-  (void)offset;
-  uint8_t *copy = malloc(len ? len : 1);
-  if (!copy) {
-    cli_error("%s: out of memory reading the series", r->file);
-    return 1;
-  }
-  memcpy(copy, pb, len);
-  return push_job(r, copy, len, index, true); /* nonzero stops the walk */
-}
-
-/* A snapshot stream of several frames (or none). Returns 0 or -1. */
-static int read_stream(reader *r, const uint8_t *buf, size_t len) {
-  char err[CLI_ERRLEN];
-  stream_report rep;
-  int rc = stream_read_buffer(buf, len, r->file, on_frame, r, &rep, err, sizeof err);
-  if (rc < 0) cli_error("%s", err);
-  if (rc != 0) return -1;
-  if (rep.frames == 0) {
-    profile_pb *p = NULL; /* the single-profile reader says best what is wrong */
-    if (profile_read_buffer(buf, len, r->file, &p, err, sizeof err) != 0)
-      cli_error("%s", err);
-    else
-      cli_error("%s: no complete snapshot in the stream", r->file);
-    profile_free(p);
-    return -1;
-  }
-  if (rep.message[0]) cli_error("%s: warning: %s", r->file, rep.message);
-  return 0;
-}
-
-/* One input file, a stream or a profile. Returns 0 or -1 after printing. */
-static int read_file(reader *r, const char *path) {
-  char err[CLI_ERRLEN];
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  r->file = path;
-  if (fileio_read_all_checked(path, 4 * CONTAINER_MAX_DECOMPRESSED, profile_input_check, NULL, &buf,
-                              &len, err, sizeof err) != 0) {
-    cli_error("%s", err);
-    return -1;
-  }
-  if (container_detect(buf, len) != CONTAINER_ZSTD || container_zstd_frames(buf, len) == 1)
-    return push_job(r, buf, len, 0, false) ? -1 : 0; /* a decoder reads it whole */
-  int rc = read_stream(r, buf, len);
-  free(buf);
-  return rc;
-}
-
-static void *walker_main(void *arg) {
-  reader *r = arg;
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < r->nfiles; i++) rc = read_file(r, r->files[i]);
-  pthread_mutex_lock(&r->mu);
-  if (rc != 0) fail_locked(r);
-  r->walked = true;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-  return NULL;
-}
-
-/* Decodes a job into it->p. Returns 0 or -1 after printing. */
-static int decode(item *it) {
-  char err[CLI_ERRLEN], name[CLI_ERRLEN];
-  int rc;
-  if (it->in_stream) {
-    snprintf(name, sizeof name, "%s (snapshot %zu)", it->file, it->frame);
-    rc = profile_decode(it->data, it->len, name, &it->p, err, sizeof err);
-  } else {
-    rc = profile_read_buffer(it->data, it->len, it->file, &it->p, err, sizeof err);
-  }
-  free(it->data);
-  it->data = NULL;
-  if (rc != 0) cli_error("%s", err);
-  return rc;
-}
-
-static void *decoder_main(void *arg) {
-  reader *r = arg;
-  pthread_mutex_lock(&r->mu);
-  for (;;) {
-    while (!r->stop && r->njobs == 0 && !r->walked) pthread_cond_wait(&r->cv, &r->mu);
-    if (r->stop || r->njobs == 0) break;
-    item it = r->jobs[0]; /* the oldest: results come back near their order */
-    memmove(r->jobs, r->jobs + 1, --r->njobs * sizeof *r->jobs);
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    int rc = decode(&it);
-    pthread_mutex_lock(&r->mu);
-    if (rc != 0) {
-      fail_locked(r);
-    } else if (r->stop) {
-      profile_free(it.p);
-    } else { /* room: at most WINDOW snapshots are out */
-      r->results[r->nresults++] = it;
-      pthread_cond_broadcast(&r->cv);
-    }
-  }
-  r->decoding--;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-  return NULL;
-}
-
-/* The next decoded profile in input order; false when there is none more
- * (all read, or a failure: r->rc says). */
-static bool pop(reader *r, item *it) {
-  pthread_mutex_lock(&r->mu);
-  for (;;) {
-    size_t k = 0;
-    while (k < r->nresults && r->results[k].ord != r->added) k++;
-    if (k < r->nresults && !r->stop) {
-      *it = r->results[k];
-      r->results[k] = r->results[--r->nresults];
-      r->added++;
-      pthread_cond_broadcast(&r->cv);
-      pthread_mutex_unlock(&r->mu);
-      return true;
-    }
-    if (r->stop || (r->decoding == 0 && r->nresults == 0)) break;
-    pthread_cond_wait(&r->cv, &r->mu);
-  }
-  pthread_mutex_unlock(&r->mu);
-  return false;
-}
-
-/* Starts the walker and the decoders; the number of threads started. */
-static size_t start(reader *r, pthread_t *t) {
-  size_t n = 0;
-  r->decoding = DECODERS;
-  if (pthread_create(&t[n], NULL, walker_main, r) == 0) n++;
-  for (size_t i = 0; n > 0 && i < DECODERS; i++)
-    if (pthread_create(&t[n], NULL, decoder_main, r) == 0) n++;
-  if (n == DECODERS + 1) return n;
-  cli_error("cannot start the threads that read the series");
-  pthread_mutex_lock(&r->mu);
-  r->decoding -= DECODERS - (n > 0 ? n - 1 : 0); /* those that did not start */
-  fail_locked(r);
-  pthread_mutex_unlock(&r->mu);
-  return n;
+  if (!it->p && series_item_decode(it) != 0) return -1;
+  return add_full(s, b, it->p, l, it->frame);
 }
 
 /* Every snapshot of the files into s. Returns 0 or -1 after printing. */
 static int read_all(series *s, build *b, char *const *files, size_t nfiles) {
-  reader r = {.files = files, .nfiles = nfiles};
-  pthread_t t[DECODERS + 1];
-  pthread_mutex_init(&r.mu, NULL);
-  pthread_cond_init(&r.cv, NULL);
-  size_t started = start(&r, t);
-  item it;
-  while (pop(&r, &it)) {
-    b->file = it.file;
-    b->in_stream = it.in_stream;
-    int rc = add_snapshot(s, b, it.p, it.frame);
-    profile_free(it.p);
-    if (rc != 0) reader_fail(&r);
+  bool lite = !b->opts->filter || !cli_filter_active(b->opts->filter);
+  series_reader *r = series_reader_start(files, nfiles, lite);
+  if (!r) return -1;
+  series_item it;
+  while (series_reader_next(r, &it)) {
+    int rc = add_item(s, b, &it);
+    series_reader_done(r, &it);
+    if (rc != 0) series_reader_fail(r);
   }
-  for (size_t i = 0; i < started; i++) pthread_join(t[i], NULL);
-  for (size_t i = 0; i < r.njobs; i++) free(r.jobs[i].data);
-  for (size_t i = 0; i < r.nresults; i++) profile_free(r.results[i].p);
-  pthread_mutex_destroy(&r.mu);
-  pthread_cond_destroy(&r.cv);
-  return r.rc;
+  return series_reader_finish(r);
 }
 
 /* ---- finishing: order, processes, stacks ---- */
@@ -648,84 +561,6 @@ static int index_stacks(series *s) {
   return 0;
 }
 
-/* Whether a frame name is an address or object+offset (no symbol). */
-static bool no_symbol(const char *name) {
-  return strncmp(name, "0x", 2) == 0 || strstr(name, "+0x") != NULL;
-}
-
-/* Position of stack k's leaf-most interesting frame at or above `from`, or
- * nframes when there is none. */
-static size_t interesting(const series *s, const regex_t *wrappers, size_t k, size_t from) {
-  const series_stack *st = &s->stack[k];
-  size_t unnamed = st->nframes;
-  for (size_t j = from; j < st->nframes; j++) {
-    const char *name = series_frame_name(s, k, j);
-    if (regexec(wrappers, name, 0, NULL, 0) == 0) continue;
-    if (!no_symbol(name)) return j;
-    if (unnamed == st->nframes) unnamed = j;
-  }
-  return unnamed;
-}
-
-static const series *label_series; /* for by_name (qsort has no context) */
-
-static int by_name(const void *x, const void *y) {
-  const series_stack *a = &label_series->stack[*(const uint32_t *)x];
-  const series_stack *b = &label_series->stack[*(const uint32_t *)y];
-  int c = strcmp(a->label, b->label);
-  if (c) return c;
-  if (a->max_bytes != b->max_bytes) return a->max_bytes > b->max_bytes ? -1 : 1;
-  return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
-}
-
-/* Gives each stack of order[0..n) (sorted by label) whose label another
- * one shares a longer one: with the caller (round 0), or a number. */
-static int relabel(series *s, const regex_t *wrappers, uint32_t *order, int round) {
-  bool changed = false;
-  for (size_t i = 0, j; i < s->nstack; i = j) {
-    for (j = i + 1; j < s->nstack && !strcmp(s->stack[order[i]].label, s->stack[order[j]].label);)
-      j++;
-    for (size_t r = i; j - i > 1 && r < j; r++) {
-      series_stack *st = &s->stack[order[r]];
-      char *l = NULL;
-      if (round == 0) {
-        size_t at = interesting(s, wrappers, order[r], 0);
-        size_t up = at < st->nframes ? interesting(s, wrappers, order[r], at + 1) : st->nframes;
-        if (up >= st->nframes) continue;
-        if (asprintf(&l, "%s (%s)", st->label, series_frame_name(s, order[r], up)) < 0) return -1;
-      } else if (r > i && asprintf(&l, "%s #%zu", st->label, r - i + 1) < 0) {
-        return -1;
-      }
-      if (!l) continue;
-      free(st->label);
-      st->label = l;
-      changed = true;
-    }
-  }
-  if (changed || round == 0) qsort(order, s->nstack, sizeof *order, by_name);
-  return 0;
-}
-
-/* Each stack's name and unique label. Returns 0 or -1 (out of memory). */
-static int name_stacks(series *s, const regex_t *wrappers) {
-  for (size_t k = 0; k < s->nstack; k++) {
-    series_stack *st = &s->stack[k];
-    size_t at = interesting(s, wrappers, k, 0);
-    if (at == st->nframes) at = 0;
-    st->name = st->nframes ? series_frame_name(s, k, at) : "[no stack]";
-    if (!(st->label = strdup(st->name))) return -1;
-  }
-  uint32_t *order = malloc((s->nstack ? s->nstack : 1) * sizeof *order);
-  if (!order) return -1;
-  for (size_t k = 0; k < s->nstack; k++) order[k] = (uint32_t)k;
-  label_series = s;
-  qsort(order, s->nstack, sizeof *order, by_name);
-  int rc = relabel(s, wrappers, order, 0);
-  if (rc == 0) rc = relabel(s, wrappers, order, 1);
-  free(order);
-  return rc;
-}
-
 /* ---- the interface ---- */
 
 static void build_free(build *b) {
@@ -738,16 +573,14 @@ static void build_free(build *b) {
   free(b->buf);
   free(b->pred);
   free(b->next);
-  regfree(&b->wrappers);
+  free(b->tab);
+  free(b->ref);
+  free(b->cbytes);
 }
 
 int series_load(series *s, char *const *files, size_t nfiles, const series_opts *opts) {
   *s = (series){0};
   build b = {.opts = opts};
-  if (regcomp(&b.wrappers, wrapper_re, REG_EXTENDED | REG_NOSUB) != 0) {
-    cli_error("internal error: the wrappers' expression does not compile");
-    return -1;
-  }
   int rc = read_all(s, &b, files, nfiles);
   if (rc == 0 && opts->pid == 0) rc = check_pids(s, &b);
   if (rc == 0 && s->nsnap == 0) {
@@ -757,7 +590,7 @@ int series_load(series *s, char *const *files, size_t nfiles, const series_opts 
   }
   if (rc == 0) {
     order_snapshots(s);
-    if (index_stacks(s) != 0 || name_stacks(s, &b.wrappers) != 0) {
+    if (index_stacks(s) != 0 || series_name_stacks(s) != 0) {
       cli_error("out of memory reading the series");
       rc = -1;
     }

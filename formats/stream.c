@@ -128,9 +128,11 @@ static void describe(stream_report *r) {
     snprintf(m + used, n - used, "kept %zu good frame%s", r->frames, r->frames == 1 ? "" : "s");
 }
 
-int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size_t frame_limit,
-                             stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
-                             size_t errlen) {
+/* The walk of stream_read_buffer_limit, with either callback: fn sees
+ * each frame's bytes, take gets them (malloc'd). */
+static int walk(const void *buf, size_t len, const char *name, size_t frame_limit,
+                stream_frame_fn fn, stream_frame_take_fn take, void *ctx, stream_report *rep,
+                char *err, size_t errlen) {
   const uint8_t *p = buf;
   stream_report local;
   stream_report *r = rep ? rep : &local;
@@ -177,14 +179,30 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
       off += n;
       continue;
     }
-    if (fn) rc = fn(ctx, r->frames, off, pb, pblen);
-    free(pb);
+    if (take) {
+      rc = take(ctx, r->frames, off, pb, pblen);
+    } else {
+      if (fn) rc = fn(ctx, r->frames, off, pb, pblen);
+      free(pb);
+    }
     r->frames++;
     off += n;
     if (rc != 0) break;
   }
   describe(r);
   return rc;
+}
+
+int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size_t frame_limit,
+                             stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
+                             size_t errlen) {
+  return walk(buf, len, name, frame_limit, fn, NULL, ctx, rep, err, errlen);
+}
+
+int stream_read_buffer_take(const void *buf, size_t len, const char *name,
+                            stream_frame_take_fn take, void *ctx, stream_report *rep, char *err,
+                            size_t errlen) {
+  return walk(buf, len, name, 0, NULL, take, ctx, rep, err, errlen);
 }
 
 int stream_read_buffer(const void *buf, size_t len, const char *name, stream_frame_fn fn, void *ctx,

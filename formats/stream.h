@@ -64,6 +64,17 @@ int stream_read_buffer_limit(const void *buf, size_t len, const char *name, size
                              stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
                              size_t errlen);
 
+/* stream_read_buffer, but each good frame's uncompressed bytes are handed
+ * over (malloc'd; the callback frees them, also when it returns nonzero),
+ * so a reader that keeps them need not copy them. The walk only ever moves
+ * forward: once a frame at offset is handed over, buf[0..offset) is not
+ * read again. */
+typedef int (*stream_frame_take_fn)(void *ctx, size_t index, uint64_t offset, uint8_t *pb,
+                                    size_t len);
+int stream_read_buffer_take(const void *buf, size_t len, const char *name,
+                            stream_frame_take_fn take, void *ctx, stream_report *rep, char *err,
+                            size_t errlen);
+
 /* The same for the file at path (read whole). */
 int stream_read_file(const char *path, stream_frame_fn fn, void *ctx, stream_report *rep, char *err,
                      size_t errlen);

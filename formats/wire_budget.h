@@ -23,6 +23,10 @@
 typedef struct wire_cost {
   uint64_t bytes; /* estimated peak heap bytes */
   uint64_t samples, locations, functions, mappings, strings, unknown;
+  /* what the elements hold, for a decoder that sizes its arrays once
+   * (profile_lite.c): the samples' location ids, values and labels (packed
+   * or not), the strings' bytes, the comments, the sample types */
+  uint64_t location_ids, values, labels, string_bytes, comments, sample_types;
   size_t bad_offset; /* where the wire format broke (when -1) */
 } wire_cost;
 

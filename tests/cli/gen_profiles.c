@@ -103,6 +103,8 @@
 
 static const char *dir;
 
+void gen_series(const char *dir);
+
 static void die(const char *what, const char *err) {
   fprintf(stderr, "gen_profiles: %s: %s\n", what, err);
   exit(1);
@@ -922,6 +924,7 @@ int main(int argc, char **argv) {
   streams();
   timeline();
   leaks();
+  gen_series(dir); /* gen_series.c */
   bad_inputs();
   hostile();
   return 0;
