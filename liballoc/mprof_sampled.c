@@ -15,12 +15,12 @@
  * span's lock). A sampled free takes that lock alone: it unlinks the record
  * and moves it to its shard's list of frees to charge. The charge itself
  * (the bucket's free count and bytes, the in-use estimate) is made under
- * prof_lock by whoever takes it next, first thing: a sample, a resize, a
- * dump's snapshot or totals (prof_sampled_drain). So the estimate still
- * moves only under prof_lock and the peak stays one consistent state
- * (mprof_peak.c); a free counts from the first time prof_lock is taken
- * after it, which is before the next sample of the thread that freed, and
- * before any dump.
+ * prof_lock, later (prof_sampled_drain): by a dump's snapshot or totals, a
+ * resize, and a sample that could make a new peak or is the sixteenth
+ * since the last drain. So the estimate still moves only under prof_lock
+ * and the peak stays one consistent state (mprof_peak.c), in which a free
+ * happens when it is charged: a peak is never recorded with a free left
+ * uncharged that had returned before, and no dump misses one.
  *
  * Lock order: prof_lock, then a shard lock (a sample inserts its record
  * holding both; a free takes its shard's alone). The records and bitmaps
@@ -239,6 +239,8 @@ static int sampling_enter(void) {
   return mprof_rate() != 0 && !prof_lock_held_here() && mprof_guard_enter();
 }
 
+#define DRAIN_EVERY 16 /* samples; a power of two */
+
 /* Charges p's bucket and enters p in its shard: the sample's bookkeeping,
  * under prof_lock, once the stack is known. */
 static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
@@ -248,7 +250,13 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
-  prof_sampled_drain();
+  /* The frees not charged yet only lower the estimate: they must be charged
+   * before this sample can make a new peak, so that the peak is exact, and
+   * every DRAIN_EVERY samples, so that their records go back; not at every
+   * sample (a look at each shard). */
+  if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0 ||
+      prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
+    prof_sampled_drain();
   if (!prof_hot.obj_alloc_ready) {
     fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
     for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)

@@ -74,8 +74,8 @@ static inline int prof_lock_held_here(void) { return prof_held != 0; }
 
 /* mprof_sampled.c: charges the sampled frees not charged yet (the bucket's
  * free count and bytes, the in-use estimate) and gives their records back.
- * First thing under prof_lock wherever the counts are read or the estimate
- * raised. prof_lock held. */
+ * Under prof_lock before the counts are read, and before a rise of the
+ * estimate that could make a new peak. prof_lock held. */
 void prof_sampled_drain(void);
 /* Fork: every shard lock, taken after prof_lock and released before it. */
 void prof_sampled_fork_prepare(void);
