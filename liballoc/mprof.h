@@ -19,10 +19,12 @@
  * below zero draws the next distance from an exponential distribution whose
  * mean is the rate (mprof_sampler.c) and is recorded (mprof_sampled.c): its stack
  * walked with unwind rules cached for the whole process (mprof_stack.c), its
- * bucket of (stack, size) charged (mprof_buckets.c). The object is entered in the
- * sampled-object table and its span flagged, so the free of a sampled
- * object can be charged to the same bucket while an unsampled free pays
- * only the test of that flag.
+ * bucket of (stack, size) charged (mprof_buckets.c). The object's record
+ * is entered in the table of its span's shard and its span flagged, so the
+ * free of a sampled object can be charged to the same bucket while an
+ * unsampled free pays only the test of that flag; a sampled free takes its
+ * shard's lock, never the profiler's, and is charged at the next time that
+ * lock is taken (mprof_sampled.c).
  *
  * Names after dlclose: a stack's addresses mean something only with the
  * objects that were loaded when it was captured. A new bucket records, per
@@ -104,7 +106,7 @@ ALLOC_FOR_DUMPER void mprof_guard_exit(void);
 
 /* Records p, just allocated with size bytes, as a sample: captures the
  * stack here, charges the bucket of (stack, p's block size) and enters p in
- * the sampled-object table. Does nothing when profiling is off or the
+ * its shard's table. Does nothing when profiling is off or the
  * thread is already inside the profiler. Returns p, so that the
  * allocator's sampling path reaches it by a tail call and the unwinder
  * walks no frame of the allocator but this one. The caller has drawn the
@@ -118,7 +120,9 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size);
  * is surely not sampled). */
 static inline int prof_maybe_sampled(const struct mspan *s, const void *p);
 /* Free of p, whose span is flagged as holding sampled objects. Returns 1 if
- * p was sampled (and is now forgotten). Call before p is reused. */
+ * p was sampled (and is now forgotten; its bucket and the in-use estimate
+ * are charged at the next drain, mprof_state.h). Takes the lock of p's
+ * shard only. Call before p is reused. */
 int prof_sampled_free(struct mspan *s, void *p);
 
 /* ---- buckets.c: what dumps read ---------------------------------------- */
@@ -200,9 +204,10 @@ ALLOC_FOR_DUMPER double mprof_scale(double avg_size, uint64_t rate);
 struct mprof_dumper {
   uint64_t abi;  /* MPROF_DUMPER_ABI as the registering side was built */
   uint32_t size; /* sizeof(struct mprof_dumper), likewise */
-  /* After a sample or a sampled free, outside every lock and with the
-   * guard held, with the new in-use estimate (in-use growth and peak
-   * dumps). NULL: not wanted. */
+  /* After a sample or a resize, outside every lock and with the guard
+   * held, with the new in-use estimate (in-use growth and peak dumps). Not
+   * after a sampled free: that lowers the estimate, which no trigger waits
+   * for, and is charged at the next drain. NULL: not wanted. */
   void (*inuse)(uint64_t inuse_bytes);
   /* allocprof_dump(path): 0, or -1 with a one-line message in err. */
   int (*dump_file)(const char *path, char *err, size_t errlen);
@@ -270,7 +275,7 @@ ALLOC_HIDDEN_END
 static inline int prof_maybe_sampled(const struct mspan *s, const void *p) {
   if (s->state != SPAN_SMALL) return 1;
   uint64_t *bits = __atomic_load_n(&s->sampledBits, __ATOMIC_ACQUIRE);
-  if (bits == NULL) return 1; /* bitmap not set up: ask the table */
+  if (bits == NULL) return 1; /* bitmap not set up: ask the shard */
   uintptr_t i = mspan_object_index(s, (uintptr_t)p);
   return (int)((__atomic_load_n(&bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1);
 }

@@ -29,19 +29,17 @@
  * behind every runnable thread for its next turn (larson: +10% wall time
  * with a plain mutex, from about 130 futex waits a run). */
 struct prof_hot prof_hot = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}};
-static __thread int prof_lock_depth __attribute__((tls_model("initial-exec")));
+__thread unsigned prof_held __attribute__((tls_model("initial-exec")));
 
 void prof_lock_enter(void) {
   lock_acquire(&prof_hot.lock);
-  prof_lock_depth = 1;
+  prof_held |= PROF_HELD_MAIN;
 }
 
 void prof_lock_exit(void) {
-  prof_lock_depth = 0;
+  prof_held &= ~PROF_HELD_MAIN;
   lock_release(&prof_hot.lock);
 }
-
-int prof_lock_held_here(void) { return prof_lock_depth; }
 
 static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = 0xcbf29ce484222325ull ^ size;
@@ -58,7 +56,7 @@ struct chain_node {
 };
 
 void **prof_table_grow(void **table, size_t old_size, size_t new_size,
-                       size_t (*slot)(const void *, size_t)) {
+                       size_t (*slot)(const void *, size_t), int free_old) {
   struct chain_node **nt = sys_alloc(new_size * sizeof *nt);
   if (nt == NULL) return NULL;
   for (size_t i = 0; i < old_size; i++) {
@@ -71,8 +69,11 @@ void **prof_table_grow(void **table, size_t old_size, size_t new_size,
       n = next;
     }
   }
-  if (table != NULL) sys_free_metadata(table, old_size * sizeof *table);
-  prof_hot.counters.metadata_bytes += (new_size - old_size) * sizeof *nt;
+  if (table != NULL && free_old) {
+    sys_free_metadata(table, old_size * sizeof *table);
+    prof_hot.counters.metadata_bytes -= old_size * sizeof *table;
+  }
+  prof_hot.counters.metadata_bytes += new_size * sizeof *nt;
   return (void **)nt;
 }
 
@@ -83,7 +84,7 @@ static size_t bucket_slot(const void *node, size_t size) {
 static int table_grow(void) {
   size_t nsize = prof_hot.bucket_table_size ? prof_hot.bucket_table_size * 2 : 512; /* a page */
   void **nt = prof_table_grow((void **)prof_hot.bucket_table, prof_hot.bucket_table_size, nsize,
-                              bucket_slot);
+                              bucket_slot, 1);
   if (nt == NULL) return -1;
   prof_hot.bucket_table = (struct prof_bucket **)nt;
   prof_hot.bucket_table_size = nsize;
@@ -223,6 +224,7 @@ struct prof_bucket_snap *mprof_snapshot(size_t *n) {
   if (out == NULL) return NULL;
   size_t k = 0;
   prof_lock_enter();
+  prof_sampled_drain();
   for (size_t i = 0; i <= prof_hot.bucket_table_size && k < cap; i++) {
     /* the table's chains, then the retired list */
     struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
@@ -253,6 +255,7 @@ void prof_buckets_set_peak_epoch(uint32_t e) {
 
 void mprof_get_totals(struct prof_totals *out) {
   prof_lock_enter();
+  prof_sampled_drain();
   out->rate = mprof_rate();
   out->samples = prof_hot.counters.samples;
   out->sampled_frees = prof_hot.counters.sampled_frees;
@@ -267,10 +270,12 @@ void mprof_get_totals(struct prof_totals *out) {
 
 void prof_fork_prepare(void) {
   lock_acquire(&prof_hot.lock);
+  prof_sampled_fork_prepare();
   prof_stack_fork_prepare();
 }
 
 void prof_fork_parent(void) {
   prof_stack_fork_release();
+  prof_sampled_fork_release();
   lock_release(&prof_hot.lock);
 }

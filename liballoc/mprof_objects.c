@@ -327,7 +327,7 @@ static size_t vec_slot(const void *node, size_t size) {
 static int vec_grow(void) {
   if (vec_n >= vec_table_size) {
     size_t nsize = vec_table_size ? 2 * vec_table_size : 512;
-    void **nt = prof_table_grow((void **)vec_table, vec_table_size, nsize, vec_slot);
+    void **nt = prof_table_grow((void **)vec_table, vec_table_size, nsize, vec_slot, 1);
     if (nt == NULL) return -1;
     vec_table = (struct obj_vec **)nt;
     vec_table_size = nsize;

@@ -59,4 +59,7 @@ void prof_bucket_peak_init(struct prof_bucket *b) {
 /* The child's peak starts from what it holds at fork: the parent's higher
  * peak, before the fork, is not the child's. Called with prof_lock held by
  * the forking thread (malloc_fork.c). */
-void prof_peak_fork_child(void) { prof_peak_reached(); }
+void prof_peak_fork_child(void) {
+  prof_sampled_drain(); /* what was freed before the fork is not held */
+  prof_peak_reached();
+}

@@ -50,9 +50,8 @@ struct prof_hot {
   struct prof_bucket **bucket_table;
   size_t bucket_table_size; /* power of two, or 0 */
   size_t bucket_count;
-  /* sampled.c: the sampled-object table (chained) and its nodes */
-  struct sampled_obj **obj_table;
-  size_t obj_table_size, obj_count;
+  /* sampled.c: the sampled objects' records (in the shards' tables, or
+   * freed and waiting for prof_sampled_drain) come from here */
   struct fixalloc obj_alloc;
   int obj_alloc_ready;
   /* mprof_peak.c: the peak's number, one more at each new peak (32 bits, so
@@ -63,17 +62,32 @@ extern struct prof_hot prof_hot;
 
 /* Taking and releasing prof_lock, remembering that this thread holds it: a
  * signal handler that allocates or frees while its thread is inside the
- * lock must neither sample nor wait for the lock (prof_lock_held_here). */
+ * lock, or inside a shard lock of mprof_sampled.c, must neither sample nor
+ * wait for the lock (prof_lock_held_here). prof_held has a bit per kind of
+ * lock the thread holds. */
+#define PROF_HELD_MAIN 1u
+#define PROF_HELD_SHARD 2u
+extern __thread unsigned prof_held __attribute__((tls_model("initial-exec")));
 void prof_lock_enter(void);
 void prof_lock_exit(void);
-int prof_lock_held_here(void);
+static inline int prof_lock_held_here(void) { return prof_held != 0; }
+
+/* mprof_sampled.c: charges the sampled frees not charged yet (the bucket's
+ * free count and bytes, the in-use estimate) and gives their records back.
+ * Under prof_lock before the counts are read, and before a rise of the
+ * estimate that could make a new peak. prof_lock held. */
+void prof_sampled_drain(void);
+/* Fork: every shard lock, taken after prof_lock and released before it. */
+void prof_sampled_fork_prepare(void);
+void prof_sampled_fork_release(void);
 
 /* Grows a chained hash table whose nodes begin with their `next` pointer to
  * new_size heads (metadata memory), moving every node to slot(node,
- * new_size), and frees the old heads. Returns the new heads or NULL (the
- * old table is then untouched). prof_lock held. */
+ * new_size), and frees the old heads if free_old (they were metadata
+ * memory too). Returns the new heads or NULL (the old table is then
+ * untouched). prof_lock held. */
 void **prof_table_grow(void **table, size_t old_size, size_t new_size,
-                       size_t (*slot)(const void *, size_t));
+                       size_t (*slot)(const void *, size_t), int free_old);
 
 /* The bucket of (frames, size), made if new; NULL when memory is short.
  * frames must be the stack just captured on this thread: a new bucket

@@ -47,8 +47,8 @@ struct mspan {
   uintptr_t base;            /* first byte */
   uintptr_t npages;          /* length in pages */
   uint8_t state;             /* enum span_state */
-  /* 1 while some object of the span is in the profiler's sampled-object
-   * table (written under the profiler lock, read by free() without it).
+  /* 1 while some object of the span is sampled (written under the lock of
+   * the span's shard, mprof_sampled.c, read by free() without it).
    * It sits right after state so that free() tests both with one 16-bit
    * compare (mspan_small_unsampled). */
   uint8_t sampled;
@@ -69,9 +69,9 @@ struct mspan {
   uint64_t *cacheBits;    /* small: see above (owning cache) */
   uint64_t free_since_ms; /* free: when it last grew (scavenger age) */
   uintptr_t nreleased;    /* free: pages of it returned to the OS */
-  uint32_t nsampled;      /* objects of the span the profiler tracks (profiler lock) */
+  uint32_t nsampled;      /* objects of the span the profiler tracks (its shard's lock) */
   /* small, while nsampled > 0: bit i set when object i is sampled. Written
-   * under the profiler lock, read by free() without it, so that freeing an
+   * under the shard's lock, read by free() without it, so that freeing an
    * unsampled object of a span that holds a sampled one costs a bit test,
    * not the lock. */
   uint64_t *sampledBits;

@@ -184,7 +184,7 @@ static void on_signal(int signo) {
   wake();
 }
 
-/* The hook's inuse: after each sample or sampled free, outside every lock. */
+/* The hook's inuse: after each sample or resize, outside every lock. */
 static void on_inuse(uint64_t inuse) {
   if (inuse < LOAD_RELAXED(&growth_next) && inuse < LOAD_RELAXED(&peak_next)) return;
   if (__atomic_exchange_n(&hook_pending, 1, __ATOMIC_ACQ_REL)) return;

@@ -4,7 +4,8 @@
  * distances (mean, coefficient of variation and shape of an exponential,
  * from fixed seeds), rate 1 and rate 0, Go's unsampling factor against its
  * libm formula, and exact accounting of sampled allocations and frees at
- * rate 1. The tests use libm; the allocator does not. */
+ * rate 1, also with frees from several threads at once. The tests use
+ * libm; the allocator does not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include "alloc_entry.h"
@@ -253,6 +255,72 @@ static void test_rate_one_counts_exactly(void **state) {
   free(snap);
 }
 
+/* Sampled frees from several threads at once (mprof_sampled.c keeps the
+ * records in shards by span and charges the frees at the next drain): each
+ * thread frees the objects another allocated, small ones sharing spans and
+ * large ones. Afterwards every free is counted, the estimate is back where
+ * it was, no span is left flagged or holding a bitmap, and the records and
+ * bitmaps went back (the profiler's memory did not grow by them in a
+ * second round, the first having made the buckets). */
+enum { XT_THREADS = 4, XT_PER = 600, XT_ROUNDS = 2 };
+static void *xt_objs[XT_THREADS][XT_PER];
+static pthread_barrier_t xt_step;
+
+/* Worker k, each round: allocates its objects, waits, frees worker k+1's,
+ * waits. The threads live across the rounds, so that nothing but their
+ * objects is allocated or freed between the main thread's readings. */
+static void *xt_worker(void *arg) {
+  int k = (int)(intptr_t)arg;
+  for (int round = 0; round < XT_ROUNDS; round++) {
+    pthread_barrier_wait(&xt_step);
+    for (int i = 0; i < XT_PER; i++)
+      xt_objs[k][i] = alloc_malloc(i % 50 == 0 ? 70000 : 32 + (size_t)(i % 4) * 16);
+    pthread_barrier_wait(&xt_step);
+    for (int i = 0; i < XT_PER; i++) alloc_free(xt_objs[(k + 1) % XT_THREADS][i]);
+    pthread_barrier_wait(&xt_step);
+  }
+  return NULL;
+}
+
+/* The main thread's part of one round. */
+static void xt_round(void) {
+  for (int b = 0; b < 3; b++) pthread_barrier_wait(&xt_step);
+}
+
+static void test_sampled_frees_across_threads(void **state) {
+  (void)state;
+  struct prof_totals before, mid, after;
+  pthread_t t[XT_THREADS];
+  mprof_set_rate(1);
+  assert_int_equal(pthread_barrier_init(&xt_step, NULL, XT_THREADS + 1), 0);
+  for (int k = 0; k < XT_THREADS; k++)
+    assert_int_equal(pthread_create(&t[k], NULL, xt_worker, (void *)(intptr_t)k), 0);
+  xt_round();
+  mprof_get_totals(&before);
+  xt_round();
+  mprof_get_totals(&mid);
+  for (int k = 0; k < XT_THREADS; k++) pthread_join(t[k], NULL);
+  pthread_barrier_destroy(&xt_step);
+  assert_int_equal(mid.samples - before.samples, XT_THREADS * XT_PER);
+  assert_int_equal(mid.sampled_frees - before.sampled_frees, XT_THREADS * XT_PER);
+  assert_int_equal(mid.inuse_bytes, before.inuse_bytes);
+  /* The records (56 bytes each) and bitmaps went back; the shards' tables
+   * may have grown (a shard held more at once in this round). */
+  assert_true(mid.metadata_bytes < before.metadata_bytes + 8 * XT_THREADS * XT_PER);
+  /* Every object of the last round is freed: the spans still holding
+   * objects hold no sampled one. */
+  for (int k = 0; k < XT_THREADS; k++)
+    for (int i = 0; i < XT_PER; i++) {
+      struct mspan *s = span_of((uintptr_t)xt_objs[k][i]);
+      if (s == NULL || s->state != SPAN_SMALL) continue;
+      assert_int_equal(s->sampled, 0);
+      assert_null(s->sampledBits);
+    }
+  mprof_set_rate(0);
+  mprof_get_totals(&after);
+  assert_int_equal(after.inuse_bytes, before.inuse_bytes);
+}
+
 /* Every entry point that hands out a new block charges the sampler (the
  * one path, malloc.c "Sampling"): at rate 1 each is one sample, fast and
  * slow paths alike, and a realloc that moves is one more (and frees the
@@ -332,6 +400,7 @@ int main(void) {
       cmocka_unit_test(test_scale),
       cmocka_unit_test(test_scale_matches_libm),
       cmocka_unit_test(test_rate_one_counts_exactly),
+      cmocka_unit_test(test_sampled_frees_across_threads),
       cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
