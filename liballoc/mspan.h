@@ -37,6 +37,9 @@
 
 ALLOC_HIDDEN_BEGIN
 
+/* sizeof(struct mcache_class) (mcache.h checks it). */
+#define MSPAN_CACHE_ENTRY 64u
+
 enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LARGE };
 
 struct mcache;
@@ -60,6 +63,10 @@ struct mspan {
   uint16_t allocCount; /* small: slots not free in the span (mcentral lock) */
   uint16_t nwords;     /* small: 64-bit words per bitmap */
   uint16_t freeindex;  /* small: next cacheBits word to load (owning cache) */
+  /* small: offset of the class's entry in a thread cache, sizeclass *
+   * MSPAN_CACHE_ENTRY (0 otherwise): free() adds it to the cache's address,
+   * one instruction less than the shift of sizeclass (in a padding hole) */
+  uint16_t cache_offset;
   uint32_t elemsize;   /* small: object size; large: 0 */
   uint32_t divmagic;   /* small: offset/elemsize == (offset*divmagic)>>32 */
   /* small: the thread cache carving the span, or NULL. Written under the
@@ -87,6 +94,7 @@ static inline int mspan_small_unsampled(const struct mspan *s) {
   return both == (uint16_t)(SPAN_SMALL << 8);
 #endif
 }
+_Static_assert(offsetof(struct mspan, elemsize) == 0x30, "cache_offset filled a hole");
 _Static_assert(offsetof(struct mspan, sampled) == offsetof(struct mspan, state) + 1,
                "mspan_small_unsampled reads state and sampled together");
 

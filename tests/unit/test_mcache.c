@@ -405,9 +405,39 @@ static void test_stats_count_in_use(void **state) {
   alloc_free(big);
 }
 
+/* nmalloc is derived, not counted on malloc's fast path (mcache_nmalloc):
+ * it must stay exact through every way objects enter and leave the cache:
+ * window loads, batch refills, flushes at the bound, remote lists and a
+ * release, and with objects still held by the cache when it is read. */
+static void test_nmalloc_exact_through_slow_paths(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  static void *objs[N];
+  unsigned k = size_to_class(96);
+  struct alloc_stats a, b;
+  alloc_get_stats(&a);
+  for (unsigned i = 0; i < N; i++) objs[i] = alloc_malloc(96);
+  alloc_get_stats(&b);
+  assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N);
+  assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, 0);
+  for (unsigned i = 0; i < N; i += 2) alloc_free(objs[i]); /* overflows: flushes */
+  for (unsigned i = 0; i < N; i += 2) objs[i] = alloc_malloc(96); /* batches back */
+  alloc_get_stats(&b);
+  assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N + N / 2);
+  assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, N / 2);
+  alloc_flush_thread_cache(); /* release: the window and lists go back */
+  alloc_get_stats(&b);
+  assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N + N / 2);
+  for (unsigned i = 0; i < N; i++) alloc_free(objs[i]);
+  alloc_get_stats(&b);
+  assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N + N / 2);
+  assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, N + N / 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fresh_objects_are_consecutive),
+      cmocka_unit_test(test_nmalloc_exact_through_slow_paths),
       cmocka_unit_test(test_lifo_reuse),
       cmocka_unit_test(test_flush_bound),
       cmocka_unit_test(test_flush_at_exact_bound),
