@@ -108,8 +108,8 @@ static struct cover *cover_new(rng_t *r, struct worker *w) {
   for (uint32_t i = 0; i < n; i++) {
     c = must_realloc(c, sizeof *c + (i + 1) * sizeof c->s[0]);
     struct entry *e = &w->pool[rng_next(r) % POOL];
-    c->s[i] = e->kind == SET ? set_combine(e->p, NULL, 0)
-                             : set_new(r, (uint32_t)rng_range(r, 1, 4));
+    c->s[i] =
+        e->kind == SET ? set_combine(e->p, NULL, 0) : set_new(r, (uint32_t)rng_range(r, 1, 4));
     c->n = i + 1;
   }
   return c;
@@ -141,8 +141,8 @@ static void step(struct worker *w, rng_t *r, size_t k) {
   struct entry made = {EMPTY, NULL};
   unsigned op = (unsigned)(x & 15);
   if (op < 4) {
-    made = (struct entry){NAME, a->kind == NAME && b->kind == NAME && a != b
-                                    ? name_concat(a->p, b->p) : name_new(r)};
+    made = (struct entry){
+        NAME, a->kind == NAME && b->kind == NAME && a != b ? name_concat(a->p, b->p) : name_new(r)};
   } else if (op < 13) {
     struct set *s;
     if (a->kind == SET)

@@ -23,9 +23,7 @@ struct spsc_ring {
   _Alignas(64) void *slot[SPSC_CAP];
 };
 
-static inline void spsc_init(struct spsc_ring *q) {
-  memset(q, 0, sizeof *q);
-}
+static inline void spsc_init(struct spsc_ring *q) { memset(q, 0, sizeof *q); }
 
 /* Producer: 1 if p was queued, 0 if the ring is full. */
 static inline int spsc_try_push(struct spsc_ring *q, void *p) {

@@ -27,8 +27,8 @@ static int window_next(struct mcache_class *e) {
     uint64_t bits = s->cacheBits[w];
     if (bits != 0) {
       /* e now holds these slots (mcache_held): not handed out yet */
-      e->nmalloc_base += (uint64_t)__builtin_popcountll(bits) -
-                         (uint64_t)__builtin_popcountll(e->allocCache);
+      e->nmalloc_base +=
+          (uint64_t)__builtin_popcountll(bits) - (uint64_t)__builtin_popcountll(e->allocCache);
       e->allocCache = bits;
       e->window_base = s->base + (uintptr_t)w * 64u * s->elemsize;
       return 1;

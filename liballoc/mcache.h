@@ -69,7 +69,8 @@ static inline void *mcache_window_take(struct mcache_class *e) {
   return p;
 }
 
-_Static_assert(sizeof(struct mcache_class) == 64 && sizeof(struct mcache_class) == MSPAN_CACHE_ENTRY,
+_Static_assert(sizeof(struct mcache_class) == 64 &&
+                   sizeof(struct mcache_class) == MSPAN_CACHE_ENTRY,
                "size_to_class_offset and mspan.cache_offset index cls");
 
 /* The objects on e's list and on its remote list (class k). */

@@ -420,7 +420,7 @@ static void test_nmalloc_exact_through_slow_paths(void **state) {
   alloc_get_stats(&b);
   assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N);
   assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, 0);
-  for (unsigned i = 0; i < N; i += 2) alloc_free(objs[i]); /* overflows: flushes */
+  for (unsigned i = 0; i < N; i += 2) alloc_free(objs[i]);        /* overflows: flushes */
   for (unsigned i = 0; i < N; i += 2) objs[i] = alloc_malloc(96); /* batches back */
   alloc_get_stats(&b);
   assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, N + N / 2);
