@@ -26,9 +26,6 @@ static int window_next(struct mcache_class *e) {
     STORE_RELAXED(&s->freeindex, (uint16_t)(w + 1));
     uint64_t bits = s->cacheBits[w];
     if (bits != 0) {
-      /* e now holds these slots (mcache_held): not handed out yet */
-      e->nmalloc_base +=
-          (uint64_t)__builtin_popcountll(bits) - (uint64_t)__builtin_popcountll(e->allocCache);
       e->allocCache = bits;
       e->window_base = s->base + (uintptr_t)w * 64u * s->elemsize;
       return 1;
@@ -130,7 +127,6 @@ void mcache_release_all(struct mcache *c) {
     mcache_flush_remote(c, e);
     if (e->span != NULL) {
       mcentral_uncache_span(&mcentral[k], e->span, e->allocCache);
-      e->nmalloc_base -= (uint64_t)__builtin_popcountll(e->allocCache);
       e->span = NULL;
       e->allocCache = 0;
     }

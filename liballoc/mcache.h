@@ -40,9 +40,10 @@ struct mcache_class {
   struct mspan *span;    /* span being carved, or NULL */
   void *remote;          /* freed objects of spans another cache is carving */
   /* Objects handed out is nmalloc_base + nfree - mcache_held (see
-   * mcache_nmalloc): malloc's fast paths count nothing, since an object they
-   * hand out leaves the cache's hands, and the slow paths that move objects
-   * in or out without malloc or free add what they moved here. */
+   * mcache_nmalloc): malloc's first path, the list, counts nothing, since
+   * an object it hands out leaves the cache's lists; the window counts
+   * here, and so do the slow paths that move objects in or out of the
+   * lists without malloc or free. */
   uint64_t nmalloc_base;
   uint64_t nfree; /* objects freed into this cache (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
@@ -63,6 +64,7 @@ struct mcache {
 static inline void *mcache_window_take(struct mcache_class *e) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
+  BUMP_OWNED(&e->nmalloc_base, 1); /* the window is not in mcache_held */
   void *p =
       (void *)(e->window_base + (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
   freelist_clear(p);
@@ -81,17 +83,18 @@ static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned 
   return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
 }
 
-/* The objects e holds and may hand out next: its list, its remote list and
- * the free slots of its window. Every object malloc hands out leaves these
- * and every free enters them, so the objects handed out (cumulative) are
- * derived rather than counted on malloc's fast path: nmalloc_base + nfree
- * - held, where the slow paths keep nmalloc_base up to date by the objects
- * they move in (refill) and out (flush, release). NO_TSAN and relaxed: the
+/* The freed objects e holds: its list and its remote list. An object
+ * malloc takes from the list leaves them and every free enters them, so
+ * the objects handed out (cumulative) are derived rather than counted on
+ * malloc's fast path: nmalloc_base + nfree - held, where the slow paths
+ * keep nmalloc_base up to date by the objects they move into the lists
+ * (a batch refill) and out (flushes), and the window counts what it hands
+ * out (its slots are not in held: that would take a popcount, a libgcc
+ * call without -mpopcnt, on every window load). NO_TSAN and relaxed: the
  * statistics read other threads' caches (a stale or torn value is fine). */
 static inline NO_TSAN uint64_t mcache_held(const struct mcache_class *e, unsigned k) {
   return (uint64_t)((int32_t)class_to_max[k] - LOAD_RELAXED(&e->room)) +
-         (uint64_t)((int32_t)class_to_batch[k] - 1 - LOAD_RELAXED(&e->remote_room)) +
-         (uint64_t)__builtin_popcountll(LOAD_RELAXED(&e->allocCache));
+         (uint64_t)((int32_t)class_to_batch[k] - 1 - LOAD_RELAXED(&e->remote_room));
 }
 static inline NO_TSAN uint64_t mcache_nmalloc(const struct mcache_class *e, unsigned k) {
   return LOAD_RELAXED(&e->nmalloc_base) + LOAD_RELAXED(&e->nfree) - mcache_held(e, k);
