@@ -11,6 +11,10 @@
 # ALLOCPROF_RATE=524288 ALLOCPROF_SEED=1. Threaded workloads are run by
 # valgrind one thread at a time; their counts can move by a few hundredths
 # of a percent between runs.
+#
+# CALLGRIND_KEEP=DIR keeps the callgrind.out files there (DIR/WORKLOAD.RATE.out)
+# for callgrind_annotate, e.g. the instructions inside the allocator's entry
+# points: callgrind_annotate --inclusive=yes DIR/churn.0.out | grep -w free
 set -eu
 lib=$1
 dir=$2
@@ -18,8 +22,13 @@ scale=${3:-0.2}
 shift 2
 [ $# -gt 0 ] && shift
 workloads=${*:-churn larson xmalloc realloc large thread_churn}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+if [ -n "${CALLGRIND_KEEP:-}" ]; then
+  out=$CALLGRIND_KEEP
+  mkdir -p "$out"
+else
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+fi
 ir() { # mode workload -> total Ir
   log="$out/$2.$1.log"
   env -u ALLOCPROF_OUT -u ALLOCPROF_STREAM LD_PRELOAD="$lib" ALLOCPROF_RATE="$1" ALLOCPROF_SEED=1 \

@@ -44,6 +44,12 @@ WORKLOADS = [
     "large",
     "cache_scratch",
     "rss_return",
+    "prodcons",
+    "randmix",
+    "glibc_thread",
+    "pareto",
+    "batch",
+    "espresso_like",
 ]
 
 # Workloads whose wall/CPU time says nothing about the allocator (they sleep).

@@ -210,8 +210,7 @@ static inline void *cache_take(struct mcache_class *e, int *dirty) {
       alloc_throw_ptr("malloc(): free list corrupted (a freed object was written to)", p);
     e->list = freelist_next(p);
     freelist_clear(p);
-    e->room++;
-    BUMP_OWNED(&e->nmalloc, 1);
+    e->room++; /* which counts it as handed out (mcache_nmalloc) */
     *dirty = 1;
     return p;
   }
@@ -237,7 +236,7 @@ static inline void *small_alloc(struct mcache *c, unsigned k, int zero) {
 /* Puts p on c's list for its class (or on the remote list, when another
  * cache is carving p's span: mcache.h). */
 static inline void small_free_push(struct mcache *c, const struct mspan *s, void *p) {
-  struct mcache_class *e = &c->cls[s->sizeclass];
+  struct mcache_class *e = (struct mcache_class *)((char *)c->cls + s->cache_offset);
   /* One register for e, for the fields and for the flush calls alike
    * (left alone, GCC keeps c + 64 * class for the one and its own copy
    * for the other: three instructions more on every free). */
@@ -499,9 +498,16 @@ static __attribute__((noinline)) void free_slow(void *p, struct mspan *s) {
  * test is added to the fast path's work. While a sampled object lives, every
  * free in its span comes here, so this skips free_slow's second span lookup
  * (larson: about 9 such frees per sampled one). */
-/* free() of p in no span: not an object, or in free heap memory. Apart
- * from free_slow so that free() keeps no "span or NULL" for a jump there. */
-static __attribute__((noinline)) void free_no_span(void *p) { bad_object(&free_msgs, p); }
+/* free() of p in no span: NULL, or not an object, or in free heap memory.
+ * Apart from free_slow so that free() keeps no "span or NULL" for a jump
+ * there. NULL is tested here, not first thing in free(): its lookup finds
+ * no span (the heap never holds the page at 0: arena_reserve treats a
+ * reservation at 0 as a failure and aligns to PAGE_BYTES), so free(NULL)
+ * costs a lookup, and every other free two instructions less. */
+static __attribute__((noinline)) void free_no_span(void *p) {
+  if (p == NULL) return;
+  bad_object(&free_msgs, p);
+}
 
 static __attribute__((noinline)) void free_small_flagged(void *p, struct mcache *c,
                                                          struct mspan *s) {
@@ -512,7 +518,6 @@ static __attribute__((noinline)) void free_small_flagged(void *p, struct mcache 
 }
 
 void alloc_free(void *p) {
-  if (unlikely(p == NULL)) return;
   uintptr_t a = (uintptr_t)p;
   struct mspan *s = span_of(a);
   if (unlikely(s == NULL)) {

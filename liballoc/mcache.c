@@ -54,8 +54,8 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
     e->list = freelist_next(head);
     freelist_clear(head);
     e->room = (int32_t)class_to_max[sizeclass] - (int32_t)(n - 1);
+    e->nmalloc_base += n; /* n - 1 held (the list was empty), head handed out */
     *zeroed = 0;
-    BUMP_OWNED(&e->nmalloc, 1);
     return head;
   }
   struct mspan *s = mcentral_cache_span(central, c);
@@ -73,6 +73,7 @@ static void *list_cut(struct mcache_class *e, uint32_t n) {
   e->list = freelist_next(last);
   freelist_set_next(last, NULL);
   e->room += (int32_t)n;
+  e->nmalloc_base -= n; /* no longer held (mcache_nmalloc) */
   return head;
 }
 
@@ -89,6 +90,7 @@ void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
   uint32_t n = mcache_remote_len(e, sizeclass);
   e->remote = NULL;
   e->remote_room = (int32_t)class_to_batch[sizeclass] - 1;
+  e->nmalloc_base -= n;
   if (n != 0) mcentral_put_list(&mcentral[sizeclass], head, n);
 }
 
@@ -166,7 +168,7 @@ void mcache_destroy(struct mcache *c) {
   mcache_release_all(c);
   lock_acquire(&mcache_all_lock);
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
-    mcache_retired_nmalloc[k] += LOAD_RELAXED(&c->cls[k].nmalloc);
+    mcache_retired_nmalloc[k] += mcache_nmalloc(&c->cls[k], k);
     mcache_retired_nfree[k] += LOAD_RELAXED(&c->cls[k].nfree);
   }
   mcache_unlink(c);
@@ -183,7 +185,7 @@ void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2) {
     struct mcache *next = c->all_next;
     if (c != keep1 && c != keep2) {
       for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
-        mcache_retired_nmalloc[k] += c->cls[k].nmalloc;
+        mcache_retired_nmalloc[k] += mcache_nmalloc(&c->cls[k], k);
         mcache_retired_nfree[k] += c->cls[k].nfree;
       }
       mcache_unlink(c);

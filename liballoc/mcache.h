@@ -39,8 +39,13 @@ struct mcache_class {
   uintptr_t window_base; /* address of slot 0 of that word */
   struct mspan *span;    /* span being carved, or NULL */
   void *remote;          /* freed objects of spans another cache is carving */
-  uint64_t nmalloc;      /* objects handed out (cumulative) */
-  uint64_t nfree;        /* objects freed into this cache (cumulative) */
+  /* Objects handed out is nmalloc_base + nfree - mcache_held (see
+   * mcache_nmalloc): malloc's first path, the list, counts nothing, since
+   * an object it hands out leaves the cache's lists; the window counts
+   * here, and so do the slow paths that move objects in or out of the
+   * lists without malloc or free. */
+  uint64_t nmalloc_base;
+  uint64_t nfree; /* objects freed into this cache (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
 
 struct mcache {
@@ -59,14 +64,16 @@ struct mcache {
 static inline void *mcache_window_take(struct mcache_class *e) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
-  BUMP_OWNED(&e->nmalloc, 1);
+  BUMP_OWNED(&e->nmalloc_base, 1); /* the window is not in mcache_held */
   void *p =
       (void *)(e->window_base + (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
   freelist_clear(p);
   return p;
 }
 
-_Static_assert(sizeof(struct mcache_class) == 64, "size_to_class_offset indexes cls");
+_Static_assert(sizeof(struct mcache_class) == 64 &&
+                   sizeof(struct mcache_class) == MSPAN_CACHE_ENTRY,
+               "size_to_class_offset and mspan.cache_offset index cls");
 
 /* The objects on e's list and on its remote list (class k). */
 static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
@@ -74,6 +81,23 @@ static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k)
 }
 static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned k) {
   return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
+}
+
+/* The freed objects e holds: its list and its remote list. An object
+ * malloc takes from the list leaves them and every free enters them, so
+ * the objects handed out (cumulative) are derived rather than counted on
+ * malloc's fast path: nmalloc_base + nfree - held, where the slow paths
+ * keep nmalloc_base up to date by the objects they move into the lists
+ * (a batch refill) and out (flushes), and the window counts what it hands
+ * out (its slots are not in held: that would take a popcount, a libgcc
+ * call without -mpopcnt, on every window load). NO_TSAN and relaxed: the
+ * statistics read other threads' caches (a stale or torn value is fine). */
+static inline NO_TSAN uint64_t mcache_held(const struct mcache_class *e, unsigned k) {
+  return (uint64_t)((int32_t)class_to_max[k] - LOAD_RELAXED(&e->room)) +
+         (uint64_t)((int32_t)class_to_batch[k] - 1 - LOAD_RELAXED(&e->remote_room));
+}
+static inline NO_TSAN uint64_t mcache_nmalloc(const struct mcache_class *e, unsigned k) {
+  return LOAD_RELAXED(&e->nmalloc_base) + LOAD_RELAXED(&e->nfree) - mcache_held(e, k);
 }
 
 /* Slow paths of the fast paths in malloc.c. The object returned by refill

@@ -328,6 +328,7 @@ static unsigned class_bits_order(int sizeclass) {
  * bits (from bitsalloc[class_bits_order(sizeclass)]). */
 static void span_init_small(struct mspan *s, int sizeclass, uint64_t *bits) {
   s->sizeclass = (uint8_t)sizeclass;
+  s->cache_offset = (uint16_t)(sizeclass * MSPAN_CACHE_ENTRY);
   s->elemsize = class_to_size[sizeclass];
   s->nelems = class_to_nelems[sizeclass];
   s->divmagic = class_to_divmagic[sizeclass];
@@ -399,6 +400,7 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   if (sizeclass == 0) {
     s->state = SPAN_LARGE;
     s->sizeclass = 0;
+    s->cache_offset = 0;
     s->elemsize = 0;
     mheap.pages_large += s->npages;
     mheap.nlarge_alloc++;
@@ -429,6 +431,7 @@ void mheap_free_span(struct mspan *s) {
   mheap.pages_free += s->npages;
   s->state = SPAN_FREE;
   s->sizeclass = 0;
+  s->cache_offset = 0;
   s->needzero = 1;
   s->nreleased = 0;
   s->free_since_ms = alloc_now_ms();

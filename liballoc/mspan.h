@@ -37,6 +37,12 @@
 
 ALLOC_HIDDEN_BEGIN
 
+/* sizeof(struct mcache_class) (mcache.h checks it). A small span keeps
+ * its class's offset in a thread cache, sizeclass * MSPAN_CACHE_ENTRY, in
+ * cache_offset (a padding hole): free() adds it to the cache's address, one
+ * instruction less than shifting sizeclass. */
+#define MSPAN_CACHE_ENTRY 64u
+
 enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LARGE };
 
 struct mcache;
@@ -52,16 +58,17 @@ struct mspan {
    * It sits right after state so that free() tests both with one 16-bit
    * compare (mspan_small_unsampled). */
   uint8_t sampled;
-  uint8_t sizeclass;   /* 0 for large and free spans */
-  uint8_t needzero;    /* 1 if some byte may be non-zero */
-  uint8_t incache;     /* small: a thread cache owns the free slots (mcentral lock) */
-  uint8_t onpartial;   /* small: on its mcentral's partial list (mcentral lock) */
-  uint16_t nelems;     /* small: objects in the span */
-  uint16_t allocCount; /* small: slots not free in the span (mcentral lock) */
-  uint16_t nwords;     /* small: 64-bit words per bitmap */
-  uint16_t freeindex;  /* small: next cacheBits word to load (owning cache) */
-  uint32_t elemsize;   /* small: object size; large: 0 */
-  uint32_t divmagic;   /* small: offset/elemsize == (offset*divmagic)>>32 */
+  uint8_t sizeclass;     /* 0 for large and free spans */
+  uint8_t needzero;      /* 1 if some byte may be non-zero */
+  uint8_t incache;       /* small: a thread cache owns the free slots (mcentral lock) */
+  uint8_t onpartial;     /* small: on its mcentral's partial list (mcentral lock) */
+  uint16_t nelems;       /* small: objects in the span */
+  uint16_t allocCount;   /* small: slots not free in the span (mcentral lock) */
+  uint16_t nwords;       /* small: 64-bit words per bitmap */
+  uint16_t freeindex;    /* small: next cacheBits word to load (owning cache) */
+  uint16_t cache_offset; /* small: sizeclass * MSPAN_CACHE_ENTRY (free(): below) */
+  uint32_t elemsize;     /* small: object size; large: 0 */
+  uint32_t divmagic;     /* small: offset/elemsize == (offset*divmagic)>>32 */
   /* small: the thread cache carving the span, or NULL. Written under the
    * mcentral lock, read by free() without it (a hint: see mcache.h). */
   struct mcache *owner;
@@ -87,6 +94,7 @@ static inline int mspan_small_unsampled(const struct mspan *s) {
   return both == (uint16_t)(SPAN_SMALL << 8);
 #endif
 }
+_Static_assert(offsetof(struct mspan, elemsize) == 0x30, "cache_offset filled a hole");
 _Static_assert(offsetof(struct mspan, sampled) == offsetof(struct mspan, state) + 1,
                "mspan_small_unsampled reads state and sampled together");
 

@@ -26,7 +26,7 @@ ALLOC_EXPORT NO_TSAN int alloc_get_stats(struct alloc_stats *out) {
     cs->nmalloc = mcache_retired_nmalloc[k];
     cs->nfree = mcache_retired_nfree[k];
     for (struct mcache *c = mcache_all; c != NULL; c = c->all_next) {
-      cs->nmalloc += LOAD_RELAXED(&c->cls[k].nmalloc);
+      cs->nmalloc += mcache_nmalloc(&c->cls[k], k);
       cs->nfree += LOAD_RELAXED(&c->cls[k].nfree);
     }
   }
