@@ -10,7 +10,7 @@
  * and runs it dry on the way back in. Nothing crosses threads. */
 #include "bench_common.h"
 
-#include <pthread.h>
+#include "bench_threads.h"
 
 #define THREADS 2
 #define OBJ_SIZE 48
@@ -62,21 +62,14 @@ static void *worker_main(void *arg) {
 int main(int argc, char **argv) {
   double scale = bench_scale(argc, argv);
   struct worker w[THREADS];
-  pthread_t t[THREADS];
   for (int i = 0; i < THREADS; i++) {
     w[i].id = i;
     w[i].rounds = scaled(scale, 20000);
     w[i].sum = 0;
-    if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
-      fprintf(stderr, "pthread_create failed\n");
-      return 4;
-    }
   }
+  if (bench_run_threads(worker_main, w, sizeof w[0], THREADS) != 0) return 4;
   uint64_t sum = 0;
-  for (int i = 0; i < THREADS; i++) {
-    pthread_join(t[i], NULL);
-    sum += w[i].sum;
-  }
+  for (int i = 0; i < THREADS; i++) sum += w[i].sum;
   bench_print_checksum("batch", sum);
   return 0;
 }

@@ -13,7 +13,7 @@
  * Entries are freed when replaced; a cover frees its sets and itself. */
 #include "bench_common.h"
 
-#include <pthread.h>
+#include "bench_threads.h"
 
 #define THREADS 2
 #define POOL 1024
@@ -175,20 +175,13 @@ static void *worker_main(void *arg) {
 int main(int argc, char **argv) {
   double scale = bench_scale(argc, argv);
   static struct worker w[THREADS];
-  pthread_t t[THREADS];
   for (int i = 0; i < THREADS; i++) {
     w[i].id = i;
     w[i].steps = scaled(scale, 2000000);
-    if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
-      fprintf(stderr, "pthread_create failed\n");
-      return 4;
-    }
   }
+  if (bench_run_threads(worker_main, w, sizeof w[0], THREADS) != 0) return 4;
   uint64_t sum = 0;
-  for (int i = 0; i < THREADS; i++) {
-    pthread_join(t[i], NULL);
-    sum += w[i].sum;
-  }
+  for (int i = 0; i < THREADS; i++) sum += w[i].sum;
   bench_print_checksum("espresso_like", sum);
   return 0;
 }

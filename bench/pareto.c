@@ -11,7 +11,7 @@
  * single-threaded fast path at high rate, run on both cores. */
 #include "bench_common.h"
 
-#include <pthread.h>
+#include "bench_threads.h"
 
 #define THREADS 2
 #define LIVE 64 /* a power of two */
@@ -77,22 +77,15 @@ static void *worker_main(void *arg) {
 int main(int argc, char **argv) {
   double scale = bench_scale(argc, argv);
   struct worker w[THREADS];
-  pthread_t t[THREADS];
   build_sizes();
   for (int i = 0; i < THREADS; i++) {
     w[i].id = i;
     w[i].allocs = scaled(scale, 60000000);
     w[i].sum = 0;
-    if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
-      fprintf(stderr, "pthread_create failed\n");
-      return 4;
-    }
   }
+  if (bench_run_threads(worker_main, w, sizeof w[0], THREADS) != 0) return 4;
   uint64_t sum = 0;
-  for (int i = 0; i < THREADS; i++) {
-    pthread_join(t[i], NULL);
-    sum += w[i].sum;
-  }
+  for (int i = 0; i < THREADS; i++) sum += w[i].sum;
   bench_print_checksum("pareto", sum);
   return 0;
 }
