@@ -263,7 +263,7 @@ static void test_window_setup_frees_live_slots(void **state) {
 /* x[0] freed last of class_to_max + 1 objects: the list overflows on that
  * free, and its newest batch, x[0] first, goes whole to the transfer cache.
  * The bound is read, not assumed to be two batches: with any other bound
- * (bench/RESULTS.md 10.3 tried four) 2 * batch + 1 frees overflow nothing.
+ * (bench/RESULTS.md 10.2 tried four) 2 * batch + 1 frees overflow nothing.
  * Each step checks the state it set up and exits with its own status:
  * 5 the start (an empty list, no batch), 6 the list at its bound before
  * the last free, 7 the batch that free made. */
