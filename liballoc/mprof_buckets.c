@@ -31,14 +31,17 @@
 struct prof_hot prof_hot = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}};
 __thread unsigned prof_held __attribute__((tls_model("initial-exec")));
 
+/* The mark covers the lock calls (mprof_sampled.c's shard_lock says why). */
 void prof_lock_enter(void) {
-  lock_acquire(&prof_hot.lock);
   prof_held |= PROF_HELD_MAIN;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  lock_acquire(&prof_hot.lock);
 }
 
 void prof_lock_exit(void) {
-  prof_held &= ~PROF_HELD_MAIN;
   lock_release(&prof_hot.lock);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  prof_held &= ~PROF_HELD_MAIN;
 }
 
 static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {

@@ -80,15 +80,21 @@ static struct sampled_shard *shard_of(const struct mspan *s) {
 _Static_assert(NSHARDS == 16, "shard_of takes the top four bits");
 
 /* prof_held's PROF_HELD_SHARD marks this thread inside a shard lock, so
- * that a signal handler's free or sample does not wait for it. */
+ * that a signal handler's free or sample does not wait for it. The mark
+ * covers the lock calls themselves (set before acquiring, cleared after
+ * releasing): a handler landing inside pthread_mutex_lock or _unlock sees
+ * it too. The signal fences keep the compiler from moving the mark past
+ * the calls. */
 static void shard_lock(struct sampled_shard *sh) {
-  lock_acquire(&sh->lock);
   prof_held |= PROF_HELD_SHARD;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  lock_acquire(&sh->lock);
 }
 
 static void shard_unlock(struct sampled_shard *sh) {
-  prof_held &= ~PROF_HELD_SHARD;
   lock_release(&sh->lock);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  prof_held &= ~PROF_HELD_SHARD;
 }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
