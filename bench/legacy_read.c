@@ -20,10 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench_child.h"
 
 #define BAR_S 3.0
 #define TARGET_BYTES (50L << 20)
@@ -86,23 +85,11 @@ static long write_file(const char *path, int kind) {
 /* Runs allocprof convert on path; its time and peak RSS. 0 or -1. */
 static int convert(const char *allocprof, const char *path, const char *out, double *secs,
                    double *cpu, long *rss_kib) {
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    execl(allocprof, allocprof, "convert", "-o", out, path, (char *)NULL);
-    _exit(127);
-  }
-  int status;
-  struct rusage ru;
-  if (wait4(pid, &status, 0, &ru) != pid) return -1;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-  *rss_kib = ru.ru_maxrss;
-  *cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+  char *argv[] = {(char *)allocprof, "convert", "-o", (char *)out, (char *)path, NULL};
+  struct bench_child_cost c = {0, 0, 0};
+  int rc = bench_run_child(argv, NULL, &c);
+  *secs = c.secs, *cpu = c.cpu, *rss_kib = c.rss_kib;
+  return rc;
 }
 
 int main(int argc, char **argv) {
