@@ -111,7 +111,10 @@ void dinfod_bad_answer(dinfod *d, const char *build_id, const char *why) {
 void dinfod_close(dinfod *d) {
   if (!d) return;
   if (d->client) d->end(d->client);
-  if (d->lib) dlclose(d->lib);
+  /* libdebuginfod stays loaded: it brings libcurl and a TLS stack whose
+   * global state is not all given back on unload, and would be left
+   * allocated and unreachable (LeakSanitizer reports it). The command ends
+   * soon after. */
   free(d->urls);
   free(d);
 }
