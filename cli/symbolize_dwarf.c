@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,36 @@ typedef struct sym_range {
   Dwarf_Addr lo, hi;
   const char *name;
 } sym_range;
+
+/* Both kinds of range begin with their start address, by which they are
+ * sorted (by_start) and searched (starting_by). */
+_Static_assert(offsetof(func_range, lo) == 0 && offsetof(sym_range, lo) == 0,
+               "ranges begin with lo");
+
+static Dwarf_Addr start_of(const void *range) {
+  Dwarf_Addr a;
+  memcpy(&a, range, sizeof a);
+  return a;
+}
+
+static int by_start(const void *x, const void *y) {
+  Dwarf_Addr a = start_of(x), b = start_of(y);
+  return a < b ? -1 : a > b;
+}
+
+/* How many of the n ranges of `size` bytes at v, sorted by start, start
+ * at or before pc. */
+static size_t starting_by(const void *v, size_t n, size_t size, Dwarf_Addr pc) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (start_of((const char *)v + mid * size) <= pc)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
 
 struct symdw {
   sym_range *syms; /* sorted by lo, once needed */
@@ -232,11 +263,6 @@ static void list_functions(Dwarf_Die *parent, cu_funcs *c, int depth) {
   } while (dwarf_siblingof(&d, &d) == 0);
 }
 
-static int by_lo(const void *x, const void *y) {
-  const func_range *a = x, *b = y;
-  return a->lo < b->lo ? -1 : a->lo > b->lo;
-}
-
 /* The functions of cu, listed on first use; NULL when out of memory. */
 static const cu_funcs *functions_of(symdw *o, Dwarf_Die *cu) {
   Dwarf_Off off = dwarf_dieoffset(cu);
@@ -254,7 +280,7 @@ static const cu_funcs *functions_of(symdw *o, Dwarf_Die *cu) {
   cu_funcs *c = &o->cus[o->ncus];
   *c = (cu_funcs){.cu = off};
   list_functions(cu, c, 0);
-  qsort(c->v, c->n, sizeof *c->v, by_lo);
+  qsort(c->v, c->n, sizeof *c->v, by_start);
   if (hashtab_insert(&o->cuix, h, (uint32_t)o->ncus) != 0) {
     free(c->v);
     return NULL;
@@ -265,14 +291,7 @@ static const cu_funcs *functions_of(symdw *o, Dwarf_Die *cu) {
 /* The function whose code holds pc: the last range starting at or before
  * it that still holds it (a few back, for overlapping ranges). */
 static const Dwarf_Die *function_at(const cu_funcs *c, Dwarf_Addr pc) {
-  size_t lo = 0, hi = c->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (c->v[mid].lo <= pc)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t lo = starting_by(c->v, c->n, sizeof c->v[0], pc);
   for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++)
     if (pc >= c->v[i - 1].lo && pc < c->v[i - 1].hi) return &c->v[i - 1].die;
   return NULL;
@@ -344,11 +363,6 @@ static size_t dwarf_frames(symdw *o, Dwarf_Addr addr, symdw_frames *out) {
  * 100,000 addresses in libstdc++'s 6,000 symbols): the function symbols
  * are sorted once, on the first address DWARF does not name. */
 
-static int by_addr(const void *x, const void *y) {
-  const sym_range *a = x, *b = y;
-  return a->lo < b->lo ? -1 : a->lo > b->lo;
-}
-
 static void list_symbols(symdw *o) {
   o->syms_listed = true;
   int n = dwfl_module_getsymtab(o->mod);
@@ -365,20 +379,13 @@ static void list_symbols(symdw *o) {
       continue;
     o->syms[o->nsyms++] = (sym_range){value, value + sym.st_size, name};
   }
-  qsort(o->syms, o->nsyms, sizeof *o->syms, by_addr);
+  qsort(o->syms, o->nsyms, sizeof *o->syms, by_start);
 }
 
 /* The name of the function symbol that covers addr, or NULL. */
 static const char *symbol_at(symdw *o, Dwarf_Addr addr) {
   if (!o->syms_listed) list_symbols(o);
-  size_t lo = 0, hi = o->nsyms;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (o->syms[mid].lo <= addr)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t lo = starting_by(o->syms, o->nsyms, sizeof o->syms[0], addr);
   for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) /* aliases and nested sizes */
     if (addr >= o->syms[i - 1].lo && addr < o->syms[i - 1].hi) return o->syms[i - 1].name;
   return NULL;
