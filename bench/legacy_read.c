@@ -82,16 +82,6 @@ static long write_file(const char *path, int kind) {
   return fclose(f) == 0 ? size : -1;
 }
 
-/* Runs allocprof convert on path; its time and peak RSS. 0 or -1. */
-static int convert(const char *allocprof, const char *path, const char *out, double *secs,
-                   double *cpu, long *rss_kib) {
-  char *argv[] = {(char *)allocprof, "convert", "-o", (char *)out, (char *)path, NULL};
-  struct bench_child_cost c = {0, 0, 0};
-  int rc = bench_run_child(argv, NULL, &c);
-  *secs = c.secs, *cpu = c.cpu, *rss_kib = c.rss_kib;
-  return rc;
-}
-
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 3) {
     fprintf(stderr, "usage: %s ALLOCPROF [DIR]\n", argv[0]);
@@ -106,20 +96,21 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/legacy_read.%s.heap", dir, names[k]);
     snprintf(out, sizeof out, "%s/legacy_read.out.pb.gz", dir);
     long size = write_file(path, k);
-    double secs, cpu;
-    long rss;
-    if (size < 0 || convert(argv[1], path, out, &secs, &cpu, &rss) != 0) {
+    char *cmd[] = {argv[1], "convert", "-o", out, path, NULL};
+    struct bench_child_cost c;
+    if (size < 0 || bench_run_child(cmd, NULL, &c) != 0) {
       fprintf(stderr, "legacy_read: %s: cannot write or convert %s\n", names[k], path);
       return 2;
     }
     printf(
         "%-9s %5.1f MB in %6.2f s (CPU %.2f s), peak RSS %5ld MiB (%.1f bytes per input "
         "byte): %s\n",
-        names[k], (double)size / 1e6, secs, cpu, rss / 1024, (double)rss * 1024 / (double)size,
-        k == 2         ? "the worst case for memory, no bar"
-        : cpu <= BAR_S ? "within the bar"
-                       : "OVER the bar");
-    if (k != 2) over |= cpu > BAR_S;
+        names[k], (double)size / 1e6, c.secs, c.cpu, c.rss_kib / 1024,
+        (double)c.rss_kib * 1024 / (double)size,
+        k == 2           ? "the worst case for memory, no bar"
+        : c.cpu <= BAR_S ? "within the bar"
+                         : "OVER the bar");
+    if (k != 2) over |= c.cpu > BAR_S;
     if (!getenv("KEEP")) unlink(path);
     unlink(out);
   }

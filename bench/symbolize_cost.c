@@ -119,16 +119,6 @@ static int write_profile(const char *lib, const elfinfo *e, const char *path) {
   return rc ? 0 : -1;
 }
 
-/* Runs allocprof symbolize; its time, peak RSS, and its line on stderr. */
-static int run(const char *allocprof, const char *in, const char *out, const char *errfile,
-               double *secs, double *cpu, long *rss_kib) {
-  char *argv[] = {(char *)allocprof, "symbolize", "-o", (char *)out, (char *)in, NULL};
-  struct bench_child_cost c = {0, 0, 0};
-  int rc = bench_run_child(argv, errfile, &c);
-  *secs = c.secs, *cpu = c.cpu, *rss_kib = c.rss_kib;
-  return rc;
-}
-
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 4) {
     fprintf(stderr, "usage: %s ALLOCPROF [LIB [DIR]]\n", argv[0]);
@@ -149,9 +139,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "symbolize_cost: cannot write %s\n", in);
     return 2;
   }
-  double secs, cpu;
-  long rss;
-  int rc = run(argv[1], in, out, errf, &secs, &cpu, &rss);
+  char *cmd[] = {argv[1], "symbolize", "-o", out, in, NULL};
+  struct bench_child_cost c;
+  int rc = bench_run_child(cmd, errf, &c);
   FILE *f = fopen(errf, "r");
   if (f) {
     if (!fgets(line, sizeof line, f)) line[0] = 0;
@@ -169,8 +159,8 @@ int main(int argc, char **argv) {
   printf("%s (%.2f MB of code, build ID %.12s): %d locations, profile %.1f MB\n", lib,
          (double)e.size / 1e6, e.build_id, NLOC, (double)size / 1e6);
   printf("  %s\n", line);
-  printf("  symbolize: %.2f s (CPU %.2f s), peak RSS %ld MiB: %s\n", secs, cpu, rss / 1024,
-         cpu <= BAR_S ? "within the bar" : "OVER the bar");
+  printf("  symbolize: %.2f s (CPU %.2f s), peak RSS %ld MiB: %s\n", c.secs, c.cpu,
+         c.rss_kib / 1024, c.cpu <= BAR_S ? "within the bar" : "OVER the bar");
   if (!getenv("KEEP")) unlink(in), unlink(out), unlink(errf);
-  return cpu <= BAR_S ? 0 : 1;
+  return c.cpu <= BAR_S ? 0 : 1;
 }
