@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "profile_io.h"
@@ -370,5 +371,19 @@ int cli_check_output(const char *path);
  * nothing (fileio_write_atomic) if cli_check_output allows. Frees buf.
  * Returns 0 or -1 after printing. */
 int cli_write_text(const char *path, char *buf, size_t len);
+
+/* Grows *v (an array of elements of `size` bytes, *cap of them) to hold at
+ * least n, doubling; 0, or -1 when out of memory (then *v is unchanged). */
+static inline int cli_grow(void *v, size_t *cap, size_t n, size_t size) {
+  if (n <= *cap) return 0;
+  size_t ncap = *cap ? *cap : 16;
+  while (ncap < n) ncap *= 2;
+  if (ncap > SIZE_MAX / size) return -1;
+  void *nv = realloc(*(void **)v, ncap * size);
+  if (!nv) return -1;
+  *(void **)v = nv;
+  *cap = ncap;
+  return 0;
+}
 
 #endif

@@ -55,22 +55,13 @@ typedef struct copier {
   size_t nids, idcap;
 } copier;
 
-static int grow(void *arrp, size_t *cap, size_t n, size_t elem) {
-  if (n < *cap) return 0;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  void *a = realloc(*(void **)arrp, ncap * elem);
-  if (!a) return -1;
-  *(void **)arrp = a;
-  *cap = ncap;
-  return 0;
-}
-
 /* s appended to the string table: its index, 0 for "", -1 out of memory. */
 static int64_t add_string(copier *c, const char *s) {
   profile_pb *p = c->p;
   if (!*s) return 0;
   char *d = strdup(s);
-  if (!d || grow(&p->string_table, &c->scap, p->n_string_table, sizeof *p->string_table) != 0) {
+  if (!d ||
+      cli_grow(&p->string_table, &c->scap, p->n_string_table + 1, sizeof *p->string_table) != 0) {
     free(d);
     return -1;
   }
@@ -90,8 +81,8 @@ static uint64_t copy_function(copier *c, const profile_pb *q, size_t prof, size_
   int64_t sys = add_string(c, cli_str(q, src->system_name));
   int64_t file = add_string(c, cli_str(q, src->filename));
   if (name < 0 || sys < 0 || file < 0 ||
-      grow(&p->function, &c->fcap, p->n_function, sizeof *p->function) != 0 ||
-      grow(&c->ids, &c->idcap, c->nids, sizeof *c->ids) != 0)
+      cli_grow(&p->function, &c->fcap, p->n_function + 1, sizeof *p->function) != 0 ||
+      cli_grow(&c->ids, &c->idcap, c->nids + 1, sizeof *c->ids) != 0)
     return 0;
   Perftools__Profiles__Function *f = malloc(sizeof *f);
   if (!f) return 0;
@@ -157,7 +148,7 @@ static int collect(profile_pb *const *ps, size_t n, const char *const *const *la
       while (e != HASHTAB_NONE && !((*v)[e].label == label && (*v)[e].off == off))
         e = hashtab_next(&pr);
       if (e != HASHTAB_NONE) continue; /* named before */
-      if (grow(v, &cap, *nv, sizeof **v) != 0 || hashtab_insert(t, h, (uint32_t)*nv) != 0)
+      if (cli_grow(v, &cap, *nv + 1, sizeof **v) != 0 || hashtab_insert(t, h, (uint32_t)*nv) != 0)
         return -1;
       (*v)[(*nv)++] = (named){label, off, k, i};
     }

@@ -68,20 +68,6 @@ typedef struct build {
   bool failed;
 } build;
 
-/* Grows *v (elements of size) to hold at least n; 0, or -1 when out of
- * memory (then *v is unchanged). */
-static int grow(void *v, size_t *cap, size_t n, size_t size) {
-  if (n <= *cap) return 0;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < n) ncap *= 2;
-  if (ncap > SIZE_MAX / size) return -1;
-  void *nv = realloc(*(void **)v, ncap * size);
-  if (!nv) return -1;
-  *(void **)v = nv;
-  *cap = ncap;
-  return 0;
-}
-
 /* ---- names and stacks ---- */
 
 /* Index of the name, added if new; -1 when out of memory. */
@@ -92,7 +78,7 @@ static long intern_name(series *s, build *b, const char *name) {
   for (uint32_t i = hashtab_first(&b->names_ix, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
     if (strcmp(s->names[i], name) == 0) return i;
   if (s->nnames >= UINT32_MAX - 1 ||
-      grow(&s->names, &b->cap_names, s->nnames + 1, sizeof *s->names))
+      cli_grow(&s->names, &b->cap_names, s->nnames + 1, sizeof *s->names))
     return -1;
   char *copy = strdup(name);
   if (!copy || hashtab_insert(&b->names_ix, h, (uint32_t)s->nnames) != 0) {
@@ -114,10 +100,10 @@ static long intern_stack(series *s, build *b, const uint32_t *key, size_t n) {
     if (k->nframes == n && memcmp(s->frame + k->frames, key, n * sizeof *key) == 0) return i;
   }
   size_t ns = s->nstack + 1;
-  if (ns >= UINT32_MAX || grow(&s->stack, &b->cap_stack, ns, sizeof *s->stack) ||
-      grow(&b->cur_snap, &b->cap_cur_snap, ns, sizeof *b->cur_snap) ||
-      grow(&b->cur_cell, &b->cap_cur_cell, ns, sizeof *b->cur_cell) ||
-      grow(&s->frame, &b->cap_frame, s->nframe + n, sizeof *s->frame) ||
+  if (ns >= UINT32_MAX || cli_grow(&s->stack, &b->cap_stack, ns, sizeof *s->stack) ||
+      cli_grow(&b->cur_snap, &b->cap_cur_snap, ns, sizeof *b->cur_snap) ||
+      cli_grow(&b->cur_cell, &b->cap_cur_cell, ns, sizeof *b->cur_cell) ||
+      cli_grow(&s->frame, &b->cap_frame, s->nframe + n, sizeof *s->frame) ||
       hashtab_insert(&b->stacks_ix, h, (uint32_t)s->nstack) != 0)
     return -1;
   memcpy(s->frame + s->nframe, key, n * sizeof *key);
@@ -151,13 +137,13 @@ static int location_names(series *s, build *b, const profile_pb *p, const profil
    * make 160,000 lookups a snapshot) */
   b->dense = true;
   for (size_t i = 0; i < p->n_location && b->dense; i++) b->dense = p->location[i]->id == i + 1;
-  if (grow(&b->loc_first, &b->cap_loc_first, p->n_location + 1, sizeof *b->loc_first) ||
-      grow(&b->loc_n, &b->cap_loc_n, p->n_location + 1, sizeof *b->loc_n))
+  if (cli_grow(&b->loc_first, &b->cap_loc_first, p->n_location + 1, sizeof *b->loc_first) ||
+      cli_grow(&b->loc_n, &b->cap_loc_n, p->n_location + 1, sizeof *b->loc_n))
     return -1;
   for (size_t i = 0; i < p->n_location; i++) {
     const Perftools__Profiles__Location *l = p->location[i];
     size_t n = l->n_line ? l->n_line : 1;
-    if (grow(&b->buf, &b->cap_buf, used + n, sizeof *b->buf)) return -1;
+    if (cli_grow(&b->buf, &b->cap_buf, used + n, sizeof *b->buf)) return -1;
     b->loc_first[i] = (uint32_t)used;
     b->loc_n[i] = (uint32_t)n;
     for (size_t j = 0; j < n; j++) {
@@ -203,7 +189,7 @@ static long sample_stack(series *s, build *b, const profile_index *ix,
     uint64_t id = q->location_id[k];
     long li = b->dense ? (id - 1 < b->nloc ? (long)(id - 1) : -1) : profile_index_location(ix, id);
     if (li < 0) continue; /* validated profiles have none */
-    if (grow(&b->buf, &b->cap_buf, base + n + b->loc_n[li], sizeof *b->buf)) return -1;
+    if (cli_grow(&b->buf, &b->cap_buf, base + n + b->loc_n[li], sizeof *b->buf)) return -1;
     memcpy(b->buf + base + n, b->buf + b->loc_first[li], b->loc_n[li] * sizeof *b->buf);
     n += b->loc_n[li];
   }
@@ -226,7 +212,7 @@ static int add_sample(series *s, build *b, const profile_index *ix,
   if (b->cur_snap[k] == si) {
     c = &s->cell[b->cur_cell[k]];
   } else {
-    if (grow(&s->cell, &b->cap_cell, s->ncell + 1, sizeof *s->cell)) return -1;
+    if (cli_grow(&s->cell, &b->cap_cell, s->ncell + 1, sizeof *s->cell)) return -1;
     b->cur_snap[k] = si;
     b->cur_cell[k] = s->ncell;
     c = &s->cell[s->ncell++];
@@ -273,7 +259,7 @@ static int add_cells(series *s, build *b, const profile_pb *p, const profile_ind
   ssize_t vo = series_find_type(p, "inuse_objects", "count");
   cli_model m;
   if (!var) cli_model_init(&m, p, vb);
-  if (grow(&b->next, &b->cap_next, p->n_sample + 1, sizeof *b->next)) return -1;
+  if (cli_grow(&b->next, &b->cap_next, p->n_sample + 1, sizeof *b->next)) return -1;
   memset(b->next, 0xff, (p->n_sample + 1) * sizeof *b->next);
   for (size_t i = 0; i < p->n_sample; i++) {
     const Perftools__Profiles__Sample *q = p->sample[i];
@@ -298,7 +284,7 @@ static int add_cells(series *s, build *b, const profile_pb *p, const profile_ind
 /* Appends len bytes to cbytes; their offset, or SIZE_MAX when out of
  * memory. */
 static size_t keep_bytes(build *b, const void *data, size_t len) {
-  if (grow(&b->cbytes, &b->cap_cbytes, b->ncbytes + len + 1, 1)) return SIZE_MAX;
+  if (cli_grow(&b->cbytes, &b->cap_cbytes, b->ncbytes + len + 1, 1)) return SIZE_MAX;
   memcpy(b->cbytes + b->ncbytes, data, len);
   b->ncbytes += len;
   return b->ncbytes - len;
@@ -310,7 +296,7 @@ static size_t keep_bytes(build *b, const void *data, size_t len) {
 static int keep_string(build *b, const profile_lite *l, int64_t i, bool *seen) {
   if (seen[i]) return 0;
   seen[i] = true;
-  if (grow(&b->ref, &b->cap_ref, b->nref + 1, sizeof *b->ref)) return -1;
+  if (cli_grow(&b->ref, &b->cap_ref, b->nref + 1, sizeof *b->ref)) return -1;
   size_t len = l->string_len[i], off = keep_bytes(b, l->pb.string_table[i], len);
   if (off == SIZE_MAX) return -1;
   b->ref[b->nref++] = (ref_copy){(size_t)i, off, len};
@@ -323,7 +309,7 @@ static int keep_string(build *b, const profile_lite *l, int64_t i, bool *seen) {
 static int keep_tables(build *b, const profile_lite *l, const profile_pb *p) {
   b->ntab = b->nref = b->ncbytes = 0;
   bool *seen = calloc(p->n_string_table + 1, sizeof *seen);
-  if (!seen || grow(&b->tab, &b->cap_tab, l->ntables + 1, sizeof *b->tab)) goto oom;
+  if (!seen || cli_grow(&b->tab, &b->cap_tab, l->ntables + 1, sizeof *b->tab)) goto oom;
   for (size_t i = 0; i < l->ntables; i++) {
     size_t off = keep_bytes(b, l->tables[i].data, l->tables[i].len);
     if (off == SIZE_MAX) goto oom;
@@ -371,7 +357,7 @@ static bool same_tables(const build *b, const profile_lite *l) {
  * after printing. */
 static int add_snap(series *s, build *b, series_snap sn, const profile_pb *p,
                     const profile_index *ix, const double *var) {
-  int rc = grow(&s->snap, &b->cap_snap, s->nsnap + 1, sizeof *s->snap);
+  int rc = cli_grow(&s->snap, &b->cap_snap, s->nsnap + 1, sizeof *s->snap);
   if (rc == 0) {
     sn.first = s->ncell;
     sn.t = (double)b->order++; /* input order, the last tie-breaker, until the sort */

@@ -34,17 +34,6 @@ typedef struct editor {
   uint64_t next_id;
 } editor;
 
-static int grow(void *arrp, size_t *cap, size_t n, size_t elem) {
-  if (n < *cap) return 0;
-  size_t ncap = *cap ? *cap * 2 : 64;
-  while (ncap <= n) ncap *= 2;
-  void *a = realloc(*(void **)arrp, ncap * elem);
-  if (!a) return -1;
-  *(void **)arrp = a;
-  *cap = ncap;
-  return 0;
-}
-
 /* The index of string s in p's table, appended when new; -1 when out of
  * memory. */
 static int64_t intern(editor *e, const char *s) {
@@ -54,7 +43,8 @@ static int64_t intern(editor *e, const char *s) {
   hashtab_probe pr;
   for (uint32_t i = hashtab_first(&e->strs, h, &pr); i != HASHTAB_NONE; i = hashtab_next(&pr))
     if (strcmp(p->string_table[i], s) == 0) return i;
-  if (grow(&p->string_table, &e->scap, p->n_string_table, sizeof *p->string_table) != 0) return -1;
+  if (cli_grow(&p->string_table, &e->scap, p->n_string_table + 1, sizeof *p->string_table) != 0)
+    return -1;
   char *c = strdup(s);
   if (!c) return -1;
   size_t i = p->n_string_table;
@@ -121,7 +111,7 @@ static uint64_t function_id(editor *e, const symdw_line *ln) {
         f->start_line == ln->start_line)
       return f->id;
   }
-  if (grow(&p->function, &e->fcap, p->n_function, sizeof *p->function) != 0) return 0;
+  if (cli_grow(&p->function, &e->fcap, p->n_function + 1, sizeof *p->function) != 0) return 0;
   Perftools__Profiles__Function *f = malloc(sizeof *f);
   if (!f) return 0;
   perftools__profiles__function__init(f);
