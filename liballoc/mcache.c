@@ -13,6 +13,9 @@ struct mcache *mcache_all;
 uint64_t mcache_retired_nmalloc[SIZECLASS_COUNT];
 uint64_t mcache_retired_nfree[SIZECLASS_COUNT];
 uint64_t mcache_live;
+/* Bytes all caches' bounds hold above class_to_max (atomic: every cache
+ * adds its growth and takes it back). */
+static uint64_t grown_total;
 static struct fixalloc mcache_alloc_meta; /* under mcache_all_lock */
 static int mcache_alloc_ready;
 
@@ -53,7 +56,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   if (head != NULL) {
     e->list = freelist_next(head);
     freelist_clear(head);
-    e->room = (int32_t)class_to_max[sizeclass] - (int32_t)(n - 1);
+    e->room = c->list_max[sizeclass] - (int32_t)(n - 1);
     e->nmalloc_base += n; /* n - 1 held (the list was empty), head handed out */
     *zeroed = 0;
     return head;
@@ -77,12 +80,60 @@ static void *list_cut(struct mcache_class *e, uint32_t n) {
   return head;
 }
 
-void mcache_flush(struct mcache *c, struct mcache_class *e) {
+/* Hands the oldest batch of e's list (or what it holds, if less) to the
+ * mcentral. */
+static void flush_batch(struct mcache *c, struct mcache_class *e) {
   unsigned sizeclass = (unsigned)(e - c->cls);
   uint32_t n = class_to_batch[sizeclass], len = mcache_list_len(e, sizeclass);
   if (n > len) n = len;
   mcentral_put_list(&mcentral[sizeclass], list_cut(e, n), n);
 }
+
+/* Takes every class's list back to its first bound (class_to_max), handing
+ * what it holds above that to the mcentrals, and gives the growth back to
+ * the process's budget. */
+static void shrink_lists(struct mcache *c) {
+  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
+    struct mcache_class *e = &c->cls[k];
+    int32_t base = (int32_t)class_to_max[k];
+    while ((int32_t)mcache_list_len(e, k) > base) flush_batch(c, e);
+    e->room -= c->list_max[k] - base;
+    STORE_RELAXED(&c->list_max[k], base);
+  }
+  __atomic_fetch_sub(&grown_total, (uint64_t)c->grown_bytes, __ATOMIC_RELAXED);
+  c->grown_bytes = 0;
+}
+
+/* Grows class k's bound by a batch, within MCACHE_LIST_BATCHES and the
+ * budgets. A thread whose own budget is spent gives all its growth back
+ * first: the classes it grew for may be done with (a program's phases
+ * free different sizes in bulk), and the flushes that costs are those the
+ * growth had saved. Returns 0 when the bound stays. */
+static int grow_list(struct mcache *c, unsigned k) {
+  uint32_t batch = class_to_batch[k];
+  uint32_t bytes = batch * class_to_size[k];
+  if ((uint32_t)c->list_max[k] + batch > MCACHE_LIST_BATCHES * batch) return 0;
+  if (c->grown_bytes + bytes > MCACHE_GROW_THREAD_BYTES) {
+    shrink_lists(c);
+    return 0;
+  }
+  uint64_t was = __atomic_fetch_add(&grown_total, (uint64_t)bytes, __ATOMIC_RELAXED);
+  if (was + bytes > MCACHE_GROW_PROCESS_BYTES) {
+    __atomic_fetch_sub(&grown_total, (uint64_t)bytes, __ATOMIC_RELAXED);
+    return 0;
+  }
+  c->grown_bytes += bytes;
+  STORE_RELAXED(&c->list_max[k], c->list_max[k] + (int32_t)batch);
+  c->cls[k].room += (int32_t)batch;
+  return 1;
+}
+
+void mcache_flush(struct mcache *c, struct mcache_class *e) {
+  if (grow_list(c, (unsigned)(e - c->cls))) return;
+  if (e->room < 0) flush_batch(c, e); /* still over: grow_list may have shrunk it */
+}
+
+uint64_t mcache_grown_total(void) { return __atomic_load_n(&grown_total, __ATOMIC_RELAXED); }
 
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
   unsigned sizeclass = (unsigned)(e - c->cls);
@@ -120,9 +171,10 @@ void mcache_check_free(struct mcache *c, const struct mspan *s, const void *p, c
 }
 
 void mcache_release_all(struct mcache *c) {
+  shrink_lists(c);
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
-    while (mcache_list_len(e, k) != 0) mcache_flush(c, e);
+    while (mcache_list_len(e, k) != 0) flush_batch(c, e);
     e->list = NULL;
     mcache_flush_remote(c, e);
     if (e->span != NULL) {
@@ -144,6 +196,7 @@ struct mcache *mcache_create(void) {
     prof_sampler_init(&c->sampler);
     for (unsigned k = 0; k < SIZECLASS_COUNT; k++) {
       c->cls[k].room = (int32_t)class_to_max[k];
+      c->list_max[k] = (int32_t)class_to_max[k];
       c->cls[k].remote_room = (int32_t)class_to_batch[k] - 1;
     }
     c->all_next = mcache_all;
@@ -188,6 +241,7 @@ void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2) {
         mcache_retired_nmalloc[k] += mcache_nmalloc(&c->cls[k], k);
         mcache_retired_nfree[k] += c->cls[k].nfree;
       }
+      __atomic_fetch_sub(&grown_total, (uint64_t)c->grown_bytes, __ATOMIC_RELAXED);
       mcache_unlink(c);
       mcache_live--;
       fixalloc_free(&mcache_alloc_meta, c);

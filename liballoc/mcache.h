@@ -12,11 +12,23 @@
  * the other thread is filling with its own new objects (false sharing, the
  * cache-scratch pattern); passing it back costs the same one lock per batch.
  *
+ * The list's bound grows with the thread's pattern: a thread that frees
+ * more of a class than two batches between its allocations (a queue
+ * drained in a burst, a request's objects freed at its end) would
+ * otherwise trade a batch with the mcentral, under its lock, every few
+ * dozen frees and again every few dozen mallocs, and two such threads
+ * contend for that lock (bench/RESULTS.md section 11). Each overflow of a
+ * list grows its bound by one batch instead of flushing, up to
+ * MCACHE_LIST_BATCHES batches, within a budget of bytes per thread and for
+ * the process (mcache.c); a flush, a trim or the thread's exit gives the
+ * growth back.
+ *
  * Everything in a cache is read and written by its thread only, except the
- * counters, which statistics read with relaxed loads. */
+ * counters and bounds, which statistics read with relaxed loads. */
 #ifndef ALLOC_MCACHE_H
 #define ALLOC_MCACHE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "freelist.h"
@@ -29,10 +41,10 @@ ALLOC_HIDDEN_BEGIN
 
 struct mcache_class {
   void *list; /* freed objects, linked through their first word (freelist.h) */
-  /* Objects list can take before it overflows: class_to_max minus its
-   * length; a free that makes it negative flushes a batch. Counted down so
-   * that free() tests it with no load of the class's limit (see
-   * mcache_list_len). */
+  /* Objects list can take before it overflows: the class's bound
+   * (mcache.list_max) minus its length; a free that makes it negative
+   * grows the bound or flushes a batch. Counted down so that free() tests
+   * it with no load of the bound (see mcache_list_len). */
   int32_t room;
   int32_t remote_room;   /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
   uint64_t allocCache;   /* free slots of span's current cacheBits word */
@@ -52,6 +64,10 @@ struct mcache {
   /* First, so that a class's entry is at 64 * class from the cache: free()
    * finds it from the span's class with a shift and an add. */
   struct mcache_class cls[SIZECLASS_COUNT];
+  /* The bound of each class's list: class_to_max, plus the batches its
+   * overflows added (mcache_flush); read by statistics (relaxed). */
+  int32_t list_max[SIZECLASS_COUNT];
+  uint32_t grown_bytes; /* bytes the bounds hold above class_to_max */
   struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
@@ -75,9 +91,21 @@ _Static_assert(sizeof(struct mcache_class) == 64 &&
                    sizeof(struct mcache_class) == MSPAN_CACHE_ENTRY,
                "size_to_class_offset and mspan.cache_offset index cls");
 
+_Static_assert(offsetof(struct mcache, cls) == 0, "mcache_list_max finds the cache from e");
+
+/* The most a list may grow to: MCACHE_LIST_BATCHES batches (32 of 64
+ * objects for most classes; 512 KiB of objects of 256 bytes and up). */
+#define MCACHE_LIST_BATCHES 32u
+
+/* The bound of e's list (class k), from e alone: e is the cache's entry k. */
+static inline NO_TSAN int32_t mcache_list_max(const struct mcache_class *e, unsigned k) {
+  const struct mcache *c = (const struct mcache *)(const void *)(e - k);
+  return LOAD_RELAXED(&c->list_max[k]);
+}
+
 /* The objects on e's list and on its remote list (class k). */
 static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
-  return (uint32_t)((int32_t)class_to_max[k] - e->room);
+  return (uint32_t)(mcache_list_max(e, k) - e->room);
 }
 static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned k) {
   return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
@@ -93,7 +121,7 @@ static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned 
  * call without -mpopcnt, on every window load). NO_TSAN and relaxed: the
  * statistics read other threads' caches (a stale or torn value is fine). */
 static inline NO_TSAN uint64_t mcache_held(const struct mcache_class *e, unsigned k) {
-  return (uint64_t)((int32_t)class_to_max[k] - LOAD_RELAXED(&e->room)) +
+  return (uint64_t)(mcache_list_max(e, k) - LOAD_RELAXED(&e->room)) +
          (uint64_t)((int32_t)class_to_batch[k] - 1 - LOAD_RELAXED(&e->remote_room));
 }
 static inline NO_TSAN uint64_t mcache_nmalloc(const struct mcache_class *e, unsigned k) {
@@ -105,7 +133,9 @@ static inline NO_TSAN uint64_t mcache_nmalloc(const struct mcache_class *e, unsi
  * NULL when out of memory. */
 void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
 /* The flushes take e (one of c->cls), not its class number, which free()
- * would otherwise keep in a register of its own. */
+ * would otherwise keep in a register of its own. mcache_flush is free()'s
+ * overflow: it grows e's bound by a batch, or hands a batch to the
+ * mcentral when the bound or the budget allows no more. */
 void mcache_flush(struct mcache *c, struct mcache_class *e);
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e);
 
@@ -128,8 +158,14 @@ __attribute__((cold, noinline)) void mcache_check_free(struct mcache *c, const s
 struct mcache *mcache_create(void);
 /* Gives everything in c back to the mcentrals and frees c. */
 void mcache_destroy(struct mcache *c);
-/* Gives back all cached objects and spans but keeps c usable. */
+/* Gives back all cached objects and spans, and every list's growth, but
+ * keeps c usable. */
 void mcache_release_all(struct mcache *c);
+/* Bytes every cache's bounds hold above class_to_max (for statistics and
+ * tests); at most MCACHE_GROW_PROCESS_BYTES. */
+uint64_t mcache_grown_total(void);
+#define MCACHE_GROW_THREAD_BYTES (1u << 20)
+#define MCACHE_GROW_PROCESS_BYTES (64u << 20)
 
 /* Statistics and fork support over the list of live caches. */
 extern alloc_lock mcache_all_lock;

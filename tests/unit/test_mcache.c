@@ -56,7 +56,7 @@ static void test_lifo_reuse(void **state) {
 static void test_flush_bound(void **state) {
   (void)state;
   unsigned k = size_to_class(3000);
-  uint32_t max = class_to_max[k];
+  uint32_t max = MCACHE_LIST_BATCHES * class_to_batch[k]; /* the bound at its most */
   void *objs[512];
   assert_true(max + 10 < 512);
   for (unsigned i = 0; i < max + 10; i++) objs[i] = alloc_malloc(3000);
@@ -65,6 +65,7 @@ static void test_flush_bound(void **state) {
   alloc_get_stats(&st);
   assert_true(st.by_class[k].nfree >= max + 10);
   /* The central lists got at least one batch back: the cache never holds more than max. */
+  assert_true(mcache_list_len(&tls_cache->cls[k], k) <= max);
   uint32_t n;
   void *batch = mcentral_take_batch(&mcentral[k], &n);
   assert_non_null(batch);
@@ -72,29 +73,97 @@ static void test_flush_bound(void **state) {
   mcentral_put_list(&mcentral[k], batch, n);
 }
 
-/* The list's room, counted down by free(): exactly class_to_max objects
- * stay in the cache, the next free hands one batch to the mcentral. */
-static void test_flush_at_exact_bound(void **state) {
+/* The list's room, counted down by free(): class_to_max objects stay in
+ * the cache; each free past the bound grows it by one batch, up to
+ * MCACHE_LIST_BATCHES batches, without a trade with the mcentral; the free
+ * past that hands one batch over; a flush gives the growth back. */
+static void test_list_grows_then_flushes(void **state) {
   (void)state;
   unsigned k = size_to_class(5000);
-  uint32_t max = class_to_max[k], batch = class_to_batch[k];
-  void *objs[64];
-  assert_true(max + 1 <= 64);
+  int32_t base = (int32_t)class_to_max[k], batch = (int32_t)class_to_batch[k];
+  int32_t cap = (int32_t)MCACHE_LIST_BATCHES * batch;
+  void *objs[128];
+  assert_true(cap + 1 <= 128);
   alloc_flush_thread_cache();
-  struct mcache_class *e = &tls_cache->cls[k];
+  struct mcache *c = tls_cache;
+  struct mcache_class *e = &c->cls[k];
   assert_int_equal(mcache_list_len(e, k), 0);
   assert_int_equal(mcache_remote_len(e, k), 0);
-  for (unsigned i = 0; i < max + 1; i++) objs[i] = alloc_malloc(5000);
+  assert_int_equal(c->list_max[k], base);
+  assert_int_equal(c->grown_bytes, 0);
+  uint64_t grown_before = mcache_grown_total();
+  for (int32_t i = 0; i < cap + 1; i++) assert_non_null(objs[i] = alloc_malloc(5000));
   uint32_t batches = mcentral[k].nbatches;
-  for (unsigned i = 0; i < max; i++) alloc_free(objs[i]);
-  assert_int_equal(mcache_list_len(e, k), max);
+  for (int32_t i = 0; i < base; i++) alloc_free(objs[i]);
+  assert_int_equal(mcache_list_len(e, k), base);
+  assert_int_equal(c->list_max[k], base);
+  alloc_free(objs[base]); /* the first overflow: a batch more room */
+  assert_int_equal(c->list_max[k], base + batch);
+  assert_int_equal(mcache_list_len(e, k), base + 1);
   assert_int_equal(mcentral[k].nbatches, batches);
-  alloc_free(objs[max]);
-  assert_int_equal(mcache_list_len(e, k), max + 1 - batch);
+  for (int32_t i = base + 1; i < cap; i++) alloc_free(objs[i]);
+  assert_int_equal(c->list_max[k], cap);
+  assert_int_equal(mcache_list_len(e, k), cap);
+  assert_int_equal(mcentral[k].nbatches, batches);
+  uint32_t grown = (uint32_t)(cap - base) * class_to_size[k];
+  assert_int_equal(c->grown_bytes, grown);
+  assert_int_equal(mcache_grown_total(), grown_before + grown);
+  alloc_free(objs[cap]); /* at the cap: one batch to the transfer cache */
+  assert_int_equal(c->list_max[k], cap);
+  assert_int_equal(mcache_list_len(e, k), cap + 1 - batch);
   assert_int_equal(mcentral[k].nbatches, batches + 1);
-  for (unsigned i = 0; i < max + 1 - batch; i++) assert_non_null(alloc_malloc(5000));
+  for (int32_t i = 0; i < cap + 1 - batch; i++) assert_non_null(alloc_malloc(5000));
   assert_int_equal(mcache_list_len(e, k), 0);
   alloc_flush_thread_cache();
+  assert_int_equal(c->list_max[k], base);
+  assert_int_equal(c->grown_bytes, 0);
+  assert_int_equal(mcache_grown_total(), grown_before);
+  assert_int_equal(e->room, base);
+}
+
+/* A thread's growth is bounded by MCACHE_GROW_THREAD_BYTES: the overflow
+ * that would pass it gives every class's growth back (the lists shrink to
+ * class_to_max, the excess going to the mcentrals), and the thread starts
+ * growing again from there. */
+static void test_thread_budget_shrinks_lists(void **state) {
+  (void)state;
+  enum { BIG = 16384, OTHER = 8192, N = 70 };
+  unsigned kb = size_to_class(BIG), ko = size_to_class(OTHER);
+  int32_t capb = (int32_t)(MCACHE_LIST_BATCHES * class_to_batch[kb]);
+  static void *big[N], *other[N];
+  assert_true(capb + 1 <= N && MCACHE_LIST_BATCHES * class_to_batch[ko] + 1 <= N);
+  /* the biggest class's growth fits in the budget; with the other's it does not */
+  uint32_t growb = (uint32_t)(capb - (int32_t)class_to_max[kb]) * BIG;
+  assert_true(growb <= MCACHE_GROW_THREAD_BYTES);
+  assert_true(growb + (uint32_t)(capb - (int32_t)class_to_max[ko]) * OTHER >
+              MCACHE_GROW_THREAD_BYTES);
+  alloc_flush_thread_cache();
+  struct mcache *c = tls_cache;
+  for (int i = 0; i < N; i++) {
+    assert_non_null(big[i] = alloc_malloc(BIG));
+    assert_non_null(other[i] = alloc_malloc(OTHER));
+  }
+  for (int i = 0; i < N; i++) alloc_free(big[i]);
+  assert_int_equal(c->list_max[kb], capb);
+  assert_int_equal(c->grown_bytes, growb);
+  int shrunk_at = -1;
+  for (int i = 0; i < N && shrunk_at < 0; i++) {
+    uint32_t was = c->grown_bytes;
+    alloc_free(other[i]);
+    if (c->grown_bytes < was) shrunk_at = i;
+    assert_true(c->grown_bytes <= MCACHE_GROW_THREAD_BYTES);
+  }
+  assert_true(shrunk_at >= 0);
+  assert_int_equal(c->grown_bytes, 0);
+  assert_int_equal(c->list_max[kb], (int32_t)class_to_max[kb]);
+  assert_int_equal(c->list_max[ko], (int32_t)class_to_max[ko]);
+  assert_true(mcache_list_len(&c->cls[kb], kb) <= class_to_max[kb]);
+  assert_true(mcache_list_len(&c->cls[ko], ko) <= class_to_max[ko]);
+  for (int i = shrunk_at + 1; i < N; i++) alloc_free(other[i]);
+  assert_true(c->grown_bytes > 0); /* growing again, for the class in use now */
+  assert_int_equal(c->list_max[kb], (int32_t)class_to_max[kb]);
+  alloc_flush_thread_cache();
+  assert_int_equal(c->grown_bytes, 0);
 }
 
 /* malloc's one-table class lookup agrees with size_to_class everywhere. */
@@ -260,20 +329,19 @@ static void test_window_setup_frees_live_slots(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* x[0] freed last of class_to_max + 1 objects: the list overflows on that
- * free, and its newest batch, x[0] first, goes whole to the transfer cache.
- * The bound is read, not assumed to be two batches: with any other bound
- * (bench/RESULTS.md 10.2 tried four) 2 * batch + 1 frees overflow nothing.
- * Each step checks the state it set up and exits with its own status:
- * 5 the start (an empty list, no batch), 6 the list at its bound before
- * the last free, 7 the batch that free made. */
+/* x[0] freed last of cap + 1 objects, cap being the most a list grows to
+ * (MCACHE_LIST_BATCHES batches): the list overflows at its cap on that
+ * free, and its newest batch, x[0] first, goes whole to the transfer
+ * cache. The cap is read, not assumed. Each step checks the state it set
+ * up and exits with its own status: 5 the start (an empty list, no batch),
+ * 6 the list at its cap before the last free, 7 the batch that free made. */
 static void free_object_in_transfer_batch(void) {
   alloc_release_free_memory();
   unsigned k = size_to_class(640);
-  uint32_t max = class_to_max[k], n = max + 1;
+  uint32_t max = MCACHE_LIST_BATCHES * class_to_batch[k], n = max + 1;
   const struct mcache_class *e = &tls_cache->cls[k];
-  void *x[256];
-  if (n > 256 || mcentral[k].nbatches != 0 || mcache_list_len(e, k) != 0) _exit(5);
+  static void *x[4096];
+  if (n > 4096 || mcentral[k].nbatches != 0 || mcache_list_len(e, k) != 0) _exit(5);
   for (uint32_t i = 0; i < n; i++)
     if ((x[i] = alloc_malloc(640)) == NULL) _exit(5);
   for (uint32_t i = 1; i < n; i++) alloc_free(x[i]);
@@ -448,7 +516,8 @@ int main(void) {
       cmocka_unit_test(test_nmalloc_exact_through_slow_paths),
       cmocka_unit_test(test_lifo_reuse),
       cmocka_unit_test(test_flush_bound),
-      cmocka_unit_test(test_flush_at_exact_bound),
+      cmocka_unit_test(test_list_grows_then_flushes),
+      cmocka_unit_test(test_thread_budget_shrinks_lists),
       cmocka_unit_test(test_fast_class_lookup),
       cmocka_unit_test(test_cross_thread_free_and_exit),
       cmocka_unit_test(test_calloc_zeroes_reused_memory),
