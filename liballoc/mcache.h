@@ -67,7 +67,7 @@ struct mcache {
   /* The bound of each class's list: class_to_max, plus the batches its
    * overflows added (mcache_flush); read by statistics (relaxed). */
   int32_t list_max[SIZECLASS_COUNT];
-  uint32_t grown_bytes; /* bytes the bounds hold above class_to_max */
+  uint32_t grown_bytes;               /* bytes the bounds hold above class_to_max */
   struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
