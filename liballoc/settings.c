@@ -10,7 +10,8 @@
  * (cli/run_settings.c), which checks what it will pass to the program
  * before starting it. Nothing here allocates (the sampler calls
  * trig_parse_bytes while the allocator initializes) or reads the
- * environment: the caller hands in a lookup function. */
+ * environment: the caller hands in a lookup function. The output patterns
+ * (ALLOCPROF_OUT and its kin) are in settings_pattern.c. */
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "settings.h"
+#include "settings_internal.h"
 
 /* ---- values ------------------------------------------------------------------ */
 
@@ -216,11 +218,9 @@ const char *trig_signal_problem(int code) {
   }
 }
 
-/* ---- output patterns ------------------------------------------------------------ */
+/* ---- errors ------------------------------------------------------------------ */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+void trig_set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (err == NULL || errlen == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -228,189 +228,22 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-int trig_pattern_check(const char *pat, enum trig_pattern_kind kind, char *err, size_t errlen) {
-  if (pat == NULL || *pat == 0) {
-    set_err(err, errlen, "is empty");
-    return -1;
-  }
-  for (const char *p = pat; *p; p++) {
-    if (*p != '%') continue;
-    p++;
-    if (*p == 'p' || *p == 't' || *p == '%') continue;
-    if (*p == 'n' && kind == TRIG_PATTERN_OUT) continue;
-    if (*p == 'n') {
-      set_err(err, errlen, "%%n has no meaning in a stream's name (use %%p, %%t or %%%%)");
-    } else if (*p == 0) {
-      set_err(err, errlen, "ends in a lone %% (write %%%% for a '%%')");
-    } else {
-      set_err(err, errlen, "has an unknown escape %%%c (use %%p, %s%%t or %%%%)", *p,
-              kind == TRIG_PATTERN_OUT ? "%n, " : "");
-    }
-    return -1;
-  }
-  if (ends_with(pat, "/")) {
-    set_err(err, errlen, "names a directory, not a file");
-    return -1;
-  }
-  if (kind == TRIG_PATTERN_OUT && !ends_with(pat, ".pb.gz") && !ends_with(pat, ".pb.zst") &&
-      !ends_with(pat, ".pb")) {
-    set_err(err, errlen, "must end in .pb.gz (gzip), .pb.zst (zstd) or .pb (raw)");
-    return -1;
-  }
-  return 0;
-}
-
-/* Appends s[0..n) at buf[*at], keeping room for the zero. -1 when full. */
-static int put(char *buf, size_t len, size_t *at, const char *s, size_t n) {
-  if (len == 0 || n > len - 1 - *at) return -1;
-  memcpy(buf + *at, s, n);
-  *at += n;
-  return 0;
-}
-
-int trig_pattern_absolute(const char *pat, const char *cwd, char *buf, size_t len) {
-  size_t at = 0;
-  if (pat[0] != '/' && cwd != NULL && cwd[0] != 0) {
-    for (const char *c = cwd; *c; c++)
-      if (put(buf, len, &at, c, 1) != 0 || (*c == '%' && put(buf, len, &at, "%", 1) != 0))
-        return -1;
-    if (!ends_with(cwd, "/") && put(buf, len, &at, "/", 1) != 0) return -1;
-  }
-  if (put(buf, len, &at, pat, strlen(pat)) != 0) return -1;
-  buf[at] = 0;
-  return 0;
-}
-
-int trig_pattern_expand(const char *pat, long pid, uint64_t seq, int64_t unix_time, char *buf,
-                        size_t len) {
-  size_t at = 0;
-  char num[32];
-  for (const char *p = pat; *p; p++) {
-    int rc;
-    if (*p != '%' || p[1] == 0) {
-      rc = put(buf, len, &at, p, 1);
-    } else {
-      p++;
-      int k = 0;
-      switch (*p) {
-        case 'p': k = snprintf(num, sizeof num, "%ld", pid); break;
-        case 'n': k = snprintf(num, sizeof num, "%llu", (unsigned long long)seq); break;
-        case 't': k = snprintf(num, sizeof num, "%lld", (long long)unix_time); break;
-        default: num[0] = *p, k = 1; break; /* %% (others were refused) */
-      }
-      rc = put(buf, len, &at, num, (size_t)k);
-    }
-    if (rc != 0) return -1;
-  }
-  if (len == 0) return -1;
-  buf[at] = 0;
-  return 0;
-}
-
-int trig_dirname(const char *path, char *buf, size_t len) {
-  const char *slash = strrchr(path, '/');
-  const char *d = ".";
-  size_t n = 1;
-  if (slash == path) {
-    d = "/";
-  } else if (slash != NULL) {
-    d = path;
-    n = (size_t)(slash - path);
-  }
-  if (n >= len) return -1;
-  memcpy(buf, d, n);
-  buf[n] = 0;
-  return 0;
-}
-
-int trig_pattern_per_process(const char *pat) {
-  for (const char *p = pat; *p; p++) {
-    if (*p != '%') continue;
-    p++;
-    if (*p == 'p' || *p == 't') return 1;
-    if (*p == 0) break;
-  }
-  return 0;
-}
-
-int trig_pattern_has_pid(const char *pat) {
-  for (const char *p = pat; *p; p++)
-    if (*p == '%' && *++p == 'p') return 1;
-  return 0;
-}
-
-int trig_pattern_has_seq(const char *pat) {
-  for (const char *p = pat; *p; p++)
-    if (*p == '%' && *++p == 'n') return 1;
-  return 0;
-}
-
-/* Where pat's ending (.pb.gz, .pb.zst, .pb) begins; strlen(pat) without one. */
-static size_t ending_at(const char *pat) {
-  static const char *const endings[] = {".pb.gz", ".pb.zst", ".pb"};
-  size_t n = strlen(pat);
-  for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
-    size_t e = strlen(endings[k]);
-    if (n >= e && strcmp(pat + n - e, endings[k]) == 0) return n - e;
-  }
-  return n;
-}
-
-/* pat with text inserted at byte at. Returns 0, or -1 when out is too small. */
-static int insert_at(const char *pat, size_t at, const char *text, char *out, size_t len) {
-  size_t n = strlen(pat), k = strlen(text);
-  if (n + k + 1 > len) return -1;
-  memmove(out + at + k, pat + at, n - at + 1); /* (out may be pat) */
-  memmove(out, pat, at);
-  memcpy(out + at, text, k);
-  return 0;
-}
-
-int trig_pattern_with_pid(const char *pat, long pid, char *out, size_t len) {
-  size_t n = strlen(pat), at = n;
-  for (size_t i = 0; i < n; i++) {
-    if (pat[i] != '%') continue;
-    if (pat[i + 1] == 'n') {
-      at = i;
-      break;
-    }
-    i++;
-  }
-  char pidtext[32];
-  if (at == n) {
-    at = ending_at(pat);
-    snprintf(pidtext, sizeof pidtext, ".%ld", pid);
-  } else {
-    snprintf(pidtext, sizeof pidtext, "%ld.", pid);
-  }
-  return insert_at(pat, at, pidtext, out, len);
-}
-
-int trig_pattern_with_seq(const char *pat, char *out, size_t len) {
-  return insert_at(pat, ending_at(pat), ".%n", out, len);
-}
-
 /* ---- ALLOCPROF_DEBUG_DIR ----------------------------------------------------------- */
 
 int trig_debug_dirs_check(const char *s, char *err, size_t errlen) {
   if (s == NULL || *s == 0) {
-    set_err(err, errlen, "is empty");
+    trig_set_err(err, errlen, "is empty");
     return -1;
   }
   if (strlen(s) >= TRIG_PATH_MAX) {
-    set_err(err, errlen, "is too long");
+    trig_set_err(err, errlen, "is too long");
     return -1;
   }
   for (const char *p = s;; p++) {
     if (*p != '/') {
-      set_err(err, errlen,
-              "has an empty or relative directory (write absolute directories "
-              "separated by ':', e.g. /opt/debug:/usr/lib/debug)");
+      trig_set_err(err, errlen,
+                   "has an empty or relative directory (write absolute directories "
+                   "separated by ':', e.g. /opt/debug:/usr/lib/debug)");
       return -1;
     }
     p = strchr(p, ':');
@@ -464,17 +297,17 @@ static int parse_http(const char *(*get)(const char *), const char *cwd, struct 
   char why[256];
   const char *http = setting(get, "ALLOCPROF_HTTP");
   if (http != NULL && trig_http_parse(http, cwd, &cfg->http, why, sizeof why) != 0) {
-    set_err(err, errlen, "ALLOCPROF_HTTP=%s %s", http, why);
+    trig_set_err(err, errlen, "ALLOCPROF_HTTP=%s %s", http, why);
     return -1;
   }
   const char *portfile = setting(get, "ALLOCPROF_HTTP_PORTFILE");
   if (portfile == NULL) return 0;
   if (trig_pattern_check(portfile, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
-    set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s %s", portfile, why);
+    trig_set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s %s", portfile, why);
     return -1;
   }
   if (trig_pattern_absolute(portfile, cwd, cfg->http_portfile, sizeof cfg->http_portfile) != 0) {
-    set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s is too long", portfile);
+    trig_set_err(err, errlen, "ALLOCPROF_HTTP_PORTFILE=%s is too long", portfile);
     return -1;
   }
   return 0;
@@ -488,22 +321,22 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
   const char *out = setting(get, "ALLOCPROF_OUT");
   if (out != NULL) {
     if (trig_pattern_check(out, TRIG_PATTERN_OUT, why, sizeof why) != 0) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s %s", out, why);
+      trig_set_err(err, errlen, "ALLOCPROF_OUT=%s %s", out, why);
       return TRIG_CONFIG_BAD;
     }
     if (trig_pattern_absolute(out, cwd, cfg->out, sizeof cfg->out) != 0) {
-      set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", out);
+      trig_set_err(err, errlen, "ALLOCPROF_OUT=%s is too long", out);
       return TRIG_CONFIG_BAD;
     }
   }
   const char *stream = setting(get, "ALLOCPROF_STREAM");
   if (stream != NULL) {
     if (trig_pattern_check(stream, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
-      set_err(err, errlen, "ALLOCPROF_STREAM=%s %s", stream, why);
+      trig_set_err(err, errlen, "ALLOCPROF_STREAM=%s %s", stream, why);
       return TRIG_CONFIG_BAD;
     }
     if (trig_pattern_absolute(stream, cwd, cfg->stream, sizeof cfg->stream) != 0) {
-      set_err(err, errlen, "ALLOCPROF_STREAM=%s is too long", stream);
+      trig_set_err(err, errlen, "ALLOCPROF_STREAM=%s is too long", stream);
       return TRIG_CONFIG_BAD;
     }
   }
@@ -512,29 +345,30 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
   if (sig != NULL) {
     int s = trig_parse_signal(sig);
     if (s < 0) {
-      set_err(err, errlen, "ALLOCPROF_SIGNAL=%s %s", sig, trig_signal_problem(s));
+      trig_set_err(err, errlen, "ALLOCPROF_SIGNAL=%s %s", sig, trig_signal_problem(s));
       return TRIG_CONFIG_BAD;
     }
     cfg->signo = s;
   }
   const char *interval = setting(get, "ALLOCPROF_INTERVAL");
   if (interval != NULL && trig_parse_seconds(interval, &cfg->interval_ms) != 0) {
-    set_err(err, errlen, "ALLOCPROF_INTERVAL=%s is not a number of seconds (e.g. 30 or 0.5)",
-            interval);
+    trig_set_err(err, errlen, "ALLOCPROF_INTERVAL=%s is not a number of seconds (e.g. 30 or 0.5)",
+                 interval);
     return TRIG_CONFIG_BAD;
   }
   const char *growth = setting(get, "ALLOCPROF_INUSE_INTERVAL");
   if (growth != NULL && trig_parse_bytes(growth, &cfg->inuse_interval) != 0) {
-    set_err(err, errlen, "ALLOCPROF_INUSE_INTERVAL=%s is not a byte count (e.g. 67108864 or 64m)",
-            growth);
+    trig_set_err(err, errlen,
+                 "ALLOCPROF_INUSE_INTERVAL=%s is not a byte count (e.g. 67108864 or 64m)", growth);
     return TRIG_CONFIG_BAD;
   }
   const char *peak = setting(get, "ALLOCPROF_PEAK");
   if (peak != NULL && trig_parse_margin(peak, &cfg->peak) != 0) {
-    set_err(err, errlen,
-            "ALLOCPROF_PEAK=%s is not a margin (a percentage such as 10%% or a byte count such "
-            "as 64m)",
-            peak);
+    trig_set_err(
+        err, errlen,
+        "ALLOCPROF_PEAK=%s is not a margin (a percentage such as 10%% or a byte count such "
+        "as 64m)",
+        peak);
     return TRIG_CONFIG_BAD;
   }
 
@@ -547,7 +381,7 @@ int trig_config_parse(const char *(*get)(const char *name), const char *cwd,
                       : peak != NULL     ? "ALLOCPROF_PEAK"
                                          : NULL;
     if (set == NULL) return cfg->http.kind != TRIG_HTTP_OFF ? TRIG_CONFIG_OK : TRIG_CONFIG_NONE;
-    set_err(err, errlen, "%s is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is", set);
+    trig_set_err(err, errlen, "%s is set but neither ALLOCPROF_OUT nor ALLOCPROF_STREAM is", set);
     return TRIG_CONFIG_BAD;
   }
   return TRIG_CONFIG_OK;
@@ -603,11 +437,11 @@ static int http_unix(const char *s, const char *cwd, struct trig_http *h, char *
                      size_t errlen) {
   char why[200];
   if (trig_pattern_check(s, TRIG_PATTERN_STREAM, why, sizeof why) != 0) {
-    set_err(err, errlen, "(the socket's path) %s", why);
+    trig_set_err(err, errlen, "(the socket's path) %s", why);
     return -1;
   }
   if (trig_pattern_absolute(s, cwd, h->path, sizeof h->path) != 0) {
-    set_err(err, errlen, "is too long");
+    trig_set_err(err, errlen, "is too long");
     return -1;
   }
   h->kind = TRIG_HTTP_UNIX;
@@ -623,13 +457,14 @@ int trig_http_parse(const char *s, const char *cwd, struct trig_http *h, char *e
   const char *colon = strrchr(s, ':');
   const char *port = colon != NULL ? colon + 1 : s;
   if (parse_port(port, &h->port) != 0) {
-    set_err(err, errlen, "%s", colon != NULL && *port != 0 ? "has a bad port (0 to 65535)" : usage);
+    trig_set_err(err, errlen, "%s",
+                 colon != NULL && *port != 0 ? "has a bad port (0 to 65535)" : usage);
     return -1;
   }
   char host[64];
   size_t n = colon != NULL ? (size_t)(colon - s) : 0;
   if (n >= sizeof host) {
-    set_err(err, errlen, "%s", usage);
+    trig_set_err(err, errlen, "%s", usage);
     return -1;
   }
   memcpy(host, s, n);
@@ -650,7 +485,7 @@ int trig_http_parse(const char *s, const char *cwd, struct trig_http *h, char *e
     h->kind = TRIG_HTTP_IPV4;
     if (inet_pton(AF_INET, host, h->addr) == 1) return 0;
   }
-  set_err(err, errlen, "%s", usage);
+  trig_set_err(err, errlen, "%s", usage);
   h->kind = TRIG_HTTP_OFF;
   return -1;
 }
