@@ -31,11 +31,14 @@
  * Freeing: the arena map gives p's span in three loads (map leaf, arena
  * record, span-map entry); the span gives the class; p goes on the freeing
  * thread's list for that class, whichever thread allocated it. Cross-thread frees therefore cost what local ones do.
- * When a list grows past twice the class's batch, one batch goes to the
- * mcentral's transfer cache in one lock round trip, where the next thread
- * that runs dry takes it whole; if the transfer cache is full, the objects
- * go back to their spans' bitmaps, and a span whose last object returns
- * goes back to the page heap.
+ * When a list grows past its bound (two batches at first; a thread that
+ * keeps overflowing it grows it, up to 32 batches: mcache.h), one batch
+ * goes to the mcentral's transfer cache in one lock round trip, where the
+ * next thread that runs dry takes it whole; if the transfer cache is full,
+ * the objects go back to their spans' bitmaps, and a span whose last
+ * object returns goes back to the page heap.
+ *
+ * malloc_thread.c sets all this up and gives each thread its cache.
  *
  * Why no tiny allocator: Go packs several tiny objects into one 16-byte
  * block that only the collector frees. With explicit free that block would
@@ -74,8 +77,6 @@
 #include "alloc_entry.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,112 +86,13 @@
 #include "internal.h"
 #include "mcache.h"
 #include "malloc_fork.h"
+#include "malloc_thread.h"
 #include "mcentral.h"
 #include "mheap.h"
 #include "mprof.h"
 #include "settings.h"
 #include "sizeclass.h"
 #include "sys.h"
-
-/* ---- Per-thread state ---------------------------------------------------- */
-
-enum thread_state { THREAD_NEW = 0, THREAD_CREATING, THREAD_HAS_CACHE, THREAD_EXITED };
-
-/* initial-exec: one %fs-relative load, no __tls_get_addr call, which matters
- * on the fast path and keeps TLS access from ever allocating. tls_cache and
- * the global cache are also read by the fork handlers (malloc_fork.h). */
-__thread struct mcache *tls_cache __attribute__((tls_model("initial-exec")));
-static __thread int tls_state __attribute__((tls_model("initial-exec")));
-
-static pthread_key_t thread_key;
-static int alloc_ready;
-static alloc_lock init_lock = ALLOC_LOCK_INIT;
-
-/* Threads with no cache of their own (exiting ones, or when a cache cannot
- * be had) share this one under its lock. */
-struct mcache *global_cache;
-alloc_lock global_cache_lock = ALLOC_LOCK_INIT;
-static int stats_at_exit;
-/* A copy of stderr taken at start: programs such as sort(1) close fd 2
- * before they exit, and the statistics would be lost. */
-static int stats_fd = 2;
-
-static void thread_exit(void *arg) {
-  struct mcache *c = arg;
-  tls_cache = NULL;
-  tls_state = THREAD_EXITED;
-  if (c != NULL) mcache_destroy(c);
-}
-
-/* Sets the allocator up. Returns 0 when it is ready, or -1 when the OS
- * refused what it needs to start (under a tight `ulimit -v`): the request
- * that asked then fails with ENOMEM, and the next one tries again from the
- * step that failed. */
-static int alloc_init(void) {
-  static int core_done, key_done; /* steps that must not run twice (init_lock) */
-  lock_acquire(&init_lock);
-  if (LOAD_RELAXED(&alloc_ready)) {
-    lock_release(&init_lock);
-    return 0;
-  }
-  if (!core_done) {
-    freelist_key_init(); /* before any object can be freed */
-    sizeclass_init();
-    mheap_init();
-    prof_init();
-    for (unsigned k = 0; k < SIZECLASS_COUNT; k++)
-      mcentral_init(&mcentral[k], k, &mcentral_heap_backend);
-    core_done = 1;
-  }
-  if (!key_done && pthread_key_create(&thread_key, thread_exit) == 0) key_done = 1;
-  if (key_done && global_cache == NULL) global_cache = mcache_create();
-  if (global_cache == NULL) {
-    lock_release(&init_lock);
-    return -1;
-  }
-  stats_at_exit = alloc_settings()->stats != 0;
-  if (stats_at_exit) {
-    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-    if (fd >= 0) stats_fd = fd;
-  }
-  __atomic_store_n(&alloc_ready, 1, __ATOMIC_RELEASE);
-  lock_release(&init_lock);
-  /* After alloc_ready: glibc may call malloc while registering. */
-  alloc_fork_register();
-  return 0;
-}
-
-/* 0 if the allocator is ready (set up now if need be), -1 if it cannot be. */
-static inline int alloc_ensure_ready(void) {
-  return likely(__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)) ? 0 : alloc_init();
-}
-
-void alloc_init_once(void) { (void)alloc_ensure_ready(); }
-
-__attribute__((constructor)) static void alloc_constructor(void) { alloc_init_once(); }
-
-__attribute__((destructor)) static void alloc_destructor(void) {
-  if (stats_at_exit) alloc_print_stats(stats_fd);
-}
-
-/* The calling thread's cache, created on first use; NULL if the thread must
- * use the global cache. */
-static struct mcache *thread_cache_slow(void) {
-  if (alloc_ensure_ready() != 0) return NULL;
-  if (tls_state != THREAD_NEW) return tls_cache;
-  tls_state = THREAD_CREATING; /* pthread_setspecific may allocate */
-  struct mcache *c = mcache_create();
-  if (c == NULL) {
-    tls_state = THREAD_NEW;
-    return NULL;
-  }
-  pthread_setspecific(thread_key, c);
-  tls_cache = c;
-  tls_state = THREAD_HAS_CACHE;
-  return c;
-}
-
-int alloc_may_create_thread(void) { return tls_cache != NULL; }
 
 /* ---- Small objects ------------------------------------------------------- */
 

@@ -11,10 +11,11 @@ uint32_t class_to_max[SIZECLASS_COUNT];
 
 /* A batch moves about 16 KiB (at most 64 objects, at least 2): one lock
  * round trip per batch keeps cross-thread free traffic cheap. A thread
- * cache holds at most two batches per class. That bound matters more than
- * the bytes suggest: every object a cache holds may pin a whole span that
- * is otherwise empty, so it is what limits how much memory a thread that
- * freed everything and went idle keeps resident. An mcentral keeps up to
+ * cache holds two batches per class to begin with (class_to_max); a list
+ * that keeps overflowing grows, within budgets (mcache.h). That bound
+ * matters more than the bytes suggest: every object a cache holds may pin
+ * a whole span that is otherwise empty, so it is what limits how much
+ * memory a thread that freed everything and went idle keeps resident. An mcentral keeps up to
  * 256 KiB of batches (8 to 64 of them) before it returns objects to their
  * spans; the scavenger drains idle transfer caches. */
 #define BATCH_BYTES (16u << 10)
