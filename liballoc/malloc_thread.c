@@ -58,6 +58,7 @@ int alloc_init(void) {
   if (!core_done) {
     freelist_key_init(); /* before any object can be freed */
     sizeclass_init();
+    mcache_set_grow_budget(alloc_settings()->thread_cache_kb << 10);
     mheap_init();
     prof_init();
     for (unsigned k = 0; k < SIZECLASS_COUNT; k++)

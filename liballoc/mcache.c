@@ -16,6 +16,13 @@ uint64_t mcache_live;
 /* Bytes all caches' bounds hold above class_to_max (atomic: every cache
  * adds its growth and takes it back). */
 static uint64_t grown_total;
+uint32_t mcache_grow_thread_bytes = MCACHE_GROW_THREAD_BYTES_DEFAULT;
+static uint64_t grow_process_bytes = 64u * MCACHE_GROW_THREAD_BYTES_DEFAULT;
+
+void mcache_set_grow_budget(uint64_t thread_bytes) {
+  mcache_grow_thread_bytes = (uint32_t)thread_bytes;
+  grow_process_bytes = 64 * thread_bytes > (64u << 20) ? 64 * thread_bytes : (64u << 20);
+}
 static struct fixalloc mcache_alloc_meta; /* under mcache_all_lock */
 static int mcache_alloc_ready;
 
@@ -113,12 +120,12 @@ static int grow_list(struct mcache *c, unsigned k) {
   uint32_t batch = class_to_batch[k];
   uint32_t bytes = batch * class_to_size[k];
   if ((uint32_t)c->list_max[k] + batch > MCACHE_LIST_BATCHES * batch) return 0;
-  if (c->grown_bytes + bytes > MCACHE_GROW_THREAD_BYTES) {
-    shrink_lists(c);
+  if (c->grown_bytes + bytes > mcache_grow_thread_bytes) {
+    if (c->grown_bytes != 0) shrink_lists(c); /* none to give back: flush as if never grown */
     return 0;
   }
   uint64_t was = __atomic_fetch_add(&grown_total, (uint64_t)bytes, __ATOMIC_RELAXED);
-  if (was + bytes > MCACHE_GROW_PROCESS_BYTES) {
+  if (was + bytes > grow_process_bytes) {
     __atomic_fetch_sub(&grown_total, (uint64_t)bytes, __ATOMIC_RELAXED);
     return 0;
   }

@@ -19,9 +19,12 @@
  * dozen frees and again every few dozen mallocs, and two such threads
  * contend for that lock (bench/RESULTS.md section 11). Each overflow of a
  * list grows its bound by one batch instead of flushing, up to
- * MCACHE_LIST_BATCHES batches, within a budget of bytes per thread and for
- * the process (mcache.c); a flush, a trim or the thread's exit gives the
- * growth back.
+ * MCACHE_LIST_BATCHES batches, within a budget of bytes per thread
+ * (ALLOC_THREAD_CACHE_KB, 1 MiB by default) and for the process (64 MiB,
+ * or 64 threads' budgets); a thread past its budget gives all its growth
+ * back (mcache.c grow_list), and so do a flush (malloc_trim, jemalloc's
+ * tcache flush) and the thread's exit. ALLOC_THREAD_CACHE_KB=0 keeps
+ * every list at its first bound, two batches.
  *
  * Everything in a cache is read and written by its thread only, except the
  * counters and bounds, which statistics read with relaxed loads. */
@@ -162,10 +165,14 @@ void mcache_destroy(struct mcache *c);
  * keeps c usable. */
 void mcache_release_all(struct mcache *c);
 /* Bytes every cache's bounds hold above class_to_max (for statistics and
- * tests); at most MCACHE_GROW_PROCESS_BYTES. */
+ * tests); within the process's budget. */
 uint64_t mcache_grown_total(void);
-#define MCACHE_GROW_THREAD_BYTES (1u << 20)
-#define MCACHE_GROW_PROCESS_BYTES (64u << 20)
+/* A thread's budget: ALLOC_THREAD_CACHE_KB (default 1 MiB; 0 keeps every
+ * list at class_to_max), set by mcache_set_grow_budget at start-up. The
+ * process's: 64 MiB, or 64 threads' budgets if more. */
+void mcache_set_grow_budget(uint64_t thread_bytes);
+extern uint32_t mcache_grow_thread_bytes;
+#define MCACHE_GROW_THREAD_BYTES_DEFAULT (1u << 20)
 
 /* Statistics and fork support over the list of live caches. */
 extern alloc_lock mcache_all_lock;

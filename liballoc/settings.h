@@ -198,13 +198,15 @@ int trig_config_needs_thread(const struct trig_config *cfg);
 
 /* ---- the allocator's settings (ALLOC_*) ------------------------------------------
  * Read once by liballoc (alloc_settings in environ.c); ALLOC_STATS acts in
- * malloc.c, the other three in scavenger.c, which says what they mean. */
+ * malloc_thread.c, ALLOC_THREAD_CACHE_KB in mcache.c (mcache.h says what
+ * it means), the other three in scavenger.c, which says what they mean. */
 
 struct alloc_settings {
   uint64_t stats;             /* ALLOC_STATS: 0 or 1 (statistics on stderr at exit); 0 */
   uint64_t scavenger;         /* ALLOC_SCAVENGER: 0 or 1 (the background thread); 1 */
   uint64_t scavenge_delay_ms; /* ALLOC_SCAVENGE_DELAY_MS: 0 to 86400000; 500 */
   uint64_t retain_mb;         /* ALLOC_RETAIN_MB: 0 to 1048576 (1 TiB); 8 */
+  uint64_t thread_cache_kb;   /* ALLOC_THREAD_CACHE_KB: 0 to 65536 (64 MiB); 1024 */
 };
 
 /* Fills s from the settings read through get (empty counts as unset). Each

@@ -4,6 +4,8 @@
 # with the default (liballoc/settings.c, alloc_settings_parse).
 #   each      every setting with a bad value, under a preloaded /bin/true:
 #             one line, the expected one, nothing else; the exit status is 0
+#   thread cache  ALLOC_THREAD_CACHE_KB=0 and =65536 under python3 freeing
+#             in bulk from three threads: it runs, and nothing is printed
 #   several   two bad values: two lines
 #   default   ALLOC_RETAIN_MB=-1 (which once turned returning memory off)
 #             returns freed memory down to the default 8 MiB (scavenge.c)
@@ -29,7 +31,26 @@ expect_line ALLOC_SCAVENGE_DELAY_MS=1s \
   "ALLOC_SCAVENGE_DELAY_MS=1s is not a number of milliseconds from 0 to 86400000; keeping 500"
 expect_line ALLOC_SCAVENGER=no "ALLOC_SCAVENGER=no is not 0 or 1; keeping 1 (the background scavenger)"
 expect_line ALLOC_STATS=yes "ALLOC_STATS=yes is not 0 or 1; keeping 0 (no statistics)"
+expect_line ALLOC_THREAD_CACHE_KB=-5 \
+  "ALLOC_THREAD_CACHE_KB=-5 is not a number of KiB from 0 to 65536; keeping 1024"
 echo "each: ok"
+
+# a thread cache that never grows, and one at its largest, under a program
+# that frees in bulk from several threads: it runs and says nothing
+for kb in 0 65536; do
+  ALLOC_THREAD_CACHE_KB=$kb LD_PRELOAD="$lib" python3 -c '
+import threading
+def work():
+    for _ in range(30):
+        xs = [bytearray(48 + i % 700) for i in range(20000)]
+        del xs
+ts = [threading.Thread(target=work) for _ in range(3)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("done")' >"$tmp/out" 2>"$tmp/err" || fail "thread cache $kb KiB: python3 failed"
+  [ "$(cat "$tmp/out")" = done ] && [ ! -s "$tmp/err" ] || fail "thread cache $kb KiB: $(cat "$tmp/err")"
+done
+echo "thread cache: ok"
 
 ALLOC_RETAIN_MB=-1 ALLOC_SCAVENGER=x LD_PRELOAD="$lib" /bin/true 2>"$tmp/err" || fail "several: /bin/true failed"
 [ "$(wc -l <"$tmp/err")" -eq 2 ] || fail "several: want two lines"

@@ -63,6 +63,7 @@ static void assert_defaults(const struct alloc_settings *s) {
   assert_int_equal(s->scavenger, 1);
   assert_int_equal(s->scavenge_delay_ms, 500);
   assert_int_equal(s->retain_mb, 8);
+  assert_int_equal(s->thread_cache_kb, 1024);
 }
 
 static void test_defaults(void **state) {
@@ -92,7 +93,9 @@ static void test_good(void **state) {
   env_set("ALLOC_SCAVENGER", "0");
   env_set("ALLOC_SCAVENGE_DELAY_MS", "0");
   env_set("ALLOC_RETAIN_MB", "0");
+  env_set("ALLOC_THREAD_CACHE_KB", "0");
   assert_int_equal(parse(&s), 0);
+  assert_int_equal(s.thread_cache_kb, 0);
   assert_int_equal(s.stats, 1);
   assert_int_equal(s.scavenger, 0);
   assert_int_equal(s.scavenge_delay_ms, 0);
@@ -101,7 +104,9 @@ static void test_good(void **state) {
   env_set("ALLOC_SCAVENGER", "1");
   env_set("ALLOC_SCAVENGE_DELAY_MS", "86400000");
   env_set("ALLOC_RETAIN_MB", "1048576");
+  env_set("ALLOC_THREAD_CACHE_KB", "65536");
   assert_int_equal(parse(&s), 0);
+  assert_int_equal(s.thread_cache_kb, 65536);
   assert_int_equal(s.stats, 0);
   assert_int_equal(s.scavenger, 1);
   assert_int_equal(s.scavenge_delay_ms, 86400000);
@@ -119,6 +124,10 @@ static void test_bad(void **state) {
   static const struct {
     const char *name, *value, *line;
   } cases[] = {
+      {"ALLOC_THREAD_CACHE_KB", "65537",
+       "ALLOC_THREAD_CACHE_KB=65537 is not a number of KiB from 0 to 65536; keeping 1024"},
+      {"ALLOC_THREAD_CACHE_KB", "1m",
+       "ALLOC_THREAD_CACHE_KB=1m is not a number of KiB from 0 to 65536; keeping 1024"},
       {"ALLOC_RETAIN_MB", "-1",
        "ALLOC_RETAIN_MB=-1 is not a number of MiB from 0 to 1048576; keeping 8"},
       {"ALLOC_RETAIN_MB", "junk",

@@ -121,7 +121,30 @@ static void test_list_grows_then_flushes(void **state) {
   assert_int_equal(e->room, base);
 }
 
-/* A thread's growth is bounded by MCACHE_GROW_THREAD_BYTES: the overflow
+/* ALLOC_THREAD_CACHE_KB=0 (mcache_set_grow_budget(0)): no list grows; an
+ * overflow hands a batch to the mcentral at two batches, as before lists
+ * could grow. */
+static void test_no_growth_budget(void **state) {
+  (void)state;
+  unsigned k = size_to_class(5000);
+  int32_t base = (int32_t)class_to_max[k], batch = (int32_t)class_to_batch[k];
+  void *objs[64];
+  assert_true(base + 1 <= 64);
+  alloc_flush_thread_cache();
+  mcache_set_grow_budget(0);
+  struct mcache *c = tls_cache;
+  for (int32_t i = 0; i < base + 1; i++) assert_non_null(objs[i] = alloc_malloc(5000));
+  uint32_t batches = mcentral[k].nbatches;
+  for (int32_t i = 0; i < base + 1; i++) alloc_free(objs[i]);
+  assert_int_equal(c->list_max[k], base);
+  assert_int_equal(c->grown_bytes, 0);
+  assert_int_equal(mcache_list_len(&c->cls[k], k), base + 1 - batch);
+  assert_int_equal(mcentral[k].nbatches, batches + 1);
+  mcache_set_grow_budget(MCACHE_GROW_THREAD_BYTES_DEFAULT);
+  alloc_flush_thread_cache();
+}
+
+/* A thread's growth is bounded by mcache_grow_thread_bytes: the overflow
  * that would pass it gives every class's growth back (the lists shrink to
  * class_to_max, the excess going to the mcentrals), and the thread starts
  * growing again from there. */
@@ -134,9 +157,9 @@ static void test_thread_budget_shrinks_lists(void **state) {
   assert_true(capb + 1 <= N && MCACHE_LIST_BATCHES * class_to_batch[ko] + 1 <= N);
   /* the biggest class's growth fits in the budget; with the other's it does not */
   uint32_t growb = (uint32_t)(capb - (int32_t)class_to_max[kb]) * BIG;
-  assert_true(growb <= MCACHE_GROW_THREAD_BYTES);
+  assert_true(growb <= mcache_grow_thread_bytes);
   assert_true(growb + (uint32_t)(capb - (int32_t)class_to_max[ko]) * OTHER >
-              MCACHE_GROW_THREAD_BYTES);
+              mcache_grow_thread_bytes);
   alloc_flush_thread_cache();
   struct mcache *c = tls_cache;
   for (int i = 0; i < N; i++) {
@@ -151,7 +174,7 @@ static void test_thread_budget_shrinks_lists(void **state) {
     uint32_t was = c->grown_bytes;
     alloc_free(other[i]);
     if (c->grown_bytes < was) shrunk_at = i;
-    assert_true(c->grown_bytes <= MCACHE_GROW_THREAD_BYTES);
+    assert_true(c->grown_bytes <= mcache_grow_thread_bytes);
   }
   assert_true(shrunk_at >= 0);
   assert_int_equal(c->grown_bytes, 0);
@@ -518,6 +541,7 @@ int main(void) {
       cmocka_unit_test(test_flush_bound),
       cmocka_unit_test(test_list_grows_then_flushes),
       cmocka_unit_test(test_thread_budget_shrinks_lists),
+      cmocka_unit_test(test_no_growth_budget),
       cmocka_unit_test(test_fast_class_lookup),
       cmocka_unit_test(test_cross_thread_free_and_exit),
       cmocka_unit_test(test_calloc_zeroes_reused_memory),
