@@ -443,6 +443,18 @@ void alloc_free(void *p) {
   free_slow(p, s);
 }
 
+/* free() of p, the start of an object of span s that is not free: what
+ * realloc has checked before it moves an object, so its free skips the
+ * lookup and the checks that alloc_free would repeat. */
+static inline void free_object(void *p, struct mspan *s) {
+  struct mcache *c = tls_cache;
+  if (likely(mspan_small_unsampled(s) && c != NULL)) {
+    small_free_push(c, s, p);
+    return;
+  }
+  free_slow(p, s);
+}
+
 void alloc_free_sized(void *p, size_t size) {
   (void)size; /* the span knows the size; nothing to gain from trusting it */
   alloc_free(p);
@@ -500,7 +512,7 @@ void *alloc_realloc(void *p, size_t size) {
   void *q = alloc_malloc(size);
   if (q == NULL) return NULL;
   memcpy(q, p, size < usable ? size : usable);
-  alloc_free(p);
+  free_object(p, s);
   return q;
 }
 
