@@ -20,8 +20,8 @@
  * contend for that lock (bench/RESULTS.md section 11). Each overflow of a
  * list grows its bound by one batch instead of flushing, up to
  * MCACHE_LIST_BATCHES batches, within a budget of bytes per thread
- * (ALLOC_THREAD_CACHE_KB, 1 MiB by default) and for the process (64 MiB,
- * or 64 threads' budgets); a thread past its budget gives all its growth
+ * (ALLOC_THREAD_CACHE_KB, 4 MiB by default) and for the process (16
+ * threads' budgets, at least 64 MiB); a thread past its budget gives all its growth
  * back (mcache.c grow_list), and so do a flush (malloc_trim, jemalloc's
  * tcache flush) and the thread's exit. ALLOC_THREAD_CACHE_KB=0 keeps
  * every list at its first bound, two batches.
@@ -70,7 +70,10 @@ struct mcache {
   /* The bound of each class's list: class_to_max, plus the batches its
    * overflows added (mcache_flush); read by statistics (relaxed). */
   int32_t list_max[SIZECLASS_COUNT];
-  uint32_t grown_bytes;               /* bytes the bounds hold above class_to_max */
+  uint32_t grown_bytes; /* bytes the bounds hold above class_to_max */
+  /* 1 once malloc ran class k's list dry (mcache_refill), until the lists
+   * shrink: only such a class grows (mcache.c grow_list). */
+  uint8_t refilled[SIZECLASS_COUNT];
   struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
@@ -167,12 +170,13 @@ void mcache_release_all(struct mcache *c);
 /* Bytes every cache's bounds hold above class_to_max (for statistics and
  * tests); within the process's budget. */
 uint64_t mcache_grown_total(void);
-/* A thread's budget: ALLOC_THREAD_CACHE_KB (default 1 MiB; 0 keeps every
- * list at class_to_max), set by mcache_set_grow_budget at start-up. The
- * process's: 64 MiB, or 64 threads' budgets if more. */
+/* A thread's budget: ALLOC_THREAD_CACHE_KB (default 4 MiB, as tcmalloc's
+ * largest thread cache; 0 keeps every list at class_to_max), set by
+ * mcache_set_grow_budget at start-up. The process's: 16 threads' budgets,
+ * and at least 64 MiB. */
 void mcache_set_grow_budget(uint64_t thread_bytes);
 extern uint32_t mcache_grow_thread_bytes;
-#define MCACHE_GROW_THREAD_BYTES_DEFAULT (1u << 20)
+#define MCACHE_GROW_THREAD_BYTES_DEFAULT (4u << 20)
 
 /* Statistics and fork support over the list of live caches. */
 extern alloc_lock mcache_all_lock;

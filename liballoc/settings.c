@@ -405,8 +405,8 @@ static const struct {
      500, " is not a number of milliseconds from 0 to 86400000; keeping 500"},
     {"ALLOC_RETAIN_MB", offsetof(struct alloc_settings, retain_mb), 0, 1048576, 8,
      " is not a number of MiB from 0 to 1048576; keeping 8"},
-    {"ALLOC_THREAD_CACHE_KB", offsetof(struct alloc_settings, thread_cache_kb), 0, 65536, 1024,
-     " is not a number of KiB from 0 to 65536; keeping 1024"},
+    {"ALLOC_THREAD_CACHE_KB", offsetof(struct alloc_settings, thread_cache_kb), 0, 65536, 4096,
+     " is not a number of KiB from 0 to 65536; keeping 4096"},
 };
 
 int alloc_settings_parse(const char *(*get)(const char *name), struct alloc_settings *s,

@@ -206,7 +206,7 @@ struct alloc_settings {
   uint64_t scavenger;         /* ALLOC_SCAVENGER: 0 or 1 (the background thread); 1 */
   uint64_t scavenge_delay_ms; /* ALLOC_SCAVENGE_DELAY_MS: 0 to 86400000; 500 */
   uint64_t retain_mb;         /* ALLOC_RETAIN_MB: 0 to 1048576 (1 TiB); 8 */
-  uint64_t thread_cache_kb;   /* ALLOC_THREAD_CACHE_KB: 0 to 65536 (64 MiB); 1024 */
+  uint64_t thread_cache_kb;   /* ALLOC_THREAD_CACHE_KB: 0 to 65536 (64 MiB); 4096 */
 };
 
 /* Fills s from the settings read through get (empty counts as unset). Each

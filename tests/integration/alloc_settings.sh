@@ -32,7 +32,7 @@ expect_line ALLOC_SCAVENGE_DELAY_MS=1s \
 expect_line ALLOC_SCAVENGER=no "ALLOC_SCAVENGER=no is not 0 or 1; keeping 1 (the background scavenger)"
 expect_line ALLOC_STATS=yes "ALLOC_STATS=yes is not 0 or 1; keeping 0 (no statistics)"
 expect_line ALLOC_THREAD_CACHE_KB=-5 \
-  "ALLOC_THREAD_CACHE_KB=-5 is not a number of KiB from 0 to 65536; keeping 1024"
+  "ALLOC_THREAD_CACHE_KB=-5 is not a number of KiB from 0 to 65536; keeping 4096"
 echo "each: ok"
 
 # a thread cache that never grows, and one at its largest, under a program

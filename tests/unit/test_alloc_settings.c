@@ -63,7 +63,7 @@ static void assert_defaults(const struct alloc_settings *s) {
   assert_int_equal(s->scavenger, 1);
   assert_int_equal(s->scavenge_delay_ms, 500);
   assert_int_equal(s->retain_mb, 8);
-  assert_int_equal(s->thread_cache_kb, 1024);
+  assert_int_equal(s->thread_cache_kb, 4096);
 }
 
 static void test_defaults(void **state) {
@@ -125,9 +125,9 @@ static void test_bad(void **state) {
     const char *name, *value, *line;
   } cases[] = {
       {"ALLOC_THREAD_CACHE_KB", "65537",
-       "ALLOC_THREAD_CACHE_KB=65537 is not a number of KiB from 0 to 65536; keeping 1024"},
+       "ALLOC_THREAD_CACHE_KB=65537 is not a number of KiB from 0 to 65536; keeping 4096"},
       {"ALLOC_THREAD_CACHE_KB", "1m",
-       "ALLOC_THREAD_CACHE_KB=1m is not a number of KiB from 0 to 65536; keeping 1024"},
+       "ALLOC_THREAD_CACHE_KB=1m is not a number of KiB from 0 to 65536; keeping 4096"},
       {"ALLOC_RETAIN_MB", "-1",
        "ALLOC_RETAIN_MB=-1 is not a number of MiB from 0 to 1048576; keeping 8"},
       {"ALLOC_RETAIN_MB", "junk",

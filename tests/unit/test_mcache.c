@@ -144,12 +144,13 @@ static void test_no_growth_budget(void **state) {
   alloc_flush_thread_cache();
 }
 
-/* A thread's growth is bounded by mcache_grow_thread_bytes: the overflow
+/* A thread's growth is bounded by its budget (1 MiB here): the overflow
  * that would pass it gives every class's growth back (the lists shrink to
  * class_to_max, the excess going to the mcentrals), and the thread starts
  * growing again from there. */
 static void test_thread_budget_shrinks_lists(void **state) {
   (void)state;
+  mcache_set_grow_budget(1u << 20);
   enum { BIG = 16384, OTHER = 8192, N = 70 };
   unsigned kb = size_to_class(BIG), ko = size_to_class(OTHER);
   int32_t capb = (int32_t)(MCACHE_LIST_BATCHES * class_to_batch[kb]);
@@ -183,10 +184,50 @@ static void test_thread_budget_shrinks_lists(void **state) {
   assert_true(mcache_list_len(&c->cls[kb], kb) <= class_to_max[kb]);
   assert_true(mcache_list_len(&c->cls[ko], ko) <= class_to_max[ko]);
   for (int i = shrunk_at + 1; i < N; i++) alloc_free(other[i]);
-  assert_true(c->grown_bytes > 0); /* growing again, for the class in use now */
+  /* growing again, for the class in use now, once it runs dry again */
   assert_int_equal(c->list_max[kb], (int32_t)class_to_max[kb]);
+  for (int i = 0; i < N; i++) assert_non_null(other[i] = alloc_malloc(OTHER));
+  for (int i = 0; i < N; i++) alloc_free(other[i]);
+  assert_true(c->grown_bytes > 0);
   alloc_flush_thread_cache();
   assert_int_equal(c->grown_bytes, 0);
+  mcache_set_grow_budget(MCACHE_GROW_THREAD_BYTES_DEFAULT);
+}
+
+/* A thread that frees a class it never allocates (a consumer) keeps its
+ * list at two batches: the overflow hands a batch to the mcentral, for the
+ * producer to reuse, instead of growing the consumer's list. */
+struct consumer_arg {
+  void **objs;
+  unsigned n, k;
+  int32_t list_max;
+  uint32_t grown, len;
+};
+
+static void *consume(void *arg) {
+  struct consumer_arg *a = arg;
+  for (unsigned i = 0; i < a->n; i++) alloc_free(a->objs[i]);
+  a->list_max = tls_cache->list_max[a->k];
+  a->grown = tls_cache->grown_bytes;
+  a->len = mcache_list_len(&tls_cache->cls[a->k], a->k);
+  return NULL;
+}
+
+static void test_consumer_list_does_not_grow(void **state) {
+  (void)state;
+  enum { N = 1000 };
+  static void *objs[N];
+  unsigned k = size_to_class(200);
+  for (unsigned i = 0; i < N; i++) assert_non_null(objs[i] = alloc_malloc(200));
+  /* the spans are no longer this cache's: the consumer's frees are local */
+  alloc_flush_thread_cache();
+  struct consumer_arg a = {objs, N, k, 0, 1, 0};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, consume, &a), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(a.list_max, (int32_t)class_to_max[k]);
+  assert_int_equal(a.grown, 0);
+  assert_true(a.len <= class_to_max[k]);
 }
 
 /* malloc's one-table class lookup agrees with size_to_class everywhere. */
@@ -542,6 +583,7 @@ int main(void) {
       cmocka_unit_test(test_list_grows_then_flushes),
       cmocka_unit_test(test_thread_budget_shrinks_lists),
       cmocka_unit_test(test_no_growth_budget),
+      cmocka_unit_test(test_consumer_list_does_not_grow),
       cmocka_unit_test(test_fast_class_lookup),
       cmocka_unit_test(test_cross_thread_free_and_exit),
       cmocka_unit_test(test_calloc_zeroes_reused_memory),
