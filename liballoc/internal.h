@@ -114,9 +114,10 @@ static inline void lock_acquire(alloc_lock *l) { pthread_mutex_lock(&l->m); }
 static inline void lock_release(alloc_lock *l) { pthread_mutex_unlock(&l->m); }
 static inline void lock_reinit(alloc_lock *l) { pthread_mutex_init(&l->m, NULL); }
 
-/* malloc.c: whether the calling thread has a thread cache of its own, so
- * that the scavenger may start its thread from here (a thread being made
- * or torn down by the C library has none). */
+/* malloc_thread.c: whether the scavenger may start its thread from here:
+ * the calling thread has a thread cache of its own (a thread being made or
+ * torn down by the C library has none) and is not inside the profiler's
+ * loader calls (loaderfence.h). */
 int alloc_may_create_thread(void);
 
 /* Milliseconds on the monotonic clock. */

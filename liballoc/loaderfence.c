@@ -49,6 +49,8 @@ void alloc_loader_enter(void) {
   }
 }
 
+int alloc_loader_this_thread_inside(void) { return fence_depth != 0; }
+
 void alloc_loader_exit(void) {
   if (--fence_depth != 0) return;
   uint32_t v = __atomic_sub_fetch(&fence_word, 1, __ATOMIC_RELEASE);

@@ -47,6 +47,12 @@ void loader_fence_fork_child(void);
 
 /* Threads between alloc_loader_enter and alloc_loader_exit now (tests). */
 unsigned loader_fence_inside(void);
+/* Whether the calling thread is between the two: it may hold the loader's
+ * write lock (inside dl_iterate_phdr) or an unwinder's, so it must not
+ * create a thread, whose TLS set-up takes the loader's TLS lock while a
+ * thread in dlclose holds that one and waits for the write lock
+ * (alloc_may_create_thread). */
+int alloc_loader_this_thread_inside(void);
 
 ALLOC_HIDDEN_END
 #endif /* ALLOC_LOADERFENCE_H */

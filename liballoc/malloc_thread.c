@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "alloc_entry.h"
+#include "loaderfence.h"
 #include "malloc_fork.h"
 #include "mcache.h"
 #include "mcentral.h"
@@ -106,4 +107,12 @@ struct mcache *thread_cache_slow(void) {
   return c;
 }
 
-int alloc_may_create_thread(void) { return tls_cache != NULL; }
+/* Not on the global cache (its lock may be held), and not inside the
+ * profiler's loader calls: the scavenger once started from a free in a
+ * dl_iterate_phdr callback of a dump (mappings.c's realloc), and its
+ * pthread_create waited for the loader's TLS lock, held by a thread in
+ * dlclose that waited for the write lock the dump held
+ * (integration.prof_concurrency hung about once in 300 runs under load). */
+int alloc_may_create_thread(void) {
+  return tls_cache != NULL && !alloc_loader_this_thread_inside();
+}
