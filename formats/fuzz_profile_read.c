@@ -97,14 +97,12 @@ static void same_header(const profile_pb *p, const profile_pb *h) {
   same_samples(p, h);
 }
 
-/* pb without l's table fields (each a one-byte tag and a varint length
- * before its payload), into out (len bytes at most); its length. */
+/* pb without l's table fields (tag, length and payload), into out (len
+ * bytes at most); its length. */
 static size_t without_tables(const uint8_t *pb, size_t len, const profile_lite *l, uint8_t *out) {
   size_t n = 0, from = 0;
   for (size_t i = 0; i < l->ntables; i++) {
-    size_t at = (size_t)(l->tables[i].data - pb) - 1, v = l->tables[i].len;
-    do at--; /* the length's bytes */
-    while ((v >>= 7) != 0);
+    size_t at = (size_t)(l->tables[i].wire - pb);
     memcpy(out + n, pb + from, at - from);
     n += at - from;
     from = (size_t)(l->tables[i].data - pb) + l->tables[i].len;

@@ -72,12 +72,14 @@ typedef struct field {
   uint32_t num;
   uint32_t wt;
   uint64_t v;
+  const uint8_t *wire; /* where the field starts: its tag's first byte */
   const uint8_t *data;
   size_t len;
 } field;
 
 static inline int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
   uint64_t tag;
+  f->wire = *pp;
   if (varint(pp, end, &tag) != OK || (tag >> 32) || (tag >> 3) == 0) return REFUSE;
   f->num = (uint32_t)(tag >> 3);
   f->wt = (uint32_t)(tag & 7);
@@ -189,7 +191,7 @@ static int string(lite_mem *m, const field *f) {
 
 static int table(profile_lite *l, lite_mem *m, const field *f) {
   if (m->ntables == m->cap_tables) return REFUSE;
-  m->tables[m->ntables++] = (profile_lite_field){f->num, f->data, f->len};
+  m->tables[m->ntables++] = (profile_lite_field){f->num, f->wire, f->data, f->len};
   if (f->num == 3) l->n_mapping++;
   if (f->num == 4) l->n_location++;
   if (f->num == 5) l->n_function++;

@@ -33,7 +33,10 @@
 
 /* One table field as it is on the wire (its payload). */
 typedef struct profile_lite_field {
-  uint32_t num; /* 3 mapping, 4 location, 5 function */
+  uint32_t num;        /* 3 mapping, 4 location, 5 function */
+  const uint8_t *wire; /* the field's first byte: its tag, which with its
+                        * length may take more bytes than needed (protobuf
+                        * allows overlong varints) */
   const uint8_t *data;
   size_t len;
 } profile_lite_field;
