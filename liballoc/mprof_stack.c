@@ -7,7 +7,10 @@
  *
  * The walker. Each frame is one lookup in a process-wide table from code
  * address to unwind rule (mprof_cfi.h: where the CFA is, whether rbp was
- * saved) and two loads from the stack: about 20 instructions a frame. A
+ * saved) and two loads from the stack, each checked: about 65 instructions
+ * a frame (callgrind, bench_sample_cost). The allocator's own frames at the
+ * top are stepped over, not stored, and the rest go straight into the
+ * caller's array. A
  * miss finds the function's FDE in its object's .eh_frame_hdr (the object
  * from glibc's lock-free _dl_find_object; libgcc's _Unwind_Find_FDE only
  * for what that cannot find), runs its CFI program (mprof_cfi.c) and
@@ -95,6 +98,11 @@ static void find_self(void) {
  * and prof_record_sample (malloc's fast path reaches it by tail calls, so
  * the entry point itself has no frame there). */
 #define STACK_SKIP_STATIC 2
+
+/* The allocator's own frames dropped from a stack's top at most: more than
+ * its deepest call chain to prof_capture_stack (a stack with more is cut
+ * there, and keeps the rest). */
+#define STACK_DROP_MAX 16
 
 /* Stacks a thread hands to libgcc's unwinder before libunwind's, when the
  * walker cannot take them: enough to amortize libunwind's warm-up. */
@@ -341,37 +349,68 @@ static uintptr_t stack_top(uintptr_t sp) {
 }
 
 #if defined(__x86_64__)
-/* Walks the calling thread's stack into buf (at most max return addresses;
- * buf[0] is the address in prof_capture_stack). Returns the count, or -1
- * when a full unwinder must take this stack. Inlined into
- * prof_capture_stack so that the registers read here are its own. */
-static inline __attribute__((always_inline)) int walk_stack(void **buf, int max) {
+/* The registers a walk carries from frame to frame, and the stack's bounds. */
+struct walk_regs {
+  uintptr_t sp, bp;
+  uintptr_t lo, hi; /* every load must lie in [lo, hi) */
+};
+
+/* One step from the frame whose rule applies at pc to its caller: 1 with
+ * the caller's return address in *ra, 0 at the outermost frame, -1 when a
+ * full unwinder must take the stack. */
+static inline __attribute__((always_inline)) int walk_step(const struct rule_table *t,
+                                                           struct walk_regs *w, uintptr_t pc,
+                                                           uintptr_t *ra) {
+  uint64_t word = t != NULL ? rule_find(t, pc) : 0;
+  struct cfi_rule r = word != 0 ? rule_unpack(word) : rule_miss(pc);
+  if (r.kind != CFI_STEP) return r.kind == CFI_OUTERMOST ? 0 : -1;
+  uintptr_t cfa = ((r.flags & CFI_CFA_RBP) ? w->bp : w->sp) + (uintptr_t)(intptr_t)r.cfa_offset;
+  if (cfa < w->sp + 8 || cfa > w->hi || (cfa & 7) != 0) return -1;
+  uintptr_t a = *(const uintptr_t *)(cfa - 8);
+  if (r.flags & CFI_RBP_SAVED) {
+    uintptr_t at = cfa + (uintptr_t)(intptr_t)r.rbp_offset;
+    if (at < w->lo || at + 8 > w->hi || (at & 7) != 0) return -1;
+    w->bp = *(const uintptr_t *)at;
+  }
+  w->sp = cfa;
+  if (a == 0) return 0; /* the outermost frame by convention */
+  *ra = a;
+  return 1;
+}
+
+/* Walks the calling thread's stack into out: at most max return addresses,
+ * from the first frame outside the allocator (prof_capture_stack's caller's
+ * callers: see prof_capture_stack for which frames are dropped). Returns the
+ * count, or -1 when a full unwinder must take this stack. The allocator's
+ * frames are stepped over as they are met, so nothing is stored twice.
+ * Inlined into prof_capture_stack so that the registers read here are its
+ * own. */
+static inline __attribute__((always_inline)) int walk_stack(uintptr_t *out, int max) {
   uintptr_t ip, sp, bp;
   __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
                    : "=r"(ip), "=r"(sp), "=r"(bp));
-  uintptr_t lo = sp, hi = stack_top(sp);
-  if (hi == 0) return -1;
+  struct walk_regs w = {sp, bp, sp, stack_top(sp)};
+  if (w.hi == 0) return -1;
   const struct rule_table *t = __atomic_load_n(&rule_table, __ATOMIC_ACQUIRE);
-  uintptr_t pc = ip; /* the address whose rule applies: the return address - 1 after frame 0 */
+  /* a: the frame's address as reported (ip, then return addresses); pc:
+   * the address whose rule applies (a return address - 1, inside the call) */
+  uintptr_t a = ip, pc = ip;
+  for (int dropped = 0;; dropped++) {
+    int ours = self_known > 0 ? a >= self_lo && a < self_hi : dropped < STACK_SKIP_STATIC;
+    if (!ours || dropped == STACK_DROP_MAX) break;
+    int rc = walk_step(t, &w, pc, &a);
+    if (rc <= 0) return rc; /* nothing but the allocator, or a full unwind */
+    pc = a - 1;
+  }
   int n = 0;
-  buf[n++] = (void *)ip;
+  if (max <= 0) return 0;
+  out[n++] = a;
   while (n < max) {
-    uint64_t w = t != NULL ? rule_find(t, pc) : 0;
-    struct cfi_rule r = w != 0 ? rule_unpack(w) : rule_miss(pc);
-    if (r.kind == CFI_OUTERMOST) break;
-    if (r.kind != CFI_STEP) return -1;
-    uintptr_t cfa = ((r.flags & CFI_CFA_RBP) ? bp : sp) + (uintptr_t)(intptr_t)r.cfa_offset;
-    if (cfa < sp + 8 || cfa > hi || (cfa & 7) != 0) return -1;
-    uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-    if (r.flags & CFI_RBP_SAVED) {
-      uintptr_t at = cfa + (uintptr_t)(intptr_t)r.rbp_offset;
-      if (at < lo || at + 8 > hi || (at & 7) != 0) return -1;
-      bp = *(const uintptr_t *)at;
-    }
-    sp = cfa;
-    if (ra == 0) break; /* the outermost frame by convention */
-    buf[n++] = (void *)ra;
-    pc = ra - 1;
+    int rc = walk_step(t, &w, pc, &a);
+    if (rc < 0) return -1;
+    if (rc == 0) break;
+    out[n++] = a;
+    pc = a - 1;
   }
   return n;
 }
@@ -402,17 +441,19 @@ static inline __attribute__((always_inline)) int full_unwind(void **buf, int wan
 
 int prof_capture_stack(uintptr_t *frames, int max) {
   if (self_known == 0) find_self();
-  void *buf[PROF_FRAMES_LIMIT + 1 + 16];
-  int want = max + 16;
-  if (want > PROF_FRAMES_LIMIT + 1 + 16) want = PROF_FRAMES_LIMIT + 1 + 16;
-  int n = -1;
 #if defined(__x86_64__)
-  n = walk_stack(buf, want); /* its FDEs come from .eh_frame_hdr (eh_frame_hdr_find) */
+  int walked = walk_stack(frames, max); /* its FDEs come from .eh_frame_hdr (eh_frame_hdr_find) */
+  if (walked >= 0) return walked;
 #endif
-  if (n < 0) n = full_unwind(buf, want);
+  void *buf[PROF_FRAMES_LIMIT + 1 + STACK_DROP_MAX];
+  int want = max + STACK_DROP_MAX;
+  if (want > PROF_FRAMES_LIMIT + 1 + STACK_DROP_MAX) want = PROF_FRAMES_LIMIT + 1 + STACK_DROP_MAX;
+  int n = full_unwind(buf, want);
   int i = 0;
   if (self_known > 0) {
-    while (i < n && (uintptr_t)buf[i] >= self_lo && (uintptr_t)buf[i] < self_hi) i++;
+    while (i < n && i < STACK_DROP_MAX && (uintptr_t)buf[i] >= self_lo &&
+           (uintptr_t)buf[i] < self_hi)
+      i++;
   } else {
     i = n < STACK_SKIP_STATIC ? n : STACK_SKIP_STATIC;
   }
