@@ -77,16 +77,26 @@ typedef struct field {
   size_t len;
 } field;
 
+/* The longest tag or length prefix protobuf-c reads (a 32-bit varint):
+ * what this decoder accepts, protobuf-c must unpack, so a longer one, even
+ * a valid overlong encoding of a small number, goes to profile_decode,
+ * which refuses it as protobuf-c does. */
+#define PREFIX_MAX_BYTES 5
+
 static inline int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
   uint64_t tag;
   f->wire = *pp;
-  if (varint(pp, end, &tag) != OK || (tag >> 32) || (tag >> 3) == 0) return REFUSE;
+  if (varint(pp, end, &tag) != OK || *pp - f->wire > PREFIX_MAX_BYTES || (tag >> 32) ||
+      (tag >> 3) == 0)
+    return REFUSE;
   f->num = (uint32_t)(tag >> 3);
   f->wt = (uint32_t)(tag & 7);
   if (f->wt == 0) return varint(pp, end, &f->v);
   if (f->wt != 2) return REFUSE; /* no fixed-width or group field in the schema */
   uint64_t n;
-  if (varint(pp, end, &n) != OK || n > (uint64_t)(end - *pp)) return REFUSE;
+  const uint8_t *len_at = *pp;
+  if (varint(pp, end, &n) != OK || *pp - len_at > PREFIX_MAX_BYTES || n > (uint64_t)(end - *pp))
+    return REFUSE;
   f->data = *pp;
   f->len = (size_t)n;
   *pp += n;

@@ -198,15 +198,36 @@ static void test_refuses_wire(void **state) {
   const uint8_t two_period_types[] = {0x32, 0x00, 0x5a, 0x00, 0x5a, 0x00};
   const uint8_t truncated[] = {0x32, 0x05, 0x61};
   const uint8_t sample_unpacked_id[] = {0x32, 0x00, 0x12, 0x02, 0x08, 0x01};
-  const uint8_t *bad[] = {unknown, unpacked_comment, two_period_types, truncated,
-                          sample_unpacked_id};
-  const size_t lens[] = {sizeof unknown, sizeof unpacked_comment, sizeof two_period_types,
-                         sizeof truncated, sizeof sample_unpacked_id};
+  /* A tag or a length longer than the 5 bytes protobuf-c reads, though a
+   * valid overlong encoding of 0x12 (sample) and of 0 */
+  const uint8_t long_length[] = {0x32, 0x00, 0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+  const uint8_t long_tag[] = {0x32, 0x00, 0x92, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00};
+  const uint8_t *bad[] = {unknown,   unpacked_comment,   two_period_types,
+                          truncated, sample_unpacked_id, long_length,
+                          long_tag};
+  const size_t lens[] = {sizeof unknown,   sizeof unpacked_comment,   sizeof two_period_types,
+                         sizeof truncated, sizeof sample_unpacked_id, sizeof long_length,
+                         sizeof long_tag};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     assert_int_equal(profile_lite_decode(bad[i], lens[i], NULL, &l), 1);
     assert_null(l);
   }
   assert_int_equal(profile_lite_decode(empty_string, 0, NULL, &l), 1);
+  /* Overlong within those 5 bytes, protobuf-c unpacks it, and so does this
+   * decoder: a sample written with a 2-byte tag and a 5-byte length. */
+  const uint8_t long_ok[] = {0x32, 0x00, 0x92, 0x00, 0x80, 0x80, 0x80, 0x80, 0x00};
+  assert_int_equal(profile_lite_decode(long_ok, sizeof long_ok, NULL, &l), 0);
+  assert_int_equal(l->pb.n_sample, 1);
+  profile_lite_free(l);
+  Perftools__Profiles__Profile *q =
+      perftools__profiles__profile__unpack(NULL, sizeof long_ok, long_ok);
+  assert_non_null(q);
+  assert_int_equal(q->n_sample, 1);
+  perftools__profiles__profile__free_unpacked(q, NULL);
+  for (size_t i = 5; i < sizeof bad / sizeof *bad; i++) {
+    q = perftools__profiles__profile__unpack(NULL, lens[i], bad[i]);
+    assert_null(q); /* the same refusal as protobuf-c's */
+  }
 }
 
 int main(void) {
