@@ -25,9 +25,12 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (bench/run.py: the environment a run starts from)
+
 
 def run_once(binary, preload, rate, cpus):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOCPROF_")}
+    env = run.base_env()  # no profiler setting or preload of the caller's
     env["LD_PRELOAD"] = preload
     env["ALLOCPROF_RATE"] = str(rate)
     start = time.monotonic()
