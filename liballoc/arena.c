@@ -19,10 +19,10 @@
  * has committed memory in it (mheap.c heap_grow): a request the kernel
  * refuses leaves neither address space nor metadata behind. Registrations
  * are never undone. What they cost: a 64 KiB map leaf per 256 GiB of
- * address space, a 1 KiB side record per 64 MiB arena, and the arena's
- * 64 KiB span map, which is mapped read-only (reading as NULL) and made
- * writable a 4 KiB page at a time where entries are written
- * (arena_prepare). Callers prepare before they change anything, so running
+ * address space (but for the near leaf, which is static: arena.h), a 1 KiB
+ * side record per 64 MiB arena, and the arena's 64 KiB span map, which
+ * is mapped read-only (reading as NULL) and made writable a 4 KiB page at
+ * a time where entries are written (arena_prepare). Callers prepare before they change anything, so running
  * out of memory there fails a request instead of the process. */
 #include "arena.h"
 
@@ -31,9 +31,9 @@
 #include "metalloc.h"
 #include "sys.h"
 
-/* The shared leaf of L1 entries with no arena yet: never written. */
-static struct arena_leaf arena_empty_leaf;
-struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = &arena_empty_leaf};
+struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
+struct arena_leaf arena_near_leaf;
+
 
 #define ARENA_HINTS 128
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
@@ -41,6 +41,8 @@ struct arena_leaf *arena_l1[ARENA_L1_ENTRIES] = {[0 ... ARENA_L1_ENTRIES - 1] = 
 #define USER_ADDR_END ((uintptr_t)1 << 47) /* x86-64 user space */
 #define MAP_PAGE ((uintptr_t)4096)         /* a page of the span map */
 #define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
+
+_Static_assert(HINT_BASE >> ARENA_L1_SHIFT == ARENA_NEAR_L1, "the near leaf is the first hint's");
 
 _Static_assert(sizeof(struct heap_arena) % MAP_PAGE == 0, "records are whole pages");
 _Static_assert(ARENA_RECORD_PAGES <= 32, "arena_side.writable has a bit per record page");
@@ -136,14 +138,14 @@ void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
 int arena_register(uintptr_t base, uintptr_t n) {
   uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
   for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
-    if (arena_l1[l1] != &arena_empty_leaf) continue;
+    if (arena_leaf_at(l1) != NULL) continue;
     struct arena_leaf *leaf = sys_alloc(sizeof *leaf);
     if (leaf == NULL) return -1;
     __atomic_store_n(&arena_l1[l1], leaf, __ATOMIC_RELEASE);
   }
   uintptr_t missing = 0;
   for (uintptr_t a = first; a <= last; a++)
-    if (arena_l1[a >> ARENA_L2_BITS]->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
+    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
   if (missing == 0) return 0;
   /* One mapping for all the new records, read-only until written
    * (arena_prepare), and one for their side records. */
@@ -157,7 +159,7 @@ int arena_register(uintptr_t base, uintptr_t n) {
     return -1;
   }
   for (uintptr_t a = first; a <= last; a++) {
-    struct arena_leaf *leaf = arena_l1[a >> ARENA_L2_BITS];
+    struct arena_leaf *leaf = arena_leaf_at(a >> ARENA_L2_BITS);
     uintptr_t j = a & (ARENA_L2_ENTRIES - 1);
     if (leaf->arenas[j] != NULL) continue;
     leaf->sides[j] = (struct arena_side *)sides;

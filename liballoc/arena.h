@@ -45,37 +45,64 @@ struct arena_side {
   uint32_t writable;
 };
 
-/* The arena map, two levels: arena_l1[p >> ARENA_L1_SHIFT] is a leaf whose
- * arenas[] holds the records of ARENA_L2_ENTRIES arenas, indexed by the
- * next ARENA_L2_BITS bits. Every L1 entry starts out pointing at one shared
- * all-NULL leaf (in BSS), so a lookup is always two plain loads, with no
- * "no leaf yet" branch; a real leaf is mapped the first time an arena under
- * it is registered. One flat map for 48 bits would be 32 MiB of address
- * space, which ulimit -v counts although it is never touched: /bin/echo
- * would not start under `ulimit -v 36864` with the allocator preloaded. */
+/* The arena map, two levels: the leaf arena_l1[p >> ARENA_L1_SHIFT] holds
+ * the records of ARENA_L2_ENTRIES arenas, indexed by the next ARENA_L2_BITS
+ * bits. A leaf is mapped the first time an arena under it is registered;
+ * until then its L1 entry is NULL, so the L1 array is plain BSS (no
+ * relocations, no dirty page at load). One flat map for 48 bits would be
+ * 32 MiB of address space, which ulimit -v counts although it is never
+ * touched: /bin/echo would not start under `ulimit -v 36864` with the
+ * allocator preloaded.
+ *
+ * The near leaf: the leaf of the first 256 GiB of the heap's first address
+ * hint (0x00c0<<32, arena.c), where the heap lives unless something else
+ * took those addresses, is not mapped but static (BSS, 64 KiB of address
+ * space, a page of it touched per 512 arenas used). Its address is a link
+ * time constant, so free() finds an arena there with one range test and
+ * one load, not two dependent loads (bench/RESULTS.md section 13); any
+ * other address takes the two-level path. arena_leaf_at() is the one place
+ * that knows the near leaf stands in for its L1 entry. */
 #define ARENA_L2_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
 #define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
 #define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
+#define ARENA_NEAR_L1 ((uintptr_t)0x00c0 << 32 >> ARENA_L1_SHIFT) /* the hint's leaf */
+#define ARENA_NEAR_FIRST (ARENA_NEAR_L1 << ARENA_L2_BITS)          /* its first arena number */
 struct arena_leaf {
   struct heap_arena *arenas[ARENA_L2_ENTRIES]; /* read by every free() */
   struct arena_side *sides[ARENA_L2_ENTRIES];  /* heap lock */
 };
-extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
+extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES]; /* NULL: no leaf yet; never read at ARENA_NEAR_L1 */
+extern struct arena_leaf arena_near_leaf;
 
 static inline uintptr_t arena_l2_index(uintptr_t p) {
   return (p >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1);
 }
 
-static inline struct heap_arena *arena_of(uintptr_t p) {
+/* The leaf of L1 entry i1 (< ARENA_L1_ENTRIES), or NULL if none yet. */
+static inline struct arena_leaf *arena_leaf_at(uintptr_t i1) {
+  if (i1 == ARENA_NEAR_L1) return &arena_near_leaf;
+  return LOAD_RELAXED(&arena_l1[i1]);
+}
+
+/* arena_of for an address outside the near leaf: the two-level path. */
+static inline struct heap_arena *arena_of_far(uintptr_t p) {
   uintptr_t i1 = p >> ARENA_L1_SHIFT; /* in range exactly when p fits HEAP_ADDR_BITS */
   if (unlikely(i1 >= ARENA_L1_ENTRIES)) return NULL;
   struct arena_leaf *leaf = LOAD_RELAXED(&arena_l1[i1]);
+  if (leaf == NULL) return NULL;
   return LOAD_RELAXED(&leaf->arenas[arena_l2_index(p)]);
+}
+
+static inline struct heap_arena *arena_of(uintptr_t p) {
+  /* Unsigned: an address below the near leaf wraps to a large index. */
+  uintptr_t near = (p >> ARENA_SHIFT) - ARENA_NEAR_FIRST;
+  if (likely(near < ARENA_L2_ENTRIES)) return LOAD_RELAXED(&arena_near_leaf.arenas[near]);
+  return arena_of_far(p);
 }
 
 /* The side record of the arena holding heap page p (registered). Heap lock. */
 static inline struct arena_side *arena_side_of(uintptr_t p) {
-  return arena_l1[p >> ARENA_L1_SHIFT]->sides[arena_l2_index(p)];
+  return arena_leaf_at(p >> ARENA_L1_SHIFT)->sides[arena_l2_index(p)];
 }
 
 static inline uintptr_t arena_page_index(uintptr_t p) {

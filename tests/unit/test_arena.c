@@ -215,6 +215,42 @@ static void test_map_lookups(void **state) {
   assert_null(span_of(((uintptr_t)1 << 48) - 1));
 }
 
+/* An arena outside the near leaf (where the heap goes when something else
+ * holds its first hint's addresses, or past its first 256 GiB) is found
+ * through the two-level map, and the near leaf does not answer for it. */
+static void test_far_arena(void **state) {
+  (void)state;
+  size_t len = 2 * ARENA_BYTES;
+  void *m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  assert_true(m != MAP_FAILED);
+  uintptr_t base = align_up((uintptr_t)m, ARENA_BYTES); /* kept reserved: registered for good */
+  assert_true((base >> ARENA_SHIFT) - ARENA_NEAR_FIRST >= ARENA_L2_ENTRIES);
+  struct mspan fake;
+  memset(&fake, 0, sizeof fake);
+  lock_acquire(&mheap.lock);
+  assert_null(arena_of(base));
+  assert_null(span_of(base));
+  assert_int_equal(arena_register(base, 2 * PAGE_BYTES), 0);
+  struct heap_arena *ha = arena_of(base);
+  assert_non_null(ha);
+  assert_ptr_equal(arena_of(base + ARENA_BYTES - 1), ha);
+  assert_null(arena_of(base + ARENA_BYTES)); /* the next arena: not registered */
+  assert_int_equal(arena_prepare(base + PAGE_BYTES, 1), 0);
+  arena_set_span(base + PAGE_BYTES, &fake);
+  assert_ptr_equal(span_of(base + PAGE_BYTES + 100), &fake);
+  assert_null(span_of(base));
+  assert_null(span_of(base + 2 * PAGE_BYTES));
+  /* the same arena number under the near leaf is not this one */
+  uintptr_t near = (ARENA_NEAR_FIRST + ((base >> ARENA_SHIFT) & (ARENA_L2_ENTRIES - 1)))
+                   << ARENA_SHIFT;
+  assert_true(arena_of(near) != ha);
+  arena_set_span(base + PAGE_BYTES, NULL);
+  assert_null(span_of(base + PAGE_BYTES));
+  lock_release(&mheap.lock);
+  /* free() of a pointer there now finds no span: reported as foreign */
+  assert_null(span_of(base + PAGE_BYTES + 8));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_large_span_has_ends_only),
@@ -223,6 +259,7 @@ int main(void) {
       cmocka_unit_test(test_large_span_metadata),
       cmocka_unit_test(test_refused_leaves_nothing),
       cmocka_unit_test(test_map_lookups),
+      cmocka_unit_test(test_far_arena),
       cmocka_unit_test(test_span_map_given_back),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
