@@ -101,7 +101,9 @@ static void shard_unlock(struct sampled_shard *sh) {
  * when no bitmap could be had. prof_lock and the span's shard lock held. */
 static int sampled_bit_set(struct mspan *s, uintptr_t p) {
   if (s->state != SPAN_SMALL) return 0;
-  if (s->sampledBits == NULL) {
+  if (s->sampledBits == NULL && s->nwords == 1) {
+    __atomic_store_n(&s->sampledBits, &s->sampledWord, __ATOMIC_RELEASE); /* all zero */
+  } else if (s->sampledBits == NULL) {
     uint64_t *bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
     if (bits == NULL) return -1;
     prof_hot.counters.metadata_bytes += bits_alloc[bits_order(s)].size;
@@ -122,8 +124,10 @@ static void sampled_bit_clear(struct mspan *s, uintptr_t p, struct sampled_obj *
   uintptr_t i = mspan_object_index(s, p);
   __atomic_fetch_and(&s->sampledBits[i >> 6], ~((uint64_t)1 << (i & 63)), __ATOMIC_RELAXED);
   if (s->nsampled == 0) {
-    o->bits = s->sampledBits;
-    o->bits_order = bits_order(s);
+    if (s->sampledBits != &s->sampledWord) { /* the span's own word stays, all zero */
+      o->bits = s->sampledBits;
+      o->bits_order = bits_order(s);
+    }
     __atomic_store_n(&s->sampledBits, NULL, __ATOMIC_RELEASE);
   }
 }

@@ -82,7 +82,14 @@ struct mspan {
    * unsampled object of a span that holds a sampled one costs a bit test,
    * not the lock. */
   uint64_t *sampledBits;
+  /* The bitmap itself when the span has at most 64 objects (nwords == 1):
+   * sampledBits then points here. Most such spans hold large objects, so a
+   * sample there is the span's first, and a bitmap taken from a shared
+   * pool (and cleared by whichever thread charged the last free) cost the
+   * sample a line from the other core (bench/RESULTS.md section 13). */
+  uint64_t sampledWord;
 } __attribute__((aligned(CACHE_LINE)));
+_Static_assert(sizeof(struct mspan) == 2 * CACHE_LINE, "a span is two cache lines");
 
 /* A small span none of whose objects is sampled: free()'s fast case. */
 static inline int mspan_small_unsampled(const struct mspan *s) {

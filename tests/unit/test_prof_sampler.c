@@ -255,6 +255,60 @@ static void test_rate_one_counts_exactly(void **state) {
   free(snap);
 }
 
+/* A span of at most 64 objects keeps its sampled bitmap in its own
+ * sampledWord (no bitmap from the pool: the metadata grows by the record
+ * alone); a span of more objects gets one from the pool. Either way each
+ * object's bit follows its sample, and the last free lets the bitmap go. */
+static __attribute__((noinline)) void *bi_malloc(size_t n) {
+  void *p = alloc_malloc(n);
+  __asm__ volatile("" ::: "memory"); /* not a tail call: one stack for every call */
+  return p;
+}
+
+static void test_sampled_bitmap_inline(void **state) {
+  (void)state;
+  struct prof_totals t0, t1, t2;
+  void *warm = NULL, *a = NULL;
+  volatile int twice = 2; /* a loop the compiler cannot unroll into two call sites */
+  mprof_set_rate(1);
+  for (int i = 0; i < twice; i++) { /* the first sample makes the bucket */
+    if (i == 1) mprof_get_totals(&t0);
+    *(i == 0 ? &warm : &a) = bi_malloc(6000);
+  }
+  mprof_get_totals(&t1);
+  struct mspan *s = span_of((uintptr_t)a);
+  assert_non_null(s);
+  assert_int_equal(s->state, SPAN_SMALL);
+  assert_true(s->nelems <= 64);
+  assert_ptr_equal(s->sampledBits, &s->sampledWord);
+  assert_int_equal(t1.metadata_bytes - t0.metadata_bytes, 56); /* the record, no bitmap */
+  assert_true(prof_maybe_sampled(s, a));
+  void *b = alloc_malloc(6000);
+  struct mspan *sb = span_of((uintptr_t)b);
+  alloc_free(a);
+  if (sb == s) { /* b's bit stays, a's goes */
+    assert_true(prof_maybe_sampled(s, b));
+    assert_ptr_equal(s->sampledBits, &s->sampledWord);
+  }
+  alloc_free(b);
+  alloc_free(warm);
+  mprof_get_totals(&t2); /* drains: the frees are charged */
+  assert_int_equal(t2.sampled_frees - t1.sampled_frees, 3);
+  if (s->state == SPAN_SMALL && s->nsampled == 0) {
+    assert_null(s->sampledBits);
+    assert_int_equal(s->sampledWord, 0);
+  }
+  /* many objects per span: a pooled bitmap */
+  void *c = alloc_malloc(48);
+  struct mspan *sc = span_of((uintptr_t)c);
+  assert_true(sc->nelems > 64);
+  assert_non_null(sc->sampledBits);
+  assert_true(sc->sampledBits != &sc->sampledWord);
+  assert_true(prof_maybe_sampled(sc, c));
+  alloc_free(c);
+  mprof_set_rate(0);
+}
+
 /* Sampled frees from several threads at once (mprof_sampled.c keeps the
  * records in shards by span and charges the frees at the next drain): each
  * thread frees the objects another allocated, small ones sharing spans and
@@ -400,6 +454,7 @@ int main(void) {
       cmocka_unit_test(test_scale),
       cmocka_unit_test(test_scale_matches_libm),
       cmocka_unit_test(test_rate_one_counts_exactly),
+      cmocka_unit_test(test_sampled_bitmap_inline),
       cmocka_unit_test(test_sampled_frees_across_threads),
       cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
