@@ -2,8 +2,9 @@
  * into 64 MiB arenas aligned to 64 MiB (the heap may own only part of one);
  * each arena the heap uses has a heap_arena record with the page->span map
  * for its 8192 pages. The arena map takes any address to its heap_arena (or
- * NULL: not ours), so free(p) finds p's span in three dependent loads (map
- * leaf, arena, span).
+ * NULL: not ours), so free(p) finds p's span in two dependent loads
+ * (arena record, span) where the heap normally lives, the near leaf below,
+ * and in three (map leaf, arena record, span) anywhere else.
  * Overview: malloc.c. */
 #ifndef ALLOC_ARENA_H
 #define ALLOC_ARENA_H
