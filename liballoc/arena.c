@@ -34,7 +34,6 @@
 struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
 struct arena_leaf arena_near_leaf;
 
-
 #define ARENA_HINTS 128
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
 #define HINT_RANGE ((uintptr_t)1 << 40)    /* one terabyte per hint */

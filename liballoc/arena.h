@@ -67,12 +67,13 @@ struct arena_side {
 #define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
 #define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
 #define ARENA_NEAR_L1 ((uintptr_t)0x00c0 << 32 >> ARENA_L1_SHIFT) /* the hint's leaf */
-#define ARENA_NEAR_FIRST (ARENA_NEAR_L1 << ARENA_L2_BITS)          /* its first arena number */
+#define ARENA_NEAR_FIRST (ARENA_NEAR_L1 << ARENA_L2_BITS)         /* its first arena number */
 struct arena_leaf {
   struct heap_arena *arenas[ARENA_L2_ENTRIES]; /* read by every free() */
   struct arena_side *sides[ARENA_L2_ENTRIES];  /* heap lock */
 };
-extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES]; /* NULL: no leaf yet; never read at ARENA_NEAR_L1 */
+/* NULL: no leaf yet. Never read at ARENA_NEAR_L1 (arena_leaf_at). */
+extern struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
 extern struct arena_leaf arena_near_leaf;
 
 static inline uintptr_t arena_l2_index(uintptr_t p) {
