@@ -22,8 +22,9 @@
  * address space (but for the near leaf, which is static: arena.h), a 1 KiB
  * side record per 64 MiB arena, and the arena's 64 KiB span map, which
  * is mapped read-only (reading as NULL) and made writable a 4 KiB page at
- * a time where entries are written (arena_prepare). Callers prepare before they change anything, so running
- * out of memory there fails a request instead of the process. */
+ * a time where entries are written (arena_prepare). Callers prepare before
+ * they change anything, so running out of memory there fails a request
+ * instead of the process. */
 #include "arena.h"
 
 #include <string.h>

@@ -30,8 +30,8 @@
  *
  * Freeing: the arena map gives p's span in two dependent loads (arena
  * record, span-map entry: arena.h's near leaf is static); the span gives
- * the class; p goes on the freeing
- * thread's list for that class, whichever thread allocated it. Cross-thread frees therefore cost what local ones do.
+ * the class; p goes on the freeing thread's list for that class, whichever
+ * thread allocated it. Cross-thread frees therefore cost what local ones do.
  * When a list grows past its bound (two batches at first; a thread that
  * keeps overflowing it grows it, up to 32 batches: mcache.h), one batch
  * goes to the mcentral's transfer cache in one lock round trip, where the
@@ -148,9 +148,10 @@ static inline void small_free_push(struct mcache *c, const struct mspan *s, void
   struct mcache *owner = LOAD_RELAXED(&s->owner);
   /* One branch on the two tests' OR, not a branch each: a thread freeing
    * a mix of objects from the span it carves (owner c) and from spans
-   * nobody carves (NULL), as a FIFO free of a batch does, sent the first
-   * branch the wrong way about every other free (batch: 0.203 -> 0.185 s
-   * with this test gone; bench/RESULTS.md section 13). */
+   * nobody carves (NULL), as a FIFO free of a batch or glibc_thread's
+   * random slots do, sent the first branch the wrong way about every other
+   * free (batch 0.216 -> 0.194 s, glibc_thread 0.203 -> 0.149 s with one
+   * branch; bench/RESULTS.md section 13). */
   struct mcache *home = owner != NULL ? owner : c;
   __asm__("" : "+r"(home)); /* computed without a branch (a cmov), then tested */
   if (likely(home == c)) {
