@@ -104,6 +104,16 @@ static void find_self(void) {
  * there, and keeps the rest). */
 #define STACK_DROP_MAX 16
 
+/* Whether the frame at position i from the top (0: prof_capture_stack's
+ * own), whose address is a, is one of the allocator's, to be dropped: by
+ * the library's address range once known, else the first
+ * STACK_SKIP_STATIC; never more than STACK_DROP_MAX. The walker and the
+ * full unwinders' buffer drop the same frames by it. */
+static inline int allocator_frame(uintptr_t a, int i) {
+  if (i >= STACK_DROP_MAX) return 0;
+  return self_known > 0 ? a >= self_lo && a < self_hi : i < STACK_SKIP_STATIC;
+}
+
 /* Stacks a thread hands to libgcc's unwinder before libunwind's, when the
  * walker cannot take them: enough to amortize libunwind's warm-up. */
 #define LIBGCC_FIRST 256
@@ -395,9 +405,7 @@ static inline __attribute__((always_inline)) int walk_stack(uintptr_t *out, int 
   /* a: the frame's address as reported (ip, then return addresses); pc:
    * the address whose rule applies (a return address - 1, inside the call) */
   uintptr_t a = ip, pc = ip;
-  for (int dropped = 0;; dropped++) {
-    int ours = self_known > 0 ? a >= self_lo && a < self_hi : dropped < STACK_SKIP_STATIC;
-    if (!ours || dropped == STACK_DROP_MAX) break;
+  for (int dropped = 0; allocator_frame(a, dropped); dropped++) {
     int rc = walk_step(t, &w, pc, &a);
     if (rc <= 0) return rc; /* nothing but the allocator, or a full unwind */
     pc = a - 1;
@@ -450,13 +458,7 @@ int prof_capture_stack(uintptr_t *frames, int max) {
   if (want > PROF_FRAMES_LIMIT + 1 + STACK_DROP_MAX) want = PROF_FRAMES_LIMIT + 1 + STACK_DROP_MAX;
   int n = full_unwind(buf, want);
   int i = 0;
-  if (self_known > 0) {
-    while (i < n && i < STACK_DROP_MAX && (uintptr_t)buf[i] >= self_lo &&
-           (uintptr_t)buf[i] < self_hi)
-      i++;
-  } else {
-    i = n < STACK_SKIP_STATIC ? n : STACK_SKIP_STATIC;
-  }
+  while (i < n && allocator_frame((uintptr_t)buf[i], i)) i++;
   int out = 0;
   for (; i < n && out < max; i++) frames[out++] = (uintptr_t)buf[i];
   return out;
