@@ -83,20 +83,23 @@ typedef struct field {
  * which refuses it as protobuf-c does. */
 #define PREFIX_MAX_BYTES 5
 
+/* A tag or length prefix: a varint of at most PREFIX_MAX_BYTES bytes. */
+static inline int prefix(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+  const uint8_t *at = *pp;
+  if (varint(pp, end, out) != OK || *pp - at > PREFIX_MAX_BYTES) return REFUSE;
+  return OK;
+}
+
 static inline int next_field(const uint8_t **pp, const uint8_t *end, field *f) {
   uint64_t tag;
   f->wire = *pp;
-  if (varint(pp, end, &tag) != OK || *pp - f->wire > PREFIX_MAX_BYTES || (tag >> 32) ||
-      (tag >> 3) == 0)
-    return REFUSE;
+  if (prefix(pp, end, &tag) != OK || (tag >> 32) || (tag >> 3) == 0) return REFUSE;
   f->num = (uint32_t)(tag >> 3);
   f->wt = (uint32_t)(tag & 7);
   if (f->wt == 0) return varint(pp, end, &f->v);
   if (f->wt != 2) return REFUSE; /* no fixed-width or group field in the schema */
   uint64_t n;
-  const uint8_t *len_at = *pp;
-  if (varint(pp, end, &n) != OK || *pp - len_at > PREFIX_MAX_BYTES || n > (uint64_t)(end - *pp))
-    return REFUSE;
+  if (prefix(pp, end, &n) != OK || n > (uint64_t)(end - *pp)) return REFUSE;
   f->data = *pp;
   f->len = (size_t)n;
   *pp += n;
