@@ -101,12 +101,13 @@ static void shard_unlock(struct sampled_shard *sh) {
  * when no bitmap could be had. prof_lock and the span's shard lock held. */
 static int sampled_bit_set(struct mspan *s, uintptr_t p) {
   if (s->state != SPAN_SMALL) return 0;
-  if (s->sampledBits == NULL && s->nwords == 1) {
-    __atomic_store_n(&s->sampledBits, &s->sampledWord, __ATOMIC_RELEASE); /* all zero */
-  } else if (s->sampledBits == NULL) {
-    uint64_t *bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
-    if (bits == NULL) return -1;
-    prof_hot.counters.metadata_bytes += bits_alloc[bits_order(s)].size;
+  if (s->sampledBits == NULL) {
+    uint64_t *bits = &s->sampledWord; /* all zero */
+    if (s->nwords > 1) {
+      bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
+      if (bits == NULL) return -1;
+      prof_hot.counters.metadata_bytes += bits_alloc[bits_order(s)].size;
+    }
     __atomic_store_n(&s->sampledBits, bits, __ATOMIC_RELEASE);
   }
   uintptr_t i = mspan_object_index(s, p);
