@@ -23,8 +23,14 @@
 
 int64_t prof_peak_time_nanos;
 
-void prof_peak_reached(void) {
+int64_t prof_realtime_now(void) {
+  /* the vDSO's clock: no lock, no allocation, safe in a signal handler */
   struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void prof_peak_reached(int64_t when) {
   prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
   if (++prof_hot.peak_epoch == 0) {
     /* After 2^32 peaks a bucket untouched since one of the first could
@@ -35,9 +41,7 @@ void prof_peak_reached(void) {
     prof_buckets_set_peak_epoch(0);
     prof_hot.peak_epoch = 1;
   }
-  /* the vDSO's clock: no lock, no allocation, safe in a signal handler */
-  clock_gettime(CLOCK_REALTIME, &ts);
-  prof_peak_time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  prof_peak_time_nanos = when;
 }
 
 void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *bytes) {
@@ -60,6 +64,7 @@ void prof_bucket_peak_init(struct prof_bucket *b) {
  * peak, before the fork, is not the child's. Called with prof_lock held by
  * the forking thread (malloc_fork.c). */
 void prof_peak_fork_child(void) {
-  prof_sampled_drain(); /* what was freed before the fork is not held */
-  prof_peak_reached();
+  prof_shards_fork_child(); /* what was freed before the fork is not held */
+  prof_peak_reached(prof_realtime_now());
+  prof_inuse_published_set();
 }
