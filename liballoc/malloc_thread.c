@@ -46,7 +46,6 @@ static void thread_exit(void *arg) {
   struct mcache *c = arg;
   tls_cache = NULL;
   tls_state = THREAD_EXITED;
-  prof_log_thread_exit();
   if (c != NULL) mcache_destroy(c);
 }
 

@@ -86,9 +86,6 @@ void alloc_reset_thread_sampler(void);
  * path (prof_record_sample), whatever its size; returns 0, doing nothing,
  * for a thread without a cache of its own. mprof_dumper.c's load watch. */
 int alloc_sample_next_here(void);
-/* mprof_log.c: the calling thread is exiting (its thread cache's
- * destructor): its sample log is left for the next flush. */
-void prof_log_thread_exit(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
 /* Next distance in bytes for s at the current rate: exponential with mean

@@ -42,6 +42,7 @@
  * still be looking at one through a span), and there are never more of
  * them than threads that sampled at once. */
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,6 +53,12 @@
 
 static __thread struct prof_shard *shard_mine __attribute__((tls_model("initial-exec")));
 static __thread int shard_gone __attribute__((tls_model("initial-exec"))); /* thread exited */
+
+/* A thread's own key, whose destructor orphans its shard when it exits (a
+ * thread whose requests were all large has no thread cache, whose
+ * destructor could do it). */
+static pthread_key_t shard_key;
+static int shard_key_made; /* prof_lock; then read-only */
 
 /* prof_lock guards these */
 static struct prof_shard *shards;
@@ -189,6 +196,20 @@ void prof_shard_put_spare(struct prof_shard *sh, struct sampled_obj *o) {
 
 /* ---- this thread's shard ---------------------------------------------------- */
 
+/* The thread is exiting (shard_key's destructor): its shard waits for the
+ * next thread that needs one, its later events are charged at once. */
+static void shard_key_exit(void *arg) {
+  (void)arg;
+  shard_gone = 1; /* this thread's later events are charged at once */
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  struct prof_shard *sh = shard_mine;
+  if (sh == NULL || prof_lock_held_here()) return;
+  prof_lock_enter();
+  shard_mine = NULL;
+  sh->orphan = 1; /* the next thread that needs a shard takes it */
+  prof_lock_exit();
+}
+
 /* prof_lock held. */
 static struct prof_shard *shard_make(void) {
   for (struct prof_shard *sh = shards; sh != NULL; sh = sh->next)
@@ -197,6 +218,7 @@ static struct prof_shard *shard_make(void) {
       return sh;
     }
   if (!shard_alloc_ready) {
+    shard_key_made = pthread_key_create(&shard_key, shard_key_exit) == 0;
     event_clock_choose();
     fixalloc_init(&shard_alloc, sizeof(struct prof_shard));
     shard_alloc_ready = 1;
@@ -232,6 +254,8 @@ struct prof_shard *prof_shard_mine(void) {
   if (shard_mine == NULL) shard_mine = shard_make();
   sh = shard_mine;
   prof_lock_exit();
+  /* outside the lock: a key's value may need memory */
+  if (sh != NULL && shard_key_made) pthread_setspecific(shard_key, sh);
   return sh;
 }
 
@@ -250,17 +274,6 @@ struct prof_bucket *prof_shard_bucket(struct prof_shard *sh, const uintptr_t *fr
   prof_lock_exit();
   if (b != NULL) *slot = b;
   return b;
-}
-
-void prof_log_thread_exit(void) {
-  shard_gone = 1; /* this thread's later events are charged at once */
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  struct prof_shard *sh = shard_mine;
-  if (sh == NULL || prof_lock_held_here()) return;
-  prof_lock_enter();
-  shard_mine = NULL;
-  sh->orphan = 1; /* the next thread that needs a shard takes it */
-  prof_lock_exit();
 }
 
 /* ---- the log ------------------------------------------------------------------ */

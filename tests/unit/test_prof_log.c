@@ -167,11 +167,52 @@ static void test_exited_threads_shards_adopted(void **state) {
   assert_int_equal(c.samples - c.sampled_frees, live_a - 1);
 }
 
+/* A thread whose requests are all large has no thread cache (the large
+ * path needs none), so no cache's destructor runs when it exits: its shard
+ * must still go to the next thread. Such threads charge the shared
+ * sampler, whose distance may have been drawn when profiling was off (at
+ * most 64 MiB): a first one allocates past that, then each samples every
+ * block. */
+enum { LARGE = 1 << 20, LARGE_THREADS = 30 };
+static void *large_kept[LARGE_THREADS];
+
+static void *large_only(void *arg) {
+  int k = (int)(intptr_t)arg;
+  if (k < 0) {
+    for (int i = 0; i < 80; i++) alloc_free(alloc_malloc(LARGE));
+    return NULL;
+  }
+  large_kept[k] = alloc_malloc(LARGE);
+  return NULL;
+}
+
+static void test_cacheless_threads_shards_adopted(void **state) {
+  (void)state;
+  struct prof_totals a, b;
+  mprof_set_rate(1);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, large_only, (void *)(intptr_t)-1), 0);
+  pthread_join(t, NULL);
+  mprof_get_totals(&a);
+  for (int k = 0; k < LARGE_THREADS; k++) {
+    assert_int_equal(pthread_create(&t, NULL, large_only, (void *)(intptr_t)k), 0);
+    pthread_join(t, NULL);
+  }
+  mprof_get_totals(&b);
+  assert_int_equal(b.samples - a.samples, LARGE_THREADS);
+  assert_true(b.metadata_bytes < a.metadata_bytes + 4 * sizeof(struct prof_shard));
+  for (int k = 0; k < LARGE_THREADS; k++) alloc_free(large_kept[k]);
+  mprof_get_totals(&b);
+  mprof_set_rate(0);
+  assert_int_equal(b.sampled_frees - a.sampled_frees, LARGE_THREADS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_peak_follows_time_across_threads),
       cmocka_unit_test(test_cross_thread_frees_charged_once),
       cmocka_unit_test(test_exited_threads_shards_adopted),
+      cmocka_unit_test(test_cacheless_threads_shards_adopted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
