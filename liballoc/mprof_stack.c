@@ -52,6 +52,10 @@
 #include "mprof.h"
 #include "sys.h"
 
+/* Found by the first sample of each thread that finds self_known 0 (two
+ * threads may both look, and find the same): relaxed atomics, self_known
+ * stored last with release and read with acquire, so that a thread that
+ * sees it set sees the range too. */
 static uintptr_t self_lo, self_hi; /* executable text of our object, if shared */
 static int self_known;             /* 1 shared, -1 static (main program) */
 
@@ -86,11 +90,11 @@ static void find_self(void) {
   dl_iterate_phdr(find_self_cb, &f);
   alloc_loader_exit();
   if (f.found && !f.is_main) {
-    self_lo = f.lo;
-    self_hi = f.hi;
-    self_known = 1;
+    STORE_RELAXED(&self_lo, f.lo);
+    STORE_RELAXED(&self_hi, f.hi);
+    __atomic_store_n(&self_known, 1, __ATOMIC_RELEASE);
   } else {
-    self_known = -1;
+    __atomic_store_n(&self_known, -1, __ATOMIC_RELEASE);
   }
 }
 
@@ -111,7 +115,8 @@ static void find_self(void) {
  * full unwinders' buffer drop the same frames by it. */
 static inline int allocator_frame(uintptr_t a, int i) {
   if (i >= STACK_DROP_MAX) return 0;
-  return self_known > 0 ? a >= self_lo && a < self_hi : i < STACK_SKIP_STATIC;
+  return LOAD_RELAXED(&self_known) > 0 ? a >= LOAD_RELAXED(&self_lo) && a < LOAD_RELAXED(&self_hi)
+                                       : i < STACK_SKIP_STATIC;
 }
 
 /* Stacks a thread hands to libgcc's unwinder before libunwind's, when the
@@ -448,7 +453,7 @@ static inline __attribute__((always_inline)) int full_unwind(void **buf, int wan
 }
 
 int prof_capture_stack(uintptr_t *frames, int max) {
-  if (self_known == 0) find_self();
+  if (__atomic_load_n(&self_known, __ATOMIC_ACQUIRE) == 0) find_self();
 #if defined(__x86_64__)
   int walked = walk_stack(frames, max); /* its FDEs come from .eh_frame_hdr (eh_frame_hdr_find) */
   if (walked >= 0) return walked;
