@@ -398,7 +398,6 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   s->nsampled = 0;
   s->sampledBits = NULL;
   s->sampledWord = 0;
-  s->sampledShard = NULL;
   if (sizeclass == 0) {
     s->state = SPAN_LARGE;
     s->sizeclass = 0;

@@ -5,7 +5,7 @@
  * malloc.go and runtime/pprof writes the profiles, the profiler is two
  * layers. This one (mprof_sampler.c, mprof_stack.c with its CFI reader
  * mprof_cfi.c, mprof_buckets.c, mprof_objects.c, mprof_sampled.c,
- * mprof_log.c, mprof_peak.c) runs on
+ * mprof_peak.c) runs on
  * the allocation path, never calls malloc, and takes one lock only after
  * the stack is captured. The dumping half (libprof/: profile.c,
  * symbolize.c, triggers.c, ...) builds and writes profiles later, on a
@@ -19,14 +19,12 @@
  * below zero draws the next distance from an exponential distribution whose
  * mean is the rate (mprof_sampler.c) and is recorded (mprof_sampled.c): its stack
  * walked with unwind rules cached for the whole process (mprof_stack.c), its
- * bucket of (stack, size) found (mprof_buckets.c, through a cache of the
- * thread's). The object's record is entered in the table of the shard that
- * owns its span and its span flagged, so the free of a sampled object can
- * be charged to the same bucket while an unsampled free pays only the test
- * of that flag. The sample and the sampled free are events in the log of
- * the thread's own shard, charged to the bucket, the in-use estimate and
- * the peak in batches, every thread's log merged by time (mprof_log.c): a
- * sample takes the profiler's lock once a batch, not once a sample.
+ * bucket of (stack, size) charged (mprof_buckets.c). The object's record
+ * is entered in the table of its span's shard and its span flagged, so the
+ * free of a sampled object can be charged to the same bucket while an
+ * unsampled free pays only the test of that flag; a sampled free takes its
+ * shard's lock, never the profiler's, and is charged at the next time that
+ * lock is taken (mprof_sampled.c).
  *
  * Names after dlclose: a stack's addresses mean something only with the
  * objects that were loaded when it was captured. A new bucket records, per
@@ -107,9 +105,8 @@ ALLOC_FOR_DUMPER void mprof_guard_exit(void);
 /* ---- Hooks called by the allocator (malloc.c) ----------------------------- */
 
 /* Records p, just allocated with size bytes, as a sample: captures the
- * stack here, enters p in its span's shard and the sample in the thread's
- * log (charged to the bucket of (stack, p's block size) at the next
- * flush). Does nothing when profiling is off or the
+ * stack here, charges the bucket of (stack, p's block size) and enters p in
+ * its shard's table. Does nothing when profiling is off or the
  * thread is already inside the profiler. Returns p, so that the
  * allocator's sampling path reaches it by a tail call and the unwinder
  * walks no frame of the allocator but this one. The caller has drawn the
@@ -124,9 +121,8 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size);
 static inline int prof_maybe_sampled(const struct mspan *s, const void *p);
 /* Free of p, whose span is flagged as holding sampled objects. Returns 1 if
  * p was sampled (and is now forgotten; its bucket and the in-use estimate
- * are charged at the next flush of the sample logs, mprof_log.c). Takes the
- * lock of the shard that owns p's span, and its own shard's when that is
- * another. Call before p is reused. */
+ * are charged at the next drain, mprof_state.h). Takes the lock of p's
+ * shard only. Call before p is reused. */
 int prof_sampled_free(struct mspan *s, void *p);
 
 /* ---- buckets.c: what dumps read ---------------------------------------- */
@@ -211,10 +207,7 @@ struct mprof_dumper {
   /* After a sample or a resize, outside every lock and with the guard
    * held, with the new in-use estimate (in-use growth and peak dumps). Not
    * after a sampled free: that lowers the estimate, which no trigger waits
-   * for, and is charged at the next flush. NULL: not wanted. With the
-   * sample logs (mprof_log.c), the estimate after a sample is the last
-   * flush's plus what the thread's own log adds, and after a flush the
-   * highest the flush went through. */
+   * for, and is charged at the next drain. NULL: not wanted. */
   void (*inuse)(uint64_t inuse_bytes);
   /* allocprof_dump(path): 0, or -1 with a one-line message in err. */
   int (*dump_file)(const char *path, char *err, size_t errlen);

@@ -44,7 +44,7 @@ void prof_lock_exit(void) {
   prof_held &= ~PROF_HELD_MAIN;
 }
 
-uint64_t prof_stack_hash(const uintptr_t *frames, int n, uint64_t size) {
+static uint64_t hash_stack(const uintptr_t *frames, int n, uint64_t size) {
   uint64_t h = 0xcbf29ce484222325ull ^ size;
   for (int i = 0; i < n; i++) {
     h ^= frames[i];
@@ -72,7 +72,11 @@ void **prof_table_grow(void **table, size_t old_size, size_t new_size,
       n = next;
     }
   }
-  if (table != NULL && free_old) sys_free_metadata(table, old_size * sizeof *table);
+  if (table != NULL && free_old) {
+    sys_free_metadata(table, old_size * sizeof *table);
+    prof_hot.counters.metadata_bytes -= old_size * sizeof *table;
+  }
+  prof_hot.counters.metadata_bytes += new_size * sizeof *nt;
   return (void **)nt;
 }
 
@@ -85,7 +89,6 @@ static int table_grow(void) {
   void **nt = prof_table_grow((void **)prof_hot.bucket_table, prof_hot.bucket_table_size, nsize,
                               bucket_slot, 1);
   if (nt == NULL) return -1;
-  prof_hot.counters.metadata_bytes += prof_table_grow_bytes(prof_hot.bucket_table_size, nsize, 1);
   prof_hot.bucket_table = (struct prof_bucket **)nt;
   prof_hot.bucket_table_size = nsize;
   return 0;
@@ -131,7 +134,7 @@ static void retire_closed(void) {
         continue;
       }
       *link = b->next;
-      STORE_RELAXED(&b->retired, 1);
+      b->retired = 1;
       b->next = retired;
       retired = b;
     }
@@ -168,7 +171,7 @@ static struct prof_bucket *bucket_make(const uintptr_t *frames, int n, uint64_t 
 }
 
 struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t size) {
-  uint64_t h = prof_stack_hash(frames, n, size);
+  uint64_t h = hash_stack(frames, n, size);
   struct prof_bucket *b = bucket_find(frames, n, size, h, -1);
   return b != NULL ? b : bucket_make(frames, n, size, h, -1);
 }
@@ -176,7 +179,7 @@ struct prof_bucket *prof_bucket_get(const uintptr_t *frames, int n, uint64_t siz
 struct prof_bucket *prof_bucket_resized(struct prof_bucket *old, uint64_t size) {
   if (old->retired) return old;
   int n = (int)old->nframes;
-  uint64_t h = prof_stack_hash(old->frames, n, size);
+  uint64_t h = hash_stack(old->frames, n, size);
   struct prof_bucket *b = bucket_find(old->frames, n, size, h, old->objvec);
   return b != NULL ? b : bucket_make(old->frames, n, size, h, old->objvec);
 }
@@ -224,7 +227,7 @@ struct prof_bucket_snap *mprof_snapshot(size_t *n) {
   if (out == NULL) return NULL;
   size_t k = 0;
   prof_lock_enter();
-  prof_logs_flush(0);
+  prof_sampled_drain();
   for (size_t i = 0; i <= prof_hot.bucket_table_size && k < cap; i++) {
     /* the table's chains, then the retired list */
     struct prof_bucket *b = i < prof_hot.bucket_table_size ? prof_hot.bucket_table[i] : retired;
@@ -255,7 +258,7 @@ void prof_buckets_set_peak_epoch(uint32_t e) {
 
 void mprof_get_totals(struct prof_totals *out) {
   prof_lock_enter();
-  prof_logs_flush(0);
+  prof_sampled_drain();
   out->rate = mprof_rate();
   out->samples = prof_hot.counters.samples;
   out->sampled_frees = prof_hot.counters.sampled_frees;
@@ -263,15 +266,13 @@ void mprof_get_totals(struct prof_totals *out) {
   out->inuse_bytes = prof_hot.counters.inuse_bytes;
   out->alloc_bytes = prof_hot.counters.alloc_bytes;
   out->peak_inuse_bytes = prof_hot.counters.peak_inuse_bytes;
-  out->metadata_bytes = prof_hot.counters.metadata_bytes +
-                        LOAD_RELAXED(&prof_shard_metadata_bytes) + prof_stack_metadata_bytes();
+  out->metadata_bytes = prof_hot.counters.metadata_bytes + prof_stack_metadata_bytes();
   out->peak_time_nanos = prof_peak_time_nanos;
   prof_lock_exit();
 }
 
 void prof_fork_prepare(void) {
   lock_acquire(&prof_hot.lock);
-  prof_shards_fork_prepare();
   prof_sampled_fork_prepare();
   prof_stack_fork_prepare();
 }
@@ -279,6 +280,5 @@ void prof_fork_prepare(void) {
 void prof_fork_parent(void) {
   prof_stack_fork_release();
   prof_sampled_fork_release();
-  prof_shards_fork_release();
   lock_release(&prof_hot.lock);
 }

@@ -329,7 +329,6 @@ static int vec_grow(void) {
     size_t nsize = vec_table_size ? 2 * vec_table_size : 512;
     void **nt = prof_table_grow((void **)vec_table, vec_table_size, nsize, vec_slot, 1);
     if (nt == NULL) return -1;
-    prof_hot.counters.metadata_bytes += prof_table_grow_bytes(vec_table_size, nsize, 1);
     vec_table = (struct obj_vec **)nt;
     vec_table_size = nsize;
   }

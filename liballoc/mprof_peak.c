@@ -23,14 +23,8 @@
 
 int64_t prof_peak_time_nanos;
 
-int64_t prof_realtime_now(void) {
-  /* the vDSO's clock: no lock, no allocation, safe in a signal handler */
+void prof_peak_reached(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void prof_peak_reached(int64_t when) {
   prof_hot.counters.peak_inuse_bytes = prof_hot.counters.inuse_bytes;
   if (++prof_hot.peak_epoch == 0) {
     /* After 2^32 peaks a bucket untouched since one of the first could
@@ -41,7 +35,9 @@ void prof_peak_reached(int64_t when) {
     prof_buckets_set_peak_epoch(0);
     prof_hot.peak_epoch = 1;
   }
-  prof_peak_time_nanos = when;
+  /* the vDSO's clock: no lock, no allocation, safe in a signal handler */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  prof_peak_time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void prof_bucket_peak(const struct prof_bucket *b, uint64_t *count, uint64_t *bytes) {
@@ -64,7 +60,6 @@ void prof_bucket_peak_init(struct prof_bucket *b) {
  * peak, before the fork, is not the child's. Called with prof_lock held by
  * the forking thread (malloc_fork.c). */
 void prof_peak_fork_child(void) {
-  prof_shards_fork_child(); /* what was freed before the fork is not held */
-  prof_peak_reached(prof_realtime_now());
-  prof_inuse_published_set();
+  prof_sampled_drain(); /* what was freed before the fork is not held */
+  prof_peak_reached();
 }

@@ -6,22 +6,26 @@
  * is all an unsampled free looks at, and in a flagged span the bit.
  * Overview: mprof.h.
  *
- * Where the records live. In the shard (mprof_state.h) that owns their
- * span: the shard of the first thread that sampled in it, for as long as
- * the span has sampled objects. A span's records, `sampled` flag, count and
- * bitmap are its shard's, under that shard's lock, as Go's specials hang
- * off their span under the span's lock. A thread's objects mostly come from
- * spans its own cache carves, so a thread that frees what it sampled takes
- * its own shard's lock and nothing else, in lines no other core writes: a
- * sample enters its record there and appends its event to the log beside
- * it, a free takes the record out and appends its own. What the two mean
- * for the bucket, the in-use estimate and the peak is charged later, in
- * time order, by a flush of every log under prof_lock (mprof_log.c).
+ * Where the records live. Not in one table under prof_lock, which every
+ * sampled free used to take (a process-wide lock, and the lines of the
+ * profiler's counters, written by every thread that freed a sampled
+ * object): they are spread over NSHARDS tables by their span, and a span's
+ * records, `sampled` flag, count and bitmap all belong to its shard, under
+ * that shard's lock (as Go's specials hang off their span, under the
+ * span's lock). A sampled free takes that lock alone: it unlinks the record
+ * and moves it to its shard's list of frees to charge. The charge itself
+ * (the bucket's free count and bytes, the in-use estimate) is made under
+ * prof_lock, later (prof_sampled_drain): by a dump's snapshot or totals, a
+ * resize, and a sample that could make a new peak or is the sixteenth
+ * since the last drain. So the estimate still moves only under prof_lock
+ * and the peak stays one consistent state (mprof_peak.c), in which a free
+ * happens when it is charged: a peak is never recorded with a free left
+ * uncharged that had returned before, and no dump misses one.
  *
- * Lock order: prof_lock, then shard locks (a flush's cut takes them all;
- * any other thread holds one at a time), then the bitmaps' leaf lock. The
- * records come from a fixalloc under prof_lock; each shard keeps a few
- * ready, and a flush gives the freed ones back. */
+ * Lock order: prof_lock, then a shard lock (a sample inserts its record
+ * holding both; a free takes its shard's alone). The records and bitmaps
+ * come from fixallocs under prof_lock: a free only unlinks, the drain
+ * gives the memory back. */
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include <string.h>
 
@@ -32,52 +36,78 @@
 #include "mprof_state.h"
 #include "sys.h"
 
-uint64_t prof_shard_metadata_bytes;
+struct sampled_obj {
+  struct sampled_obj *next; /* chain in its shard's table, then in its pending list */
+  uintptr_t addr;
+  struct prof_bucket *bucket;
+  uint64_t size;
+  uint64_t estimate; /* unsampled bytes this sample stands for */
+  uint64_t *bits;    /* freed: its span's bitmap, let go with the span's last sample */
+  uint32_t bits_order;
+};
 
-/* ---- the spans' bitmaps ------------------------------------------------------
- * By word count order (mspan_bits_order), for spans of more than 64
- * objects; a smaller span uses its own sampledWord. Under a leaf lock of
- * their own: a sample takes a bitmap holding a shard's lock, where
- * prof_lock cannot be taken. */
+/* Spans' sampledBits, by word count order (mspan_bits_order). prof_lock. */
 static struct fixalloc bits_alloc[MSPAN_BITS_ORDERS];
-static int bits_ready;
-static alloc_lock bits_lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP};
 
 static unsigned bits_order(const struct mspan *s) { return mspan_bits_order(s->nwords); }
 
-static uint64_t *bits_get(unsigned order) {
-  lock_acquire(&bits_lock);
-  if (!bits_ready) {
-    for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
-      fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
-    bits_ready = 1;
-  }
-  uint64_t *bits = fixalloc_alloc(&bits_alloc[order]);
-  lock_release(&bits_lock);
-  if (bits != NULL) ADD_RELAXED(&prof_shard_metadata_bytes, sizeof(uint64_t) << order);
-  return bits;
+/* ---- the shards ------------------------------------------------------------
+ * Sixteen: two threads freeing sampled objects of different spans meet on
+ * one lock once in sixteen. Each shard's table starts in a static array of
+ * SHARD_FIRST_HEADS heads (all sixteen share one page of bss, as the one
+ * table did) and grows, doubling, into metadata memory. */
+#define NSHARDS 16
+#define SHARD_FIRST_HEADS 32
+
+struct sampled_shard {
+  alloc_lock lock;
+  struct sampled_obj **table;
+  size_t table_size, count;
+  /* Freed records, to charge (prof_sampled_drain): pushed under the shard
+   * lock, so that a fork finds none half pushed; taken whole, without it. */
+  struct sampled_obj *pending;
+} __attribute__((aligned(CACHE_LINE)));
+
+static struct sampled_shard shards[NSHARDS] = {
+    [0 ... NSHARDS - 1] = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}}};
+static struct sampled_obj *shard_first_heads[NSHARDS][SHARD_FIRST_HEADS];
+
+/* Spans are fixalloc'd structs of two cache lines: hash the pointer. */
+static struct sampled_shard *shard_of(const struct mspan *s) {
+  uint64_t h = (uint64_t)((uintptr_t)s >> 7) * 0x9e3779b97f4a7c15ull;
+  return &shards[h >> 60];
+}
+_Static_assert(NSHARDS == 16, "shard_of takes the top four bits");
+
+/* prof_held's PROF_HELD_SHARD marks this thread inside a shard lock, so
+ * that a signal handler's free or sample does not wait for it. The mark
+ * covers the lock calls themselves (set before acquiring, cleared after
+ * releasing): a handler landing inside pthread_mutex_lock or _unlock sees
+ * it too. The signal fences keep the compiler from moving the mark past
+ * the calls. */
+static void shard_lock(struct sampled_shard *sh) {
+  prof_held |= PROF_HELD_SHARD;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  lock_acquire(&sh->lock);
 }
 
-static void bits_put(uint64_t *bits, unsigned order) {
-  size_t bytes = sizeof(uint64_t) << order;
-  memset(bits, 0, bytes);
-  lock_acquire(&bits_lock);
-  fixalloc_free(&bits_alloc[order], bits);
-  lock_release(&bits_lock);
-  SUB_RELAXED(&prof_shard_metadata_bytes, bytes);
+static void shard_unlock(struct sampled_shard *sh) {
+  lock_release(&sh->lock);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  prof_held &= ~PROF_HELD_SHARD;
 }
-
-void prof_sampled_fork_prepare(void) { lock_acquire(&bits_lock); }
-
-void prof_sampled_fork_release(void) { lock_release(&bits_lock); }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
- * when no bitmap could be had. The span's shard's lock held. */
+ * when no bitmap could be had. prof_lock and the span's shard lock held. */
 static int sampled_bit_set(struct mspan *s, uintptr_t p) {
   if (s->state != SPAN_SMALL) return 0;
   if (s->sampledBits == NULL) {
     uint64_t *bits = &s->sampledWord; /* all zero */
-    if (s->nwords > 1 && (bits = bits_get(bits_order(s))) == NULL) return -1;
+    if (s->nwords > 1) {
+      bits = fixalloc_alloc(&bits_alloc[bits_order(s)]);
+      if (bits == NULL) return -1;
+      prof_hot.counters.metadata_bytes += bits_alloc[bits_order(s)].size;
+    }
     __atomic_store_n(&s->sampledBits, bits, __ATOMIC_RELEASE);
   }
   uintptr_t i = mspan_object_index(s, p);
@@ -86,11 +116,10 @@ static int sampled_bit_set(struct mspan *s, uintptr_t p) {
 }
 
 /* Clears p's bit; with the span's last sample, detaches the bitmap into o,
- * whose charge frees it. The span's shard's lock held. A free() that read
- * the old pointer just before reads a bitmap that stays mapped (fixalloc
- * memory is never returned), and is only asking about an object that is
- * not sampled: if another span's bitmap by then says yes, it finds no
- * record. */
+ * whose drain frees it. The span's shard lock held. A free() that read the
+ * old pointer just before reads a bitmap that stays mapped (fixalloc memory
+ * is never returned), and is only asking about an object that is not
+ * sampled: if another span's bitmap by then says yes, it finds no record. */
 static void sampled_bit_clear(struct mspan *s, uintptr_t p, struct sampled_obj *o) {
   if (s->state != SPAN_SMALL || s->sampledBits == NULL) return;
   uintptr_t i = mspan_object_index(s, p);
@@ -98,31 +127,11 @@ static void sampled_bit_clear(struct mspan *s, uintptr_t p, struct sampled_obj *
   if (s->nsampled == 0) {
     if (s->sampledBits != &s->sampledWord) { /* the span's own word stays, all zero */
       o->bits = s->sampledBits;
-      o->bits_order = (uint16_t)bits_order(s);
+      o->bits_order = bits_order(s);
     }
     __atomic_store_n(&s->sampledBits, NULL, __ATOMIC_RELEASE);
   }
 }
-
-/* ---- records ---------------------------------------------------------------- */
-
-struct sampled_obj *prof_record_new(void) {
-  if (!prof_hot.obj_alloc_ready) {
-    fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
-    prof_hot.obj_alloc_ready = 1;
-  }
-  struct sampled_obj *o = fixalloc_alloc(&prof_hot.obj_alloc);
-  if (o != NULL) prof_hot.counters.metadata_bytes += sizeof *o;
-  return o;
-}
-
-void prof_record_release(struct sampled_obj *o) {
-  if (o->bits != NULL) bits_put(o->bits, o->bits_order);
-  fixalloc_free(&prof_hot.obj_alloc, o);
-  prof_hot.counters.metadata_bytes -= sizeof *o;
-}
-
-/* ---- a shard's table -------------------------------------------------------- */
 
 static size_t obj_slot(uintptr_t addr, size_t table_size) {
   uint64_t h = (uint64_t)addr * 0x9e3779b97f4a7c15ull;
@@ -133,83 +142,93 @@ static size_t obj_node_slot(const void *node, size_t size) {
   return obj_slot(((const struct sampled_obj *)node)->addr, size);
 }
 
-/* sh locked. */
-static int table_grow(struct prof_shard *sh) {
+/* prof_lock and sh's lock held. */
+static int shard_grow(struct sampled_shard *sh) {
   if (sh->table_size == 0) {
-    sh->table = sh->first_heads;
-    sh->table_size = PROF_SHARD_FIRST_HEADS;
+    sh->table = shard_first_heads[sh - shards];
+    sh->table_size = SHARD_FIRST_HEADS;
     return 0;
   }
   size_t nsize = sh->table_size * 2;
-  int first = sh->table == sh->first_heads; /* inside the shard: not to be unmapped */
+  int first = sh->table == shard_first_heads[sh - shards]; /* bss: not to be unmapped */
   void **nt = prof_table_grow((void **)sh->table, sh->table_size, nsize, obj_node_slot, !first);
   if (nt == NULL) return -1;
-  ADD_RELAXED(&prof_shard_metadata_bytes,
-              (uint64_t)prof_table_grow_bytes(sh->table_size, nsize, !first));
   sh->table = (struct sampled_obj **)nt;
   sh->table_size = nsize;
   return 0;
 }
 
-/* The shard that owns span s, locked; with none, me claims it (NULL: none
- * claimed, and NULL returned). The owner can change until its lock is
- * held: a span's last record taken out lets it go. */
-static struct prof_shard *owner_lock(struct mspan *s, struct prof_shard *me) {
-  for (;;) {
-    struct prof_shard *sh = __atomic_load_n(&s->sampledShard, __ATOMIC_ACQUIRE);
-    if (sh == NULL) {
-      if (me == NULL) return NULL;
-      if (!__atomic_compare_exchange_n(&s->sampledShard, &sh, me, 0, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE))
-        continue;
-      sh = me;
+/* Enters o (its addr set) in the table of its span s. prof_lock held. */
+static int shard_insert(struct mspan *s, struct sampled_obj *o) {
+  struct sampled_shard *sh = shard_of(s);
+  int rc = -1;
+  shard_lock(sh);
+  if ((sh->count < sh->table_size || shard_grow(sh) == 0) && sampled_bit_set(s, o->addr) == 0) {
+    size_t j = obj_slot(o->addr, sh->table_size);
+    o->next = sh->table[j];
+    sh->table[j] = o;
+    sh->count++;
+    if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
+    rc = 0;
+  }
+  shard_unlock(sh);
+  return rc;
+}
+
+/* The record of p, of span s, or NULL. For a resize, which nothing can
+ * free meanwhile (p is the caller's), so the record stays valid after the
+ * shard lock is let go. */
+static struct sampled_obj *shard_find(struct mspan *s, uintptr_t a) {
+  struct sampled_shard *sh = shard_of(s);
+  struct sampled_obj *found = NULL;
+  shard_lock(sh);
+  if (sh->table_size != 0) {
+    for (struct sampled_obj *o = sh->table[obj_slot(a, sh->table_size)]; o != NULL; o = o->next)
+      if (o->addr == a) {
+        found = o;
+        break;
+      }
+  }
+  shard_unlock(sh);
+  return found;
+}
+
+/* A freed record's charge, made by prof_sampled_drain (prof_lock held). */
+static void charge_free(struct sampled_obj *o) {
+  prof_bucket_keep_peak(o->bucket);
+  o->bucket->free_count++;
+  o->bucket->free_bytes += o->size;
+  prof_hot.counters.sampled_frees++;
+  prof_hot.counters.inuse_bytes -= o->estimate;
+  if (o->bits != NULL) {
+    size_t bytes = bits_alloc[o->bits_order].size;
+    memset(o->bits, 0, bytes);
+    fixalloc_free(&bits_alloc[o->bits_order], o->bits);
+    prof_hot.counters.metadata_bytes -= bytes;
+  }
+  fixalloc_free(&prof_hot.obj_alloc, o);
+  prof_hot.counters.metadata_bytes -= sizeof *o;
+}
+
+void prof_sampled_drain(void) {
+  for (unsigned k = 0; k < NSHARDS; k++) {
+    if (LOAD_RELAXED(&shards[k].pending) == NULL) continue;
+    struct sampled_obj *o = __atomic_exchange_n(&shards[k].pending, NULL, __ATOMIC_ACQUIRE);
+    while (o != NULL) {
+      struct sampled_obj *next = o->next;
+      charge_free(o);
+      o = next;
     }
-    prof_shard_lock(sh);
-    if (LOAD_RELAXED(&s->sampledShard) == sh) return sh;
-    prof_shard_unlock(sh);
   }
 }
 
-/* A span with no sampled object left belongs to no shard. sh locked. */
-static void owner_release(struct mspan *s) {
-  if (s->nsampled == 0) __atomic_store_n(&s->sampledShard, NULL, __ATOMIC_RELEASE);
+void prof_sampled_fork_prepare(void) {
+  for (unsigned k = 0; k < NSHARDS; k++) lock_acquire(&shards[k].lock);
 }
 
-/* Enters o (its addr set) in sh, which owns its span s. sh locked. */
-static int table_insert(struct prof_shard *sh, struct mspan *s, struct sampled_obj *o) {
-  if ((sh->count >= sh->table_size && table_grow(sh) != 0) || sampled_bit_set(s, o->addr) != 0) {
-    owner_release(s);
-    return -1;
-  }
-  size_t j = obj_slot(o->addr, sh->table_size);
-  o->next = sh->table[j];
-  sh->table[j] = o;
-  sh->count++;
-  if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
-  return 0;
+void prof_sampled_fork_release(void) {
+  for (unsigned k = NSHARDS; k-- > 0;) lock_release(&shards[k].lock);
 }
-
-/* The record of address a in sh, or NULL; unlinked if remove. sh locked. */
-static struct sampled_obj *table_find(struct prof_shard *sh, struct mspan *s, uintptr_t a,
-                                      int remove) {
-  if (sh->table_size == 0) return NULL;
-  struct sampled_obj **link = &sh->table[obj_slot(a, sh->table_size)];
-  for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
-    if (o->addr != a) continue;
-    if (remove) {
-      *link = o->next;
-      o->next = NULL;
-      sh->count--;
-      if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
-      sampled_bit_clear(s, a, o);
-      owner_release(s);
-    }
-    return o;
-  }
-  return NULL;
-}
-
-/* ---- samples ---------------------------------------------------------------- */
 
 /* The size a bucket is keyed by: the object's block size (its size class,
  * or its pages), as Go's profiles do. Keying by the requested size would
@@ -220,7 +239,7 @@ static uint64_t bucket_key(const struct mspan *s) {
   return s->state == SPAN_SMALL ? s->elemsize : (uint64_t)s->npages * PAGE_BYTES;
 }
 
-void prof_inuse_hook(uint64_t inuse) {
+static void call_hook(uint64_t inuse) {
   const struct mprof_dumper *d = mprof_dumper(0);
   if (d != NULL && d->inuse != NULL) d->inuse(inuse);
 }
@@ -231,77 +250,55 @@ static int sampling_enter(void) {
   return mprof_rate() != 0 && !prof_lock_held_here() && mprof_guard_enter();
 }
 
-/* A sample of a thread without a shard (exiting, or memory short), charged
- * at once after a flush, so that it comes after every event before it. Its
- * span must belong to a shard already: a thread without one cannot claim. */
-static void record_now(void *p, struct mspan *s, size_t size, uint64_t estimate,
-                       const uintptr_t *frames, int n) {
+#define DRAIN_EVERY 16 /* samples; a power of two */
+
+/* Charges p's bucket and enters p in its shard: the sample's bookkeeping,
+ * under prof_lock, once the stack is known. */
+static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
+  uint64_t rate = mprof_rate();
+  struct mspan *s = span_of((uintptr_t)p);
+  uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, rate));
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
-  prof_logs_flush(0);
-  struct prof_bucket *b = prof_bucket_get(frames, n, bucket_key(s));
-  struct sampled_obj *o = b != NULL ? prof_record_new() : NULL;
+  /* The frees not charged yet only lower the estimate: they must be charged
+   * before this sample can make a new peak, so that the peak is exact, and
+   * every DRAIN_EVERY samples, so that their records go back; not at every
+   * sample (a look at each shard). */
+  if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0 ||
+      prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
+    prof_sampled_drain();
+  if (!prof_hot.obj_alloc_ready) {
+    fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
+    for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
+      fixalloc_init(&bits_alloc[k], sizeof(uint64_t) << k);
+    prof_hot.obj_alloc_ready = 1;
+  }
+  struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
+  struct sampled_obj *o = b != NULL ? fixalloc_alloc(&prof_hot.obj_alloc) : NULL;
   if (o != NULL) {
     o->addr = (uintptr_t)p;
     o->bucket = b;
     o->size = size;
     o->estimate = estimate;
-    struct prof_shard *sh = owner_lock(s, NULL);
-    if (sh != NULL) {
-      recorded = table_insert(sh, s, o) == 0;
-      prof_shard_unlock(sh);
-    }
-    if (recorded) {
-      prof_charge_sample(o, prof_realtime_now());
-      prof_inuse_published_set();
-      inuse = prof_hot.counters.inuse_bytes;
+    o->bits = NULL;
+    if (shard_insert(s, o) != 0) {
+      fixalloc_free(&prof_hot.obj_alloc, o);
     } else {
-      prof_record_release(o);
+      prof_hot.counters.metadata_bytes += sizeof *o;
+      prof_bucket_keep_peak(b);
+      b->alloc_count++;
+      b->alloc_bytes += size;
+      prof_hot.counters.samples++;
+      prof_hot.counters.alloc_bytes += estimate;
+      prof_hot.counters.inuse_bytes += estimate;
+      prof_peak_check();
+      inuse = prof_hot.counters.inuse_bytes;
+      recorded = 1;
     }
   }
   prof_lock_exit();
-  if (recorded) prof_inuse_hook(inuse);
-}
-
-/* Enters p's record in the shard of its span and its sample in the thread's
- * log, once the stack is known. */
-static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) {
-  struct mspan *s = span_of((uintptr_t)p);
-  if (s == NULL) return;
-  uint64_t estimate = (uint64_t)((double)size * mprof_scale((double)size, mprof_rate()));
-  struct prof_shard *me = prof_shard_mine();
-  if (me == NULL) {
-    record_now(p, s, size, estimate, frames, n);
-    return;
-  }
-  struct prof_bucket *b = prof_shard_bucket(me, frames, n, bucket_key(s));
-  struct sampled_obj *o = b != NULL ? prof_shard_take_spare(me) : NULL;
-  if (o == NULL) return;
-  o->addr = (uintptr_t)p;
-  o->bucket = b;
-  o->size = size;
-  o->estimate = estimate;
-  /* the time before the record can be found: any free of it comes later */
-  int64_t when = prof_log_now();
-  struct prof_shard *sh = owner_lock(s, me);
-  if (table_insert(sh, s, o) != 0) {
-    prof_shard_unlock(sh);
-    prof_shard_put_spare(me, o);
-    return;
-  }
-  uint64_t top = 0; /* the highest in-use of a flush made here */
-  if (sh != me || me->nevents == PROF_LOG_EVENTS) {
-    /* a span another thread sampled in first, or a log a signal handler's
-     * frees filled */
-    prof_shard_unlock(sh);
-    top = prof_shard_lock_room(me);
-  }
-  int full = prof_log_append(me, o, when, 0);
-  uint64_t inuse = prof_log_inuse_view(me);
-  prof_shard_unlock(me);
-  if (full) inuse = prof_log_flush();
-  prof_inuse_hook(inuse > top ? inuse : top);
+  if (recorded) call_hook(inuse);
 }
 
 void *prof_record_sample(void *p, size_t size) {
@@ -318,8 +315,6 @@ void *prof_record_sample(void *p, size_t size) {
   return p;
 }
 
-/* ---- resizes and frees ---------------------------------------------------------- */
-
 int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
   if (prof_lock_held_here()) return 0; /* a signal handler inside the lock */
   uint64_t key = bucket_key(s);
@@ -327,16 +322,8 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
   uint64_t inuse = 0;
   int found = 0;
   prof_lock_enter();
-  prof_logs_flush(0); /* p's sample is charged, and everything before now */
-  /* p is the caller's: nothing frees it meanwhile, so its record stays
-   * valid once the shard's lock is let go */
-  struct prof_shard *sh = owner_lock(s, NULL);
-  struct sampled_obj *o = NULL;
-  if (sh != NULL) {
-    o = table_find(sh, s, (uintptr_t)p, 0);
-    prof_shard_unlock(sh);
-  }
-  int64_t now = prof_realtime_now();
+  prof_sampled_drain();
+  struct sampled_obj *o = shard_find(s, (uintptr_t)p);
   if (o != NULL && key < 2 * o->bucket->size && 2 * key > o->bucket->size) {
     /* Within a factor of two of its bucket's size: stay there and let the
      * bucket's bytes follow the object, so a buffer grown a line at a time
@@ -350,7 +337,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
       b->alloc_bytes -= o->size - size;
     prof_hot.counters.inuse_bytes += estimate - o->estimate;
     if (estimate > o->estimate) prof_hot.counters.alloc_bytes += estimate - o->estimate;
-    prof_peak_check(now);
+    prof_peak_check();
     o->size = size;
     o->estimate = estimate;
     inuse = prof_hot.counters.inuse_bytes;
@@ -369,7 +356,7 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
       nb->alloc_bytes += size;
       prof_hot.counters.inuse_bytes += estimate - o->estimate;
       prof_hot.counters.alloc_bytes += estimate;
-      prof_peak_check(now);
+      prof_peak_check();
       o->bucket = nb;
       o->size = size;
       o->estimate = estimate;
@@ -377,16 +364,17 @@ int prof_sampled_resize(struct mspan *s, void *p, size_t size) {
     }
     found = 1;
   }
-  prof_inuse_published_set();
   prof_lock_exit();
   if (found && mprof_guard_enter()) {
-    prof_inuse_hook(inuse);
+    call_hook(inuse);
     mprof_guard_exit();
   }
   return found;
 }
 
 int prof_sampled_free(struct mspan *s, void *p) {
+  uintptr_t a = (uintptr_t)p;
+  struct sampled_obj *found = NULL;
   /* The bookkeeping happens even inside the profiler (a dump freeing what
    * was sampled): a stale entry would be charged to the next object at the
    * same address. No profiler lock is ever held across malloc or free; only
@@ -394,40 +382,26 @@ int prof_sampled_free(struct mspan *s, void *p) {
    * holding it, and then the entry must stay (the one case where the
    * profile may go slightly wrong, rather than deadlock). */
   if (prof_lock_held_here()) return 0;
-  struct prof_shard *me = prof_shard_mine();
-  /* p's record, if p is sampled, keeps its span's owner where it is */
-  struct prof_shard *sh = owner_lock(s, NULL);
-  if (sh == NULL) return 0;
-  struct sampled_obj *o = table_find(sh, s, (uintptr_t)p, 1);
-  if (o == NULL) {
-    prof_shard_unlock(sh);
-    return 0;
-  }
-  uint64_t top = 0; /* the highest in-use of a flush made here */
-  if (sh != me || me->nevents == PROF_LOG_EVENTS) {
-    prof_shard_unlock(sh);
-    if (me == NULL) { /* charged at once, after every event before it */
-      prof_lock_enter();
-      prof_logs_flush(0);
-      prof_charge_free(o);
-      prof_inuse_published_set();
-      prof_lock_exit();
-      return 1;
+  struct sampled_shard *sh = shard_of(s);
+  shard_lock(sh);
+  if (sh->table_size != 0) {
+    struct sampled_obj **link = &sh->table[obj_slot(a, sh->table_size)];
+    for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
+      if (o->addr != a) continue;
+      *link = o->next;
+      sh->count--;
+      if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
+      sampled_bit_clear(s, a, o);
+      o->next = LOAD_RELAXED(&sh->pending);
+      while (!__atomic_compare_exchange_n(&sh->pending, &o->next, o, 1, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED)) {
+      }
+      found = o;
+      break;
     }
-    top = prof_shard_lock_room(me);
   }
-  /* the time after the record is gone: later than its sample's */
-  int full = prof_log_append(me, o, prof_log_now(), 1);
-  prof_shard_unlock(me);
-  if (full) {
-    uint64_t t = prof_log_flush();
-    if (t > top) top = t;
-  }
-  /* A free lowers in-use, which no trigger waits for; but a flush it made
-   * may have charged samples that raised it. */
-  if (top != 0 && mprof_guard_enter()) {
-    prof_inuse_hook(top);
-    mprof_guard_exit();
-  }
-  return 1;
+  shard_unlock(sh);
+  /* No in-use hook: a free lowers in-use, which no trigger waits for, and
+   * the estimate moves at the drain. */
+  return found != NULL;
 }

@@ -48,7 +48,6 @@ enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LA
 struct mcache;
 
 /* The first 64 bytes hold everything free() reads. */
-struct prof_shard;
 struct mspan {
   struct mspan *next, *prev; /* list links: heap free list or mcentral list */
   uintptr_t base;            /* first byte */
@@ -89,9 +88,6 @@ struct mspan {
    * pool (and cleared by whichever thread charged the last free) cost the
    * sample a line from the other core (bench/RESULTS.md section 13). */
   uint64_t sampledWord;
-  /* The profiler's shard that holds the records of this span's sampled
-   * objects, while it has any (mprof_sampled.c); NULL otherwise. */
-  struct prof_shard *sampledShard;
 } __attribute__((aligned(CACHE_LINE)));
 _Static_assert(sizeof(struct mspan) == 2 * CACHE_LINE, "a span is two cache lines");
 

@@ -297,8 +297,7 @@ static void test_sampled_bitmap_inline(void **state) {
 }
 
 /* Sampled frees from several threads at once (mprof_sampled.c keeps the
- * records in the shard that owns their span, and the frees wait in each
- * thread's log until a flush charges them, mprof_log.c): each
+ * records in shards by span and charges the frees at the next drain): each
  * thread frees the objects another allocated, small ones sharing spans and
  * large ones. Afterwards every free is counted, the estimate is back where
  * it was, no span is left flagged or holding a bitmap, and the records and
