@@ -12,7 +12,8 @@
  * object): they are spread over NSHARDS tables by their span, and a span's
  * records, `sampled` flag, count and bitmap all belong to its shard, under
  * that shard's lock (as Go's specials hang off their span, under the
- * span's lock). A sampled free takes that lock alone: it unlinks the record
+ * span's lock). Which shard is the thread's that sampled in the span
+ * first (below, "Which shard"). A sampled free takes that lock alone: it unlinks the record
  * and moves it to its shard's list of frees to charge. The charge itself
  * (the bucket's free count and bytes, the in-use estimate) is made under
  * prof_lock, later (prof_sampled_drain): by a dump's snapshot or totals, a
@@ -52,8 +53,9 @@ static struct fixalloc bits_alloc[MSPAN_BITS_ORDERS];
 static unsigned bits_order(const struct mspan *s) { return mspan_bits_order(s->nwords); }
 
 /* ---- the shards ------------------------------------------------------------
- * Sixteen: two threads freeing sampled objects of different spans meet on
- * one lock once in sixteen. Each shard's table starts in a static array of
+ * Sixteen, handed to threads round robin ("Which shard", below): up to
+ * sixteen threads that sample each have a lock and a table of their own.
+ * Each shard's table starts in a static array of
  * SHARD_FIRST_HEADS heads (all sixteen share one page of bss, as the one
  * table did) and grows, doubling, into metadata memory. */
 #define NSHARDS 16
@@ -72,13 +74,6 @@ static struct sampled_shard shards[NSHARDS] = {
     [0 ... NSHARDS - 1] = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}}};
 static struct sampled_obj *shard_first_heads[NSHARDS][SHARD_FIRST_HEADS];
 
-/* Spans are fixalloc'd structs of two cache lines: hash the pointer. */
-static struct sampled_shard *shard_of(const struct mspan *s) {
-  uint64_t h = (uint64_t)((uintptr_t)s >> 7) * 0x9e3779b97f4a7c15ull;
-  return &shards[h >> 60];
-}
-_Static_assert(NSHARDS == 16, "shard_of takes the top four bits");
-
 /* prof_held's PROF_HELD_SHARD marks this thread inside a shard lock, so
  * that a signal handler's free or sample does not wait for it. The mark
  * covers the lock calls themselves (set before acquiring, cleared after
@@ -95,6 +90,60 @@ static void shard_unlock(struct sampled_shard *sh) {
   lock_release(&sh->lock);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   prof_held &= ~PROF_HELD_SHARD;
+}
+
+/* ---- Which shard -------------------------------------------------------------
+ * Not a hash of the span, which spread each thread's spans over every
+ * shard: two threads sampling then wrote each shard's line (its lock, its
+ * count, its pending list) in turn, a line from the other core at each
+ * sample and at each sampled free. A thread has a shard of its own
+ * instead, handed out round robin on its first sample, and a span's
+ * records go to the shard of the thread that sampled in it first, which
+ * the span keeps in prof_shard (plus one) while it holds a sampled object.
+ * A span is carved by one thread at a time, so its samples and, in most
+ * programs, their frees are that thread's: a line it already holds.
+ *
+ * prof_shard goes from 0 to a shard only by a compare-and-swap, and back to
+ * 0 only under that shard's lock, when the span's last record leaves it (or
+ * an insert that claimed it fails). So a thread that reads k, takes shard
+ * k's lock and reads k again holds the right lock for as long as it holds
+ * it; if it reads something else it tries again. */
+static __thread uint8_t thread_shard __attribute__((tls_model("initial-exec")));
+static unsigned next_thread_shard;
+
+static uint8_t my_shard(void) {
+  if (thread_shard == 0)
+    thread_shard =
+        (uint8_t)(__atomic_fetch_add(&next_thread_shard, 1, __ATOMIC_RELAXED) % NSHARDS + 1);
+  return thread_shard;
+}
+_Static_assert(NSHARDS < 256, "prof_shard is a byte");
+
+/* Locks and returns the shard holding s's records. With claim, a span
+ * that has none is given this thread's shard; without, such a span
+ * returns NULL (nothing locked). */
+static struct sampled_shard *shard_lock_span(struct mspan *s, int claim) {
+  for (;;) {
+    uint8_t k = __atomic_load_n(&s->prof_shard, __ATOMIC_ACQUIRE);
+    if (k == 0) {
+      if (!claim) return NULL;
+      uint8_t mine = my_shard();
+      if (!__atomic_compare_exchange_n(&s->prof_shard, &k, mine, 0, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE))
+        continue; /* another thread claimed it first: use its shard */
+      k = mine;
+    }
+    struct sampled_shard *sh = &shards[k - 1];
+    shard_lock(sh);
+    if (__atomic_load_n(&s->prof_shard, __ATOMIC_RELAXED) == k) return sh;
+    shard_unlock(sh); /* its last record left meanwhile: look again */
+  }
+}
+
+/* s holds no record any more: its shard may change. s's shard lock held. */
+static void span_unclaim(struct mspan *s) {
+  STORE_RELAXED(&s->sampled, 0);
+  __atomic_store_n(&s->prof_shard, 0, __ATOMIC_RELEASE);
 }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
@@ -160,9 +209,8 @@ static int shard_grow(struct sampled_shard *sh) {
 
 /* Enters o (its addr set) in the table of its span s. prof_lock held. */
 static int shard_insert(struct mspan *s, struct sampled_obj *o) {
-  struct sampled_shard *sh = shard_of(s);
+  struct sampled_shard *sh = shard_lock_span(s, 1);
   int rc = -1;
-  shard_lock(sh);
   if ((sh->count < sh->table_size || shard_grow(sh) == 0) && sampled_bit_set(s, o->addr) == 0) {
     size_t j = obj_slot(o->addr, sh->table_size);
     o->next = sh->table[j];
@@ -170,6 +218,8 @@ static int shard_insert(struct mspan *s, struct sampled_obj *o) {
     sh->count++;
     if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
     rc = 0;
+  } else if (s->nsampled == 0) {
+    span_unclaim(s); /* claimed for nothing */
   }
   shard_unlock(sh);
   return rc;
@@ -179,9 +229,9 @@ static int shard_insert(struct mspan *s, struct sampled_obj *o) {
  * free meanwhile (p is the caller's), so the record stays valid after the
  * shard lock is let go. */
 static struct sampled_obj *shard_find(struct mspan *s, uintptr_t a) {
-  struct sampled_shard *sh = shard_of(s);
+  struct sampled_shard *sh = shard_lock_span(s, 0);
   struct sampled_obj *found = NULL;
-  shard_lock(sh);
+  if (sh == NULL) return NULL;
   if (sh->table_size != 0) {
     for (struct sampled_obj *o = sh->table[obj_slot(a, sh->table_size)]; o != NULL; o = o->next)
       if (o->addr == a) {
@@ -382,16 +432,17 @@ int prof_sampled_free(struct mspan *s, void *p) {
    * holding it, and then the entry must stay (the one case where the
    * profile may go slightly wrong, rather than deadlock). */
   if (prof_lock_held_here()) return 0;
-  struct sampled_shard *sh = shard_of(s);
-  shard_lock(sh);
+  struct sampled_shard *sh = shard_lock_span(s, 0);
+  if (sh == NULL) return 0; /* the span holds no sampled object */
   if (sh->table_size != 0) {
     struct sampled_obj **link = &sh->table[obj_slot(a, sh->table_size)];
     for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
       if (o->addr != a) continue;
       *link = o->next;
       sh->count--;
-      if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
+      --s->nsampled;
       sampled_bit_clear(s, a, o);
+      if (s->nsampled == 0) span_unclaim(s);
       o->next = LOAD_RELAXED(&sh->pending);
       while (!__atomic_compare_exchange_n(&sh->pending, &o->next, o, 1, __ATOMIC_RELEASE,
                                           __ATOMIC_RELAXED)) {

@@ -355,11 +355,81 @@ static void test_sampled_frees_across_threads(void **state) {
       struct mspan *s = span_of((uintptr_t)xt_objs[k][i]);
       if (s == NULL || s->state != SPAN_SMALL) continue;
       assert_int_equal(s->sampled, 0);
+      assert_int_equal(s->prof_shard, 0);
       assert_null(s->sampledBits);
     }
   mprof_set_rate(0);
   mprof_get_totals(&after);
   assert_int_equal(after.inuse_bytes, before.inuse_bytes);
+}
+
+/* A span's records live in the shard of the thread that sampled in it
+ * first (mprof_sampled.c, "Which shard"), claimed by a compare-and-swap and
+ * given back with the span's last record. Here four threads keep sampling
+ * in the same spans: each frees its neighbour's objects onto its own list
+ * (spans nobody carves any more) and allocates them again at rate 1, for
+ * many rounds, so that spans are claimed, emptied and claimed again by
+ * different threads at once. A free that looked in the wrong shard would
+ * miss its record: the frees would fall short of the samples and the
+ * estimate would not come back. At the end no span holds a claim. */
+enum { SC_THREADS = 4, SC_PER = 400, SC_ROUNDS = 24 };
+static void *sc_objs[SC_THREADS][SC_PER];
+static pthread_barrier_t sc_step;
+
+static void *sc_worker(void *arg) {
+  int k = (int)(intptr_t)arg;
+  for (int i = 0; i < SC_PER; i++) sc_objs[k][i] = alloc_malloc(48 + (size_t)(i % 2) * 16);
+  for (int round = 0; round < SC_ROUNDS; round++) {
+    pthread_barrier_wait(&sc_step);
+    /* take the neighbour's objects: free them, allocate as many again */
+    int from = (k + 1 + round) % SC_THREADS;
+    if (from == k) from = (from + 1) % SC_THREADS;
+    void *mine[SC_PER];
+    pthread_barrier_wait(&sc_step);
+    for (int i = 0; i < SC_PER; i++) mine[i] = sc_objs[from][i];
+    pthread_barrier_wait(&sc_step);
+    for (int i = 0; i < SC_PER; i++) {
+      alloc_free(mine[i]);
+      mine[i] = alloc_malloc(48 + (size_t)(i % 2) * 16);
+    }
+    pthread_barrier_wait(&sc_step);
+    for (int i = 0; i < SC_PER; i++) sc_objs[k][i] = mine[i];
+  }
+  pthread_barrier_wait(&sc_step); /* the main thread looks at the spans */
+  pthread_barrier_wait(&sc_step);
+  for (int i = 0; i < SC_PER; i++) alloc_free(sc_objs[k][i]);
+  return NULL;
+}
+
+static void test_shard_claims_across_threads(void **state) {
+  (void)state;
+  struct prof_totals before, after;
+  pthread_t t[SC_THREADS];
+  mprof_get_totals(&before);
+  mprof_set_rate(1);
+  assert_int_equal(pthread_barrier_init(&sc_step, NULL, SC_THREADS + 1), 0);
+  for (int k = 0; k < SC_THREADS; k++)
+    assert_int_equal(pthread_create(&t[k], NULL, sc_worker, (void *)(intptr_t)k), 0);
+  for (int b = 0; b < 4 * SC_ROUNDS + 1; b++) pthread_barrier_wait(&sc_step);
+  void *spans_seen[SC_THREADS * SC_PER];
+  for (int k = 0; k < SC_THREADS; k++)
+    for (int i = 0; i < SC_PER; i++) spans_seen[k * SC_PER + i] = span_of((uintptr_t)sc_objs[k][i]);
+  pthread_barrier_wait(&sc_step); /* the workers free everything */
+  for (int k = 0; k < SC_THREADS; k++) pthread_join(t[k], NULL);
+  pthread_barrier_destroy(&sc_step);
+  mprof_set_rate(0);
+  mprof_get_totals(&after);
+  uint64_t n = (uint64_t)SC_THREADS * SC_PER * (SC_ROUNDS + 1);
+  assert_int_equal(after.samples - before.samples, n);
+  assert_int_equal(after.sampled_frees - before.sampled_frees, n);
+  assert_int_equal(after.inuse_bytes, before.inuse_bytes);
+  for (int j = 0; j < SC_THREADS * SC_PER; j++) {
+    struct mspan *s = spans_seen[j];
+    if (s == NULL || s->state != SPAN_SMALL) continue;
+    assert_int_equal(s->nsampled, 0);
+    assert_int_equal(s->prof_shard, 0);
+    assert_int_equal(s->sampled, 0);
+  }
 }
 
 /* Every entry point that hands out a new block charges the sampler (the
@@ -443,6 +513,7 @@ int main(void) {
       cmocka_unit_test(test_rate_one_counts_exactly),
       cmocka_unit_test(test_sampled_bitmap_inline),
       cmocka_unit_test(test_sampled_frees_across_threads),
+      cmocka_unit_test(test_shard_claims_across_threads),
       cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
