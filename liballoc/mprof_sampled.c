@@ -243,8 +243,49 @@ static struct sampled_obj *shard_find(struct mspan *s, uintptr_t a) {
   return found;
 }
 
-/* A freed record's charge, made by prof_sampled_drain (prof_lock held). */
-static void charge_free(struct sampled_obj *o) {
+/* ---- records ------------------------------------------------------------------
+ * A drain keeps the records it charged for the next samples of the thread
+ * whose shard they were freed in, up to SPARES_MAX a shard, rather than
+ * giving them to the one fixalloc all threads take from: a record is then
+ * written by the thread that sampled it, and is not cleared again (every
+ * field is set on use). Spares are the profiler's memory still
+ * (metadata_bytes), as the fixalloc's free list is. prof_lock. */
+#define SPARES_MAX 128
+
+static struct shard_spares {
+  struct sampled_obj *list;
+  unsigned n;
+} __attribute__((aligned(CACHE_LINE))) spares[NSHARDS];
+
+/* A record for a sample of this thread, or NULL. prof_lock held. */
+static struct sampled_obj *record_get(void) {
+  struct shard_spares *sp = &spares[my_shard() - 1];
+  struct sampled_obj *o = sp->list;
+  if (o != NULL) {
+    sp->list = o->next;
+    sp->n--;
+    return o;
+  }
+  o = fixalloc_alloc(&prof_hot.obj_alloc);
+  if (o != NULL) prof_hot.counters.metadata_bytes += sizeof *o;
+  return o;
+}
+
+/* o, charged or never used, back to shard k's spares. prof_lock held. */
+static void record_put(unsigned k, struct sampled_obj *o) {
+  struct shard_spares *sp = &spares[k];
+  if (sp->n < SPARES_MAX) {
+    o->next = sp->list;
+    sp->list = o;
+    sp->n++;
+    return;
+  }
+  fixalloc_free(&prof_hot.obj_alloc, o);
+  prof_hot.counters.metadata_bytes -= sizeof *o;
+}
+
+/* A freed record's charge, made by a drain of shard k (prof_lock held). */
+static void charge_free(unsigned k, struct sampled_obj *o) {
   prof_bucket_keep_peak(o->bucket);
   o->bucket->free_count++;
   o->bucket->free_bytes += o->size;
@@ -256,20 +297,22 @@ static void charge_free(struct sampled_obj *o) {
     fixalloc_free(&bits_alloc[o->bits_order], o->bits);
     prof_hot.counters.metadata_bytes -= bytes;
   }
-  fixalloc_free(&prof_hot.obj_alloc, o);
-  prof_hot.counters.metadata_bytes -= sizeof *o;
+  record_put(k, o);
+}
+
+/* Charges the frees pending in shard k. prof_lock held. */
+static void drain_shard(unsigned k) {
+  if (LOAD_RELAXED(&shards[k].pending) == NULL) return;
+  struct sampled_obj *o = __atomic_exchange_n(&shards[k].pending, NULL, __ATOMIC_ACQUIRE);
+  while (o != NULL) {
+    struct sampled_obj *next = o->next;
+    charge_free(k, o);
+    o = next;
+  }
 }
 
 void prof_sampled_drain(void) {
-  for (unsigned k = 0; k < NSHARDS; k++) {
-    if (LOAD_RELAXED(&shards[k].pending) == NULL) continue;
-    struct sampled_obj *o = __atomic_exchange_n(&shards[k].pending, NULL, __ATOMIC_ACQUIRE);
-    while (o != NULL) {
-      struct sampled_obj *next = o->next;
-      charge_free(o);
-      o = next;
-    }
-  }
+  for (unsigned k = 0; k < NSHARDS; k++) drain_shard(k);
 }
 
 void prof_sampled_fork_prepare(void) {
@@ -311,13 +354,17 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
-  /* The frees not charged yet only lower the estimate: they must be charged
-   * before this sample can make a new peak, so that the peak is exact, and
-   * every DRAIN_EVERY samples, so that their records go back; not at every
-   * sample (a look at each shard). */
-  if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0 ||
-      prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
+  /* The frees not charged yet only lower the estimate: every shard's must
+   * be charged before this sample can make a new peak, so that the peak is
+   * exact. Besides, every DRAIN_EVERY samples the thread charges its own
+   * shard's, so that their records come back to it; the other shards'
+   * wait for their threads, a peak, a dump or a resize. Until then the
+   * estimate is too high by them, which brings the next drain of all the
+   * nearer: nothing stays uncharged for long in a program that samples. */
+  if (prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
     prof_sampled_drain();
+  else if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0)
+    drain_shard(my_shard() - 1u);
   if (!prof_hot.obj_alloc_ready) {
     fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
     for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
@@ -325,17 +372,17 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
     prof_hot.obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
-  struct sampled_obj *o = b != NULL ? fixalloc_alloc(&prof_hot.obj_alloc) : NULL;
+  struct sampled_obj *o = b != NULL ? record_get() : NULL;
   if (o != NULL) {
     o->addr = (uintptr_t)p;
     o->bucket = b;
     o->size = size;
     o->estimate = estimate;
     o->bits = NULL;
+    o->bits_order = 0;
     if (shard_insert(s, o) != 0) {
-      fixalloc_free(&prof_hot.obj_alloc, o);
+      record_put(my_shard() - 1u, o);
     } else {
-      prof_hot.counters.metadata_bytes += sizeof *o;
       prof_bucket_keep_peak(b);
       b->alloc_count++;
       b->alloc_bytes += size;
