@@ -396,7 +396,6 @@ struct mspan *mheap_alloc_span(uintptr_t npages, uintptr_t align_pages, int size
   s->next = s->prev = NULL;
   s->sampled = 0;
   s->nsampled = 0;
-  s->prof_shard = 0;
   s->sampledBits = NULL;
   s->sampledWord = 0;
   if (sizeclass == 0) {

@@ -12,8 +12,7 @@
  * object): they are spread over NSHARDS tables by their span, and a span's
  * records, `sampled` flag, count and bitmap all belong to its shard, under
  * that shard's lock (as Go's specials hang off their span, under the
- * span's lock). Which shard is the thread's that sampled in the span
- * first (below, "Which shard"). A sampled free takes that lock alone: it unlinks the record
+ * span's lock). A sampled free takes that lock alone: it unlinks the record
  * and moves it to its shard's list of frees to charge. The charge itself
  * (the bucket's free count and bytes, the in-use estimate) is made under
  * prof_lock, later (prof_sampled_drain): by a dump's snapshot or totals, a
@@ -53,9 +52,8 @@ static struct fixalloc bits_alloc[MSPAN_BITS_ORDERS];
 static unsigned bits_order(const struct mspan *s) { return mspan_bits_order(s->nwords); }
 
 /* ---- the shards ------------------------------------------------------------
- * Sixteen, handed to threads round robin ("Which shard", below): up to
- * sixteen threads that sample each have a lock and a table of their own.
- * Each shard's table starts in a static array of
+ * Sixteen: two threads freeing sampled objects of different spans meet on
+ * one lock once in sixteen. Each shard's table starts in a static array of
  * SHARD_FIRST_HEADS heads (all sixteen share one page of bss, as the one
  * table did) and grows, doubling, into metadata memory. */
 #define NSHARDS 16
@@ -74,6 +72,13 @@ static struct sampled_shard shards[NSHARDS] = {
     [0 ... NSHARDS - 1] = {.lock = {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}}};
 static struct sampled_obj *shard_first_heads[NSHARDS][SHARD_FIRST_HEADS];
 
+/* Spans are fixalloc'd structs of two cache lines: hash the pointer. */
+static struct sampled_shard *shard_of(const struct mspan *s) {
+  uint64_t h = (uint64_t)((uintptr_t)s >> 7) * 0x9e3779b97f4a7c15ull;
+  return &shards[h >> 60];
+}
+_Static_assert(NSHARDS == 16, "shard_of takes the top four bits");
+
 /* prof_held's PROF_HELD_SHARD marks this thread inside a shard lock, so
  * that a signal handler's free or sample does not wait for it. The mark
  * covers the lock calls themselves (set before acquiring, cleared after
@@ -90,60 +95,6 @@ static void shard_unlock(struct sampled_shard *sh) {
   lock_release(&sh->lock);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   prof_held &= ~PROF_HELD_SHARD;
-}
-
-/* ---- Which shard -------------------------------------------------------------
- * Not a hash of the span, which spread each thread's spans over every
- * shard: two threads sampling then wrote each shard's line (its lock, its
- * count, its pending list) in turn, a line from the other core at each
- * sample and at each sampled free. A thread has a shard of its own
- * instead, handed out round robin on its first sample, and a span's
- * records go to the shard of the thread that sampled in it first, which
- * the span keeps in prof_shard (plus one) while it holds a sampled object.
- * A span is carved by one thread at a time, so its samples and, in most
- * programs, their frees are that thread's: a line it already holds.
- *
- * prof_shard goes from 0 to a shard only by a compare-and-swap, and back to
- * 0 only under that shard's lock, when the span's last record leaves it (or
- * an insert that claimed it fails). So a thread that reads k, takes shard
- * k's lock and reads k again holds the right lock for as long as it holds
- * it; if it reads something else it tries again. */
-static __thread uint8_t thread_shard __attribute__((tls_model("initial-exec")));
-static unsigned next_thread_shard;
-
-static uint8_t my_shard(void) {
-  if (thread_shard == 0)
-    thread_shard =
-        (uint8_t)(__atomic_fetch_add(&next_thread_shard, 1, __ATOMIC_RELAXED) % NSHARDS + 1);
-  return thread_shard;
-}
-_Static_assert(NSHARDS < 256, "prof_shard is a byte");
-
-/* Locks and returns the shard holding s's records. With claim, a span
- * that has none is given this thread's shard; without, such a span
- * returns NULL (nothing locked). */
-static struct sampled_shard *shard_lock_span(struct mspan *s, int claim) {
-  for (;;) {
-    uint8_t k = __atomic_load_n(&s->prof_shard, __ATOMIC_ACQUIRE);
-    if (k == 0) {
-      if (!claim) return NULL;
-      uint8_t mine = my_shard();
-      if (!__atomic_compare_exchange_n(&s->prof_shard, &k, mine, 0, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE))
-        continue; /* another thread claimed it first: use its shard */
-      k = mine;
-    }
-    struct sampled_shard *sh = &shards[k - 1];
-    shard_lock(sh);
-    if (__atomic_load_n(&s->prof_shard, __ATOMIC_RELAXED) == k) return sh;
-    shard_unlock(sh); /* its last record left meanwhile: look again */
-  }
-}
-
-/* s holds no record any more: its shard may change. s's shard lock held. */
-static void span_unclaim(struct mspan *s) {
-  STORE_RELAXED(&s->sampled, 0);
-  __atomic_store_n(&s->prof_shard, 0, __ATOMIC_RELEASE);
 }
 
 /* Marks p's bit in its small span's bitmap (made on first use). Returns -1
@@ -209,8 +160,9 @@ static int shard_grow(struct sampled_shard *sh) {
 
 /* Enters o (its addr set) in the table of its span s. prof_lock held. */
 static int shard_insert(struct mspan *s, struct sampled_obj *o) {
-  struct sampled_shard *sh = shard_lock_span(s, 1);
+  struct sampled_shard *sh = shard_of(s);
   int rc = -1;
+  shard_lock(sh);
   if ((sh->count < sh->table_size || shard_grow(sh) == 0) && sampled_bit_set(s, o->addr) == 0) {
     size_t j = obj_slot(o->addr, sh->table_size);
     o->next = sh->table[j];
@@ -218,8 +170,6 @@ static int shard_insert(struct mspan *s, struct sampled_obj *o) {
     sh->count++;
     if (s->nsampled++ == 0) STORE_RELAXED(&s->sampled, 1);
     rc = 0;
-  } else if (s->nsampled == 0) {
-    span_unclaim(s); /* claimed for nothing */
   }
   shard_unlock(sh);
   return rc;
@@ -229,9 +179,9 @@ static int shard_insert(struct mspan *s, struct sampled_obj *o) {
  * free meanwhile (p is the caller's), so the record stays valid after the
  * shard lock is let go. */
 static struct sampled_obj *shard_find(struct mspan *s, uintptr_t a) {
-  struct sampled_shard *sh = shard_lock_span(s, 0);
+  struct sampled_shard *sh = shard_of(s);
   struct sampled_obj *found = NULL;
-  if (sh == NULL) return NULL;
+  shard_lock(sh);
   if (sh->table_size != 0) {
     for (struct sampled_obj *o = sh->table[obj_slot(a, sh->table_size)]; o != NULL; o = o->next)
       if (o->addr == a) {
@@ -243,49 +193,8 @@ static struct sampled_obj *shard_find(struct mspan *s, uintptr_t a) {
   return found;
 }
 
-/* ---- records ------------------------------------------------------------------
- * A drain keeps the records it charged for the next samples of the thread
- * whose shard they were freed in, up to SPARES_MAX a shard, rather than
- * giving them to the one fixalloc all threads take from: a record is then
- * written by the thread that sampled it, and is not cleared again (every
- * field is set on use). Spares are the profiler's memory still
- * (metadata_bytes), as the fixalloc's free list is. prof_lock. */
-#define SPARES_MAX 128
-
-static struct shard_spares {
-  struct sampled_obj *list;
-  unsigned n;
-} __attribute__((aligned(CACHE_LINE))) spares[NSHARDS];
-
-/* A record for a sample of this thread, or NULL. prof_lock held. */
-static struct sampled_obj *record_get(void) {
-  struct shard_spares *sp = &spares[my_shard() - 1];
-  struct sampled_obj *o = sp->list;
-  if (o != NULL) {
-    sp->list = o->next;
-    sp->n--;
-    return o;
-  }
-  o = fixalloc_alloc(&prof_hot.obj_alloc);
-  if (o != NULL) prof_hot.counters.metadata_bytes += sizeof *o;
-  return o;
-}
-
-/* o, charged or never used, back to shard k's spares. prof_lock held. */
-static void record_put(unsigned k, struct sampled_obj *o) {
-  struct shard_spares *sp = &spares[k];
-  if (sp->n < SPARES_MAX) {
-    o->next = sp->list;
-    sp->list = o;
-    sp->n++;
-    return;
-  }
-  fixalloc_free(&prof_hot.obj_alloc, o);
-  prof_hot.counters.metadata_bytes -= sizeof *o;
-}
-
-/* A freed record's charge, made by a drain of shard k (prof_lock held). */
-static void charge_free(unsigned k, struct sampled_obj *o) {
+/* A freed record's charge, made by prof_sampled_drain (prof_lock held). */
+static void charge_free(struct sampled_obj *o) {
   prof_bucket_keep_peak(o->bucket);
   o->bucket->free_count++;
   o->bucket->free_bytes += o->size;
@@ -297,22 +206,20 @@ static void charge_free(unsigned k, struct sampled_obj *o) {
     fixalloc_free(&bits_alloc[o->bits_order], o->bits);
     prof_hot.counters.metadata_bytes -= bytes;
   }
-  record_put(k, o);
-}
-
-/* Charges the frees pending in shard k. prof_lock held. */
-static void drain_shard(unsigned k) {
-  if (LOAD_RELAXED(&shards[k].pending) == NULL) return;
-  struct sampled_obj *o = __atomic_exchange_n(&shards[k].pending, NULL, __ATOMIC_ACQUIRE);
-  while (o != NULL) {
-    struct sampled_obj *next = o->next;
-    charge_free(k, o);
-    o = next;
-  }
+  fixalloc_free(&prof_hot.obj_alloc, o);
+  prof_hot.counters.metadata_bytes -= sizeof *o;
 }
 
 void prof_sampled_drain(void) {
-  for (unsigned k = 0; k < NSHARDS; k++) drain_shard(k);
+  for (unsigned k = 0; k < NSHARDS; k++) {
+    if (LOAD_RELAXED(&shards[k].pending) == NULL) continue;
+    struct sampled_obj *o = __atomic_exchange_n(&shards[k].pending, NULL, __ATOMIC_ACQUIRE);
+    while (o != NULL) {
+      struct sampled_obj *next = o->next;
+      charge_free(o);
+      o = next;
+    }
+  }
 }
 
 void prof_sampled_fork_prepare(void) {
@@ -354,17 +261,13 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
   uint64_t inuse = 0;
   int recorded = 0;
   prof_lock_enter();
-  /* The frees not charged yet only lower the estimate: every shard's must
-   * be charged before this sample can make a new peak, so that the peak is
-   * exact. Besides, every DRAIN_EVERY samples the thread charges its own
-   * shard's, so that their records come back to it; the other shards'
-   * wait for their threads, a peak, a dump or a resize. Until then the
-   * estimate is too high by them, which brings the next drain of all the
-   * nearer: nothing stays uncharged for long in a program that samples. */
-  if (prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
+  /* The frees not charged yet only lower the estimate: they must be charged
+   * before this sample can make a new peak, so that the peak is exact, and
+   * every DRAIN_EVERY samples, so that their records go back; not at every
+   * sample (a look at each shard). */
+  if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0 ||
+      prof_hot.counters.inuse_bytes + estimate > prof_hot.counters.peak_inuse_bytes)
     prof_sampled_drain();
-  else if ((prof_hot.counters.samples & (DRAIN_EVERY - 1)) == 0)
-    drain_shard(my_shard() - 1u);
   if (!prof_hot.obj_alloc_ready) {
     fixalloc_init(&prof_hot.obj_alloc, sizeof(struct sampled_obj));
     for (unsigned k = 0; k < MSPAN_BITS_ORDERS; k++)
@@ -372,17 +275,17 @@ static void record_frames(void *p, size_t size, const uintptr_t *frames, int n) 
     prof_hot.obj_alloc_ready = 1;
   }
   struct prof_bucket *b = s != NULL ? prof_bucket_get(frames, n, bucket_key(s)) : NULL;
-  struct sampled_obj *o = b != NULL ? record_get() : NULL;
+  struct sampled_obj *o = b != NULL ? fixalloc_alloc(&prof_hot.obj_alloc) : NULL;
   if (o != NULL) {
     o->addr = (uintptr_t)p;
     o->bucket = b;
     o->size = size;
     o->estimate = estimate;
     o->bits = NULL;
-    o->bits_order = 0;
     if (shard_insert(s, o) != 0) {
-      record_put(my_shard() - 1u, o);
+      fixalloc_free(&prof_hot.obj_alloc, o);
     } else {
+      prof_hot.counters.metadata_bytes += sizeof *o;
       prof_bucket_keep_peak(b);
       b->alloc_count++;
       b->alloc_bytes += size;
@@ -479,17 +382,16 @@ int prof_sampled_free(struct mspan *s, void *p) {
    * holding it, and then the entry must stay (the one case where the
    * profile may go slightly wrong, rather than deadlock). */
   if (prof_lock_held_here()) return 0;
-  struct sampled_shard *sh = shard_lock_span(s, 0);
-  if (sh == NULL) return 0; /* the span holds no sampled object */
+  struct sampled_shard *sh = shard_of(s);
+  shard_lock(sh);
   if (sh->table_size != 0) {
     struct sampled_obj **link = &sh->table[obj_slot(a, sh->table_size)];
     for (struct sampled_obj *o = *link; o != NULL; link = &o->next, o = o->next) {
       if (o->addr != a) continue;
       *link = o->next;
       sh->count--;
-      --s->nsampled;
+      if (--s->nsampled == 0) STORE_RELAXED(&s->sampled, 0);
       sampled_bit_clear(s, a, o);
-      if (s->nsampled == 0) span_unclaim(s);
       o->next = LOAD_RELAXED(&sh->pending);
       while (!__atomic_compare_exchange_n(&sh->pending, &o->next, o, 1, __ATOMIC_RELEASE,
                                           __ATOMIC_RELAXED)) {

@@ -77,9 +77,6 @@ struct mspan {
   uint64_t free_since_ms; /* free: when it last grew (scavenger age) */
   uintptr_t nreleased;    /* free: pages of it returned to the OS */
   uint32_t nsampled;      /* objects of the span the profiler tracks (its shard's lock) */
-  /* The profiler's shard that holds the span's records, plus one; 0 while
-   * it holds none (mprof_sampled.c, "Which shard"). */
-  uint8_t prof_shard;
   /* small, while nsampled > 0: bit i set when object i is sampled. Written
    * under the shard's lock, read by free() without it, so that freeing an
    * unsampled object of a span that holds a sampled one costs a bit test,

@@ -355,7 +355,6 @@ static void test_sampled_frees_across_threads(void **state) {
       struct mspan *s = span_of((uintptr_t)xt_objs[k][i]);
       if (s == NULL || s->state != SPAN_SMALL) continue;
       assert_int_equal(s->sampled, 0);
-      assert_int_equal(s->prof_shard, 0);
       assert_null(s->sampledBits);
     }
   mprof_set_rate(0);
@@ -363,15 +362,15 @@ static void test_sampled_frees_across_threads(void **state) {
   assert_int_equal(after.inuse_bytes, before.inuse_bytes);
 }
 
-/* A span's records live in the shard of the thread that sampled in it
- * first (mprof_sampled.c, "Which shard"), claimed by a compare-and-swap and
- * given back with the span's last record. Here four threads keep sampling
- * in the same spans: each frees its neighbour's objects onto its own list
- * (spans nobody carves any more) and allocates them again at rate 1, for
- * many rounds, so that spans are claimed, emptied and claimed again by
- * different threads at once. A free that looked in the wrong shard would
- * miss its record: the frees would fall short of the samples and the
- * estimate would not come back. At the end no span holds a claim. */
+/* Four threads keep sampling in the same spans: each frees its
+ * neighbour's objects onto its own list (spans nobody carves any more) and
+ * allocates them again at rate 1, for many rounds, so that a span's
+ * records, flag, count and bitmap are written by several threads at once,
+ * each under the span's shard lock (mprof_sampled.c). A free that missed
+ * its record (a record entered in another shard than the one its free
+ * looks in, or a lost update of the span's count) would leave the frees
+ * short of the samples and the estimate above where it started. At the
+ * end no span holds a record. */
 enum { SC_THREADS = 4, SC_PER = 400, SC_ROUNDS = 24 };
 static void *sc_objs[SC_THREADS][SC_PER];
 static pthread_barrier_t sc_step;
@@ -401,7 +400,7 @@ static void *sc_worker(void *arg) {
   return NULL;
 }
 
-static void test_shard_claims_across_threads(void **state) {
+static void test_threads_sample_in_shared_spans(void **state) {
   (void)state;
   struct prof_totals before, after;
   pthread_t t[SC_THREADS];
@@ -427,7 +426,6 @@ static void test_shard_claims_across_threads(void **state) {
     struct mspan *s = spans_seen[j];
     if (s == NULL || s->state != SPAN_SMALL) continue;
     assert_int_equal(s->nsampled, 0);
-    assert_int_equal(s->prof_shard, 0);
     assert_int_equal(s->sampled, 0);
   }
 }
@@ -513,7 +511,7 @@ int main(void) {
       cmocka_unit_test(test_rate_one_counts_exactly),
       cmocka_unit_test(test_sampled_bitmap_inline),
       cmocka_unit_test(test_sampled_frees_across_threads),
-      cmocka_unit_test(test_shard_claims_across_threads),
+      cmocka_unit_test(test_threads_sample_in_shared_spans),
       cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
