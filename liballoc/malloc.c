@@ -238,8 +238,9 @@ static void *large_alloc(size_t size, size_t align, int zero) {
  *
  * The charge is sample_charge: subtract, and branch when the count falls
  * below zero. That is the profiler's whole cost on an allocation that is
- * not sampled, profiling on or off (off, the count is set 64 MiB ahead and
- * the rate looked at again when it runs out).
+ * not sampled, profiling on or off (off, the count is set 4 MiB ahead and
+ * the rate looked at again when it runs out; a count drawn before the rate
+ * last changed ends in no sample, sample_due).
  *
  * A sample: sample_take draws the thread's next distance first (so the
  * profiler's own allocations while recording count down from it), then
@@ -252,10 +253,30 @@ static void *large_alloc(size_t size, size_t align, int zero) {
  * Recording takes the profiler's lock only after the stack is captured,
  * and never with an allocator lock held. */
 
-/* p of size bytes made its thread's count go below zero: draw the next
- * distance and record p. size first: malloc has it in that register. */
-static __attribute__((noinline)) void *sample_take(size_t size, void *p, struct prof_sampler *sm) {
+/* sm's count went below zero at p, of size bytes: draws the next distance
+ * and says whether p is a sample. A count drawn at another rate, or while
+ * profiling was off (prof_sampler_stale: the rate changed since), is not
+ * a sample point of the rate in force; the thread's sampling starts again
+ * at p instead, which is a sample only if a distance drawn now falls
+ * inside it. Otherwise, after a switch, each thread's first sample would
+ * be whatever it happened to allocate when its old count ran out. */
+static inline int sample_due(struct prof_sampler *sm, size_t size) {
+  if (unlikely(prof_sampler_stale(sm))) {
+    int64_t d = prof_next_sample(sm);
+    if ((uint64_t)d >= size) {
+      sm->bytes_until_sample = d - (int64_t)size;
+      return 0;
+    }
+  }
   sm->bytes_until_sample = prof_next_sample(sm);
+  return 1;
+}
+
+/* p of size bytes made its thread's count go below zero: draw the next
+ * distance and record p if it is a sample. size first: malloc has it in
+ * that register. */
+static __attribute__((noinline)) void *sample_take(size_t size, void *p, struct prof_sampler *sm) {
+  if (!sample_due(sm, size)) return p;
   return prof_record_sample(p, size);
 }
 
@@ -273,8 +294,7 @@ static void *sample_charge_any(void *p, size_t charge, size_t size) {
   if (likely(c != NULL)) return sample_charge(c, p, charge, size);
   struct prof_sampler *sm = &global_cache->sampler;
   lock_acquire(&global_cache_lock);
-  int due = (sm->bytes_until_sample -= (int64_t)charge) < 0;
-  if (due) sm->bytes_until_sample = prof_next_sample(sm);
+  int due = (sm->bytes_until_sample -= (int64_t)charge) < 0 && sample_due(sm, size);
   lock_release(&global_cache_lock);
   return due ? prof_record_sample(p, size) : p;
 }
@@ -288,6 +308,7 @@ int alloc_sample_next_here(void) {
   struct mcache *c = tls_cache;
   if (c == NULL) return 0;
   c->sampler.bytes_until_sample = -1; /* any charge, even 0, takes it below zero */
+  c->sampler.rate_epoch = __atomic_load_n(&prof_rate_epoch, __ATOMIC_RELAXED); /* and samples */
   return 1;
 }
 

@@ -75,9 +75,19 @@ int prof_max_frames(void);
 /* Bytes between samples (0: off, 1: every allocation). */
 ALLOC_FOR_DUMPER uint64_t mprof_rate(void);
 /* Sets the rate for every thread. The calling thread redraws its distance
- * at once; others when their current distance runs out (at most 64 MiB of
- * allocation later when profiling was off). */
+ * at once; others when their current distance runs out (at most 4 MiB of
+ * allocation later when profiling was off): such a distance was drawn at
+ * the old rate, so the thread starts afresh there (prof_sampler_stale). */
 ALLOC_FOR_DUMPER void mprof_set_rate(uint64_t rate);
+/* mprof_set_rate's count of changes (mprof_sampler.c). */
+extern uint64_t prof_rate_epoch;
+/* Whether s's distance was drawn at a rate that is no longer in force (or
+ * while profiling was off). The allocator then does not sample where that
+ * distance ran out: it draws a distance at the new rate from there, as if
+ * the thread had just started (malloc.c, sample_due). */
+static inline int prof_sampler_stale(const struct prof_sampler *s) {
+  return s->rate_epoch != __atomic_load_n(&prof_rate_epoch, __ATOMIC_RELAXED);
+}
 /* malloc.c: redraws the calling thread's distance at the current rate. */
 void alloc_reset_thread_sampler(void);
 /* malloc.c: the calling thread's next allocation goes down the sampling
@@ -87,7 +97,8 @@ int alloc_sample_next_here(void);
 /* Sets up a new thread cache's sampler. */
 void prof_sampler_init(struct prof_sampler *s);
 /* Next distance in bytes for s at the current rate: exponential with mean
- * the rate; 0 at rate 1; a recheck distance of 64 MiB when off. */
+ * the rate; 0 at rate 1; a recheck distance of 4 MiB when off. Marks s
+ * with the rate's epoch. */
 int64_t prof_next_sample(struct prof_sampler *s);
 /* log2(x) for a positive normal x, from a table: at most 4.5e-5 below the
  * true value, exact at powers of two. No libm (sampler.c says why). */

@@ -35,8 +35,17 @@ static int max_frames = PROF_DEFAULT_FRAMES; /* ALLOCPROF_MAX_FRAMES */
 static uint64_t seed_counter;                /* per-thread seeds: relaxed atomic */
 
 /* When profiling is off, threads still come back this often to see whether
- * the rate was turned on (mprof_set_rate) since. */
-#define PROF_OFF_RECHECK ((int64_t)64 << 20)
+ * the rate was turned on (mprof_set_rate) since: a thread's first sample
+ * after the switch comes within this many bytes of its allocations, plus
+ * its first distance at the new rate. One call off the fast path per 4 MiB
+ * allocated (about 20 ns): 0.2% of the time of glibc_thread, whose threads
+ * allocate 76 GiB in 0.13 s, and nothing measurable elsewhere. */
+#define PROF_OFF_RECHECK ((int64_t)4 << 20)
+
+/* One more at each mprof_set_rate (stored after the rate, with release),
+ * so that a sampler can tell a distance drawn at another rate, or while
+ * profiling was off, from one drawn at the rate in force (prof.h). */
+uint64_t prof_rate_epoch;
 
 static __thread int prof_inside __attribute__((tls_model("initial-exec")));
 
@@ -103,6 +112,7 @@ int prof_max_frames(void) { return max_frames; }
 void mprof_set_rate(uint64_t rate) {
   if (rate != 0) prof_stack_init();
   STORE_RELAXED(&rate_value, rate);
+  __atomic_add_fetch(&prof_rate_epoch, 1, __ATOMIC_RELEASE);
   alloc_reset_thread_sampler();
 }
 
@@ -287,6 +297,9 @@ static uint64_t rng_next(struct prof_sampler *s) {
 }
 
 int64_t prof_next_sample(struct prof_sampler *s) {
+  /* the epoch first: a thread that reads mprof_set_rate's new epoch reads
+   * its new rate too, so a distance is never marked newer than its rate */
+  s->rate_epoch = __atomic_load_n(&prof_rate_epoch, __ATOMIC_ACQUIRE);
   uint64_t rate = mprof_rate();
   if (rate == 0) return PROF_OFF_RECHECK;
   if (rate == 1) return 0; /* every allocation of a byte or more */

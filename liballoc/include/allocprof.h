@@ -34,8 +34,10 @@ extern "C" {
  * allocprof_set_rate() applies to the calling thread from its next
  * allocation. Another thread switches when the distance to its next sample,
  * drawn at the old rate, runs out: when sampling was off, after at most
- * 64 MiB of its allocations. So set the rate early (or with
- * ALLOCPROF_RATE), before the threads whose allocations you want to see.
+ * 4 MiB of its allocations. Where it switches it starts afresh at the new
+ * rate (the allocation there is not taken as a sample of the old rate's),
+ * so the samples after a switch are the new rate's. To see a thread's
+ * first 4 MiB as well, set the rate early (or with ALLOCPROF_RATE).
  * Objects sampled before a change keep their records and their frees are
  * still charged. A profile unsamples every record with the rate in force
  * when it is written, so its estimates are right for allocations sampled

@@ -19,6 +19,8 @@
 
 #include "alloc_entry.h"
 #include "arena.h"
+#include "malloc_fork.h"
+#include "mcache.h"
 #include "mprof.h"
 
 static int setup(void **state) {
@@ -430,6 +432,61 @@ static void test_threads_sample_in_shared_spans(void **state) {
   }
 }
 
+/* Another thread switches rate when its count, drawn at the old rate,
+ * runs out: after at most 4 MiB of its allocations when profiling was off
+ * (PROF_OFF_RECHECK). Where it switches it starts afresh: the allocation
+ * that took the old count below zero is no sample unless a distance drawn
+ * at the new rate falls inside it. A worker makes its cache with profiling
+ * off, waits while the main thread sets the rate, then allocates and frees
+ * 4 KiB blocks. */
+enum { SW_BLOCK = 4096 };
+static pthread_barrier_t sw_step;
+static size_t sw_total;
+static uint64_t sw_samples;
+
+static void *sw_worker(void *arg) {
+  (void)arg;
+  alloc_free(alloc_malloc(64)); /* its cache, and a count drawn while off */
+  assert_non_null(tls_cache);
+  tls_cache->sampler.rng = 0x9e3779b97f4a7c15ull; /* its next distances are fixed */
+  pthread_barrier_wait(&sw_step);
+  pthread_barrier_wait(&sw_step); /* the rate is set */
+  struct prof_totals before, after;
+  mprof_get_totals(&before);
+  for (size_t done = 0; done < sw_total; done += SW_BLOCK) alloc_free(alloc_malloc(SW_BLOCK));
+  mprof_get_totals(&after);
+  sw_samples = after.samples - before.samples;
+  return NULL;
+}
+
+static uint64_t samples_after_switch(uint64_t rate, size_t total) {
+  pthread_t t;
+  mprof_set_rate(0);
+  sw_total = total;
+  assert_int_equal(pthread_barrier_init(&sw_step, NULL, 2), 0);
+  assert_int_equal(pthread_create(&t, NULL, sw_worker, NULL), 0);
+  pthread_barrier_wait(&sw_step);
+  mprof_set_rate(rate);
+  pthread_barrier_wait(&sw_step);
+  pthread_join(t, NULL);
+  pthread_barrier_destroy(&sw_step);
+  mprof_set_rate(0);
+  return sw_samples;
+}
+
+static void test_other_thread_switches_rate(void **state) {
+  (void)state;
+  /* Off, then every allocation: 8 MiB after the switch, of which the first
+   * 4 MiB at most run out the old count, then every block is a sample. */
+  uint64_t n = samples_after_switch(1, (size_t)8 << 20);
+  assert_true(n >= ((size_t)4 << 20) / SW_BLOCK);
+  assert_true(n <= ((size_t)8 << 20) / SW_BLOCK);
+  /* Off, then one sample per GiB: the block where the old count ran out
+   * is not a sample (the fixed distance drawn there is far beyond 8 MiB),
+   * and nothing else is either. */
+  assert_int_equal(samples_after_switch((uint64_t)1 << 30, (size_t)8 << 20), 0);
+}
+
 /* Every entry point that hands out a new block charges the sampler (the
  * one path, malloc.c "Sampling"): at rate 1 each is one sample, fast and
  * slow paths alike, and a realloc that moves is one more (and frees the
@@ -512,6 +569,7 @@ int main(void) {
       cmocka_unit_test(test_sampled_bitmap_inline),
       cmocka_unit_test(test_sampled_frees_across_threads),
       cmocka_unit_test(test_threads_sample_in_shared_spans),
+      cmocka_unit_test(test_other_thread_switches_rate),
       cmocka_unit_test(test_every_entry_point_samples),
       cmocka_unit_test(test_guard_blocks_nested_samples),
   };
