@@ -38,13 +38,13 @@ static uint64_t seed_counter;                /* per-thread seeds: relaxed atomic
  * the rate was turned on (mprof_set_rate) since: a thread's first sample
  * after the switch comes within this many bytes of its allocations, plus
  * its first distance at the new rate. One call off the fast path per 4 MiB
- * allocated (about 20 ns): 0.2% of the time of glibc_thread, whose threads
- * allocate 76 GiB in 0.13 s, and nothing measurable elsewhere. */
+ * allocated: +0.04% instructions on glibc_thread, whose threads allocate
+ * 76 GiB in 0.13 s, and no measurable time (bench/RESULTS.md section 15). */
 #define PROF_OFF_RECHECK ((int64_t)4 << 20)
 
 /* One more at each mprof_set_rate (stored after the rate, with release),
  * so that a sampler can tell a distance drawn at another rate, or while
- * profiling was off, from one drawn at the rate in force (prof.h). */
+ * profiling was off, from one drawn at the rate in force (mprof.h). */
 uint64_t prof_rate_epoch;
 
 static __thread int prof_inside __attribute__((tls_model("initial-exec")));
