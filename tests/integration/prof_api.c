@@ -1,6 +1,7 @@
 /* prof_api: the contract of allocprof.h in a program that links liballoc.so
  * and starts with profiling off (no ALLOCPROF_* in its environment):
- * setting and reading the rate, the totals, allocprof_dump's errors (errno
+ * setting and reading the rate (also that a thread already running when
+ * the rate is set follows within 4 MiB), the totals, allocprof_dump's errors (errno
  * and one line on stderr) and containers, and that a dump leaves no
  * temporary file behind and replaces an existing file whole; each profile's
  * comments say trigger=api and number the calls (seq=).
@@ -10,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,29 @@ void *keep[N_OBJ];
 
 __attribute__((noinline)) static void api_alloc(void) {
   for (int i = 0; i < N_OBJ; i++) keep[i] = malloc(it_opaque(OBJ_SIZE));
+}
+
+/* A thread that was running, profiling off, when the main thread turned
+ * profiling on: it switches within 4 MiB of its own allocations
+ * (allocprof.h), so of 8 MiB in 4 KiB blocks at rate 1 at least half are
+ * samples. */
+#define SWITCH_BLOCK 4096
+#define SWITCH_BYTES ((size_t)8 << 20)
+static pthread_barrier_t switch_step;
+static uint64_t switch_samples;
+
+static void *switch_worker(void *arg) {
+  (void)arg;
+  free(malloc(it_opaque(64))); /* its thread cache, with profiling off */
+  pthread_barrier_wait(&switch_step);
+  pthread_barrier_wait(&switch_step); /* the rate is 1 now */
+  struct allocprof_totals a, b;
+  allocprof_get_totals(&a);
+  for (size_t done = 0; done < SWITCH_BYTES; done += SWITCH_BLOCK)
+    free(malloc(it_opaque(SWITCH_BLOCK)));
+  allocprof_get_totals(&b);
+  switch_samples = b.samples - a.samples;
+  return NULL;
 }
 
 /* Runs fn with stderr going to a file; returns what it wrote. */
@@ -116,6 +141,20 @@ int main(int argc, char **argv) {
   PC_CHECK(t1.alloc_bytes >= (uint64_t)N_OBJ * OBJ_SIZE, "alloc %" PRIu64, t1.alloc_bytes);
   PC_CHECK(t1.buckets >= 1 && t1.profiler_bytes > 0, "buckets %" PRIu64 " profiler bytes %" PRIu64,
            t1.buckets, t1.profiler_bytes);
+
+  /* another thread, running since before the switch, follows it */
+  pthread_t worker;
+  PC_CHECK(pthread_barrier_init(&switch_step, NULL, 2) == 0, "barrier");
+  PC_CHECK(pthread_create(&worker, NULL, switch_worker, NULL) == 0, "pthread_create");
+  pthread_barrier_wait(&switch_step);
+  PC_CHECK(allocprof_set_rate(1) == 0, "set_rate(1) with a thread running");
+  pthread_barrier_wait(&switch_step);
+  pthread_join(worker, NULL);
+  pthread_barrier_destroy(&switch_step);
+  PC_CHECK(allocprof_set_rate(0) == 0, "set_rate(0)");
+  PC_CHECK(switch_samples >= SWITCH_BYTES / SWITCH_BLOCK / 2,
+           "a running thread sampled %" PRIu64 " of its %zu blocks after the switch to rate 1",
+           switch_samples, SWITCH_BYTES / SWITCH_BLOCK);
 
   /* errors: errno and exactly one line on stderr */
   int rc, err;
