@@ -24,7 +24,9 @@
  * is mapped read-only (reading as NULL) and made writable a 4 KiB page at
  * a time where entries are written (arena_prepare). Callers prepare before
  * they change anything, so running out of memory there fails a request
- * instead of the process. */
+ * instead of the process. The span maps of the first hint's arenas are
+ * slices of one mapping, the flat span map (arena.h), grown an arena at a
+ * time right below the hint. */
 #include "arena.h"
 
 #include <string.h>
@@ -34,6 +36,11 @@
 
 struct arena_leaf *arena_l1[ARENA_L1_ENTRIES];
 struct arena_leaf arena_near_leaf;
+struct arena_flat arena_flat __attribute__((aligned(CACHE_LINE)));
+/* Arenas the flat span map's mapping covers, from the hint (heap lock), and
+ * whether it can grow no more (its next addresses were taken). */
+static uintptr_t flat_arenas;
+static int flat_stuck;
 
 #define ARENA_HINTS 128
 #define HINT_BASE ((uintptr_t)0x00c0 << 32)
@@ -43,6 +50,9 @@ struct arena_leaf arena_near_leaf;
 #define ENTRIES_PER_MAP_PAGE (MAP_PAGE / sizeof(struct mspan *))
 
 _Static_assert(HINT_BASE >> ARENA_L1_SHIFT == ARENA_NEAR_L1, "the near leaf is the first hint's");
+_Static_assert(HINT_BASE == ARENA_NEAR_FIRST << ARENA_SHIFT, "the flat map starts at the hint");
+_Static_assert(ARENA_FLAT_BASE + ARENA_FLAT_ARENAS * sizeof(struct heap_arena) == HINT_BASE,
+               "the flat map ends where the heap starts");
 
 _Static_assert(sizeof(struct heap_arena) % MAP_PAGE == 0, "records are whole pages");
 _Static_assert(ARENA_RECORD_PAGES <= 32, "arena_side.writable has a bit per record page");
@@ -135,6 +145,31 @@ void arena_set_spans(uintptr_t base, uintptr_t npages, struct mspan *s) {
 
 /* ---- Registering arenas -------------------------------------------------- */
 
+/* Grows the flat span map's mapping to cover the first n arenas from the
+ * hint (n <= ARENA_FLAT_ARENAS), read-only until arena_prepare writes it.
+ * Stops for good the first time its next addresses are taken. Returns the
+ * arenas covered. Heap lock held. */
+static uintptr_t flat_cover(uintptr_t n) {
+  if (n <= flat_arenas || flat_stuck) return flat_arenas;
+  uintptr_t rec = sizeof(struct heap_arena);
+  void *want = (void *)(ARENA_FLAT_BASE + flat_arenas * rec);
+  void *got = sys_os_mmap(want, (n - flat_arenas) * rec, SYS_OS_READ);
+  if (got != want) {
+    if (got != NULL) sys_os_munmap(got, (n - flat_arenas) * rec);
+    flat_stuck = 1; /* out of address space, or something lives there */
+    return flat_arenas;
+  }
+  flat_arenas = n;
+  return n;
+}
+
+/* The flat map's record for arena number a, if it covers a; else NULL. */
+static struct heap_arena *flat_record(uintptr_t a) {
+  uintptr_t i = a - ARENA_NEAR_FIRST;
+  if (i >= flat_arenas) return NULL;
+  return (struct heap_arena *)(ARENA_FLAT_BASE + i * sizeof(struct heap_arena));
+}
+
 int arena_register(uintptr_t base, uintptr_t n) {
   uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
   for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
@@ -143,30 +178,47 @@ int arena_register(uintptr_t base, uintptr_t n) {
     if (leaf == NULL) return -1;
     __atomic_store_n(&arena_l1[l1], leaf, __ATOMIC_RELEASE);
   }
-  uintptr_t missing = 0;
-  for (uintptr_t a = first; a <= last; a++)
-    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL) missing++;
+  uintptr_t missing = 0, flat_need = 0;
+  for (uintptr_t a = first; a <= last; a++) {
+    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] != NULL) continue;
+    missing++;
+    if (a - ARENA_NEAR_FIRST < ARENA_FLAT_ARENAS) flat_need = a - ARENA_NEAR_FIRST + 1;
+  }
   if (missing == 0) return 0;
-  /* One mapping for all the new records, read-only until written
-   * (arena_prepare), and one for their side records. */
-  uintptr_t rec = sizeof(struct heap_arena);
+  /* The records go in the flat map where it reaches (which may fail to
+   * grow: those records are then mapped as any other's), the others in one
+   * mapping, read-only until written (arena_prepare); and one mapping for
+   * all their side records. */
+  flat_cover(flat_need);
+  uintptr_t rec = sizeof(struct heap_arena), apart = 0;
+  for (uintptr_t a = first; a <= last; a++)
+    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL &&
+        flat_record(a) == NULL)
+      apart++;
   uintptr_t sides_bytes = align_up(missing * sizeof(struct arena_side), MAP_PAGE);
-  uintptr_t block = (uintptr_t)sys_alloc_zeros(missing * rec);
-  if (block == 0) return -1;
+  uintptr_t block = 0;
+  if (apart != 0 && (block = (uintptr_t)sys_alloc_zeros(apart * rec)) == 0) return -1;
   uintptr_t sides = (uintptr_t)sys_alloc(sides_bytes);
   if (sides == 0) {
-    sys_os_munmap((void *)block, missing * rec);
+    if (block != 0) sys_os_munmap((void *)block, apart * rec);
     return -1;
   }
   for (uintptr_t a = first; a <= last; a++) {
     struct arena_leaf *leaf = arena_leaf_at(a >> ARENA_L2_BITS);
     uintptr_t j = a & (ARENA_L2_ENTRIES - 1);
     if (leaf->arenas[j] != NULL) continue;
+    struct heap_arena *ha = flat_record(a);
+    if (ha == NULL) {
+      ha = (struct heap_arena *)block;
+      block += rec;
+    }
     leaf->sides[j] = (struct arena_side *)sides;
-    __atomic_store_n(&leaf->arenas[j], (struct heap_arena *)block, __ATOMIC_RELEASE);
-    block += rec;
+    __atomic_store_n(&leaf->arenas[j], ha, __ATOMIC_RELEASE);
     sides += sizeof(struct arena_side);
   }
+  /* free() may look pages of the new arenas up from here on: they read as
+   * NULL until their spans are set. */
+  __atomic_store_n(&arena_flat.pages, flat_arenas * PAGES_PER_ARENA, __ATOMIC_RELEASE);
   return 0;
 }
 

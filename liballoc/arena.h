@@ -2,9 +2,9 @@
  * into 64 MiB arenas aligned to 64 MiB (the heap may own only part of one);
  * each arena the heap uses has a heap_arena record with the page->span map
  * for its 8192 pages. The arena map takes any address to its heap_arena (or
- * NULL: not ours), so free(p) finds p's span in two dependent loads
- * (arena record, span) where the heap normally lives, the near leaf below,
- * and in three (map leaf, arena record, span) anywhere else.
+ * NULL: not ours). free(p) finds p's span in one load where the heap
+ * normally lives (the flat span map, span_of below), and in three (map
+ * leaf, arena record, span) anywhere else.
  * Overview: malloc.c. */
 #ifndef ALLOC_ARENA_H
 #define ALLOC_ARENA_H
@@ -59,10 +59,11 @@ struct arena_side {
  * hint (0x00c0<<32, arena.c), where the heap lives unless something else
  * took those addresses, is not mapped but static (BSS, 64 KiB of address
  * space, a page of it touched per 512 arenas used). Its address is a link
- * time constant, so free() finds an arena there with one range test and
- * one load, not two dependent loads (bench/RESULTS.md section 13); any
- * other address takes the two-level path. arena_leaf_at() is the one place
- * that knows the near leaf stands in for its L1 entry. */
+ * time constant, so arena_of finds an arena there with one range test and
+ * one load, not two dependent loads (bench/RESULTS.md section 13; free()
+ * now asks the flat span map below first); any other address takes the
+ * two-level path. arena_leaf_at() is the one place that knows the near
+ * leaf stands in for its L1 entry. */
 #define ARENA_L2_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
 #define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
 #define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
@@ -111,9 +112,34 @@ static inline uintptr_t arena_page_index(uintptr_t p) {
   return (p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
 }
 
+/* The flat span map: the records of the near leaf's arenas lie end to end
+ * in one mapping at a fixed address, right below the heap's first hint, so
+ * that their spans[] arrays make one array indexed by heap page number
+ * from the hint. free() then finds a span there with a subtraction, one
+ * range test and one load: no arena record to load first (bench/RESULTS.md
+ * section 16). The mapping grows with the arenas registered, at the same
+ * 64 KiB a record costs anyway (so nothing more under `ulimit -v`), and
+ * reads as NULL where no span is, as every record does. Its pages count
+ * (arena_flat.pages) covers the arenas from the hint up to the last one
+ * registered there; 0 when the fixed address was taken, and then every
+ * lookup takes the arena map (the near leaf, then the two levels). */
+#define ARENA_FLAT_FIRST_PAGE (ARENA_NEAR_FIRST << (ARENA_SHIFT - PAGE_SHIFT))
+#define ARENA_FLAT_ARENAS ARENA_L2_ENTRIES /* the near leaf's: 256 GiB of heap */
+#define ARENA_FLAT_BASE \
+  ((ARENA_NEAR_FIRST << ARENA_SHIFT) - ARENA_FLAT_ARENAS * sizeof(struct heap_arena))
+struct arena_flat {
+  uintptr_t pages; /* heap pages from ARENA_FLAT_FIRST_PAGE it covers (release) */
+  char pad[CACHE_LINE - sizeof(uintptr_t)]; /* read by every free(): no neighbour writes its line */
+};
+extern struct arena_flat arena_flat __attribute__((aligned(CACHE_LINE)));
+
 /* The span that owns the page holding p, or NULL (see heap_arena.spans for
  * which pages of a span have an entry). */
 static inline struct mspan *span_of(uintptr_t p) {
+  /* Unsigned: a page below the hint wraps to a large index. */
+  uintptr_t i = (p >> PAGE_SHIFT) - ARENA_FLAT_FIRST_PAGE;
+  if (likely(i < __atomic_load_n(&arena_flat.pages, __ATOMIC_ACQUIRE)))
+    return LOAD_RELAXED(&((struct mspan **)ARENA_FLAT_BASE)[i]);
   struct heap_arena *ha = arena_of(p);
   if (unlikely(ha == NULL)) return NULL;
   return LOAD_RELAXED(&ha->spans[arena_page_index(p)]);

@@ -28,8 +28,8 @@
  * the mcentral, a partial span from the mcentral, or a fresh span from the
  * page heap, which may grow the heap from a new arena.
  *
- * Freeing: the arena map gives p's span in two dependent loads (arena
- * record, span-map entry: arena.h's near leaf is static); the span gives
+ * Freeing: the span map gives p's span in one load (arena.h's flat span
+ * map, where the heap normally lives); the span gives
  * the class; p goes on the freeing thread's list for that class, whichever
  * thread allocated it. Cross-thread frees therefore cost what local ones do.
  * When a list grows past its bound (two batches at first; a thread that

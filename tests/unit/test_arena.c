@@ -251,6 +251,41 @@ static void test_far_arena(void **state) {
   assert_null(span_of(base + PAGE_BYTES + 8));
 }
 
+/* The heap's arenas at the first hint are found through the flat span map:
+ * its mapping covers them, their records are its slices, and a lookup
+ * there gives what the arena map gives. The mapping itself lies below the
+ * hint and is no heap memory: a pointer into it finds no span. */
+static void test_flat_map(void **state) {
+  (void)state;
+  void *p = alloc_malloc(100);
+  assert_non_null(p);
+  uintptr_t a = (uintptr_t)p;
+  if ((a >> ARENA_SHIFT) - ARENA_NEAR_FIRST >= ARENA_FLAT_ARENAS) {
+    alloc_free(p);
+    skip(); /* the heap is not at its first hint (something else lives there) */
+  }
+  uintptr_t pages = __atomic_load_n(&arena_flat.pages, __ATOMIC_ACQUIRE);
+  uintptr_t i = (a >> PAGE_SHIFT) - ARENA_FLAT_FIRST_PAGE;
+  assert_true(i < pages);
+  assert_int_equal(pages % PAGES_PER_ARENA, 0);
+  uintptr_t arena = (a >> ARENA_SHIFT) - ARENA_NEAR_FIRST;
+  assert_ptr_equal(arena_of(a), (void *)(ARENA_FLAT_BASE + arena * sizeof(struct heap_arena)));
+  struct mspan *s = span_of(a);
+  assert_non_null(s);
+  assert_ptr_equal(s, arena_of(a)->spans[arena_page_index(a)]);
+  assert_int_equal(s->state, SPAN_SMALL);
+  /* the last page the mapping covers: the same answer as the arena map's
+   * (a registered arena's record is its slice, whatever the page holds) */
+  uintptr_t last = (ARENA_FLAT_FIRST_PAGE + pages - 1) << PAGE_SHIFT;
+  assert_non_null(arena_of(last));
+  assert_ptr_equal(span_of(last), arena_of(last)->spans[arena_page_index(last)]);
+  /* the mapping's own pages are no heap memory */
+  assert_null(span_of(ARENA_FLAT_BASE));
+  assert_null(span_of(ARENA_FLAT_BASE + arena * sizeof(struct heap_arena)));
+  assert_null(span_of((ARENA_FLAT_FIRST_PAGE << PAGE_SHIFT) - 1));
+  alloc_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_large_span_has_ends_only),
@@ -261,6 +296,7 @@ int main(void) {
       cmocka_unit_test(test_map_lookups),
       cmocka_unit_test(test_far_arena),
       cmocka_unit_test(test_span_map_given_back),
+      cmocka_unit_test(test_flat_map),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
