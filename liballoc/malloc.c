@@ -113,7 +113,7 @@ static inline void *cache_take(struct mcache_class *e, int *dirty) {
       alloc_throw_ptr("malloc(): free list corrupted (a freed object was written to)", p);
     e->list = freelist_next(p);
     freelist_clear(p);
-    e->room++; /* which counts it as handed out (mcache_nmalloc) */
+    e->count += MCACHE_POP; /* room + 1, which counts it as handed out (mcache_nmalloc) */
     *dirty = 1;
     return p;
   }
@@ -144,7 +144,6 @@ static inline void small_free_push(struct mcache *c, const struct mspan *s, void
    * (left alone, GCC keeps c + 64 * class for the one and its own copy
    * for the other: three instructions more on every free). */
   __asm__("" : "+r"(e));
-  BUMP_OWNED(&e->nfree, 1);
   struct mcache *owner = LOAD_RELAXED(&s->owner);
   /* One branch on the two tests' OR, not a branch each: a thread freeing
    * a mix of objects from the span it carves (owner c) and from spans
@@ -157,8 +156,9 @@ static inline void small_free_push(struct mcache *c, const struct mspan *s, void
   if (likely(home == c)) {
     freelist_set_next(p, e->list);
     e->list = p;
-    if (unlikely(--e->room < 0)) mcache_flush(c, e);
+    if (unlikely((e->count += MCACHE_PUSH) < 0)) mcache_flush(c, e); /* room below 0 */
   } else {
+    e->count++; /* a free all the same */
     freelist_set_next(p, e->remote);
     e->remote = p;
     if (unlikely(--e->remote_room < 0)) mcache_flush_remote(c, e);
@@ -276,6 +276,8 @@ static inline int sample_due(struct prof_sampler *sm, size_t size) {
  * distance and record p if it is a sample. size first: malloc has it in
  * that register. */
 static __attribute__((noinline)) void *sample_take(size_t size, void *p, struct prof_sampler *sm) {
+  /* sm is a thread cache's (the global cache's never comes here) */
+  mcache_fold_tick((struct mcache *)(void *)((char *)sm - offsetof(struct mcache, sampler)));
   if (!sample_due(sm, size)) return p;
   return prof_record_sample(p, size);
 }

@@ -37,7 +37,7 @@ static int window_next(struct mcache_class *e) {
     uint64_t bits = s->cacheBits[w];
     if (bits != 0) {
       e->allocCache = bits;
-      e->window_base = s->base + (uintptr_t)w * 64u * s->elemsize;
+      s->window_base = s->base + (uintptr_t)w * 64u * s->elemsize;
       return 1;
     }
   }
@@ -48,6 +48,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   struct mcache_class *e = &c->cls[sizeclass];
   struct mcentral *central = &mcentral[sizeclass];
   c->refilled[sizeclass] = 1;
+  mcache_fold(e);
   if (e->span != NULL) {
     if (e->allocCache == 0 && !window_next(e)) {
       mcentral_uncache_span(central, e->span, 0);
@@ -64,7 +65,7 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   if (head != NULL) {
     e->list = freelist_next(head);
     freelist_clear(head);
-    e->room = c->list_max[sizeclass] - (int32_t)(n - 1);
+    mcache_room_set(e, c->list_max[sizeclass] - (int32_t)(n - 1));
     e->nmalloc_base += n; /* n - 1 held (the list was empty), head handed out */
     *zeroed = 0;
     return head;
@@ -83,7 +84,7 @@ static void *list_cut(struct mcache_class *e, uint32_t n) {
   for (uint32_t i = 1; i < n; i++) last = freelist_next(last);
   e->list = freelist_next(last);
   freelist_set_next(last, NULL);
-  e->room += (int32_t)n;
+  mcache_room_add(e, (int32_t)n);
   e->nmalloc_base -= n; /* no longer held (mcache_nmalloc) */
   return head;
 }
@@ -105,7 +106,7 @@ static void shrink_lists(struct mcache *c) {
     struct mcache_class *e = &c->cls[k];
     int32_t base = (int32_t)class_to_max[k];
     while ((int32_t)mcache_list_len(e, k) > base) flush_batch(c, e);
-    e->room -= c->list_max[k] - base;
+    mcache_room_add(e, -(c->list_max[k] - base));
     STORE_RELAXED(&c->list_max[k], base);
     c->refilled[k] = 0;
   }
@@ -143,19 +144,26 @@ static int grow_list(struct mcache *c, unsigned k) {
   }
   c->grown_bytes += bytes;
   STORE_RELAXED(&c->list_max[k], c->list_max[k] + (int32_t)batch);
-  c->cls[k].room += (int32_t)batch;
+  mcache_room_add(&c->cls[k], (int32_t)batch);
   return 1;
 }
 
 void mcache_flush(struct mcache *c, struct mcache_class *e) {
+  mcache_fold(e);
   if (grow_list(c, (unsigned)(e - c->cls))) return;
-  if (e->room < 0) flush_batch(c, e); /* still over: grow_list may have shrunk it */
+  if (mcache_room(e) < 0) flush_batch(c, e); /* still over: grow_list may have shrunk it */
+}
+
+void mcache_fold_all(struct mcache *c) {
+  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcache_fold(&c->cls[k]);
+  c->fold_ticks = 0;
 }
 
 uint64_t mcache_grown_total(void) { return __atomic_load_n(&grown_total, __ATOMIC_RELAXED); }
 
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
   unsigned sizeclass = (unsigned)(e - c->cls);
+  mcache_fold(e);
   void *head = e->remote;
   uint32_t n = mcache_remote_len(e, sizeclass);
   e->remote = NULL;
@@ -214,7 +222,7 @@ struct mcache *mcache_create(void) {
   if (c != NULL) {
     prof_sampler_init(&c->sampler);
     for (unsigned k = 0; k < SIZECLASS_COUNT; k++) {
-      c->cls[k].room = (int32_t)class_to_max[k];
+      mcache_room_set(&c->cls[k], (int32_t)class_to_max[k]);
       c->list_max[k] = (int32_t)class_to_max[k];
       c->cls[k].remote_room = (int32_t)class_to_batch[k] - 1;
     }
@@ -241,7 +249,7 @@ void mcache_destroy(struct mcache *c) {
   lock_acquire(&mcache_all_lock);
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     mcache_retired_nmalloc[k] += mcache_nmalloc(&c->cls[k], k);
-    mcache_retired_nfree[k] += LOAD_RELAXED(&c->cls[k].nfree);
+    mcache_retired_nfree[k] += mcache_nfree(&c->cls[k]);
   }
   mcache_unlink(c);
   mcache_live--;
@@ -258,7 +266,7 @@ void mcache_after_fork_child(struct mcache *keep1, struct mcache *keep2) {
     if (c != keep1 && c != keep2) {
       for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
         mcache_retired_nmalloc[k] += mcache_nmalloc(&c->cls[k], k);
-        mcache_retired_nfree[k] += c->cls[k].nfree;
+        mcache_retired_nfree[k] += mcache_nfree(&c->cls[k]);
       }
       __atomic_fetch_sub(&grown_total, (uint64_t)c->grown_bytes, __ATOMIC_RELAXED);
       mcache_unlink(c);

@@ -44,24 +44,65 @@ ALLOC_HIDDEN_BEGIN
 
 struct mcache_class {
   void *list; /* freed objects, linked through their first word (freelist.h) */
-  /* Objects list can take before it overflows: the class's bound
-   * (mcache.list_max) minus its length; a free that makes it negative
-   * grows the bound or flushes a batch. Counted down so that free() tests
-   * it with no load of the bound (see mcache_list_len). */
-  int32_t room;
-  int32_t remote_room;   /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
-  uint64_t allocCache;   /* free slots of span's current cacheBits word */
-  uintptr_t window_base; /* address of slot 0 of that word */
-  struct mspan *span;    /* span being carved, or NULL */
-  void *remote;          /* freed objects of spans another cache is carving */
+  /* Two counts in one word, so that free() keeps both with one add
+   * (MCACHE_PUSH) and one store, not two (pareto 1.14 -> 1.06 of
+   * mimalloc's time, churn 1.09 -> 1.04: bench/RESULTS.md section 16):
+   *   - the top MCACHE_ROOM_BITS, signed: the objects list can take before
+   *     it overflows, the class's bound (mcache.list_max) minus its length;
+   *     a free that makes it negative (the word's sign) grows the bound or
+   *     flushes a batch. Counted down so that free() tests it with no load
+   *     of the bound (see mcache_list_len);
+   *   - the low MCACHE_FREES_BITS: frees into this cache since the last
+   *     fold into nfree_base (mcache_fold), which every slow path of the
+   *     class and, every MCACHE_FOLD_TICKS visits, the sampler's slow path
+   *     make, so that they never carry into room (mcache_fold_tick).
+   * Accessors below; nothing else reads the word's halves. */
+  int64_t count;
+  int32_t remote_room; /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
+  uint32_t unused;
+  uint64_t allocCache; /* free slots of span's current cacheBits word (at span->window_base) */
+  struct mspan *span;  /* span being carved, or NULL */
+  void *remote;        /* freed objects of spans another cache is carving */
   /* Objects handed out is nmalloc_base + nfree - mcache_held (see
    * mcache_nmalloc): malloc's first path, the list, counts nothing, since
    * an object it hands out leaves the cache's lists; the window counts
    * here, and so do the slow paths that move objects in or out of the
    * lists without malloc or free. */
   uint64_t nmalloc_base;
-  uint64_t nfree; /* objects freed into this cache (cumulative) */
+  uint64_t nfree_base; /* objects freed into this cache, but the count's frees (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
+
+#define MCACHE_FREES_BITS 40
+#define MCACHE_ROOM_BITS (64 - MCACHE_FREES_BITS) /* a bound is at most 32 batches */
+#define MCACHE_FREES_MASK (((uint64_t)1 << MCACHE_FREES_BITS) - 1)
+/* malloc takes an object from the list: room + 1 */
+#define MCACHE_POP ((int64_t)1 << MCACHE_FREES_BITS)
+/* free puts one on it: room - 1, frees + 1 */
+#define MCACHE_PUSH (1 - MCACHE_POP)
+
+static inline NO_TSAN int32_t mcache_room(const struct mcache_class *e) {
+  return (int32_t)(LOAD_RELAXED(&e->count) >> MCACHE_FREES_BITS); /* arithmetic: room is signed */
+}
+/* Adds d (possibly negative) to e's room. */
+static inline void mcache_room_add(struct mcache_class *e, int32_t d) {
+  e->count += (int64_t)((uint64_t)(int64_t)d << MCACHE_FREES_BITS);
+}
+static inline void mcache_room_set(struct mcache_class *e, int32_t room) {
+  e->count = (int64_t)(((uint64_t)(int64_t)room << MCACHE_FREES_BITS) |
+                       ((uint64_t)e->count & MCACHE_FREES_MASK));
+}
+/* Moves the frees the count holds into nfree_base. */
+static inline void mcache_fold(struct mcache_class *e) {
+  uint64_t frees = (uint64_t)e->count & MCACHE_FREES_MASK;
+  e->nfree_base += frees;
+  e->count -= (int64_t)frees;
+}
+/* Objects freed into e (cumulative). NO_TSAN: statistics read other
+ * threads' caches; a fold between the two loads can make one read off by
+ * the frees it moved, which the next read does not repeat. */
+static inline NO_TSAN uint64_t mcache_nfree(const struct mcache_class *e) {
+  return LOAD_RELAXED(&e->nfree_base) + ((uint64_t)LOAD_RELAXED(&e->count) & MCACHE_FREES_MASK);
+}
 
 struct mcache {
   /* First, so that a class's entry is at 64 * class from the cache: free()
@@ -75,6 +116,7 @@ struct mcache {
    * shrink: only such a class grows (mcache.c grow_list). */
   uint8_t refilled[SIZECLASS_COUNT];
   struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
+  uint32_t fold_ticks;                /* the sampler's slow-path visits since mcache_fold_all */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
@@ -87,8 +129,8 @@ static inline void *mcache_window_take(struct mcache_class *e) {
   uint64_t bits = e->allocCache;
   e->allocCache = bits & (bits - 1);
   BUMP_OWNED(&e->nmalloc_base, 1); /* the window is not in mcache_held */
-  void *p =
-      (void *)(e->window_base + (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
+  void *p = (void *)(e->span->window_base +
+                     (uintptr_t)(unsigned)__builtin_ctzll(bits) * e->span->elemsize);
   freelist_clear(p);
   return p;
 }
@@ -111,7 +153,7 @@ static inline NO_TSAN int32_t mcache_list_max(const struct mcache_class *e, unsi
 
 /* The objects on e's list and on its remote list (class k). */
 static inline uint32_t mcache_list_len(const struct mcache_class *e, unsigned k) {
-  return (uint32_t)(mcache_list_max(e, k) - e->room);
+  return (uint32_t)(mcache_list_max(e, k) - mcache_room(e));
 }
 static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned k) {
   return (uint32_t)((int32_t)class_to_batch[k] - 1 - e->remote_room);
@@ -127,11 +169,11 @@ static inline uint32_t mcache_remote_len(const struct mcache_class *e, unsigned 
  * call without -mpopcnt, on every window load). NO_TSAN and relaxed: the
  * statistics read other threads' caches (a stale or torn value is fine). */
 static inline NO_TSAN uint64_t mcache_held(const struct mcache_class *e, unsigned k) {
-  return (uint64_t)(mcache_list_max(e, k) - LOAD_RELAXED(&e->room)) +
+  return (uint64_t)(mcache_list_max(e, k) - mcache_room(e)) +
          (uint64_t)((int32_t)class_to_batch[k] - 1 - LOAD_RELAXED(&e->remote_room));
 }
 static inline NO_TSAN uint64_t mcache_nmalloc(const struct mcache_class *e, unsigned k) {
-  return LOAD_RELAXED(&e->nmalloc_base) + LOAD_RELAXED(&e->nfree) - mcache_held(e, k);
+  return LOAD_RELAXED(&e->nmalloc_base) + mcache_nfree(e) - mcache_held(e, k);
 }
 
 /* Slow paths of the fast paths in malloc.c. The object returned by refill
@@ -144,6 +186,20 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
  * mcentral when the bound or the budget allows no more. */
 void mcache_flush(struct mcache *c, struct mcache_class *e);
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e);
+/* Folds every class's count (mcache_fold). */
+void mcache_fold_all(struct mcache *c);
+/* The sampler's slow path, at most every 4 MiB allocated while profiling
+ * is off (mprof_sampler.c) and at every sample while it is on, calls this:
+ * every MCACHE_FOLD_TICKS calls it folds every class, so that a class
+ * whose list neither overflows nor runs dry (malloc and free in turn)
+ * still folds at least every 64 MiB of allocations, far below the 2^40
+ * frees that would carry into room. Only allocations of 0 bytes charge
+ * the sampler nothing: 2^40 of them between folds would make room one
+ * larger (one object more on the list) and nfree short by 2^40. */
+#define MCACHE_FOLD_TICKS 16u
+static inline void mcache_fold_tick(struct mcache *c) {
+  if (++c->fold_ticks >= MCACHE_FOLD_TICKS) mcache_fold_all(c);
+}
 
 /* free() (or realloc, as what says) of p, an object of small span s whose
  * first word matched the free-list key: dies with what and p's address if p is free, returns if it is live (its

@@ -51,8 +51,11 @@ struct mcache;
 struct mspan {
   struct mspan *next, *prev; /* list links: heap free list or mcentral list */
   uintptr_t base;            /* first byte */
-  uintptr_t npages;          /* length in pages */
-  uint8_t state;             /* enum span_state */
+  /* small: the address of slot 0 of the cacheBits word its owning cache
+   * has loaded (freeindex - 1), for that cache's malloc (mcache.h
+   * mcache_window_take), which reads elemsize on this line too. */
+  uintptr_t window_base;
+  uint8_t state; /* enum span_state */
   /* 1 while some object of the span is sampled (written under the lock of
    * the span's shard, mprof_sampled.c, read by free() without it).
    * It sits right after state so that free() tests both with one 16-bit
@@ -88,6 +91,7 @@ struct mspan {
    * pool (and cleared by whichever thread charged the last free) cost the
    * sample a line from the other core (bench/RESULTS.md section 13). */
   uint64_t sampledWord;
+  uintptr_t npages; /* length in pages */
 } __attribute__((aligned(CACHE_LINE)));
 _Static_assert(sizeof(struct mspan) == 2 * CACHE_LINE, "a span is two cache lines");
 

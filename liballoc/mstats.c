@@ -27,7 +27,7 @@ ALLOC_EXPORT NO_TSAN int alloc_get_stats(struct alloc_stats *out) {
     cs->nfree = mcache_retired_nfree[k];
     for (struct mcache *c = mcache_all; c != NULL; c = c->all_next) {
       cs->nmalloc += mcache_nmalloc(&c->cls[k], k);
-      cs->nfree += LOAD_RELAXED(&c->cls[k].nfree);
+      cs->nfree += mcache_nfree(&c->cls[k]);
     }
   }
   out->nthreads = mcache_live;

@@ -118,7 +118,7 @@ static void test_list_grows_then_flushes(void **state) {
   assert_int_equal(c->list_max[k], base);
   assert_int_equal(c->grown_bytes, 0);
   assert_int_equal(mcache_grown_total(), grown_before);
-  assert_int_equal(e->room, base);
+  assert_int_equal(mcache_room(e), base);
 }
 
 /* ALLOC_THREAD_CACHE_KB=0 (mcache_set_grow_budget(0)): no list grows; an
@@ -574,6 +574,70 @@ static void test_nmalloc_exact_through_slow_paths(void **state) {
   assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, N + N / 2);
 }
 
+/* A class's count holds its room (signed, the word's top bits: its sign
+ * is room's) and the frees since the last fold (the low bits): a push
+ * takes one from the one and adds one to the other, a fold moves the
+ * frees to nfree_base and leaves room alone. */
+static void test_count_packs_room_and_frees(void **state) {
+  (void)state;
+  struct mcache_class e;
+  memset(&e, 0, sizeof e);
+  mcache_room_set(&e, 5);
+  for (int i = 0; i < 3; i++) e.count += MCACHE_PUSH;
+  assert_int_equal(mcache_room(&e), 2);
+  assert_int_equal(mcache_nfree(&e), 3);
+  e.count += MCACHE_POP;
+  assert_int_equal(mcache_room(&e), 3);
+  mcache_fold(&e);
+  assert_int_equal(mcache_room(&e), 3);
+  assert_int_equal(e.nfree_base, 3);
+  assert_int_equal((uint64_t)e.count & MCACHE_FREES_MASK, 0);
+  for (int i = 0; i < 4; i++) e.count += MCACHE_PUSH;
+  assert_int_equal(mcache_room(&e), -1);
+  assert_true(e.count < 0); /* what free() tests */
+  assert_int_equal(mcache_nfree(&e), 7);
+  mcache_room_add(&e, 64);
+  assert_int_equal(mcache_room(&e), 63);
+  assert_true(e.count > 0);
+  mcache_room_set(&e, -2);
+  assert_int_equal(mcache_room(&e), -2);
+  assert_int_equal(mcache_nfree(&e), 7);
+  /* the largest room a bound allows, and the most frees between folds */
+  mcache_room_set(&e, (int32_t)(MCACHE_LIST_BATCHES * 1024));
+  e.count += (int64_t)(MCACHE_FREES_MASK - 4);
+  assert_int_equal(mcache_room(&e), (int32_t)(MCACHE_LIST_BATCHES * 1024));
+}
+
+/* A thread that frees and mallocs one class in turn: its list never
+ * overflows or runs dry, so only the sampler's slow path folds the frees
+ * (mcache_fold_tick). Every 4 MiB allocated with profiling off comes
+ * there; 160 MiB of 64-byte objects must have folded, and nfree must
+ * still count every free. */
+static void test_frees_fold_in_turn(void **state) {
+  (void)state;
+  unsigned k = size_to_class(64);
+  void *keep[8];
+  for (int i = 0; i < 8; i++) assert_non_null(keep[i] = alloc_malloc(64));
+  for (int i = 0; i < 8; i++) alloc_free(keep[i]); /* the list holds some: it never runs dry */
+  struct alloc_stats a, b;
+  alloc_get_stats(&a);
+  const struct mcache_class *e = &tls_cache->cls[k];
+  const uint64_t n = (uint64_t)160 << 20 >> 6;
+  uint64_t most = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    void *p = alloc_malloc(64);
+    alloc_free(p);
+    uint64_t pending = (uint64_t)e->count & MCACHE_FREES_MASK;
+    if (pending > most) most = pending;
+  }
+  alloc_get_stats(&b);
+  assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, n);
+  assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, n);
+  /* folded at least every MCACHE_FOLD_TICKS visits of 4 MiB: 64 MiB */
+  assert_true(most < n);
+  assert_true(most <= ((uint64_t)MCACHE_FOLD_TICKS * 4 << 20 >> 6) + 64);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fresh_objects_are_consecutive),
@@ -599,6 +663,8 @@ int main(void) {
       cmocka_unit_test(test_key_tag_is_rare),
       cmocka_unit_test(test_write_after_free_seen_in_debug),
       cmocka_unit_test(test_stats_count_in_use),
+      cmocka_unit_test(test_count_packs_room_and_frees),
+      cmocka_unit_test(test_frees_fold_in_turn),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
