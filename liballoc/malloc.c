@@ -224,7 +224,8 @@ static void *large_alloc(size_t size, size_t align, int zero) {
  *
  * Who charges the sampler: every entry point that hands out a new block,
  * after it has the block, with the bytes asked for: malloc (and so new,
- * realloc when it moves, memalign for align <= 16, the compat entry
+ * realloc when it moves, with the quarter more it may take there,
+ * memalign for align <= 16, the compat entry
  * points), calloc, memalign and its family (posix_memalign, aligned_alloc,
  * valloc, pvalloc), on fast and slow paths alike. A realloc that keeps its
  * block charges only the bytes the block grew by (realloc_in_place).
