@@ -548,7 +548,11 @@ void *alloc_realloc(void *p, size_t size) {
    * tcmalloc does; bench/RESULTS.md section 16). A request that cannot
    * have the quarter more gets what it asked for. */
   void *q = NULL;
-  if (size > usable && size - usable < usable / 4) q = alloc_malloc(usable + usable / 4);
+  if (size > usable && size - usable < usable / 4) {
+    int saved = errno; /* a refusal here is no failure of the call */
+    q = alloc_malloc(usable + usable / 4);
+    errno = saved;
+  }
   if (q == NULL) q = alloc_malloc(size);
   if (q == NULL) return NULL;
   memcpy(q, p, size < usable ? size : usable);

@@ -144,6 +144,9 @@ _Static_assert(offsetof(struct mcache, cls) == 0, "mcache_list_max finds the cac
 /* The most a list may grow to: MCACHE_LIST_BATCHES batches (32 of 64
  * objects for most classes; 512 KiB of objects of 256 bytes and up). */
 #define MCACHE_LIST_BATCHES 32u
+/* A batch is at most 64 objects (sizeclass.c): a bound, and a room, fit
+ * the count's top MCACHE_ROOM_BITS with a wide margin. */
+_Static_assert(MCACHE_LIST_BATCHES * 64 < (1u << (MCACHE_ROOM_BITS - 2)), "room fits its bits");
 
 /* The bound of e's list (class k), from e alone: e is the cache's entry k. */
 static inline NO_TSAN int32_t mcache_list_max(const struct mcache_class *e, unsigned k) {
