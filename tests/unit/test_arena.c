@@ -286,6 +286,39 @@ static void test_flat_map(void **state) {
   alloc_free(p);
 }
 
+/* The flat map grows with the heap: a block 100 MiB larger than all it
+ * covers takes the heap past its end (more arenas registered), and the map
+ * covers the new arenas, so that both ends of the block and an object
+ * carved after it are found there; freed, the block's ends are a free
+ * span's, found there too. */
+static void test_flat_map_grows(void **state) {
+  (void)state;
+  uintptr_t before = __atomic_load_n(&arena_flat.pages, __ATOMIC_ACQUIRE);
+  /* past what the map covers now, whatever the tests before took */
+  size_t big = (size_t)(before << PAGE_SHIFT) + ((size_t)100 << 20);
+  unsigned char *p = alloc_malloc(big);
+  assert_non_null(p);
+  uintptr_t a = (uintptr_t)p;
+  if ((a >> ARENA_SHIFT) - ARENA_NEAR_FIRST >= ARENA_FLAT_ARENAS || before == 0) {
+    alloc_free(p);
+    skip(); /* the heap is not at its first hint, or the map's address was taken */
+  }
+  uintptr_t pages = __atomic_load_n(&arena_flat.pages, __ATOMIC_ACQUIRE);
+  assert_true(pages > before);
+  uintptr_t last = a + big - 1;
+  assert_true((last >> PAGE_SHIFT) - ARENA_FLAT_FIRST_PAGE < pages);
+  struct mspan *s = span_of(a);
+  assert_non_null(s);
+  assert_int_equal(s->state, SPAN_LARGE);
+  assert_ptr_equal(span_of(align_down(a + (s->npages - 1) * PAGE_BYTES, PAGE_BYTES)), s);
+  assert_ptr_equal(span_of(a + (s->npages - 1) * PAGE_BYTES),
+                   arena_of(last)->spans[arena_page_index(last)]);
+  assert_int_equal(alloc_usable_size(p), s->npages * PAGE_BYTES);
+  alloc_free(p);
+  struct mspan *f = span_of(a);
+  assert_true(f == NULL || f->state != SPAN_LARGE || f->base != a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_large_span_has_ends_only),
@@ -297,6 +330,7 @@ int main(void) {
       cmocka_unit_test(test_far_arena),
       cmocka_unit_test(test_span_map_given_back),
       cmocka_unit_test(test_flat_map),
+      cmocka_unit_test(test_flat_map_grows),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
