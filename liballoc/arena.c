@@ -156,7 +156,11 @@ static uintptr_t flat_cover(uintptr_t n) {
   void *got = sys_os_mmap(want, (n - flat_arenas) * rec, SYS_OS_READ);
   if (got != want) {
     if (got != NULL) sys_os_munmap(got, (n - flat_arenas) * rec);
-    flat_stuck = 1; /* out of address space, or something lives there */
+    /* Out of address space, or something lives there: for good, even if
+     * the refusal passes. The records of the arenas it did not cover go
+     * elsewhere (arena_register), and a map grown over them later would
+     * answer NULL for their spans. */
+    flat_stuck = 1;
     return flat_arenas;
   }
   flat_arenas = n;

@@ -202,6 +202,11 @@ void mcache_release_all(struct mcache *c) {
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
     while (mcache_list_len(e, k) != 0) flush_batch(c, e);
+    if (e->list != NULL) { /* more than counted (mcache_fold_tick): give them back too */
+      uint32_t n = 1;
+      for (void *o = e->list; freelist_next(o) != NULL; o = freelist_next(o)) n++;
+      mcentral_put_list(&mcentral[k], e->list, n);
+    }
     e->list = NULL;
     mcache_flush_remote(c, e);
     if (e->span != NULL) {

@@ -45,7 +45,7 @@ ALLOC_HIDDEN_BEGIN
 struct mcache_class {
   void *list; /* freed objects, linked through their first word (freelist.h) */
   /* Two counts in one word, so that free() keeps both with one add
-   * (MCACHE_PUSH) and one store, not two (pareto 1.14 -> 1.06 of
+   * (MCACHE_PUSH) and one store, not two (pareto 1.125 -> 1.075 of
    * mimalloc's time, churn 1.09 -> 1.04: bench/RESULTS.md section 16):
    *   - the top MCACHE_ROOM_BITS, signed: the objects list can take before
    *     it overflows, the class's bound (mcache.list_max) minus its length;
@@ -59,7 +59,10 @@ struct mcache_class {
    * Accessors below; nothing else reads the word's halves. */
   int64_t count;
   int32_t remote_room; /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
-  uint32_t unused;
+  /* Odd while mcache_fold moves frees from count to nfree_base, so that
+   * a statistics read from another thread sees them in one or the other
+   * (mcache_nfree), never in both or neither. */
+  uint32_t fold_seq;
   uint64_t allocCache; /* free slots of span's current cacheBits word (at span->window_base) */
   struct mspan *span;  /* span being carved, or NULL */
   void *remote;        /* freed objects of spans another cache is carving */
@@ -72,7 +75,7 @@ struct mcache_class {
   uint64_t nfree_base; /* objects freed into this cache, but the count's frees (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
 
-#define MCACHE_FREES_BITS 40
+#define MCACHE_FREES_BITS 50
 #define MCACHE_ROOM_BITS (64 - MCACHE_FREES_BITS) /* a bound is at most 32 batches */
 #define MCACHE_FREES_MASK (((uint64_t)1 << MCACHE_FREES_BITS) - 1)
 /* malloc takes an object from the list: room + 1 */
@@ -94,14 +97,29 @@ static inline void mcache_room_set(struct mcache_class *e, int32_t room) {
 /* Moves the frees the count holds into nfree_base. */
 static inline void mcache_fold(struct mcache_class *e) {
   uint64_t frees = (uint64_t)e->count & MCACHE_FREES_MASK;
-  e->nfree_base += frees;
-  e->count -= (int64_t)frees;
+  if (frees == 0) return;
+  STORE_RELAXED(&e->fold_seq, e->fold_seq + 1); /* odd */
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  STORE_RELAXED(&e->nfree_base, e->nfree_base + frees);
+  STORE_RELAXED(&e->count, e->count - (int64_t)frees);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  STORE_RELAXED(&e->fold_seq, e->fold_seq + 1); /* even again */
 }
 /* Objects freed into e (cumulative). NO_TSAN: statistics read other
- * threads' caches; a fold between the two loads can make one read off by
- * the frees it moved, which the next read does not repeat. */
+ * threads' caches. A read that overlaps a fold is read again (fold_seq),
+ * a few times at most: a cache whose thread stopped inside a fold (a
+ * fork's child) keeps fold_seq odd for good, and then the sum is off by
+ * that fold's frees at worst. */
 static inline NO_TSAN uint64_t mcache_nfree(const struct mcache_class *e) {
-  return LOAD_RELAXED(&e->nfree_base) + ((uint64_t)LOAD_RELAXED(&e->count) & MCACHE_FREES_MASK);
+  uint64_t base = 0, count = 0;
+  for (int tries = 0; tries < 4; tries++) {
+    uint32_t seq = __atomic_load_n(&e->fold_seq, __ATOMIC_ACQUIRE);
+    base = LOAD_RELAXED(&e->nfree_base);
+    count = (uint64_t)LOAD_RELAXED(&e->count);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((seq & 1) == 0 && LOAD_RELAXED(&e->fold_seq) == seq) break;
+  }
+  return base + (count & MCACHE_FREES_MASK);
 }
 
 struct mcache {
@@ -195,10 +213,12 @@ void mcache_fold_all(struct mcache *c);
  * is off (mprof_sampler.c) and at every sample while it is on, calls this:
  * every MCACHE_FOLD_TICKS calls it folds every class, so that a class
  * whose list neither overflows nor runs dry (malloc and free in turn)
- * still folds at least every 64 MiB of allocations, far below the 2^40
+ * still folds at least every 64 MiB of allocations, far below the 2^50
  * frees that would carry into room. Only allocations of 0 bytes charge
- * the sampler nothing: 2^40 of them between folds would make room one
- * larger (one object more on the list) and nfree short by 2^40. */
+ * the sampler nothing: a thread doing nothing but malloc(0) and free in
+ * turn would reach 2^50 after some 57 days (4.4 ns a pair). Then room
+ * would be one larger, the list one object longer than its count says,
+ * which mcache_release_all still gives back, and nfree 2^50 short. */
 #define MCACHE_FOLD_TICKS 16u
 static inline void mcache_fold_tick(struct mcache *c) {
   if (++c->fold_ticks >= MCACHE_FOLD_TICKS) mcache_fold_all(c);

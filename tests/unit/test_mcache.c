@@ -22,6 +22,7 @@
 #include "malloc_fork.h"
 #include "mcache.h"
 #include "mcentral.h"
+#include "mheap.h"
 
 static int setup(void **state) {
   (void)state;
@@ -603,9 +604,9 @@ static void test_count_packs_room_and_frees(void **state) {
   assert_int_equal(mcache_room(&e), -2);
   assert_int_equal(mcache_nfree(&e), 7);
   /* the largest room a bound allows, and the most frees between folds */
-  mcache_room_set(&e, (int32_t)(MCACHE_LIST_BATCHES * 1024));
+  mcache_room_set(&e, (int32_t)(MCACHE_LIST_BATCHES * 64));
   e.count += (int64_t)(MCACHE_FREES_MASK - 4);
-  assert_int_equal(mcache_room(&e), (int32_t)(MCACHE_LIST_BATCHES * 1024));
+  assert_int_equal(mcache_room(&e), (int32_t)(MCACHE_LIST_BATCHES * 64));
 }
 
 /* A thread that frees and mallocs one class in turn: its list never
@@ -638,6 +639,37 @@ static void test_frees_fold_in_turn(void **state) {
   assert_true(most <= ((uint64_t)MCACHE_FOLD_TICKS * 4 << 20 >> 6) + 64);
 }
 
+/* Whether free object p of class k is back with its mcentral (its span's
+ * bitmap or a transfer batch), or its span with the page heap. */
+static int back_in_heap(unsigned k, const void *p) {
+  struct mspan *s = span_of((uintptr_t)p);
+  if (s != NULL && s->state == SPAN_SMALL && mcentral_holds_free(&mcentral[k], s, p)) return 1;
+  return mheap_is_free_memory((uintptr_t)p);
+}
+
+/* A list that holds one object more than its count says (what a carry of
+ * the frees into room would leave: mcache_fold_tick) still gives every
+ * object back when the cache is flushed: the last one too. */
+static void test_release_takes_uncounted_objects(void **state) {
+  (void)state;
+  unsigned k = size_to_class(200);
+  alloc_flush_thread_cache();
+  struct mcache_class *e = &tls_cache->cls[k];
+  void *objs[10];
+  for (int i = 0; i < 10; i++) assert_non_null(objs[i] = alloc_malloc(200));
+  uint32_t len = mcache_list_len(e, k); /* the rest of the refill's batch */
+  for (int i = 0; i < 10; i++) alloc_free(objs[i]);
+  assert_int_equal(mcache_list_len(e, k), len + 10);
+  void *tail = e->list; /* the oldest: the one the count leaves out */
+  while (freelist_next(tail) != NULL) tail = freelist_next(tail);
+  mcache_room_add(e, 1);
+  assert_int_equal(mcache_list_len(e, k), len + 9);
+  alloc_flush_thread_cache();
+  assert_null(e->list);
+  assert_true(back_in_heap(k, tail));
+  for (int i = 0; i < 10; i++) assert_true(back_in_heap(k, objs[i]));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fresh_objects_are_consecutive),
@@ -665,6 +697,7 @@ int main(void) {
       cmocka_unit_test(test_stats_count_in_use),
       cmocka_unit_test(test_count_packs_room_and_frees),
       cmocka_unit_test(test_frees_fold_in_turn),
+      cmocka_unit_test(test_release_takes_uncounted_objects),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
