@@ -43,7 +43,7 @@ static uintptr_t flat_arenas;
 static int flat_stuck;
 
 #define ARENA_HINTS 128
-#define HINT_BASE ((uintptr_t)0x00c0 << 32)
+#define HINT_BASE ALLOC_HEAP_HINT
 #define HINT_RANGE ((uintptr_t)1 << 40)    /* one terabyte per hint */
 #define USER_ADDR_END ((uintptr_t)1 << 47) /* x86-64 user space */
 #define MAP_PAGE ((uintptr_t)4096)         /* a page of the span map */

@@ -67,8 +67,8 @@ struct arena_side {
 #define ARENA_L2_ENTRIES ((uintptr_t)1 << ARENA_L2_BITS)
 #define ARENA_L1_ENTRIES ((uintptr_t)1 << ARENA_L1_BITS)
 #define ARENA_L1_SHIFT (ARENA_SHIFT + ARENA_L2_BITS)
-#define ARENA_NEAR_L1 ((uintptr_t)0x00c0 << 32 >> ARENA_L1_SHIFT) /* the hint's leaf */
-#define ARENA_NEAR_FIRST (ARENA_NEAR_L1 << ARENA_L2_BITS)         /* its first arena number */
+#define ARENA_NEAR_L1 (ALLOC_HEAP_HINT >> ARENA_L1_SHIFT) /* the hint's leaf */
+#define ARENA_NEAR_FIRST (ARENA_NEAR_L1 << ARENA_L2_BITS) /* its first arena number */
 struct arena_leaf {
   struct heap_arena *arenas[ARENA_L2_ENTRIES]; /* read by every free() */
   struct arena_side *sides[ARENA_L2_ENTRIES];  /* heap lock */

@@ -98,12 +98,12 @@ static inline void mcache_room_set(struct mcache_class *e, int32_t room) {
 static inline void mcache_fold(struct mcache_class *e) {
   uint64_t frees = (uint64_t)e->count & MCACHE_FREES_MASK;
   if (frees == 0) return;
+  /* A seqlock without fences (ThreadSanitizer has none): each store
+   * releases the ones before it, and mcache_nfree acquires them. */
   STORE_RELAXED(&e->fold_seq, e->fold_seq + 1); /* odd */
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  STORE_RELAXED(&e->nfree_base, e->nfree_base + frees);
-  STORE_RELAXED(&e->count, e->count - (int64_t)frees);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  STORE_RELAXED(&e->fold_seq, e->fold_seq + 1); /* even again */
+  __atomic_store_n(&e->nfree_base, e->nfree_base + frees, __ATOMIC_RELEASE);
+  __atomic_store_n(&e->count, e->count - (int64_t)frees, __ATOMIC_RELEASE);
+  __atomic_store_n(&e->fold_seq, e->fold_seq + 1, __ATOMIC_RELEASE); /* even again */
 }
 /* Objects freed into e (cumulative). NO_TSAN: statistics read other
  * threads' caches. A read that overlaps a fold is read again (fold_seq),
@@ -114,9 +114,8 @@ static inline NO_TSAN uint64_t mcache_nfree(const struct mcache_class *e) {
   uint64_t base = 0, count = 0;
   for (int tries = 0; tries < 4; tries++) {
     uint32_t seq = __atomic_load_n(&e->fold_seq, __ATOMIC_ACQUIRE);
-    base = LOAD_RELAXED(&e->nfree_base);
-    count = (uint64_t)LOAD_RELAXED(&e->count);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    base = __atomic_load_n(&e->nfree_base, __ATOMIC_ACQUIRE);
+    count = (uint64_t)__atomic_load_n(&e->count, __ATOMIC_ACQUIRE);
     if ((seq & 1) == 0 && LOAD_RELAXED(&e->fold_seq) == seq) break;
   }
   return base + (count & MCACHE_FREES_MASK);
