@@ -47,7 +47,8 @@ enum span_state { SPAN_DEAD = 0, SPAN_FREE, SPAN_SCAVENGING, SPAN_SMALL, SPAN_LA
 
 struct mcache;
 
-/* The first 64 bytes hold everything free() reads. */
+/* The first 64 bytes hold everything free() of a small object reads (a
+ * large object's free reads npages, on the second line, too). */
 struct mspan {
   struct mspan *next, *prev; /* list links: heap free list or mcentral list */
   uintptr_t base;            /* first byte */
