@@ -277,8 +277,6 @@ static inline int sample_due(struct prof_sampler *sm, size_t size) {
  * distance and record p if it is a sample. size first: malloc has it in
  * that register. */
 static __attribute__((noinline)) void *sample_take(size_t size, void *p, struct prof_sampler *sm) {
-  /* sm is a thread cache's (the global cache's never comes here) */
-  mcache_fold_tick((struct mcache *)(void *)((char *)sm - offsetof(struct mcache, sampler)));
   if (!sample_due(sm, size)) return p;
   return prof_record_sample(p, size);
 }

@@ -48,7 +48,6 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed) {
   struct mcache_class *e = &c->cls[sizeclass];
   struct mcentral *central = &mcentral[sizeclass];
   c->refilled[sizeclass] = 1;
-  mcache_fold(e);
   if (e->span != NULL) {
     if (e->allocCache == 0 && !window_next(e)) {
       mcentral_uncache_span(central, e->span, 0);
@@ -149,21 +148,14 @@ static int grow_list(struct mcache *c, unsigned k) {
 }
 
 void mcache_flush(struct mcache *c, struct mcache_class *e) {
-  mcache_fold(e);
   if (grow_list(c, (unsigned)(e - c->cls))) return;
   if (mcache_room(e) < 0) flush_batch(c, e); /* still over: grow_list may have shrunk it */
-}
-
-void mcache_fold_all(struct mcache *c) {
-  for (unsigned k = 1; k < SIZECLASS_COUNT; k++) mcache_fold(&c->cls[k]);
-  c->fold_ticks = 0;
 }
 
 uint64_t mcache_grown_total(void) { return __atomic_load_n(&grown_total, __ATOMIC_RELAXED); }
 
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e) {
   unsigned sizeclass = (unsigned)(e - c->cls);
-  mcache_fold(e);
   void *head = e->remote;
   uint32_t n = mcache_remote_len(e, sizeclass);
   e->remote = NULL;
@@ -202,7 +194,7 @@ void mcache_release_all(struct mcache *c) {
   for (unsigned k = 1; k < SIZECLASS_COUNT; k++) {
     struct mcache_class *e = &c->cls[k];
     while (mcache_list_len(e, k) != 0) flush_batch(c, e);
-    if (e->list != NULL) { /* more than counted (mcache_fold_tick): give them back too */
+    if (e->list != NULL) { /* more than counted (mcache.h, count): give them back too */
       uint32_t n = 1;
       for (void *o = e->list; freelist_next(o) != NULL; o = freelist_next(o)) n++;
       mcentral_put_list(&mcentral[k], e->list, n);

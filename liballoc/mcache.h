@@ -52,17 +52,17 @@ struct mcache_class {
    *     a free that makes it negative (the word's sign) grows the bound or
    *     flushes a batch. Counted down so that free() tests it with no load
    *     of the bound (see mcache_list_len);
-   *   - the low MCACHE_FREES_BITS: frees into this cache since the last
-   *     fold into nfree_base (mcache_fold), which every slow path of the
-   *     class and, every MCACHE_FOLD_TICKS visits, the sampler's slow path
-   *     make, so that they never carry into room (mcache_fold_tick).
+   *   - the low MCACHE_FREES_BITS: the objects freed into this cache
+   *     (cumulative, for statistics: mcache_nfree). 2^50 frees carry into
+   *     room: 130 days of one thread freeing 100 million objects a second.
+   *     Then nfree starts again from 0 and room is one larger, one object
+   *     more on the list than its count says, which mcache_release_all
+   *     still gives back. Moving the frees out of the word now and then
+   *     would make a statistics read from another thread see them in two
+   *     places or none, or wait for the owner.
    * Accessors below; nothing else reads the word's halves. */
   int64_t count;
   int32_t remote_room; /* class_to_batch - 1 minus the objects on remote; below 0 they go back */
-  /* Odd while mcache_fold moves frees from count to nfree_base, so that
-   * a statistics read from another thread sees them in one or the other
-   * (mcache_nfree), never in both or neither. */
-  uint32_t fold_seq;
   uint64_t allocCache; /* free slots of span's current cacheBits word (at span->window_base) */
   struct mspan *span;  /* span being carved, or NULL */
   void *remote;        /* freed objects of spans another cache is carving */
@@ -72,7 +72,6 @@ struct mcache_class {
    * here, and so do the slow paths that move objects in or out of the
    * lists without malloc or free. */
   uint64_t nmalloc_base;
-  uint64_t nfree_base; /* objects freed into this cache, but the count's frees (cumulative) */
 } __attribute__((aligned(CACHE_LINE)));
 
 #define MCACHE_FREES_BITS 50
@@ -94,31 +93,10 @@ static inline void mcache_room_set(struct mcache_class *e, int32_t room) {
   e->count = (int64_t)(((uint64_t)(int64_t)room << MCACHE_FREES_BITS) |
                        ((uint64_t)e->count & MCACHE_FREES_MASK));
 }
-/* Moves the frees the count holds into nfree_base. */
-static inline void mcache_fold(struct mcache_class *e) {
-  uint64_t frees = (uint64_t)e->count & MCACHE_FREES_MASK;
-  if (frees == 0) return;
-  /* A seqlock without fences (ThreadSanitizer has none): each store
-   * releases the ones before it, and mcache_nfree acquires them. */
-  STORE_RELAXED(&e->fold_seq, e->fold_seq + 1); /* odd */
-  __atomic_store_n(&e->nfree_base, e->nfree_base + frees, __ATOMIC_RELEASE);
-  __atomic_store_n(&e->count, e->count - (int64_t)frees, __ATOMIC_RELEASE);
-  __atomic_store_n(&e->fold_seq, e->fold_seq + 1, __ATOMIC_RELEASE); /* even again */
-}
-/* Objects freed into e (cumulative). NO_TSAN: statistics read other
- * threads' caches. A read that overlaps a fold is read again (fold_seq),
- * a few times at most: a cache whose thread stopped inside a fold (a
- * fork's child) keeps fold_seq odd for good, and then the sum is off by
- * that fold's frees at worst. */
+/* Objects freed into e (cumulative, modulo 2^MCACHE_FREES_BITS). NO_TSAN:
+ * statistics read other threads' caches. */
 static inline NO_TSAN uint64_t mcache_nfree(const struct mcache_class *e) {
-  uint64_t base = 0, count = 0;
-  for (int tries = 0; tries < 4; tries++) {
-    uint32_t seq = __atomic_load_n(&e->fold_seq, __ATOMIC_ACQUIRE);
-    base = __atomic_load_n(&e->nfree_base, __ATOMIC_ACQUIRE);
-    count = (uint64_t)__atomic_load_n(&e->count, __ATOMIC_ACQUIRE);
-    if ((seq & 1) == 0 && LOAD_RELAXED(&e->fold_seq) == seq) break;
-  }
-  return base + (count & MCACHE_FREES_MASK);
+  return (uint64_t)LOAD_RELAXED(&e->count) & MCACHE_FREES_MASK;
 }
 
 struct mcache {
@@ -133,7 +111,6 @@ struct mcache {
    * shrink: only such a class grows (mcache.c grow_list). */
   uint8_t refilled[SIZECLASS_COUNT];
   struct prof_sampler sampler;        /* bytes until the next heap-profile sample */
-  uint32_t fold_ticks;                /* the sampler's slow-path visits since mcache_fold_all */
   struct mcache *all_next, *all_prev; /* list of every live cache (mcache_all_lock) */
 };
 
@@ -206,23 +183,6 @@ void *mcache_refill(struct mcache *c, unsigned sizeclass, int *zeroed);
  * mcentral when the bound or the budget allows no more. */
 void mcache_flush(struct mcache *c, struct mcache_class *e);
 void mcache_flush_remote(struct mcache *c, struct mcache_class *e);
-/* Folds every class's count (mcache_fold). */
-void mcache_fold_all(struct mcache *c);
-/* The sampler's slow path, at most every 4 MiB allocated while profiling
- * is off (mprof_sampler.c) and at every sample while it is on, calls this:
- * every MCACHE_FOLD_TICKS calls it folds every class, so that a class
- * whose list neither overflows nor runs dry (malloc and free in turn)
- * still folds at least every 64 MiB of allocations, far below the 2^50
- * frees that would carry into room. Only allocations of 0 bytes charge
- * the sampler nothing: a thread doing nothing but malloc(0) and free in
- * turn would reach 2^50 after some 57 days (4.4 ns a pair). Then room
- * would be one larger, the list one object longer than its count says,
- * which mcache_release_all still gives back, and nfree 2^50 short. */
-#define MCACHE_FOLD_TICKS 16u
-static inline void mcache_fold_tick(struct mcache *c) {
-  if (++c->fold_ticks >= MCACHE_FOLD_TICKS) mcache_fold_all(c);
-}
-
 /* free() (or realloc, as what says) of p, an object of small span s whose
  * first word matched the free-list key: dies with what and p's address if p is free, returns if it is live (its
  * data only looked like a link).

@@ -576,9 +576,8 @@ static void test_nmalloc_exact_through_slow_paths(void **state) {
 }
 
 /* A class's count holds its room (signed, the word's top bits: its sign
- * is room's) and the frees since the last fold (the low bits): a push
- * takes one from the one and adds one to the other, a fold moves the
- * frees to nfree_base and leaves room alone. */
+ * is room's) and the frees (the low bits): a push takes one from the one
+ * and adds one to the other, a pop gives room back and leaves the frees. */
 static void test_count_packs_room_and_frees(void **state) {
   (void)state;
   struct mcache_class e;
@@ -589,10 +588,7 @@ static void test_count_packs_room_and_frees(void **state) {
   assert_int_equal(mcache_nfree(&e), 3);
   e.count += MCACHE_POP;
   assert_int_equal(mcache_room(&e), 3);
-  mcache_fold(&e);
-  assert_int_equal(mcache_room(&e), 3);
-  assert_int_equal(e.nfree_base, 3);
-  assert_int_equal((uint64_t)e.count & MCACHE_FREES_MASK, 0);
+  assert_int_equal(mcache_nfree(&e), 3);
   for (int i = 0; i < 4; i++) e.count += MCACHE_PUSH;
   assert_int_equal(mcache_room(&e), -1);
   assert_true(e.count < 0); /* what free() tests */
@@ -603,18 +599,17 @@ static void test_count_packs_room_and_frees(void **state) {
   mcache_room_set(&e, -2);
   assert_int_equal(mcache_room(&e), -2);
   assert_int_equal(mcache_nfree(&e), 7);
-  /* the largest room a bound allows, and the most frees between folds */
+  /* the largest room a bound allows, with frees just short of the carry */
   mcache_room_set(&e, (int32_t)(MCACHE_LIST_BATCHES * 64));
-  e.count += (int64_t)(MCACHE_FREES_MASK - 4);
+  e.count += (int64_t)(MCACHE_FREES_MASK - 7);
   assert_int_equal(mcache_room(&e), (int32_t)(MCACHE_LIST_BATCHES * 64));
+  assert_int_equal(mcache_nfree(&e), MCACHE_FREES_MASK);
 }
 
-/* A thread that frees and mallocs one class in turn: its list never
- * overflows or runs dry, so only the sampler's slow path folds the frees
- * (mcache_fold_tick). Every 4 MiB allocated with profiling off comes
- * there; 160 MiB of 64-byte objects must have folded, and nfree must
- * still count every free. */
-static void test_frees_fold_in_turn(void **state) {
+/* A thread that frees and mallocs one class in turn (its list never
+ * overflows or runs dry, so no slow path sees it): nfree and nmalloc
+ * count every one of 160 MiB of 64-byte objects. */
+static void test_frees_counted_in_turn(void **state) {
   (void)state;
   unsigned k = size_to_class(64);
   void *keep[8];
@@ -622,21 +617,50 @@ static void test_frees_fold_in_turn(void **state) {
   for (int i = 0; i < 8; i++) alloc_free(keep[i]); /* the list holds some: it never runs dry */
   struct alloc_stats a, b;
   alloc_get_stats(&a);
-  const struct mcache_class *e = &tls_cache->cls[k];
   const uint64_t n = (uint64_t)160 << 20 >> 6;
-  uint64_t most = 0;
-  for (uint64_t i = 0; i < n; i++) {
-    void *p = alloc_malloc(64);
-    alloc_free(p);
-    uint64_t pending = (uint64_t)e->count & MCACHE_FREES_MASK;
-    if (pending > most) most = pending;
-  }
+  for (uint64_t i = 0; i < n; i++) alloc_free(alloc_malloc(64));
   alloc_get_stats(&b);
   assert_int_equal(b.by_class[k].nfree - a.by_class[k].nfree, n);
   assert_int_equal(b.by_class[k].nmalloc - a.by_class[k].nmalloc, n);
-  /* folded at least every MCACHE_FOLD_TICKS visits of 4 MiB: 64 MiB */
-  assert_true(most < n);
-  assert_true(most <= ((uint64_t)MCACHE_FOLD_TICKS * 4 << 20 >> 6) + 64);
+}
+
+/* A thread frees and mallocs in rounds that overflow its list and run it
+ * dry, through every path that moves objects in and out of it, while the
+ * main thread reads the statistics: the cumulative nfree it reads must
+ * never go down (it would if the frees were ever moved out of the count
+ * word, and a read saw them in two places or none). */
+struct churner {
+  unsigned rounds;
+  int done;
+};
+
+static void *churn_in_rounds(void *arg) {
+  struct churner *f = arg;
+  void *objs[512];
+  for (unsigned r = 0; r < f->rounds; r++) {
+    for (int i = 0; i < 512; i++) objs[i] = alloc_malloc(96);
+    for (int i = 0; i < 512; i++) alloc_free(objs[i]);
+  }
+  __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+static void test_nfree_never_goes_down(void **state) {
+  (void)state;
+  unsigned k = size_to_class(96);
+  struct churner f = {4000, 0};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, churn_in_rounds, &f), 0);
+  uint64_t last = 0, reads = 0;
+  while (!__atomic_load_n(&f.done, __ATOMIC_ACQUIRE)) {
+    struct alloc_stats st;
+    alloc_get_stats(&st);
+    assert_true(st.by_class[k].nfree >= last);
+    last = st.by_class[k].nfree;
+    reads++;
+  }
+  pthread_join(t, NULL);
+  assert_true(reads > 0);
 }
 
 /* Whether free object p of class k is back with its mcentral (its span's
@@ -648,7 +672,7 @@ static int back_in_heap(unsigned k, const void *p) {
 }
 
 /* A list that holds one object more than its count says (what a carry of
- * the frees into room would leave: mcache_fold_tick) still gives every
+ * the frees into room would leave: mcache.h, count) still gives every
  * object back when the cache is flushed: the last one too. */
 static void test_release_takes_uncounted_objects(void **state) {
   (void)state;
@@ -696,8 +720,9 @@ int main(void) {
       cmocka_unit_test(test_write_after_free_seen_in_debug),
       cmocka_unit_test(test_stats_count_in_use),
       cmocka_unit_test(test_count_packs_room_and_frees),
-      cmocka_unit_test(test_frees_fold_in_turn),
+      cmocka_unit_test(test_frees_counted_in_turn),
       cmocka_unit_test(test_release_takes_uncounted_objects),
+      cmocka_unit_test(test_nfree_never_goes_down),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
