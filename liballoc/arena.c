@@ -174,6 +174,12 @@ static struct heap_arena *flat_record(uintptr_t a) {
   return (struct heap_arena *)(ARENA_FLAT_BASE + i * sizeof(struct heap_arena));
 }
 
+/* Arena number a's record in the arena map (NULL: not registered); its
+ * leaf must exist. */
+static struct heap_arena *registered(uintptr_t a) {
+  return arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)];
+}
+
 int arena_register(uintptr_t base, uintptr_t n) {
   uintptr_t first = base >> ARENA_SHIFT, last = (base + n - 1) >> ARENA_SHIFT;
   for (uintptr_t l1 = first >> ARENA_L2_BITS; l1 <= last >> ARENA_L2_BITS; l1++) {
@@ -184,7 +190,7 @@ int arena_register(uintptr_t base, uintptr_t n) {
   }
   uintptr_t missing = 0, flat_need = 0;
   for (uintptr_t a = first; a <= last; a++) {
-    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] != NULL) continue;
+    if (registered(a) != NULL) continue;
     missing++;
     if (a - ARENA_NEAR_FIRST < ARENA_FLAT_ARENAS) flat_need = a - ARENA_NEAR_FIRST + 1;
   }
@@ -196,9 +202,7 @@ int arena_register(uintptr_t base, uintptr_t n) {
   flat_cover(flat_need);
   uintptr_t rec = sizeof(struct heap_arena), apart = 0;
   for (uintptr_t a = first; a <= last; a++)
-    if (arena_leaf_at(a >> ARENA_L2_BITS)->arenas[a & (ARENA_L2_ENTRIES - 1)] == NULL &&
-        flat_record(a) == NULL)
-      apart++;
+    if (registered(a) == NULL && flat_record(a) == NULL) apart++;
   uintptr_t sides_bytes = align_up(missing * sizeof(struct arena_side), MAP_PAGE);
   uintptr_t block = 0;
   if (apart != 0 && (block = (uintptr_t)sys_alloc_zeros(apart * rec)) == 0) return -1;
