@@ -32,6 +32,7 @@ ALLOC_HIDDEN_BEGIN
  * is for 4096 arenas (64 KiB), made when first needed (arena.h). */
 #define HEAP_ADDR_BITS 48
 #define ARENA_L1_BITS 10
+#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
 
 /* The heap's first address hint (arena.c), a multiple of 256 GiB. Under
  * ThreadSanitizer, whose shadow memory owns 0x00c0<<32, one inside its
@@ -42,7 +43,6 @@ ALLOC_HIDDEN_BEGIN
 #else
 #define ALLOC_HEAP_HINT ((uintptr_t)0x00c0 << 32)
 #endif
-#define ARENA_L2_BITS (HEAP_ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)
 
 /* The largest request we try to serve: anything larger cannot be mapped on
  * a 48-bit address space anyway, and rounding it up could overflow. */
